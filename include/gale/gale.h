@@ -1,0 +1,199 @@
+/*
+ * gale.h - the whole module API of gale.
+ *
+ * A module is a shared object (.so) named in the config file. It exports one
+ * descriptor, `gale_module_entry`, that gale checks when it loads the file:
+ *
+ *     #include <gale/gale.h>
+ *
+ *     static int hello(gale_request *r)
+ *     {
+ *         gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+ *         gale_response_write(r, "Hello, world\n", 13);
+ *         return GALE_OK;
+ *     }
+ *
+ *     static const gale_handler handlers[] = {
+ *         {.name = "hello", .get = hello},
+ *         {0},
+ *     };
+ *
+ *     GALE_MODULE_EXPORT const gale_module gale_module_entry = {
+ *         GALE_MODULE_HEADER,
+ *         .name = "hello",
+ *         .handlers = handlers,
+ *     };
+ *
+ * Build it out of tree with
+ *     cc -shared -fPIC $(pkg-config --cflags gale) mymod.c -o mymod.so
+ *
+ * Threading: every function here must be called from the worker's event loop
+ * thread (the thread that called the module's hooks). Nothing may block that
+ * loop: to answer later, return GALE_ASYNC and finish from a timer or another
+ * event of the loop (gale_worker_base() gives the libevent base).
+ *
+ * Errors: functions that can fail return 0 on success and -1 on error.
+ *
+ * Ownership: strings returned by gale_request_* are owned by the request and
+ * valid until the request is freed (after gale_response_finish() and the
+ * response is sent, or when the client goes away). Memory from
+ * gale_request_alloc() is freed with the request; use gale_request_cleanup()
+ * to free anything else with it.
+ */
+#ifndef GALE_GALE_H
+#define GALE_GALE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* gale itself is built with hidden visibility; these are what it exports. */
+#pragma GCC visibility push(default)
+
+/* The ABI version a module was built against; gale refuses any other. Bumped
+ * whenever a structure below changes layout or a function changes meaning. */
+#define GALE_ABI_VERSION 1
+#define GALE_MODULE_MAGIC 0x67616c65u /* "gale" */
+
+#define GALE_MODULE_EXPORT __attribute__((visibility("default")))
+#define GALE_MODULE_HEADER .magic = GALE_MODULE_MAGIC, .abi_version = GALE_ABI_VERSION
+#define GALE_MODULE_SYMBOL "gale_module_entry"
+
+#define GALE_VERSION_STRING "0.1.0"
+
+typedef struct gale_request gale_request; /* one HTTP request and its response */
+typedef struct gale_ctx gale_ctx;         /* one loaded module in one worker */
+
+/* What a handler returns. */
+enum gale_result {
+    GALE_ERROR = -1, /* failed: gale answers 500 unless a response was started */
+    GALE_OK = 0,     /* done: gale finishes the response when the handler returns */
+    GALE_ASYNC = 1,  /* the handler will call gale_response_finish() later */
+};
+
+/* The methods a handler can implement, one callback each. */
+typedef int (*gale_handler_fn)(gale_request *r);
+
+typedef struct gale_handler {
+    const char *name; /* bound to routes by `handler = "name"` in the config */
+    gale_handler_fn get;
+    gale_handler_fn head; /* when NULL, HEAD runs get and the body is dropped */
+    gale_handler_fn post;
+    gale_handler_fn put;
+    gale_handler_fn patch;
+    gale_handler_fn del; /* DELETE */
+    gale_handler_fn options;
+    gale_handler_fn any; /* every method that has no callback of its own */
+    const void *reserved[8]; /* zero; kept for later ABI-compatible additions */
+} gale_handler;
+
+typedef struct gale_module {
+    uint32_t magic;       /* GALE_MODULE_MAGIC */
+    uint32_t abi_version; /* GALE_ABI_VERSION */
+    const char *name;
+    const char *version;
+    /* Called once in each worker, after privileges were dropped and before any
+     * request, with the module's `settings` from the config (a JSON object,
+     * borrowed: valid until shutdown returns; json_incref what you keep).
+     * Return 0, or -1 to stop the worker (the error is logged). May be NULL. */
+    int (*init)(gale_ctx *ctx, const json_t *settings);
+    /* Called once when the worker stops. May be NULL. */
+    void (*shutdown)(gale_ctx *ctx);
+    const gale_handler *handlers; /* terminated by an entry whose name is NULL */
+    const void *reserved[8];      /* zero */
+} gale_module;
+
+/* ---- module context: one per module per worker ---- */
+
+void gale_ctx_set_data(gale_ctx *ctx, void *data); /* the module's own state */
+void *gale_ctx_data(const gale_ctx *ctx);
+const json_t *gale_ctx_settings(const gale_ctx *ctx); /* borrowed */
+struct event_base *gale_ctx_base(const gale_ctx *ctx); /* the worker's libevent loop */
+int gale_ctx_worker_id(const gale_ctx *ctx);           /* 0 .. workers-1 */
+
+/* ---- logging (to gale's error log) ---- */
+
+enum gale_log_level { GALE_LOG_ERROR = 0, GALE_LOG_WARN, GALE_LOG_INFO, GALE_LOG_DEBUG };
+void gale_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- the request ---- */
+
+gale_ctx *gale_request_ctx(const gale_request *r);
+void *gale_request_module_data(const gale_request *r); /* gale_ctx_data() of the handler's module */
+const char *gale_request_method(const gale_request *r);  /* "GET", ... */
+const char *gale_request_target(const gale_request *r);  /* as received: path and query */
+const char *gale_request_path(const gale_request *r);    /* as received, without the query */
+const char *gale_request_query_string(const gale_request *r); /* after '?', "" when none */
+int gale_request_http_minor(const gale_request *r);           /* 0 for HTTP/1.0, 1 for 1.1 */
+const char *gale_request_scheme(const gale_request *r);       /* "http" or "https" */
+const char *gale_request_client(const gale_request *r);       /* client address, no port */
+const char *gale_request_host(const gale_request *r);         /* Host header, "" when none */
+
+/* Route captures, 1-based as in regular expressions, percent-decoded; NULL past
+ * the last one or for a group that did not take part in the match. */
+size_t gale_request_capture_count(const gale_request *r);
+const char *gale_request_capture(const gale_request *r, size_t i);
+
+/* The first value of a request header (case-insensitive name), or NULL. */
+const char *gale_request_header(const gale_request *r, const char *name);
+/* Walk every header: i from 0 until it returns -1. */
+int gale_request_header_at(const gale_request *r, size_t i, const char **name, const char **value);
+
+/* The first value of a query argument, percent- and '+'-decoded, or NULL. */
+const char *gale_request_query(const gale_request *r, const char *name);
+
+/* The whole request body (bytes; a NUL follows them for convenience). */
+const char *gale_request_body(const gale_request *r, size_t *len);
+
+/* Memory freed with the request; never NULL (gale aborts the worker on OOM). */
+void *gale_request_alloc(gale_request *r, size_t size);
+char *gale_request_strdup(gale_request *r, const char *s);
+char *gale_request_printf(gale_request *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Run fn(arg) when the request is freed (last added runs first). */
+void gale_request_cleanup(gale_request *r, void (*fn)(void *), void *arg);
+
+/* True once the client has gone away; an async handler should then finish
+ * quickly (what it writes is dropped). */
+int gale_request_aborted(const gale_request *r);
+/* Call fn when the client goes away before the response is finished. */
+void gale_request_on_abort(gale_request *r, void (*fn)(gale_request *, void *), void *arg);
+
+/* Run fn after `seconds` on the worker's loop; the timer is cancelled if the
+ * request is freed first. Returns 0 or -1. */
+int gale_request_later(gale_request *r, double seconds, void (*fn)(gale_request *, void *),
+                       void *arg);
+
+/* ---- the response ---- */
+
+/* Status code (default 200); 0 or -1 for a code outside 100..599. */
+int gale_response_status(gale_request *r, int status);
+/* Add a header. Refuses (-1) names that are not tokens, values with CR, LF or
+ * NUL, and any call after the head was sent. Content-Length, Transfer-Encoding,
+ * Connection, Date and Server are gale's own and refused. */
+int gale_response_header(gale_request *r, const char *name, const char *value);
+/* Append to the body. Buffered until finish, or until flush for streaming. */
+int gale_response_write(gale_request *r, const void *data, size_t len);
+int gale_response_puts(gale_request *r, const char *s);
+int gale_response_printf(gale_request *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int gale_response_vprintf(gale_request *r, const char *fmt, va_list ap);
+/* Send the head (chunked on HTTP/1.1) and what was written so far, and keep
+ * the response open for more: streamed output. */
+int gale_response_flush(gale_request *r);
+/* The response is complete. After it the module must not touch r. */
+void gale_response_finish(gale_request *r);
+/* Answer an error page: status and a short text body saying why, then finish. */
+void gale_response_error(gale_request *r, int status, const char *reason);
+int gale_response_started(const gale_request *r); /* head already sent */
+
+#pragma GCC visibility pop
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GALE_GALE_H */

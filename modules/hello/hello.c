@@ -1,0 +1,144 @@
+/*
+ * hello.c - the demo module: greetings, an answer that comes later, an echo
+ * and a streamed answer. Each handler shows one part of the module API.
+ *
+ * Settings: greeting (string, default "Hello, world"), delay (seconds the
+ * `slow` handler waits, default 0.5).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <gale/gale.h>
+
+struct hello {
+    char *greeting;
+    double delay;
+};
+
+static int hello_init(gale_ctx *ctx, const json_t *settings)
+{
+    struct hello *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -1;
+    const char *g = json_string_value(json_object_get(settings, "greeting"));
+    h->greeting = strdup(g ? g : "Hello, world");
+    json_t *d = json_object_get(settings, "delay");
+    h->delay = json_is_number(d) ? json_number_value(d) : 0.5;
+    if (!h->greeting) {
+        free(h);
+        return -1;
+    }
+    gale_ctx_set_data(ctx, h);
+    return 0;
+}
+
+static void hello_shutdown(gale_ctx *ctx)
+{
+    struct hello *h = gale_ctx_data(ctx);
+    if (h)
+        free(h->greeting);
+    free(h);
+}
+
+/* GET /: the greeting from the config. */
+static int hello(gale_request *r)
+{
+    struct hello *h = gale_request_module_data(r);
+    gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    gale_response_puts(r, h->greeting);
+    return GALE_OK;
+}
+
+/* GET /greet/NAME: a route capture. */
+static int greet(gale_request *r)
+{
+    gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    gale_response_printf(r, "Hello, %s", gale_request_capture(r, 1));
+    return GALE_OK;
+}
+
+/* GET /slow[?delay=SECONDS]: answers later from a timer; the worker serves
+ * other requests meanwhile. */
+static void slow_done(gale_request *r, void *arg)
+{
+    gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    gale_response_puts(r, "slow");
+    gale_response_finish(r);
+}
+
+static int slow(gale_request *r)
+{
+    struct hello *h = gale_request_module_data(r);
+    double delay = h->delay;
+    const char *q = gale_request_query(r, "delay");
+    if (q)
+        delay = strtod(q, NULL);
+    if (!(delay >= 0))
+        delay = 0;
+    if (delay > 10)
+        delay = 10;
+    if (gale_request_later(r, delay, slow_done, NULL) < 0)
+        return GALE_ERROR;
+    return GALE_ASYNC;
+}
+
+/* Any method on /echo: the request body back, as it came. */
+static int echo(gale_request *r)
+{
+    size_t len;
+    const char *body = gale_request_body(r, &len);
+    const char *type = gale_request_header(r, "Content-Type");
+    gale_response_header(r, "Content-Type", type ? type : "application/octet-stream");
+    gale_response_write(r, body, len);
+    return GALE_OK;
+}
+
+/* GET /stream[?n=N]: N lines, each flushed on its own (chunked), 10 ms apart. */
+struct stream_state {
+    int i, n;
+};
+
+static void stream_next(gale_request *r, void *arg)
+{
+    struct stream_state *s = arg;
+    gale_response_printf(r, "chunk %d\n", ++s->i);
+    if (s->i >= s->n) {
+        gale_response_finish(r);
+        return;
+    }
+    if (gale_response_flush(r) < 0 || gale_request_later(r, 0.01, stream_next, s) < 0)
+        gale_response_finish(r);
+}
+
+static int stream(gale_request *r)
+{
+    struct stream_state *s = gale_request_alloc(r, sizeof(*s));
+    const char *q = gale_request_query(r, "n");
+    s->i = 0;
+    s->n = q ? atoi(q) : 5;
+    if (s->n < 1 || s->n > 100000)
+        s->n = 5;
+    gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    if (gale_response_flush(r) < 0)
+        return GALE_ERROR;
+    stream_next(r, s);
+    return GALE_ASYNC;
+}
+
+static const gale_handler hello_handlers[] = {
+    {.name = "hello", .get = hello},
+    {.name = "greet", .get = greet},
+    {.name = "slow", .get = slow},
+    {.name = "echo", .any = echo},
+    {.name = "stream", .get = stream},
+    {0},
+};
+
+GALE_MODULE_EXPORT const gale_module gale_module_entry = {
+    GALE_MODULE_HEADER,
+    .name = "hello",
+    .version = GALE_VERSION_STRING,
+    .init = hello_init,
+    .shutdown = hello_shutdown,
+    .handlers = hello_handlers,
+};

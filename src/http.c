@@ -1,0 +1,723 @@
+/*
+ * http.c - the HTTP/1.1 life cycle of a connection.
+ *
+ * One request at a time per connection: the head is parsed, the body read,
+ * the handler called; bytes of pipelined requests wait in the input buffer
+ * until the answer before them is complete, so answers leave in order.
+ *
+ * Ownership: the connection (struct http_conn) owns the head buffer `in`
+ * and the arena each request lives in. A request whose client goes away
+ * while its handler is still working (GALE_ASYNC) takes both over and frees
+ * them when the module finishes it.
+ */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "arena.h"
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "module.h"
+#include "util.h"
+#include "worker.h"
+
+#define HTTP_IN_INITIAL 2048
+#define HTTP_OUT_PAUSE (256 * 1024) /* stop reading pipelined requests above this */
+#define HTTP_ARENA_SIZE 4096
+
+enum http_state { HC_IDLE, HC_HEAD, HC_BODY, HC_HANDLER };
+
+struct http_conn {
+    struct conn *c;
+    struct worker *w;
+    const struct config_limits *lim;
+    char *in; /* the current request head; request strings point into it */
+    size_t inlen, incap;
+    struct http_header *hdrs;
+    struct http_parser parser;
+    struct http_head head;
+    gale_request *req;
+    struct arena *arena;
+    enum http_state state;
+    unsigned nreq;
+    unsigned processing : 1;
+};
+
+static void http_process(struct http_conn *hc);
+
+static const struct {
+    int code;
+    const char *text;
+} http_statuses[] = {
+    {100, "Continue"},
+    {101, "Switching Protocols"},
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {206, "Partial Content"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
+    {303, "See Other"},
+    {304, "Not Modified"},
+    {307, "Temporary Redirect"},
+    {308, "Permanent Redirect"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {406, "Not Acceptable"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {411, "Length Required"},
+    {412, "Precondition Failed"},
+    {413, "Content Too Large"},
+    {414, "URI Too Long"},
+    {415, "Unsupported Media Type"},
+    {416, "Range Not Satisfiable"},
+    {417, "Expectation Failed"},
+    {422, "Unprocessable Content"},
+    {426, "Upgrade Required"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+    {505, "HTTP Version Not Supported"},
+};
+
+const char *http_status_text(int status)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(http_statuses); i++)
+        if (http_statuses[i].code == status)
+            return http_statuses[i].text;
+    return status < 200 ? "Informational" : status < 300 ? "OK" : status < 400 ? "Redirect"
+           : status < 500                                              ? "Client Error"
+                                                                       : "Server Error";
+}
+
+/* ---- the connection ---- */
+
+static void http_conn_free_buffers(struct http_conn *hc)
+{
+    free(hc->in);
+    free(hc->hdrs);
+    hc->in = NULL;
+    hc->hdrs = NULL;
+    hc->inlen = hc->incap = 0;
+}
+
+static void http_release(struct conn *c);
+static void http_read(struct conn *c);
+static void http_write(struct conn *c);
+static void http_eof(struct conn *c);
+static void http_timeout(struct conn *c);
+static void http_drain(struct conn *c);
+
+static const struct conn_proto http_proto = {
+    .read = http_read,
+    .write = http_write,
+    .eof = http_eof,
+    .timeout = http_timeout,
+    .drain = http_drain,
+    .release = http_release,
+};
+
+void http_conn_start(struct conn *c)
+{
+    struct http_conn *hc = xcalloc(1, sizeof(*hc));
+    hc->c = c;
+    hc->w = c->w;
+    hc->lim = &worker_config(c->w)->limits;
+    hc->state = HC_IDLE;
+    c->proto = &http_proto;
+    c->data = hc;
+    struct timeval send_tv;
+    const struct timeval *tv = worker_timeout(c->w, WORKER_TV_SEND);
+    send_tv = *tv;
+    bufferevent_set_timeouts(c->bev, NULL, &send_tv);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    conn_timer(c, worker_timeout(c->w, WORKER_TV_HEADER));
+}
+
+/* ---- requests ---- */
+
+static void http_request_cleanup(void *arg)
+{
+    gale_request *r = arg;
+    if (r->body)
+        evbuffer_free(r->body);
+    if (r->out)
+        evbuffer_free(r->out);
+}
+
+static gale_request *http_request_new(struct http_conn *hc)
+{
+    if (!hc->arena)
+        hc->arena = arena_new(HTTP_ARENA_SIZE);
+    gale_request *r = arena_calloc(hc->arena, sizeof(*r));
+    r->hc = hc;
+    r->arena = hc->arena;
+    r->w = hc->w;
+    r->start = util_now();
+    r->method = "-";
+    r->target = r->path = "-";
+    r->query = "";
+    r->host = "";
+    r->minor = 1;
+    r->mid = HTTP_M_OTHER;
+    r->client = arena_strdup(r->arena, hc->c->client);
+    r->https = hc->c->https;
+    r->status = 200;
+    r->keepalive = 1;
+    r->out = evbuffer_new();
+    if (!r->out)
+        util_oom();
+    arena_cleanup_add(r->arena, http_request_cleanup, r);
+    hc->req = r;
+    return r;
+}
+
+/* The request is over (answered, or abandoned by a client that left): free it
+ * and carry on with the connection. */
+static void http_request_done(gale_request *r)
+{
+    struct http_conn *hc = r->hc;
+    if (!hc) {
+        arena_free(r->arena); /* an aborted request owns its arena */
+        return;
+    }
+    int keep = r->keepalive;
+    hc->req = NULL;
+    arena_reset(hc->arena);
+    hc->inlen = 0;
+    hc->nreq++;
+    struct conn *c = hc->c;
+    if (!keep) {
+        conn_close_after_write(c);
+        return;
+    }
+    hc->state = HC_IDLE;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    if (evbuffer_get_length(in) == 0) {
+        if (c->eof) {
+            conn_close_after_write(c);
+            return;
+        }
+        conn_timer(c, worker_timeout(hc->w, worker_draining(hc->w) ? WORKER_TV_DRAIN_IDLE
+                                                                     : WORKER_TV_IDLE));
+    } else if (!hc->processing) {
+        /* an async answer ended; pipelined requests wait: read them from the loop */
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    }
+}
+
+/* The client left while a handler was still working on its request. */
+static void http_abort(struct http_conn *hc)
+{
+    gale_request *r = hc->req;
+    if (!r)
+        return;
+    r->aborted = 1;
+    r->hc = NULL;
+    arena_cleanup_add(r->arena, free, hc->in);
+    arena_cleanup_add(r->arena, free, hc->hdrs);
+    hc->in = NULL;
+    hc->hdrs = NULL;
+    hc->arena = NULL;
+    hc->req = NULL;
+    if (r->abort_cb)
+        r->abort_cb(r, r->abort_arg);
+}
+
+static void http_release(struct conn *c)
+{
+    struct http_conn *hc = c->data;
+    if (hc->req && !hc->req->finished)
+        http_abort(hc);
+    else if (hc->req)
+        hc->req->hc = NULL;
+    arena_free(hc->arena);
+    http_conn_free_buffers(hc);
+    free(hc);
+    c->data = NULL;
+}
+
+/* ---- sending ---- */
+
+static int http_no_body_status(int status)
+{
+    return status < 200 || status == 204 || status == 304;
+}
+
+static void http_decide_keepalive(gale_request *r)
+{
+    struct http_conn *hc = r->hc;
+    if (worker_draining(r->w) || hc->c->eof)
+        r->keepalive = 0;
+    if (hc->lim->keepalive_requests && hc->nreq + 1 >= hc->lim->keepalive_requests)
+        r->keepalive = 0;
+}
+
+/* Append "Name: value\r\n" lines of the handler's headers. */
+static void http_add_headers(struct evbuffer *out, const gale_request *r)
+{
+    for (size_t i = 0; i < r->nrh; i++) {
+        evbuffer_add(out, r->rh[i].name, strlen(r->rh[i].name));
+        evbuffer_add(out, ": ", 2);
+        evbuffer_add(out, r->rh[i].value, strlen(r->rh[i].value));
+        evbuffer_add(out, "\r\n", 2);
+    }
+}
+
+int http_send_head(gale_request *r, int streaming)
+{
+    struct http_conn *hc = r->hc;
+    if (!hc || r->head_sent)
+        return hc ? 0 : -1;
+    struct evbuffer *out = bufferevent_get_output(hc->c->bev);
+    char line[256];
+    size_t n;
+    const char *date = worker_date_header(r->w, &n);
+    http_decide_keepalive(r);
+    int len = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", r->status,
+                       http_status_text(r->status));
+    evbuffer_add(out, line, (size_t)len);
+    evbuffer_add(out, date, n);
+    const char *server = worker_server_header(r->w, &n);
+    evbuffer_add(out, server, n);
+    http_add_headers(out, r);
+    len = 0;
+    if (http_no_body_status(r->status)) {
+        /* no framing at all */
+    } else if (streaming && r->minor >= 1) {
+        r->chunked_out = 1;
+        len = snprintf(line, sizeof(line), "Transfer-Encoding: chunked\r\n");
+    } else if (streaming) {
+        r->eof_framed = 1; /* HTTP/1.0 has no chunks: the close ends the body */
+        r->keepalive = 0;
+    } else {
+        len = snprintf(line, sizeof(line), "Content-Length: %zu\r\n", evbuffer_get_length(r->out));
+    }
+    if (r->keepalive && r->minor == 0)
+        len += snprintf(line + len, sizeof(line) - (size_t)len, "Connection: keep-alive\r\n");
+    else if (!r->keepalive)
+        len += snprintf(line + len, sizeof(line) - (size_t)len, "Connection: close\r\n");
+    memcpy(line + len, "\r\n", 2);
+    evbuffer_add(out, line, (size_t)len + 2);
+    r->head_sent = 1;
+    return 0;
+}
+
+void http_send_body(gale_request *r)
+{
+    size_t len = evbuffer_get_length(r->out);
+    if (!r->hc || r->is_head || http_no_body_status(r->status) || len == 0) {
+        evbuffer_drain(r->out, len);
+        return;
+    }
+    struct evbuffer *out = bufferevent_get_output(r->hc->c->bev);
+    if (r->chunked_out) {
+        char size[24];
+        int n = snprintf(size, sizeof(size), "%zx\r\n", len);
+        evbuffer_add(out, size, (size_t)n);
+        evbuffer_add_buffer(out, r->out);
+        evbuffer_add(out, "\r\n", 2);
+    } else {
+        evbuffer_add_buffer(out, r->out);
+    }
+    r->bytes_out += len;
+}
+
+void http_finish(gale_request *r)
+{
+    if (r->finished)
+        return;
+    r->finished = 1;
+    if (r->hc) {
+        if (!r->head_sent)
+            http_send_head(r, 0);
+        http_send_body(r);
+        if (r->chunked_out && !r->broken && !r->is_head)
+            evbuffer_add(bufferevent_get_output(r->hc->c->bev), "0\r\n\r\n", 5);
+        if (r->broken || r->eof_framed)
+            r->keepalive = 0;
+    }
+    log_access(r->client, r->method, r->target, r->minor, r->aborted ? 499 : r->status,
+               r->bytes_out, util_now() - r->start);
+    if (!r->in_handler)
+        http_request_done(r);
+}
+
+void http_error(gale_request *r, int status, const char *reason)
+{
+    if (r->head_sent) {
+        r->broken = 1; /* too late for an error page: cut the answer short */
+        http_finish(r);
+        return;
+    }
+    const char *allow = NULL;
+    for (size_t i = 0; i < r->nrh; i++)
+        if (!strcasecmp(r->rh[i].name, "Allow"))
+            allow = r->rh[i].value;
+    r->nrh = 0;
+    if (allow) {
+        r->rh[0].name = "Allow";
+        r->rh[0].value = allow;
+        r->nrh = 1;
+    }
+    evbuffer_drain(r->out, evbuffer_get_length(r->out));
+    r->status = status;
+    gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    if (!http_no_body_status(status)) {
+        evbuffer_add_printf(r->out, "%d %s: %s\n", status, http_status_text(status),
+                            reason ? reason : http_status_text(status));
+    }
+    http_finish(r);
+}
+
+/* An answer gale gives on its own (parse errors, timeouts), closing after it. */
+static void http_fail(struct http_conn *hc, int status, const char *reason)
+{
+    gale_request *r = hc->req ? hc->req : http_request_new(hc);
+    log_info("%s: %d %s", hc->c->client, status, reason);
+    r->keepalive = 0;
+    hc->state = HC_HANDLER;
+    conn_timer(hc->c, NULL);
+    http_error(r, status, reason);
+}
+
+/* ---- reading the head ---- */
+
+static int http_fill(struct http_conn *hc, struct evbuffer *in)
+{
+    size_t limit = hc->lim->max_header_size + 4;
+    size_t avail = evbuffer_get_length(in);
+    if (avail <= hc->inlen || hc->inlen >= limit)
+        return 0;
+    size_t want = avail - hc->inlen;
+    if (want > limit - hc->inlen)
+        want = limit - hc->inlen;
+    if (hc->inlen + want + 1 > hc->incap) {
+        size_t cap = hc->incap ? hc->incap : HTTP_IN_INITIAL;
+        while (cap < hc->inlen + want + 1)
+            cap *= 2;
+        hc->in = xrealloc(hc->in, cap);
+        hc->incap = cap;
+    }
+    struct evbuffer_ptr p;
+    evbuffer_ptr_set(in, &p, hc->inlen, EVBUFFER_PTR_SET);
+    ev_ssize_t got = evbuffer_copyout_from(in, &p, hc->in + hc->inlen, want);
+    if (got > 0)
+        hc->inlen += (size_t)got;
+    return 0;
+}
+
+static void http_head_begin(struct http_conn *hc)
+{
+    if (!hc->hdrs)
+        hc->hdrs = xmalloc(sizeof(struct http_header) * hc->lim->max_headers);
+    http_parser_init(&hc->parser, hc->lim->max_header_size, hc->lim->max_uri_size, hc->hdrs,
+                     hc->lim->max_headers);
+    hc->inlen = 0;
+    hc->state = HC_HEAD;
+    conn_timer(hc->c, worker_timeout(hc->w, WORKER_TV_HEADER));
+}
+
+/* Terminate a slice in place: the byte after it is a delimiter we no longer need. */
+static const char *http_cut(const char *s, size_t len)
+{
+    ((char *)s)[len] = '\0';
+    return s;
+}
+
+static void http_request_strings(gale_request *r, const struct http_head *h)
+{
+    int own_path = h->query || h->path != h->target;
+    r->method = http_cut(h->method, h->method_len);
+    r->mid = http_method_lookup(h->method, h->method_len);
+    r->is_head = r->mid == HTTP_M_HEAD;
+    if (own_path)
+        r->path = arena_strndup(r->arena, h->path, h->path_len);
+    r->target = http_cut(h->target, h->target_len);
+    if (!own_path)
+        r->path = r->target;
+    r->query = h->query ? h->query : "";
+    r->minor = h->version_minor;
+    r->hdrs = h->headers;
+    r->nhdrs = h->nheaders;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        http_cut(h->headers[i].name, h->headers[i].name_len);
+        if (h->headers[i].value_len)
+            http_cut(h->headers[i].value, h->headers[i].value_len);
+        else
+            h->headers[i].value = "";
+    }
+    if (h->host && h->host_len)
+        r->host = h->host;
+    r->keepalive = h->version_minor >= 1 ? !h->conn_close : h->conn_keepalive && !h->conn_close;
+}
+
+/* Route the request and pick the callback, or the error gale answers instead. */
+static void http_route(gale_request *r, const struct http_head *h)
+{
+    struct router_match m;
+    if (r->mid == HTTP_M_CONNECT) {
+        r->error_status = 501;
+        r->error_reason = "CONNECT is not supported";
+        return;
+    }
+    if (router_match(worker_router(r->w), h->path, h->path_len, &m) < 0) {
+        r->error_status = 404;
+        r->error_reason = "no route matches this path";
+        return;
+    }
+    r->route = m.data;
+    r->ncaps = m.ncaps;
+    for (size_t i = 0; i < m.ncaps; i++) {
+        if (m.start[i] == (size_t)-1)
+            continue;
+        size_t len = m.end[i] - m.start[i];
+        r->caps[i] = arena_alloc(r->arena, len + 1);
+        util_url_decode(r->caps[i], h->path + m.start[i], len, 0);
+    }
+    r->fn = module_handler_fn(r->route->handler, r->mid);
+    if (r->fn)
+        return;
+    char allow[128];
+    module_allow(r->route->handler, allow, sizeof(allow));
+    gale_response_header(r, "Allow", arena_strdup(r->arena, allow));
+    if (r->mid == HTTP_M_OPTIONS) {
+        r->error_status = 204; /* gale answers OPTIONS itself with the Allow list */
+    } else if (r->mid == HTTP_M_OTHER) {
+        r->error_status = 501;
+        r->error_reason = "method not implemented";
+    } else {
+        r->error_status = 405;
+        r->error_reason = "method not allowed here";
+    }
+}
+
+/* The head is complete: make the request and decide how its body comes. */
+static int http_begin_request(struct http_conn *hc, struct evbuffer *in)
+{
+    struct http_head *h = &hc->head;
+    evbuffer_drain(in, h->head_len);
+    gale_request *r = http_request_new(hc);
+    http_request_strings(r, h);
+    http_route(r, h);
+    if (h->chunked) {
+        r->body_chunked = 1;
+        http_chunked_init(&r->chunked);
+    } else if (h->content_length > 0) {
+        if ((uint64_t)h->content_length > hc->lim->max_body_size) {
+            http_fail(hc, 413, "request body too large");
+            return -1;
+        }
+        r->body_left = h->content_length;
+    }
+    if (!r->body_chunked && r->body_left == 0)
+        return 0;
+    r->body = evbuffer_new();
+    if (!r->body)
+        util_oom();
+    if (h->expect_continue && r->minor >= 1) {
+        if (r->error_status) {
+            /* the body is not wanted: answer now and close rather than read it */
+            r->keepalive = 0;
+            return 0;
+        }
+        evbuffer_add(bufferevent_get_output(hc->c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    }
+    hc->state = HC_BODY;
+    conn_timer(hc->c, worker_timeout(hc->w, WORKER_TV_BODY));
+    return 0;
+}
+
+/* ---- reading the body ---- */
+
+/* Returns 1 when the body is complete, 0 for more, -1 after an error answer. */
+static int http_read_chunked(struct http_conn *hc, gale_request *r, struct evbuffer *in)
+{
+    while (evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            return 0;
+        size_t used = 0, dlen = 0;
+        const char *data = NULL;
+        int rc = http_chunked_parse(&r->chunked, v.iov_base, v.iov_len, &used, &data, &dlen);
+        if (rc == HTTP_CHUNKED_DATA) {
+            if (evbuffer_get_length(r->body) + dlen > hc->lim->max_body_size) {
+                http_fail(hc, 413, "request body too large");
+                return -1;
+            }
+            evbuffer_add(r->body, data, dlen);
+        }
+        evbuffer_drain(in, used);
+        if (rc == HTTP_CHUNKED_ERROR) {
+            http_fail(hc, 400, r->chunked.reason ? r->chunked.reason : "bad chunked body");
+            return -1;
+        }
+        if (rc == HTTP_CHUNKED_DONE)
+            return 1;
+    }
+    return 0;
+}
+
+static int http_read_body(struct http_conn *hc, struct evbuffer *in)
+{
+    gale_request *r = hc->req;
+    if (r->body_chunked)
+        return http_read_chunked(hc, r, in);
+    size_t avail = evbuffer_get_length(in);
+    size_t take = (uint64_t)r->body_left < avail ? (size_t)r->body_left : avail;
+    if (take) {
+        evbuffer_remove_buffer(in, r->body, take);
+        r->body_left -= (int64_t)take;
+    }
+    return r->body_left == 0;
+}
+
+/* ---- calling the handler ---- */
+
+static void http_dispatch(struct http_conn *hc)
+{
+    gale_request *r = hc->req;
+    hc->state = HC_HANDLER;
+    conn_timer(hc->c, NULL);
+    if (r->error_status) {
+        http_error(r, r->error_status, r->error_reason);
+        return;
+    }
+    r->in_handler = 1;
+    int rc = r->fn(r);
+    r->in_handler = 0;
+    if (!r->finished && rc == GALE_ERROR) {
+        log_error("handler %s failed on %s %s", r->route->handler->name, r->method, r->target);
+        http_error(r, 500, "the handler failed");
+    } else if (!r->finished && rc != GALE_ASYNC) {
+        http_finish(r);
+    } else if (r->finished) {
+        http_request_done(r);
+    }
+}
+
+/* ---- the state machine, run whenever input arrives ---- */
+
+static int http_step_head(struct http_conn *hc, struct evbuffer *in)
+{
+    http_fill(hc, in);
+    int rc = http_parse_request(&hc->parser, hc->in, hc->inlen, &hc->head);
+    if (rc < 0) {
+        http_fail(hc, hc->parser.status, hc->parser.reason);
+        return -1;
+    }
+    if (rc == 0) {
+        if (hc->inlen >= hc->lim->max_header_size + 4) {
+            http_fail(hc, 431, "request head too large");
+            return -1;
+        }
+        return 0;
+    }
+    if (http_begin_request(hc, in) < 0)
+        return -1;
+    if (hc->state == HC_HEAD)
+        http_dispatch(hc);
+    return 1;
+}
+
+static void http_process(struct http_conn *hc)
+{
+    struct bufferevent *bev = hc->c->bev;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    hc->processing = 1;
+    for (;;) {
+        if (hc->state == HC_IDLE) {
+            if (evbuffer_get_length(in) == 0 ||
+                evbuffer_get_length(bufferevent_get_output(bev)) > HTTP_OUT_PAUSE)
+                break;
+            http_head_begin(hc);
+        }
+        if (hc->state == HC_HEAD) {
+            if (http_step_head(hc, in) <= 0)
+                break;
+        } else if (hc->state == HC_BODY) {
+            int rc = http_read_body(hc, in);
+            if (rc <= 0)
+                break;
+            http_dispatch(hc);
+        } else {
+            break; /* HC_HANDLER: the answer before must finish first */
+        }
+        if (hc->c->closing || hc->c->lingering)
+            break;
+    }
+    /* The request may have been freed above and the connection with it only
+     * through conn_close, which nothing here calls: hc is still valid. */
+    hc->processing = 0;
+}
+
+static void http_read(struct conn *c)
+{
+    struct http_conn *hc = c->data;
+    if (hc->state == HC_BODY)
+        conn_timer(c, worker_timeout(hc->w, WORKER_TV_BODY));
+    http_process(hc);
+}
+
+static void http_write(struct conn *c)
+{
+    struct http_conn *hc = c->data;
+    if (hc->state == HC_IDLE && evbuffer_get_length(bufferevent_get_input(c->bev)))
+        http_process(hc);
+}
+
+static void http_eof(struct conn *c)
+{
+    struct http_conn *hc = c->data;
+    size_t pending = evbuffer_get_length(bufferevent_get_input(c->bev));
+    if (hc->state == HC_HANDLER && pending && !hc->c->error)
+        return; /* pipelined requests are still to be answered; then it closes */
+    if (hc->state == HC_IDLE && pending && !hc->c->error) {
+        http_process(hc);
+        if (hc->state == HC_IDLE && !c->closing && !c->lingering)
+            conn_close_after_write(c);
+        return;
+    }
+    if (!c->error && evbuffer_get_length(bufferevent_get_output(c->bev)) &&
+        hc->state == HC_IDLE) {
+        conn_close_after_write(c);
+        return;
+    }
+    conn_close(c); /* aborts a request still in a handler */
+}
+
+static void http_timeout(struct conn *c)
+{
+    struct http_conn *hc = c->data;
+    if (hc->state == HC_IDLE) {
+        conn_close(c);
+    } else if (hc->state == HC_HEAD && hc->inlen == 0) {
+        conn_close(c);
+    } else if (hc->state == HC_HEAD || hc->state == HC_BODY) {
+        http_fail(hc, 408, hc->state == HC_HEAD ? "request head not received in time"
+                                                 : "request body not received in time");
+    }
+}
+
+static void http_drain(struct conn *c)
+{
+    struct http_conn *hc = c->data;
+    if (hc->state == HC_IDLE && !evbuffer_get_length(bufferevent_get_input(c->bev)))
+        conn_timer(c, worker_timeout(hc->w, WORKER_TV_DRAIN_IDLE));
+}

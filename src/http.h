@@ -1,0 +1,99 @@
+/*
+ * http.h - the HTTP/1.1 request/response life cycle on a connection:
+ * reading heads and bodies, routing, calling handlers, keep-alive,
+ * pipelining (answers in order), chunked output.
+ */
+#ifndef GALE_HTTP_H
+#define GALE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gale/gale.h"
+#include "http_parser.h"
+#include "router.h"
+
+struct conn;
+struct arena;
+struct evbuffer;
+struct route;
+struct http_conn;
+
+struct http_kv {
+    const char *name;
+    const char *value;
+};
+
+struct gale_request {
+    struct http_conn *hc; /* NULL once the client has gone away */
+    struct arena *arena;
+    struct worker *w;
+    const struct route *route; /* NULL when no route matched */
+    gale_handler_fn fn;        /* the callback to run, NULL for an error answer */
+    double start;              /* monotonic seconds */
+
+    /* the request: strings point into the connection's head buffer,
+     * NUL-terminated in place, or into the arena */
+    const char *method;
+    int mid; /* enum http_method */
+    const char *target, *path, *query;
+    int minor;
+    struct http_header *hdrs;
+    size_t nhdrs;
+    const char *host;
+    char *client;
+    int https;
+    char *caps[ROUTER_MAX_CAPTURES];
+    size_t ncaps;
+    struct http_kv *args; /* query arguments, decoded on first use */
+    size_t nargs;
+    int args_parsed;
+
+    /* the body */
+    struct evbuffer *body;
+    const char *body_flat; /* contiguous, NUL-terminated, made on first use */
+    size_t body_len;
+    int64_t body_left;  /* Content-Length bytes still to read */
+    int body_chunked;
+    struct http_chunked chunked;
+
+    /* the response */
+    int status;
+    struct http_kv *rh;
+    size_t nrh, caprh;
+    struct evbuffer *out; /* body written and not sent yet */
+    size_t bytes_out;     /* body bytes sent */
+    int error_status;     /* an answer gale gives instead of a handler (404, 405, ...) */
+    const char *error_reason;
+
+    unsigned is_head : 1;
+    unsigned keepalive : 1;
+    unsigned head_sent : 1;
+    unsigned chunked_out : 1; /* streaming with chunked framing */
+    unsigned eof_framed : 1;  /* streaming to an HTTP/1.0 client: the close ends the body */
+    unsigned finished : 1;
+    unsigned in_handler : 1;
+    unsigned aborted : 1;
+    unsigned broken : 1; /* the body could not be completed: close without framing end */
+
+    void (*abort_cb)(gale_request *, void *);
+    void *abort_arg;
+};
+
+/* Start speaking HTTP on a new connection. */
+void http_conn_start(struct conn *c);
+
+/* Send the head (and switch to chunked output when `streaming`). Returns 0,
+ * or -1 when the client is gone. */
+int http_send_head(gale_request *r, int streaming);
+/* Queue r->out to the client with the framing in use. */
+void http_send_body(gale_request *r);
+/* The response is complete: end the framing, log it, free the request (now,
+ * or when the handler returns) and go on with the connection. */
+void http_finish(gale_request *r);
+/* Answer with an error page and finish. */
+void http_error(gale_request *r, int status, const char *reason);
+/* The reason phrase for a status code. */
+const char *http_status_text(int status);
+
+#endif

@@ -1,0 +1,29 @@
+/*
+ * log.h - the error log (levels, to stderr or a file) and the access log.
+ */
+#ifndef GALE_LOG_H
+#define GALE_LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_ERR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+/* Open the logs: path "stderr", "off" (access log only) or a file (appended).
+ * Returns 0 or -1 (errno set). Called by the master; workers inherit. */
+int log_open(const char *error_path, int level, const char *access_path);
+int log_reopen(void); /* SIGUSR1: reopen the files at the same paths */
+void log_set_prefix(const char *who); /* "master" or "worker 3" */
+
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+int log_enabled(int level);
+
+/* One access log line; buffered, written at least once a second. */
+void log_access(const char *client, const char *method, const char *target, int minor,
+                int status, size_t bytes, double seconds);
+void log_flush(void);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * module.h - loading handler modules (.so): dlopen, descriptor and ABI
+ * check, handler lookup, and the per-worker init/shutdown hooks.
+ */
+#ifndef GALE_MODULE_H
+#define GALE_MODULE_H
+
+#include <stddef.h>
+
+#include "gale/gale.h"
+
+struct config;
+struct config_module;
+struct config_route;
+struct worker;
+
+struct gale_ctx {
+    struct module *module;
+    struct worker *worker;
+    void *data;
+};
+
+struct module {
+    const struct config_module *conf; /* borrowed from the config */
+    void *dl;
+    const gale_module *desc;
+    struct gale_ctx ctx;
+    int initialised;
+};
+
+/* A route bound to its handler: what the router hands back on a match. */
+struct route {
+    const struct config_route *conf;
+    const gale_handler *handler;
+    struct module *module;
+};
+
+struct module_set {
+    struct module *mods;
+    size_t nmods;
+    struct route *routes; /* in config order: modules in order, their routes in order */
+    size_t nroutes;
+};
+
+/* dlopen every module of cfg, check its descriptor and resolve every route's
+ * handler. Returns the set, or NULL with *errors set ("FILE:LINE: ...\n"
+ * lines, caller frees). */
+struct module_set *module_load_all(const struct config *cfg, char **errors);
+/* Call every init hook in order; -1 (logged) when one fails. */
+int module_init_all(struct module_set *ms, struct worker *w);
+/* Call the shutdown hooks of the initialised modules, in reverse order. */
+void module_shutdown_all(struct module_set *ms);
+/* dlclose and free. */
+void module_free_all(struct module_set *ms);
+
+/* The callback of `h` for a method, or NULL. */
+gale_handler_fn module_handler_fn(const gale_handler *h, int method);
+/* "GET, HEAD, POST" for the methods h implements (into buf). */
+void module_allow(const gale_handler *h, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * request.c - the module API for reading a request: method, path, headers,
+ * query arguments, body; per-request memory, cleanups, timers and aborts.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "arena.h"
+#include "http.h"
+#include "module.h"
+#include "util.h"
+#include "worker.h"
+
+gale_ctx *gale_request_ctx(const gale_request *r)
+{
+    return r->route ? &r->route->module->ctx : NULL;
+}
+
+void *gale_request_module_data(const gale_request *r)
+{
+    return r->route ? r->route->module->ctx.data : NULL;
+}
+
+const char *gale_request_method(const gale_request *r)
+{
+    return r->method;
+}
+
+const char *gale_request_target(const gale_request *r)
+{
+    return r->target;
+}
+
+const char *gale_request_path(const gale_request *r)
+{
+    return r->path;
+}
+
+const char *gale_request_query_string(const gale_request *r)
+{
+    return r->query;
+}
+
+int gale_request_http_minor(const gale_request *r)
+{
+    return r->minor;
+}
+
+const char *gale_request_scheme(const gale_request *r)
+{
+    return r->https ? "https" : "http";
+}
+
+const char *gale_request_client(const gale_request *r)
+{
+    return r->client;
+}
+
+const char *gale_request_host(const gale_request *r)
+{
+    return r->host;
+}
+
+size_t gale_request_capture_count(const gale_request *r)
+{
+    return r->ncaps;
+}
+
+const char *gale_request_capture(const gale_request *r, size_t i)
+{
+    return i >= 1 && i <= r->ncaps ? r->caps[i - 1] : NULL;
+}
+
+const char *gale_request_header(const gale_request *r, const char *name)
+{
+    for (size_t i = 0; i < r->nhdrs; i++)
+        if (!strcasecmp(r->hdrs[i].name, name))
+            return r->hdrs[i].value;
+    return NULL;
+}
+
+int gale_request_header_at(const gale_request *r, size_t i, const char **name, const char **value)
+{
+    if (i >= r->nhdrs)
+        return -1;
+    *name = r->hdrs[i].name;
+    *value = r->hdrs[i].value;
+    return 0;
+}
+
+/* Split the query string into decoded name/value pairs, once. */
+static void request_parse_args(gale_request *r)
+{
+    r->args_parsed = 1;
+    size_t n = 1;
+    for (const char *p = r->query; *p; p++)
+        n += *p == '&' || *p == ';';
+    if (!*r->query)
+        return;
+    r->args = arena_alloc(r->arena, n * sizeof(*r->args));
+    const char *p = r->query;
+    while (*p) {
+        size_t len = strcspn(p, "&;");
+        const char *eq = memchr(p, '=', len);
+        size_t nlen = eq ? (size_t)(eq - p) : len;
+        if (len) {
+            char *name = arena_alloc(r->arena, nlen + 1);
+            util_url_decode(name, p, nlen, 1);
+            size_t vlen = eq ? len - nlen - 1 : 0;
+            char *value = arena_alloc(r->arena, vlen + 1);
+            util_url_decode(value, eq ? eq + 1 : "", vlen, 1);
+            r->args[r->nargs].name = name;
+            r->args[r->nargs].value = value;
+            r->nargs++;
+        }
+        p += len;
+        if (*p)
+            p++;
+    }
+}
+
+const char *gale_request_query(const gale_request *r, const char *name)
+{
+    gale_request *w = (gale_request *)r; /* decoding on first use is not a visible change */
+    if (!r->args_parsed)
+        request_parse_args(w);
+    for (size_t i = 0; i < r->nargs; i++)
+        if (!strcmp(r->args[i].name, name))
+            return r->args[i].value;
+    return NULL;
+}
+
+const char *gale_request_body(const gale_request *r, size_t *len)
+{
+    gale_request *w = (gale_request *)r;
+    if (!r->body_flat) {
+        if (!r->body) {
+            w->body_flat = "";
+            w->body_len = 0;
+        } else {
+            w->body_len = evbuffer_get_length(r->body);
+            evbuffer_add(r->body, "", 1); /* the NUL after the bytes */
+            w->body_flat = (const char *)evbuffer_pullup(r->body, -1);
+        }
+    }
+    if (len)
+        *len = r->body_len;
+    return r->body_flat;
+}
+
+void *gale_request_alloc(gale_request *r, size_t size)
+{
+    return arena_alloc(r->arena, size);
+}
+
+char *gale_request_strdup(gale_request *r, const char *s)
+{
+    return arena_strdup(r->arena, s);
+}
+
+char *gale_request_printf(gale_request *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = arena_vprintf(r->arena, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+void gale_request_cleanup(gale_request *r, void (*fn)(void *), void *arg)
+{
+    arena_cleanup_add(r->arena, fn, arg);
+}
+
+int gale_request_aborted(const gale_request *r)
+{
+    return r->aborted;
+}
+
+void gale_request_on_abort(gale_request *r, void (*fn)(gale_request *, void *), void *arg)
+{
+    r->abort_cb = fn;
+    r->abort_arg = arg;
+}
+
+/* ---- timers tied to a request ---- */
+
+struct request_timer {
+    gale_request *r;
+    struct event ev;
+    void (*fn)(gale_request *, void *);
+    void *arg;
+    int pending;
+};
+
+static void request_timer_free(void *arg)
+{
+    struct request_timer *t = arg;
+    if (t->pending)
+        evtimer_del(&t->ev);
+}
+
+static void request_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct request_timer *t = arg;
+    t->pending = 0;
+    t->fn(t->r, t->arg);
+}
+
+int gale_request_later(gale_request *r, double seconds, void (*fn)(gale_request *, void *),
+                       void *arg)
+{
+    if (seconds < 0 || r->finished)
+        return -1;
+    struct request_timer *t = arena_calloc(r->arena, sizeof(*t));
+    t->r = r;
+    t->fn = fn;
+    t->arg = arg;
+    if (evtimer_assign(&t->ev, worker_base(r->w), request_timer_cb, t) < 0)
+        return -1;
+    struct timeval tv = {.tv_sec = (time_t)seconds,
+                         .tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+    if (evtimer_add(&t->ev, &tv) < 0)
+        return -1;
+    t->pending = 1;
+    arena_cleanup_add(r->arena, request_timer_free, t);
+    return 0;
+}
