@@ -757,6 +757,12 @@ static void config_check_route(struct config_ctx *ctx, const config_setting_t *s
         .count = offsetof(st, n), .line = offsetof(est, line), .check = checker                    \
     }
 
+/* The end of a table. */
+#define CONFIG_END                                                                                 \
+    {                                                                                              \
+        .name = NULL                                                                               \
+    }
+
 static const char *const config_log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const config_error_log_words[] = {"stderr", NULL};
 static const char *const config_access_log_words[] = {"stderr", "off", NULL};
@@ -765,7 +771,7 @@ static const struct config_directive config_route_table[] = {
     CONFIG_PATTERN(struct config_route, path, CONFIG_REQUIRED),
     CONFIG_STRING(struct config_route, handler, CONFIG_REQUIRED, NULL),
     CONFIG_STRING(struct config_route, name, 0, NULL),
-    {NULL},
+    CONFIG_END,
 };
 
 static const struct config_directive config_module_table[] = {
@@ -773,7 +779,7 @@ static const struct config_directive config_module_table[] = {
     CONFIG_JSON(struct config_module, settings),
     CONFIG_LIST("routes", struct config_module, routes, nroutes, 0, 0, struct config_route,
                 config_route_table, config_check_route),
-    {NULL},
+    CONFIG_END,
 };
 
 static const struct config_directive config_listen_table[] = {
@@ -782,7 +788,7 @@ static const struct config_directive config_listen_table[] = {
     CONFIG_INT(struct config_listen, backlog, 0, 511, 1, 65535),
     /* TLS goes here as one line, e.g.
      * CONFIG_GROUP(struct config_listen, tls, config_tls_table), */
-    {NULL},
+    CONFIG_END,
 };
 
 static const struct config_directive config_limits_table[] = {
@@ -796,7 +802,7 @@ static const struct config_directive config_limits_table[] = {
     CONFIG_SECONDS(struct config_limits, send_timeout, 30, 0.001, CONFIG_ONE_DAY),
     CONFIG_UINT(struct config_limits, keepalive_requests, 0, 0, UINT_MAX),
     CONFIG_SIZE(struct config_limits, max_connections, 10000, 1, 1000000),
-    {NULL},
+    CONFIG_END,
 };
 
 static const struct config_directive config_table[] = {
@@ -821,7 +827,7 @@ static const struct config_directive config_table[] = {
                 config_module_table, NULL),
     /* Later features add a line each, e.g. CONFIG_GROUP(struct config,
      * sessions, config_sessions_table) for `sessions = { ... };`. */
-    {NULL},
+    CONFIG_END,
 };
 
 /* ---- walking a group against its table ---- */

@@ -378,8 +378,8 @@ void http_error(gale_request *r, int status, const char *reason)
     }
     evbuffer_drain(r->out, evbuffer_get_length(r->out));
     r->status = status;
-    gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
     if (!http_no_body_status(status)) {
+        gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
         evbuffer_add_printf(r->out, "%d %s: %s\n", status, http_status_text(status),
                             reason ? reason : http_status_text(status));
     }

@@ -80,6 +80,7 @@ enum http_parse_state {
 #define HP_F_CONN_UPGRADE 0x20
 #define HP_F_CONTINUE 0x40
 #define HP_F_UPGRADE 0x80
+#define HP_F_ABSOLUTE 0x100 /* absolute-form target: its authority is the host */
 
 #define HP_NONE ((size_t)-1) /* no query, or the path is the implicit "/" */
 
@@ -164,34 +165,63 @@ static int http_parse_list_next(const unsigned char *v, size_t n, size_t *off,
     return 1;
 }
 
+/* IP-literal (RFC 3986 3.2.2) at s[0] == '[', up to and including ']':
+ * IPvFuture by its grammar, IPv6 by its alphabet and colon count (enough to
+ * keep anything but an address out; the resolver is not our business).
+ * Returns its length, or 0 when it is not one. */
+static size_t http_parse_ip_literal(const unsigned char *s, size_t n)
+{
+    size_t i, from, colons = 0;
+
+    if (n > 1 && (s[1] == 'v' || s[1] == 'V')) {
+        for (i = 2; i < n && HP_IS(s[i], HP_C_HEX); i++)
+            ;
+        if (i == 2 || i == n || s[i] != '.')
+            return 0;
+        for (from = ++i; i < n && (HP_IS(s[i], HP_C_HOST) || s[i] == ':'); i++)
+            ;
+        if (i == from)
+            return 0;
+    } else {
+        for (i = 1; i < n && (HP_IS(s[i], HP_C_HEX) || s[i] == ':' || s[i] == '.'); i++)
+            colons += s[i] == ':';
+        if (colons < 2 || colons > 7)
+            return 0;
+    }
+    return i < n && s[i] == ']' ? i + 1 : 0;
+}
+
+/* reg-name or IPv4address: unreserved, sub-delims and pct-encoded, up to a
+ * ':' or the end. Returns its length, or 0 when empty or invalid. */
+static size_t http_parse_reg_name(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && s[i] != ':') {
+        if (HP_IS(s[i], HP_C_HOST))
+            i++;
+        else if (s[i] == '%' && n - i >= 3 && HP_IS(s[i + 1], HP_C_HEX) &&
+                 HP_IS(s[i + 2], HP_C_HEX))
+            i += 3;
+        else
+            return 0;
+    }
+    return i;
+}
+
 /* uri-host [ ":" port ] (RFC 9110 4.2.1, RFC 3986 3.2.2), as in Host and in
  * the authority of absolute-form and authority-form. Empty hosts and userinfo
  * are refused: RFC 9110 4.2.1 and 4.2.4 make both invalid for http(s). */
 static int http_parse_host(const unsigned char *s, size_t n, int need_port)
 {
-    size_t i = 0;
+    size_t i;
 
-    if (n > 0 && s[0] == '[') {
-        for (i = 1; i < n && (HP_IS(s[i], HP_C_HOST) || s[i] == ':'); i++)
-            ;
-        if (i == 1 || i == n || s[i] != ']')
-            return -1;
-        i++;
-    } else {
-        while (i < n && s[i] != ':') {
-            if (s[i] == '%') {
-                if (n - i < 3 || !HP_IS(s[i + 1], HP_C_HEX) || !HP_IS(s[i + 2], HP_C_HEX))
-                    return -1;
-                i += 3;
-            } else if (HP_IS(s[i], HP_C_HOST)) {
-                i++;
-            } else {
-                return -1;
-            }
-        }
-        if (i == 0)
-            return -1;
-    }
+    if (n > 0 && s[0] == '[')
+        i = http_parse_ip_literal(s, n);
+    else
+        i = http_parse_reg_name(s, n);
+    if (i == 0)
+        return -1;
     if (i == n)
         return need_port ? -1 : 0;
     if (s[i++] != ':' || (need_port && i == n))
@@ -232,6 +262,9 @@ static int http_parse_absolute(struct http_parser *p, const unsigned char *b)
         ;
     if (http_parse_host(b + a, e - a, 0) < 0)
         return http_parse_fail(p, 400, "bad authority in request-target");
+    p->flags |= HP_F_ABSOLUTE;
+    p->authority_start = a;
+    p->authority_len = e - a;
     if (e < p->target_end && b[e] == '/') {
         http_parse_split_query(p, b, e);
         return 0;
@@ -495,12 +528,16 @@ static int http_parse_derive(struct http_parser *p, const unsigned char *name, s
             return http_parse_host_field(p, vs, v, vn);
         break;
     case 6:
-        if (http_parse_ieq(name, 6, "expect") && http_parse_ieq(v, vn, "100-continue"))
+        /* HTTP/1.0 had neither 100 Continue nor Upgrade: RFC 9110 10.1.1 and
+         * 7.8 make the server ignore both there. */
+        if (http_parse_ieq(name, 6, "expect") && http_parse_ieq(v, vn, "100-continue") &&
+            p->version_minor == 1)
             p->flags |= HP_F_CONTINUE;
         break;
     case 7:
         /* Repeats are a list; the first is enough to pick a protocol. */
-        if (http_parse_ieq(name, 7, "upgrade") && !(p->flags & HP_F_UPGRADE)) {
+        if (http_parse_ieq(name, 7, "upgrade") && !(p->flags & HP_F_UPGRADE) &&
+            p->version_minor == 1) {
             p->flags |= HP_F_UPGRADE;
             p->upgrade_start = vs;
             p->upgrade_len = vn;
@@ -656,8 +693,14 @@ static int http_parse_finish(struct http_parser *p, const char *buf, struct http
     h->conn_keepalive = !!(p->flags & HP_F_KEEPALIVE);
     h->conn_upgrade = !!(p->flags & HP_F_CONN_UPGRADE);
     h->expect_continue = !!(p->flags & HP_F_CONTINUE);
-    h->host = p->flags & HP_F_HOST ? buf + p->host_start : NULL;
-    h->host_len = p->host_len;
+    if (p->flags & HP_F_ABSOLUTE) {
+        /* RFC 9112 3.2.2: the target's authority overrides Host. */
+        h->host = buf + p->authority_start;
+        h->host_len = p->authority_len;
+    } else if (p->flags & HP_F_HOST) {
+        h->host = buf + p->host_start;
+        h->host_len = p->host_len;
+    }
     h->upgrade = p->flags & HP_F_UPGRADE ? buf + p->upgrade_start : NULL;
     h->upgrade_len = p->upgrade_len;
     h->head_len = p->pos;

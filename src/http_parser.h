@@ -40,10 +40,12 @@ struct http_head {
     unsigned conn_close : 1;      /* Connection: close */
     unsigned conn_keepalive : 1;  /* Connection: keep-alive */
     unsigned conn_upgrade : 1;    /* Connection: upgrade */
-    unsigned expect_continue : 1; /* Expect: 100-continue */
-    const char *host;             /* NULL when absent */
+    unsigned expect_continue : 1; /* Expect: 100-continue, in HTTP/1.1 */
+    /* Host value; for absolute-form the target's authority instead, which
+     * RFC 9112 3.2.2 says overrides Host; NULL when absent. */
+    const char *host;
     size_t host_len;
-    const char *upgrade; /* Upgrade header value, NULL when absent */
+    const char *upgrade; /* first Upgrade value; NULL when absent or in HTTP/1.0 */
     size_t upgrade_len;
     size_t head_len; /* bytes of the head, final CRLF CRLF included */
 };
@@ -68,6 +70,7 @@ struct http_parser {
     size_t path_start, path_len, query_start, query_len;
     size_t name_end, value_start;
     size_t host_start, host_len, upgrade_start, upgrade_len;
+    size_t authority_start, authority_len;
     size_t nheaders;
     int64_t content_length;
 };

@@ -284,6 +284,7 @@ def run_gale(args, timeout=20, env=None):
     """Run gale with args to completion; returns CompletedProcess (text). Fails on a
     sanitizer report or a timeout."""
     e = dict(os.environ)
+    e.pop("NOTIFY_SOCKET", None)
     if env:
         e.update(env)
     try:
@@ -456,8 +457,10 @@ class Gale:
             return
         fail("workers %s still run after the master exited" % left())
 
-    def stop(self, sig=signal.SIGTERM, timeout=STOP_TIMEOUT):
+    def stop(self, sig=None, timeout=STOP_TIMEOUT):
         """Send sig (SIGTERM) and check a clean exit; returns the status."""
+        if sig is None:
+            sig = signal.SIGTERM
         if self.stopped:
             return self.rc
         self.stopped = True
@@ -877,9 +880,9 @@ def check_error(r, status, what="error"):
 
 
 class CurlResult:
-    def __init__(self, rc, status, headers, body, stderr, blocks):
+    def __init__(self, rc, status, headers, body, stdout, stderr, blocks):
         self.rc, self.status, self.headers, self.body = rc, status, headers, body
-        self.stderr, self.blocks = stderr, blocks
+        self.stdout, self.stderr, self.blocks = stdout, stderr, blocks
 
     def __repr__(self):
         return "CurlResult(rc=%d, status=%s, body=%r, stderr=%r)" % (
@@ -913,7 +916,8 @@ def curl(*args, timeout=20):
                           for l in lines[1:] if ":" in l])
             blocks.append((st, hs))
         st, hs = blocks[-1] if blocks else (None, Headers())
-        return CurlResult(p.returncode, st, hs, body, p.stderr.decode("utf-8", "replace"), blocks)
+        return CurlResult(p.returncode, st, hs, body, p.stdout.decode("utf-8", "replace"),
+                          p.stderr.decode("utf-8", "replace"), blocks)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 

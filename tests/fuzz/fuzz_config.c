@@ -23,6 +23,22 @@
  */
 #define FUZZ_DIR "/nonexistent/gale-fuzz"
 
+/*
+ * libconfig 1.5 (Debian 12) leaks the value of a string token that is the
+ * parser's lookahead when a syntax error is found, as in `a = 1; "x"` or
+ * `""` alone: hyperrealm/libconfig#142, fixed upstream by #155 (a bison
+ * %destructor), released in 1.7.3. Nothing outside the library can free it.
+ * The scanner allocates only token values, which a parse that succeeds
+ * hands over to settings that config_destroy frees, so these two stacks
+ * are not reported; any other leak, ours or libconfig's, still is.
+ */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:strbuf_append\n"
+           "leak:libconfig_yylex\n";
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);
