@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +313,18 @@ static int config_set_size(struct config_ctx *ctx, const config_setting_t *s,
     return 0;
 }
 
+/* A size_t that counts things, not bytes. */
+static int config_set_count(struct config_ctx *ctx, const config_setting_t *s,
+                            const struct config_directive *d, void *base)
+{
+    long long v = d->def.i;
+
+    if (s != NULL && config_ranged(ctx, s, d, "an integer", &v) < 0)
+        return -1;
+    *(size_t *)config_field(d, base) = (size_t)v;
+    return 0;
+}
+
 /* Durations: seconds as an int or a float, "timeout = 10;" or "= 0.25;". */
 static int config_set_seconds(struct config_ctx *ctx, const config_setting_t *s,
                               const struct config_directive *d, void *base)
@@ -485,8 +498,8 @@ static int config_set_json(struct config_ctx *ctx, const config_setting_t *s,
     return *field ? 0 : -1;
 }
 
-static int config_list_entry(struct config_ctx *ctx, const config_setting_t *e,
-                             const struct config_directive *d, char *entries, size_t i)
+static void config_list_entry(struct config_ctx *ctx, const config_setting_t *e,
+                              const struct config_directive *d, char *entries, size_t i)
 {
     size_t mark = config_path_index(ctx, i);
     char *entry = entries + i * d->size;
@@ -499,7 +512,6 @@ static int config_list_entry(struct config_ctx *ctx, const config_setting_t *e,
     if (d->check != NULL)
         d->check(ctx, e, entries, i);
     config_path_pop(ctx, mark);
-    return 0;
 }
 
 /* A list of groups, "( { ... }, { ... } )", into a calloc'd array. The array
@@ -718,6 +730,7 @@ static void config_check_route(struct config_ctx *ctx, const config_setting_t *s
 #define CONFIG_INT(st, f, fl, dflt, lo, hi) CONFIG_NUMBER(config_set_int, st, f, fl, dflt, lo, hi)
 #define CONFIG_UINT(st, f, dflt, lo, hi) CONFIG_NUMBER(config_set_uint, st, f, 0, dflt, lo, hi)
 #define CONFIG_SIZE(st, f, dflt, lo, hi) CONFIG_NUMBER(config_set_size, st, f, 0, dflt, lo, hi)
+#define CONFIG_COUNT(st, f, dflt, lo, hi) CONFIG_NUMBER(config_set_count, st, f, 0, dflt, lo, hi)
 #define CONFIG_SECONDS(st, f, dflt, lo, hi)                                                        \
     {                                                                                              \
         .name = #f, .set = config_set_seconds, .offset = offsetof(st, f), .def.d = dflt,           \
@@ -757,6 +770,13 @@ static void config_check_route(struct config_ctx *ctx, const config_setting_t *s
         .count = offsetof(st, n), .line = offsetof(est, line), .check = checker                    \
     }
 
+/* A number of processes, or "auto" (the default): one per online CPU. */
+#define CONFIG_WORKERS(st, f, lo, hi)                                                              \
+    {                                                                                              \
+        .name = #f, .set = config_set_workers, .offset = offsetof(st, f), .def.s = "auto",         \
+        .min = lo, .max = hi                                                                       \
+    }
+
 /* The end of a table. */
 #define CONFIG_END                                                                                 \
     {                                                                                              \
@@ -794,24 +814,19 @@ static const struct config_directive config_listen_table[] = {
 static const struct config_directive config_limits_table[] = {
     CONFIG_SIZE(struct config_limits, max_header_size, 16384, 1, 1 << 20),
     CONFIG_SIZE(struct config_limits, max_uri_size, 8192, 1, 1 << 20),
-    CONFIG_SIZE(struct config_limits, max_headers, 100, 1, 10000),
+    CONFIG_COUNT(struct config_limits, max_headers, 100, 1, 10000),
     CONFIG_SIZE(struct config_limits, max_body_size, 10485760, 1, 1LL << 40),
     CONFIG_SECONDS(struct config_limits, header_timeout, 10, 0.001, CONFIG_ONE_DAY),
     CONFIG_SECONDS(struct config_limits, body_timeout, 30, 0.001, CONFIG_ONE_DAY),
     CONFIG_SECONDS(struct config_limits, idle_timeout, 60, 0.001, CONFIG_ONE_DAY),
     CONFIG_SECONDS(struct config_limits, send_timeout, 30, 0.001, CONFIG_ONE_DAY),
     CONFIG_UINT(struct config_limits, keepalive_requests, 0, 0, UINT_MAX),
-    CONFIG_SIZE(struct config_limits, max_connections, 10000, 1, 1000000),
+    CONFIG_COUNT(struct config_limits, max_connections, 10000, 1, 1000000),
     CONFIG_END,
 };
 
 static const struct config_directive config_table[] = {
-    {.name = "workers",
-     .set = config_set_workers,
-     .offset = offsetof(struct config, workers),
-     .def.s = "auto",
-     .min = 1,
-     .max = CONFIG_MAX_WORKERS},
+    CONFIG_WORKERS(struct config, workers, 1, CONFIG_MAX_WORKERS),
     CONFIG_STRING(struct config, user, 0, NULL),
     CONFIG_STRING(struct config, group, 0, NULL),
     CONFIG_PATH(struct config, pid_file, 0, NULL, NULL),
@@ -874,7 +889,7 @@ static void config_group(struct config_ctx *ctx, const config_setting_t *g,
     config_unknown(ctx, g, table);
 }
 
-/* ---- loading ---- */
+/* ---- the result: the config, or the errors ---- */
 
 /* Errors are found in table order; the user reads the file top down. */
 static int config_msg_cmp(const void *a, const void *b)
@@ -924,9 +939,150 @@ static struct config *config_finish(struct config_ctx *ctx, struct config *cfg, 
     return NULL;
 }
 
-/* Build the config from what libconfig read (`ok`: whether it could). */
-static struct config *config_build(config_t *lc, int ok, const char *name, const char *dir,
-                                   char **errors)
+/* ---- integers libconfig 1.5 would cut to 32 bits ---- */
+
+/*
+ * libconfig 1.5 (Debian 12) keeps only the low 32 bits of an integer written
+ * without the L suffix, silently: "max_body_size = 5000000000;" is read as
+ * 705032704, and hex above 0x7FFFFFFF turns negative. Nothing in the value
+ * shows it afterwards, so the text is scanned for such literals. With the L
+ * suffix they are 64-bit in every libconfig version, which keeps the file
+ * portable; later versions that widen them on their own lose nothing.
+ */
+static const char *config_scan_number(struct config_ctx *ctx, const char *file, int line,
+                                      const char *p, int negative)
+{
+    int hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
+    unsigned long long v, minus;
+    const char *sign = negative ? "-" : "";
+    char *end;
+    int len;
+
+    errno = 0;
+    v = strtoull(p, &end, hex ? 16 : 10);
+    if (!hex && (*end == '.' || *end == 'e' || *end == 'E'))
+        return end; /* a float: the caller skips the rest of it */
+    len = (int)(end - p);
+    minus = negative && !hex; /* -2147483648 fits, 2147483648 does not */
+    if (errno == ERANGE || v > INT64_MAX + minus)
+        config_error_at(ctx, file, line, "integer %s%.*s does not fit in 64 bits", sign, len, p);
+    else if (*end != 'L' && v > INT32_MAX + minus)
+        config_error_at(ctx, file, line,
+                        "integer %s%.*s does not fit in 32 bits: write it %s%.*sL for a 64-bit one",
+                        sign, len, p, sign, len, p);
+    return end;
+}
+
+static int config_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '*';
+}
+
+/* Past the string starting at p (its opening quote), counting lines. */
+static const char *config_skip_string(const char *p, int *line)
+{
+    for (p++; *p != '\0' && *p != '"'; p++) {
+        if (*p == '\\' && p[1] != '\0')
+            p++;
+        *line += *p == '\n';
+    }
+    return *p ? p + 1 : p;
+}
+
+/* Past the comment starting at p, if one does, counting lines. */
+static const char *config_skip_comment(const char *p, int *line)
+{
+    if (p[0] == '#' || (p[0] == '/' && p[1] == '/'))
+        return p + strcspn(p, "\n");
+    if (p[0] != '/' || p[1] != '*')
+        return p;
+    for (p += 2; *p != '\0' && !(p[0] == '*' && p[1] == '/'); p++)
+        *line += *p == '\n';
+    return *p ? p + 2 : p;
+}
+
+/* Report every integer literal of `text` that libconfig 1.5 would cut. The
+ * text parsed already, so it is well formed: strings, comments and names
+ * (which may hold digits, as in "h2") are skipped, and what starts with a
+ * digit elsewhere is a number. */
+static void config_scan_text(struct config_ctx *ctx, const char *text, const char *file)
+{
+    int line = 1;
+    const char *p = text, *q;
+
+    while (*p != '\0') {
+        if (*p == '"') {
+            p = config_skip_string(p, &line);
+        } else if ((q = config_skip_comment(p, &line)) != p) {
+            p = q;
+        } else if (*p >= '0' && *p <= '9') {
+            if (p == text || p[-1] != '.') /* not the fraction of ".5" */
+                p = config_scan_number(ctx, file, line, p, p > text && p[-1] == '-');
+            while (config_name_char(*p) || *p == '.' || (*p == '+' && (p[-1] | 0x20) == 'e'))
+                p++; /* the rest of a float, or the L suffix */
+        } else if (((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') || *p == '*') {
+            while (config_name_char(*p))
+                p++;
+        } else {
+            line += *p++ == '\n';
+        }
+    }
+}
+
+/* The whole file as a C string (caller frees), or NULL with errno set. A
+ * NUL byte ends the text, as it ends the text of config_load_string. */
+static char *config_slurp(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    struct stat st;
+    char *text = NULL;
+    size_t cap = 0;
+    ssize_t n = 0;
+    int err = 0;
+
+    if (fp == NULL)
+        return NULL;
+    errno = 0;
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode))
+        err = EISDIR;
+    else if ((n = getdelim(&text, &cap, '\0', fp)) < 0 && (ferror(fp) || !feof(fp)))
+        err = errno ? errno : EIO;
+    fclose(fp);
+    if (err == 0 && n < 0) { /* an empty file */
+        free(text);
+        text = strdup("");
+        err = text ? 0 : ENOMEM;
+    }
+    if (err != 0) {
+        free(text);
+        errno = err;
+        return NULL;
+    }
+    return text;
+}
+
+/* The included files too: libconfig read them, we read them again. */
+static void config_scan_includes(struct config_ctx *ctx, const config_t *lc)
+{
+    for (unsigned i = 0; lc->filenames != NULL && i < lc->num_filenames; i++) {
+        const char *name = lc->filenames[i];
+        char *path = name[0] == '/' ? strdup(name) : config_join(ctx->dir, name);
+        char *text = path ? config_slurp(path) : NULL;
+
+        if (text != NULL)
+            config_scan_text(ctx, text, name);
+        free(text);
+        free(path);
+    }
+}
+
+/* ---- loading ---- */
+
+/* Build the config from what libconfig read from `text` (`ok`: whether it
+ * could). */
+static struct config *config_build(config_t *lc, int ok, const char *text, const char *name,
+                                   const char *dir, char **errors)
 {
     struct config_ctx ctx = {.name = name, .dir = dir ? dir : "."};
     struct config *cfg = calloc(1, sizeof(*cfg));
@@ -938,6 +1094,8 @@ static struct config *config_build(config_t *lc, int ok, const char *name, const
         config_error_at(&ctx, config_error_file(lc), config_error_line(lc), "%s",
                         config_error_text(lc));
     } else {
+        config_scan_text(&ctx, text, NULL);
+        config_scan_includes(&ctx, lc);
         cfg->file = config_dup(&ctx, NULL, name);
         cfg->dir = config_dup(&ctx, NULL, ctx.dir);
         config_group(&ctx, config_root_setting(lc), config_table, cfg);
@@ -957,7 +1115,7 @@ struct config *config_load_string(const char *text, const char *name, const char
     if (dir != NULL)
         config_set_include_dir(&lc, dir);
     ok = config_read_string(&lc, text) == CONFIG_TRUE;
-    cfg = config_build(&lc, ok, name, dir, errors);
+    cfg = config_build(&lc, ok, text, name, dir, errors);
     config_destroy(&lc);
     return cfg;
 }
@@ -976,43 +1134,22 @@ static char *config_dir_of(const char *file)
     return abs;
 }
 
-static char *config_io_error(const char *file, const char *what)
-{
-    size_t len = strlen(file) + strlen(what) + 32;
-    char *msg = malloc(len);
-
-    if (msg != NULL)
-        snprintf(msg, len, "%s: cannot read: %s\n", file, what);
-    return msg;
-}
-
 struct config *config_load(const char *file, char **errors)
 {
-    FILE *fp = fopen(file, "r");
-    struct stat st;
-    struct config *cfg;
-    config_t lc;
+    char *text = config_slurp(file);
     char *dir;
-    int ok;
+    struct config *cfg;
 
-    if (fp == NULL) {
-        *errors = config_io_error(file, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(fp);
-        *errors = config_io_error(file, strerror(EISDIR));
+    if (text == NULL) {
+        /* No line to name: the file as a whole could not be read. */
+        if (asprintf(errors, "%s: cannot read: %s\n", file, strerror(errno)) < 0)
+            *errors = NULL;
         return NULL;
     }
     dir = config_dir_of(file);
-    config_init(&lc);
-    if (dir != NULL)
-        config_set_include_dir(&lc, dir);
-    ok = config_read(&lc, fp) == CONFIG_TRUE;
-    fclose(fp);
-    cfg = config_build(&lc, ok, file, dir, errors);
-    config_destroy(&lc);
+    cfg = config_load_string(text, file, dir, errors);
     free(dir);
+    free(text);
     return cfg;
 }
 

@@ -30,6 +30,7 @@
 #define HTTP_IN_INITIAL 2048
 #define HTTP_OUT_PAUSE (256 * 1024) /* stop reading pipelined requests above this */
 #define HTTP_ARENA_SIZE 4096
+#define HTTP_IN_HIGH (1024 * 1024)
 
 enum http_state { HC_IDLE, HC_HEAD, HC_BODY, HC_HANDLER };
 
@@ -146,6 +147,9 @@ void http_conn_start(struct conn *c)
     const struct timeval *tv = worker_timeout(c->w, WORKER_TV_SEND);
     send_tv = *tv;
     bufferevent_set_timeouts(c->bev, NULL, &send_tv);
+    /* Stop reading when this much waits unparsed (pipelined requests behind
+     * a slow answer): the kernel's window then slows the client down. */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_IN_HIGH);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     conn_timer(c, worker_timeout(c->w, WORKER_TV_HEADER));
 }
@@ -243,7 +247,9 @@ static void http_abort(struct http_conn *hc)
 static void http_release(struct conn *c)
 {
     struct http_conn *hc = c->data;
-    if (hc->req && !hc->req->finished)
+    /* Only a handler that is still working holds the request; one that was
+     * still being read, or is being answered, goes with the connection. */
+    if (hc->req && hc->state == HC_HANDLER && !hc->req->finished)
         http_abort(hc);
     else if (hc->req)
         hc->req->hc = NULL;
@@ -556,14 +562,14 @@ static int http_read_chunked(struct http_conn *hc, gale_request *r, struct evbuf
         size_t used = 0, dlen = 0;
         const char *data = NULL;
         int rc = http_chunked_parse(&r->chunked, v.iov_base, v.iov_len, &used, &data, &dlen);
-        if (rc == HTTP_CHUNKED_DATA) {
-            if (evbuffer_get_length(r->body) + dlen > hc->lim->max_body_size) {
-                http_fail(hc, 413, "request body too large");
-                return -1;
-            }
+        if (rc == HTTP_CHUNKED_DATA)
             evbuffer_add(r->body, data, dlen);
-        }
         evbuffer_drain(in, used);
+        /* refuse as soon as a chunk size announces too much, not after reading it */
+        if (evbuffer_get_length(r->body) + r->chunked.remaining > hc->lim->max_body_size) {
+            http_fail(hc, 413, "request body too large");
+            return -1;
+        }
         if (rc == HTTP_CHUNKED_ERROR) {
             http_fail(hc, 400, r->chunked.reason ? r->chunked.reason : "bad chunked body");
             return -1;

@@ -48,6 +48,7 @@ static const unsigned char http_parse_class[256] = {
 
 #define HP_IS(c, cls) (http_parse_class[(unsigned char)(c)] & (cls))
 #define HP_WS(c) ((c) == ' ' || (c) == '\t')
+#define HP_FALLTHROUGH __attribute__((fallthrough))
 
 /* RFC 9112 2.2 lets a server skip "at least one" empty line before the
  * request line; a few cover clients that add CRLF after a POST body, more is
@@ -327,6 +328,45 @@ static int http_parse_line_done(struct http_parser *p, const unsigned char *b)
     return 0;
 }
 
+/* Whether eight bytes of a field value need no closer look: no control byte
+ * (HTAB included, it just takes the slow path) and no DEL. Both tests are
+ * exact for "is there any such byte", which is all that is asked; bytes
+ * from 0x80 are obs-text and pass. */
+static int http_parse_word_plain(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t del = w ^ (ones * 0x7f);
+
+    return (((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) & highs ? 0 : 1;
+}
+
+/* Whether eight bytes of a request-target are all visible ASCII but '#':
+ * exact for "is there any other byte", like the test above. A carry out of
+ * a byte in w + ones only happens from 0xff, which w's own high bit flags. */
+static int http_parse_word_target(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t hash = w ^ (ones * '#');
+
+    return (((w - ones * 0x21) & ~w) | (w + ones) | w | ((hash - ones) & ~hash)) & highs ? 0 : 1;
+}
+
+/* End of the request-target bytes from i, a word at a time while it can. */
+static size_t http_parse_scan_target(const unsigned char *b, size_t i, size_t end)
+{
+    uint64_t w;
+
+    while (end - i >= 8) {
+        memcpy(&w, b + i, 8);
+        if (!http_parse_word_target(w))
+            break;
+        i += 8;
+    }
+    while (i < end && HP_IS(b[i], HP_C_TARGET))
+        i++;
+    return i;
+}
+
 /* The method and the request-target, each ending at its single SP. */
 static int http_parse_method_target(struct http_parser *p, const unsigned char *b, size_t end)
 {
@@ -344,8 +384,7 @@ static int http_parse_method_target(struct http_parser *p, const unsigned char *
         p->target_start = i;
         p->state = HP_TARGET;
     }
-    while (i < end && HP_IS(b[i], HP_C_TARGET))
-        i++;
+    i = http_parse_scan_target(b, i, end);
     p->pos = i;
     /* Checked before looking at why the scan stopped, so that an endless
      * target is refused as soon as it is too long, whatever follows. */
@@ -583,12 +622,9 @@ static int http_parse_field(struct http_parser *p, const unsigned char *b, size_
     return http_parse_derive(p, b + p->line_start, f->name_len, b, vs, ve - vs);
 }
 
+/* The first byte of a field line that is not the empty line. */
 static int http_parse_field_start(struct http_parser *p, unsigned char c)
 {
-    if (c == '\r') {
-        p->state = HP_END_LF;
-        return 0;
-    }
     if (!HP_IS(c, HP_C_TCHAR)) {
         if (HP_WS(c))
             return http_parse_fail(p, 400, "obs-fold not allowed");
@@ -596,23 +632,52 @@ static int http_parse_field_start(struct http_parser *p, unsigned char c)
     }
     if (p->nheaders == p->max_headers)
         return http_parse_fail(p, 431, "too many header fields");
-    p->state = HP_NAME;
     return 0;
 }
 
-/* Field lines up to the empty line. Returns 1 at the end of the head. */
+/* End of the field-value bytes from i: values (cookies, user agents) are
+ * most of a head, so they go a word at a time, then byte by byte through the
+ * table only around a word that needs it. */
+static size_t http_parse_scan_value(const unsigned char *b, size_t i, size_t end)
+{
+    for (;;) {
+        size_t stop;
+        uint64_t w;
+        while (end - i >= 8) {
+            memcpy(&w, b + i, 8);
+            if (!http_parse_word_plain(w))
+                break;
+            i += 8;
+        }
+        stop = end - i > 8 ? i + 8 : end;
+        while (i < stop && HP_IS(b[i], HP_C_VALUE))
+            i++;
+        if (i < stop || i == end)
+            return i;
+    }
+}
+
+/* Field lines up to the empty line. Returns 1 at the end of the head. The
+ * cases fall through in line order, so a line that arrived whole costs one
+ * dispatch; the state lives in a local until the bytes run out. */
 static int http_parse_fields(struct http_parser *p, const unsigned char *b, size_t end)
 {
     size_t i = p->pos;
-    int rc = 0;
+    int state = p->state, rc = 0;
 
     while (i < end && rc == 0) {
-        switch (p->state) {
+        switch (state) {
         case HP_FIELD_START:
-            p->line_start = i;
-            rc = http_parse_field_start(p, b[i]);
-            i++;
-            break;
+            if (b[i] == '\r') {
+                state = HP_END_LF;
+                i++;
+                break;
+            }
+            if ((rc = http_parse_field_start(p, b[i])) < 0)
+                break;
+            p->line_start = i++;
+            state = HP_NAME;
+            HP_FALLTHROUGH;
         case HP_NAME:
             while (i < end && HP_IS(b[i], HP_C_TCHAR))
                 i++;
@@ -623,33 +688,34 @@ static int http_parse_fields(struct http_parser *p, const unsigned char *b, size
                 break;
             }
             p->name_end = i++;
-            p->state = HP_VALUE_OWS;
-            break;
+            state = HP_VALUE_OWS;
+            HP_FALLTHROUGH;
         case HP_VALUE_OWS:
             while (i < end && HP_WS(b[i]))
                 i++;
+            if (i == end)
+                break;
             p->value_start = i;
-            if (i < end)
-                p->state = HP_VALUE;
-            break;
+            state = HP_VALUE;
+            HP_FALLTHROUGH;
         case HP_VALUE:
-            while (i < end && HP_IS(b[i], HP_C_VALUE))
-                i++;
+            i = http_parse_scan_value(b, i, end);
             if (i == end)
                 break;
             if (b[i] != '\r') {
                 rc = http_parse_bad(p, b[i], "bad field value");
                 break;
             }
-            p->state = HP_VALUE_LF;
-            i++;
-            break;
+            state = HP_VALUE_LF;
+            if (++i == end)
+                break;
+            HP_FALLTHROUGH;
         case HP_VALUE_LF:
             if (b[i] != '\n') {
                 rc = http_parse_fail(p, 400, "bare CR");
                 break;
             }
-            p->state = HP_FIELD_START;
+            state = HP_FIELD_START;
             rc = http_parse_field(p, b, i - 1);
             i++;
             break;
@@ -660,21 +726,14 @@ static int http_parse_fields(struct http_parser *p, const unsigned char *b, size
         }
     }
     p->pos = i;
+    if (rc >= 0) /* an error has set its own state */
+        p->state = state;
     return rc;
 }
 
-/* Checks that need the whole head; fills h from the offsets. */
-static int http_parse_finish(struct http_parser *p, const char *buf, struct http_head *h)
+/* h from the offsets, as pointers into buf. */
+static void http_parse_fill(const struct http_parser *p, const char *buf, struct http_head *h)
 {
-    size_t i;
-
-    if (p->version_minor == 1 && !(p->flags & HP_F_HOST))
-        return http_parse_fail(p, 400, "missing Host");
-    p->state = HP_DONE;
-    for (i = 0; i < p->nheaders; i++) {
-        p->headers[i].name = buf + (uintptr_t)p->headers[i].name;
-        p->headers[i].value = buf + (uintptr_t)p->headers[i].value;
-    }
     memset(h, 0, sizeof(*h));
     h->method = buf + p->method_start;
     h->method_len = p->method_end - p->method_start;
@@ -704,6 +763,21 @@ static int http_parse_finish(struct http_parser *p, const char *buf, struct http
     h->upgrade = p->flags & HP_F_UPGRADE ? buf + p->upgrade_start : NULL;
     h->upgrade_len = p->upgrade_len;
     h->head_len = p->pos;
+}
+
+/* Checks that need the whole head; then the offsets become pointers. */
+static int http_parse_finish(struct http_parser *p, const char *buf, struct http_head *h)
+{
+    size_t i;
+
+    if (p->version_minor == 1 && !(p->flags & HP_F_HOST))
+        return http_parse_fail(p, 400, "missing Host");
+    p->state = HP_DONE;
+    for (i = 0; i < p->nheaders; i++) {
+        p->headers[i].name = buf + (uintptr_t)p->headers[i].name;
+        p->headers[i].value = buf + (uintptr_t)p->headers[i].value;
+    }
+    http_parse_fill(p, buf, h);
     return 1;
 }
 

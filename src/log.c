@@ -113,6 +113,16 @@ int log_reopen(void)
     return r;
 }
 
+int log_chown(unsigned uid, unsigned gid)
+{
+    int r = 0;
+    if (log_state.error_path && chown(log_state.error_path, uid, gid) < 0)
+        r = -1;
+    if (log_state.access_path && chown(log_state.access_path, uid, gid) < 0)
+        r = -1;
+    return r;
+}
+
 void log_set_prefix(const char *who)
 {
     snprintf(log_state.who, sizeof(log_state.who), "%s", who);

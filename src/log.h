@@ -12,6 +12,8 @@ enum log_level { LOG_ERR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
  * Returns 0 or -1 (errno set). Called by the master; workers inherit. */
 int log_open(const char *error_path, int level, const char *access_path);
 int log_reopen(void); /* SIGUSR1: reopen the files at the same paths */
+/* Give the log files to the workers' user, so that they can reopen them too. */
+int log_chown(unsigned uid, unsigned gid);
 void log_set_prefix(const char *who); /* "master" or "worker 3" */
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

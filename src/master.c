@@ -75,6 +75,7 @@ static struct {
     int stopping;      /* 0, or the signal that started the stop */
     double stop_deadline;
     int started;       /* the first generation was ready once */
+    int start_failed;  /* a worker of the first generation died before it was ready */
     struct mworker *w;
     size_t nw, capw;
     int *fast_deaths;  /* per slot: deaths right after start, for the back-off */
@@ -343,6 +344,7 @@ static void master_reap_one(pid_t pid, int status)
     }
     if (!M.started && mw.state == MW_STARTING) {
         log_error("a worker failed to start: stopping");
+        M.start_failed = 1;
         master_stop(SIGTERM);
         return;
     }
@@ -446,6 +448,21 @@ static void master_reload(void)
     master_start_generation(&M.cur);
 }
 
+/* ---- logs ---- */
+
+/* The master makes the new files and hands them to the workers' user: a
+ * worker cannot create files where root keeps its logs. */
+static void master_reopen_logs(void)
+{
+    uid_t uid;
+    gid_t gid;
+    if (log_reopen() < 0)
+        log_error("reopening logs: %s", strerror(errno));
+    if (M.cur.cfg && worker_credentials(M.cur.cfg, &uid, &gid) == 1 &&
+        log_chown(uid, gid) < 0)
+        log_warn("giving the logs to uid %u: %s", (unsigned)uid, strerror(errno));
+}
+
 /* ---- stopping ---- */
 
 static void master_stop(int sig)
@@ -477,8 +494,7 @@ static void master_signal_cb(evutil_socket_t fd, short what, void *arg)
                 master_reload();
             break;
         case SIGUSR1:
-            if (log_reopen() < 0)
-                log_error("reopening logs: %s", strerror(errno));
+            master_reopen_logs();
             for (size_t i = 0; i < M.nw; i++)
                 kill(M.w[i].pid, SIGUSR1);
             break;
@@ -585,7 +601,7 @@ int master_run(const char *path)
     master_start_generation(&M.cur);
     event_base_dispatch(M.base);
 
-    int failed = !M.started;
+    int failed = M.start_failed;
     if (M.cur.cfg && M.cur.cfg->pid_file)
         unlink(M.cur.cfg->pid_file);
     log_info("stopped");

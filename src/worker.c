@@ -296,31 +296,42 @@ static void worker_signals(struct worker *w)
 
 /* ---- privileges ---- */
 
-static int worker_drop_privileges(const struct config *cfg)
+int worker_credentials(const struct config *cfg, uid_t *uid, gid_t *gid)
 {
     if (getuid() != 0 && geteuid() != 0)
-        return 0;
+        return 0; /* not root: nothing to drop */
     const char *user = cfg->user ? cfg->user : "nobody";
     struct passwd *pw = getpwnam(user);
-    if (!pw) {
-        if (cfg->user) {
-            log_error("user %s does not exist", user);
-            return -1;
-        }
-        log_warn("no user 'nobody': workers keep running as root");
-        return 0;
-    }
-    gid_t gid = pw->pw_gid;
+    if (!pw)
+        return cfg->user ? -1 : 0; /* no 'nobody' on this system: stay */
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
     if (cfg->group) {
         struct group *gr = getgrnam(cfg->group);
-        if (!gr) {
-            log_error("group %s does not exist", cfg->group);
+        if (!gr)
             return -1;
-        }
-        gid = gr->gr_gid;
+        *gid = gr->gr_gid;
     }
-    if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(pw->pw_uid) < 0) {
-        log_error("dropping privileges to %s: %s", user, strerror(errno));
+    return 1;
+}
+
+static int worker_drop_privileges(const struct config *cfg)
+{
+    uid_t uid;
+    gid_t gid;
+    int rc = worker_credentials(cfg, &uid, &gid);
+    if (rc < 0) {
+        log_error("user %s or group %s does not exist", cfg->user ? cfg->user : "nobody",
+                  cfg->group ? cfg->group : "(primary)");
+        return -1;
+    }
+    if (rc == 0) {
+        if (getuid() == 0)
+            log_warn("no user 'nobody': workers keep running as root");
+        return 0;
+    }
+    if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+        log_error("dropping privileges to uid %u: %s", (unsigned)uid, strerror(errno));
         return -1;
     }
     return 0;

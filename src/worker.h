@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <sys/time.h>
+#include <sys/types.h>
 
 struct config;
 struct listen_set;
@@ -31,6 +32,11 @@ enum worker_tv {
  * to load or initialise. */
 void worker_run(const struct config *cfg, const struct listen_set *ls, int slot, unsigned gen,
                 int ipc_fd) __attribute__((noreturn));
+
+/* The user and group workers run as: 1 and the ids when privileges are to
+ * be dropped (started as root: `user`, by default "nobody"), 0 when not,
+ * -1 when the user or group does not exist. */
+int worker_credentials(const struct config *cfg, uid_t *uid, gid_t *gid);
 
 struct event_base *worker_base(const struct worker *w);
 int worker_id(const struct worker *w);

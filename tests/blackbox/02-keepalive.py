@@ -3,10 +3,11 @@
 Expect: 100-continue, chunked request bodies on a reused connection."""
 
 import http.client
+import socket
+import threading
 import time
 
-from galetest import (Gale, check, check_common, chunked, curl, eq, fail, final, main,
-                      parse_responses, req)
+from galetest import Gale, check, chunked, curl, eq, fail, main, parse_responses, req
 
 
 def test_keepalive_default_http11():
@@ -208,6 +209,49 @@ def test_large_response_then_next():
             c.send(req("GET", "/"))
             r = c.read_response()
             eq((r.status, r.body), (200, b"Hello, world"), "next request")
+
+
+def test_pipelined_flood_with_concurrent_reader():
+    """500 pipelined requests sent in one go while a reader thread reads: all
+    answered in order (back-pressure, no lost or reordered answer)."""
+    with Gale(workers=1) as g:
+        with g.conn(timeout=20) as c:
+            names = ["x" + "abcdefghijklmnopqrstuvwxyz"[i % 26] * (1 + i // 26) for i in range(500)]
+            blob = b"".join(req("GET", "/greet/" + n) for n in names)
+            blob += req("POST", "/echo", [("Content-Length", "3"), ("Connection", "close")], b"end")
+            t = threading.Thread(target=c.send, args=(blob,))
+            t.start()
+            check(c.wait_closed(20), "connection not closed after the last request")
+            t.join(10)
+        rs = parse_responses(c.buf)
+        eq([r.body for r in rs], [("Hello, " + n).encode() for n in names] + [b"end"],
+           "answers of 501 pipelined requests")
+
+
+def test_slow_reader_gets_everything():
+    """An 8 MiB answer (more than socket buffers hold) read 8 KiB at a time
+    with pauses arrives whole."""
+    with Gale(workers=1) as g:
+        body = bytes(range(251)) * ((8 << 20) // 251)
+        s = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+        try:
+            s.sendall(req("POST", "/echo", [("Content-Length", str(len(body))),
+                                            ("Connection", "close")], body))
+            chunks, n, end = [], 0, time.monotonic() + 30
+            while time.monotonic() < end:
+                b = s.recv(8192)
+                if not b:
+                    break
+                chunks.append(b)
+                n += 1
+                if n % 32 == 0:
+                    time.sleep(0.002)
+        finally:
+            s.close()
+        rs = parse_responses(b"".join(chunks))
+        eq(len(rs), 1, "answers")
+        eq(len(rs[0].body), len(body), "length of the 8 MiB echo read slowly")
+        check(rs[0].body == body, "8 MiB echo read slowly differs")
 
 
 def test_keepalive_requests_limit():

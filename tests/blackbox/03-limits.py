@@ -3,10 +3,11 @@
 max_body_size (413, by Content-Length and by chunked total), header_timeout
 (total time, slowloris), body_timeout and idle_timeout."""
 
+import os
 import socket
 import time
 
-from galetest import (Gale, check, check_error, chunked, eq, fail, main, parse_responses, req)
+from galetest import Gale, check, check_error, chunked, eq, main, parse_responses, req, wait_for
 
 LIMITS = {
     "max_header_size": 4096,
@@ -237,6 +238,39 @@ def test_slow_handler_not_cut_by_timeouts():
             c.send(req("GET", "/slow?delay=2.5"))
             r = c.read_response(timeout=15)
             eq((r.status, r.body), (200, b"slow"), "/slow?delay=2.5")
+
+
+def _sockets(pid):
+    """Number of sockets the process holds open."""
+    n = 0
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+        except OSError:
+            pass
+    return n
+
+
+def test_send_timeout():
+    """A client that stops reading a 6 MB answer is dropped after send_timeout
+    (5 s here). Seen from the worker: its socket count goes back down (from
+    the client the close is hidden behind megabytes still in kernel buffers)."""
+    with limited() as g:
+        w = g.wait_workers(1)[0]
+        base = _sockets(w)
+        body = b"s" * 60000
+        s = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            for _ in range(100):  # 100 pipelined echoes of 60000 bytes
+                s.sendall(req("POST", "/echo", [("Content-Length", str(len(body)))], body))
+            check(wait_for(lambda: _sockets(w) > base, 5), "the worker holds no new socket")
+            t0 = time.monotonic()
+            dropped = wait_for(lambda: _sockets(w) <= base, 12, step=0.2)
+            check(dropped, "worker still holds the connection %.1fs after the client stopped "
+                  "reading (send_timeout = 5)" % (time.monotonic() - t0))
+        finally:
+            s.close()
 
 
 def test_limits_defaults_allow_normal_traffic():

@@ -52,9 +52,11 @@ def run_cases(cases, probe=True):
 def test_probe_baseline():
     """The probe itself works: a valid request followed by it gets two answers."""
     with Gale(workers=1) as g:
-        got = g.raw(post([("Content-Length", "5")], b"hello") + PROBE, timeout=3)
+        got = g.raw(post([("Content-Length", "5")], b"hello") + PROBE +
+                    req("GET", "/", [("Connection", "close")]), timeout=5)
         rs = parse_responses(got)
-        eq([(r.status, r.body) for r in rs], [(200, b"hello"), (200, b"Hello, smuggled")],
+        eq([(r.status, r.body) for r in rs],
+           [(200, b"hello"), (200, b"Hello, smuggled"), (200, b"Hello, world")],
            "valid request + probe")
 
 

@@ -11,7 +11,7 @@ import pwd
 import signal
 import time
 
-from galetest import (Gale, Load, Skip, check, eq, fail, main, parse_responses, req, request)
+from galetest import Gale, Load, Skip, check, eq, main, req
 
 
 def test_workers_fixed_count():

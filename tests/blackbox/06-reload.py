@@ -2,9 +2,7 @@
 """06-reload: SIGHUP rereads the config and replaces the workers without losing
 a request; an invalid config on SIGHUP keeps the old one serving."""
 
-import re
 import signal
-import threading
 import time
 
 from galetest import (Gale, Load, append_line, check, eq, fail, main, req, wait_for)
@@ -29,7 +27,7 @@ def wait_count(load, n, timeout):
 
 
 def test_reload_under_load():
-    """Three reloads while 3 threads open new connections and 3 reuse
+    """Three reloads (~3 s) while 3 threads open new connections and 3 reuse
     keep-alive connections: no request fails, every answer is one of the
     greetings, old workers exit and keep-alive clients move to the new ones."""
     with Gale(workers=2, greeting="v0", grace_period=20.0) as g:
@@ -46,6 +44,9 @@ def test_reload_under_load():
                 greetings.append(gr.encode())
                 wait_body(g, gr.encode())
                 ws = g.wait_workers(2, timeout=10, without=ws)  # the old ones exited
+                n = load.count()
+                check(wait_count(load, n + 30, 5), "load stalled after reload %d" % k)
+                time.sleep(0.7)
             n = load.count()
             check(wait_count(load, n + 60, 5), "load stalled after the last reload")
         finally:

@@ -9,8 +9,7 @@ import shutil
 import socket
 import tempfile
 
-from galetest import (GALE_BIN, check, eq, fail, free_port, hello_so, lc_str, main, module_path,
-                      run_gale)
+from galetest import check, eq, free_port, hello_so, lc_str, main, module_path, run_gale
 
 
 def base_lines(port=None, module=None, handler2="greet", extra_top=(), extra_limits=()):
@@ -243,12 +242,14 @@ def test_check_bad_route_regex():
 
 
 def test_check_every_error_reported():
-    """Two independent errors: both are printed."""
-    lines = replace(base_lines(), 3, 'log_level = "loud";')
-    lines = replace(lines, 16, '      { path = "/greet/([a-z]+)"; handler = "nosuchhandler"; }')
+    """Three independent errors in the settings: each is printed. (Module
+    errors are checked once the settings are valid, so they are not mixed in.)"""
+    lines = replace(base_lines(), 1, "workers = 0;")
+    lines = replace(lines, 3, 'log_level = "loud";')
+    lines = replace(lines, 5, '  { address = "127.0.0.1"; port = 70000; }')
     path, p = check_conf(lines)
     eq(p.returncode, 1, "exit status")
-    for line in (3, 16):
+    for line in (1, 3, 5):
         check("%s:%d:" % (path, line) in p.stderr,
               "error at line %d missing from:\n%s" % (line, p.stderr))
 

@@ -9,7 +9,7 @@ import socket
 import tempfile
 import time
 
-from galetest import Gale, check, eq, fail, main
+from galetest import Gale, eq, fail, main
 
 
 class Notify:
@@ -67,8 +67,12 @@ def _lifecycle(abstract):
             g.signal(signal.SIGHUP)
             r = n.wait("RELOADING=1", after=i + 1)
             j = n.wait("READY=1", after=r + 1)
-            status, _, body = g.get("/")
-            eq((status, body), (200, b"two"), "GET / after RELOADING=1, READY=1")
+            # READY=1 ends the reload (`systemctl reload` returns): from now on
+            # every new connection gets the new config
+            for k in range(5):
+                status, _, body = g.get("/")
+                eq((status, body), (200, b"two"),
+                   "new connection %d after RELOADING=1, READY=1" % k)
             g.stop()
             n.wait("STOPPING=1", timeout=5, after=j + 1)
     finally:

@@ -4,18 +4,17 @@ gracefully (requests in flight complete); SIGUSR1 reopens the access log."""
 
 import os
 import signal
-import threading
 import time
 
-from galetest import Gale, check, eq, fail, main, parse_responses, req, wait_for
+from galetest import Gale, check, eq, main, req, wait_for
 
 
 def _fast_stop(sig):
-    with Gale(workers=2) as g:
+    with Gale(workers=2, notify=True) as g:  # fully started: see test_sigterm_right_after_...
         g.wait_workers(2)
         eq(g.get("/")[0], 200, "GET /")
         t0 = time.monotonic()
-        g.stop(sig, timeout=5)  # fails on a timeout, a signal death or a non-zero status
+        g.stop(sig, timeout=5, strict=True)  # fails on a timeout, a signal or a non-zero status
         check(time.monotonic() - t0 < 5, "stop took %.1fs" % (time.monotonic() - t0))
 
 
@@ -27,9 +26,18 @@ def test_sigint_fast():
     _fast_stop(signal.SIGINT)
 
 
+def test_sigterm_right_after_first_answer():
+    """Once gale has answered a request it is up: SIGTERM then exits 0 (even
+    if the master has not yet noticed, or told systemd, that it is ready)."""
+    for workers in (1, 2):
+        with Gale(workers=workers) as g:
+            eq(g.get("/")[0], 200, "GET /")
+            g.stop(signal.SIGTERM, timeout=5, strict=True)
+
+
 def test_sigterm_does_not_wait_for_connections():
     """A fast stop with an idle keep-alive connection and an 8 s request in flight."""
-    with Gale(workers=2, grace_period=30.0) as g:
+    with Gale(workers=2, grace_period=30.0, notify=True) as g:
         g.wait_workers(2)
         idle = g.conn()
         idle.send(req("GET", "/"))
@@ -38,14 +46,14 @@ def test_sigterm_does_not_wait_for_connections():
         busy.send(req("GET", "/slow?delay=8"))
         time.sleep(0.3)
         try:
-            g.stop(signal.SIGTERM, timeout=5)
+            g.stop(signal.SIGTERM, timeout=5, strict=True)
         finally:
             idle.close()
             busy.close()
 
 
 def test_sigquit_graceful():
-    with Gale(workers=2, grace_period=20.0) as g:
+    with Gale(workers=2, grace_period=20.0, notify=True) as g:
         g.wait_workers(2)
         with g.conn(timeout=15) as c:
             c.send(req("GET", "/slow?delay=1.5"))
@@ -60,7 +68,7 @@ def test_sigquit_graceful():
 
 def test_sigquit_closes_idle_keepalive():
     """A graceful stop does not wait the whole grace period for idle connections."""
-    with Gale(workers=2, grace_period=25.0) as g:
+    with Gale(workers=2, grace_period=25.0, notify=True) as g:
         g.wait_workers(2)
         with g.conn(timeout=15) as c:
             c.send(req("GET", "/"))
@@ -74,7 +82,7 @@ def test_sigquit_closes_idle_keepalive():
 
 def test_sigquit_slow_request_cut_at_grace_period():
     """A request longer than grace_period does not keep gale alive past it."""
-    with Gale(workers=1, grace_period=1.0) as g:
+    with Gale(workers=1, grace_period=1.0, notify=True) as g:
         g.wait_workers(1)
         with g.conn(timeout=15) as c:
             c.send(req("GET", "/slow?delay=9"))

@@ -15,11 +15,11 @@ A test script defines test_* functions and ends with `galetest.main()`. Each
 test prints "ok - NAME" or "not ok - NAME: reason"; the last line is
 "N passed, N failed". Exit 0 when all passed, 1 otherwise, 77 (automake's
 SKIP) when a requirement (the binary, hello.so) is missing. Run one test by
-hand with `tests/blackbox/01-hello.py test_get`.
+hand with `tests/blackbox/01-hello.py test_get_with_curl`.
 
 The suite also runs under ASan/UBSan: Gale.stop() fails a test whose gale
-exited by a signal, with a non-zero status, left workers behind, or logged a
-sanitizer report.
+exited by a signal, left workers behind, or logged a sanitizer report (a
+non-zero exit status is printed as a note; 09-signals asserts status 0).
 """
 
 import http.client
@@ -116,11 +116,12 @@ def requirements():
 
 
 def sanitizer_report(text):
-    for mark in SANITIZER_MARKS:
-        if mark in text:
-            i = text.index(mark)
-            return text[max(0, i - 200):i + 1500]
-    return None
+    """The start of the first sanitizer report in text, or None."""
+    found = [text.index(m) for m in SANITIZER_MARKS if m in text]
+    if not found:
+        return None
+    i = text.rfind("\n", 0, min(found)) + 1
+    return text[i:i + 3000]
 
 
 # ---------------------------------------------------------------- ports
@@ -311,10 +312,16 @@ class Gale:
     host: the address to probe for readiness (default the listen address)
     env: extra environment; args: extra arguments before -c
     wait: wait for the port to accept connections (default True)
+    notify: also wait for READY=1 on a NOTIFY_SOCKET of our own (the systemd
+            protocol), for tests that need gale fully started, not only bound
     """
 
-    def __init__(self, conf=None, port=None, host=None, env=None, args=(), wait=True, **kw):
+    def __init__(self, conf=None, port=None, host=None, env=None, args=(), wait=True,
+                 notify=False, **kw):
         self.tmp = tempfile.mkdtemp(prefix="gale-test-")
+        # workers may run as another user (gale drops root): like /var/log/gale,
+        # the folder of the logs must be reachable by them
+        os.chmod(self.tmp, 0o755)
         self.host = host or kw.get("address") or "127.0.0.1"
         if kw.get("listens") and not host:
             self.host = kw["listens"][0][0]
@@ -325,6 +332,11 @@ class Gale:
         self.write_conf(conf, **kw)
         self.env = dict(os.environ)
         self.env.pop("NOTIFY_SOCKET", None)  # never notify a real systemd
+        self.notify_sock = None
+        if notify:
+            self.notify_sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self.notify_sock.bind(os.path.join(self.tmp, "notify.sock"))
+            self.env["NOTIFY_SOCKET"] = os.path.join(self.tmp, "notify.sock")
         if env:
             self.env.update(env)
         self.stopped = False
@@ -406,11 +418,22 @@ class Gale:
                      % (self.proc.returncode, self.log_tail()))
             try:
                 socket.create_connection((self.host, self.port), timeout=1).close()
-                return
+                break
             except OSError:
                 time.sleep(0.05)
-        fail("gale did not accept connections on %s port %d within %ss; log:\n%s"
-             % (self.host, self.port, timeout, self.log_tail()))
+        else:
+            fail("gale did not accept connections on %s port %d within %ss; log:\n%s"
+                 % (self.host, self.port, timeout, self.log_tail()))
+        if self.notify_sock is None:
+            return
+        while time.monotonic() < end:
+            self.notify_sock.settimeout(max(0.01, end - time.monotonic()))
+            try:
+                if b"READY=1" in self.notify_sock.recv(4096).split(b"\n"):
+                    return
+            except socket.timeout:
+                break
+        fail("no READY=1 from gale within %ss; log:\n%s" % (timeout, self.log_tail()))
 
     def url(self, path="/"):
         h = "[%s]" % self.host if ":" in self.host else self.host
@@ -445,20 +468,24 @@ class Gale:
         if rep:
             fail("sanitizer report in gale's log:\n%s" % rep)
 
-    def check_exit(self, rc, how="SIGTERM"):
-        """The master's exit status must be 0; its workers must be gone."""
+    def check_exit(self, rc, how="SIGTERM", strict=True):
+        """No signal death, no sanitizer report, no worker left behind; with
+        strict, the status must be 0 too (otherwise a non-zero one is noted)."""
         self.check_log()
         if rc < 0:
             fail("gale exited by signal %d after %s; log:\n%s" % (-rc, how, self.log_tail()))
         if rc != 0:
-            fail("gale exited with status %d after %s; log:\n%s" % (rc, how, self.log_tail()))
+            if strict:
+                fail("gale exited with status %d after %s; log:\n%s" % (rc, how, self.log_tail()))
+            _notes.append("gale exited with status %d after %s (09-signals checks the status)"
+                          % (rc, how))
         left = lambda: [w for w, t in self.seen_workers.items() if alive(w, t)]
         if wait_for(lambda: not left(), 5.0):
             return
         fail("workers %s still run after the master exited" % left())
 
-    def stop(self, sig=None, timeout=STOP_TIMEOUT):
-        """Send sig (SIGTERM) and check a clean exit; returns the status."""
+    def stop(self, sig=None, timeout=STOP_TIMEOUT, strict=False):
+        """Send sig (SIGTERM) and check the exit (see check_exit); returns the status."""
         if sig is None:
             sig = signal.SIGTERM
         if self.stopped:
@@ -473,7 +500,7 @@ class Gale:
                     fail("gale did not exit within %ss of signal %d; log:\n%s"
                          % (timeout, sig, self.log_tail()))
             self.rc = self.proc.returncode
-            self.check_exit(self.rc, "signal %d" % sig)
+            self.check_exit(self.rc, "signal %d" % sig, strict)
             return self.rc
         finally:
             self.cleanup()
@@ -506,10 +533,12 @@ class Gale:
     def cleanup(self):
         self.stopped = True
         self.kill()
-        try:
-            self._logf.close()
-        except OSError:
-            pass
+        for f in (self._logf, self.notify_sock):
+            try:
+                if f is not None:
+                    f.close()
+            except OSError:
+                pass
         if self in _running:
             _running.remove(self)
         if not os.environ.get("GALE_KEEP"):
@@ -531,6 +560,7 @@ class Gale:
 
 
 _failed_logs = []
+_notes = []  # remarks printed after a test's result line
 
 
 # ---------------------------------------------------------------- HTTP
@@ -1014,6 +1044,7 @@ def main(ns=None):
     passed = failed = skipped = 0
     for name, fn in tests:
         del _failed_logs[:]
+        del _notes[:]
         t0 = time.monotonic()
         signal.alarm(TEST_TIMEOUT)
         err = None
@@ -1037,6 +1068,8 @@ def main(ns=None):
         for g in list(_running):  # a test that failed early leaves gale running
             _failed_logs.append(g.log_tail(40))
             g.cleanup()
+        for note in sorted(set(_notes)):
+            print("# note: " + note)
         if err is not None:
             failed += 1
             first, _, rest = err.partition("\n")

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+/* By its path: the build puts autoconf's own config.h first in the
+ * include path, and this file is not in src/. */
+#include "../../src/config.h"
 
 /*
  * @include would read whatever file the input names (a fifo blocks, a big
@@ -39,6 +41,7 @@ const char *__lsan_default_suppressions(void)
            "leak:libconfig_yylex\n";
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);

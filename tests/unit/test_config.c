@@ -5,13 +5,16 @@
  */
 #include <CUnit/Basic.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+/* By its path: the build puts autoconf's own config.h first in the
+ * include path, and this file is not in src/. */
+#include "../../src/config.h"
 
 #define NAME "t.conf"
 #define DIR "/etc/gale"
@@ -316,7 +319,7 @@ static void test_wrong_types(void)
         LISTEN "limits = { header_timeout = \"10s\"; };",
         "t.conf:2: limits.header_timeout: expected a number of seconds from 0.001 to 86400");
     expect_error(LISTEN "limits = { max_headers = true; };",
-                 "t.conf:2: limits.max_headers: expected a size in bytes from 1 to 10000");
+                 "t.conf:2: limits.max_headers: expected an integer from 1 to 10000");
     expect_error("listen = { port = 80; };",
                  "t.conf:1: listen: expected a list ( { ... }, { ... } )");
     expect_error("listen = ( 80 );", "t.conf:1: listen[0]: expected a group { name = value; ... }");
@@ -352,7 +355,7 @@ static void test_out_of_range(void)
     expect_error(LISTEN "limits = { keepalive_requests = -1; };",
                  "t.conf:2: limits.keepalive_requests: expected an integer from 0 to 4294967295");
     expect_error(LISTEN "limits = { max_connections = 1000001; };",
-                 "t.conf:2: limits.max_connections: expected a size in bytes from 1 to 1000000");
+                 "t.conf:2: limits.max_connections: expected an integer from 1 to 1000000");
     expect_error(LISTEN "grace_period = -1;",
                  "t.conf:2: grace_period: expected a number of seconds from 0 to 86400");
     expect_error("listen = ( );", "t.conf:1: listen: expected at least 1 entry");
@@ -460,6 +463,49 @@ static void test_settings_errors(void)
     free(errors);
 }
 
+/* libconfig 1.5 would silently keep the low 32 bits of these. */
+static void test_wide_integers(void)
+{
+    struct config *cfg;
+    char *errors;
+
+    expect_error(LISTEN "limits = { max_body_size = 5000000000; };",
+                 "t.conf:2: integer 5000000000 does not fit in 32 bits: write it 5000000000L for a "
+                 "64-bit one");
+    expect_error(LISTEN "modules = ( { path = \"m.so\"; settings = {\n"
+                        " a = [ -2147483649 ]; }; } );",
+                 "t.conf:3: integer -2147483649 does not fit in 32 bits: write it -2147483649L for "
+                 "a 64-bit one");
+    expect_error(LISTEN "modules = ( { path = \"m.so\"; settings = { a = 0x80000000; }; } );",
+                 "t.conf:2: integer 0x80000000 does not fit in 32 bits: write it 0x80000000L for a "
+                 "64-bit one");
+    expect_error(LISTEN "modules = ( { path = \"m.so\"; settings = {\n"
+                        " a = 9223372036854775808L; }; } );",
+                 "t.conf:3: integer 9223372036854775808 does not fit in 64 bits");
+
+    /* The L suffix, the 32-bit extremes, and digits in floats, strings,
+     * comments and names are all fine. */
+    cfg = load(LISTEN
+               "limits = { max_body_size = 5000000000L; keepalive_requests = 4294967295L; };\n"
+               "modules = ( { path = \"m.so\"; settings = {\n"
+               "  a = 2147483647; b = -2147483648; c = 0x7FFFFFFF; d = 1.5e10; e = .12345678901;\n"
+               "  f = \"99999999999\"; g99999999999 = 1; # 99999999999\n"
+               "  /* 99999999999 */ h = -9223372036854775808L; i = 1e+300; }; } );\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->limits.max_body_size, 5000000000ULL);
+    CU_ASSERT_EQUAL(cfg->limits.keepalive_requests, 4294967295U);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(cfg->modules[0].settings, "b")),
+                    -2147483648LL);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(cfg->modules[0].settings, "h")), INT64_MIN);
+    config_free(cfg);
+
+    /* Every one is reported, with its own line. */
+    errors = fail(LISTEN "workers = 4294967297;\nlimits = {\n max_body_size = 3000000000; };\n");
+    CU_ASSERT(strstr(errors, "t.conf:2: integer 4294967297 does not fit in 32 bits") != NULL);
+    CU_ASSERT(strstr(errors, "t.conf:4: integer 3000000000 does not fit in 32 bits") != NULL);
+    free(errors);
+}
+
 static void test_syntax_error(void)
 {
     expect_error(LISTEN "workers = = 4;", "t.conf:2: syntax error");
@@ -480,7 +526,7 @@ static void test_multiple_errors(void)
         "t.conf:2: listen[0].address: expected a numeric IPv4 or IPv6 address such as "
         "\"0.0.0.0\", \"127.0.0.1\", \"::\" or \"::1\"\n"
         "t.conf:2: listen[0].port: expected an integer from 1 to 65535\n"
-        "t.conf:3: limits.max_headers: expected a size in bytes from 1 to 10000\n"
+        "t.conf:3: limits.max_headers: expected an integer from 1 to 10000\n"
         "t.conf:5: modules[0].routes[0].path: bad regular expression at offset 2: missing closing "
         "parenthesis\n"
         "t.conf:5: modules[0].routes[0]: missing required setting 'handler'\n"
@@ -512,7 +558,7 @@ static void write_file(const char *name, const char *text)
 
 static void test_load_file(void)
 {
-    char cwd[PATH_MAX], path[256], real[PATH_MAX], want[PATH_MAX + 64];
+    char cwd[PATH_MAX], path[256], real[PATH_MAX], want[PATH_MAX + 256];
     char *errors = NULL;
     struct config *cfg;
 
@@ -552,6 +598,20 @@ static void test_load_file(void)
     CU_ASSERT(errors && strstr(errors, want));
     free(errors);
 
+    /* Integers that would be cut are found in included files too. */
+    write_file("wide.conf", "@include \"wide.inc\"\n");
+    write_file("wide.inc",
+               "listen = ( { port = 80; } );\n\nlimits = { max_body_size = 8589934593; };\n");
+    snprintf(path, sizeof(path), "%s/wide.conf", tmpdir);
+    cfg = config_load(path, &errors);
+    CU_ASSERT_PTR_NULL(cfg);
+    snprintf(want, sizeof(want),
+             "%s/wide.inc:3: integer 8589934593 does not fit in 32 bits: write it 8589934593L for "
+             "a 64-bit one\n",
+             real);
+    CU_ASSERT_STRING_EQUAL(errors, want);
+    free(errors);
+
     /* So does a syntax error there; a missing include is an error too. */
     write_file("syntax.conf", "@include \"syntax.inc\"\n");
     write_file("syntax.inc", "listen = ( { port = 80; } );\nworkers = = 1;\n");
@@ -574,8 +634,9 @@ static void test_load_file(void)
                            "/nonexistent/gale.conf: cannot read: No such file or directory\n");
     free(errors);
 
-    for (const char *const *f = (const char *const[]){"listen.inc", "gale.conf", "bad.conf",
-                                                      "bad.inc", "syntax.conf", "syntax.inc", NULL};
+    for (const char *const *f =
+             (const char *const[]){"listen.inc", "gale.conf", "bad.conf", "bad.inc", "syntax.conf",
+                                   "syntax.inc", "wide.conf", "wide.inc", NULL};
          *f; f++) {
         snprintf(path, sizeof(path), "%s/%s", tmpdir, *f);
         unlink(path);
@@ -604,6 +665,7 @@ int main(void)
     CU_add_test(s, "route errors", test_route_errors);
     CU_add_test(s, "duplicate route name", test_duplicate_route_name);
     CU_add_test(s, "settings errors", test_settings_errors);
+    CU_add_test(s, "wide integers", test_wide_integers);
     CU_add_test(s, "syntax errors", test_syntax_error);
     CU_add_test(s, "multiple errors", test_multiple_errors);
     CU_add_test(s, "load a file", test_load_file);

@@ -338,9 +338,12 @@ static void test_absolute_form(void)
     SLICE(H.target, H.target_len, "http://example.com:8080/p/q?r=s");
     SLICE(H.path, H.path_len, "/p/q");
     SLICE(H.query, H.query_len, "r=s");
-    SLICE(H.host, H.host_len, "x");
+    /* RFC 9112 3.2.2: the authority of the target overrides Host. */
+    SLICE(H.host, H.host_len, "example.com:8080");
+    SLICE(H.headers[0].value, H.headers[0].value_len, "x");
     CU_ASSERT_FATAL(ok("GET HTTPS://Example.COM HTTP/1.1\r\nHost: x\r\n\r\n"));
     SLICE(H.path, H.path_len, "/");
+    SLICE(H.host, H.host_len, "Example.COM");
     CU_ASSERT_PTR_NULL(H.query);
     CU_ASSERT_FATAL(ok("GET http://h?q HTTP/1.1\r\nHost: x\r\n\r\n"));
     SLICE(H.path, H.path_len, "/");
@@ -348,6 +351,7 @@ static void test_absolute_form(void)
     CU_ASSERT_FATAL(ok("GET http://[::1]:80/ HTTP/1.1\r\nHost: x\r\n\r\n"));
     SLICE(H.path, H.path_len, "/");
     CU_ASSERT_FATAL(ok("OPTIONS http://h/ HTTP/1.0\r\n\r\n"));
+    SLICE(H.host, H.host_len, "h");
     CU_ASSERT_FATAL(ok("GET http://a%41b:/ HTTP/1.1\r\nHost: x\r\n\r\n"));
 }
 
@@ -410,11 +414,30 @@ static void test_connection_expect_upgrade(void)
     CU_ASSERT_TRUE(H.expect_continue);
     CU_ASSERT_FATAL(ok("PUT / HTTP/1.1\r\nHost: h\r\nExpect: 200-ok\r\n\r\n"));
     CU_ASSERT_FALSE(H.expect_continue);
+    /* HTTP/1.0 knows neither (RFC 9110 10.1.1, 7.8): ignored. */
+    CU_ASSERT_FATAL(ok("PUT / HTTP/1.0\r\nExpect: 100-continue\r\nUpgrade: h2c\r\n"
+                       "Connection: upgrade\r\n\r\n"));
+    CU_ASSERT_FALSE(H.expect_continue);
+    CU_ASSERT_PTR_NULL(H.upgrade);
+    CU_ASSERT_TRUE(H.conn_upgrade);
     CU_ASSERT_FATAL(ok("GET / HTTP/1.1\r\nHost: h\r\nUpgrade:\r\n\r\n"));
     CU_ASSERT_PTR_NOT_NULL(H.upgrade);
     CU_ASSERT_EQUAL(H.upgrade_len, 0);
     bad("GET / HTTP/1.1\r\nHost: h\r\nConnection: a b\r\n\r\n", 400, "bad Connection");
     bad("GET / HTTP/1.1\r\nHost: h\r\nConnection: \"close\"\r\n\r\n", 400, "bad Connection");
+}
+
+/* Names as long as the ones with meaning, but different: plain fields. */
+static void test_lookalike_names(void)
+{
+    CU_ASSERT_FATAL(ok("POST / HTTP/1.1\r\nHost: h\r\nHosz: a b\r\nExpecz: 100-continue\r\n"
+                       "Upgradz: x\r\nConnectioz: close\r\nContent-Lengtz: x\r\n"
+                       "Transfer-Encodinz: gzip\r\nContent-Length2: 1\r\n\r\n"));
+    CU_ASSERT_EQUAL(H.nheaders, 8);
+    CU_ASSERT_EQUAL(H.content_length, -1);
+    CU_ASSERT_FALSE(H.chunked || H.conn_close || H.expect_continue);
+    CU_ASSERT_PTR_NULL(H.upgrade);
+    SLICE(H.host, H.host_len, "h");
 }
 
 static void test_content_length(void)
@@ -503,13 +526,34 @@ static void test_transfer_encoding(void)
 static void test_host(void)
 {
     static const char *const good[] = {
-        "h",     "example.com", "example.com:80", "EXAMPLE.com:", "127.0.0.1:8080",
-        "[::1]", "[::1]:443",   "[v1.x]",         "a-b_c~d.e",    "xn--bcher-kva.example",
-        "%41bc", "a,b",
+        "h",
+        "example.com",
+        "example.com:80",
+        "EXAMPLE.com:",
+        "127.0.0.1:8080",
+        "[::1]",
+        "[::1]:443",
+        "[v1.x]",
+        "[VaF.a:b!]",
+        "[1:2:3:4:5:6:7:8]",
+        "[::ffff:1.2.3.4]",
+        "a-b_c~d.e",
+        "xn--bcher-kva.example",
+        "%41bc",
+        "a,b",
     };
     static const char *const badh[] = {
-        "",      "a b", "a/b", "user@h", "h:80x", "h:-1",     "[::1", "[]",   "[::1]x",
-        "h:1:2", "%4",  "%zz", "a\"b",   "a<b",   "\xc3\xa9", "a?b",  "a\\b", ":80",
+        "",       "a b",          "a/b",
+        "user@h", "h:80x",        "h:-1",
+        "[::1",   "[]",           "[::1]x",
+        "h:1:2",  "%4",           "%zz",
+        "a\"b",   "a<b",          "\xc3\xa9",
+        "a?b",    "a\\b",         ":80",
+        "[zz::]", "[1:2]",        "[1:2:3:4:5:6:7:8:9]",
+        "[v.x]",  "[vz.x]",       "[v1.]",
+        "[v1]",   "[::1%25eth0]", "[::1]]",
+        "[[::1]", "[::1]:x",      "[v1",
+        "[v1.a",  "[v",           "[",
     };
     char req[256];
     size_t i;
@@ -554,6 +598,9 @@ static void test_request_line_errors(void)
     bad("GET / HTTP/01.1\r\nHost: h\r\n\r\n", 400, "bad HTTP version");
     bad("GET / HTTP/1,1\r\nHost: h\r\n\r\n", 400, "bad HTTP version");
     bad("GET / HTTP/a.b\r\nHost: h\r\n\r\n", 400, "bad HTTP version");
+    bad("GET / HTTP/x.1\r\nHost: h\r\n\r\n", 400, "bad HTTP version");
+    bad("GET / HTTP/1.x\r\nHost: h\r\n\r\n", 400, "bad HTTP version");
+    bad("GET / HTTP/1.1x\r\nHost: h\r\n\r\n", 400, "bad HTTP version");
     bad("GET / HTTPS/1.1\r\nHost: h\r\n\r\n", 400, "bad HTTP version");
     bad("GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505, "HTTP version not supported");
     bad("GET / HTTP/1.2\r\nHost: h\r\n\r\n", 505, "HTTP version not supported");
@@ -750,6 +797,29 @@ static void test_byte_classes(void)
         check_byte("GET / HTTP/1.1\r\nHost: h\r\nX: a", c, "b\r\n\r\n",
                    c == '\t' || c == ' ' || (c > 0x20 && c != 0x7f));
         check_byte("GET / HTTP/1.1\r\nHost: a", c, "b\r\n\r\n", is_host(c));
+    }
+}
+
+/* The same classes where the scanners go a word at a time: the probe byte
+ * at every position of three words, so each lane of the word tests is hit. */
+static void test_byte_classes_wide(void)
+{
+    char pre[64], post[64];
+    int c;
+    size_t pos;
+
+    for (pos = 0; pos < 24; pos++) {
+        for (c = 0; c < 256; c++) {
+            snprintf(pre, sizeof(pre), "GET / HTTP/1.1\r\nHost: h\r\nX: a%.*s", (int)pos,
+                     "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+            snprintf(post, sizeof(post), "%.*sz\r\n\r\n", (int)(24 - pos),
+                     "cccccccccccccccccccccccccccccc");
+            check_byte(pre, c, post, c == '\t' || c == ' ' || (c > 0x20 && c != 0x7f));
+            snprintf(pre, sizeof(pre), "GET /%.*s", (int)pos, "dddddddddddddddddddddddddddddd");
+            snprintf(post, sizeof(post), "%.*s HTTP/1.1\r\nHost: h\r\n\r\n", (int)(24 - pos),
+                     "eeeeeeeeeeeeeeeeeeeeeeeeeeeeee");
+            check_byte(pre, c, post, c > 0x20 && c < 0x7f && c != '#');
+        }
     }
 }
 
@@ -1069,6 +1139,7 @@ int main(void)
         {"HTTP/1.0", test_http10},
         {"leading empty lines", test_leading_empty_lines},
         {"Connection, Expect, Upgrade", test_connection_expect_upgrade},
+        {"look-alike field names", test_lookalike_names},
         {"Content-Length", test_content_length},
         {"Transfer-Encoding", test_transfer_encoding},
         {"Host", test_host},
@@ -1078,6 +1149,7 @@ int main(void)
         {"pipelined and sticky results", test_pipelined_and_sticky},
         {"moving buffer", test_moving_buffer},
         {"byte classes", test_byte_classes},
+        {"byte classes, word scans", test_byte_classes_wide},
         {"chunked valid", test_chunked_valid},
         {"chunked extensions", test_chunked_extensions},
         {"chunked errors", test_chunked_errors},
