@@ -51,6 +51,7 @@ struct http_conn {
 };
 
 static void http_process(struct http_conn *hc);
+static void http_orphan_unlink(gale_request *r);
 
 static const struct {
     int code;
@@ -198,6 +199,7 @@ static void http_request_done(gale_request *r)
 {
     struct http_conn *hc = r->hc;
     if (!hc) {
+        http_orphan_unlink(r);
         arena_free(r->arena); /* an aborted request owns its arena */
         return;
     }
@@ -226,12 +228,41 @@ static void http_request_done(gale_request *r)
     }
 }
 
+/* Requests whose client left while their handler works on: the module still
+ * has to finish them. Kept in a list so that a worker that exits first can
+ * free them. */
+static gale_request *http_orphans;
+
+static void http_orphan_unlink(gale_request *r)
+{
+    if (r->orphan_prev)
+        r->orphan_prev->orphan_next = r->orphan_next;
+    else
+        http_orphans = r->orphan_next;
+    if (r->orphan_next)
+        r->orphan_next->orphan_prev = r->orphan_prev;
+}
+
+void http_free_orphans(void)
+{
+    while (http_orphans) {
+        gale_request *r = http_orphans;
+        http_orphan_unlink(r);
+        arena_free(r->arena);
+    }
+}
+
 /* The client left while a handler was still working on its request. */
 static void http_abort(struct http_conn *hc)
 {
     gale_request *r = hc->req;
     if (!r)
         return;
+    r->orphan_next = http_orphans;
+    r->orphan_prev = NULL;
+    if (http_orphans)
+        http_orphans->orphan_prev = r;
+    http_orphans = r;
     r->aborted = 1;
     r->hc = NULL;
     arena_cleanup_add(r->arena, free, hc->in);
@@ -565,13 +596,13 @@ static int http_read_chunked(struct http_conn *hc, gale_request *r, struct evbuf
         if (rc == HTTP_CHUNKED_DATA)
             evbuffer_add(r->body, data, dlen);
         evbuffer_drain(in, used);
+        if (rc == HTTP_CHUNKED_ERROR) {
+            http_fail(hc, 400, r->chunked.reason ? r->chunked.reason : "bad chunked body");
+            return -1;
+        }
         /* refuse as soon as a chunk size announces too much, not after reading it */
         if (evbuffer_get_length(r->body) + r->chunked.remaining > hc->lim->max_body_size) {
             http_fail(hc, 413, "request body too large");
-            return -1;
-        }
-        if (rc == HTTP_CHUNKED_ERROR) {
-            http_fail(hc, 400, r->chunked.reason ? r->chunked.reason : "bad chunked body");
             return -1;
         }
         if (rc == HTTP_CHUNKED_DONE)

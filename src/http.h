@@ -78,10 +78,15 @@ struct gale_request {
 
     void (*abort_cb)(gale_request *, void *);
     void *abort_arg;
+    gale_request *orphan_prev, *orphan_next; /* while aborted and unfinished */
 };
 
 /* Start speaking HTTP on a new connection. */
 void http_conn_start(struct conn *c);
+
+/* Free the requests whose clients left and whose modules never finished
+ * them: only when the worker exits, after the modules' shutdown. */
+void http_free_orphans(void);
 
 /* Send the head (and switch to chunked output when `streaming`). Returns 0,
  * or -1 when the client is gone. */

@@ -858,11 +858,18 @@ void http_chunked_init(struct http_chunked *c)
     c->max_trailer = 16384;
 }
 
-static int http_chunked_fail(struct http_chunked *c, unsigned char ch, const char *reason)
+static int http_chunked_fail(struct http_chunked *c, const char *reason)
 {
     c->state = HC_ERROR;
-    c->reason = ch == '\n' ? "bare LF" : reason;
+    c->reason = reason;
     return HC_ERROR;
+}
+
+/* A byte the grammar does not allow here; a LF is named as such, as in the
+ * head parser. */
+static int http_chunked_bad(struct http_chunked *c, unsigned char ch, const char *reason)
+{
+    return http_chunked_fail(c, ch == '\n' ? "bare LF" : reason);
 }
 
 static unsigned http_chunked_hex(unsigned char ch)
@@ -877,7 +884,7 @@ static unsigned http_chunked_hex(unsigned char ch)
 static int http_chunked_digit(struct http_chunked *c, unsigned char ch)
 {
     if (c->remaining > (uint64_t)INT64_MAX >> 4)
-        return http_chunked_fail(c, ch, "chunk size too large");
+        return http_chunked_fail(c, "chunk size too large");
     c->remaining = c->remaining << 4 | http_chunked_hex(ch);
     return HC_SIZE;
 }
@@ -892,7 +899,7 @@ static int http_chunked_after(struct http_chunked *c, unsigned char ch, int ws)
         return ws;
     if (ch == '\r')
         return HC_SIZE_LF;
-    return http_chunked_fail(c, ch, "bad chunk extension");
+    return http_chunked_bad(c, ch, "bad chunk extension");
 }
 
 /* After BWS: the element may only continue with ';' (or '=' after a name). */
@@ -904,8 +911,8 @@ static int http_chunked_after_ws(struct http_chunked *c, unsigned char ch, int e
         return c->state;
     if (eq && ch == '=')
         return HC_EXT_VAL_START;
-    return http_chunked_fail(c, ch,
-                             c->state == HC_SIZE_WS ? "bad chunk size" : "bad chunk extension");
+    return http_chunked_bad(c, ch,
+                            c->state == HC_SIZE_WS ? "bad chunk size" : "bad chunk extension");
 }
 
 /* The chunk-size line: chunk-size [ chunk-ext ] CRLF. */
@@ -916,14 +923,14 @@ static int http_chunked_size_line(struct http_chunked *c, unsigned char ch)
     switch (c->state) {
     case HC_SIZE_START:
         if (!HP_IS(ch, HP_C_HEX))
-            return http_chunked_fail(c, ch, "bad chunk size");
+            return http_chunked_bad(c, ch, "bad chunk size");
         return http_chunked_digit(c, ch);
     case HC_SIZE:
         if (HP_IS(ch, HP_C_HEX))
             return http_chunked_digit(c, ch);
         if (ch == ';' || ch == '\r' || HP_WS(ch))
             return http_chunked_after(c, ch, HC_SIZE_WS);
-        return http_chunked_fail(c, ch, "bad chunk size");
+        return http_chunked_bad(c, ch, "bad chunk size");
     case HC_SIZE_WS:
     case HC_EXT_VAL_WS:
         return http_chunked_after_ws(c, ch, 0);
@@ -932,7 +939,7 @@ static int http_chunked_size_line(struct http_chunked *c, unsigned char ch)
     case HC_EXT_START:
         if (HP_WS(ch))
             return HC_EXT_START;
-        return tchar ? HC_EXT_NAME : http_chunked_fail(c, ch, "bad chunk extension");
+        return tchar ? HC_EXT_NAME : http_chunked_bad(c, ch, "bad chunk extension");
     case HC_EXT_NAME:
         if (tchar)
             return HC_EXT_NAME;
@@ -942,7 +949,7 @@ static int http_chunked_size_line(struct http_chunked *c, unsigned char ch)
             return HC_EXT_VAL_START;
         if (ch == '"')
             return HC_EXT_QUOTED;
-        return tchar ? HC_EXT_TOKEN : http_chunked_fail(c, ch, "bad chunk extension");
+        return tchar ? HC_EXT_TOKEN : http_chunked_bad(c, ch, "bad chunk extension");
     case HC_EXT_TOKEN:
         return tchar ? HC_EXT_TOKEN : http_chunked_after(c, ch, HC_EXT_VAL_WS);
     case HC_EXT_QUOTED:
@@ -951,16 +958,16 @@ static int http_chunked_size_line(struct http_chunked *c, unsigned char ch)
         if (ch == '\\')
             return HC_EXT_PAIR;
         return HP_IS(ch, HP_C_QDTEXT) ? HC_EXT_QUOTED
-                                      : http_chunked_fail(c, ch, "bad chunk extension");
+                                      : http_chunked_bad(c, ch, "bad chunk extension");
     case HC_EXT_PAIR:
         return HP_IS(ch, HP_C_VALUE) ? HC_EXT_QUOTED
-                                     : http_chunked_fail(c, ch, "bad chunk extension");
+                                     : http_chunked_bad(c, ch, "bad chunk extension");
     case HC_EXT_VAL_END:
         return http_chunked_after(c, ch, HC_EXT_VAL_WS);
     }
     /* HC_SIZE_LF */
     if (ch != '\n')
-        return http_chunked_fail(c, ch, "bare CR");
+        return http_chunked_bad(c, ch, "bare CR");
     c->line_len = 0;
     return c->remaining ? HC_DATA : HC_TRAILER_START;
 }
@@ -976,42 +983,45 @@ static int http_chunked_trailer(struct http_chunked *c, unsigned char ch)
         if (HP_IS(ch, HP_C_TCHAR))
             return HC_TRAILER_NAME;
         if (HP_WS(ch))
-            return http_chunked_fail(c, ch, "obs-fold not allowed");
-        return http_chunked_fail(c, ch, ch == ':' ? "empty field name" : "bad field name");
+            return http_chunked_bad(c, ch, "obs-fold not allowed");
+        return http_chunked_bad(c, ch, ch == ':' ? "empty field name" : "bad field name");
     case HC_TRAILER_NAME:
         if (HP_IS(ch, HP_C_TCHAR))
             return HC_TRAILER_NAME;
         if (ch == ':')
             return HC_TRAILER_VALUE;
-        return http_chunked_fail(c, ch, HP_WS(ch) ? "space before colon" : "bad field name");
+        return http_chunked_bad(c, ch, HP_WS(ch) ? "space before colon" : "bad field name");
     case HC_TRAILER_VALUE:
         if (HP_IS(ch, HP_C_VALUE))
             return HC_TRAILER_VALUE;
-        return ch == '\r' ? HC_TRAILER_LF : http_chunked_fail(c, ch, "bad field value");
+        return ch == '\r' ? HC_TRAILER_LF : http_chunked_bad(c, ch, "bad field value");
     case HC_TRAILER_LF:
         c->line_len = 0;
-        return ch == '\n' ? HC_TRAILER_START : http_chunked_fail(c, ch, "bare CR");
+        return ch == '\n' ? HC_TRAILER_START : http_chunked_bad(c, ch, "bare CR");
     }
     /* HC_FINAL_LF */
-    return ch == '\n' ? HC_DONE : http_chunked_fail(c, ch, "bare CR");
+    return ch == '\n' ? HC_DONE : http_chunked_bad(c, ch, "bare CR");
 }
 
 /* One framing byte (never data); returns the next state or HC_ERROR. */
 static int http_chunked_byte(struct http_chunked *c, unsigned char ch)
 {
     int trailer = c->state >= HC_TRAILER_START;
+    /* The empty line that ends the trailers is not one of them: a limit of
+     * 0 refuses all trailer fields but not the body. */
+    int field = trailer && c->state != HC_FINAL_LF && (c->state != HC_TRAILER_START || ch != '\r');
 
-    if (trailer && ++c->trailer_bytes > c->max_trailer)
-        return http_chunked_fail(c, ch, "trailers too large");
+    if (field && ++c->trailer_bytes > c->max_trailer)
+        return http_chunked_fail(c, "trailers too large");
     if (ch != '\r' && ch != '\n' && ++c->line_len > c->max_line)
-        return http_chunked_fail(c, ch, trailer ? "trailer line too long" : "chunk line too long");
+        return http_chunked_fail(c, trailer ? "trailer line too long" : "chunk line too long");
     switch (c->state) {
     case HC_DATA_CR:
-        return ch == '\r' ? HC_DATA_LF : http_chunked_fail(c, ch, "no CRLF after chunk data");
+        return ch == '\r' ? HC_DATA_LF : http_chunked_bad(c, ch, "no CRLF after chunk data");
     case HC_DATA_LF:
         c->remaining = 0;
         c->line_len = 0;
-        return ch == '\n' ? HC_SIZE_START : http_chunked_fail(c, ch, "bare CR");
+        return ch == '\n' ? HC_SIZE_START : http_chunked_bad(c, ch, "bare CR");
     }
     return trailer ? http_chunked_trailer(c, ch) : http_chunked_size_line(c, ch);
 }

@@ -94,7 +94,7 @@ struct http_chunked {
     int state;
     uint64_t remaining;   /* bytes left in the current chunk */
     size_t line_len;      /* bytes of the current size/extension/trailer line */
-    size_t trailer_bytes; /* all trailer bytes so far */
+    size_t trailer_bytes; /* all trailer field bytes so far */
     size_t max_line;      /* chunk-size line and trailer line limit */
     size_t max_trailer;   /* all trailers together */
     const char *reason;   /* on error */
@@ -111,10 +111,12 @@ void http_chunked_init(struct http_chunked *c);
 
 /* Consume framing from buf[0..len); *used tells how many bytes were consumed
  * (data bytes returned included). Call again with the rest. DATA slices point
- * into this call's buf; each call returns at most one. After DONE, *used
- * ends the body (what follows is the next request); after DONE or ERROR
- * further calls consume nothing and return the same. http_chunked_init sets
- * max_line 4096 and max_trailer 16384; change them after it if needed. */
+ * into this call's buf; each call returns at most one. On DONE, *used ends
+ * the body within buf (what follows is the next request); on ERROR it is 0
+ * and c->reason says why. After DONE or ERROR further calls consume nothing
+ * and return the same. http_chunked_init sets max_line 4096 (bytes of a
+ * line before its CRLF) and max_trailer 16384 (all trailer field lines,
+ * CRLFs included); change them after it if needed. */
 int http_chunked_parse(struct http_chunked *c, const char *buf, size_t len, size_t *used,
                        const char **data, size_t *data_len);
 

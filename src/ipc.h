@@ -12,6 +12,7 @@
 
 enum ipc_type {
     IPC_READY = 1, /* worker -> master: listening and modules initialised */
+    IPC_DRAINING,  /* worker -> master: stopped accepting (SIGQUIT) */
     IPC_TYPE_MAX,
 };
 

@@ -52,6 +52,7 @@ struct mworker {
     struct event *ipc_ev;
     double started;
     double kill_at; /* draining: SIGKILL after this (monotonic) */
+    int drain_acked; /* draining: it said it stopped accepting */
 };
 
 /* One generation's config and sockets; the current one and, during a reload,
@@ -72,6 +73,8 @@ static struct {
     int reloading;     /* prev is still serving while cur's workers start */
     double reload_deadline;
     int reload_again;  /* another SIGHUP came during a reload */
+    int await_drain;   /* reload committed; READY=1 once the old workers stopped accepting */
+    double await_deadline;
     int stopping;      /* 0, or the signal that started the stop */
     double stop_deadline;
     int started;       /* the first generation was ready once */
@@ -84,6 +87,7 @@ static struct {
 } M = {.sigfd = -1};
 
 static void master_fork_worker(struct generation *g, int slot);
+static void master_progress(void);
 
 /* ---- the worker table ---- */
 
@@ -229,7 +233,10 @@ static void master_ipc_cb(evutil_socket_t fd, short what, void *arg)
     if (type == IPC_READY && mw->state == MW_STARTING) {
         mw->state = MW_READY;
         log_debug("worker %d (pid %d) ready", mw->slot, (int)mw->pid);
+    } else if (type == IPC_DRAINING) {
+        mw->drain_acked = 1;
     }
+    master_progress();
 }
 
 /* In the child: leave nothing of the master's behind but what the worker needs. */
@@ -409,6 +416,17 @@ static void master_commit_reload(void)
     }
     master_free_generation(&M.prev);
     M.reloading = 0;
+    M.await_drain = 1;
+    M.await_deadline = util_now() + 2.0;
+}
+
+/* The reload is done for systemd once no old worker accepts any more. */
+static void master_check_drained(void)
+{
+    for (size_t i = 0; i < M.nw; i++)
+        if (M.w[i].gen != M.cur.id && !M.w[i].drain_acked && util_now() < M.await_deadline)
+            return;
+    M.await_drain = 0;
     log_info("reload done: generation %u serving with %d workers", M.cur.id, M.cur.cfg->workers);
     notify_ready();
 }
@@ -526,6 +544,15 @@ static void master_tick_cb(evutil_socket_t fd, short what, void *arg)
     for (int s = 0; M.cur.cfg && s < M.cur.cfg->workers; s++)
         if (M.respawn_at[s] > 0 && now >= M.respawn_at[s])
             master_fork_worker(&M.cur, s);
+    master_progress();
+}
+
+/* Move start and reload along: called on every timer tick and worker message. */
+static void master_progress(void)
+{
+    double now = util_now();
+    if (M.stopping)
+        return;
     size_t want = (size_t)M.cur.cfg->workers;
     if (!M.started && master_count(M.cur.id, MW_READY) == want) {
         M.started = 1;
@@ -536,7 +563,9 @@ static void master_tick_cb(evutil_socket_t fd, short what, void *arg)
         master_commit_reload();
     else if (M.reloading && now >= M.reload_deadline)
         master_abort_reload("the new workers did not start in time");
-    if (!M.reloading && M.reload_again) {
+    if (M.await_drain)
+        master_check_drained();
+    if (!M.reloading && !M.await_drain && M.reload_again) {
         M.reload_again = 0;
         master_reload();
     }

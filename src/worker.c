@@ -201,6 +201,7 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
     while (w->conns)
         conn_close(w->conns);
     module_shutdown_all(w->ms);
+    http_free_orphans();
     log_flush();
     for (size_t i = 0; i < w->nlsn; i++)
         if (w->lsn[i])
@@ -244,6 +245,10 @@ static void worker_drain(struct worker *w)
         w->lsn[i] = NULL;
     }
     w->nlsn = 0;
+    /* The master waits for this before it tells systemd the reload is done:
+     * from now on no new connection reaches the old configuration. */
+    if (ipc_send(w->ipc_fd, IPC_DRAINING, NULL, 0) < 0)
+        log_warn("telling the master we drain: %s", strerror(errno));
     struct timeval tv = {.tv_sec = (time_t)w->cfg->grace_period,
                          .tv_usec = (suseconds_t)((w->cfg->grace_period -
                                                    (double)(time_t)w->cfg->grace_period) *

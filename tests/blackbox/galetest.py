@@ -343,9 +343,16 @@ class Gale:
         self.rc = None
         self.seen_workers = {}  # pid -> starttime, every worker ever listed
         self._logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([GALE_BIN] + list(args) + ["-c", self.conf_path],
-                                     stdin=subprocess.DEVNULL, stdout=self._logf,
-                                     stderr=subprocess.STDOUT, env=self.env, cwd=self.tmp)
+        try:
+            self.proc = subprocess.Popen([GALE_BIN] + list(args) + ["-c", self.conf_path],
+                                         stdin=subprocess.DEVNULL, stdout=self._logf,
+                                         stderr=subprocess.STDOUT, env=self.env, cwd=self.tmp)
+        except OSError as e:
+            self._logf.close()
+            if self.notify_sock is not None:
+                self.notify_sock.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            fail("cannot start %s: %s" % (GALE_BIN, e))
         self.pid = self.proc.pid
         _running.append(self)
         if wait:

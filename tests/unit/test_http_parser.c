@@ -1041,13 +1041,22 @@ static void test_chunked_limits(void)
     decode("0\r\nA: 1234\r\n\r\n", 15, 1, &c, &d);
     REASON_IS(d.reason, "trailer line too long");
     http_chunked_init(&c);
-    c.max_trailer = 12; /* "A: 1\r\nB: 2\r\n" + final CRLF is 14 */
+    c.max_trailer = 11; /* "A: 1\r\nB: 2\r\n" is 12 */
     decode("0\r\nA: 1\r\nB: 2\r\n\r\n", 17, 1, &c, &d);
     REASON_IS(d.reason, "trailers too large");
     http_chunked_init(&c);
-    c.max_trailer = 14;
+    c.max_trailer = 12;
     decode("0\r\nA: 1\r\nB: 2\r\n\r\n", 17, 3, &c, &d);
     CU_ASSERT_EQUAL(d.rc, HTTP_CHUNKED_DONE);
+    /* No trailers allowed, yet a body without them passes. */
+    http_chunked_init(&c);
+    c.max_trailer = 0;
+    decode("1\r\nx\r\n0\r\n\r\n", 13, 1, &c, &d);
+    CU_ASSERT_EQUAL(d.rc, HTTP_CHUNKED_DONE);
+    http_chunked_init(&c);
+    c.max_trailer = 0;
+    decode("0\r\nA: 1\r\n\r\n", 13, 1, &c, &d);
+    REASON_IS(d.reason, "trailers too large");
     /* The largest size is accepted and then streamed. */
     http_chunked_init(&c);
     CU_ASSERT_EQUAL(http_chunked_parse(&c, "7fffffffffffffff\r\nab", 20, &used, &data, &dlen),
