@@ -1,5 +1,14 @@
 /*
  * conn.c - connections: accept, callbacks to the protocol, timers, close.
+ *
+ * Reads: a plain socket is read here, one recv(2) per readiness, into the
+ * bufferevent's input buffer (the bufferevent's own reader costs an
+ * ioctl(FIONREAD) and a readv(2) each time); a TLS connection is read by its
+ * OpenSSL bufferevent. Writes: answers are staged in `wbuf` and conn_flush
+ * sends them straight to a plain socket when nothing is queued before them;
+ * only what the kernel does not take goes through the bufferevent, which then
+ * waits for the socket and enforces the send timeout. Both save the poll
+ * registrations a bufferevent makes per answer.
  */
 #include "conn.h"
 
@@ -16,12 +25,77 @@
 #include "util.h"
 #include "worker.h"
 
-#define CONN_MAX_READ 65536 /* bytes per read(2): fewer calls for large bodies */
-#define CONN_LINGER_MAX (256 * 1024)
+#define CONN_READ_SIZE 16384
+#define CONN_IN_HIGH (1024 * 1024) /* stop reading with this much unparsed */
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+struct evbuffer *conn_in(struct conn *c)
+{
+    return c->https ? bufferevent_get_input(c->bev) : c->rbuf;
+}
+
+static void conn_dispatch_read(struct conn *c)
+{
+    if (c->lingering || c->closing) {
+        struct evbuffer *in = conn_in(c);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        c->linger = 1; /* the client is still sending: linger at the close */
+    } else {
+        c->proto->read(c); /* may close c */
+    }
+}
+
+static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = conn_in(c);
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(in, CONN_READ_SIZE, &v, 1) < 1)
+        util_oom();
+    ssize_t n;
+    do
+        n = recv(fd, v.iov_base, v.iov_len, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    if (n > 0) {
+        v.iov_len = (size_t)n;
+        evbuffer_commit_space(in, &v, 1);
+        conn_dispatch_read(c);
+        return;
+    }
+    event_del(&c->rev);
+    c->reading = 0;
+    conn_event_cb(c->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+}
+
+void conn_read_check(struct conn *c)
+{
+    int on = c->want_read && !c->eof &&
+             evbuffer_get_length(conn_in(c)) < CONN_IN_HIGH;
+    if (on == (int)c->reading)
+        return;
+    c->reading = on;
+    if (c->https) {
+        if (on)
+            bufferevent_enable(c->bev, EV_READ);
+        else
+            bufferevent_disable(c->bev, EV_READ);
+    } else if (on) {
+        event_add(&c->rev, NULL);
+    } else {
+        event_del(&c->rev);
+    }
+}
+
+void conn_read(struct conn *c, int on)
+{
+    c->want_read = on != 0;
+    conn_read_check(c);
+}
 
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -56,13 +130,18 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa)
         return NULL;
     }
     struct conn *c = xcalloc(1, sizeof(*c));
+    c->wbuf = evbuffer_new();
+    c->rbuf = evbuffer_new();
+    if (!c->wbuf || !c->rbuf)
+        util_oom();
     c->w = w;
     c->bev = bev;
     c->fd = fd;
     conn_client_addr(c, sa);
     evtimer_assign(&c->timer, worker_base(w), conn_timer_cb, c);
-    bufferevent_set_max_single_read(bev, CONN_MAX_READ);
+    event_assign(&c->rev, worker_base(w), fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
     bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    bufferevent_enable(bev, EV_WRITE);
     worker_conn_add(w, c);
     return c;
 }
@@ -81,27 +160,63 @@ void conn_close(struct conn *c)
         c->proto->release(c);
     c->proto = NULL;
     evtimer_del(&c->timer);
+    event_del(&c->rev);
     bufferevent_free(c->bev);
+    evbuffer_free(c->wbuf);
+    evbuffer_free(c->rbuf);
     worker_conn_remove(c->w, c);
     free(c);
 }
 
+struct evbuffer *conn_out(struct conn *c)
+{
+    return c->wbuf;
+}
+
+size_t conn_pending(struct conn *c)
+{
+    return evbuffer_get_length(c->wbuf) + evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void conn_flush(struct conn *c)
+{
+    if (evbuffer_get_length(c->wbuf) == 0 || c->error)
+        return;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (!c->https && evbuffer_get_length(out) == 0) {
+        /* errors are left for the bufferevent to find on its own write */
+        evbuffer_write(c->wbuf, c->fd);
+        if (evbuffer_get_length(c->wbuf) == 0)
+            return;
+    }
+    evbuffer_add_buffer(out, c->wbuf);
+}
+
+/* Everything was sent. Close at once when the client has nothing more in
+ * flight; otherwise shut our side and drop what it still sends until its
+ * EOF, so that it reads our answer instead of a reset. */
 static void conn_linger(struct conn *c)
 {
+    static const struct timeval now = {0, 0};
+    if (!c->linger && evbuffer_get_length(conn_in(c)) == 0) {
+        /* From the next loop turn: the caller may still hold c. */
+        conn_timer(c, &now);
+        return;
+    }
     c->closing = 0;
     c->lingering = 1;
     shutdown(c->fd, SHUT_WR);
-    evbuffer_drain(bufferevent_get_input(c->bev), (size_t)-1);
-    bufferevent_enable(c->bev, EV_READ);
+    evbuffer_drain(conn_in(c), (size_t)-1);
+    conn_read(c, 1);
     conn_timer(c, worker_timeout(c->w, WORKER_TV_LINGER));
 }
 
 void conn_close_after_write(struct conn *c)
 {
-    if (c->lingering)
+    if (c->lingering || c->closing)
         return;
-    c->closing = 1;
-    bufferevent_disable(c->bev, EV_READ);
+    c->closing = 1; /* input from now on is dropped (conn_dispatch_read) */
+    conn_flush(c);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         conn_linger(c);
     else
@@ -110,20 +225,13 @@ void conn_close_after_write(struct conn *c)
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
-    struct conn *c = arg;
-    if (c->lingering) {
-        struct evbuffer *in = bufferevent_get_input(bev);
-        evbuffer_drain(in, evbuffer_get_length(in));
-        return;
-    }
-    if (!c->closing)
-        c->proto->read(c);
+    conn_dispatch_read(arg);
 }
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
-    if (c->closing)
+    if (c->closing && !c->lingering)
         conn_linger(c);
     else if (!c->lingering && c->proto->write)
         c->proto->write(c);

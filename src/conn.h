@@ -30,28 +30,50 @@ struct conn_proto {
 struct conn {
     struct worker *w;
     struct bufferevent *bev;
+    struct evbuffer *wbuf; /* answers staged here, sent by conn_flush */
+    struct evbuffer *rbuf; /* plain sockets: what was read (TLS: the bufferevent's input) */
     int fd;
     char client[INET6_ADDRSTRLEN]; /* address without port */
     int https;                     /* arrived on a TLS listener */
     const struct conn_proto *proto;
     void *data; /* the protocol's state, freed by proto->release */
     struct event timer;
+    struct event rev; /* plain sockets: readable */
     struct conn *prev, *next; /* the worker's list */
     unsigned closing : 1;     /* flushing output before the close */
     unsigned lingering : 1;   /* write side shut, discarding input until EOF */
     unsigned eof : 1;         /* the peer closed its side */
     unsigned error : 1;       /* the socket failed: nothing more can be sent */
+    unsigned linger : 1;      /* on close, drain what the client still sends */
+    unsigned want_read : 1;   /* the protocol wants input */
+    unsigned reading : 1;     /* reads are enabled (want_read and below the high mark) */
 };
 
 /* Take an accepted socket. Returns the connection or NULL (fd closed). */
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa);
 /* Arm the timer (NULL disarms). Use worker_timeout() values: common timeouts. */
 void conn_timer(struct conn *c, const struct timeval *tv);
+/* What arrived and was not consumed yet. */
+struct evbuffer *conn_in(struct conn *c);
+/* Where protocols put what they send; conn_flush sends it. */
+struct evbuffer *conn_out(struct conn *c);
+/* Send what was staged. On a plain socket with nothing queued before it the
+ * bytes go straight to the socket (one writev, no poll registration); only
+ * what the kernel does not take is queued in the bufferevent. */
+void conn_flush(struct conn *c);
+/* Bytes staged or queued and not yet sent. */
+size_t conn_pending(struct conn *c);
+/* Ask for input (on) or stop it. Reading also pauses by itself while much
+ * input waits unparsed; conn_read_check resumes it once the protocol has
+ * consumed some. */
+void conn_read(struct conn *c, int on);
+void conn_read_check(struct conn *c);
 /* Close now: pending output is dropped. */
 void conn_close(struct conn *c);
-/* Send what is queued, then shut the write side, read and drop what the
- * client still sends (so that it reads our answer instead of a reset), and
- * close at its EOF or after a short linger. */
+/* Send what is queued, then close. With c->linger set (an error answer to a
+ * request that was not read to its end), or input left unread, shut the
+ * write side first and drop what the client still sends until its EOF or a
+ * short linger, so that it reads our answer instead of a reset. */
 void conn_close_after_write(struct conn *c);
 
 #endif

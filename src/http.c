@@ -30,7 +30,6 @@
 #define HTTP_IN_INITIAL 2048
 #define HTTP_OUT_PAUSE (256 * 1024) /* stop reading pipelined requests above this */
 #define HTTP_ARENA_SIZE 4096
-#define HTTP_IN_HIGH (1024 * 1024)
 
 enum http_state { HC_IDLE, HC_HEAD, HC_BODY, HC_HANDLER };
 
@@ -148,10 +147,7 @@ void http_conn_start(struct conn *c)
     const struct timeval *tv = worker_timeout(c->w, WORKER_TV_SEND);
     send_tv = *tv;
     bufferevent_set_timeouts(c->bev, NULL, &send_tv);
-    /* Stop reading when this much waits unparsed (pipelined requests behind
-     * a slow answer): the kernel's window then slows the client down. */
-    bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_IN_HIGH);
-    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    conn_read(c, 1);
     conn_timer(c, worker_timeout(c->w, WORKER_TV_HEADER));
 }
 
@@ -214,7 +210,7 @@ static void http_request_done(gale_request *r)
         return;
     }
     hc->state = HC_IDLE;
-    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct evbuffer *in = conn_in(c);
     if (evbuffer_get_length(in) == 0) {
         if (c->eof) {
             conn_close_after_write(c);
@@ -322,7 +318,7 @@ int http_send_head(gale_request *r, int streaming)
     struct http_conn *hc = r->hc;
     if (!hc || r->head_sent)
         return hc ? 0 : -1;
-    struct evbuffer *out = bufferevent_get_output(hc->c->bev);
+    struct evbuffer *out = conn_out(hc->c);
     char line[256];
     size_t n;
     const char *date = worker_date_header(r->w, &n);
@@ -363,7 +359,7 @@ void http_send_body(gale_request *r)
         evbuffer_drain(r->out, len);
         return;
     }
-    struct evbuffer *out = bufferevent_get_output(r->hc->c->bev);
+    struct evbuffer *out = conn_out(r->hc->c);
     if (r->chunked_out) {
         char size[24];
         int n = snprintf(size, sizeof(size), "%zx\r\n", len);
@@ -376,6 +372,12 @@ void http_send_body(gale_request *r)
     r->bytes_out += len;
 }
 
+void http_flush(gale_request *r)
+{
+    if (r->hc && !r->hc->processing)
+        conn_flush(r->hc->c);
+}
+
 void http_finish(gale_request *r)
 {
     if (r->finished)
@@ -386,9 +388,10 @@ void http_finish(gale_request *r)
             http_send_head(r, 0);
         http_send_body(r);
         if (r->chunked_out && !r->broken && !r->is_head)
-            evbuffer_add(bufferevent_get_output(r->hc->c->bev), "0\r\n\r\n", 5);
+            evbuffer_add(conn_out(r->hc->c), "0\r\n\r\n", 5);
         if (r->broken || r->eof_framed)
             r->keepalive = 0;
+        http_flush(r);
     }
     log_access(r->client, r->method, r->target, r->minor, r->aborted ? 499 : r->status,
                r->bytes_out, util_now() - r->start);
@@ -429,6 +432,7 @@ static void http_fail(struct http_conn *hc, int status, const char *reason)
     gale_request *r = hc->req ? hc->req : http_request_new(hc);
     log_info("%s: %d %s", hc->c->client, status, reason);
     r->keepalive = 0;
+    hc->c->linger = 1; /* the client may still be sending what we did not read */
     hc->state = HC_HANDLER;
     conn_timer(hc->c, NULL);
     http_error(r, status, reason);
@@ -574,7 +578,7 @@ static int http_begin_request(struct http_conn *hc, struct evbuffer *in)
             r->keepalive = 0;
             return 0;
         }
-        evbuffer_add(bufferevent_get_output(hc->c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        evbuffer_add(conn_out(hc->c), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     }
     hc->state = HC_BODY;
     conn_timer(hc->c, worker_timeout(hc->w, WORKER_TV_BODY));
@@ -675,13 +679,12 @@ static int http_step_head(struct http_conn *hc, struct evbuffer *in)
 
 static void http_process(struct http_conn *hc)
 {
-    struct bufferevent *bev = hc->c->bev;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    struct evbuffer *in = conn_in(hc->c);
     hc->processing = 1;
     for (;;) {
         if (hc->state == HC_IDLE) {
             if (evbuffer_get_length(in) == 0 ||
-                evbuffer_get_length(bufferevent_get_output(bev)) > HTTP_OUT_PAUSE)
+                conn_pending(hc->c) > HTTP_OUT_PAUSE)
                 break;
             http_head_begin(hc);
         }
@@ -702,6 +705,8 @@ static void http_process(struct http_conn *hc)
     /* The request may have been freed above and the connection with it only
      * through conn_close, which nothing here calls: hc is still valid. */
     hc->processing = 0;
+    conn_flush(hc->c); /* every answer of this batch in one write */
+    conn_read_check(hc->c); /* input was consumed: resume reading if it paused */
 }
 
 static void http_read(struct conn *c)
@@ -715,14 +720,14 @@ static void http_read(struct conn *c)
 static void http_write(struct conn *c)
 {
     struct http_conn *hc = c->data;
-    if (hc->state == HC_IDLE && evbuffer_get_length(bufferevent_get_input(c->bev)))
+    if (hc->state == HC_IDLE && evbuffer_get_length(conn_in(c)))
         http_process(hc);
 }
 
 static void http_eof(struct conn *c)
 {
     struct http_conn *hc = c->data;
-    size_t pending = evbuffer_get_length(bufferevent_get_input(c->bev));
+    size_t pending = evbuffer_get_length(conn_in(c));
     if (hc->state == HC_HANDLER && pending && !hc->c->error)
         return; /* pipelined requests are still to be answered; then it closes */
     if (hc->state == HC_IDLE && pending && !hc->c->error) {
@@ -731,7 +736,7 @@ static void http_eof(struct conn *c)
             conn_close_after_write(c);
         return;
     }
-    if (!c->error && evbuffer_get_length(bufferevent_get_output(c->bev)) &&
+    if (!c->error && conn_pending(c) &&
         hc->state == HC_IDLE) {
         conn_close_after_write(c);
         return;
@@ -755,6 +760,6 @@ static void http_timeout(struct conn *c)
 static void http_drain(struct conn *c)
 {
     struct http_conn *hc = c->data;
-    if (hc->state == HC_IDLE && !evbuffer_get_length(bufferevent_get_input(c->bev)))
+    if (hc->state == HC_IDLE && !evbuffer_get_length(conn_in(c)))
         conn_timer(c, worker_timeout(hc->w, WORKER_TV_DRAIN_IDLE));
 }

@@ -93,6 +93,9 @@ void http_free_orphans(void);
 int http_send_head(gale_request *r, int streaming);
 /* Queue r->out to the client with the framing in use. */
 void http_send_body(gale_request *r);
+/* Send what was queued now, unless the connection is in the middle of a
+ * batch of pipelined requests (then it leaves with the batch). */
+void http_flush(gale_request *r);
 /* The response is complete: end the framing, log it, free the request (now,
  * or when the handler returns) and go on with the connection. */
 void http_finish(gale_request *r);

@@ -99,6 +99,7 @@ int gale_response_flush(gale_request *r)
     if (!r->head_sent && http_send_head(r, 1) < 0)
         return -1;
     http_send_body(r);
+    http_flush(r);
     return 0;
 }
 
