@@ -403,6 +403,15 @@ static int config_set_enum(struct config_ctx *ctx, const config_setting_t *s,
     return 0;
 }
 
+static int config_set_bool(struct config_ctx *ctx, const config_setting_t *s,
+                           const struct config_directive *d, void *base)
+{
+    if (s != NULL && config_setting_type(s) != CONFIG_TYPE_BOOL)
+        return config_error(ctx, s, "expected true or false");
+    *(int *)config_field(d, base) = s ? config_setting_get_bool(s) : (int)d->def.i;
+    return 0;
+}
+
 /* "auto" (the default) is one worker per online CPU. */
 static int config_set_workers(struct config_ctx *ctx, const config_setting_t *s,
                               const struct config_directive *d, void *base)
@@ -481,6 +490,24 @@ static int config_set_group(struct config_ctx *ctx, const config_setting_t *s,
 }
 
 static json_t *config_json(struct config_ctx *ctx, const config_setting_t *s, int depth);
+
+/* A tls group turns a listen entry into HTTPS: it needs a certificate and
+ * its key, and client verification needs the CAs to verify against. */
+static int config_set_tls(struct config_ctx *ctx, const config_setting_t *s,
+                          const struct config_directive *d, void *base)
+{
+    struct config_tls *t = config_field(d, base);
+    int rc = config_set_group(ctx, s, d, base);
+
+    t->line = s ? config_line(s) : 0;
+    if (s == NULL || rc < 0)
+        return rc;
+    if (t->certificate == NULL || t->key == NULL)
+        return config_error(ctx, s, "expected certificate and key (PEM files)");
+    if (t->verify_client != CONFIG_VERIFY_OFF && t->client_ca == NULL)
+        return config_error(ctx, s, "verify_client needs client_ca (the CAs to verify against)");
+    return 0;
+}
 
 /* Free-form module settings: a libconfig group becomes a JSON object. */
 static int config_set_json(struct config_ctx *ctx, const config_setting_t *s,
@@ -751,6 +778,10 @@ static void config_check_route(struct config_ctx *ctx, const config_setting_t *s
         .name = #f, .set = config_set_enum, .offset = offsetof(st, f), .def.i = dflt,              \
         .words = wordlist                                                                          \
     }
+#define CONFIG_BOOL(st, f, dflt)                                                                   \
+    {                                                                                              \
+        .name = #f, .set = config_set_bool, .offset = offsetof(st, f), .def.i = dflt              \
+    }
 #define CONFIG_JSON(st, f)                                                                         \
     {                                                                                              \
         .name = #f, .set = config_set_json, .release = config_release_json,                        \
@@ -802,12 +833,47 @@ static const struct config_directive config_module_table[] = {
     CONFIG_END,
 };
 
+static const char *const config_tls_protocols[] = {"TLSv1.2", "TLSv1.3", NULL};
+static const char *const config_verify_words[] = {"off", "optional", "require", NULL};
+
+/* Mozilla's "intermediate" TLS 1.2 suites: forward secret AEADs only. */
+#define CONFIG_TLS12_CIPHERS                                                                       \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define CONFIG_TLS13_SUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
+static const struct config_directive config_cert_table[] = {
+    CONFIG_STRING(struct config_cert, server_name, CONFIG_REQUIRED, NULL),
+    CONFIG_PATH(struct config_cert, certificate, CONFIG_REQUIRED, NULL, NULL),
+    CONFIG_PATH(struct config_cert, key, CONFIG_REQUIRED, NULL, NULL),
+    CONFIG_END,
+};
+
+static const struct config_directive config_tls_table[] = {
+    CONFIG_PATH(struct config_tls, certificate, 0, NULL, NULL),
+    CONFIG_PATH(struct config_tls, key, 0, NULL, NULL),
+    CONFIG_LIST("certificates", struct config_tls, certificates, ncertificates, 0, 0,
+                struct config_cert, config_cert_table, NULL),
+    CONFIG_ENUM(struct config_tls, min_protocol, 0, config_tls_protocols),
+    CONFIG_STRING(struct config_tls, ciphers, 0, CONFIG_TLS12_CIPHERS),
+    CONFIG_STRING(struct config_tls, ciphersuites, 0, CONFIG_TLS13_SUITES),
+    CONFIG_BOOL(struct config_tls, session_tickets, 1),
+    CONFIG_SECONDS(struct config_tls, ticket_rotation, 43200, 60, 7 * CONFIG_ONE_DAY),
+    CONFIG_ENUM(struct config_tls, verify_client, CONFIG_VERIFY_OFF, config_verify_words),
+    CONFIG_PATH(struct config_tls, client_ca, 0, NULL, NULL),
+    CONFIG_INT(struct config_tls, hsts_max_age, 0, 0, 0, 2 * 365 * 86400),
+    CONFIG_BOOL(struct config_tls, hsts_subdomains, 0),
+    CONFIG_END,
+};
+
 static const struct config_directive config_listen_table[] = {
     CONFIG_ADDRESS(struct config_listen, address, "0.0.0.0"),
     CONFIG_INT(struct config_listen, port, CONFIG_REQUIRED, 0, 1, 65535),
     CONFIG_INT(struct config_listen, backlog, 0, 511, 1, 65535),
-    /* TLS goes here as one line, e.g.
-     * CONFIG_GROUP(struct config_listen, tls, config_tls_table), */
+    CONFIG_INT(struct config_listen, redirect_https, 0, 0, 0, 65535),
+    {.name = "tls", .set = config_set_tls, .release = config_release_group,
+     .offset = offsetof(struct config_listen, tls), .sub = config_tls_table},
     CONFIG_END,
 };
 

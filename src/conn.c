@@ -20,8 +20,12 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "log.h"
+#include "tls.h"
 #include "util.h"
 #include "worker.h"
 
@@ -119,12 +123,32 @@ static void conn_client_addr(struct conn *c, const struct sockaddr *sa)
         strcpy(c->client, "-");
 }
 
-struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa)
+static struct bufferevent *conn_bev(struct worker *w, int fd, struct tls_server *tls)
+{
+    if (!tls)
+        return bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+    SSL *ssl = tls_ssl_new(tls);
+    if (!ssl)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        worker_base(w), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    /* Most clients close without close_notify; that is no error for HTTP,
+     * whose own framing tells where an answer ends. */
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
+                      const struct config_listen *lc, struct tls_server *tls)
 {
     int one = 1;
     /* Small answers must leave at once, not wait for Nagle's timer. */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct bufferevent *bev = bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+    struct bufferevent *bev = conn_bev(w, fd, tls);
     if (!bev) {
         close(fd);
         return NULL;
@@ -137,6 +161,8 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa)
     c->w = w;
     c->bev = bev;
     c->fd = fd;
+    c->https = tls != NULL;
+    c->lc = lc;
     conn_client_addr(c, sa);
     evtimer_assign(&c->timer, worker_base(w), conn_timer_cb, c);
     event_assign(&c->rev, worker_base(w), fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
@@ -144,6 +170,11 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa)
     bufferevent_enable(bev, EV_WRITE);
     worker_conn_add(w, c);
     return c;
+}
+
+struct ssl_st *conn_ssl(struct conn *c)
+{
+    return c->https ? bufferevent_openssl_get_ssl(c->bev) : NULL;
 }
 
 void conn_timer(struct conn *c, const struct timeval *tv)
@@ -205,6 +236,8 @@ static void conn_linger(struct conn *c)
     }
     c->closing = 0;
     c->lingering = 1;
+    if (c->https && c->handshake_done)
+        SSL_shutdown(bufferevent_openssl_get_ssl(c->bev)); /* close_notify, best effort */
     shutdown(c->fd, SHUT_WR);
     evbuffer_drain(conn_in(c), (size_t)-1);
     conn_read(c, 1);
@@ -237,9 +270,36 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
         c->proto->write(c);
 }
 
+/* A TLS handshake failed (a plain HTTP request on the TLS port, a protocol
+ * we refuse, a bad client certificate): the TLS layer is finished, so drop
+ * to the raw socket and close cleanly, reading what the client still sends
+ * rather than answering it with a reset. */
+static void conn_tls_abandon(struct conn *c)
+{
+    unsigned long e = bufferevent_get_openssl_error(c->bev);
+    char reason[160] = "";
+    if (e)
+        ERR_error_string_n(e, reason, sizeof(reason));
+    log_debug("%s: TLS handshake failed: %s", c->client, *reason ? reason : "connection closed");
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    c->https = 0;
+    c->linger = 1;
+    c->want_read = 0;
+    c->reading = 0;
+    conn_linger(c);
+}
+
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *c = arg;
+    if (what & BEV_EVENT_CONNECTED) {
+        c->handshake_done = 1;
+        return;
+    }
+    if (c->https && !c->handshake_done && (what & BEV_EVENT_ERROR) && !c->lingering) {
+        conn_tls_abandon(c);
+        return;
+    }
     if (c->lingering || (what & BEV_EVENT_TIMEOUT)) {
         conn_close(c); /* the linger ended, or the client stopped reading our answer */
         return;

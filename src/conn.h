@@ -17,6 +17,8 @@
 
 struct worker;
 struct conn;
+struct tls_server;
+struct config_listen;
 
 struct conn_proto {
     void (*read)(struct conn *c);    /* input arrived */
@@ -35,6 +37,7 @@ struct conn {
     int fd;
     char client[INET6_ADDRSTRLEN]; /* address without port */
     int https;                     /* arrived on a TLS listener */
+    const struct config_listen *lc; /* the listen entry it arrived on */
     const struct conn_proto *proto;
     void *data; /* the protocol's state, freed by proto->release */
     struct event timer;
@@ -47,10 +50,15 @@ struct conn {
     unsigned linger : 1;      /* on close, drain what the client still sends */
     unsigned want_read : 1;   /* the protocol wants input */
     unsigned reading : 1;     /* reads are enabled (want_read and below the high mark) */
+    unsigned handshake_done : 1; /* TLS: the handshake completed */
 };
 
-/* Take an accepted socket. Returns the connection or NULL (fd closed). */
-struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa);
+/* Take an accepted socket from listen entry lc, speaking TLS when tls is
+ * not NULL. Returns the connection or NULL (fd closed). */
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
+                      const struct config_listen *lc, struct tls_server *tls);
+/* The connection's SSL, or NULL on a plain socket. */
+struct ssl_st *conn_ssl(struct conn *c);
 /* Arm the timer (NULL disarms). Use worker_timeout() values: common timeouts. */
 void conn_timer(struct conn *c, const struct timeval *tv);
 /* What arrived and was not consumed yet. */

@@ -329,6 +329,12 @@ int http_send_head(gale_request *r, int streaming)
     evbuffer_add(out, date, n);
     const char *server = worker_server_header(r->w, &n);
     evbuffer_add(out, server, n);
+    const struct config_listen *lc = hc->c->lc;
+    if (r->https && lc && lc->tls.hsts_max_age > 0) {
+        len = snprintf(line, sizeof(line), "Strict-Transport-Security: max-age=%d%s\r\n",
+                       lc->tls.hsts_max_age, lc->tls.hsts_subdomains ? "; includeSubDomains" : "");
+        evbuffer_add(out, line, (size_t)len);
+    }
     http_add_headers(out, r);
     len = 0;
     if (http_no_body_status(r->status)) {
@@ -372,6 +378,11 @@ void http_send_body(gale_request *r)
     r->bytes_out += len;
 }
 
+struct conn *http_request_conn(const gale_request *r)
+{
+    return r->hc ? r->hc->c : NULL;
+}
+
 void http_flush(gale_request *r)
 {
     if (r->hc && !r->hc->processing)
@@ -406,16 +417,7 @@ void http_error(gale_request *r, int status, const char *reason)
         http_finish(r);
         return;
     }
-    const char *allow = NULL;
-    for (size_t i = 0; i < r->nrh; i++)
-        if (!strcasecmp(r->rh[i].name, "Allow"))
-            allow = r->rh[i].value;
-    r->nrh = 0;
-    if (allow) {
-        r->rh[0].name = "Allow";
-        r->rh[0].value = allow;
-        r->nrh = 1;
-    }
+    r->nrh = r->nrh_keep; /* gale's own (Allow, Location); the handler's are dropped */
     evbuffer_drain(r->out, evbuffer_get_length(r->out));
     r->status = status;
     if (!http_no_body_status(status)) {
@@ -509,15 +511,47 @@ static void http_request_strings(gale_request *r, const struct http_head *h)
     r->keepalive = h->version_minor >= 1 ? !h->conn_close : h->conn_keepalive && !h->conn_close;
 }
 
+/* A listener with redirect_https answers everything with a redirect to the
+ * same target on the HTTPS port. */
+static void http_redirect_https(gale_request *r, int port)
+{
+    const char *host = r->host;
+    size_t len = strlen(host);
+    if (host[0] == '[') { /* [v6]:port */
+        const char *end = strchr(host, ']');
+        len = end ? (size_t)(end - host) + 1 : len;
+    } else if (strchr(host, ':')) {
+        len = (size_t)(strchr(host, ':') - host);
+    }
+    if (len == 0) {
+        r->error_status = 400;
+        r->error_reason = "a Host header is needed for the redirect to https";
+        return;
+    }
+    char portpart[8] = "";
+    if (port != 443)
+        snprintf(portpart, sizeof(portpart), ":%d", port);
+    char *loc = gale_request_printf(r, "https://%.*s%s%s", (int)len, host, portpart,
+                                    r->mid == HTTP_M_OTHER && r->target[0] != '/' ? "/" : r->target);
+    gale_response_header(r, "Location", loc);
+    r->error_status = r->mid == HTTP_M_GET || r->mid == HTTP_M_HEAD ? 301 : 308;
+    r->error_reason = "this site is served over https";
+}
+
 /* Route the request and pick the callback, or the error gale answers instead. */
 static void http_route(gale_request *r, const struct http_head *h)
 {
     struct router_match m;
-    if (r->mid == HTTP_M_CONNECT) {
+    int redirect = r->hc->c->lc ? r->hc->c->lc->redirect_https : 0;
+    if (redirect) {
+        http_redirect_https(r, redirect);
+    } else if (r->mid == HTTP_M_CONNECT) {
         r->error_status = 501;
         r->error_reason = "CONNECT is not supported";
-        return;
     }
+    r->nrh_keep = r->nrh; /* Location or Allow survive the error page */
+    if (r->error_status)
+        return;
     if (router_match(worker_router(r->w), h->path, h->path_len, &m) < 0) {
         r->error_status = 404;
         r->error_reason = "no route matches this path";
@@ -538,6 +572,7 @@ static void http_route(gale_request *r, const struct http_head *h)
     char allow[128];
     module_allow(r->route->handler, allow, sizeof(allow));
     gale_response_header(r, "Allow", arena_strdup(r->arena, allow));
+    r->nrh_keep = r->nrh;
     if (r->mid == HTTP_M_OPTIONS) {
         r->error_status = 204; /* gale answers OPTIONS itself with the Allow list */
     } else if (r->mid == HTTP_M_OTHER) {

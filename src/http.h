@@ -61,6 +61,7 @@ struct gale_request {
     int status;
     struct http_kv *rh;
     size_t nrh, caprh;
+    size_t nrh_keep; /* headers gale set before the handler: kept by error pages */
     struct evbuffer *out; /* body written and not sent yet */
     size_t bytes_out;     /* body bytes sent */
     int error_status;     /* an answer gale gives instead of a handler (404, 405, ...) */
@@ -83,6 +84,9 @@ struct gale_request {
 
 /* Start speaking HTTP on a new connection. */
 void http_conn_start(struct conn *c);
+
+/* The connection of r, or NULL once the client has gone. */
+struct conn *http_request_conn(const gale_request *r);
 
 /* Free the requests whose clients left and whose modules never finished
  * them: only when the worker exits, after the modules' shutdown. */

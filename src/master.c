@@ -35,6 +35,7 @@
 #include "log.h"
 #include "module.h"
 #include "notify.h"
+#include "tls.h"
 #include "util.h"
 #include "worker.h"
 
@@ -61,6 +62,7 @@ struct generation {
     unsigned id;
     struct config *cfg;
     struct listen_set ls;
+    struct tls_set *tls; /* certificates and keys, read here as root */
 };
 
 static struct {
@@ -157,6 +159,12 @@ static struct config *master_check_here(const char *path, char **errors)
         config_free(cfg);
         return NULL;
     }
+    struct tls_set *tls = tls_load(cfg, errors);
+    if (!tls) {
+        config_free(cfg);
+        return NULL;
+    }
+    tls_free(tls);
     struct module_set *ms = module_load_all(cfg, errors);
     if (!ms) {
         config_free(cfg);
@@ -278,7 +286,7 @@ static void master_fork_worker(struct generation *g, int slot)
     if (pid == 0) {
         close(fds[0]);
         master_child_setup(g, slot, fds[1]);
-        worker_run(g->cfg, &g->ls, slot, g->id, fds[1]);
+        worker_run(g->cfg, &g->ls, g->tls, slot, g->id, fds[1]);
     }
     close(fds[1]);
     if (M.nw == M.capw) {
@@ -386,6 +394,8 @@ static void master_free_generation(struct generation *g)
     if (!g->cfg)
         return;
     listen_close(&g->ls);
+    tls_free(g->tls);
+    g->tls = NULL;
     config_free(g->cfg);
     g->cfg = NULL;
 }
@@ -449,7 +459,9 @@ static void master_reload(void)
         return;
     }
     struct generation g = {.id = M.cur.id + 1, .cfg = cfg};
-    if (listen_open(&g.ls, cfg, cfg->workers, &M.cur.ls, &errors) < 0) {
+    g.tls = tls_load(cfg, &errors);
+    if (!g.tls || listen_open(&g.ls, cfg, cfg->workers, &M.cur.ls, &errors) < 0) {
+        tls_free(g.tls);
         master_log_errors(errors);
         free(errors);
         config_free(cfg);
@@ -613,7 +625,8 @@ int master_run(const char *path)
     log_set_prefix("master");
     M.cur.id = 1;
     M.cur.cfg = cfg;
-    if (listen_open(&M.cur.ls, cfg, cfg->workers, NULL, &errors) < 0) {
+    M.cur.tls = tls_load(cfg, &errors);
+    if (!M.cur.tls || listen_open(&M.cur.ls, cfg, cfg->workers, NULL, &errors) < 0) {
         log_error("%s", errors);
         return 1;
     }

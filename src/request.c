@@ -12,7 +12,9 @@
 #include <event2/event_struct.h>
 
 #include "arena.h"
+#include "conn.h"
 #include "http.h"
+#include "tls.h"
 #include "module.h"
 #include "util.h"
 #include "worker.h"
@@ -60,6 +62,15 @@ const char *gale_request_scheme(const gale_request *r)
 const char *gale_request_client(const gale_request *r)
 {
     return r->client;
+}
+
+const char *gale_request_client_cert(const gale_request *r)
+{
+    char buf[1024];
+    struct conn *c = http_request_conn(r);
+    struct ssl_st *ssl = c ? conn_ssl(c) : NULL;
+    const char *subject = ssl ? tls_peer_subject(ssl, buf, sizeof(buf)) : NULL;
+    return subject ? arena_strdup(r->arena, subject) : NULL;
 }
 
 const char *gale_request_host(const gale_request *r)

@@ -33,7 +33,15 @@
 #include "log.h"
 #include "module.h"
 #include "router.h"
+#include "tls.h"
 #include "util.h"
+
+/* What the accept callback of one listener needs. */
+struct worker_listener {
+    struct worker *w;
+    const struct config_listen *lc;
+    struct tls_server *tls;
+};
 
 struct worker {
     int id;
@@ -43,6 +51,7 @@ struct worker {
     struct module_set *ms;
     struct router *rt;
     struct evconnlistener **lsn;
+    struct worker_listener *lsn_arg;
     size_t nlsn;
     struct conn *conns;
     size_t nconns;
@@ -144,8 +153,8 @@ void worker_conn_remove(struct worker *w, struct conn *c)
 static void worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                              int socklen, void *arg)
 {
-    struct worker *w = arg;
-    struct conn *c = conn_new(w, fd, sa);
+    struct worker_listener *wl = arg;
+    struct conn *c = conn_new(wl->w, fd, sa, wl->lc, wl->tls);
     if (c)
         http_conn_start(c);
 }
@@ -156,11 +165,17 @@ static void worker_accept_error_cb(struct evconnlistener *l, void *arg)
     log_error("accept: %s", strerror(errno));
 }
 
-static int worker_listen(struct worker *w, const struct listen_set *ls, int slot)
+static int worker_listen(struct worker *w, const struct listen_set *ls,
+                         const struct tls_set *tls, int slot)
 {
     w->lsn = xcalloc(ls->n, sizeof(*w->lsn));
+    w->lsn_arg = xcalloc(ls->n, sizeof(*w->lsn_arg));
     for (size_t i = 0; i < ls->n; i++) {
-        w->lsn[i] = evconnlistener_new(w->base, worker_accept_cb, w, LEV_OPT_CLOSE_ON_FREE, -1,
+        struct worker_listener *wl = &w->lsn_arg[i];
+        wl->w = w;
+        wl->lc = &w->cfg->listens[i]; /* the set was built from this config, in order */
+        wl->tls = tls_server_at(tls, i);
+        w->lsn[i] = evconnlistener_new(w->base, worker_accept_cb, wl, LEV_OPT_CLOSE_ON_FREE, -1,
                                        ls->socks[i].fds[slot]);
         if (!w->lsn[i])
             return -1;
@@ -207,6 +222,7 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
         if (w->lsn[i])
             evconnlistener_free(w->lsn[i]);
     free(w->lsn);
+    free(w->lsn_arg);
     for (size_t i = 0; i < ARRAY_SIZE(w->signals); i++)
         if (w->signals[i])
             event_free(w->signals[i]);
@@ -357,7 +373,8 @@ static void worker_build_router(struct worker *w)
     }
 }
 
-static void worker_setup(struct worker *w, const struct listen_set *ls, int slot)
+static void worker_setup(struct worker *w, const struct listen_set *ls,
+                         const struct tls_set *tls, int slot)
 {
     char *errors = NULL;
     w->ms = module_load_all(w->cfg, &errors);
@@ -379,14 +396,14 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, int slot
     worker_signals(w);
     if (module_init_all(w->ms, w) < 0)
         worker_exit(w, 3);
-    if (worker_listen(w, ls, slot) < 0) {
+    if (worker_listen(w, ls, tls, slot) < 0) {
         log_error("cannot listen: %s", strerror(errno));
         worker_exit(w, 3);
     }
 }
 
-void worker_run(const struct config *cfg, const struct listen_set *ls, int slot, unsigned gen,
-                int ipc_fd)
+void worker_run(const struct config *cfg, const struct listen_set *ls, const struct tls_set *tls,
+                int slot, unsigned gen, int ipc_fd)
 {
     static struct worker w;
     char who[32];
@@ -399,7 +416,7 @@ void worker_run(const struct config *cfg, const struct listen_set *ls, int slot,
     size_t n = strlen(cfg->server_header) + 11;
     w.server = xmalloc(n);
     w.server_len = (size_t)snprintf(w.server, n, "Server: %s\r\n", cfg->server_header);
-    worker_setup(&w, ls, slot);
+    worker_setup(&w, ls, tls, slot);
     if (getppid() == 1)
         worker_exit(&w, 0);
     if (ipc_send(ipc_fd, IPC_READY, NULL, 0) < 0)

@@ -11,6 +11,7 @@
 
 struct config;
 struct listen_set;
+struct tls_set;
 struct module_set;
 struct router;
 struct conn;
@@ -27,11 +28,12 @@ enum worker_tv {
     WORKER_TV_COUNT
 };
 
-/* Run worker `slot` of generation `gen` on sockets ls (slot's fds), sending
+/* Run worker `slot` of generation `gen` on sockets ls (slot's fds) with the
+ * TLS contexts tls (per listen entry), sending
  * IPC to `ipc_fd`. Never returns: exits 0 after a stop, 3 when modules fail
  * to load or initialise. */
-void worker_run(const struct config *cfg, const struct listen_set *ls, int slot, unsigned gen,
-                int ipc_fd) __attribute__((noreturn));
+void worker_run(const struct config *cfg, const struct listen_set *ls, const struct tls_set *tls,
+                int slot, unsigned gen, int ipc_fd) __attribute__((noreturn));
 
 /* The user and group workers run as: 1 and the ids when privileges are to
  * be dropped (started as root: `user`, by default "nobody"), 0 when not,

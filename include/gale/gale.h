@@ -133,6 +133,9 @@ int gale_request_http_minor(const gale_request *r);           /* 0 for HTTP/1.0,
 const char *gale_request_scheme(const gale_request *r);       /* "http" or "https" */
 const char *gale_request_client(const gale_request *r);       /* client address, no port */
 const char *gale_request_host(const gale_request *r);         /* Host header, "" when none */
+/* The subject (RFC 2253) of the TLS client certificate, verified against the
+ * listener's client_ca; NULL when none was presented (or on plain HTTP). */
+const char *gale_request_client_cert(const gale_request *r);
 
 /* Route captures, 1-based as in regular expressions, percent-decoded; NULL past
  * the last one or for a group that did not take part in the match. */

@@ -125,12 +125,24 @@ static int stream(gale_request *r)
     return GALE_ASYNC;
 }
 
+/* GET /info: what gale knows of the connection (scheme, client, TLS client
+ * certificate). */
+static int info(gale_request *r)
+{
+    const char *cert = gale_request_client_cert(r);
+    gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    gale_response_printf(r, "scheme: %s\nclient: %s\nclient_cert: %s\n", gale_request_scheme(r),
+                         gale_request_client(r), cert ? cert : "-");
+    return GALE_OK;
+}
+
 static const gale_handler hello_handlers[] = {
     {.name = "hello", .get = hello},
     {.name = "greet", .get = greet},
     {.name = "slow", .get = slow},
     {.name = "echo", .any = echo},
     {.name = "stream", .get = stream},
+    {.name = "info", .get = info},
     {0},
 };
 
