@@ -126,13 +126,14 @@ static int stream(gale_request *r)
 }
 
 /* GET /info: what gale knows of the connection (scheme, client, TLS client
- * certificate). */
+ * certificate) and which worker answered. */
 static int info(gale_request *r)
 {
     const char *cert = gale_request_client_cert(r);
     gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-    gale_response_printf(r, "scheme: %s\nclient: %s\nclient_cert: %s\n", gale_request_scheme(r),
-                         gale_request_client(r), cert ? cert : "-");
+    gale_response_printf(r, "scheme: %s\nclient: %s\nclient_cert: %s\nworker: %d\n",
+                         gale_request_scheme(r), gale_request_client(r), cert ? cert : "-",
+                         gale_ctx_worker_id(gale_request_ctx(r)));
     return GALE_OK;
 }
 

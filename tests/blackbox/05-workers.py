@@ -7,6 +7,7 @@ dropping privileges to `user`.
 to a client, and CPU time per worker is too noisy to assert on.)"""
 
 import os
+import re
 import pwd
 import signal
 import time
@@ -107,6 +108,21 @@ def test_many_concurrent_connections():
         finally:
             for c in conns:
                 c.close()
+
+
+def test_new_connections_spread_over_workers():
+    """Each worker has its own SO_REUSEPORT socket: 400 fresh connections from
+    one client land on both workers, neither taking nearly all of them (the
+    failure of a shared socket with an accept lock)."""
+    with Gale(workers=2) as g:
+        counts = {}
+        for _ in range(400):
+            status, _, body = g.get("/info")
+            eq(status, 200, "GET /info")
+            wid = re.search(rb"worker: (\d+)", body).group(1)
+            counts[wid] = counts.get(wid, 0) + 1
+        eq(sorted(counts), [b"0", b"1"], "workers that answered")
+        check(min(counts.values()) >= 100, "uneven spread over the workers: %r" % counts)
 
 
 def _world_traversable(path):

@@ -56,6 +56,7 @@ DEFAULT_ROUTES = (
     ("/slow", "slow"),
     ("/echo", "echo"),
     ("/stream", "stream"),
+    ("/info", "info"),
 )
 
 

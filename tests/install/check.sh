@@ -6,7 +6,7 @@
 set -euo pipefail
 src=${1:-$PWD}
 tmp=$(mktemp -d)
-trap 'kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi; rm -rf "$tmp"' EXIT
 pid=
 dest=$tmp/root
 make -s -C "$src" install DESTDIR="$dest" >/dev/null

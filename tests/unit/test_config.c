@@ -285,8 +285,17 @@ static void test_settings_json(void)
 static void test_unknown_settings(void)
 {
     expect_error(LISTEN "wokers = 4;", "t.conf:2: unknown setting 'wokers'");
+    expect_error("listen = ( { port = 80; tsl = { }; } );",
+                 "t.conf:1: listen[0]: unknown setting 'tsl'");
     expect_error("listen = ( { port = 80; tls = { }; } );",
-                 "t.conf:1: listen[0]: unknown setting 'tls'");
+                 "t.conf:1: listen[0].tls: expected certificate and key (PEM files)");
+    expect_error("listen = ( { port = 80; tls = { certificate = \"c\"; key = \"k\";\n"
+                 " verify_client = \"require\"; }; } );",
+                 "t.conf:1: listen[0].tls: verify_client needs client_ca (the CAs to verify "
+                 "against)");
+    expect_error("listen = ( { port = 80; tls = { certificate = \"c\"; key = \"k\";\n"
+                 " session_tickets = 1; }; } );",
+                 "t.conf:2: listen[0].tls.session_tickets: expected true or false");
     expect_error(LISTEN "limits = {\n max_header = 10; };",
                  "t.conf:3: limits: unknown setting 'max_header'");
     expect_error(LISTEN "modules = ( { path = \"m.so\";\n handlers = 1; } );",

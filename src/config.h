@@ -1,0 +1,113 @@
+/*
+ * config.h - the checked, immutable configuration.
+ *
+ * The master parses and checks the whole file once (config_load); a worker
+ * gets the result by fork and never changes it. A reload builds a new one.
+ * Every error names the place: "FILE:LINE: what was expected".
+ */
+#ifndef GALE_CONFIG_H
+#define GALE_CONFIG_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+/* A certificate chosen by SNI. */
+struct config_cert {
+    char *server_name; /* "www.example.com" or "*.example.com" */
+    char *certificate; /* PEM: the certificate, then its chain */
+    char *key;         /* PEM private key */
+    int line;
+};
+
+enum config_verify { CONFIG_VERIFY_OFF = 0, CONFIG_VERIFY_OPTIONAL, CONFIG_VERIFY_REQUIRE };
+
+struct config_tls {
+    int line;          /* 0: the listen entry has no tls group (plain HTTP) */
+    char *certificate; /* the default certificate (PEM chain) and its key */
+    char *key;
+    struct config_cert *certificates; /* more, picked by the client's server name */
+    size_t ncertificates;
+    int min_protocol;   /* 0: TLS 1.2 (default), 1: TLS 1.3 */
+    char *ciphers;      /* TLS 1.2 cipher list (OpenSSL syntax) */
+    char *ciphersuites; /* TLS 1.3 suites */
+    int session_tickets;    /* default on: resumption across all workers */
+    double ticket_rotation; /* seconds a ticket key encrypts; default 43200 (12 h) */
+    int verify_client;      /* enum config_verify */
+    char *client_ca;        /* PEM CAs that client certificates must chain to */
+    int hsts_max_age;       /* seconds; 0 (default): no Strict-Transport-Security */
+    int hsts_subdomains;
+};
+
+struct config_listen {
+    char *address; /* numeric IPv4 or IPv6 address: "0.0.0.0", "::", "127.0.0.1", "::1" */
+    int port;      /* 1..65535 */
+    int backlog;   /* listen(2) backlog, default 511 */
+    int redirect_https; /* 0, or answer every request with a redirect to https on this port */
+    struct config_tls tls;
+    int line;
+};
+
+struct config_route {
+    char *path;    /* regular expression matched against the whole path */
+    char *handler; /* a handler name of the module the route is declared in */
+    char *name;    /* optional route name (reverse URLs), NULL when none */
+    int line;
+};
+
+struct config_module {
+    char *path;       /* absolute (relative paths resolved against the config's folder) */
+    json_t *settings; /* owned: an object, empty when the config has none */
+    struct config_route *routes;
+    size_t nroutes;
+    int line;
+};
+
+struct config_limits {
+    size_t max_header_size;   /* request line + headers, bytes; default 16384 -> 431 */
+    size_t max_uri_size;      /* request-target, bytes; default 8192 -> 414 */
+    size_t max_headers;       /* header fields; default 100 -> 431 */
+    size_t max_body_size;     /* bytes; default 10485760 -> 413 */
+    double header_timeout;    /* seconds to receive a whole request head; default 10 */
+    double body_timeout;      /* seconds without body bytes; default 30 */
+    double idle_timeout;      /* seconds a keep-alive connection may wait; default 60 */
+    double send_timeout;      /* seconds without progress sending; default 30 */
+    unsigned keepalive_requests; /* requests per connection, 0 = unlimited; default 0 */
+    size_t max_connections;   /* per worker; default 10000 */
+};
+
+enum config_log_level { CONFIG_LOG_ERROR = 0, CONFIG_LOG_WARN, CONFIG_LOG_INFO, CONFIG_LOG_DEBUG };
+
+struct config {
+    char *file;        /* the path given to config_load */
+    char *dir;         /* its folder, for relative paths */
+    int workers;       /* resolved: "auto" is the number of online CPUs */
+    char *user;        /* NULL: "nobody" when started as root (as nginx), else unchanged */
+    char *group;       /* NULL: the user's primary group */
+    char *pid_file;    /* NULL: none */
+    char *error_log;   /* "stderr" (default) or a path */
+    int log_level;     /* enum config_log_level; default info */
+    char *access_log;  /* "stderr" (default), "off", or a path */
+    char *server_header; /* value of the Server header; default "gale" */
+    double grace_period; /* seconds old workers may drain on reload or SIGQUIT; default 30 */
+    struct config_limits limits;
+    struct config_listen *listens;
+    size_t nlistens;
+    struct config_module *modules;
+    size_t nmodules;
+};
+
+/* Read and check `file`. Returns the config, or NULL with *errors set to a
+ * malloc'd text of one "FILE:LINE: message\n" line per error (caller frees).
+ * *errors is NULL on success. Relative paths in the file (module path,
+ * pid_file, error_log, access_log, @include) are taken relative to the
+ * file's folder and stored absolute; `dir` is that folder, made absolute. */
+struct config *config_load(const char *file, char **errors);
+
+/* The same from text in memory (tests, fuzzing); `name` stands for the file
+ * in messages and `dir` resolves relative paths. */
+struct config *config_load_string(const char *text, const char *name, const char *dir,
+                                  char **errors);
+
+void config_free(struct config *cfg);
+
+#endif
