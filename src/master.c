@@ -149,47 +149,21 @@ static int master_check_user(const struct config *cfg, char **errors)
     return -1;
 }
 
-/* Load and check a config; the modules are loaded in this process. */
-static struct config *master_check_here(const char *path, char **errors)
+static int master_modules_here(const struct config *cfg, char **errors)
 {
-    struct config *cfg = config_load(path, errors);
-    if (!cfg)
-        return NULL;
-    if (master_check_user(cfg, errors) < 0) {
-        config_free(cfg);
-        return NULL;
-    }
-    struct tls_set *tls = tls_load(cfg, errors);
-    if (!tls) {
-        config_free(cfg);
-        return NULL;
-    }
-    tls_free(tls);
     struct module_set *ms = module_load_all(cfg, errors);
-    if (!ms) {
-        config_free(cfg);
-        return NULL;
-    }
     module_free_all(ms);
-    return cfg;
+    return ms ? 0 : -1;
 }
 
-/* The same, with the modules loaded in a child that then exits: a module's
- * constructors and mappings never enter the long-lived master. */
-static struct config *master_check_apart(const char *path, char **errors)
+/* The same in a child that then exits: a module's constructors and mappings
+ * never enter the long-lived master. */
+static int master_modules_apart(const struct config *cfg, char **errors)
 {
-    struct config *cfg = config_load(path, errors);
-    if (!cfg)
-        return NULL;
-    if (master_check_user(cfg, errors) < 0) {
-        config_free(cfg);
-        return NULL;
-    }
     pid_t pid = fork();
     if (pid == 0) {
         char *err = NULL;
-        struct module_set *ms = module_load_all(cfg, &err);
-        if (!ms) {
+        if (master_modules_here(cfg, &err) < 0) {
             master_log_errors(err);
             _exit(1);
         }
@@ -198,25 +172,43 @@ static struct config *master_check_apart(const char *path, char **errors)
     int status = 0;
     while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        *errors = xstrdup(pid < 0 ? "cannot fork to check the modules\n"
-                                  : "the modules failed to load (see above)\n");
-        config_free(cfg);
+    if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    *errors = xstrdup(pid < 0 ? "cannot fork to check the modules\n"
+                              : "the modules failed to load (see above)\n");
+    return -1;
+}
+
+/* Load and check a config: its users, certificates and modules (loaded in a
+ * child when `apart`). On success *tls holds its TLS contexts (caller frees). */
+static struct config *master_load(const char *path, int apart, struct tls_set **tls,
+                                  char **errors)
+{
+    struct config *cfg = config_load(path, errors);
+    *tls = NULL;
+    if (!cfg)
         return NULL;
-    }
-    return cfg;
+    if (master_check_user(cfg, errors) == 0 && (*tls = tls_load(cfg, errors)) != NULL &&
+        (apart ? master_modules_apart(cfg, errors) : master_modules_here(cfg, errors)) == 0)
+        return cfg;
+    tls_free(*tls);
+    *tls = NULL;
+    config_free(cfg);
+    return NULL;
 }
 
 int master_check(const char *path)
 {
     char *errors = NULL;
-    struct config *cfg = master_check_here(path, &errors);
+    struct tls_set *tls;
+    struct config *cfg = master_load(path, 0, &tls, &errors);
     if (!cfg) {
         fputs(errors, stderr);
         free(errors);
         return 1;
     }
     fprintf(stderr, "%s: the configuration is valid\n", path);
+    tls_free(tls);
     config_free(cfg);
     return 0;
 }
@@ -450,7 +442,8 @@ static void master_reload(void)
     log_info("reloading %s", M.conf_path);
     notify_reloading();
     char *errors = NULL;
-    struct config *cfg = master_check_apart(M.conf_path, &errors);
+    struct tls_set *tls;
+    struct config *cfg = master_load(M.conf_path, 1, &tls, &errors);
     if (!cfg) {
         master_log_errors(errors);
         free(errors);
@@ -458,9 +451,8 @@ static void master_reload(void)
         notify_ready();
         return;
     }
-    struct generation g = {.id = M.cur.id + 1, .cfg = cfg};
-    g.tls = tls_load(cfg, &errors);
-    if (!g.tls || listen_open(&g.ls, cfg, cfg->workers, &M.cur.ls, &errors) < 0) {
+    struct generation g = {.id = M.cur.id + 1, .cfg = cfg, .tls = tls};
+    if (listen_open(&g.ls, cfg, cfg->workers, &M.cur.ls, &errors) < 0) {
         tls_free(g.tls);
         master_log_errors(errors);
         free(errors);
@@ -612,7 +604,8 @@ int master_run(const char *path)
 {
     char *errors = NULL;
     M.conf_path = path;
-    struct config *cfg = master_check_apart(path, &errors);
+    struct tls_set *tls;
+    struct config *cfg = master_load(path, 1, &tls, &errors);
     if (!cfg) {
         fputs(errors, stderr);
         free(errors);
@@ -625,8 +618,8 @@ int master_run(const char *path)
     log_set_prefix("master");
     M.cur.id = 1;
     M.cur.cfg = cfg;
-    M.cur.tls = tls_load(cfg, &errors);
-    if (!M.cur.tls || listen_open(&M.cur.ls, cfg, cfg->workers, NULL, &errors) < 0) {
+    M.cur.tls = tls;
+    if (listen_open(&M.cur.ls, cfg, cfg->workers, NULL, &errors) < 0) {
         log_error("%s", errors);
         return 1;
     }
