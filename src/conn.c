@@ -41,6 +41,20 @@ struct evbuffer *conn_in(struct conn *c)
     return c->https ? bufferevent_get_input(c->bev) : c->rbuf;
 }
 
+/* Callbacks from libevent enter and leave the connection: a close asked for
+ * inside (by the protocol, deep in its own stack) waits until the outermost
+ * callback returns, so no caller is left holding a freed connection. */
+static void conn_enter(struct conn *c)
+{
+    c->busy++;
+}
+
+static void conn_leave(struct conn *c)
+{
+    if (--c->busy == 0 && c->close_pending)
+        conn_close(c);
+}
+
 static void conn_dispatch_read(struct conn *c)
 {
     if (c->lingering || c->closing) {
@@ -68,7 +82,9 @@ static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
     if (n > 0) {
         v.iov_len = (size_t)n;
         evbuffer_commit_space(in, &v, 1);
+        conn_enter(c);
         conn_dispatch_read(c);
+        conn_leave(c);
         return;
     }
     event_del(&c->rev);
@@ -104,11 +120,12 @@ void conn_read(struct conn *c, int on)
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    if (c->lingering || c->closing) {
+    conn_enter(c);
+    if (c->lingering || c->closing)
         conn_close(c);
-        return;
-    }
-    c->proto->timeout(c);
+    else
+        c->proto->timeout(c);
+    conn_leave(c);
 }
 
 static void conn_client_addr(struct conn *c, const struct sockaddr *sa)
@@ -187,6 +204,10 @@ void conn_timer(struct conn *c, const struct timeval *tv)
 
 void conn_close(struct conn *c)
 {
+    if (c->busy) {
+        c->close_pending = 1;
+        return;
+    }
     if (c->proto && c->proto->release)
         c->proto->release(c);
     c->proto = NULL;
@@ -228,10 +249,8 @@ void conn_flush(struct conn *c)
  * EOF, so that it reads our answer instead of a reset. */
 static void conn_linger(struct conn *c)
 {
-    static const struct timeval now = {0, 0};
     if (!c->linger && evbuffer_get_length(conn_in(c)) == 0) {
-        /* From the next loop turn: the caller may still hold c. */
-        conn_timer(c, &now);
+        conn_close(c);
         return;
     }
     c->closing = 0;
@@ -258,16 +277,21 @@ void conn_close_after_write(struct conn *c)
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
-    conn_dispatch_read(arg);
+    struct conn *c = arg;
+    conn_enter(c);
+    conn_dispatch_read(c);
+    conn_leave(c);
 }
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
+    conn_enter(c);
     if (c->closing && !c->lingering)
         conn_linger(c);
     else if (!c->lingering && c->proto->write)
         c->proto->write(c);
+    conn_leave(c);
 }
 
 /* A TLS handshake failed (a plain HTTP request on the TLS port, a protocol
@@ -289,9 +313,18 @@ static void conn_tls_abandon(struct conn *c)
     conn_linger(c);
 }
 
+static void conn_event(struct conn *c, short what);
+
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct conn *c = arg;
+    conn_enter(c);
+    conn_event(c, what);
+    conn_leave(c);
+}
+
+static void conn_event(struct conn *c, short what)
+{
     if (what & BEV_EVENT_CONNECTED) {
         c->handshake_done = 1;
         return;

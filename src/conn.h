@@ -51,6 +51,8 @@ struct conn {
     unsigned want_read : 1;   /* the protocol wants input */
     unsigned reading : 1;     /* reads are enabled (want_read and below the high mark) */
     unsigned handshake_done : 1; /* TLS: the handshake completed */
+    unsigned close_pending : 1;  /* conn_close was called inside a callback */
+    int busy;                    /* libevent callbacks under way on it */
 };
 
 /* Take an accepted socket from listen entry lc, speaking TLS when tls is
@@ -76,7 +78,8 @@ size_t conn_pending(struct conn *c);
  * consumed some. */
 void conn_read(struct conn *c, int on);
 void conn_read_check(struct conn *c);
-/* Close now: pending output is dropped. */
+/* Close now (or, inside one of its callbacks, when that returns): pending
+ * output is dropped. */
 void conn_close(struct conn *c);
 /* Send what is queued, then close. With c->linger set (an error answer to a
  * request that was not read to its end), or input left unread, shut the

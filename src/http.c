@@ -506,8 +506,8 @@ static void http_request_strings(gale_request *r, const struct http_head *h)
         else
             h->headers[i].value = "";
     }
-    if (h->host && h->host_len)
-        r->host = h->host;
+    if (h->host && h->host_len) /* may point into an absolute-form target: copy */
+        r->host = arena_strndup(r->arena, h->host, h->host_len);
     r->keepalive = h->version_minor >= 1 ? !h->conn_close : h->conn_keepalive && !h->conn_close;
 }
 
