@@ -162,9 +162,6 @@ static struct bufferevent *conn_bev(struct worker *w, int fd, struct tls_server 
 struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
                       const struct config_listen *lc, struct tls_server *tls)
 {
-    int one = 1;
-    /* Small answers must leave at once, not wait for Nagle's timer. */
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     struct bufferevent *bev = conn_bev(w, fd, tls);
     if (!bev) {
         close(fd);
@@ -234,6 +231,14 @@ void conn_flush(struct conn *c)
 {
     if (evbuffer_get_length(c->wbuf) == 0 || c->error)
         return;
+    /* A first answer leaves at once anyway (nothing unacknowledged holds it
+     * back); from the second on, Nagle's algorithm could hold a small answer
+     * for an ACK, so turn it off then (as nginx does on keep-alive) and save
+     * the call on one-request connections. */
+    if (c->flushes++ == 1) {
+        int one = 1;
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (!c->https && evbuffer_get_length(out) == 0) {
         /* errors are left for the bufferevent to find on its own write */

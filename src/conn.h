@@ -53,6 +53,7 @@ struct conn {
     unsigned handshake_done : 1; /* TLS: the handshake completed */
     unsigned close_pending : 1;  /* conn_close was called inside a callback */
     int busy;                    /* libevent callbacks under way on it */
+    unsigned flushes;            /* conn_flush calls that sent something */
 };
 
 /* Take an accepted socket from listen entry lc, speaking TLS when tls is

@@ -44,6 +44,7 @@ struct http_conn {
     struct http_head head;
     gale_request *req;
     struct arena *arena;
+    struct evbuffer *spare_out; /* kept between requests */
     enum http_state state;
     unsigned nreq;
     unsigned processing : 1;
@@ -181,7 +182,10 @@ static gale_request *http_request_new(struct http_conn *hc)
     r->https = hc->c->https;
     r->status = 200;
     r->keepalive = 1;
-    r->out = evbuffer_new();
+    /* The connection's spare body buffer: an answer's chains move to the
+     * output, leaving it empty for the next request. */
+    r->out = hc->spare_out ? hc->spare_out : evbuffer_new();
+    hc->spare_out = NULL;
     if (!r->out)
         util_oom();
     arena_cleanup_add(r->arena, http_request_cleanup, r);
@@ -201,6 +205,10 @@ static void http_request_done(gale_request *r)
     }
     int keep = r->keepalive;
     hc->req = NULL;
+    if (evbuffer_get_length(r->out) == 0) {
+        hc->spare_out = r->out;
+        r->out = NULL; /* not freed by the cleanup */
+    }
     arena_reset(hc->arena);
     hc->inlen = 0;
     hc->nreq++;
@@ -281,6 +289,8 @@ static void http_release(struct conn *c)
     else if (hc->req)
         hc->req->hc = NULL;
     arena_free(hc->arena);
+    if (hc->spare_out)
+        evbuffer_free(hc->spare_out);
     http_conn_free_buffers(hc);
     free(hc);
     c->data = NULL;
@@ -302,15 +312,46 @@ static void http_decide_keepalive(gale_request *r)
         r->keepalive = 0;
 }
 
-/* Append "Name: value\r\n" lines of the handler's headers. */
-static void http_add_headers(struct evbuffer *out, const gale_request *r)
+/* The head is written straight into reserved space of the output buffer:
+ * one allocation at most, no formatting calls (this runs per request). */
+static char *http_put(char *p, const char *s, size_t n)
 {
-    for (size_t i = 0; i < r->nrh; i++) {
-        evbuffer_add(out, r->rh[i].name, strlen(r->rh[i].name));
-        evbuffer_add(out, ": ", 2);
-        evbuffer_add(out, r->rh[i].value, strlen(r->rh[i].value));
-        evbuffer_add(out, "\r\n", 2);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *http_put_str(char *p, const char *s)
+{
+    return http_put(p, s, strlen(s));
+}
+
+static char *http_put_uint(char *p, unsigned long long v)
+{
+    char digits[24];
+    size_t n = 0;
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    while (n > 0)
+        *p++ = digits[--n];
+    return p;
+}
+
+/* How the body is framed, decided when the head is sent. */
+static const char *http_framing(gale_request *r, int streaming)
+{
+    if (http_no_body_status(r->status))
+        return NULL;
+    if (streaming && r->minor >= 1) {
+        r->chunked_out = 1;
+        return "Transfer-Encoding: chunked\r\n";
     }
+    if (streaming) {
+        r->eof_framed = 1; /* HTTP/1.0 has no chunks: the close ends the body */
+        r->keepalive = 0;
+        return NULL;
+    }
+    return "Content-Length: ";
 }
 
 int http_send_head(gale_request *r, int streaming)
@@ -318,42 +359,55 @@ int http_send_head(gale_request *r, int streaming)
     struct http_conn *hc = r->hc;
     if (!hc || r->head_sent)
         return hc ? 0 : -1;
-    struct evbuffer *out = conn_out(hc->c);
-    char line[256];
-    size_t n;
-    const char *date = worker_date_header(r->w, &n);
-    http_decide_keepalive(r);
-    int len = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", r->status,
-                       http_status_text(r->status));
-    evbuffer_add(out, line, (size_t)len);
-    evbuffer_add(out, date, n);
-    const char *server = worker_server_header(r->w, &n);
-    evbuffer_add(out, server, n);
+    size_t dlen, slen;
+    const char *date = worker_date_header(r->w, &dlen);
+    const char *server = worker_server_header(r->w, &slen);
+    const char *text = http_status_text(r->status);
     const struct config_listen *lc = hc->c->lc;
-    if (r->https && lc && lc->tls.hsts_max_age > 0) {
-        len = snprintf(line, sizeof(line), "Strict-Transport-Security: max-age=%d%s\r\n",
-                       lc->tls.hsts_max_age, lc->tls.hsts_subdomains ? "; includeSubDomains" : "");
-        evbuffer_add(out, line, (size_t)len);
+    int hsts = r->https && lc && lc->tls.hsts_max_age > 0;
+    http_decide_keepalive(r);
+    const char *framing = http_framing(r, streaming);
+    size_t need = 128 + strlen(text) + dlen + slen + (hsts ? 96 : 0);
+    for (size_t i = 0; i < r->nrh; i++)
+        need += strlen(r->rh[i].name) + strlen(r->rh[i].value) + 4;
+
+    struct evbuffer *out = conn_out(hc->c);
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)need, &v, 1) < 1)
+        util_oom();
+    char *p = v.iov_base;
+    p = http_put(p, "HTTP/1.1 ", 9);
+    p = http_put_uint(p, (unsigned)r->status);
+    *p++ = ' ';
+    p = http_put_str(p, text);
+    p = http_put(p, "\r\n", 2);
+    p = http_put(p, date, dlen);
+    p = http_put(p, server, slen);
+    if (hsts) {
+        p = http_put_str(p, "Strict-Transport-Security: max-age=");
+        p = http_put_uint(p, (unsigned)lc->tls.hsts_max_age);
+        p = http_put_str(p, lc->tls.hsts_subdomains ? "; includeSubDomains\r\n" : "\r\n");
     }
-    http_add_headers(out, r);
-    len = 0;
-    if (http_no_body_status(r->status)) {
-        /* no framing at all */
-    } else if (streaming && r->minor >= 1) {
-        r->chunked_out = 1;
-        len = snprintf(line, sizeof(line), "Transfer-Encoding: chunked\r\n");
-    } else if (streaming) {
-        r->eof_framed = 1; /* HTTP/1.0 has no chunks: the close ends the body */
-        r->keepalive = 0;
-    } else {
-        len = snprintf(line, sizeof(line), "Content-Length: %zu\r\n", evbuffer_get_length(r->out));
+    for (size_t i = 0; i < r->nrh; i++) {
+        p = http_put_str(p, r->rh[i].name);
+        p = http_put(p, ": ", 2);
+        p = http_put_str(p, r->rh[i].value);
+        p = http_put(p, "\r\n", 2);
+    }
+    if (framing) {
+        p = http_put_str(p, framing);
+        if (!r->chunked_out) {
+            p = http_put_uint(p, evbuffer_get_length(r->out));
+            p = http_put(p, "\r\n", 2);
+        }
     }
     if (r->keepalive && r->minor == 0)
-        len += snprintf(line + len, sizeof(line) - (size_t)len, "Connection: keep-alive\r\n");
+        p = http_put_str(p, "Connection: keep-alive\r\n");
     else if (!r->keepalive)
-        len += snprintf(line + len, sizeof(line) - (size_t)len, "Connection: close\r\n");
-    memcpy(line + len, "\r\n", 2);
-    evbuffer_add(out, line, (size_t)len + 2);
+        p = http_put_str(p, "Connection: close\r\n");
+    p = http_put(p, "\r\n", 2);
+    v.iov_len = (size_t)(p - (char *)v.iov_base);
+    evbuffer_commit_space(out, &v, 1);
     r->head_sent = 1;
     return 0;
 }
