@@ -92,6 +92,14 @@ static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
     conn_event_cb(c->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
 }
 
+void conn_read_now(struct conn *c)
+{
+    /* The listening sockets defer accept until data has arrived, so the
+     * request is most likely there already: read it without a poll first. */
+    if (!c->https && c->reading)
+        conn_sock_read_cb(c->fd, EV_READ, c);
+}
+
 void conn_read_check(struct conn *c)
 {
     int on = c->want_read && !c->eof &&
@@ -181,7 +189,10 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
     evtimer_assign(&c->timer, worker_base(w), conn_timer_cb, c);
     event_assign(&c->rev, worker_base(w), fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
     bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-    bufferevent_enable(bev, EV_WRITE);
+    /* A plain socket's bufferevent only writes what conn_flush could not:
+     * enabled then, so that no poll registration is made per connection. */
+    if (tls)
+        bufferevent_enable(bev, EV_WRITE);
     worker_conn_add(w, c);
     return c;
 }
@@ -247,6 +258,8 @@ void conn_flush(struct conn *c)
             return;
     }
     evbuffer_add_buffer(out, c->wbuf);
+    if (!c->https)
+        bufferevent_enable(c->bev, EV_WRITE);
 }
 
 /* Everything was sent. Close at once when the client has nothing more in

@@ -79,6 +79,8 @@ size_t conn_pending(struct conn *c);
  * consumed some. */
 void conn_read(struct conn *c, int on);
 void conn_read_check(struct conn *c);
+/* Try reading at once, as if the socket were readable (right after accept). */
+void conn_read_now(struct conn *c);
 /* Close now (or, inside one of its callbacks, when that returns): pending
  * output is dropped. */
 void conn_close(struct conn *c);

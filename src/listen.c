@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,9 @@ static int listen_bind_one(const char *address, int port, int backlog)
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
         (ss.ss_family == AF_INET6 &&
          setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+        /* Accept only once the client has sent something (the request, or a
+         * TLS ClientHello): the worker then reads it without waiting. */
+        setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one)) < 0 ||
         bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog) < 0) {
         int e = errno;
         close(fd);
