@@ -900,6 +900,7 @@ static const struct config_directive config_table[] = {
     CONFIG_ENUM(struct config, log_level, CONFIG_LOG_INFO, config_log_levels),
     CONFIG_PATH(struct config, access_log, 0, "stderr", config_access_log_words),
     CONFIG_STRING(struct config, server_header, 0, "gale"),
+    CONFIG_BOOL(struct config, etag, 1),
     CONFIG_SECONDS(struct config, grace_period, 30, 0, CONFIG_ONE_DAY),
     CONFIG_GROUP(struct config, limits, config_limits_table),
     CONFIG_LIST("listen", struct config, listens, nlistens, CONFIG_REQUIRED, 1,

@@ -88,6 +88,7 @@ struct config {
     int log_level;     /* enum config_log_level; default info */
     char *access_log;  /* "stderr" (default), "off", or a path */
     char *server_header; /* value of the Server header; default "gale" */
+    int etag;            /* add an ETag to finished 200 answers to GET/HEAD; default true */
     double grace_period; /* seconds old workers may drain on reload or SIGQUIT; default 30 */
     struct config_limits limits;
     struct config_listen *listens;

@@ -18,6 +18,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <openssl/evp.h>
 
 #include "arena.h"
 #include "config.h"
@@ -443,14 +444,121 @@ void http_flush(gale_request *r)
         conn_flush(r->hc->c);
 }
 
+/* ---- ETag and conditional requests ---- */
+
+static const char *http_header_of(const gale_request *r, const char *name)
+{
+    for (size_t i = 0; i < r->nrh; i++)
+        if (!strcasecmp(r->rh[i].name, name))
+            return r->rh[i].value;
+    return NULL;
+}
+
+static void http_drop_header(gale_request *r, const char *name)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < r->nrh; i++)
+        if (strcasecmp(r->rh[i].name, name))
+            r->rh[o++] = r->rh[i];
+    r->nrh = o;
+}
+
+/* A strong validator of the body: the SHA-1 of its bytes, as Tornado's. */
+static const char *http_etag(gale_request *r)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    struct evbuffer_iovec v[16];
+    struct evbuffer_ptr pos;
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        return NULL;
+    }
+    evbuffer_ptr_set(r->out, &pos, 0, EVBUFFER_PTR_SET);
+    for (;;) {
+        int n = evbuffer_peek(r->out, -1, &pos, v, 16);
+        int take = n < 16 ? n : 16;
+        size_t got = 0;
+        for (int i = 0; i < take; i++) {
+            EVP_DigestUpdate(ctx, v[i].iov_base, v[i].iov_len);
+            got += v[i].iov_len;
+        }
+        if (n <= 16 || evbuffer_ptr_set(r->out, &pos, got, EVBUFFER_PTR_ADD) < 0)
+            break;
+    }
+    EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    char *tag = arena_alloc(r->arena, mdlen * 2 + 3), *p = tag;
+    static const char hex[] = "0123456789abcdef";
+    *p++ = '"';
+    for (unsigned i = 0; i < mdlen; i++) {
+        *p++ = hex[md[i] >> 4];
+        *p++ = hex[md[i] & 15];
+    }
+    *p++ = '"';
+    *p = '\0';
+    return tag;
+}
+
+/* If-None-Match against our tag, with the weak comparison RFC 9110 13.1.2
+ * asks for: "W/" is ignored on both sides; "*" matches any. */
+static int http_none_match(const char *header, const char *tag)
+{
+    if (tag[0] == 'W' && tag[1] == '/')
+        tag += 2;
+    size_t tlen = strlen(tag);
+    const char *p = header;
+    while (*p) {
+        p += strspn(p, " \t,");
+        if (*p == '*')
+            return 1;
+        if (p[0] == 'W' && p[1] == '/')
+            p += 2;
+        const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+        size_t len = end ? (size_t)(end - p) + 1 : strcspn(p, ",");
+        if (len == tlen && !memcmp(p, tag, len))
+            return 1;
+        p += len;
+        if (!len)
+            break;
+    }
+    return 0;
+}
+
+/* A finished 200 answer to GET or HEAD gets an ETag (unless the handler set
+ * one); a client that has it already gets 304 and no body. */
+static void http_conditional(gale_request *r)
+{
+    if (r->status != 200 || (r->mid != HTTP_M_GET && r->mid != HTTP_M_HEAD))
+        return;
+    const char *tag = http_header_of(r, "ETag");
+    if (!tag && worker_config(r->w)->etag) {
+        tag = http_etag(r);
+        if (tag)
+            gale_response_header(r, "ETag", tag);
+    }
+    const char *inm = gale_request_header(r, "If-None-Match");
+    if (!tag || !inm || !http_none_match(inm, tag))
+        return;
+    r->status = 304;
+    evbuffer_drain(r->out, evbuffer_get_length(r->out));
+    http_drop_header(r, "Content-Type");
+    http_drop_header(r, "Content-Length");
+    http_drop_header(r, "Content-Encoding");
+    http_drop_header(r, "Content-Language");
+}
+
 void http_finish(gale_request *r)
 {
     if (r->finished)
         return;
     r->finished = 1;
     if (r->hc) {
-        if (!r->head_sent)
+        if (!r->head_sent) {
+            http_conditional(r);
             http_send_head(r, 0);
+        }
         http_send_body(r);
         if (r->chunked_out && !r->broken && !r->is_head)
             evbuffer_add(conn_out(r->hc->c), "0\r\n\r\n", 5);
@@ -460,6 +568,8 @@ void http_finish(gale_request *r)
     }
     log_access(r->client, r->method, r->target, r->minor, r->aborted ? 499 : r->status,
                r->bytes_out, util_now() - r->start);
+    if (r->route && r->route->handler->on_finish)
+        r->route->handler->on_finish(r);
     if (!r->in_handler)
         http_request_done(r);
 }
@@ -730,7 +840,10 @@ static void http_dispatch(struct http_conn *hc)
         return;
     }
     r->in_handler = 1;
-    int rc = r->fn(r);
+    gale_handler_fn prepare = r->route->handler->prepare;
+    int rc = prepare ? prepare(r) : GALE_OK;
+    if (rc == GALE_OK && !r->finished)
+        rc = r->fn(r);
     r->in_handler = 0;
     if (!r->finished && rc == GALE_ERROR) {
         log_error("handler %s failed on %s %s", r->route->handler->name, r->method, r->target);

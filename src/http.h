@@ -48,6 +48,8 @@ struct gale_request {
     struct http_kv *args; /* query arguments, decoded on first use */
     size_t nargs;
     int args_parsed;
+    json_t *json; /* the body as JSON, parsed on first use */
+    int json_parsed;
 
     /* the body */
     struct evbuffer *body;

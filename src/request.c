@@ -15,7 +15,9 @@
 #include "conn.h"
 #include "http.h"
 #include "tls.h"
+#include "config.h"
 #include "module.h"
+#include "router.h"
 #include "util.h"
 #include "worker.h"
 
@@ -163,6 +165,46 @@ const char *gale_request_body(const gale_request *r, size_t *len)
     if (len)
         *len = r->body_len;
     return r->body_flat;
+}
+
+static void request_json_free(void *json)
+{
+    json_decref(json);
+}
+
+json_t *gale_request_json(gale_request *r)
+{
+    if (!r->json_parsed) {
+        size_t len;
+        const char *body = gale_request_body(r, &len);
+        r->json_parsed = 1;
+        r->json = json_loadb(body, len, JSON_DECODE_ANY, NULL);
+        if (r->json)
+            arena_cleanup_add(r->arena, request_json_free, r->json);
+    }
+    return r->json;
+}
+
+const char *gale_url_for(gale_request *r, const char *name, ...)
+{
+    const struct route *route = worker_route_named(r->w, name);
+    const char *args[ROUTER_MAX_CAPTURES];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, name);
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL;)
+        if (n < ROUTER_MAX_CAPTURES)
+            args[n++] = a;
+        else
+            route = NULL; /* more than any pattern can take */
+    va_end(ap);
+    if (!route)
+        return NULL;
+    size_t cap = strlen(route->conf->path) * 3 + 1;
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(args[i]) * 3;
+    char *out = arena_alloc(r->arena, cap);
+    return router_reverse(route->conf->path, args, n, out, cap) == 0 ? out : NULL;
 }
 
 void *gale_request_alloc(gale_request *r, size_t size)

@@ -2,6 +2,7 @@
  * response.c - the module API for answers: status, headers, body, streaming.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
@@ -113,6 +114,41 @@ void gale_response_error(gale_request *r, int status, const char *reason)
     if (status < 100 || status > 599)
         status = 500;
     http_error(r, status, reason);
+}
+
+int gale_response_json(gale_request *r, const json_t *json)
+{
+    if (r->finished || r->head_sent)
+        return -1;
+    char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text)
+        return -1;
+    gale_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    /* "</" would end an enclosing <script> element: write "<\/" (the same
+     * string to any JSON reader), as Tornado's json_encode does. */
+    const char *p = text, *lt;
+    while ((lt = strstr(p, "</")) != NULL) {
+        gale_response_write(r, p, (size_t)(lt - p));
+        gale_response_write(r, "<\\/", 3);
+        p = lt + 2;
+    }
+    gale_response_puts(r, p);
+    free(text);
+    return 0;
+}
+
+int gale_response_redirect(gale_request *r, int status, const char *url)
+{
+    if ((status < 301 || status > 303) && status != 307 && status != 308)
+        return -1;
+    if (r->finished || r->head_sent || !url || !*url || !response_value_ok(url))
+        return -1;
+    r->status = status;
+    if (gale_response_header(r, "Location", url) < 0)
+        return -1;
+    evbuffer_drain(r->out, evbuffer_get_length(r->out));
+    http_finish(r);
+    return 0;
 }
 
 int gale_response_started(const gale_request *r)

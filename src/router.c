@@ -196,3 +196,77 @@ int router_match(const struct router *rt, const char *path, size_t len, struct r
     }
     return -1;
 }
+
+/* ---- reverse URLs ---- */
+
+/* Append a to out, percent-encoding all but unreserved characters and '/'
+ * (as Tornado's url_escape with plus=False). */
+static int router_put_arg(const char *a, char *out, size_t cap, size_t *o)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)a; *p; p++) {
+        int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || strchr("-._~/", *p);
+        if (*o + (plain ? 1 : 3) >= cap)
+            return -1;
+        if (plain) {
+            out[(*o)++] = (char)*p;
+        } else {
+            out[(*o)++] = '%';
+            out[(*o)++] = hex[*p >> 4];
+            out[(*o)++] = hex[*p & 15];
+        }
+    }
+    return 0;
+}
+
+/* Skip a group starting at p (which is '('): returns the byte after its ')'. */
+static const char *router_skip_group(const char *p)
+{
+    int depth = 0;
+    for (; *p; p++) {
+        if (*p == '\\' && p[1]) {
+            p++;
+        } else if (*p == '(') {
+            depth++;
+        } else if (*p == ')' && --depth == 0) {
+            return p + 1;
+        }
+    }
+    return NULL;
+}
+
+int router_reverse(const char *pattern, const char *const *args, size_t nargs, char *out,
+                   size_t cap)
+{
+    size_t o = 0, used = 0;
+    const char *p = pattern;
+    size_t len = strlen(p);
+    if (*p == '^')
+        p++;
+    const char *end = pattern + len;
+    if (end > p && end[-1] == '$' && (end - 1 == p || end[-2] != '\\'))
+        end--;
+    while (p < end) {
+        if (*p == '(') {
+            const char *next = router_skip_group(p);
+            if (!next || p[1] == '?' || used == nargs || next > end)
+                return -1; /* unbalanced, non-capturing, or too few arguments */
+            if (router_put_arg(args[used++], out, cap, &o) < 0)
+                return -1;
+            p = next;
+            continue;
+        }
+        if (*p == '\\' && p + 1 < end)
+            p++; /* an escaped literal: "\." is "." */
+        else if (strchr(".[]{}*+?|", *p))
+            return -1; /* a pattern outside the groups: no single URL for it */
+        if (o + 1 >= cap)
+            return -1;
+        out[o++] = *p++;
+    }
+    if (used != nargs)
+        return -1;
+    out[o] = '\0';
+    return 0;
+}

@@ -34,4 +34,12 @@ struct router_match {
  * match, -1 when no route matches. */
 int router_match(const struct router *rt, const char *path, size_t len, struct router_match *m);
 
+/* The URL path a pattern stands for with its capture groups replaced, in
+ * order, by args (percent-encoded but for '/'), as Tornado's reverse_url:
+ * into out (cap bytes, NUL-terminated). Returns 0, or -1 when the pattern
+ * has regular-expression syntax outside its groups, a non-capturing group,
+ * another number of groups than args, or out is too small. */
+int router_reverse(const char *pattern, const char *const *args, size_t nargs, char *out,
+                   size_t cap);
+
 #endif

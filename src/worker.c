@@ -89,6 +89,16 @@ const struct router *worker_router(const struct worker *w)
     return w->rt;
 }
 
+const struct route *worker_route_named(const struct worker *w, const char *name)
+{
+    for (size_t i = 0; i < w->ms->nroutes; i++) {
+        const struct route *r = &w->ms->routes[i];
+        if (r->conf->name && !strcmp(r->conf->name, name))
+            return r;
+    }
+    return NULL;
+}
+
 const struct timeval *worker_timeout(const struct worker *w, enum worker_tv which)
 {
     return w->tv[which];

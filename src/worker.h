@@ -15,6 +15,7 @@ struct tls_set;
 struct module_set;
 struct router;
 struct conn;
+struct route;
 struct worker;
 
 /* The timeouts of the config, as libevent common timeouts (O(1) to add). */
@@ -44,6 +45,8 @@ struct event_base *worker_base(const struct worker *w);
 int worker_id(const struct worker *w);
 const struct config *worker_config(const struct worker *w);
 const struct router *worker_router(const struct worker *w);
+/* The route whose config gives it this name, or NULL. */
+const struct route *worker_route_named(const struct worker *w, const char *name);
 const struct timeval *worker_timeout(const struct worker *w, enum worker_tv which);
 int worker_draining(const struct worker *w);
 /* "Date: ...\r\n" for now, refreshed once a second (IMF-fixdate). */

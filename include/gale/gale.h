@@ -89,7 +89,15 @@ typedef struct gale_handler {
     gale_handler_fn del; /* DELETE */
     gale_handler_fn options;
     gale_handler_fn any; /* every method that has no callback of its own */
-    const void *reserved[8]; /* zero; kept for later ABI-compatible additions */
+    /* Runs before the method's callback (as Tornado's prepare): GALE_OK goes
+     * on to it; when prepare finished the answer (a redirect, an error) or
+     * returns anything else, the callback is not run. May be NULL. */
+    gale_handler_fn prepare;
+    /* Runs once the answer is complete or the client went away (as
+     * Tornado's on_finish): logging, counters, releasing what the handler
+     * holds. Must not answer. May be NULL. */
+    void (*on_finish)(gale_request *r);
+    const void *reserved[6]; /* zero; kept for later ABI-compatible additions */
 } gale_handler;
 
 typedef struct gale_module {
@@ -153,6 +161,17 @@ const char *gale_request_query(const gale_request *r, const char *name);
 /* The whole request body (bytes; a NUL follows them for convenience). */
 const char *gale_request_body(const gale_request *r, size_t *len);
 
+/* The body parsed as JSON (any JSON value), or NULL when it is not valid
+ * JSON. Borrowed: freed with the request (json_incref what you keep). */
+json_t *gale_request_json(gale_request *r);
+
+/* The URL path of the route named `name` (its `name` in the config) with its
+ * capture groups filled, in order, by the NULL-terminated string arguments
+ * (percent-encoded), as Tornado's reverse_url; NULL for an unknown name, a
+ * wrong number of arguments or a pattern with no single URL. Freed with the
+ * request. */
+const char *gale_url_for(gale_request *r, const char *name, ...) __attribute__((sentinel));
+
 /* Memory freed with the request; never NULL (gale aborts the worker on OOM). */
 void *gale_request_alloc(gale_request *r, size_t size);
 char *gale_request_strdup(gale_request *r, const char *s);
@@ -193,6 +212,12 @@ void gale_response_finish(gale_request *r);
 /* Answer an error page: status and a short text body saying why, then finish. */
 void gale_response_error(gale_request *r, int status, const char *reason);
 int gale_response_started(const gale_request *r); /* head already sent */
+/* Answer with `json` (borrowed) as application/json; "</" is written "<\/"
+ * so that the text is safe inside an HTML <script> element. */
+int gale_response_json(gale_request *r, const json_t *json);
+/* Redirect (301, 302, 303, 307 or 308) to url and finish; -1 for another
+ * status or a url with control characters (nothing is sent then). */
+int gale_response_redirect(gale_request *r, int status, const char *url);
 
 #pragma GCC visibility pop
 

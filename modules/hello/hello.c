@@ -137,6 +137,40 @@ static int info(gale_request *r)
     return GALE_OK;
 }
 
+/* POST /json: the JSON body back inside {"got": ...}, or 400; GET: a sample
+ * whose text holds "</script>" to show the escaping. */
+static int json_post(gale_request *r)
+{
+    json_t *body = gale_request_json(r);
+    if (!body) {
+        gale_response_error(r, 400, "the body is not JSON");
+        return GALE_OK;
+    }
+    json_t *answer = json_pack("{s:O}", "got", body);
+    gale_response_json(r, answer);
+    json_decref(answer);
+    return GALE_OK;
+}
+
+static int json_get(gale_request *r)
+{
+    json_t *answer = json_pack("{s:s, s:i}", "text", "</script><b>", "n", 42);
+    gale_response_json(r, answer);
+    json_decref(answer);
+    return GALE_OK;
+}
+
+/* GET /go[?to=NAME]: a redirect to the route named "greet", its URL made by
+ * gale_url_for. */
+static int go(gale_request *r)
+{
+    const char *to = gale_request_query(r, "to");
+    const char *url = gale_url_for(r, "greet", to ? to : "world", NULL);
+    if (!url || gale_response_redirect(r, 302, url) < 0)
+        gale_response_error(r, 500, "no URL for the route named greet");
+    return GALE_OK;
+}
+
 static const gale_handler hello_handlers[] = {
     {.name = "hello", .get = hello},
     {.name = "greet", .get = greet},
@@ -144,6 +178,8 @@ static const gale_handler hello_handlers[] = {
     {.name = "echo", .any = echo},
     {.name = "stream", .get = stream},
     {.name = "info", .get = info},
+    {.name = "json", .get = json_get, .post = json_post},
+    {.name = "go", .get = go},
     {0},
 };
 

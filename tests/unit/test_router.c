@@ -221,6 +221,40 @@ static void test_backtracking_bounded(void)
     router_free(rt);
 }
 
+static void expect_reverse(const char *pattern, const char *const *args, size_t n,
+                           const char *want)
+{
+    char out[256];
+    int rc = router_reverse(pattern, args, n, out, sizeof(out));
+    if (want == NULL) {
+        CU_ASSERT_EQUAL(rc, -1);
+        return;
+    }
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc == 0)
+        CU_ASSERT_STRING_EQUAL(out, want);
+}
+
+static void test_reverse(void)
+{
+    const char *one[] = {"bob"};
+    const char *two[] = {"a b", "x/y"};
+    const char *odd[] = {"caf\xc3\xa9?&#"};
+    expect_reverse("/", NULL, 0, "/");
+    expect_reverse("^/about$", NULL, 0, "/about");
+    expect_reverse("/greet/([a-z]+)", one, 1, "/greet/bob");
+    expect_reverse("/f/([^/]+)/g/(.*)", two, 2, "/f/a%20b/g/x/y");
+    expect_reverse("/file\\.txt", NULL, 0, "/file.txt");
+    expect_reverse("/q/(.+)", odd, 1, "/q/caf%C3%A9%3F%26%23");
+    expect_reverse("/greet/([a-z]+)", NULL, 0, NULL);   /* too few */
+    expect_reverse("/", one, 1, NULL);                  /* too many */
+    expect_reverse("/a.*", NULL, 0, NULL);              /* regex outside groups */
+    expect_reverse("/(?:x)", NULL, 0, NULL);            /* non-capturing */
+    expect_reverse("/(a", one, 1, NULL);                /* unbalanced */
+    char small[4];
+    CU_ASSERT_EQUAL(router_reverse("/greet/([a-z]+)", one, 1, small, sizeof(small)), -1);
+}
+
 int main(void)
 {
     CU_pSuite s;
@@ -240,6 +274,7 @@ int main(void)
     CU_add_test(s, "no match", test_no_match);
     CU_add_test(s, "many routes", test_many_routes);
     CU_add_test(s, "backtracking bounded", test_backtracking_bounded);
+    CU_add_test(s, "reverse", test_reverse);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
