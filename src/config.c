@@ -458,6 +458,94 @@ static int config_set_address(struct config_ctx *ctx, const config_setting_t *s,
     return 0;
 }
 
+/* ["a", "b"], or a lone "a": a list of strings. */
+static int config_set_strlist(struct config_ctx *ctx, const config_setting_t *s,
+                              const struct config_directive *d, void *base)
+{
+    struct config_strlist *l = config_field(d, base);
+    int type = s ? config_setting_type(s) : CONFIG_TYPE_ARRAY;
+    size_t n = s == NULL ? 0 : type == CONFIG_TYPE_STRING ? 1 : (size_t)config_setting_length(s);
+
+    if (type != CONFIG_TYPE_STRING && type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST)
+        return config_error(ctx, s, "expected a string or a list of strings [\"a\", \"b\"]");
+    if (n == 0)
+        return 0;
+    l->v = calloc(n, sizeof(char *));
+    if (l->v == NULL)
+        return config_error(ctx, s, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *e =
+            type == CONFIG_TYPE_STRING ? s : config_setting_get_elem(s, (unsigned)i);
+        const char *str = config_string(e);
+        if (str == NULL || *str == '\0')
+            return config_error(ctx, e, "expected a non-empty string");
+        l->v[l->n++] = config_dup(ctx, e, str);
+    }
+    return 0;
+}
+
+static void config_release_strlist(const struct config_directive *d, void *base)
+{
+    struct config_strlist *l = config_field(d, base);
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+}
+
+/* "10.0.0.0/8", "::1", "192.168.1.7": an address block. */
+static int config_cidr(const char *str, struct config_cidr *c)
+{
+    char addr[64];
+    const char *slash = strchr(str, '/');
+    size_t len = slash ? (size_t)(slash - str) : strlen(str);
+    char *end;
+
+    if (len >= sizeof(addr))
+        return -1;
+    memcpy(addr, str, len);
+    addr[len] = '\0';
+    c->family = config_address(addr, c->addr);
+    if (c->family < 0)
+        return -1;
+    int max = c->family == AF_INET ? 32 : 128;
+    long bits = slash ? strtol(slash + 1, &end, 10) : max;
+    if (slash && (slash[1] == '\0' || *end != '\0'))
+        return -1;
+    if (bits < 0 || bits > max)
+        return -1;
+    c->bits = (int)bits;
+    return 0;
+}
+
+static int config_set_cidrs(struct config_ctx *ctx, const config_setting_t *s,
+                            const struct config_directive *d, void *base)
+{
+    struct config_strlist l = {0};
+    struct config_directive sd = *d;
+    sd.offset = 0;
+    int rc = config_set_strlist(ctx, s, &sd, &l);
+    struct config_cidr *v = l.n ? calloc(l.n, sizeof(*v)) : NULL;
+
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        if (v == NULL || config_cidr(l.v[i], &v[i]) < 0)
+            rc = config_error(ctx, s, "expected addresses or blocks such as \"127.0.0.1\", "
+                                      "\"10.0.0.0/8\" or \"::1\", not \"%s\"", l.v[i]);
+    sd.release = NULL;
+    config_release_strlist(&sd, &l);
+    if (rc < 0) {
+        free(v);
+        return -1;
+    }
+    *(struct config_cidr **)config_field(d, base) = v;
+    *(size_t *)((char *)base + d->count) = v ? l.n : 0;
+    return 0;
+}
+
+static void config_release_ptr(const struct config_directive *d, void *base)
+{
+    free(*(void **)config_field(d, base));
+}
+
 /* A route pattern: compiled here, as the router will, so that a bad one is
  * reported with its line before any worker starts. */
 static int config_set_pattern(struct config_ctx *ctx, const config_setting_t *s,
@@ -490,6 +578,60 @@ static int config_set_group(struct config_ctx *ctx, const config_setting_t *s,
 }
 
 static json_t *config_json(struct config_ctx *ctx, const config_setting_t *s, int depth);
+
+/* A cors group needs the origins it allows. */
+static int config_set_cors(struct config_ctx *ctx, const config_setting_t *s,
+                           const struct config_directive *d, void *base)
+{
+    struct config_cors *c = config_field(d, base);
+    int rc = config_set_group(ctx, s, d, base);
+
+    c->line = s ? config_line(s) : 0;
+    if (s != NULL && rc == 0 && c->origins.n == 0)
+        return config_error(ctx, s, "expected origins (\"*\" or a list of origins)");
+    return rc;
+}
+
+/* The contents of an error page are read now: a missing file is a config
+ * error, and workers need no access to it. */
+static void config_check_error_page(struct config_ctx *ctx, const config_setting_t *s,
+                                    void *entries, size_t i)
+{
+    struct config_error_page *p = (struct config_error_page *)entries + i;
+    FILE *f = p->file ? fopen(p->file, "rb") : NULL;
+    char *buf = NULL;
+    size_t len = 0;
+
+    for (size_t j = 0; j < i; j++)
+        if (((struct config_error_page *)entries)[j].status == p->status)
+            config_error(ctx, s, "status %d already has a page", p->status);
+    if (p->file == NULL)
+        return;
+    if (f == NULL) {
+        config_error(ctx, s, "cannot read %s: %s", p->file, strerror(errno));
+        return;
+    }
+    FILE *m = open_memstream(&buf, &len);
+    char chunk[4096];
+    size_t n;
+    while (m != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fwrite(chunk, 1, n, m);
+    if (m != NULL)
+        fclose(m);
+    fclose(f);
+    if (buf == NULL || len > 1024 * 1024) {
+        free(buf);
+        config_error(ctx, s, "%s: expected a readable file of at most 1 MiB", p->file);
+        return;
+    }
+    p->body = buf;
+    p->len = len;
+}
+
+static void config_release_page_body(const struct config_directive *d, void *base)
+{
+    free(((struct config_error_page *)base)->body);
+}
 
 /* A tls group turns a listen entry into HTTPS: it needs a certificate and
  * its key, and client verification needs the CAs to verify against. */
@@ -778,6 +920,11 @@ static void config_check_route(struct config_ctx *ctx, const config_setting_t *s
         .name = #f, .set = config_set_enum, .offset = offsetof(st, f), .def.i = dflt,              \
         .words = wordlist                                                                          \
     }
+#define CONFIG_STRLIST(st, f)                                                                      \
+    {                                                                                              \
+        .name = #f, .set = config_set_strlist, .release = config_release_strlist,                  \
+        .offset = offsetof(st, f)                                                                  \
+    }
 #define CONFIG_BOOL(st, f, dflt)                                                                   \
     {                                                                                              \
         .name = #f, .set = config_set_bool, .offset = offsetof(st, f), .def.i = dflt              \
@@ -818,10 +965,31 @@ static const char *const config_log_levels[] = {"error", "warn", "info", "debug"
 static const char *const config_error_log_words[] = {"stderr", NULL};
 static const char *const config_access_log_words[] = {"stderr", "off", NULL};
 
+static const struct config_directive config_cors_table[] = {
+    CONFIG_STRLIST(struct config_cors, origins),
+    CONFIG_STRLIST(struct config_cors, methods),
+    CONFIG_STRLIST(struct config_cors, headers),
+    CONFIG_STRLIST(struct config_cors, expose),
+    CONFIG_BOOL(struct config_cors, credentials, 0),
+    CONFIG_INT(struct config_cors, max_age, 0, 600, 0, 86400),
+    CONFIG_END,
+};
+
 static const struct config_directive config_route_table[] = {
     CONFIG_PATTERN(struct config_route, path, CONFIG_REQUIRED),
     CONFIG_STRING(struct config_route, handler, CONFIG_REQUIRED, NULL),
     CONFIG_STRING(struct config_route, name, 0, NULL),
+    {.name = "cors", .set = config_set_cors, .release = config_release_group,
+     .offset = offsetof(struct config_route, cors), .sub = config_cors_table},
+    CONFIG_END,
+};
+
+static const struct config_directive config_error_page_table[] = {
+    CONFIG_INT(struct config_error_page, status, CONFIG_REQUIRED, 0, 400, 599),
+    CONFIG_PATH(struct config_error_page, file, CONFIG_REQUIRED, NULL, NULL),
+    CONFIG_STRING(struct config_error_page, type, 0, "text/html; charset=utf-8"),
+    /* not a setting: read from `file`, freed with the entry */
+    {.name = "body", .release = config_release_page_body},
     CONFIG_END,
 };
 
@@ -901,6 +1069,11 @@ static const struct config_directive config_table[] = {
     CONFIG_PATH(struct config, access_log, 0, "stderr", config_access_log_words),
     CONFIG_STRING(struct config, server_header, 0, "gale"),
     CONFIG_BOOL(struct config, etag, 1),
+    {.name = "trusted_proxies", .set = config_set_cidrs, .release = config_release_ptr,
+     .offset = offsetof(struct config, trusted_proxies),
+     .count = offsetof(struct config, ntrusted_proxies)},
+    CONFIG_LIST("error_pages", struct config, error_pages, nerror_pages, 0, 0,
+                struct config_error_page, config_error_page_table, config_check_error_page),
     CONFIG_SECONDS(struct config, grace_period, 30, 0, CONFIG_ONE_DAY),
     CONFIG_GROUP(struct config, limits, config_limits_table),
     CONFIG_LIST("listen", struct config, listens, nlistens, CONFIG_REQUIRED, 1,
@@ -918,7 +1091,7 @@ static const struct config_directive *config_find(const struct config_directive 
                                                   const char *name)
 {
     for (const struct config_directive *d = table; d->name != NULL; d++) {
-        if (name != NULL && strcmp(d->name, name) == 0)
+        if (d->set != NULL && name != NULL && strcmp(d->name, name) == 0)
             return d;
     }
     return NULL;
@@ -944,6 +1117,9 @@ static void config_group(struct config_ctx *ctx, const config_setting_t *g,
     for (const struct config_directive *d = table; d->name != NULL; d++) {
         const config_setting_t *s = g ? config_setting_get_member(g, d->name) : NULL;
         size_t mark;
+
+        if (d->set == NULL)
+            continue; /* a field the config does not set, only frees (see below) */
 
         if (s == NULL && (d->flags & CONFIG_REQUIRED)) {
             config_error(ctx, g, "missing required setting '%s'", d->name);

@@ -47,10 +47,45 @@ struct config_listen {
     int line;
 };
 
+/* A list of strings from a libconfig array ["a", "b"] (or one string). */
+struct config_strlist {
+    char **v;
+    size_t n;
+};
+
+/* Cross-origin requests a route allows (gale answers preflights itself). */
+struct config_cors {
+    int line;                      /* 0: no cors group, no CORS headers */
+    struct config_strlist origins; /* "*" or exact origins such as "https://a.example" */
+    struct config_strlist methods; /* default: the handler's methods */
+    struct config_strlist headers; /* request headers allowed; default none */
+    struct config_strlist expose;  /* response headers scripts may read */
+    int credentials;               /* Access-Control-Allow-Credentials; default false */
+    int max_age;                   /* seconds a preflight may be cached; default 600 */
+};
+
 struct config_route {
     char *path;    /* regular expression matched against the whole path */
     char *handler; /* a handler name of the module the route is declared in */
     char *name;    /* optional route name (reverse URLs), NULL when none */
+    struct config_cors cors;
+    int line;
+};
+
+/* An address block: trusted proxies. */
+struct config_cidr {
+    int family; /* AF_INET or AF_INET6 */
+    unsigned char addr[16];
+    int bits;
+};
+
+/* The page answered for one error status instead of gale's short text. */
+struct config_error_page {
+    int status;   /* 400..599 */
+    char *file;   /* absolute path */
+    char *body;   /* its contents, read when the config is loaded */
+    size_t len;
+    char *type;   /* Content-Type; default "text/html; charset=utf-8" */
     int line;
 };
 
@@ -89,6 +124,10 @@ struct config {
     char *access_log;  /* "stderr" (default), "off", or a path */
     char *server_header; /* value of the Server header; default "gale" */
     int etag;            /* add an ETag to finished 200 answers to GET/HEAD; default true */
+    struct config_cidr *trusted_proxies; /* X-Forwarded-* / X-Real-IP believed from these */
+    size_t ntrusted_proxies;
+    struct config_error_page *error_pages;
+    size_t nerror_pages;
     double grace_period; /* seconds old workers may drain on reload or SIGQUIT; default 30 */
     struct config_limits limits;
     struct config_listen *listens;

@@ -12,6 +12,7 @@
  */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,10 @@
 #include "arena.h"
 #include "config.h"
 #include "conn.h"
+#include "cors.h"
 #include "log.h"
 #include "module.h"
+#include "proxy.h"
 #include "util.h"
 #include "worker.h"
 
@@ -574,6 +577,15 @@ void http_finish(gale_request *r)
         http_request_done(r);
 }
 
+static const struct config_error_page *http_error_page(const struct worker *w, int status)
+{
+    const struct config *cfg = worker_config(w);
+    for (size_t i = 0; i < cfg->nerror_pages; i++)
+        if (cfg->error_pages[i].status == status)
+            return &cfg->error_pages[i];
+    return NULL;
+}
+
 void http_error(gale_request *r, int status, const char *reason)
 {
     if (r->head_sent) {
@@ -584,7 +596,11 @@ void http_error(gale_request *r, int status, const char *reason)
     r->nrh = r->nrh_keep; /* gale's own (Allow, Location); the handler's are dropped */
     evbuffer_drain(r->out, evbuffer_get_length(r->out));
     r->status = status;
-    if (!http_no_body_status(status)) {
+    const struct config_error_page *page = http_error_page(r->w, status);
+    if (page) {
+        gale_response_header(r, "Content-Type", page->type);
+        evbuffer_add(r->out, page->body, page->len);
+    } else if (!http_no_body_status(status)) {
         gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
         evbuffer_add_printf(r->out, "%d %s: %s\n", status, http_status_text(status),
                             reason ? reason : http_status_text(status));
@@ -648,6 +664,23 @@ static const char *http_cut(const char *s, size_t len)
     return s;
 }
 
+/* Behind a trusted proxy the client and scheme are the ones it reports. */
+static void http_request_proxied(gale_request *r)
+{
+    const struct config *cfg = worker_config(r->w);
+    if (cfg->ntrusted_proxies == 0 ||
+        !proxy_trusted(cfg->trusted_proxies, cfg->ntrusted_proxies, r->client))
+        return;
+    char *client = arena_alloc(r->arena, INET6_ADDRSTRLEN + 1);
+    proxy_client(cfg->trusted_proxies, cfg->ntrusted_proxies, r->client,
+                 gale_request_header(r, "X-Real-IP"), gale_request_header(r, "X-Forwarded-For"),
+                 client, INET6_ADDRSTRLEN + 1);
+    r->client = client;
+    const char *scheme = proxy_scheme(gale_request_header(r, "X-Forwarded-Proto"));
+    if (scheme)
+        r->https = scheme[4] == 's';
+}
+
 static void http_request_strings(gale_request *r, const struct http_head *h)
 {
     int own_path = h->query || h->path != h->target;
@@ -673,6 +706,7 @@ static void http_request_strings(gale_request *r, const struct http_head *h)
     if (h->host && h->host_len) /* may point into an absolute-form target: copy */
         r->host = arena_strndup(r->arena, h->host, h->host_len);
     r->keepalive = h->version_minor >= 1 ? !h->conn_close : h->conn_keepalive && !h->conn_close;
+    http_request_proxied(r);
 }
 
 /* A listener with redirect_https answers everything with a redirect to the
@@ -731,10 +765,16 @@ static void http_route(gale_request *r, const struct http_head *h)
         util_url_decode(r->caps[i], h->path + m.start[i], len, 0);
     }
     r->fn = module_handler_fn(r->route->handler, r->mid);
-    if (r->fn)
-        return;
     char allow[128];
     module_allow(r->route->handler, allow, sizeof(allow));
+    const struct config_cors *cors = &r->route->conf->cors;
+    if (cors->line && cors_apply(r, cors, allow)) {
+        r->fn = NULL;
+        r->error_status = 204; /* a preflight, answered here */
+    }
+    r->nrh_keep = r->nrh; /* CORS headers stay on error pages too */
+    if (r->fn || r->error_status)
+        return;
     gale_response_header(r, "Allow", arena_strdup(r->arena, allow));
     r->nrh_keep = r->nrh;
     if (r->mid == HTTP_M_OPTIONS) {

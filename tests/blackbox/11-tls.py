@@ -851,9 +851,10 @@ def test_redirect_https():
             check("strict-transport-security" not in r.headers,
                   "HSTS on the plain redirect: %r" % r.headers)
         for m in ("HEAD", "POST", "PUT", "DELETE"):
+            body = b"" if m == "HEAD" else b"abc"
             with Conn(q) as conn:
-                conn.send(req(m, "/echo?a=b", [("Content-Length", "3")], b"abc" if m != "HEAD"
-                              else b"", host="localhost"))
+                conn.send(req(m, "/echo?a=b", [("Content-Length", str(len(body)))], body,
+                              host="localhost"))
                 r = conn.read_response(m)
             eq((r.status, r.headers.get("location")), (301, "https://localhost:%d/echo?a=b" % p),
                "%s to the redirect listener" % m)

@@ -5,7 +5,9 @@ named routes, ETag and If-None-Match, and per-handler prepare / on_finish."""
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from galetest import Gale, check, eq, main, module_path  # noqa: E402
@@ -20,7 +22,13 @@ modules = (
                { path = "/greet/([a-z]+)"; handler = "greet"; name = "greet"; },
                { path = "/json"; handler = "json"; },
                { path = "/go"; handler = "go"; },
-               { path = "/echo"; handler = "echo"; } ); },
+               { path = "/echo"; handler = "echo"; },
+               { path = "/info"; handler = "info"; },
+               { path = "/api"; handler = "json";
+                 cors = { origins = ["https://a.example", "https://b.example"];
+                          headers = ["Content-Type", "X-Token"]; expose = ["ETag"];
+                          credentials = true; max_age = 120; }; },
+               { path = "/open"; handler = "hello"; cors = { origins = "*"; }; } ); },
   { path = "@TESTMODULES@/hooks.so";
     routes = ( { path = "/guarded"; handler = "guarded"; },
                { path = "/count"; handler = "count"; } ); } );
@@ -95,6 +103,69 @@ def test_prepare_and_on_finish():
         eq((status, body), (200, b"inside"), "prepare lets the handler run")
         status, _, body = g.get("/count")
         eq(body, b"2", "on_finish ran once per answer of the guarded handler")
+
+
+def test_error_pages_from_config():
+    d = tempfile.mkdtemp(prefix="gale-pages-")
+    os.chmod(d, 0o755)
+    with open(os.path.join(d, "404.html"), "w") as f:
+        f.write("<h1>not here</h1>")
+    with open(os.path.join(d, "405.txt"), "w") as f:
+        f.write("wrong method")
+    conf = (CONF % ('error_pages = ( { status = 404; file = "%s/404.html"; },'
+                    ' { status = 405; file = "%s/405.txt"; type = "text/plain"; } );' % (d, d)))
+    with Gale(conf=conf.replace("@TESTMODULES@/hooks.so", "@HELLO@")) as g:
+        status, h, body = g.get("/nowhere")
+        eq((status, body, h.get("Content-Type")),
+           (404, b"<h1>not here</h1>", "text/html; charset=utf-8"), "404 page")
+        status, h, body = g.request("DELETE", "/")
+        eq((status, body, h.get("Content-Type")), (405, b"wrong method", "text/plain"), "405 page")
+        check(h.get("Allow"), "the 405 page keeps Allow")
+        status, _, body = g.request("POST", "/json", b"{")
+        check(status == 400 and b"JSON" in body, "400 without a page keeps the short text")
+    shutil.rmtree(d)
+
+
+def test_trusted_proxy_headers():
+    hdrs = {"X-Forwarded-For": "203.0.113.9, 10.1.2.3", "X-Forwarded-Proto": "https"}
+    with framework('trusted_proxies = ["127.0.0.1", "10.0.0.0/8"];') as g:
+        _, _, body = g.request("GET", "/info", headers=hdrs)
+        check(b"client: 203.0.113.9" in body and b"scheme: https" in body,
+              "through trusted proxies: %r" % body)
+        _, _, body = g.request("GET", "/info", headers={"X-Real-IP": "198.51.100.7"})
+        check(b"client: 198.51.100.7" in body, "X-Real-IP: %r" % body)
+        _, _, body = g.request("GET", "/info", headers={"X-Forwarded-For": "not-an-ip"})
+        check(b"client: 127.0.0.1" in body, "garbage is not believed: %r" % body)
+    with framework('trusted_proxies = ["10.0.0.0/8"];') as g:
+        _, _, body = g.request("GET", "/info", headers=hdrs)
+        check(b"client: 127.0.0.1" in body and b"scheme: http\n" in body,
+              "an untrusted peer's headers are ignored: %r" % body)
+    with framework() as g:
+        _, _, body = g.request("GET", "/info", headers=hdrs)
+        check(b"client: 127.0.0.1" in body, "no trusted_proxies: ignored: %r" % body)
+
+
+def test_cors_preflight_and_simple():
+    with framework() as g:
+        pre = {"Origin": "https://b.example", "Access-Control-Request-Method": "POST",
+               "Access-Control-Request-Headers": "Content-Type"}
+        status, h, body = g.request("OPTIONS", "/api", headers=pre)
+        eq(status, 204, "preflight")
+        eq(h.get("Access-Control-Allow-Origin"), "https://b.example", "allowed origin echoed")
+        eq(h.get("Access-Control-Allow-Credentials"), "true", "credentials")
+        eq(h.get("Access-Control-Allow-Headers"), "Content-Type, X-Token", "allowed headers")
+        eq(h.get("Access-Control-Max-Age"), "120", "max age")
+        check("POST" in h.get("Access-Control-Allow-Methods", ""), "methods default to the handler's")
+        status, h, _ = g.request("POST", "/api", b"{}", headers={"Origin": "https://a.example"})
+        eq((status, h.get("Access-Control-Allow-Origin")), (200, "https://a.example"), "simple")
+        eq(h.get("Access-Control-Expose-Headers"), "ETag", "exposed headers")
+        check("Origin" in h.get("Vary", ""), "Vary: Origin")
+        status, h, _ = g.request("OPTIONS", "/api", headers=dict(pre, Origin="https://evil.example"))
+        check("Access-Control-Allow-Origin" not in h, "a foreign origin gets no CORS headers")
+        status, h, _ = g.request("GET", "/open", headers={"Origin": "https://any.example"})
+        eq(h.get("Access-Control-Allow-Origin"), "*", "origins = \"*\" without credentials")
+        status, h, _ = g.request("GET", "/", headers={"Origin": "https://a.example"})
+        check("Access-Control-Allow-Origin" not in h, "no cors group, no CORS headers")
 
 
 if __name__ == "__main__":
