@@ -114,7 +114,8 @@ def test_error_pages_from_config():
         f.write("wrong method")
     conf = (CONF % ('error_pages = ( { status = 404; file = "%s/404.html"; },'
                     ' { status = 405; file = "%s/405.txt"; type = "text/plain"; } );' % (d, d)))
-    with Gale(conf=conf.replace("@TESTMODULES@/hooks.so", "@HELLO@")) as g:
+    module_path("hooks")
+    with Gale(conf=conf) as g:
         status, h, body = g.get("/nowhere")
         eq((status, body, h.get("Content-Type")),
            (404, b"<h1>not here</h1>", "text/html; charset=utf-8"), "404 page")
