@@ -650,10 +650,11 @@ def _stall(port, how, out):
 
 
 def test_stalled_clients_closed():
-    """header_timeout 1: a client that sends nothing, part of a ClientHello, a
+    """header_timeout 1: a client that sends part of a ClientHello, a
     ClientHello and then nothing, a ClientHello a byte every 0.2 s, or
     finishes the handshake and sends no request is closed within ~1 s (2.5 s
-    allowed); idle_timeout 1 after a response too."""
+    allowed); idle_timeout 1 after a response too. One that sends nothing at
+    all waits up to 1 s more in the kernel first (TCP_DEFER_ACCEPT): 3.5 s."""
     with tls_gale(limits={"header_timeout": 1.0, "idle_timeout": 1.0}, workers=1) as g:
         out = {}
         ts = [threading.Thread(target=_stall, args=(g.port, how, out))
@@ -666,10 +667,10 @@ def test_stalled_clients_closed():
         for how, (closed, took) in sorted(out.items()):
             if closed is None:
                 bad[how] = took
-            elif not closed or not 0.5 <= took <= 2.5:
+            elif not closed or not 0.5 <= took <= (3.5 if how == "nothing" else 2.5):
                 bad[how] = "closed=%s after %.2fs" % (closed, took)
         eq(len(out), 6, "stall clients finished (%r)" % out)
-        check(not bad, "stalled clients not closed within 0.5..2.5 s: %r" % bad)
+        check(not bad, "stalled clients not closed in time: %r" % bad)
         ok_hello(g, "GET / after the stalled clients")
 
 
@@ -708,17 +709,21 @@ def _resumption(version, workers=2, n=30):
             session = c.sock.session
             check(session is not None and session.has_ticket,
                   "%s: no session ticket from the server" % version)
-        reused = []
+        reused, seen = [], set()
         for i in range(n):
             with TLSConn(g.port, ctx=ctx, session=session) as c:
                 reused.append(c.sock.session_reused)
-                c.send(req("GET", "/greet/r"))
-                eq(c.read_response().body, b"Hello, r", "GET on resumed connection %d" % i)
-        # SO_REUSEPORT spreads the connections over both workers (all on one
-        # worker has odds of 2^-29), so a key per worker would fail about half
+                c.send(req("GET", "/info"))
+                r = c.read_response()
+                eq(r.status, 200, "GET /info on resumed connection %d" % i)
+                seen.add(info(r.body).get("worker"))
+        # SO_REUSEPORT spreads the connections over the workers (all on one
+        # of two has odds of 2^-29), so a key per worker would fail about half
         check(all(reused), "%s: %d of %d reconnects with the ticket were not resumed "
               "(ticket keys not shared by the %d workers?)"
               % (version, reused.count(False), n, workers))
+        if None not in seen:  # /info names the worker (not in the contract): use it
+            eq(len(seen), workers, "workers that resumed sessions (%r)" % seen)
 
 
 def test_session_resumption_tls12():
@@ -727,6 +732,40 @@ def test_session_resumption_tls12():
 
 def test_session_resumption_tls13():
     _resumption("TLSv1_3")
+
+
+def _first_response_times(port, ctx, session=None, n=7):
+    times = []
+    for _ in range(n):
+        with TLSConn(port, ctx=ctx, session=session) as c:
+            t0 = time.monotonic()
+            c.send(req("GET", "/"))
+            c.read_response()
+            times.append(time.monotonic() - t0)
+    return sorted(times)
+
+
+def test_first_response_not_delayed():
+    """The first answer on a new (or resumed) TLS connection leaves at once.
+    The handshake's last flight is still unacknowledged then, so with Nagle's
+    algorithm on, a small response waits for the client's delayed ACK (40 ms
+    on Linux): TCP_NODELAY must be set before it, not from the second answer
+    on as for plain HTTP."""
+    with tls_gale(workers=1) as g:
+        slow = []
+        for v in ("TLSv1_2", "TLSv1_3"):
+            ctx = client_ctx(minv=v, maxv=v)
+            with TLSConn(g.port, ctx=ctx) as c:
+                c.send(req("GET", "/"))
+                c.read_response()
+                session = c.sock.session
+            for what, sess in (("new", None), ("resumed", session)):
+                times = _first_response_times(g.port, ctx, sess)
+                med = times[len(times) // 2]
+                if med > 0.020:
+                    slow.append("%s %s connections: median %.0f ms (%s)" % (
+                        v, what, med * 1000, " ".join("%.0f" % (t * 1000) for t in times)))
+        check(not slow, "first response on a TLS connection is slow:\n" + "\n".join(slow))
 
 
 def test_session_tickets_off():
@@ -850,17 +889,67 @@ def test_redirect_https():
             check_common(r, "301")
             check("strict-transport-security" not in r.headers,
                   "HSTS on the plain redirect: %r" % r.headers)
-        for m in ("HEAD", "POST", "PUT", "DELETE"):
+        # every method is redirected; GET and HEAD with 301, the others may get
+        # 308, which tells clients to keep the method and body (RFC 9110 15.4.9)
+        for m in ("HEAD", "POST", "PUT", "DELETE", "OPTIONS"):
             body = b"" if m == "HEAD" else b"abc"
             with Conn(q) as conn:
                 conn.send(req(m, "/echo?a=b", [("Content-Length", str(len(body)))], body,
                               host="localhost"))
                 r = conn.read_response(m)
-            eq((r.status, r.headers.get("location")), (301, "https://localhost:%d/echo?a=b" % p),
-               "%s to the redirect listener" % m)
+                conn.send(req("GET", "/", host="localhost"))  # the body was read: keep-alive
+                r2 = conn.read_response()
+            check(r.status == 301 or (r.status == 308 and m != "HEAD"),
+                  "%s to the redirect listener: status %d" % (m, r.status))
+            eq(r.headers.get("location"), "https://localhost:%d/echo?a=b" % p,
+               "Location for %s" % m)
+            eq((r2.status, r2.headers.get("location")), (301, "https://localhost:%d/" % p),
+               "GET after %s on the same connection" % m)
         r = curl("--cacert", c.ca_pem, "-L", "http://localhost:%d/greet/x?y=1" % q)
         eq((r.rc, [b[0] for b in r.blocks], r.body), (0, [301, 200], b"Hello, x"),
            "curl -L from http to https (%s)" % r.stderr)
+
+
+def test_redirect_https_request_forms():
+    """The Location is a well-formed https URL for every request form: an
+    absolute-form target (RFC 9112 3.2.2: its host wins over Host, its path
+    and query are kept), and no target that is not a path (OPTIONS *,
+    CONNECT's authority) is glued after the port."""
+    q = free_port(HOST)
+    with _redirect_gale(q) as g:
+        p = g.port
+        bad = []
+        for data, want in (
+                (b"GET http://localhost:%d/greet/x?y=1 HTTP/1.1\r\nHost: localhost:%d\r\n\r\n"
+                 % (q, q), "https://localhost:%d/greet/x?y=1" % p),
+                (b"GET http://other.test/greet/x HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                 "https://other.test:%d/greet/x" % p),
+                (b"GET HTTP://localhost:%d HTTP/1.1\r\nHost: localhost:%d\r\n\r\n" % (q, q),
+                 "https://localhost:%d/" % p)):
+            with Conn(q) as conn:
+                conn.send(data)
+                r = conn.read_response()
+            if (r.status, r.headers.get("location")) != (301, want):
+                bad.append("%r: expected 301 %s, got %d %s"
+                           % (data.split(b"\r\n")[0], want, r.status, r.headers.get("location")))
+        for data in (b"OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n",
+                     b"CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n"):
+            with Conn(q) as conn:
+                conn.send(data)
+                r = conn.read_response()
+            loc = r.headers.get("location") or ""
+            if r.status in (301, 308) and not loc.startswith("https://localhost:%d/" % p):
+                bad.append("%r: %d with Location %r" % (data.split(b"\r\n")[0], r.status, loc))
+            elif r.status < 300:
+                bad.append("%r: answered %d" % (data.split(b"\r\n")[0], r.status))
+        for data in (b"GET / HTTP/1.0\r\n\r\n", b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"):
+            with Conn(q) as conn:
+                conn.send(data)
+                r = conn.read_response()
+            if r.status != 400:
+                bad.append("%r: no usable Host, expected 400, got %d %s"
+                           % (data, r.status, r.headers.get("location")))
+        check(not bad, "redirects:\n" + "\n".join(bad))
 
 
 def _redirect_gale(q, https_port=None, tls_port=None):
