@@ -30,6 +30,7 @@
 #include "worker.h"
 
 #define CONN_READ_SIZE 16384
+#define CONN_TLS_RECORD 16384 /* the largest TLS record's payload */
 #define CONN_IN_HIGH (1024 * 1024) /* stop reading with this much unparsed */
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
@@ -219,6 +220,8 @@ void conn_close(struct conn *c)
     if (c->proto && c->proto->release)
         c->proto->release(c);
     c->proto = NULL;
+    if (c->https && c->handshake_done && !c->error && !c->lingering)
+        SSL_shutdown(bufferevent_openssl_get_ssl(c->bev)); /* close_notify, best effort */
     evtimer_del(&c->timer);
     event_del(&c->rev);
     bufferevent_free(c->bev);
@@ -251,6 +254,9 @@ void conn_flush(struct conn *c)
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     struct evbuffer *out = bufferevent_get_output(c->bev);
+    size_t len = evbuffer_get_length(c->wbuf);
+    if (c->https && len <= CONN_TLS_RECORD)
+        evbuffer_pullup(c->wbuf, -1); /* one chain: one SSL_write, one record, one write(2) */
     if (!c->https && evbuffer_get_length(out) == 0) {
         /* errors are left for the bufferevent to find on its own write */
         evbuffer_write(c->wbuf, c->fd);
