@@ -175,9 +175,8 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct config_tls *t, const char
                                  SSL_OP_NO_COMPRESSION);
     /* Idle connections keep no read/write buffers: tens of thousands of them fit. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-    /* Read whole socket buffers, not a record header and then its body: one
-     * read(2) per request instead of two. */
-    SSL_CTX_set_read_ahead(ctx, 1);
+    /* No read-ahead: libevent's OpenSSL bufferevent (2.1) would not see bytes
+     * OpenSSL buffered past a record, and the connection would stall. */
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"gale", 4);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* tickets resume, across workers */
     if (SSL_CTX_set_cipher_list(ctx, t->ciphers) != 1) {
