@@ -186,6 +186,14 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
     c->fd = fd;
     c->https = tls != NULL;
     c->lc = lc;
+    if (tls) {
+        /* The handshake's last flight and the session tickets leave before
+         * the first answer: without this, Nagle holds the answer back for
+         * the client's delayed ACK (40 ms). */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->flushes = 2;
+    }
     conn_client_addr(c, sa);
     evtimer_assign(&c->timer, worker_base(w), conn_timer_cb, c);
     event_assign(&c->rev, worker_base(w), fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);

@@ -729,8 +729,12 @@ static void http_redirect_https(gale_request *r, int port)
     char portpart[8] = "";
     if (port != 443)
         snprintf(portpart, sizeof(portpart), ":%d", port);
-    char *loc = gale_request_printf(r, "https://%.*s%s%s", (int)len, host, portpart,
-                                    r->mid == HTTP_M_OTHER && r->target[0] != '/' ? "/" : r->target);
+    /* The path and query only: an absolute-form target's own scheme and
+     * host are not repeated, and OPTIONS * or CONNECT's authority become "/". */
+    int path = r->path[0] == '/';
+    char *loc = gale_request_printf(r, "https://%.*s%s%s%s%s", (int)len, host, portpart,
+                                    path ? r->path : "/", path && *r->query ? "?" : "",
+                                    path ? r->query : "");
     gale_response_header(r, "Location", loc);
     r->error_status = r->mid == HTTP_M_GET || r->mid == HTTP_M_HEAD ? 301 : 308;
     r->error_reason = "this site is served over https";

@@ -167,9 +167,14 @@ static int tls_sni_cb(SSL *ssl, int *alert, void *arg)
 
 /* ---- contexts ---- */
 
-static int tls_ctx_settings(SSL_CTX *ctx, const struct config_tls *t, const char *file,
-                            struct strbuf *err)
+static int tls_ctx_settings(SSL_CTX *ctx, const struct config_tls *t, size_t index,
+                            const char *file, struct strbuf *err)
 {
+    /* A session (ticket) resumes only on the listener that made it: one made
+     * where client certificates are not asked for must not skip them on
+     * another listener that requires them. */
+    char sid[32];
+    int sidlen = snprintf(sid, sizeof(sid), "gale:%zu:%d", index, t->verify_client);
     SSL_CTX_set_min_proto_version(ctx, t->min_protocol ? TLS1_3_VERSION : TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_NO_COMPRESSION);
@@ -177,7 +182,7 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct config_tls *t, const char
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     /* No read-ahead: libevent's OpenSSL bufferevent (2.1) would not see bytes
      * OpenSSL buffered past a record, and the connection would stall. */
-    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"gale", 4);
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)sid, (unsigned)sidlen);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* tickets resume, across workers */
     if (SSL_CTX_set_cipher_list(ctx, t->ciphers) != 1) {
         tls_error(err, file, t->line, "tls.ciphers: no usable cipher in", t->ciphers);
@@ -210,15 +215,15 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct config_tls *t, const char
     return 0;
 }
 
-static SSL_CTX *tls_ctx_new(const struct config_tls *t, const char *cert, const char *key,
-                            const char *file, int line, struct strbuf *err)
+static SSL_CTX *tls_ctx_new(const struct config_tls *t, size_t index, const char *cert,
+                            const char *key, const char *file, int line, struct strbuf *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
         tls_error(err, file, line, "cannot create a TLS context", NULL);
         return NULL;
     }
-    if (tls_ctx_settings(ctx, t, file, err) < 0)
+    if (tls_ctx_settings(ctx, t, index, file, err) < 0)
         goto fail;
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         tls_error(err, file, line, "cannot load the certificate", cert);
@@ -249,17 +254,17 @@ static void tls_server_free(struct tls_server *srv)
     free(srv);
 }
 
-static struct tls_server *tls_server_new(const struct config_tls *t, const char *file,
-                                         struct strbuf *err)
+static struct tls_server *tls_server_new(const struct config_tls *t, size_t index,
+                                         const char *file, struct strbuf *err)
 {
     struct tls_server *srv = xcalloc(1, sizeof(*srv));
     srv->conf = t;
-    srv->def = tls_ctx_new(t, t->certificate, t->key, file, t->line, err);
+    srv->def = tls_ctx_new(t, index, t->certificate, t->key, file, t->line, err);
     srv->named = xcalloc(t->ncertificates, sizeof(*srv->named));
     int ok = srv->def != NULL;
     for (size_t i = 0; i < t->ncertificates; i++) {
         const struct config_cert *c = &t->certificates[i];
-        SSL_CTX *ctx = tls_ctx_new(t, c->certificate, c->key, file, c->line, err);
+        SSL_CTX *ctx = tls_ctx_new(t, index, c->certificate, c->key, file, c->line, err);
         if (!ctx) {
             ok = 0;
             continue;
@@ -294,7 +299,7 @@ struct tls_set *tls_load(const struct config *cfg, char **errors)
     ts->servers = xcalloc(ts->n, sizeof(*ts->servers));
     for (size_t i = 0; i < cfg->nlistens; i++)
         if (cfg->listens[i].tls.line)
-            ts->servers[i] = tls_server_new(&cfg->listens[i].tls, cfg->file, &err);
+            ts->servers[i] = tls_server_new(&cfg->listens[i].tls, i, cfg->file, &err);
     if (err.len) {
         *errors = strbuf_take(&err);
         tls_free(ts);

@@ -33,8 +33,8 @@ import threading
 import time
 import warnings
 
-from galetest import (DEFAULT_ROUTES, Conn, Gale, Skip, check, check_common, chunked, curl, eq,
-                      fail, free_port, hello_so, lc_value, line_of, main, make_conf,
+from galetest import (DEFAULT_ROUTES, Conn, Gale, ParseError, Skip, check, check_common, chunked,
+                      curl, eq, fail, free_port, hello_so, lc_value, line_of, main, make_conf,
                       parse_responses, raw, req, run_gale, wait_for)
 
 ROUTES = DEFAULT_ROUTES + (("/info", "info"),)
@@ -167,15 +167,18 @@ def tls_group_text(tls, indent="      "):
     return "\n".join(lines)
 
 
-def tls_conf(port, tls, plain=None, redirect=None, workers=1, routes=ROUTES, **kw):
+def tls_conf(port, tls, plain=None, redirect=None, more_tls=(), workers=1, routes=ROUTES, **kw):
     """A make_conf() config whose listener on port has the tls group `tls`;
     plain: another port without TLS; redirect: (port, https port) of a
-    redirect_https listener."""
+    redirect_https listener; more_tls: (port, tls) of other HTTPS listeners."""
     text = make_conf(port, workers=workers, routes=routes, **kw)
     entry = "  { address = %s; port = %d; }" % (lc_value(HOST), port)
     check(entry in text, "make_conf changed its listen format: %r" % text)
     listens = ["  { address = %s; port = %d;\n%s\n  }" % (lc_value(HOST), port,
                                                           tls_group_text(tls))]
+    for p, t in more_tls:
+        listens.append("  { address = %s; port = %d;\n%s\n  }" % (lc_value(HOST), p,
+                                                                  tls_group_text(t)))
     if plain:
         listens.append("  { address = %s; port = %d; }" % (lc_value(HOST), plain))
     if redirect:
@@ -220,21 +223,30 @@ def client_ctx(minv=None, maxv=None, alpn=None, cert=None, ciphers=None, hostnam
     return ctx
 
 
-def tls_socket(port, name="localhost", ctx=None, session=None, timeout=5.0):
-    """A TLS connection to gale, handshake done; name is the SNI (None: no SNI)."""
+def tls_socket(port, name="localhost", ctx=None, session=None, timeout=5.0, strict_eof=False):
+    """A TLS connection to gale, handshake done; name is the SNI (None: no SNI).
+    strict_eof: a close without close_notify raises ssl.SSLEOFError."""
     s = socket.create_connection((HOST, port), timeout=timeout)
+    # as curl and browsers do: no client-side Nagle delay in the timings
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        return (ctx or client_ctx()).wrap_socket(s, server_hostname=name, session=session)
+        return (ctx or client_ctx()).wrap_socket(s, server_hostname=name, session=session,
+                                                 suppress_ragged_eofs=not strict_eof)
     except BaseException:
         s.close()
         raise
 
 
 class TLSConn(Conn):
-    """galetest.Conn over TLS: read_response(), read_until(), wait_closed()."""
+    """galetest.Conn over TLS: read_response(), read_until(), wait_closed();
+    .error is the ssl.SSLError (alert, or EOF without close_notify with
+    strict_eof) that ended the connection, if any."""
 
-    def __init__(self, port, name="localhost", ctx=None, session=None, timeout=5.0):
-        self.sock = tls_socket(port, name, ctx, session, timeout)
+    error = None
+
+    def __init__(self, port, name="localhost", ctx=None, session=None, timeout=5.0,
+                 strict_eof=False):
+        self.sock = tls_socket(port, name, ctx, session, timeout, strict_eof)
         self.timeout = timeout
         self.buf = b""
         self.closed = False
@@ -283,13 +295,13 @@ def info(body):
     return out
 
 
-def handshake_fails(port, ctx, name="localhost", path="/info"):
+def handshake_fails(port, ctx, name="localhost", path="/info", session=None):
     """Connect with ctx and ask for path: '' when a response came, else how it
     failed (a handshake error, or a close or alert before any response; with
     TLS 1.3 the server's verdict on a client certificate comes after the
     client's handshake)."""
     try:
-        c = TLSConn(port, name, ctx)
+        c = TLSConn(port, name, ctx, session=session)
     except (ssl.SSLError, OSError) as e:
         return "handshake: %r" % e
     with c:
@@ -297,11 +309,17 @@ def handshake_fails(port, ctx, name="localhost", path="/info"):
             c.send(req("GET", path))
         except (ssl.SSLError, OSError) as e:
             return "send: %r" % e
-        if c.wait_closed(5.0) and not c.buf:
-            return "closed: %r" % getattr(c, "error", "EOF")
-        if not c.closed:
-            fail("connection neither answered nor closed within 5 s (got %r)" % c.buf[:200])
-        return ""
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                if parse_responses(c.buf, eof=c.closed, strict=False):
+                    return ""
+            except ParseError:
+                pass
+            if c.closed:
+                return "closed: %r (after %r)" % (c.error or "EOF", c.buf[:100])
+            if not c._recv(deadline) and not c.closed:
+                fail("connection neither answered nor closed within 5 s (got %r)" % c.buf[:200])
 
 
 def client_hello(name="localhost"):
@@ -335,16 +353,9 @@ def test_curl_https_hello():
             r = curl("--cacert", c.ca_pem, url)
             eq(r.rc, 0, "curl %s exit status (%s)" % (url, r.stderr))
             eq((r.status, r.body), (200, b"Hello, world"), "curl %s" % url)
-            check_common(Response_like(r), "curl %s" % url)
+            check_common(r, "curl %s" % url)
         r = curl("--cacert", c.ca_pem, "https://localhost:%d/greet/ada?x=1" % g.port)
         eq((r.status, r.body), (200, b"Hello, ada"), "curl /greet/ada over HTTPS")
-
-
-class Response_like:
-    """What check_common() needs from a CurlResult."""
-
-    def __init__(self, r):
-        self.status, self.headers = r.status, r.headers
 
 
 def test_sni_curl_verifies_each_name():
@@ -572,6 +583,28 @@ def test_stream():
            "curl /stream (%s)" % r.stderr)
 
 
+def test_close_notify():
+    """Every close of an established session sends close_notify first, so a
+    client can tell a whole answer from a cut one (a body that ends with the
+    connection, as HTTP/1.0 /stream's, depends on it)."""
+    with tls_gale(limits={"idle_timeout": 1.0}) as g:
+        cases = (("HTTP/1.0 /stream", b"GET /stream?n=3 HTTP/1.0\r\n\r\n", "GET"),
+                 ("Connection: close", req("GET", "/", [("Connection", "close")]), "GET"),
+                 ("idle_timeout", req("GET", "/"), "GET"),
+                 ("400", b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "GET"))
+        bad = []
+        for what, data, method in cases:
+            with TLSConn(g.port, strict_eof=True) as c:
+                c.send(data)
+                closed = c.wait_closed(5)
+                rs = parse_responses(c.buf, [method], eof=closed, strict=False)
+                if not closed or not rs:
+                    bad.append("%s: closed=%s, responses %r" % (what, closed, c.buf[:100]))
+                elif c.error is not None:
+                    bad.append("%s: closed without close_notify (%r)" % (what, c.error))
+        check(not bad, "\n".join(bad))
+
+
 def test_many_concurrent_clients():
     with tls_gale(workers=2) as g:
         res, lock = [], threading.Lock()
@@ -768,6 +801,25 @@ def test_first_response_not_delayed():
         check(not slow, "first response on a TLS connection is slow:\n" + "\n".join(slow))
 
 
+def test_resumption_across_reload():
+    """A ticket issued before a reload resumes with the new workers."""
+    with tls_gale(workers=2) as g:
+        ws = g.wait_workers(2)
+        for v in ("TLSv1_2", "TLSv1_3"):
+            ctx = client_ctx(minv=v, maxv=v)
+            with TLSConn(g.port, ctx=ctx) as c:
+                c.send(req("GET", "/"))
+                c.read_response()
+                session = c.sock.session
+            g.write_conf(g.conf_text)
+            g.signal(signal.SIGHUP)
+            ws = g.wait_workers(2, timeout=10, without=ws)
+            for i in range(6):
+                with TLSConn(g.port, ctx=ctx, session=session) as c:
+                    check(c.sock.session_reused, "%s: a ticket from before the reload did not "
+                          "resume on the new workers (reconnect %d)" % (v, i))
+
+
 def test_session_tickets_off():
     with tls_gale(tls_settings(session_tickets=False)) as g:
         with TLSConn(g.port, ctx=client_ctx(maxv="TLSv1_2")) as c:
@@ -817,6 +869,44 @@ def test_verify_client_optional():
             check("rogue" not in r.body.decode("utf-8", "replace"),
                   "%s: an untrusted client certificate shown as verified: %r" % (v, r.body))
             eq(info(r.body).get("client_cert"), "-", "%s: untrusted certificate" % v)
+
+
+def test_resumption_keeps_client_verification():
+    """A session made on a listener that does not verify clients must not
+    resume on one that requires a certificate (nginx gives each server its
+    own session id context for this); a session made with a verified client
+    certificate keeps it when resumed."""
+    c = certs()
+    p_off, p_req, p_opt = free_port(HOST), free_port(HOST), free_port(HOST)
+    opt = tls_settings(verify_client="optional", client_ca=c.ca_pem)
+    with tls_gale(tls_settings(), port=p_off,
+                  more_tls=[(p_req, tls_settings(verify_client="require", client_ca=c.ca_pem)),
+                            (p_opt, opt)]) as g:
+        bad = []
+        for v in ("TLSv1_2", "TLSv1_3"):
+            ctx = client_ctx(minv=v, maxv=v)
+            with TLSConn(g.port, ctx=ctx) as conn:
+                conn.send(req("GET", "/"))
+                conn.read_response()
+                session = conn.sock.session
+            why = handshake_fails(p_req, ctx)
+            check(why, "%s: require listener answered a client without certificate" % v)
+            if not handshake_fails(p_req, ctx, session=session):
+                bad.append("%s: a session from the verify_client=off listener resumed on the "
+                           "require listener, and /info was answered without a certificate" % v)
+            # with a verified client certificate, then resumed: still shown
+            ctx = client_ctx(minv=v, maxv=v, cert=c.p("client"))
+            with TLSConn(p_opt, ctx=ctx) as conn:
+                conn.send(req("GET", "/info"))
+                conn.read_response()
+                session = conn.sock.session
+            with TLSConn(p_opt, ctx=ctx, session=session) as conn:
+                conn.send(req("GET", "/info"))
+                r = conn.read_response()
+                if "gale test client" not in info(r.body).get("client_cert", ""):
+                    bad.append("%s: resumed (%s) session lost the client certificate: %r"
+                               % (v, conn.sock.session_reused, r.body))
+        check(not bad, "\n".join(bad))
 
 
 def test_info_scheme_and_client():
