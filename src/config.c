@@ -1056,6 +1056,7 @@ static const struct config_directive config_limits_table[] = {
     CONFIG_SECONDS(struct config_limits, send_timeout, 30, 0.001, CONFIG_ONE_DAY),
     CONFIG_UINT(struct config_limits, keepalive_requests, 0, 0, UINT_MAX),
     CONFIG_COUNT(struct config_limits, max_connections, 10000, 1, 1000000),
+    CONFIG_SIZE(struct config_limits, upload_memory_limit, 1048576, 0, 1LL << 40),
     CONFIG_END,
 };
 
@@ -1068,6 +1069,7 @@ static const struct config_directive config_table[] = {
     CONFIG_ENUM(struct config, log_level, CONFIG_LOG_INFO, config_log_levels),
     CONFIG_PATH(struct config, access_log, 0, "stderr", config_access_log_words),
     CONFIG_STRING(struct config, server_header, 0, "gale"),
+    CONFIG_PATH(struct config, upload_dir, 0, "/tmp", NULL),
     CONFIG_BOOL(struct config, etag, 1),
     {.name = "trusted_proxies", .set = config_set_cidrs, .release = config_release_ptr,
      .offset = offsetof(struct config, trusted_proxies),

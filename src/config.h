@@ -108,6 +108,7 @@ struct config_limits {
     double send_timeout;      /* seconds without progress sending; default 30 */
     unsigned keepalive_requests; /* requests per connection, 0 = unlimited; default 0 */
     size_t max_connections;   /* per worker; default 10000 */
+    size_t upload_memory_limit; /* uploaded files above this go to a temporary file; 1 MiB */
 };
 
 enum config_log_level { CONFIG_LOG_ERROR = 0, CONFIG_LOG_WARN, CONFIG_LOG_INFO, CONFIG_LOG_DEBUG };
@@ -123,6 +124,7 @@ struct config {
     int log_level;     /* enum config_log_level; default info */
     char *access_log;  /* "stderr" (default), "off", or a path */
     char *server_header; /* value of the Server header; default "gale" */
+    char *upload_dir;    /* temporary files of large uploads; default "/tmp" */
     int etag;            /* add an ETag to finished 200 answers to GET/HEAD; default true */
     struct config_cidr *trusted_proxies; /* X-Forwarded-* / X-Real-IP believed from these */
     size_t ntrusted_proxies;

@@ -138,6 +138,8 @@ void cookie_iter_init(struct cookie_iter *it, const char *header, size_t len)
 
 int cookie_iter_next(struct cookie_iter *it, struct cookie_pair *pair)
 {
+    struct cookie_pair p;
+
     while (it->p < it->end) {
         const char *start = it->p;
         size_t n = (size_t)(it->end - start);
@@ -146,8 +148,10 @@ int cookie_iter_next(struct cookie_iter *it, struct cookie_pair *pair)
         if (semi != NULL)
             n = (size_t)(semi - start);
         it->p = semi != NULL ? semi + 1 : it->end;
-        if (cookie_split(start, n, pair) == 0)
+        if (cookie_split(start, n, &p) == 0) {
+            *pair = p;
             return 0;
+        }
     }
     return -1;
 }
@@ -155,8 +159,11 @@ int cookie_iter_next(struct cookie_iter *it, struct cookie_pair *pair)
 int cookie_find(const char *header, size_t len, const char *name, struct cookie_pair *pair)
 {
     struct cookie_iter it;
-    size_t name_len = strlen(name);
+    size_t name_len;
 
+    if (name == NULL)
+        return -1;
+    name_len = strlen(name);
     cookie_iter_init(&it, header, len);
     while (cookie_iter_next(&it, pair) == 0) {
         if (pair->name_len == name_len && memcmp(pair->name, name, name_len) == 0)
@@ -263,9 +270,8 @@ int cookie_format_date(char *out, size_t outsz, time_t t)
     /* Own name tables, not strftime: %a and %b follow the locale. */
     if (out == NULL || t < 0 || t > COOKIE_TIME_MAX || gmtime_r(&t, &tm) == NULL)
         return -1;
-    n = snprintf(out, outsz, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
-                 tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                 tm.tm_sec);
+    n = snprintf(out, outsz, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+                 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
     return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
@@ -326,8 +332,7 @@ int cookie_format(char *out, size_t outsz, const char *name, const char *value,
     return 0;
 }
 
-int cookie_format_clear(char *out, size_t outsz, const char *name,
-                        const struct cookie_attrs *attrs)
+int cookie_format_clear(char *out, size_t outsz, const char *name, const struct cookie_attrs *attrs)
 {
     struct cookie_attrs a = {0};
 
@@ -344,8 +349,7 @@ int cookie_format_clear(char *out, size_t outsz, const char *name,
 
 /* ---- base64 and hex ---------------------------------------------------- */
 
-static const char cookie_b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char cookie_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static size_t cookie_b64_len(size_t n)
 {
@@ -493,8 +497,8 @@ static int cookie_hmac_hex(char *hex, const struct cookie_key *key, const char *
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
 
-    if (HMAC(EVP_sha256(), key->secret, (int)key->secret_len, (const unsigned char *)data, n,
-             md, &md_len) == NULL ||
+    if (HMAC(EVP_sha256(), key->secret, (int)key->secret_len, (const unsigned char *)data, n, md,
+             &md_len) == NULL ||
         md_len * 2 != COOKIE_SIG_HEX)
         return -1;
     cookie_hex(hex, md, md_len);
@@ -509,7 +513,7 @@ size_t cookie_signed_size(size_t name_len, size_t value_len)
      * and the NUL. */
     size_t fixed = 2 + 4 * 22 + 20 + 20 + COOKIE_SIG_HEX + 1;
 
-    if (name_len > SIZE_MAX / 4 || value_len > SIZE_MAX / 4 - fixed - name_len)
+    if (name_len > SIZE_MAX / 4 || value_len > SIZE_MAX / 4)
         return 0;
     return fixed + name_len + cookie_b64_len(value_len);
 }
@@ -576,8 +580,7 @@ struct cookie_fields {
 };
 
 /* Canonical decimal s[0..n): digits only, no leading zero, at most max. */
-static int cookie_decimal(const char *s, size_t n, unsigned long long max,
-                          unsigned long long *out)
+static int cookie_decimal(const char *s, size_t n, unsigned long long max, unsigned long long *out)
 {
     unsigned long long v = 0;
     size_t i;

@@ -42,7 +42,8 @@ struct cookie_iter {
 /* Start iterating over header[0..len). The header must outlive the iterator
  * and the pairs it returns. */
 void cookie_iter_init(struct cookie_iter *it, const char *header, size_t len);
-/* Fill *pair with the next pair: 0, or -1 when there is none left. */
+/* Fill *pair with the next pair: 0, or -1 when there is none left (and
+ * *pair is left alone). */
 int cookie_iter_next(struct cookie_iter *it, struct cookie_pair *pair);
 /* The first pair called `name` (NUL-terminated): 0, or -1 if absent. The
  * first, not the last as Tornado's dict keeps: browsers send the cookie with

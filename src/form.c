@@ -107,6 +107,8 @@ ssize_t form_decode(char *dst, size_t dstsize, const char *src, size_t len, unsi
 {
     size_t i, o = 0;
 
+    if (dstsize == 0)
+        return -1;
     for (i = 0; i < len; i++, o++) {
         char c = src[i];
         int hi, lo;
@@ -124,8 +126,6 @@ ssize_t form_decode(char *dst, size_t dstsize, const char *src, size_t len, unsi
         }
         dst[o] = c;
     }
-    if (dstsize == 0)
-        return -1;
     dst[o] = '\0';
     return (ssize_t)o;
 }
@@ -248,6 +248,8 @@ static ssize_t form_unquote_as(char *dst, size_t dstsize, const char *src, size_
 {
     size_t i, o = 0;
 
+    if (dstsize == 0)
+        return -1;
     for (i = 0; i < len; i++, o++) {
         if (o + 1 >= dstsize)
             return -1;
@@ -255,8 +257,6 @@ static ssize_t form_unquote_as(char *dst, size_t dstsize, const char *src, size_
             i++;
         dst[o] = src[i];
     }
-    if (dstsize == 0)
-        return -1;
     dst[o] = '\0';
     return (ssize_t)o;
 }

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "module.h"
 #include "proxy.h"
+#include "upload.h"
 #include "util.h"
 #include "worker.h"
 
@@ -815,6 +816,11 @@ static int http_begin_request(struct http_conn *hc, struct evbuffer *in)
     r->body = evbuffer_new();
     if (!r->body)
         util_oom();
+    if (r->fn) { /* only a handler reads arguments: an error answer skips the body */
+        const struct config *cfg = worker_config(r->w);
+        r->upload = upload_new(r, gale_request_header(r, "Content-Type"),
+                               cfg->limits.upload_memory_limit, cfg->upload_dir);
+    }
     if (h->expect_continue && r->minor >= 1) {
         if (r->error_status) {
             /* the body is not wanted: answer now and close rather than read it */
@@ -830,6 +836,37 @@ static int http_begin_request(struct http_conn *hc, struct evbuffer *in)
 
 /* ---- reading the body ---- */
 
+/* Body bytes: to the multipart collector, else kept whole for the handler. */
+static int http_body_data(struct http_conn *hc, gale_request *r, const char *data, size_t len)
+{
+    r->body_received += len;
+    if (!r->upload) {
+        evbuffer_add(r->body, data, len);
+        return 0;
+    }
+    if (upload_feed(r->upload, data, len) < 0) {
+        http_fail(hc, 400, upload_error(r->upload));
+        return -1;
+    }
+    return 0;
+}
+
+/* Feed the first `take` input bytes to the collector, then drop them. */
+static int http_body_feed(struct http_conn *hc, gale_request *r, struct evbuffer *in, size_t take)
+{
+    while (take > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, (ev_ssize_t)take, NULL, &v, 1) < 1)
+            break;
+        size_t n = v.iov_len < take ? v.iov_len : take;
+        if (http_body_data(hc, r, v.iov_base, n) < 0)
+            return -1;
+        evbuffer_drain(in, n);
+        take -= n;
+    }
+    return 0;
+}
+
 /* Returns 1 when the body is complete, 0 for more, -1 after an error answer. */
 static int http_read_chunked(struct http_conn *hc, gale_request *r, struct evbuffer *in)
 {
@@ -840,15 +877,15 @@ static int http_read_chunked(struct http_conn *hc, gale_request *r, struct evbuf
         size_t used = 0, dlen = 0;
         const char *data = NULL;
         int rc = http_chunked_parse(&r->chunked, v.iov_base, v.iov_len, &used, &data, &dlen);
-        if (rc == HTTP_CHUNKED_DATA)
-            evbuffer_add(r->body, data, dlen);
+        if (rc == HTTP_CHUNKED_DATA && http_body_data(hc, r, data, dlen) < 0)
+            return -1;
         evbuffer_drain(in, used);
         if (rc == HTTP_CHUNKED_ERROR) {
             http_fail(hc, 400, r->chunked.reason ? r->chunked.reason : "bad chunked body");
             return -1;
         }
         /* refuse as soon as a chunk size announces too much, not after reading it */
-        if (evbuffer_get_length(r->body) + r->chunked.remaining > hc->lim->max_body_size) {
+        if (r->body_received + r->chunked.remaining > hc->lim->max_body_size) {
             http_fail(hc, 413, "request body too large");
             return -1;
         }
@@ -861,15 +898,24 @@ static int http_read_chunked(struct http_conn *hc, gale_request *r, struct evbuf
 static int http_read_body(struct http_conn *hc, struct evbuffer *in)
 {
     gale_request *r = hc->req;
-    if (r->body_chunked)
-        return http_read_chunked(hc, r, in);
-    size_t avail = evbuffer_get_length(in);
-    size_t take = (uint64_t)r->body_left < avail ? (size_t)r->body_left : avail;
-    if (take) {
-        evbuffer_remove_buffer(in, r->body, take);
+    int done;
+    if (r->body_chunked) {
+        done = http_read_chunked(hc, r, in);
+    } else {
+        size_t avail = evbuffer_get_length(in);
+        size_t take = (uint64_t)r->body_left < avail ? (size_t)r->body_left : avail;
+        if (r->upload && http_body_feed(hc, r, in, take) < 0)
+            return -1;
+        if (take && !r->upload)
+            evbuffer_remove_buffer(in, r->body, take); /* moves chains: no copy */
         r->body_left -= (int64_t)take;
+        done = r->body_left == 0;
     }
-    return r->body_left == 0;
+    if (done == 1 && r->upload && upload_finish(r->upload) < 0) {
+        http_fail(hc, 400, upload_error(r->upload));
+        return -1;
+    }
+    return done;
 }
 
 /* ---- calling the handler ---- */

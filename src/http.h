@@ -18,6 +18,7 @@ struct arena;
 struct evbuffer;
 struct route;
 struct http_conn;
+struct upload;
 
 struct http_kv {
     const char *name;
@@ -45,9 +46,11 @@ struct gale_request {
     int https;
     char *caps[ROUTER_MAX_CAPTURES];
     size_t ncaps;
-    struct http_kv *args; /* query arguments, decoded on first use */
+    struct http_kv *args; /* query and form arguments, decoded on first use */
     size_t nargs;
+    size_t nquery; /* the first nquery of args come from the query string */
     int args_parsed;
+    struct upload *upload; /* a multipart/form-data body being collected */
     json_t *json; /* the body as JSON, parsed on first use */
     int json_parsed;
 
@@ -56,6 +59,7 @@ struct gale_request {
     const char *body_flat; /* contiguous, NUL-terminated, made on first use */
     size_t body_len;
     int64_t body_left;  /* Content-Length bytes still to read */
+    size_t body_received; /* chunked: data bytes so far */
     int body_chunked;
     struct http_chunked chunked;
 

@@ -13,8 +13,10 @@
 
 #include "arena.h"
 #include "conn.h"
+#include "form.h"
 #include "http.h"
 #include "tls.h"
+#include "upload.h"
 #include "config.h"
 #include "module.h"
 #include "router.h"
@@ -107,43 +109,97 @@ int gale_request_header_at(const gale_request *r, size_t i, const char **name, c
     return 0;
 }
 
-/* Split the query string into decoded name/value pairs, once. */
-static void request_parse_args(gale_request *r)
+/* Append the decoded pairs of an urlencoded text (query or body). */
+static void request_add_urlencoded(gale_request *r, const char *text, size_t len, size_t *cap)
 {
-    r->args_parsed = 1;
-    size_t n = 1;
-    for (const char *p = r->query; *p; p++)
-        n += *p == '&' || *p == ';';
-    if (!*r->query)
-        return;
-    r->args = arena_alloc(r->arena, n * sizeof(*r->args));
-    const char *p = r->query;
-    while (*p) {
-        size_t len = strcspn(p, "&;");
-        const char *eq = memchr(p, '=', len);
-        size_t nlen = eq ? (size_t)(eq - p) : len;
-        if (len) {
-            char *name = arena_alloc(r->arena, nlen + 1);
-            util_url_decode(name, p, nlen, 1);
-            size_t vlen = eq ? len - nlen - 1 : 0;
-            char *value = arena_alloc(r->arena, vlen + 1);
-            util_url_decode(value, eq ? eq + 1 : "", vlen, 1);
-            r->args[r->nargs].name = name;
-            r->args[r->nargs].value = value;
-            r->nargs++;
+    const char *pos = text, *end = text + len;
+    struct form_pair p;
+    while (form_urlencoded_next(&pos, end, 0, &p) == 1) {
+        if (r->nargs == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 16;
+            r->args = arena_realloc(r->arena, r->args, *cap * sizeof(*r->args),
+                                    ncap * sizeof(*r->args));
+            *cap = ncap;
         }
-        p += len;
-        if (*p)
-            p++;
+        char *name = arena_alloc(r->arena, p.name_len + 1);
+        char *value = arena_alloc(r->arena, p.value_len + 1);
+        form_decode(name, p.name_len + 1, p.name, p.name_len, FORM_PLUS);
+        form_decode(value, p.value_len + 1, p.value, p.value_len, FORM_PLUS);
+        r->args[r->nargs].name = name;
+        r->args[r->nargs].value = value;
+        r->nargs++;
     }
 }
 
+static int request_is_urlencoded(gale_request *r)
+{
+    const char *ctype = gale_request_header(r, "Content-Type");
+    struct form_ctype ct;
+    return ctype && form_ctype_parse(ctype, strlen(ctype), &ct) == 0 &&
+           form_ctype_is(&ct, "application/x-www-form-urlencoded");
+}
+
+/* The query's arguments, then the form body's, decoded once. */
+static void request_parse_args(gale_request *r)
+{
+    size_t cap = 0;
+    r->args_parsed = 1;
+    request_add_urlencoded(r, r->query, strlen(r->query), &cap);
+    r->nquery = r->nargs;
+    if (r->upload) {
+        size_t n = upload_nfields(r->upload);
+        r->args = arena_realloc(r->arena, r->args, cap * sizeof(*r->args),
+                                (r->nargs + n) * sizeof(*r->args));
+        for (size_t i = 0; i < n; i++, r->nargs++)
+            upload_field(r->upload, i, &r->args[r->nargs].name, &r->args[r->nargs].value);
+    } else if (r->body && request_is_urlencoded(r)) {
+        size_t len;
+        const char *body = gale_request_body(r, &len);
+        request_add_urlencoded(r, body, len, &cap);
+    }
+}
+
+const char *gale_request_argument_at(gale_request *r, const char *name, size_t i)
+{
+    if (!r->args_parsed)
+        request_parse_args(r);
+    for (size_t k = 0; k < r->nargs; k++)
+        if (!strcmp(r->args[k].name, name) && i-- == 0)
+            return r->args[k].value;
+    return NULL;
+}
+
+const char *gale_request_argument(gale_request *r, const char *name)
+{
+    return gale_request_argument_at(r, name, 0);
+}
+
+const char *gale_request_require_argument(gale_request *r, const char *name)
+{
+    const char *v = gale_request_argument(r, name);
+    if (!v)
+        gale_response_error(r, 400, gale_request_printf(r, "missing argument %s", name));
+    return v;
+}
+
+const gale_file *gale_request_file(gale_request *r, const char *name, size_t i)
+{
+    size_t n = r->upload ? upload_nfiles(r->upload) : 0;
+    for (size_t k = 0; k < n; k++) {
+        const gale_file *f = upload_file(r->upload, k);
+        if ((!name || !strcmp(f->name, name)) && i-- == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* Query-string arguments only: they come first in r->args. */
 const char *gale_request_query(const gale_request *r, const char *name)
 {
     gale_request *w = (gale_request *)r; /* decoding on first use is not a visible change */
     if (!r->args_parsed)
         request_parse_args(w);
-    for (size_t i = 0; i < r->nargs; i++)
+    for (size_t i = 0; i < r->nquery; i++)
         if (!strcmp(r->args[i].name, name))
             return r->args[i].value;
     return NULL;

@@ -161,6 +161,33 @@ const char *gale_request_query(const gale_request *r, const char *name);
 /* The whole request body (bytes; a NUL follows them for convenience). */
 const char *gale_request_body(const gale_request *r, size_t *len);
 
+/* Arguments, as Tornado's get_argument: from the query string, then from a
+ * form body (application/x-www-form-urlencoded or multipart/form-data
+ * fields), percent-decoded. A malformed form body is answered 400 before the
+ * handler runs. The first value of `name`, or NULL. */
+const char *gale_request_argument(gale_request *r, const char *name);
+/* The i-th value (from 0) of a repeated argument, or NULL past the last. */
+const char *gale_request_argument_at(gale_request *r, const char *name, size_t i);
+/* The first value, or NULL after answering 400 "missing argument NAME": the
+ * handler then just returns GALE_OK. */
+const char *gale_request_require_argument(gale_request *r, const char *name);
+
+/* A file uploaded in a multipart/form-data body. Small files are in memory
+ * (data, NUL-terminated; path NULL); files above the config's
+ * upload_memory_limit are in a temporary file (path; data NULL) that is
+ * removed with the request. */
+typedef struct gale_file {
+    const char *name;         /* the form field */
+    const char *filename;     /* as the client sent it: never use it as a path */
+    const char *content_type; /* as sent, "text/plain" when absent */
+    const char *data;
+    size_t size;
+    const char *path;
+} gale_file;
+
+/* The i-th file (from 0) uploaded under field `name` (NULL: any field), or NULL. */
+const gale_file *gale_request_file(gale_request *r, const char *name, size_t i);
+
 /* The body parsed as JSON (any JSON value), or NULL when it is not valid
  * JSON. Borrowed: freed with the request (json_incref what you keep). */
 json_t *gale_request_json(gale_request *r);

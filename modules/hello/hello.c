@@ -171,6 +171,24 @@ static int go(gale_request *r)
     return GALE_OK;
 }
 
+/* POST /form: the arguments and uploaded files it received, one per line
+ * (a required `who` argument; 400 naming it when missing). */
+static int form(gale_request *r)
+{
+    const char *who = gale_request_require_argument(r, "who");
+    if (!who)
+        return GALE_OK;
+    gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    gale_response_printf(r, "who=%s\n", who);
+    for (size_t i = 0; gale_request_argument_at(r, "tag", i); i++)
+        gale_response_printf(r, "tag=%s\n", gale_request_argument_at(r, "tag", i));
+    const gale_file *f;
+    for (size_t i = 0; (f = gale_request_file(r, NULL, i)) != NULL; i++)
+        gale_response_printf(r, "file %s %s %s %zu %s\n", f->name, f->filename, f->content_type,
+                             f->size, f->path ? "disk" : "memory");
+    return GALE_OK;
+}
+
 static const gale_handler hello_handlers[] = {
     {.name = "hello", .get = hello},
     {.name = "greet", .get = greet},
@@ -180,6 +198,7 @@ static const gale_handler hello_handlers[] = {
     {.name = "info", .get = info},
     {.name = "json", .get = json_get, .post = json_post},
     {.name = "go", .get = go},
+    {.name = "form", .get = form, .post = form},
     {0},
 };
 

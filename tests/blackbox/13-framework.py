@@ -6,6 +6,7 @@ named routes, ETag and If-None-Match, and per-handler prepare / on_finish."""
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -23,6 +24,7 @@ modules = (
                { path = "/json"; handler = "json"; },
                { path = "/go"; handler = "go"; },
                { path = "/echo"; handler = "echo"; },
+               { path = "/form"; handler = "form"; },
                { path = "/info"; handler = "info"; },
                { path = "/api"; handler = "json";
                  cors = { origins = ["https://a.example", "https://b.example"];
@@ -167,6 +169,65 @@ def test_cors_preflight_and_simple():
         eq(h.get("Access-Control-Allow-Origin"), "*", "origins = \"*\" without credentials")
         status, h, _ = g.request("GET", "/", headers={"Origin": "https://a.example"})
         check("Access-Control-Allow-Origin" not in h, "no cors group, no CORS headers")
+
+
+def _multipart(fields, files, boundary="gale-test-boundary-1234"):
+    out = []
+    for name, value in fields:
+        out.append(b"--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n%s\r\n"
+                   % (boundary.encode(), name.encode(), value))
+    for name, filename, ctype, data in files:
+        out.append(b"--%s\r\nContent-Disposition: form-data; name=\"%s\"; filename=\"%s\"\r\n"
+                   b"Content-Type: %s\r\n\r\n%s\r\n"
+                   % (boundary.encode(), name.encode(), filename.encode(), ctype.encode(), data))
+    out.append(b"--%s--\r\n" % boundary.encode())
+    return b"".join(out), "multipart/form-data; boundary=%s" % boundary
+
+
+def test_arguments_query_urlencoded_repeated_required():
+    with framework() as g:
+        _, _, body = g.get("/form?who=q%20r&tag=1&tag=2")
+        eq(body, b"who=q r\ntag=1\ntag=2\n", "query arguments, repeated")
+        _, _, body = g.request("POST", "/form?tag=0", b"who=bob&tag=x+y&tag=%7E",
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+        eq(body, b"who=bob\ntag=0\ntag=x y\ntag=~\n", "query then body arguments")
+        status, _, body = g.request("POST", "/form", b"tag=1",
+                                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+        eq(status, 400, "a missing required argument")
+        check(b"missing argument who" in body, "the 400 names it: %r" % body)
+
+
+def test_multipart_fields_and_files_memory_and_disk():
+    big = os.urandom(3 * 1024 * 1024 + 17)  # several MiB: above the memory limit
+    payload, ctype = _multipart([("who", b"ann"), ("tag", b"t1")],
+                                [("small", "a.txt", "text/plain", b"hi\r\n--not a boundary"),
+                                 ("big", "b.bin", "application/octet-stream", big)])
+    with framework("limits = { upload_memory_limit = 65536; max_body_size = 8388608; };") as g:
+        status, _, body = g.request("POST", "/form", payload, headers={"Content-Type": ctype},
+                                    timeout=30)
+        eq(status, 200, "multipart upload")
+        eq(body, b"who=ann\ntag=t1\nfile small a.txt text/plain 20 memory\n"
+                 b"file big b.bin application/octet-stream %d disk\n" % len(big), "what arrived")
+        left = [f for f in os.listdir("/tmp") if f.startswith("gale-upload-")]
+        eq(left, [], "temporary upload files removed with the request")
+
+
+def test_multipart_with_curl_and_malformed():
+    with framework() as g:
+        path = os.path.join(g.tmp, "up.txt")
+        with open(path, "wb") as f:
+            f.write(b"curl file\n")
+        out = subprocess.run(["curl", "-s", "-F", "who=cu", "-F", "f=@%s" % path,
+                              "http://127.0.0.1:%d/form" % g.port], capture_output=True, timeout=20)
+        eq(out.stdout, b"who=cu\nfile f up.txt text/plain 10 memory\n", "curl -F")
+        for bad, why in ((b"--zz\r\nContent-Disposition: form-data; name=\"who\"\r\n\r\nx\r\n--yy",
+                          "truncated"),
+                         (b"no boundary at all", "no initial boundary"),
+                         (b"--zz\r\nX: y\r\n\r\nx\r\n--zz--\r\n", "no Content-Disposition")):
+            status, _, body = g.request("POST", "/form", bad,
+                                        headers={"Content-Type": "multipart/form-data; boundary=zz"})
+            eq(status, 400, "malformed multipart (%s)" % why)
+        eq(g.get("/form?who=after")[2], b"who=after\n", "still serving")
 
 
 if __name__ == "__main__":
