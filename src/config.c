@@ -579,6 +579,19 @@ static int config_set_group(struct config_ctx *ctx, const config_setting_t *s,
 
 static json_t *config_json(struct config_ctx *ctx, const config_setting_t *s, int depth);
 
+/* Key versions are unique, and cookie_keys replaces cookie_secret. */
+static void config_check_cookie_key(struct config_ctx *ctx, const config_setting_t *s,
+                                    void *entries, size_t i)
+{
+    struct config_cookie_key *k = entries;
+    for (size_t j = 0; j < i; j++)
+        if (k[j].version == k[i].version)
+            config_error(ctx, s, "key version %d is already used at line %d", k[i].version,
+                         k[j].line);
+    if (i == 0 && ctx->cfg->cookie_secret != NULL)
+        config_error(ctx, s, "expected cookie_secret or cookie_keys, not both");
+}
+
 /* A cors group needs the origins it allows. */
 static int config_set_cors(struct config_ctx *ctx, const config_setting_t *s,
                            const struct config_directive *d, void *base)
@@ -979,8 +992,15 @@ static const struct config_directive config_route_table[] = {
     CONFIG_PATTERN(struct config_route, path, CONFIG_REQUIRED),
     CONFIG_STRING(struct config_route, handler, CONFIG_REQUIRED, NULL),
     CONFIG_STRING(struct config_route, name, 0, NULL),
+    CONFIG_BOOL(struct config_route, xsrf, 1),
     {.name = "cors", .set = config_set_cors, .release = config_release_group,
      .offset = offsetof(struct config_route, cors), .sub = config_cors_table},
+    CONFIG_END,
+};
+
+static const struct config_directive config_cookie_key_table[] = {
+    CONFIG_INT(struct config_cookie_key, version, CONFIG_REQUIRED, 0, 0, 1000000),
+    CONFIG_STRING(struct config_cookie_key, secret, CONFIG_REQUIRED, NULL),
     CONFIG_END,
 };
 
@@ -1070,6 +1090,10 @@ static const struct config_directive config_table[] = {
     CONFIG_PATH(struct config, access_log, 0, "stderr", config_access_log_words),
     CONFIG_STRING(struct config, server_header, 0, "gale"),
     CONFIG_PATH(struct config, upload_dir, 0, "/tmp", NULL),
+    CONFIG_STRING(struct config, cookie_secret, 0, NULL),
+    CONFIG_LIST("cookie_keys", struct config, cookie_keys, ncookie_keys, 0, 0,
+                struct config_cookie_key, config_cookie_key_table, config_check_cookie_key),
+    CONFIG_BOOL(struct config, xsrf_cookies, 0),
     CONFIG_BOOL(struct config, etag, 1),
     {.name = "trusted_proxies", .set = config_set_cidrs, .release = config_release_ptr,
      .offset = offsetof(struct config, trusted_proxies),

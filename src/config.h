@@ -64,7 +64,15 @@ struct config_cors {
     int max_age;                   /* seconds a preflight may be cached; default 600 */
 };
 
+/* A versioned cookie signing key. */
+struct config_cookie_key {
+    int version; /* 0..1000000 */
+    char *secret;
+    int line;
+};
+
 struct config_route {
+    int xsrf;      /* check XSRF tokens on this route when xsrf_cookies is on; default true */
     char *path;    /* regular expression matched against the whole path */
     char *handler; /* a handler name of the module the route is declared in */
     char *name;    /* optional route name (reverse URLs), NULL when none */
@@ -125,6 +133,10 @@ struct config {
     char *access_log;  /* "stderr" (default), "off", or a path */
     char *server_header; /* value of the Server header; default "gale" */
     char *upload_dir;    /* temporary files of large uploads; default "/tmp" */
+    char *cookie_secret; /* signs cookies (Tornado's unversioned str); NULL: none */
+    struct config_cookie_key *cookie_keys; /* or versioned keys (Tornado's dict) */
+    size_t ncookie_keys;
+    int xsrf_cookies;    /* refuse unsafe methods without a matching XSRF token; default false */
     int etag;            /* add an ETag to finished 200 answers to GET/HEAD; default true */
     struct config_cidr *trusted_proxies; /* X-Forwarded-* / X-Real-IP believed from these */
     size_t ntrusted_proxies;

@@ -24,6 +24,7 @@
 #include "arena.h"
 #include "config.h"
 #include "conn.h"
+#include "cookies.h"
 #include "cors.h"
 #include "log.h"
 #include "module.h"
@@ -927,6 +928,11 @@ static void http_dispatch(struct http_conn *hc)
     conn_timer(hc->c, NULL);
     if (r->error_status) {
         http_error(r, r->error_status, r->error_reason);
+        return;
+    }
+    const char *why;
+    if (cookies_xsrf_check(r, r->route->conf->xsrf, &why) < 0) {
+        http_error(r, 403, why); /* no handler runs */
         return;
     }
     r->in_handler = 1;

@@ -52,6 +52,7 @@ struct gale_request {
     int args_parsed;
     struct upload *upload; /* a multipart/form-data body being collected */
     json_t *json; /* the body as JSON, parsed on first use */
+    const char *xsrf_token; /* this answer's masked XSRF token, made on first use */
     int json_parsed;
 
     /* the body */

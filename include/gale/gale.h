@@ -199,6 +199,50 @@ json_t *gale_request_json(gale_request *r);
  * request. */
 const char *gale_url_for(gale_request *r, const char *name, ...) __attribute__((sentinel));
 
+/* ---- cookies ---- */
+
+enum gale_samesite { GALE_SAMESITE_UNSET = 0, GALE_SAMESITE_LAX, GALE_SAMESITE_STRICT,
+                     GALE_SAMESITE_NONE };
+
+/* Attributes of a cookie to set; zero-initialise and set what you need. */
+typedef struct gale_cookie_options {
+    const char *path;   /* NULL: none (the browser uses the request's folder) */
+    const char *domain; /* NULL: this host only */
+    int has_max_age;
+    long long max_age;  /* seconds, with has_max_age */
+    long long expires;  /* seconds since 1970; 0: a session cookie */
+    int secure;
+    int httponly;
+    int samesite;       /* enum gale_samesite; NONE requires secure */
+} gale_cookie_options;
+
+/* The value of cookie `name` from the Cookie header (unquoted), or NULL. */
+const char *gale_request_cookie(gale_request *r, const char *name);
+/* Add a Set-Cookie header. The value must be cookie-octets (no space, ";",
+ * ",", quote, backslash or control): encode it first. 0, or -1 when the
+ * name, value or options are not acceptable (nothing is set then). */
+int gale_response_set_cookie(gale_request *r, const char *name, const char *value,
+                             const gale_cookie_options *opts);
+/* Remove a cookie: pass the path and domain it was set with. */
+int gale_response_clear_cookie(gale_request *r, const char *name, const gale_cookie_options *opts);
+
+/* Signed cookies, in Tornado's version 2 signed-value format, with the
+ * config's cookie_secret (or versioned cookie_keys: the newest signs, all
+ * verify), so that gale and Tornado read each other's cookies. The value of
+ * a valid signed cookie not older than max_age_days (0: 31), else NULL
+ * (tampered, expired, unknown key, malformed: all read as absent). */
+const char *gale_request_signed_cookie(gale_request *r, const char *name, double max_age_days);
+/* Sign value (any bytes but NUL) and set it; -1 without a cookie_secret. */
+int gale_response_set_signed_cookie(gale_request *r, const char *name, const char *value,
+                                    const gale_cookie_options *opts);
+
+/* The XSRF token to put in forms (field "_xsrf") or the X-XSRFToken header
+ * of scripts, masked anew for this answer (Tornado's version 2). Sets the
+ * "_xsrf" cookie when the client has none. With xsrf_cookies = true, gale
+ * refuses POST, PUT, PATCH and DELETE whose token does not match the cookie
+ * with 403, before the handler runs (routes may opt out: xsrf = false). */
+const char *gale_request_xsrf_token(gale_request *r);
+
 /* Memory freed with the request; never NULL (gale aborts the worker on OOM). */
 void *gale_request_alloc(gale_request *r, size_t size);
 char *gale_request_strdup(gale_request *r, const char *s);

@@ -5,6 +5,7 @@
  * Settings: greeting (string, default "Hello, world"), delay (seconds the
  * `slow` handler waits, default 0.5).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,6 +190,44 @@ static int form(gale_request *r)
     return GALE_OK;
 }
 
+/* GET /visits: counts this browser's visits in a signed cookie. */
+static int visits(gale_request *r)
+{
+    const char *seen = gale_request_signed_cookie(r, "visits", 0);
+    int n = seen ? atoi(seen) + 1 : 1;
+    char value[16];
+    snprintf(value, sizeof(value), "%d", n);
+    gale_cookie_options o = {.path = "/", .httponly = 1, .samesite = GALE_SAMESITE_LAX};
+    if (gale_response_set_signed_cookie(r, "visits", value, &o) < 0)
+        return GALE_ERROR; /* no cookie_secret in the config */
+    gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    gale_response_printf(r, "visits: %d\n", n);
+    return GALE_OK;
+}
+
+/* GET /note: a form carrying the XSRF token; POST /note: accepted only with a
+ * matching token when xsrf_cookies is on (gale checks before this runs). */
+static int note_get(gale_request *r)
+{
+    gale_response_header(r, "Content-Type", "text/html; charset=utf-8");
+    gale_response_printf(r,
+                         "<form method=\"post\" action=\"/note\">"
+                         "<input type=\"hidden\" name=\"_xsrf\" value=\"%s\">"
+                         "<input name=\"text\"><button>Save</button></form>\n",
+                         gale_request_xsrf_token(r));
+    return GALE_OK;
+}
+
+static int note_post(gale_request *r)
+{
+    const char *text = gale_request_require_argument(r, "text");
+    if (!text)
+        return GALE_OK;
+    gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    gale_response_printf(r, "saved: %s\n", text);
+    return GALE_OK;
+}
+
 static const gale_handler hello_handlers[] = {
     {.name = "hello", .get = hello},
     {.name = "greet", .get = greet},
@@ -199,6 +238,8 @@ static const gale_handler hello_handlers[] = {
     {.name = "json", .get = json_get, .post = json_post},
     {.name = "go", .get = go},
     {.name = "form", .get = form, .post = form},
+    {.name = "visits", .get = visits},
+    {.name = "note", .get = note_get, .post = note_post},
     {0},
 };
 

@@ -24,7 +24,9 @@ modules = (
                { path = "/json"; handler = "json"; },
                { path = "/go"; handler = "go"; },
                { path = "/echo"; handler = "echo"; },
-               { path = "/form"; handler = "form"; },
+               { path = "/form"; handler = "form"; xsrf = false; },
+               { path = "/visits"; handler = "visits"; },
+               { path = "/note"; handler = "note"; },
                { path = "/info"; handler = "info"; },
                { path = "/api"; handler = "json";
                  cors = { origins = ["https://a.example", "https://b.example"];
@@ -228,6 +230,84 @@ def test_multipart_with_curl_and_malformed():
                                         headers={"Content-Type": "multipart/form-data; boundary=zz"})
             eq(status, 400, "malformed multipart (%s)" % why)
         eq(g.get("/form?who=after")[2], b"who=after\n", "still serving")
+
+
+SECRET = "test secret 0123456789"
+
+
+def _tornado():
+    try:
+        import tornado.web  # noqa: F401
+        return tornado.web
+    except ImportError:
+        return None
+
+
+def test_signed_cookie_round_trip_and_tamper():
+    with framework('cookie_secret = "%s";' % SECRET) as g:
+        jar = os.path.join(g.tmp, "jar")
+        url = "http://127.0.0.1:%d/visits" % g.port
+        for n in (1, 2, 3):
+            out = subprocess.run(["curl", "-s", "-b", jar, "-c", jar, url], capture_output=True,
+                                 timeout=20)
+            eq(out.stdout, b"visits: %d\n" % n, "visit %d with a cookie jar" % n)
+        status, h, body = g.request("GET", "/visits", headers={"Cookie": "visits=2|1:0|10:1|6:visits|4:OTk=|00"})
+        eq(body, b"visits: 1\n", "a forged value reads as absent")
+        cookie = h.get("Set-Cookie")
+        check(cookie.startswith("visits=2|1:0|") and "HttpOnly" in cookie and "SameSite=Lax" in cookie,
+              "signed, HttpOnly, SameSite: %r" % cookie)
+        value = cookie.split(";")[0][len("visits="):]
+        web = _tornado()
+        if web:  # gale's value verifies in Tornado, Tornado's in gale
+            eq(web.decode_signed_value(SECRET, "visits", value), b"1", "Tornado reads gale's cookie")
+            theirs = web.create_signed_value(SECRET, "visits", "41").decode()
+            _, _, body = g.request("GET", "/visits", headers={"Cookie": "visits=" + theirs})
+            eq(body, b"visits: 42\n", "gale reads Tornado's cookie")
+        tampered = value[:-1] + ("0" if value[-1] != "0" else "1")
+        _, _, body = g.request("GET", "/visits", headers={"Cookie": "visits=" + tampered})
+        eq(body, b"visits: 1\n", "a tampered signature reads as absent")
+
+
+def test_signed_cookie_key_rotation():
+    conf = 'cookie_keys = ( { version = 1; secret = "old key"; }, { version = 2; secret = "new key"; } );'
+    with framework(conf) as g:
+        _, h, _ = g.get("/visits")
+        check(h.get("Set-Cookie").startswith("visits=2|1:2|"), "the newest key signs")
+        web = _tornado()
+        if web:
+            old = web.create_signed_value({1: "old key", 2: "new key"}, "visits", "9",
+                                          key_version=1).decode()
+            _, _, body = g.request("GET", "/visits", headers={"Cookie": "visits=" + old})
+            eq(body, b"visits: 10\n", "a value signed with the older key still verifies")
+
+
+def test_xsrf_protects_unsafe_methods():
+    with framework("xsrf_cookies = true;") as g:
+        status, h, page = g.get("/note")
+        eq(status, 200, "GET /note")
+        cookie = h.get("Set-Cookie").split(";")[0]
+        check(cookie.startswith("_xsrf=2|"), "the _xsrf cookie: %r" % cookie)
+        _, h2, page = g.request("GET", "/note", headers={"Cookie": cookie})
+        check("Set-Cookie" not in h2, "the cookie is set once")
+        token = page.split(b'name="_xsrf" value="')[1].split(b'"')[0].decode()
+        check(token != cookie[len("_xsrf="):], "the form's token is masked anew")
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
+        status, _, body = g.request("POST", "/note", b"text=hi", headers=form)
+        eq(status, 403, "no token: refused")
+        status, _, body = g.request("POST", "/note", b"text=hi&_xsrf=" + token.encode(), headers=form)
+        eq(status, 403, "a token but no cookie: refused")
+        status, _, body = g.request("POST", "/note", b"text=hi&_xsrf=" + token.encode(),
+                                    headers=dict(form, Cookie=cookie))
+        eq((status, body), (200, b"saved: hi\n"), "form token matching the cookie")
+        status, _, body = g.request("POST", "/note", b"text=js",
+                                    headers=dict(form, Cookie=cookie, **{"X-XSRFToken": token}))
+        eq(status, 200, "X-XSRFToken header")
+        other = "2|00000000|" + "ab" * 16 + "|1700000000"
+        status, _, _ = g.request("POST", "/note", b"text=x&_xsrf=" + other.encode(),
+                                 headers=dict(form, Cookie=cookie))
+        eq(status, 403, "a mismatching token: refused")
+        status, _, _ = g.request("POST", "/form", b"who=api", headers=form)
+        eq(status, 200, "a route with xsrf = false is not checked")
 
 
 if __name__ == "__main__":
