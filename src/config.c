@@ -592,6 +592,20 @@ static void config_check_cookie_key(struct config_ctx *ctx, const config_setting
         config_error(ctx, s, "expected cookie_secret or cookie_keys, not both");
 }
 
+/* Sessions travel in a signed cookie: they need a cookie secret. */
+static int config_set_sessions(struct config_ctx *ctx, const config_setting_t *s,
+                               const struct config_directive *d, void *base)
+{
+    struct config_sessions *ss = config_field(d, base);
+    int rc = config_set_group(ctx, s, d, base);
+
+    ss->line = s ? config_line(s) : 0;
+    if (s != NULL && rc == 0 && ctx->cfg->cookie_secret == NULL && ctx->cfg->ncookie_keys == 0)
+        return config_error(ctx, s, "sessions need cookie_secret or cookie_keys (the session "
+                                    "cookie is signed)");
+    return rc;
+}
+
 /* A cors group needs the origins it allows. */
 static int config_set_cors(struct config_ctx *ctx, const config_setting_t *s,
                            const struct config_directive *d, void *base)
@@ -993,6 +1007,7 @@ static const struct config_directive config_route_table[] = {
     CONFIG_STRING(struct config_route, handler, CONFIG_REQUIRED, NULL),
     CONFIG_STRING(struct config_route, name, 0, NULL),
     CONFIG_BOOL(struct config_route, xsrf, 1),
+    CONFIG_BOOL(struct config_route, authenticated, 0),
     {.name = "cors", .set = config_set_cors, .release = config_release_group,
      .offset = offsetof(struct config_route, cors), .sub = config_cors_table},
     CONFIG_END,
@@ -1001,6 +1016,27 @@ static const struct config_directive config_route_table[] = {
 static const struct config_directive config_cookie_key_table[] = {
     CONFIG_INT(struct config_cookie_key, version, CONFIG_REQUIRED, 0, 0, 1000000),
     CONFIG_STRING(struct config_cookie_key, secret, CONFIG_REQUIRED, NULL),
+    CONFIG_END,
+};
+
+static const char *const config_store_words[] = {"lmdb", "redis", NULL};
+
+static const struct config_directive config_redis_table[] = {
+    CONFIG_STRING(struct config_redis, host, 0, "127.0.0.1"),
+    CONFIG_INT(struct config_redis, port, 0, 6379, 1, 65535),
+    CONFIG_STRING(struct config_redis, password, 0, NULL),
+    CONFIG_INT(struct config_redis, db, 0, 0, 0, 1000),
+    CONFIG_STRING(struct config_redis, prefix, 0, "gale:session:"),
+    CONFIG_END,
+};
+
+static const struct config_directive config_sessions_table[] = {
+    CONFIG_ENUM(struct config_sessions, store, CONFIG_STORE_LMDB, config_store_words),
+    CONFIG_PATH(struct config_sessions, dir, 0, "state", NULL),
+    CONFIG_SIZE(struct config_sessions, map_size, 268435456, 1048576, 1LL << 40),
+    CONFIG_GROUP(struct config_sessions, redis, config_redis_table),
+    CONFIG_STRING(struct config_sessions, cookie, 0, "gale_session"),
+    CONFIG_SECONDS(struct config_sessions, max_age, 1209600, 60, 366 * CONFIG_ONE_DAY),
     CONFIG_END,
 };
 
@@ -1094,6 +1130,9 @@ static const struct config_directive config_table[] = {
     CONFIG_LIST("cookie_keys", struct config, cookie_keys, ncookie_keys, 0, 0,
                 struct config_cookie_key, config_cookie_key_table, config_check_cookie_key),
     CONFIG_BOOL(struct config, xsrf_cookies, 0),
+    {.name = "sessions", .set = config_set_sessions, .release = config_release_group,
+     .offset = offsetof(struct config, sessions), .sub = config_sessions_table},
+    CONFIG_STRING(struct config, login_url, 0, "/login"),
     CONFIG_BOOL(struct config, etag, 1),
     {.name = "trusted_proxies", .set = config_set_cidrs, .release = config_release_ptr,
      .offset = offsetof(struct config, trusted_proxies),

@@ -71,7 +71,29 @@ struct config_cookie_key {
     int line;
 };
 
+/* Server-side sessions, shared by every worker (LMDB) or instance (Redis). */
+enum config_store { CONFIG_STORE_LMDB = 0, CONFIG_STORE_REDIS };
+
+struct config_redis {
+    char *host;     /* default "127.0.0.1" */
+    int port;       /* default 6379 */
+    char *password; /* NULL: none */
+    int db;         /* default 0 */
+    char *prefix;   /* default "gale:session:" */
+};
+
+struct config_sessions {
+    int line;      /* 0: no sessions group, no sessions */
+    int store;     /* enum config_store; default lmdb */
+    char *dir;     /* lmdb: the state folder; default "state" next to the config */
+    size_t map_size; /* lmdb: the most the file may grow to; default 256 MiB */
+    struct config_redis redis;
+    char *cookie;  /* the session cookie's name; default "gale_session" */
+    double max_age; /* seconds a session lives unused; default 1209600 (14 days) */
+};
+
 struct config_route {
+    int authenticated; /* no user: GET/HEAD redirect to login_url, other methods 403 */
     int xsrf;      /* check XSRF tokens on this route when xsrf_cookies is on; default true */
     char *path;    /* regular expression matched against the whole path */
     char *handler; /* a handler name of the module the route is declared in */
@@ -137,6 +159,8 @@ struct config {
     struct config_cookie_key *cookie_keys; /* or versioned keys (Tornado's dict) */
     size_t ncookie_keys;
     int xsrf_cookies;    /* refuse unsafe methods without a matching XSRF token; default false */
+    struct config_sessions sessions;
+    char *login_url;     /* where authenticated routes send visitors without a user; "/login" */
     int etag;            /* add an ETag to finished 200 answers to GET/HEAD; default true */
     struct config_cidr *trusted_proxies; /* X-Forwarded-* / X-Real-IP believed from these */
     size_t ntrusted_proxies;

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "module.h"
 #include "proxy.h"
+#include "session.h"
 #include "upload.h"
 #include "util.h"
 #include "worker.h"
@@ -57,6 +58,7 @@ struct http_conn {
 };
 
 static void http_process(struct http_conn *hc);
+static void http_run(gale_request *r);
 static void http_orphan_unlink(gale_request *r);
 
 static const struct {
@@ -163,6 +165,8 @@ void http_conn_start(struct conn *c)
 static void http_request_cleanup(void *arg)
 {
     gale_request *r = arg;
+    json_decref(r->session);
+    json_decref(r->session_orig);
     if (r->body)
         evbuffer_free(r->body);
     if (r->out)
@@ -290,7 +294,10 @@ static void http_release(struct conn *c)
     struct http_conn *hc = c->data;
     /* Only a handler that is still working holds the request; one that was
      * still being read, or is being answered, goes with the connection. */
-    if (hc->req && hc->state == HC_HANDLER && !hc->req->finished)
+    if (hc->req && hc->req->session_op) {
+        session_cancel(hc->req); /* still waiting for the store: no handler holds it */
+        hc->req->hc = NULL;
+    } else if (hc->req && hc->state == HC_HANDLER && !hc->req->finished)
         http_abort(hc);
     else if (hc->req)
         hc->req->hc = NULL;
@@ -365,6 +372,7 @@ int http_send_head(gale_request *r, int streaming)
     struct http_conn *hc = r->hc;
     if (!hc || r->head_sent)
         return hc ? 0 : -1;
+    session_save(r); /* a new session's cookie goes with this head */
     size_t dlen, slen;
     const char *date = worker_date_header(r->w, &dlen);
     const char *server = worker_server_header(r->w, &slen);
@@ -935,6 +943,46 @@ static void http_dispatch(struct http_conn *hc)
         http_error(r, 403, why); /* no handler runs */
         return;
     }
+    session_load(r, http_run); /* at once, or when the session store answers */
+}
+
+/* Routes marked authenticated need a user: a visitor is sent to log in (GET,
+ * HEAD) or refused (other methods). Returns 0 when r may go on. */
+static int http_authenticate(gale_request *r)
+{
+    if (!r->route->conf->authenticated || gale_request_user(r))
+        return 0;
+    if (r->mid != HTTP_M_GET && r->mid != HTTP_M_HEAD) {
+        http_error(r, 403, "log in first");
+        return -1;
+    }
+    const char *login = worker_config(r->w)->login_url;
+    size_t len = strlen(r->target);
+    char *next = arena_alloc(r->arena, len * 3 + 1), *p = next;
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *t = (const unsigned char *)r->target; *t; t++) {
+        if ((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9') ||
+            strchr("-._~", *t)) { /* as Tornado's urlencode: '/' too is encoded */
+            *p++ = (char)*t;
+        } else {
+            *p++ = '%';
+            *p++ = hex[*t >> 4];
+            *p++ = hex[*t & 15];
+        }
+    }
+    *p = '\0';
+    const char *url = gale_request_printf(r, "%s%cnext=%s", login, strchr(login, '?') ? '&' : '?',
+                                          next);
+    if (gale_response_redirect(r, 302, url) < 0)
+        http_error(r, 403, "log in first");
+    return -1;
+}
+
+/* The session is there: check the user, then prepare and the method's callback. */
+static void http_run(gale_request *r)
+{
+    if (http_authenticate(r) < 0)
+        return; /* answered: a redirect to the login page, or 403 */
     r->in_handler = 1;
     gale_handler_fn prepare = r->route->handler->prepare;
     int rc = prepare ? prepare(r) : GALE_OK;

@@ -19,6 +19,7 @@ struct evbuffer;
 struct route;
 struct http_conn;
 struct upload;
+struct store_op;
 
 struct http_kv {
     const char *name;
@@ -53,6 +54,13 @@ struct gale_request {
     struct upload *upload; /* a multipart/form-data body being collected */
     json_t *json; /* the body as JSON, parsed on first use */
     const char *xsrf_token; /* this answer's masked XSRF token, made on first use */
+    json_t *session;      /* owned (cleanup decref), NULL without sessions */
+    json_t *session_orig; /* as loaded, to tell whether the handler changed it */
+    const char *session_id; /* NULL until the session has one */
+    struct store_op *session_op; /* the store read under way */
+    void (*session_done)(gale_request *r);
+    unsigned session_regenerate : 1;
+    unsigned session_destroy : 1;
     int json_parsed;
 
     /* the body */

@@ -287,6 +287,14 @@ void gale_request_cleanup(gale_request *r, void (*fn)(void *), void *arg)
     arena_cleanup_add(r->arena, fn, arg);
 }
 
+const char *gale_request_user(gale_request *r)
+{
+    const gale_module *m = r->route ? r->route->module->desc : NULL;
+    if (m && m->current_user)
+        return m->current_user(r);
+    return r->session ? json_string_value(json_object_get(r->session, "user")) : NULL;
+}
+
 int gale_request_aborted(const gale_request *r)
 {
     return r->aborted;

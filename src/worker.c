@@ -34,6 +34,7 @@
 #include "log.h"
 #include "module.h"
 #include "router.h"
+#include "session.h"
 #include "tls.h"
 #include "util.h"
 
@@ -230,6 +231,7 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
         conn_close(w->conns);
     module_shutdown_all(w->ms);
     http_free_orphans();
+    session_shutdown();
     log_flush();
     for (size_t i = 0; i < w->nlsn; i++)
         if (w->lsn[i])
@@ -351,9 +353,11 @@ int worker_credentials(const struct config *cfg, uid_t *uid, gid_t *gid)
 
 static int worker_drop_privileges(const struct config *cfg)
 {
-    uid_t uid;
-    gid_t gid;
+    uid_t uid = 0;
+    gid_t gid = 0;
     int rc = worker_credentials(cfg, &uid, &gid);
+    if (rc >= 0 && session_prepare(cfg, uid, gid, rc == 1) < 0)
+        return -1;
     if (rc < 0) {
         log_error("user %s or group %s does not exist", cfg->user ? cfg->user : "nobody",
                   cfg->group ? cfg->group : "(primary)");
@@ -420,7 +424,7 @@ static void worker_setup(struct worker *w, const struct listen_set *ls,
     }
     worker_init_timeouts(w);
     worker_signals(w);
-    if (module_init_all(w->ms, w) < 0)
+    if (session_init(w->cfg, w->base) < 0 || module_init_all(w->ms, w) < 0)
         worker_exit(w, 3);
     if (worker_listen(w, ls, tls, slot) < 0) {
         log_error("cannot listen: %s", strerror(errno));

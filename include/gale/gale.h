@@ -113,7 +113,10 @@ typedef struct gale_module {
     /* Called once when the worker stops. May be NULL. */
     void (*shutdown)(gale_ctx *ctx);
     const gale_handler *handlers; /* terminated by an entry whose name is NULL */
-    const void *reserved[8];      /* zero */
+    /* How this module finds the current user of a request (a login cookie,
+     * a token header...); NULL: the session's "user" key. May be NULL. */
+    const char *(*current_user)(gale_request *r);
+    const void *reserved[7]; /* zero */
 } gale_module;
 
 /* ---- module context: one per module per worker ---- */
@@ -242,6 +245,24 @@ int gale_response_set_signed_cookie(gale_request *r, const char *name, const cha
  * refuses POST, PUT, PATCH and DELETE whose token does not match the cookie
  * with 403, before the handler runs (routes may opt out: xsrf = false). */
 const char *gale_request_xsrf_token(gale_request *r);
+
+/* ---- sessions and users ---- */
+
+/* The visitor's session: a JSON object (borrowed) to read and change in
+ * place; gale stores it when the handler changed it (LMDB or Redis, from the
+ * config's `sessions`) and sets the signed, HttpOnly, SameSite=Lax session
+ * cookie. NULL when the config has no sessions. Values are JSON. */
+json_t *gale_session(gale_request *r);
+/* Keep the data under a new session id (call it at login: a session id an
+ * attacker planted before the login is worth nothing after it). */
+int gale_session_regenerate(gale_request *r);
+/* Forget the session (logout): removed from the store, its cookie cleared. */
+void gale_session_destroy(gale_request *r);
+/* The current user: the handler module's current_user hook when it has one,
+ * else the session's "user" string, else NULL. Routes marked
+ * `authenticated = true` need one: without it GET and HEAD are redirected to
+ * login_url?next=TARGET, other methods answered 403. */
+const char *gale_request_user(gale_request *r);
 
 /* Memory freed with the request; never NULL (gale aborts the worker on OOM). */
 void *gale_request_alloc(gale_request *r, size_t size);

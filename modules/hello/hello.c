@@ -228,6 +228,56 @@ static int note_post(gale_request *r)
     return GALE_OK;
 }
 
+/* GET /login: a form; POST /login: logs `user` in (no password in this
+ * demo: see modules/notes for that) under a new session id, then goes to
+ * `next`. */
+static int login_get(gale_request *r)
+{
+    const char *next = gale_request_argument(r, "next");
+    gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    gale_response_printf(r, "log in, then back to %s\n", next ? next : "/");
+    return GALE_OK;
+}
+
+static int login_post(gale_request *r)
+{
+    json_t *session = gale_session(r);
+    const char *user = gale_request_require_argument(r, "user");
+    if (!user)
+        return GALE_OK;
+    if (!session) {
+        gale_response_error(r, 500, "sessions are not configured");
+        return GALE_OK;
+    }
+    json_object_set_new(session, "user", json_string(user));
+    gale_session_regenerate(r);
+    const char *next = gale_request_argument(r, "next");
+    gale_response_redirect(r, 303, next && next[0] == '/' && next[1] != '/' ? next : "/whoami");
+    return GALE_OK;
+}
+
+static int logout(gale_request *r)
+{
+    gale_session_destroy(r);
+    gale_response_puts(r, "bye\n");
+    return GALE_OK;
+}
+
+/* GET /whoami: the user, and a per-session counter kept in the session. */
+static int whoami(gale_request *r)
+{
+    const char *user = gale_request_user(r);
+    json_t *session = gale_session(r);
+    json_int_t n = 0;
+    if (session) {
+        n = json_integer_value(json_object_get(session, "n")) + 1;
+        json_object_set_new(session, "n", json_integer(n));
+    }
+    gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    gale_response_printf(r, "user: %s\nn: %lld\n", user ? user : "-", (long long)n);
+    return GALE_OK;
+}
+
 static const gale_handler hello_handlers[] = {
     {.name = "hello", .get = hello},
     {.name = "greet", .get = greet},
@@ -240,6 +290,9 @@ static const gale_handler hello_handlers[] = {
     {.name = "form", .get = form, .post = form},
     {.name = "visits", .get = visits},
     {.name = "note", .get = note_get, .post = note_post},
+    {.name = "login", .get = login_get, .post = login_post},
+    {.name = "logout", .post = logout, .get = logout},
+    {.name = "whoami", .get = whoami},
     {0},
 };
 
