@@ -30,7 +30,7 @@ struct arena {
     struct arena_block *head; /* current block; the first block is last in the chain */
     struct arena_block *first;
     struct arena_cleanup *cleanups;
-    void *last;      /* the last allocation, for arena_realloc in place */
+    void *last; /* the last allocation, for arena_realloc in place */
     size_t block_size;
 };
 

@@ -30,7 +30,7 @@
 #include "worker.h"
 
 #define CONN_READ_SIZE 16384
-#define CONN_TLS_RECORD 16384 /* the largest TLS record's payload */
+#define CONN_TLS_RECORD 16384      /* the largest TLS record's payload */
 #define CONN_IN_HIGH (1024 * 1024) /* stop reading with this much unparsed */
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
@@ -103,8 +103,7 @@ void conn_read_now(struct conn *c)
 
 void conn_read_check(struct conn *c)
 {
-    int on = c->want_read && !c->eof &&
-             evbuffer_get_length(conn_in(c)) < CONN_IN_HIGH;
+    int on = c->want_read && !c->eof && evbuffer_get_length(conn_in(c)) < CONN_IN_HIGH;
     if (on == (int)c->reading)
         return;
     c->reading = on;

@@ -135,8 +135,7 @@ const char *gale_request_xsrf_token(gale_request *r)
     if (fresh) {
         /* Readable by scripts (they send it back in X-XSRFToken), kept to
          * this site's own requests. */
-        gale_cookie_options o = {.path = "/", .samesite = GALE_SAMESITE_LAX,
-                                 .secure = r->https};
+        gale_cookie_options o = {.path = "/", .samesite = GALE_SAMESITE_LAX, .secure = r->https};
         gale_response_set_cookie(r, COOKIES_XSRF, token, &o);
     }
     r->xsrf_token = token;

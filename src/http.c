@@ -111,9 +111,11 @@ const char *http_status_text(int status)
     for (size_t i = 0; i < ARRAY_SIZE(http_statuses); i++)
         if (http_statuses[i].code == status)
             return http_statuses[i].text;
-    return status < 200 ? "Informational" : status < 300 ? "OK" : status < 400 ? "Redirect"
-           : status < 500                                              ? "Client Error"
-                                                                       : "Server Error";
+    return status < 200   ? "Informational"
+           : status < 300 ? "OK"
+           : status < 400 ? "Redirect"
+           : status < 500 ? "Client Error"
+                          : "Server Error";
 }
 
 /* ---- the connection ---- */
@@ -235,7 +237,7 @@ static void http_request_done(gale_request *r)
             return;
         }
         conn_timer(c, worker_timeout(hc->w, worker_draining(hc->w) ? WORKER_TV_DRAIN_IDLE
-                                                                     : WORKER_TV_IDLE));
+                                                                   : WORKER_TV_IDLE));
     } else if (!hc->processing) {
         /* an async answer ended; pipelined requests wait: read them from the loop */
         bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
@@ -971,8 +973,8 @@ static int http_authenticate(gale_request *r)
         }
     }
     *p = '\0';
-    const char *url = gale_request_printf(r, "%s%cnext=%s", login, strchr(login, '?') ? '&' : '?',
-                                          next);
+    const char *url =
+        gale_request_printf(r, "%s%cnext=%s", login, strchr(login, '?') ? '&' : '?', next);
     if (gale_response_redirect(r, 302, url) < 0)
         http_error(r, 403, "log in first");
     return -1;
@@ -1029,8 +1031,7 @@ static void http_process(struct http_conn *hc)
     hc->processing = 1;
     for (;;) {
         if (hc->state == HC_IDLE) {
-            if (evbuffer_get_length(in) == 0 ||
-                conn_pending(hc->c) > HTTP_OUT_PAUSE)
+            if (evbuffer_get_length(in) == 0 || conn_pending(hc->c) > HTTP_OUT_PAUSE)
                 break;
             http_head_begin(hc);
         }
@@ -1051,7 +1052,7 @@ static void http_process(struct http_conn *hc)
     /* The request may have been freed above and the connection with it only
      * through conn_close, which nothing here calls: hc is still valid. */
     hc->processing = 0;
-    conn_flush(hc->c); /* every answer of this batch in one write */
+    conn_flush(hc->c);      /* every answer of this batch in one write */
     conn_read_check(hc->c); /* input was consumed: resume reading if it paused */
 }
 
@@ -1082,8 +1083,7 @@ static void http_eof(struct conn *c)
             conn_close_after_write(c);
         return;
     }
-    if (!c->error && conn_pending(c) &&
-        hc->state == HC_IDLE) {
+    if (!c->error && conn_pending(c) && hc->state == HC_IDLE) {
         conn_close_after_write(c);
         return;
     }
@@ -1098,8 +1098,9 @@ static void http_timeout(struct conn *c)
     } else if (hc->state == HC_HEAD && hc->inlen == 0) {
         conn_close(c);
     } else if (hc->state == HC_HEAD || hc->state == HC_BODY) {
-        http_fail(hc, 408, hc->state == HC_HEAD ? "request head not received in time"
-                                                 : "request body not received in time");
+        http_fail(hc, 408,
+                  hc->state == HC_HEAD ? "request head not received in time"
+                                       : "request body not received in time");
     }
 }
 

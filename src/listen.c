@@ -106,8 +106,8 @@ static int listen_fill(struct listen_sock *s, int slots, struct listen_sock *pre
     return 0;
 }
 
-int listen_open(struct listen_set *ls, const struct config *cfg, int slots,
-                struct listen_set *old, char **err)
+int listen_open(struct listen_set *ls, const struct config *cfg, int slots, struct listen_set *old,
+                char **err)
 {
     struct listen_set n = {.socks = xcalloc(cfg->nlistens, sizeof(struct listen_sock)),
                            .n = cfg->nlistens,

@@ -152,8 +152,10 @@ static void log_vmsg(int level, const char *fmt, va_list ap)
     int e = errno;
     size_t n = log_timestamp(line, sizeof(line));
     n += (size_t)snprintf(line + n, sizeof(line) - n, " [%s] %s[%d]: ",
-                          log_level_names[level < 0 ? 0 : level > 3 ? 3 : level], log_state.who,
-                          (int)getpid());
+                          log_level_names[level < 0   ? 0
+                                          : level > 3 ? 3
+                                                      : level],
+                          log_state.who, (int)getpid());
     int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
     if (m < 0)
         m = 0;
@@ -217,8 +219,8 @@ static size_t log_escape(char *dst, size_t cap, const char *s)
     return o;
 }
 
-void log_access(const char *client, const char *method, const char *target, int minor,
-                int status, size_t bytes, double seconds)
+void log_access(const char *client, const char *method, const char *target, int minor, int status,
+                size_t bytes, double seconds)
 {
     if (log_state.access_fd < 0)
         return;

@@ -52,7 +52,7 @@ struct mworker {
     int ipc_fd; /* master's end */
     struct event *ipc_ev;
     double started;
-    double kill_at; /* draining: SIGKILL after this (monotonic) */
+    double kill_at;  /* draining: SIGKILL after this (monotonic) */
     int drain_acked; /* draining: it said it stopped accepting */
 };
 
@@ -72,18 +72,18 @@ static struct {
     struct event *sig_ev;
     struct event *tick; /* 100 ms: respawns, kill deadlines, ready timeout */
     struct generation cur, prev;
-    int reloading;     /* prev is still serving while cur's workers start */
+    int reloading; /* prev is still serving while cur's workers start */
     double reload_deadline;
-    int reload_again;  /* another SIGHUP came during a reload */
-    int await_drain;   /* reload committed; READY=1 once the old workers stopped accepting */
+    int reload_again; /* another SIGHUP came during a reload */
+    int await_drain;  /* reload committed; READY=1 once the old workers stopped accepting */
     double await_deadline;
-    int stopping;      /* 0, or the signal that started the stop */
+    int stopping; /* 0, or the signal that started the stop */
     double stop_deadline;
-    int started;       /* the first generation was ready once */
-    int start_failed;  /* a worker of the first generation died before it was ready */
+    int started;      /* the first generation was ready once */
+    int start_failed; /* a worker of the first generation died before it was ready */
     struct mworker *w;
     size_t nw, capw;
-    int *fast_deaths;  /* per slot: deaths right after start, for the back-off */
+    int *fast_deaths;   /* per slot: deaths right after start, for the back-off */
     double *respawn_at; /* per slot: 0, or when to fork its replacement */
     int nslots;
 } M = {.sigfd = -1};
@@ -181,8 +181,7 @@ static int master_modules_apart(const struct config *cfg, char **errors)
 
 /* Load and check a config: its users, certificates and modules (loaded in a
  * child when `apart`). On success *tls holds its TLS contexts (caller frees). */
-static struct config *master_load(const char *path, int apart, struct tls_set **tls,
-                                  char **errors)
+static struct config *master_load(const char *path, int apart, struct tls_set **tls, char **errors)
 {
     struct config *cfg = config_load(path, errors);
     *tls = NULL;
@@ -293,8 +292,8 @@ static void master_fork_worker(struct generation *g, int slot)
     mw->state = MW_STARTING;
     mw->ipc_fd = fds[0];
     mw->started = util_now();
-    mw->ipc_ev = event_new(M.base, fds[0], EV_READ | EV_PERSIST, master_ipc_cb,
-                           (void *)(intptr_t)pid);
+    mw->ipc_ev =
+        event_new(M.base, fds[0], EV_READ | EV_PERSIST, master_ipc_cb, (void *)(intptr_t)pid);
     event_add(mw->ipc_ev, NULL);
     M.respawn_at[slot] = 0;
 }
@@ -480,8 +479,7 @@ static void master_reopen_logs(void)
     gid_t gid;
     if (log_reopen() < 0)
         log_error("reopening logs: %s", strerror(errno));
-    if (M.cur.cfg && worker_credentials(M.cur.cfg, &uid, &gid) == 1 &&
-        log_chown(uid, gid) < 0)
+    if (M.cur.cfg && worker_credentials(M.cur.cfg, &uid, &gid) == 1 && log_chown(uid, gid) < 0)
         log_warn("giving the logs to uid %u: %s", (unsigned)uid, strerror(errno));
 }
 

@@ -14,8 +14,7 @@
 #include "util.h"
 #include "worker.h"
 
-static const gale_module *module_descriptor(struct module *m, const char *file,
-                                           struct strbuf *err)
+static const gale_module *module_descriptor(struct module *m, const char *file, struct strbuf *err)
 {
     const struct config_module *cm = m->conf;
     const gale_module *d = dlsym(m->dl, GALE_MODULE_SYMBOL);
@@ -25,8 +24,8 @@ static const gale_module *module_descriptor(struct module *m, const char *file,
         return NULL;
     }
     if (d->magic != GALE_MODULE_MAGIC) {
-        strbuf_addf(err, "%s:%d: module %s: '%s' is not a gale module descriptor\n", file,
-                    cm->line, cm->path, GALE_MODULE_SYMBOL);
+        strbuf_addf(err, "%s:%d: module %s: '%s' is not a gale module descriptor\n", file, cm->line,
+                    cm->path, GALE_MODULE_SYMBOL);
         return NULL;
     }
     if (d->abi_version != GALE_ABI_VERSION) {
@@ -147,14 +146,29 @@ gale_handler_fn module_handler_fn(const gale_handler *h, int method)
 {
     gale_handler_fn f = NULL;
     switch (method) {
-    case HTTP_M_GET: f = h->get; break;
-    case HTTP_M_HEAD: f = h->head ? h->head : h->get; break;
-    case HTTP_M_POST: f = h->post; break;
-    case HTTP_M_PUT: f = h->put; break;
-    case HTTP_M_PATCH: f = h->patch; break;
-    case HTTP_M_DELETE: f = h->del; break;
-    case HTTP_M_OPTIONS: f = h->options; break;
-    default: break;
+    case HTTP_M_GET:
+        f = h->get;
+        break;
+    case HTTP_M_HEAD:
+        f = h->head ? h->head : h->get;
+        break;
+    case HTTP_M_POST:
+        f = h->post;
+        break;
+    case HTTP_M_PUT:
+        f = h->put;
+        break;
+    case HTTP_M_PATCH:
+        f = h->patch;
+        break;
+    case HTTP_M_DELETE:
+        f = h->del;
+        break;
+    case HTTP_M_OPTIONS:
+        f = h->options;
+        break;
+    default:
+        break;
     }
     return f ? f : h->any;
 }

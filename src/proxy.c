@@ -57,8 +57,8 @@ static int proxy_take(const char *s, size_t len, char *out, size_t cap)
     return proxy_parse(out, a) > 0 ? 0 : -1;
 }
 
-void proxy_client(const struct config_cidr *blocks, size_t n, const char *peer,
-                  const char *real_ip, const char *forwarded_for, char *out, size_t cap)
+void proxy_client(const struct config_cidr *blocks, size_t n, const char *peer, const char *real_ip,
+                  const char *forwarded_for, char *out, size_t cap)
 {
     snprintf(out, cap, "%s", peer);
     if (!proxy_trusted(blocks, n, peer))

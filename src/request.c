@@ -117,8 +117,8 @@ static void request_add_urlencoded(gale_request *r, const char *text, size_t len
     while (form_urlencoded_next(&pos, end, 0, &p) == 1) {
         if (r->nargs == *cap) {
             size_t ncap = *cap ? *cap * 2 : 16;
-            r->args = arena_realloc(r->arena, r->args, *cap * sizeof(*r->args),
-                                    ncap * sizeof(*r->args));
+            r->args =
+                arena_realloc(r->arena, r->args, *cap * sizeof(*r->args), ncap * sizeof(*r->args));
             *cap = ncap;
         }
         char *name = arena_alloc(r->arena, p.name_len + 1);

@@ -147,8 +147,11 @@ static char *session_new_id(gale_request *r)
 static void session_cookie(gale_request *r, const char *id)
 {
     const struct config_sessions *ss = &worker_config(r->w)->sessions;
-    gale_cookie_options o = {.path = "/", .httponly = 1, .samesite = GALE_SAMESITE_LAX,
-                             .secure = r->https, .has_max_age = 1,
+    gale_cookie_options o = {.path = "/",
+                             .httponly = 1,
+                             .samesite = GALE_SAMESITE_LAX,
+                             .secure = r->https,
+                             .has_max_age = 1,
                              .max_age = (long long)ss->max_age};
     if (!id) {
         gale_response_clear_cookie(r, ss->cookie, &o);

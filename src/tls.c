@@ -73,8 +73,8 @@ static void tls_derive(const char *label, unsigned long long period, unsigned ch
     HMAC(EVP_sha256(), tls_secret, sizeof(tls_secret), msg, (size_t)n, out, &len);
 }
 
-static int tls_ticket_keys(unsigned long long period, unsigned char name[16],
-                           unsigned char aes[32], unsigned char mac[32])
+static int tls_ticket_keys(unsigned long long period, unsigned char name[16], unsigned char aes[32],
+                           unsigned char mac[32])
 {
     unsigned char full[32];
     tls_derive("name", period, full);
@@ -206,11 +206,11 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct config_tls *t, size_t ind
             return -1;
         }
         SSL_CTX_set_client_CA_list(ctx, names);
-        SSL_CTX_set_verify(ctx,
-                           SSL_VERIFY_PEER | (t->verify_client == CONFIG_VERIFY_REQUIRE
-                                                  ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-                                                  : 0),
-                           NULL);
+        SSL_CTX_set_verify(
+            ctx,
+            SSL_VERIFY_PEER |
+                (t->verify_client == CONFIG_VERIFY_REQUIRE ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+            NULL);
     }
     return 0;
 }
@@ -254,8 +254,8 @@ static void tls_server_free(struct tls_server *srv)
     free(srv);
 }
 
-static struct tls_server *tls_server_new(const struct config_tls *t, size_t index,
-                                         const char *file, struct strbuf *err)
+static struct tls_server *tls_server_new(const struct config_tls *t, size_t index, const char *file,
+                                         struct strbuf *err)
 {
     struct tls_server *srv = xcalloc(1, sizeof(*srv));
     srv->conf = t;

@@ -118,7 +118,8 @@ const char *worker_date_header(struct worker *w, size_t *len)
         struct tm tm;
         w->date_sec = now.tv_sec;
         gmtime_r(&now.tv_sec, &tm);
-        w->date_len = strftime(w->date, sizeof(w->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        w->date_len =
+            strftime(w->date, sizeof(w->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
     }
     *len = w->date_len;
     return w->date;
@@ -179,8 +180,8 @@ static void worker_accept_error_cb(struct evconnlistener *l, void *arg)
     log_error("accept: %s", strerror(errno));
 }
 
-static int worker_listen(struct worker *w, const struct listen_set *ls,
-                         const struct tls_set *tls, int slot)
+static int worker_listen(struct worker *w, const struct listen_set *ls, const struct tls_set *tls,
+                         int slot)
 {
     w->lsn = xcalloc(ls->n, sizeof(*w->lsn));
     w->lsn_arg = xcalloc(ls->n, sizeof(*w->lsn_arg));
@@ -280,10 +281,10 @@ static void worker_drain(struct worker *w)
      * from now on no new connection reaches the old configuration. */
     if (ipc_send(w->ipc_fd, IPC_DRAINING, NULL, 0) < 0)
         log_warn("telling the master we drain: %s", strerror(errno));
-    struct timeval tv = {.tv_sec = (time_t)w->cfg->grace_period,
-                         .tv_usec = (suseconds_t)((w->cfg->grace_period -
-                                                   (double)(time_t)w->cfg->grace_period) *
-                                                  1e6)};
+    struct timeval tv = {
+        .tv_sec = (time_t)w->cfg->grace_period,
+        .tv_usec =
+            (suseconds_t)((w->cfg->grace_period - (double)(time_t)w->cfg->grace_period) * 1e6)};
     w->grace = evtimer_new(w->base, worker_grace_cb, w);
     evtimer_add(w->grace, &tv);
     for (struct conn *c = w->conns, *next; c; c = next) {
@@ -390,8 +391,8 @@ static void worker_build_router(struct worker *w)
     }
 }
 
-static void worker_setup(struct worker *w, const struct listen_set *ls,
-                         const struct tls_set *tls, int slot)
+static void worker_setup(struct worker *w, const struct listen_set *ls, const struct tls_set *tls,
+                         int slot)
 {
     char *errors = NULL;
     w->ms = module_load_all(w->cfg, &errors);

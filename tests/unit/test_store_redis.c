@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 
+#include "log.h"
 #include "store.h"
 
 #define PASSWORD "s3cret pass"
@@ -36,6 +38,17 @@ struct result {
     size_t len;
     char value[64];
 };
+
+
+/* The store logs through gale's log_msg; here, to stderr. */
+void log_msg(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
 
 static struct event_base *base;
 static struct server plain;  /* no password; most tests */
