@@ -162,12 +162,13 @@ int form_urlencoded_next(const char **pos, const char *end, unsigned flags, stru
 int form_urlencoded_parse(const char *body, size_t len, unsigned flags,
                           int (*fn)(void *arg, const struct form_pair *pair), void *arg)
 {
-    const char *p = body, *end = body + len;
+    const char *p = body, *end;
     struct form_pair pair;
     int rc;
 
     if (len == 0)
-        return 0;
+        return 0; /* before any arithmetic: body may be NULL then */
+    end = body + len;
     while ((rc = form_urlencoded_next(&p, end, flags, &pair)) == 1)
         if (fn(arg, &pair) != 0)
             return -1;
