@@ -8,6 +8,8 @@
  */
 #include "cookie.h"
 
+#include "util.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -426,17 +428,6 @@ static int cookie_b64_decode(unsigned char *out, size_t *out_len, const char *in
     return 0;
 }
 
-static void cookie_hex(char *out, const unsigned char *in, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-}
-
 /* ---- signed values ----------------------------------------------------- */
 
 /* Every key usable and every version distinct, so that a version names one
@@ -501,7 +492,7 @@ static int cookie_hmac_hex(char *hex, const struct cookie_key *key, const char *
              &md_len) == NULL ||
         md_len * 2 != COOKIE_SIG_HEX)
         return -1;
-    cookie_hex(hex, md, md_len);
+    util_hex(hex, md, md_len);
     OPENSSL_cleanse(md, sizeof(md));
     return 0;
 }

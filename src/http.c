@@ -504,15 +504,11 @@ static const char *http_etag(gale_request *r)
     }
     EVP_DigestFinal_ex(ctx, md, &mdlen);
     EVP_MD_CTX_free(ctx);
-    char *tag = arena_alloc(r->arena, mdlen * 2 + 3), *p = tag;
-    static const char hex[] = "0123456789abcdef";
-    *p++ = '"';
-    for (unsigned i = 0; i < mdlen; i++) {
-        *p++ = hex[md[i] >> 4];
-        *p++ = hex[md[i] & 15];
-    }
-    *p++ = '"';
-    *p = '\0';
+    char *tag = arena_alloc(r->arena, mdlen * 2 + 3);
+    tag[0] = '"';
+    util_hex(tag + 1, md, mdlen);
+    tag[mdlen * 2 + 1] = '"';
+    tag[mdlen * 2 + 2] = '\0';
     return tag;
 }
 
@@ -959,20 +955,9 @@ static int http_authenticate(gale_request *r)
         return -1;
     }
     const char *login = worker_config(r->w)->login_url;
-    size_t len = strlen(r->target);
-    char *next = arena_alloc(r->arena, len * 3 + 1), *p = next;
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *t = (const unsigned char *)r->target; *t; t++) {
-        if ((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9') ||
-            strchr("-._~", *t)) { /* as Tornado's urlencode: '/' too is encoded */
-            *p++ = (char)*t;
-        } else {
-            *p++ = '%';
-            *p++ = hex[*t >> 4];
-            *p++ = hex[*t & 15];
-        }
-    }
-    *p = '\0';
+    size_t cap = strlen(r->target) * 3 + 1;
+    char *next = arena_alloc(r->arena, cap);
+    util_url_encode(next, cap, r->target, NULL); /* as Tornado's urlencode: '/' too */
     const char *url =
         gale_request_printf(r, "%s%cnext=%s", login, strchr(login, '?') ? '&' : '?', next);
     if (gale_response_redirect(r, 302, url) < 0)

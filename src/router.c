@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "router.h"
+#include "util.h"
 
 /*
  * Whole-path matching is asked of PCRE2 itself (ANCHORED and ENDANCHORED)
@@ -203,20 +204,10 @@ int router_match(const struct router *rt, const char *path, size_t len, struct r
  * (as Tornado's url_escape with plus=False). */
 static int router_put_arg(const char *a, char *out, size_t cap, size_t *o)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    for (const unsigned char *p = (const unsigned char *)a; *p; p++) {
-        int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                    (*p >= '0' && *p <= '9') || strchr("-._~/", *p);
-        if (*o + (plain ? 1 : 3) >= cap)
-            return -1;
-        if (plain) {
-            out[(*o)++] = (char)*p;
-        } else {
-            out[(*o)++] = '%';
-            out[(*o)++] = hex[*p >> 4];
-            out[(*o)++] = hex[*p & 15];
-        }
-    }
+    int n = util_url_encode(out + *o, cap - *o, a, "/");
+    if (n < 0)
+        return -1;
+    *o += (size_t)n;
     return 0;
 }
 

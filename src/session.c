@@ -21,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "store.h"
+#include "util.h"
 #include "worker.h"
 
 #define SESSION_ID_BYTES 32
@@ -132,14 +133,10 @@ void session_cancel(gale_request *r)
 static char *session_new_id(gale_request *r)
 {
     unsigned char raw[SESSION_ID_BYTES];
-    static const char hex[] = "0123456789abcdef";
     if (RAND_bytes(raw, sizeof(raw)) != 1)
         return NULL;
     char *id = gale_request_alloc(r, SESSION_ID_LEN + 1);
-    for (int i = 0; i < SESSION_ID_BYTES; i++) {
-        id[2 * i] = hex[raw[i] >> 4];
-        id[2 * i + 1] = hex[raw[i] & 15];
-    }
+    util_hex(id, raw, sizeof(raw));
     id[SESSION_ID_LEN] = '\0';
     return id;
 }

@@ -89,7 +89,7 @@ char *strbuf_take(struct strbuf *b)
     return s;
 }
 
-static int util_hexval(char c)
+int util_hex_value(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -100,14 +100,45 @@ static int util_hexval(char c)
     return -1;
 }
 
+void util_hex(char *out, const void *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *b = in;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+}
+
+int util_url_encode(char *dst, size_t cap, const char *src, const char *keep)
+{
+    static const char digits[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)src; *p; p++) {
+        int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                    (*p >= '0' && *p <= '9') || strchr("-._~", *p) || (keep && strchr(keep, *p));
+        if (o + (plain ? 1 : 3) >= cap)
+            return -1;
+        if (plain) {
+            dst[o++] = (char)*p;
+        } else {
+            dst[o++] = '%';
+            dst[o++] = digits[*p >> 4];
+            dst[o++] = digits[*p & 15];
+        }
+    }
+    dst[o] = '\0';
+    return (int)o;
+}
+
 size_t util_url_decode(char *dst, const char *src, size_t len, int plus)
 {
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
         char c = src[i];
-        if (c == '%' && i + 2 < len && util_hexval(src[i + 1]) >= 0 &&
-            util_hexval(src[i + 2]) >= 0) {
-            dst[o++] = (char)(util_hexval(src[i + 1]) * 16 + util_hexval(src[i + 2]));
+        if (c == '%' && i + 2 < len && util_hex_value(src[i + 1]) >= 0 &&
+            util_hex_value(src[i + 2]) >= 0) {
+            dst[o++] = (char)(util_hex_value(src[i + 1]) * 16 + util_hex_value(src[i + 2]));
             i += 2;
         } else if (c == '+' && plus) {
             dst[o++] = ' ';

@@ -33,6 +33,15 @@ char *strbuf_take(struct strbuf *b);
  * written (NUL-terminated). Invalid escapes are kept as they are. */
 size_t util_url_decode(char *dst, const char *src, size_t len, int plus);
 
+/* The value of a hex digit of either case, or -1. */
+int util_hex_value(int c);
+/* n bytes as 2n lowercase hex digits into out (no NUL added). */
+void util_hex(char *out, const void *in, size_t n);
+/* Percent-encode src into dst (cap bytes, NUL-terminated): all but the
+ * unreserved characters (RFC 3986) and those in keep (may be NULL). Returns
+ * the length, or -1 when dst is too small (3 * strlen(src) + 1 always fits). */
+int util_url_encode(char *dst, size_t cap, const char *src, const char *keep);
+
 int util_set_nonblock(int fd);
 int util_set_cloexec(int fd);
 

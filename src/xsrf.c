@@ -4,6 +4,8 @@
  */
 #include "xsrf.h"
 
+#include "util.h"
+
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,28 +26,6 @@ static void xsrf_mask(unsigned char *out, const unsigned char *in, const unsigne
         out[i] = in[i] ^ mask[i % XSRF_MASK_LEN];
 }
 
-static void xsrf_hex(char *out, const unsigned char *in, size_t n)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-}
-
-static int xsrf_hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Exactly 2 * n hex digits of either case, as binascii.a2b_hex, into out[n]. */
 static int xsrf_unhex(unsigned char *out, size_t n, const char *s, size_t len)
 {
@@ -54,7 +34,7 @@ static int xsrf_unhex(unsigned char *out, size_t n, const char *s, size_t len)
     if (len != 2 * n)
         return -1;
     for (i = 0; i < n; i++) {
-        int hi = xsrf_hex_digit(s[2 * i]), lo = xsrf_hex_digit(s[2 * i + 1]);
+        int hi = util_hex_value(s[2 * i]), lo = util_hex_value(s[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (unsigned char)(hi << 4 | lo);
@@ -96,8 +76,8 @@ int xsrf_token_format(char *out, size_t outsz, const unsigned char *raw, time_t 
     if (out == NULL || raw == NULL || mask == NULL || timestamp < 0)
         return -1;
     xsrf_mask(masked, raw, mask);
-    xsrf_hex(mask_hex, mask, XSRF_MASK_LEN);
-    xsrf_hex(masked_hex, masked, XSRF_RAW_LEN);
+    util_hex(mask_hex, mask, XSRF_MASK_LEN);
+    util_hex(masked_hex, masked, XSRF_RAW_LEN);
     n = snprintf(out, outsz, "2|%s|%s|%lld", mask_hex, masked_hex, (long long)timestamp);
     if (n < 0 || (size_t)n >= outsz) {
         if (outsz > 0)
