@@ -374,7 +374,7 @@ int http_send_head(gale_request *r, int streaming)
     struct http_conn *hc = r->hc;
     if (!hc || r->head_sent)
         return hc ? 0 : -1;
-    session_save(r); /* a new session's cookie goes with this head */
+    session_save(r, NULL); /* streamed answers: a new session's cookie goes with this head */
     size_t dlen, slen;
     const char *date = worker_date_header(r->w, &dlen);
     const char *server = worker_server_header(r->w, &slen);
@@ -560,10 +560,22 @@ static void http_conditional(gale_request *r)
     http_drop_header(r, "Content-Language");
 }
 
+static void http_saved(gale_request *r)
+{
+    r->finish_waiting = 0;
+    http_finish(r);
+}
+
 void http_finish(gale_request *r)
 {
-    if (r->finished)
+    if (r->finished || r->finish_waiting)
         return;
+    /* The answer leaves once a changed session is stored: the client's next
+     * request may reach another worker or instance. */
+    if (r->hc && !r->head_sent && session_save(r, http_saved) == 1) {
+        r->finish_waiting = 1;
+        return;
+    }
     r->finished = 1;
     if (r->hc) {
         if (!r->head_sent) {

@@ -61,6 +61,9 @@ struct gale_request {
     void (*session_done)(gale_request *r);
     unsigned session_regenerate : 1;
     unsigned session_destroy : 1;
+    unsigned session_saved : 1;  /* session_save ran */
+    unsigned session_writing : 1; /* inside store_set */
+    unsigned finish_waiting : 1; /* http_finish waits for the session store */
     int json_parsed;
 
     /* the body */

@@ -121,7 +121,11 @@ void session_load(gale_request *r, void (*done)(gale_request *r))
     }
     r->session_id = id;
     r->session_done = done;
-    r->session_op = store_get(session_store, id, session_loaded, r);
+    /* LMDB answers before store_get returns, and done(r) may finish and free
+     * r: nothing may touch r after store_get unless an answer is pending. */
+    struct store_op *op = store_get(session_store, id, session_loaded, r);
+    if (op)
+        r->session_op = op;
 }
 
 void session_cancel(gale_request *r)
@@ -158,38 +162,64 @@ static void session_cookie(gale_request *r, const char *id)
         log_error("sessions: cannot set the session cookie");
 }
 
-void session_save(gale_request *r)
+static void session_written(void *arg, int status)
 {
-    if (!session_store || !r->session)
-        return;
+    gale_request *r = arg;
+    r->session_op = NULL;
+    if (status < 0)
+        log_error("sessions: the session could not be stored");
+    if (!r->session_writing) /* a later answer (Redis): the request waits for it */
+        r->session_done(r);
+}
+
+/* Store the session under r->session_id: when done is given, call it once
+ * the store confirms (returns 1 then, or 0 when that happened at once). */
+static int session_write(gale_request *r, void (*done)(gale_request *r))
+{
     const struct config_sessions *ss = &worker_config(r->w)->sessions;
+    char *text = json_dumps(r->session, JSON_COMPACT);
+    if (!text)
+        return 0;
+    r->session_done = done;
+    r->session_writing = 1; /* LMDB calls back before store_set returns */
+    struct store_op *op = store_set(session_store, r->session_id, text, strlen(text),
+                                    (unsigned)ss->max_age, done ? session_written : NULL, r);
+    r->session_writing = 0;
+    free(text);
+    if (!done || !op)
+        return 0;
+    r->session_op = op;
+    return 1;
+}
+
+int session_save(gale_request *r, void (*done)(gale_request *r))
+{
+    if (!session_store || !r->session || r->session_saved)
+        return 0;
+    r->session_saved = 1;
     if (r->session_destroy) {
         if (r->session_id)
             store_del(session_store, r->session_id, NULL, NULL);
         if (r->session_id && !r->head_sent)
             session_cookie(r, NULL);
-        return;
+        return 0;
     }
     int changed = !json_equal(r->session, r->session_orig);
     if (!changed && !r->session_regenerate)
-        return;
+        return 0;
     if (r->session_regenerate && r->session_id)
         store_del(session_store, r->session_id, NULL, NULL); /* the old id dies: no fixation */
     if (r->session_regenerate || !r->session_id) {
         if (r->head_sent) {
             log_warn("sessions: a new session after the answer started cannot be kept");
-            return;
+            return 0;
         }
         r->session_id = session_new_id(r);
         if (!r->session_id)
-            return;
+            return 0;
         session_cookie(r, r->session_id);
     }
-    char *text = json_dumps(r->session, JSON_COMPACT);
-    if (text)
-        store_set(session_store, r->session_id, text, strlen(text), (unsigned)ss->max_age, NULL,
-                  NULL);
-    free(text);
+    return session_write(r, done);
 }
 
 /* ---- the module API ---- */

@@ -28,7 +28,11 @@ int session_enabled(const gale_request *r);
 void session_load(gale_request *r, void (*done)(gale_request *r));
 /* Stop waiting for the store (the request goes away). */
 void session_cancel(gale_request *r);
-/* Before the head is sent: store a changed session, set or clear the cookie. */
-void session_save(gale_request *r);
+/* Before the head is sent: store a changed session, set or clear the
+ * cookie (once per request). With done, the answer waits for the store:
+ * returns 1 and calls done(r) once the write is confirmed, so that the
+ * client's next request, on any worker or instance, sees it; returns 0 when
+ * there was nothing to wait for. Without done, the write goes on alone. */
+int session_save(gale_request *r, void (*done)(gale_request *r));
 
 #endif
