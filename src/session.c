@@ -72,6 +72,11 @@ void session_shutdown(void)
     session_store = NULL;
 }
 
+struct store *session_store_of(const gale_request *r)
+{
+    return session_store;
+}
+
 int session_enabled(const gale_request *r)
 {
     return session_store != NULL;

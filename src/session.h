@@ -13,6 +13,7 @@
 
 struct config;
 struct event_base;
+struct store;
 
 /* As root, before privileges are dropped: make the LMDB folder and give it
  * to the workers' user. 0, or -1 (logged). */
@@ -20,6 +21,8 @@ int session_prepare(const struct config *cfg, uid_t uid, gid_t gid, int drop);
 /* In the worker: open the store. 0 (also without sessions), or -1 (logged). */
 int session_init(const struct config *cfg, struct event_base *base);
 void session_shutdown(void);
+/* The store (NULL without sessions). */
+struct store *session_store_of(const gale_request *r);
 /* Whether the config has sessions. */
 int session_enabled(const gale_request *r);
 

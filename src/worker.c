@@ -33,6 +33,7 @@
 #include "listen.h"
 #include "log.h"
 #include "module.h"
+#include "pool.h"
 #include "router.h"
 #include "session.h"
 #include "tls.h"
@@ -44,6 +45,10 @@ struct worker_listener {
     const struct config_listen *lc;
     struct tls_server *tls;
 };
+
+/* Threads for blocking work (gale_request_blocking): a slow hash at a
+ * time per core is enough to keep logins from stalling the loop. */
+#define WORKER_POOL_THREADS 2
 
 struct worker {
     int id;
@@ -233,6 +238,7 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
     module_shutdown_all(w->ms);
     http_free_orphans();
     session_shutdown();
+    pool_shutdown();
     log_flush();
     for (size_t i = 0; i < w->nlsn; i++)
         if (w->lsn[i])
@@ -425,7 +431,8 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
     }
     worker_init_timeouts(w);
     worker_signals(w);
-    if (session_init(w->cfg, w->base) < 0 || module_init_all(w->ms, w) < 0)
+    if (session_init(w->cfg, w->base) < 0 || pool_init(w->base, WORKER_POOL_THREADS) < 0 ||
+        module_init_all(w->ms, w) < 0)
         worker_exit(w, 3);
     if (worker_listen(w, ls, tls, slot) < 0) {
         log_error("cannot listen: %s", strerror(errno));

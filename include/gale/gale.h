@@ -264,6 +264,30 @@ void gale_session_destroy(gale_request *r);
  * login_url?next=TARGET, other methods answered 403. */
 const char *gale_request_user(gale_request *r);
 
+/* ---- work that would block, and the shared store ---- */
+
+/* Run work(data) on one of the worker's pool threads (a slow password
+ * hash, file work), then done(r, data) back on the loop. data (size bytes)
+ * is copied: work and done see the same copy, which gale frees after done.
+ * When the request goes away first, done is not called. work must not call
+ * any gale function. Returns 0, or -1. */
+int gale_request_blocking(gale_request *r, void (*work)(void *data),
+                          void (*done)(gale_request *r, void *data), const void *data,
+                          size_t size);
+
+/* The store that keeps sessions (LMDB for the workers of an instance, Redis
+ * for several instances), for the module's own data under its own keys
+ * (gale keeps them apart from sessions). The callback runs when the store
+ * answers - at once with LMDB, later with Redis - and never after the
+ * request went away. status: 0 found / done, 1 absent, -1 error. Returns -1
+ * at once when the config has no sessions (no store). ttl in seconds, > 0. */
+int gale_store_get(gale_request *r, const char *key,
+                   void (*fn)(gale_request *r, void *arg, int status, const char *value,
+                              size_t len),
+                   void *arg);
+int gale_store_set(gale_request *r, const char *key, const void *value, size_t len, unsigned ttl,
+                   void (*fn)(gale_request *r, void *arg, int status), void *arg);
+
 /* Memory freed with the request; never NULL (gale aborts the worker on OOM). */
 void *gale_request_alloc(gale_request *r, size_t size);
 char *gale_request_strdup(gale_request *r, const char *s);
