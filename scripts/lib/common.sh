@@ -5,7 +5,7 @@
 GALE_BUILD_PKGS="build-essential autoconf automake pkg-config libevent-dev libssl-dev
 libconfig-dev libjansson-dev libpcre2-dev libsystemd-dev liblmdb-dev libhiredis-dev"
 # Packages the tests need on top: CUnit, the clients they drive, clang for fuzzing.
-GALE_TEST_PKGS="libcunit1-dev curl python3 openssl clang libclang-rt-14-dev procps testssl.sh redis-server"
+GALE_TEST_PKGS="libcunit1-dev curl python3 openssl clang libclang-rt-14-dev procps testssl.sh redis-server python3-tornado"
 
 # Install the Debian packages that are missing (as root; with sudo otherwise).
 gale_install_packages() {
