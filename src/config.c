@@ -528,8 +528,10 @@ static int config_set_cidrs(struct config_ctx *ctx, const config_setting_t *s,
 
     for (size_t i = 0; rc == 0 && i < l.n; i++)
         if (v == NULL || config_cidr(l.v[i], &v[i]) < 0)
-            rc = config_error(ctx, s, "expected addresses or blocks such as \"127.0.0.1\", "
-                                      "\"10.0.0.0/8\" or \"::1\", not \"%s\"", l.v[i]);
+            rc = config_error(ctx, s,
+                              "expected addresses or blocks such as \"127.0.0.1\", "
+                              "\"10.0.0.0/8\" or \"::1\", not \"%s\"",
+                              l.v[i]);
     sd.release = NULL;
     config_release_strlist(&sd, &l);
     if (rc < 0) {
@@ -601,8 +603,9 @@ static int config_set_sessions(struct config_ctx *ctx, const config_setting_t *s
 
     ss->line = s ? config_line(s) : 0;
     if (s != NULL && rc == 0 && ctx->cfg->cookie_secret == NULL && ctx->cfg->ncookie_keys == 0)
-        return config_error(ctx, s, "sessions need cookie_secret or cookie_keys (the session "
-                                    "cookie is signed)");
+        return config_error(ctx, s,
+                            "sessions need cookie_secret or cookie_keys (the session "
+                            "cookie is signed)");
     return rc;
 }
 
@@ -954,7 +957,7 @@ static void config_check_route(struct config_ctx *ctx, const config_setting_t *s
     }
 #define CONFIG_BOOL(st, f, dflt)                                                                   \
     {                                                                                              \
-        .name = #f, .set = config_set_bool, .offset = offsetof(st, f), .def.i = dflt              \
+        .name = #f, .set = config_set_bool, .offset = offsetof(st, f), .def.i = dflt               \
     }
 #define CONFIG_JSON(st, f)                                                                         \
     {                                                                                              \
@@ -1008,8 +1011,12 @@ static const struct config_directive config_route_table[] = {
     CONFIG_STRING(struct config_route, name, 0, NULL),
     CONFIG_BOOL(struct config_route, xsrf, 1),
     CONFIG_BOOL(struct config_route, authenticated, 0),
-    {.name = "cors", .set = config_set_cors, .release = config_release_group,
-     .offset = offsetof(struct config_route, cors), .sub = config_cors_table},
+    CONFIG_BOOL(struct config_route, websocket, 0),
+    {.name = "cors",
+     .set = config_set_cors,
+     .release = config_release_group,
+     .offset = offsetof(struct config_route, cors),
+     .sub = config_cors_table},
     CONFIG_END,
 };
 
@@ -1040,6 +1047,34 @@ static const struct config_directive config_sessions_table[] = {
     CONFIG_END,
 };
 
+static const struct config_directive config_websocket_table[] = {
+    CONFIG_SIZE(struct config_websocket, max_message_size, 10485760, 1, 1LL << 32),
+    CONFIG_SECONDS(struct config_websocket, ping_interval, 30, 0, CONFIG_ONE_DAY),
+    CONFIG_SECONDS(struct config_websocket, ping_timeout, 30, 0.001, CONFIG_ONE_DAY),
+    CONFIG_SECONDS(struct config_websocket, close_timeout, 5, 0.001, 3600),
+    CONFIG_STRLIST(struct config_websocket, origins),
+    CONFIG_BOOL(struct config_websocket, compression, 0),
+    CONFIG_INT(struct config_websocket, compression_level, 0, 6, 1, 9),
+    CONFIG_END,
+};
+
+static const char *const config_pubsub_words[] = {"local", "redis", NULL};
+
+static const struct config_directive config_pubsub_redis_table[] = {
+    CONFIG_STRING(struct config_redis, host, 0, "127.0.0.1"),
+    CONFIG_INT(struct config_redis, port, 0, 6379, 1, 65535),
+    CONFIG_STRING(struct config_redis, password, 0, NULL),
+    CONFIG_INT(struct config_redis, db, 0, 0, 0, 1000),
+    CONFIG_STRING(struct config_redis, prefix, 0, "gale:pubsub:"),
+    CONFIG_END,
+};
+
+static const struct config_directive config_pubsub_table[] = {
+    CONFIG_ENUM(struct config_pubsub, backend, CONFIG_PUBSUB_LOCAL, config_pubsub_words),
+    CONFIG_GROUP(struct config_pubsub, redis, config_pubsub_redis_table),
+    CONFIG_END,
+};
+
 static const struct config_directive config_error_page_table[] = {
     CONFIG_INT(struct config_error_page, status, CONFIG_REQUIRED, 0, 400, 599),
     CONFIG_PATH(struct config_error_page, file, CONFIG_REQUIRED, NULL, NULL),
@@ -1065,7 +1100,8 @@ static const char *const config_verify_words[] = {"off", "optional", "require", 
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
-#define CONFIG_TLS13_SUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+#define CONFIG_TLS13_SUITES                                                                        \
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
 static const struct config_directive config_cert_table[] = {
     CONFIG_STRING(struct config_cert, server_name, CONFIG_REQUIRED, NULL),
@@ -1096,8 +1132,11 @@ static const struct config_directive config_listen_table[] = {
     CONFIG_INT(struct config_listen, port, CONFIG_REQUIRED, 0, 1, 65535),
     CONFIG_INT(struct config_listen, backlog, 0, 511, 1, 65535),
     CONFIG_INT(struct config_listen, redirect_https, 0, 0, 0, 65535),
-    {.name = "tls", .set = config_set_tls, .release = config_release_group,
-     .offset = offsetof(struct config_listen, tls), .sub = config_tls_table},
+    {.name = "tls",
+     .set = config_set_tls,
+     .release = config_release_group,
+     .offset = offsetof(struct config_listen, tls),
+     .sub = config_tls_table},
     CONFIG_END,
 };
 
@@ -1130,11 +1169,18 @@ static const struct config_directive config_table[] = {
     CONFIG_LIST("cookie_keys", struct config, cookie_keys, ncookie_keys, 0, 0,
                 struct config_cookie_key, config_cookie_key_table, config_check_cookie_key),
     CONFIG_BOOL(struct config, xsrf_cookies, 0),
-    {.name = "sessions", .set = config_set_sessions, .release = config_release_group,
-     .offset = offsetof(struct config, sessions), .sub = config_sessions_table},
+    {.name = "sessions",
+     .set = config_set_sessions,
+     .release = config_release_group,
+     .offset = offsetof(struct config, sessions),
+     .sub = config_sessions_table},
+    CONFIG_GROUP(struct config, websocket, config_websocket_table),
+    CONFIG_GROUP(struct config, pubsub, config_pubsub_table),
     CONFIG_STRING(struct config, login_url, 0, "/login"),
     CONFIG_BOOL(struct config, etag, 1),
-    {.name = "trusted_proxies", .set = config_set_cidrs, .release = config_release_ptr,
+    {.name = "trusted_proxies",
+     .set = config_set_cidrs,
+     .release = config_release_ptr,
      .offset = offsetof(struct config, trusted_proxies),
      .count = offsetof(struct config, ntrusted_proxies)},
     CONFIG_LIST("error_pages", struct config, error_pages, nerror_pages, 0, 0,

@@ -27,9 +27,9 @@ struct config_tls {
     char *key;
     struct config_cert *certificates; /* more, picked by the client's server name */
     size_t ncertificates;
-    int min_protocol;   /* 0: TLS 1.2 (default), 1: TLS 1.3 */
-    char *ciphers;      /* TLS 1.2 cipher list (OpenSSL syntax) */
-    char *ciphersuites; /* TLS 1.3 suites */
+    int min_protocol;       /* 0: TLS 1.2 (default), 1: TLS 1.3 */
+    char *ciphers;          /* TLS 1.2 cipher list (OpenSSL syntax) */
+    char *ciphersuites;     /* TLS 1.3 suites */
     int session_tickets;    /* default on: resumption across all workers */
     double ticket_rotation; /* seconds a ticket key encrypts; default 43200 (12 h) */
     int verify_client;      /* enum config_verify */
@@ -39,9 +39,9 @@ struct config_tls {
 };
 
 struct config_listen {
-    char *address; /* numeric IPv4 or IPv6 address: "0.0.0.0", "::", "127.0.0.1", "::1" */
-    int port;      /* 1..65535 */
-    int backlog;   /* listen(2) backlog, default 511 */
+    char *address;      /* numeric IPv4 or IPv6 address: "0.0.0.0", "::", "127.0.0.1", "::1" */
+    int port;           /* 1..65535 */
+    int backlog;        /* listen(2) backlog, default 511 */
     int redirect_https; /* 0, or answer every request with a redirect to https on this port */
     struct config_tls tls;
     int line;
@@ -83,21 +83,42 @@ struct config_redis {
 };
 
 struct config_sessions {
-    int line;      /* 0: no sessions group, no sessions */
-    int store;     /* enum config_store; default lmdb */
-    char *dir;     /* lmdb: the state folder; default "state" next to the config */
+    int line;        /* 0: no sessions group, no sessions */
+    int store;       /* enum config_store; default lmdb */
+    char *dir;       /* lmdb: the state folder; default "state" next to the config */
     size_t map_size; /* lmdb: the most the file may grow to; default 256 MiB */
     struct config_redis redis;
-    char *cookie;  /* the session cookie's name; default "gale_session" */
+    char *cookie;   /* the session cookie's name; default "gale_session" */
     double max_age; /* seconds a session lives unused; default 1209600 (14 days) */
 };
 
+/* WebSocket connections (routes marked websocket = true). */
+struct config_websocket {
+    size_t max_message_size; /* bytes, after decompression; above: close 1009; default 10 MiB */
+    double ping_interval;    /* seconds between keepalive pings; 0: none; default 30 */
+    double ping_timeout;     /* seconds a pong may take before the peer counts as dead; 30 */
+    double close_timeout;    /* seconds to wait for the peer's close frame; default 5 */
+    struct config_strlist origins; /* allowed Origin values; empty: same origin; "*": any */
+    int compression;               /* offer permessage-deflate (RFC 7692); default false */
+    int compression_level;         /* zlib level 1..9; default 6 */
+};
+
+/* Publish/subscribe between workers (local: through the master) or instances (redis). */
+enum config_pubsub_backend { CONFIG_PUBSUB_LOCAL = 0, CONFIG_PUBSUB_REDIS };
+
+struct config_pubsub {
+    int line;                  /* 0: no pubsub group (local) */
+    int backend;               /* enum config_pubsub_backend */
+    struct config_redis redis; /* prefix default "gale:pubsub:" */
+};
+
 struct config_route {
+    int websocket;     /* the route upgrades to WebSocket (its handler has callbacks for it) */
     int authenticated; /* no user: GET/HEAD redirect to login_url, other methods 403 */
-    int xsrf;      /* check XSRF tokens on this route when xsrf_cookies is on; default true */
-    char *path;    /* regular expression matched against the whole path */
-    char *handler; /* a handler name of the module the route is declared in */
-    char *name;    /* optional route name (reverse URLs), NULL when none */
+    int xsrf;          /* check XSRF tokens on this route when xsrf_cookies is on; default true */
+    char *path;        /* regular expression matched against the whole path */
+    char *handler;     /* a handler name of the module the route is declared in */
+    char *name;        /* optional route name (reverse URLs), NULL when none */
     struct config_cors cors;
     int line;
 };
@@ -111,11 +132,11 @@ struct config_cidr {
 
 /* The page answered for one error status instead of gale's short text. */
 struct config_error_page {
-    int status;   /* 400..599 */
-    char *file;   /* absolute path */
-    char *body;   /* its contents, read when the config is loaded */
+    int status; /* 400..599 */
+    char *file; /* absolute path */
+    char *body; /* its contents, read when the config is loaded */
     size_t len;
-    char *type;   /* Content-Type; default "text/html; charset=utf-8" */
+    char *type; /* Content-Type; default "text/html; charset=utf-8" */
     int line;
 };
 
@@ -128,40 +149,42 @@ struct config_module {
 };
 
 struct config_limits {
-    size_t max_header_size;   /* request line + headers, bytes; default 16384 -> 431 */
-    size_t max_uri_size;      /* request-target, bytes; default 8192 -> 414 */
-    size_t max_headers;       /* header fields; default 100 -> 431 */
-    size_t max_body_size;     /* bytes; default 10485760 -> 413 */
-    double header_timeout;    /* seconds to receive a whole request head; default 10 */
-    double body_timeout;      /* seconds without body bytes; default 30 */
-    double idle_timeout;      /* seconds a keep-alive connection may wait; default 60 */
-    double send_timeout;      /* seconds without progress sending; default 30 */
+    size_t max_header_size;      /* request line + headers, bytes; default 16384 -> 431 */
+    size_t max_uri_size;         /* request-target, bytes; default 8192 -> 414 */
+    size_t max_headers;          /* header fields; default 100 -> 431 */
+    size_t max_body_size;        /* bytes; default 10485760 -> 413 */
+    double header_timeout;       /* seconds to receive a whole request head; default 10 */
+    double body_timeout;         /* seconds without body bytes; default 30 */
+    double idle_timeout;         /* seconds a keep-alive connection may wait; default 60 */
+    double send_timeout;         /* seconds without progress sending; default 30 */
     unsigned keepalive_requests; /* requests per connection, 0 = unlimited; default 0 */
-    size_t max_connections;   /* per worker; default 10000 */
-    size_t upload_memory_limit; /* uploaded files above this go to a temporary file; 1 MiB */
+    size_t max_connections;      /* per worker; default 10000 */
+    size_t upload_memory_limit;  /* uploaded files above this go to a temporary file; 1 MiB */
 };
 
 enum config_log_level { CONFIG_LOG_ERROR = 0, CONFIG_LOG_WARN, CONFIG_LOG_INFO, CONFIG_LOG_DEBUG };
 
 struct config {
-    char *file;        /* the path given to config_load */
-    char *dir;         /* its folder, for relative paths */
-    int workers;       /* resolved: "auto" is the number of online CPUs */
-    char *user;        /* NULL: "nobody" when started as root (as nginx), else unchanged */
-    char *group;       /* NULL: the user's primary group */
-    char *pid_file;    /* NULL: none */
-    char *error_log;   /* "stderr" (default) or a path */
-    int log_level;     /* enum config_log_level; default info */
-    char *access_log;  /* "stderr" (default), "off", or a path */
+    char *file;          /* the path given to config_load */
+    char *dir;           /* its folder, for relative paths */
+    int workers;         /* resolved: "auto" is the number of online CPUs */
+    char *user;          /* NULL: "nobody" when started as root (as nginx), else unchanged */
+    char *group;         /* NULL: the user's primary group */
+    char *pid_file;      /* NULL: none */
+    char *error_log;     /* "stderr" (default) or a path */
+    int log_level;       /* enum config_log_level; default info */
+    char *access_log;    /* "stderr" (default), "off", or a path */
     char *server_header; /* value of the Server header; default "gale" */
     char *upload_dir;    /* temporary files of large uploads; default "/tmp" */
     char *cookie_secret; /* signs cookies (Tornado's unversioned str); NULL: none */
     struct config_cookie_key *cookie_keys; /* or versioned keys (Tornado's dict) */
     size_t ncookie_keys;
-    int xsrf_cookies;    /* refuse unsafe methods without a matching XSRF token; default false */
+    int xsrf_cookies; /* refuse unsafe methods without a matching XSRF token; default false */
     struct config_sessions sessions;
-    char *login_url;     /* where authenticated routes send visitors without a user; "/login" */
-    int etag;            /* add an ETag to finished 200 answers to GET/HEAD; default true */
+    struct config_websocket websocket;
+    struct config_pubsub pubsub;
+    char *login_url; /* where authenticated routes send visitors without a user; "/login" */
+    int etag;        /* add an ETag to finished 200 answers to GET/HEAD; default true */
     struct config_cidr *trusted_proxies; /* X-Forwarded-* / X-Real-IP believed from these */
     size_t ntrusted_proxies;
     struct config_error_page *error_pages;

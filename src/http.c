@@ -29,16 +29,18 @@
 #include "log.h"
 #include "module.h"
 #include "proxy.h"
+#include "pubsub.h"
 #include "session.h"
 #include "upload.h"
 #include "util.h"
 #include "worker.h"
+#include "ws.h"
 
 #define HTTP_IN_INITIAL 2048
 #define HTTP_OUT_PAUSE (256 * 1024) /* stop reading pipelined requests above this */
 #define HTTP_ARENA_SIZE 4096
 
-enum http_state { HC_IDLE, HC_HEAD, HC_BODY, HC_HANDLER };
+enum http_state { HC_IDLE, HC_HEAD, HC_BODY, HC_HANDLER, HC_UPGRADED };
 
 struct http_conn {
     struct conn *c;
@@ -53,11 +55,13 @@ struct http_conn {
     struct arena *arena;
     struct evbuffer *spare_out; /* kept between requests */
     enum http_state state;
+    gale_ws *upgrade; /* HC_UPGRADED inside http_process: hand over when it returns */
     unsigned nreq;
     unsigned processing : 1;
 };
 
 static void http_process(struct http_conn *hc);
+static void http_hand_over(struct http_conn *hc, gale_ws *ws);
 static void http_run(gale_request *r);
 static void http_orphan_unlink(gale_request *r);
 
@@ -216,6 +220,7 @@ static void http_request_done(gale_request *r)
         return;
     }
     int keep = r->keepalive;
+    gale_ws *upgrade = r->upgrade;
     hc->req = NULL;
     if (evbuffer_get_length(r->out) == 0) {
         hc->spare_out = r->out;
@@ -225,6 +230,14 @@ static void http_request_done(gale_request *r)
     hc->inlen = 0;
     hc->nreq++;
     struct conn *c = hc->c;
+    if (upgrade) {
+        hc->state = HC_UPGRADED;
+        if (!hc->processing)
+            http_hand_over(hc, upgrade);
+        else
+            hc->upgrade = upgrade; /* when http_process unwinds */
+        return;
+    }
     if (!keep) {
         conn_close_after_write(c);
         return;
@@ -289,6 +302,20 @@ static void http_abort(struct http_conn *hc)
     hc->req = NULL;
     if (r->abort_cb)
         r->abort_cb(r, r->abort_arg);
+    pubsub_request_aborted(r);
+}
+
+/* After a 101: the connection is the WebSocket's from now on; what HTTP
+ * held goes. */
+static void http_hand_over(struct http_conn *hc, gale_ws *ws)
+{
+    struct conn *c = hc->c;
+    arena_free(hc->arena);
+    if (hc->spare_out)
+        evbuffer_free(hc->spare_out);
+    http_conn_free_buffers(hc);
+    free(hc);
+    ws_attach(c, ws);
 }
 
 static void http_release(struct conn *c)
@@ -417,7 +444,9 @@ int http_send_head(gale_request *r, int streaming)
             p = http_put(p, "\r\n", 2);
         }
     }
-    if (r->keepalive && r->minor == 0)
+    if (r->status == 101)
+        ; /* the upgrade's own Connection: Upgrade is among the headers */
+    else if (r->keepalive && r->minor == 0)
         p = http_put_str(p, "Connection: keep-alive\r\n");
     else if (!r->keepalive)
         p = http_put_str(p, "Connection: close\r\n");
@@ -795,6 +824,10 @@ static void http_route(gale_request *r, const struct http_head *h)
     r->fn = module_handler_fn(r->route->handler, r->mid);
     char allow[128];
     module_allow(r->route->handler, allow, sizeof(allow));
+    if (r->route->conf->websocket) { /* only the opening handshake, a GET */
+        r->fn = r->mid == HTTP_M_GET ? ws_accept : NULL;
+        strcpy(allow, "GET");
+    }
     const struct config_cors *cors = &r->route->conf->cors;
     if (cors->line && cors_apply(r, cors, allow)) {
         r->fn = NULL;
@@ -1053,6 +1086,10 @@ static void http_process(struct http_conn *hc)
     /* The request may have been freed above and the connection with it only
      * through conn_close, which nothing here calls: hc is still valid. */
     hc->processing = 0;
+    if (hc->state == HC_UPGRADED) {
+        http_hand_over(hc, hc->upgrade);
+        return;
+    }
     conn_flush(hc->c);      /* every answer of this batch in one write */
     conn_read_check(hc->c); /* input was consumed: resume reading if it paused */
 }

@@ -20,6 +20,7 @@ struct route;
 struct http_conn;
 struct upload;
 struct store_op;
+struct pubsub_waiter;
 
 struct http_kv {
     const char *name;
@@ -95,6 +96,9 @@ struct gale_request {
     unsigned aborted : 1;
     unsigned broken : 1; /* the body could not be completed: close without framing end */
 
+    struct gale_ws *upgrade;        /* the WebSocket taking the connection over after 101 */
+    struct pubsub_waiter *waiter;   /* gale_request_wait under way */
+
     void (*abort_cb)(gale_request *, void *);
     void *abort_arg;
     gale_request *orphan_prev, *orphan_next; /* while aborted and unfinished */
@@ -123,6 +127,9 @@ void http_flush(gale_request *r);
 void http_finish(gale_request *r);
 /* Answer with an error page and finish. */
 void http_error(gale_request *r, int status, const char *reason);
+/* Add a response header without gale_response_header's checks (gale's own
+ * Connection, Upgrade...): name and value are trusted. */
+void response_header_add(gale_request *r, const char *name, const char *value);
 /* The reason phrase for a status code. */
 const char *http_status_text(int status);
 

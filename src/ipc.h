@@ -8,11 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define IPC_MAX_PAYLOAD 65000
+#define IPC_MAX_PAYLOAD 65536
+
+struct event_base;
 
 enum ipc_type {
     IPC_READY = 1, /* worker -> master: listening and modules initialised */
     IPC_DRAINING,  /* worker -> master: stopped accepting (SIGQUIT) */
+    IPC_PUBLISH,   /* worker -> master: a pub/sub message (pubsub.h's format) */
+    IPC_MESSAGE,   /* master -> every worker: a pub/sub message, in the master's order */
     IPC_TYPE_MAX,
 };
 
@@ -29,5 +33,21 @@ int ipc_send(int fd, uint32_t type, const void *payload, size_t len);
  * sets *type; 0 with *type == 0 at end of file; -1 on error or a malformed
  * message (wrong size, unknown type). */
 int ipc_recv(int fd, uint32_t *type, void *buf, size_t cap);
+
+/*
+ * An outgoing queue on a non-blocking socket: messages the peer cannot take
+ * yet (EAGAIN) wait here, in order, and leave when the socket is writable.
+ * A message is sent as two parts (a small header of the caller's and a
+ * body) so that nothing is copied on the fast path.
+ */
+struct ipc_queue;
+
+/* limit: the most bytes that may wait; beyond it messages are refused. */
+struct ipc_queue *ipc_queue_new(struct event_base *base, int fd, size_t limit);
+/* Send or queue one message; -1 when it is too big or the queue is full
+ * (the message is dropped: the peer is stuck or gone). */
+int ipc_queue_send(struct ipc_queue *q, uint32_t type, const void *a, size_t alen, const void *b,
+                   size_t blen);
+void ipc_queue_free(struct ipc_queue *q);
 
 #endif

@@ -31,6 +31,7 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "pubsub.h"
 #include "listen.h"
 #include "log.h"
 #include "module.h"
@@ -39,8 +40,10 @@
 #include "util.h"
 #include "worker.h"
 
-#define MASTER_READY_TIMEOUT 30.0 /* seconds new workers get to start */
-#define MASTER_STOP_TIMEOUT 5.0   /* seconds a quick stop waits before SIGKILL */
+#define MASTER_READY_TIMEOUT 30.0             /* seconds new workers get to start */
+#define MASTER_STOP_TIMEOUT 5.0               /* seconds a quick stop waits before SIGKILL */
+#define MASTER_IPC_BATCH 256                  /* messages read from a worker per loop turn */
+#define MASTER_RELAY_LIMIT (64 * 1024 * 1024) /* pub/sub bytes queued per worker */
 
 enum mw_state { MW_STARTING, MW_READY, MW_DRAINING };
 
@@ -51,6 +54,7 @@ struct mworker {
     enum mw_state state;
     int ipc_fd; /* master's end */
     struct event *ipc_ev;
+    struct ipc_queue *out; /* pub/sub messages the worker has not taken yet */
     double started;
     double kill_at;  /* draining: SIGKILL after this (monotonic) */
     int drain_acked; /* draining: it said it stopped accepting */
@@ -105,6 +109,7 @@ static void master_forget(struct mworker *mw)
 {
     if (mw->ipc_ev)
         event_free(mw->ipc_ev);
+    ipc_queue_free(mw->out);
     if (mw->ipc_fd >= 0)
         close(mw->ipc_fd);
     *mw = M.w[--M.nw];
@@ -214,28 +219,47 @@ int master_check(const char *path)
 
 /* ---- workers ---- */
 
+/* A pub/sub message: to every worker, old generation included, in the
+ * order messages arrive here (the one order every subscriber sees). A
+ * worker that cannot keep up loses messages rather than stall the others. */
+static void master_relay(const char *payload, size_t len)
+{
+    if (pubsub_check_payload(payload, len) < 0)
+        return;
+    for (size_t i = 0; i < M.nw; i++) {
+        struct mworker *mw = &M.w[i];
+        if (mw->out && ipc_queue_send(mw->out, IPC_MESSAGE, payload, len, NULL, 0) < 0)
+            log_warn("worker %d (pid %d) is not reading: a pub/sub message is dropped", mw->slot,
+                     (int)mw->pid);
+    }
+}
+
 static void master_ipc_cb(evutil_socket_t fd, short what, void *arg)
 {
+    static char buf[IPC_MAX_PAYLOAD];
     pid_t pid = (pid_t)(intptr_t)arg;
-    char buf[IPC_MAX_PAYLOAD];
-    uint32_t type;
-    int n = ipc_recv(fd, &type, buf, sizeof(buf));
-    struct mworker *mw = master_find(pid);
-    if (!mw)
-        return;
-    if (n < 0 && errno == EAGAIN)
-        return;
-    if (n < 0 || type == 0) {
-        event_del(mw->ipc_ev); /* closed or broken: SIGCHLD will tell the rest */
-        return;
+    for (int i = 0; i < MASTER_IPC_BATCH; i++) {
+        uint32_t type;
+        int n = ipc_recv(fd, &type, buf, sizeof(buf));
+        struct mworker *mw = master_find(pid);
+        if (!mw || (n < 0 && errno == EAGAIN))
+            return;
+        if (n < 0 || type == 0) {
+            event_del(mw->ipc_ev); /* closed or broken: SIGCHLD will tell the rest */
+            return;
+        }
+        if (type == IPC_PUBLISH) {
+            master_relay(buf, (size_t)n);
+            continue;
+        }
+        if (type == IPC_READY && mw->state == MW_STARTING) {
+            mw->state = MW_READY;
+            log_debug("worker %d (pid %d) ready", mw->slot, (int)mw->pid);
+        } else if (type == IPC_DRAINING) {
+            mw->drain_acked = 1;
+        }
+        master_progress();
     }
-    if (type == IPC_READY && mw->state == MW_STARTING) {
-        mw->state = MW_READY;
-        log_debug("worker %d (pid %d) ready", mw->slot, (int)mw->pid);
-    } else if (type == IPC_DRAINING) {
-        mw->drain_acked = 1;
-    }
-    master_progress();
 }
 
 /* In the child: leave nothing of the master's behind but what the worker needs. */
@@ -295,6 +319,7 @@ static void master_fork_worker(struct generation *g, int slot)
     mw->ipc_ev =
         event_new(M.base, fds[0], EV_READ | EV_PERSIST, master_ipc_cb, (void *)(intptr_t)pid);
     event_add(mw->ipc_ev, NULL);
+    mw->out = ipc_queue_new(M.base, fds[0], MASTER_RELAY_LIMIT);
     M.respawn_at[slot] = 0;
 }
 

@@ -73,6 +73,16 @@ static int module_bind_routes(struct module_set *ms, struct module *m, const cha
             r = -1;
             continue;
         }
+        if (cr->websocket != (h->websocket != NULL)) {
+            strbuf_addf(err,
+                        cr->websocket ? "%s:%d: handler '%s' has no WebSocket callbacks (route "
+                                        "marked websocket = true)\n"
+                                      : "%s:%d: handler '%s' is a WebSocket handler: mark the "
+                                        "route websocket = true\n",
+                        file, cr->line, cr->handler);
+            r = -1;
+            continue;
+        }
         struct route *rt = &ms->routes[ms->nroutes++];
         rt->conf = cr;
         rt->handler = h;

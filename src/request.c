@@ -341,8 +341,7 @@ int gale_request_later(gale_request *r, double seconds, void (*fn)(gale_request 
     t->arg = arg;
     if (evtimer_assign(&t->ev, worker_base(r->w), request_timer_cb, t) < 0)
         return -1;
-    struct timeval tv = {.tv_sec = (time_t)seconds,
-                         .tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+    struct timeval tv = util_timeval(seconds);
     if (evtimer_add(&t->ev, &tv) < 0)
         return -1;
     t->pending = 1;

@@ -52,6 +52,12 @@ int gale_response_header(gale_request *r, const char *name, const char *value)
     for (size_t i = 0; i < sizeof(response_reserved) / sizeof(*response_reserved); i++)
         if (!strcasecmp(name, response_reserved[i]))
             return -1;
+    response_header_add(r, name, value);
+    return 0;
+}
+
+void response_header_add(gale_request *r, const char *name, const char *value)
+{
     if (r->nrh == r->caprh) {
         size_t cap = r->caprh ? r->caprh * 2 : 8;
         r->rh = arena_realloc(r->arena, r->rh, r->caprh * sizeof(*r->rh), cap * sizeof(*r->rh));
@@ -60,7 +66,6 @@ int gale_response_header(gale_request *r, const char *name, const char *value)
     r->rh[r->nrh].name = arena_strdup(r->arena, name);
     r->rh[r->nrh].value = arena_strdup(r->arena, value);
     r->nrh++;
-    return 0;
 }
 
 int gale_response_write(gale_request *r, const void *data, size_t len)

@@ -50,6 +50,13 @@ char *xstrdup(const char *s)
     return p;
 }
 
+struct timeval util_timeval(double seconds)
+{
+    struct timeval tv = {.tv_sec = (time_t)seconds,
+                         .tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
+    return tv;
+}
+
 double util_now(void)
 {
     struct timespec ts;

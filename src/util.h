@@ -6,6 +6,7 @@
 #define GALE_UTIL_H
 
 #include <stddef.h>
+#include <sys/time.h>
 #include <stdarg.h>
 
 /* Allocation that never returns NULL: out of memory aborts the process (a
@@ -17,6 +18,8 @@ char *xstrdup(const char *s);
 void util_oom(void) __attribute__((noreturn));
 
 double util_now(void); /* monotonic seconds */
+/* seconds as a struct timeval (non-negative) */
+struct timeval util_timeval(double seconds);
 
 /* A growable text buffer for building messages (errors, logs). */
 struct strbuf {

@@ -30,6 +30,7 @@
 #include "conn.h"
 #include "http.h"
 #include "ipc.h"
+#include "pubsub.h"
 #include "listen.h"
 #include "log.h"
 #include "module.h"
@@ -225,6 +226,10 @@ static void worker_init_timeouts(struct worker *w)
     /* While draining, an idle keep-alive connection gets this long to send
      * its next request (answered with Connection: close) before it is closed:
      * closing at once would race with a request already on the wire. */
+    const struct config_websocket *ws = &w->cfg->websocket;
+    w->tv[WORKER_TV_WS_PING] = worker_common_tv(w, ws->ping_interval);
+    w->tv[WORKER_TV_WS_PONG] = worker_common_tv(w, ws->ping_timeout);
+    w->tv[WORKER_TV_WS_CLOSE] = worker_common_tv(w, ws->close_timeout);
     w->tv[WORKER_TV_DRAIN_IDLE] =
         worker_common_tv(w, l->idle_timeout < 2.0 ? l->idle_timeout : 2.0);
 }
@@ -237,6 +242,7 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
         conn_close(w->conns);
     module_shutdown_all(w->ms);
     http_free_orphans();
+    pubsub_shutdown();
     session_shutdown();
     pool_shutdown();
     log_flush();
@@ -287,10 +293,7 @@ static void worker_drain(struct worker *w)
      * from now on no new connection reaches the old configuration. */
     if (ipc_send(w->ipc_fd, IPC_DRAINING, NULL, 0) < 0)
         log_warn("telling the master we drain: %s", strerror(errno));
-    struct timeval tv = {
-        .tv_sec = (time_t)w->cfg->grace_period,
-        .tv_usec =
-            (suseconds_t)((w->cfg->grace_period - (double)(time_t)w->cfg->grace_period) * 1e6)};
+    struct timeval tv = util_timeval(w->cfg->grace_period);
     w->grace = evtimer_new(w->base, worker_grace_cb, w);
     evtimer_add(w->grace, &tv);
     for (struct conn *c = w->conns, *next; c; c = next) {
@@ -298,6 +301,7 @@ static void worker_drain(struct worker *w)
         if (c->proto && c->proto->drain)
             c->proto->drain(c);
     }
+    pubsub_drain(); /* long polls answer now: their clients come back to new workers */
     worker_exit_if_done(w);
 }
 
@@ -432,7 +436,7 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
     worker_init_timeouts(w);
     worker_signals(w);
     if (session_init(w->cfg, w->base) < 0 || pool_init(w->base, WORKER_POOL_THREADS) < 0 ||
-        module_init_all(w->ms, w) < 0)
+        pubsub_init(w, w->ipc_fd) < 0 || module_init_all(w->ms, w) < 0)
         worker_exit(w, 3);
     if (worker_listen(w, ls, tls, slot) < 0) {
         log_error("cannot listen: %s", strerror(errno));

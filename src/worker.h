@@ -26,6 +26,9 @@ enum worker_tv {
     WORKER_TV_SEND,
     WORKER_TV_LINGER,
     WORKER_TV_DRAIN_IDLE,
+    WORKER_TV_WS_PING,  /* websocket.ping_interval */
+    WORKER_TV_WS_PONG,  /* websocket.ping_timeout */
+    WORKER_TV_WS_CLOSE, /* websocket.close_timeout */
     WORKER_TV_COUNT
 };
 

@@ -68,6 +68,7 @@ extern "C" {
 
 typedef struct gale_request gale_request; /* one HTTP request and its response */
 typedef struct gale_ctx gale_ctx;         /* one loaded module in one worker */
+typedef struct gale_ws gale_ws;           /* one WebSocket connection */
 
 /* What a handler returns. */
 enum gale_result {
@@ -78,6 +79,36 @@ enum gale_result {
 
 /* The methods a handler can implement, one callback each. */
 typedef int (*gale_handler_fn)(gale_request *r);
+
+/* The callbacks of a WebSocket handler (RFC 6455), for routes marked
+ * `websocket = true`. gale answers the opening handshake itself (GET with
+ * Upgrade: websocket, version 13, the Origin check of the config's
+ * `websocket` group, permessage-deflate when enabled); the handler's
+ * `prepare` runs before it and may refuse with an error answer (403...).
+ * Every callback may be NULL. */
+typedef struct gale_websocket {
+    /* The handshake is done (101 sent). r is the upgrade request: read its
+     * headers, arguments, cookies, session and user now; it is freed when
+     * open returns. open may send, subscribe and close. */
+    void (*open)(gale_ws *ws, gale_request *r);
+    /* One whole message, text (valid UTF-8, checked by gale) or binary,
+     * reassembled from its fragments and decompressed. data is valid
+     * during the call only; a NUL follows it. */
+    void (*message)(gale_ws *ws, const char *data, size_t len, int binary);
+    /* The connection failed: the peer broke the protocol (code 1002), sent
+     * text that is not UTF-8 (1007) or a message above max_message_size
+     * (1009), stopped answering pings or the socket failed (1006). close
+     * follows. */
+    void (*error)(gale_ws *ws, int code, const char *reason);
+    /* The last call: the connection is closed. code and reason are the
+     * peer's close frame's (1005 when it had no code; 1006 when the peer
+     * went away without a close frame; the code gale sent on an error or a
+     * drain). ws is freed when close returns: drop every pointer to it. */
+    void (*close)(gale_ws *ws, int code, const char *reason);
+    /* A pong arrived (the answer to gale_ws_ping, or unsolicited). */
+    void (*pong)(gale_ws *ws, const char *data, size_t len);
+    const void *reserved[3]; /* zero */
+} gale_websocket;
 
 typedef struct gale_handler {
     const char *name; /* bound to routes by `handler = "name"` in the config */
@@ -97,7 +128,9 @@ typedef struct gale_handler {
      * Tornado's on_finish): logging, counters, releasing what the handler
      * holds. Must not answer. May be NULL. */
     void (*on_finish)(gale_request *r);
-    const void *reserved[6]; /* zero; kept for later ABI-compatible additions */
+    /* A WebSocket handler: needed by routes marked `websocket = true`. */
+    const gale_websocket *websocket;
+    const void *reserved[5]; /* zero; kept for later ABI-compatible additions */
 } gale_handler;
 
 typedef struct gale_module {
@@ -123,7 +156,7 @@ typedef struct gale_module {
 
 void gale_ctx_set_data(gale_ctx *ctx, void *data); /* the module's own state */
 void *gale_ctx_data(const gale_ctx *ctx);
-const json_t *gale_ctx_settings(const gale_ctx *ctx); /* borrowed */
+const json_t *gale_ctx_settings(const gale_ctx *ctx);  /* borrowed */
 struct event_base *gale_ctx_base(const gale_ctx *ctx); /* the worker's libevent loop */
 int gale_ctx_worker_id(const gale_ctx *ctx);           /* 0 .. workers-1 */
 
@@ -136,9 +169,9 @@ void gale_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 
 
 gale_ctx *gale_request_ctx(const gale_request *r);
 void *gale_request_module_data(const gale_request *r); /* gale_ctx_data() of the handler's module */
-const char *gale_request_method(const gale_request *r);  /* "GET", ... */
-const char *gale_request_target(const gale_request *r);  /* as received: path and query */
-const char *gale_request_path(const gale_request *r);    /* as received, without the query */
+const char *gale_request_method(const gale_request *r);       /* "GET", ... */
+const char *gale_request_target(const gale_request *r);       /* as received: path and query */
+const char *gale_request_path(const gale_request *r);         /* as received, without the query */
 const char *gale_request_query_string(const gale_request *r); /* after '?', "" when none */
 int gale_request_http_minor(const gale_request *r);           /* 0 for HTTP/1.0, 1 for 1.1 */
 const char *gale_request_scheme(const gale_request *r);       /* "http" or "https" */
@@ -204,19 +237,23 @@ const char *gale_url_for(gale_request *r, const char *name, ...) __attribute__((
 
 /* ---- cookies ---- */
 
-enum gale_samesite { GALE_SAMESITE_UNSET = 0, GALE_SAMESITE_LAX, GALE_SAMESITE_STRICT,
-                     GALE_SAMESITE_NONE };
+enum gale_samesite {
+    GALE_SAMESITE_UNSET = 0,
+    GALE_SAMESITE_LAX,
+    GALE_SAMESITE_STRICT,
+    GALE_SAMESITE_NONE
+};
 
 /* Attributes of a cookie to set; zero-initialise and set what you need. */
 typedef struct gale_cookie_options {
     const char *path;   /* NULL: none (the browser uses the request's folder) */
     const char *domain; /* NULL: this host only */
     int has_max_age;
-    long long max_age;  /* seconds, with has_max_age */
-    long long expires;  /* seconds since 1970; 0: a session cookie */
+    long long max_age; /* seconds, with has_max_age */
+    long long expires; /* seconds since 1970; 0: a session cookie */
     int secure;
     int httponly;
-    int samesite;       /* enum gale_samesite; NONE requires secure */
+    int samesite; /* enum gale_samesite; NONE requires secure */
 } gale_cookie_options;
 
 /* The value of cookie `name` from the Cookie header (unquoted), or NULL. */
@@ -272,8 +309,7 @@ const char *gale_request_user(gale_request *r);
  * When the request goes away first, done is not called. work must not call
  * any gale function. Returns 0, or -1. */
 int gale_request_blocking(gale_request *r, void (*work)(void *data),
-                          void (*done)(gale_request *r, void *data), const void *data,
-                          size_t size);
+                          void (*done)(gale_request *r, void *data), const void *data, size_t size);
 
 /* The store that keeps sessions (LMDB for the workers of an instance, Redis
  * for several instances), for the module's own data under its own keys
@@ -318,7 +354,8 @@ int gale_response_header(gale_request *r, const char *name, const char *value);
 /* Append to the body. Buffered until finish, or until flush for streaming. */
 int gale_response_write(gale_request *r, const void *data, size_t len);
 int gale_response_puts(gale_request *r, const char *s);
-int gale_response_printf(gale_request *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int gale_response_printf(gale_request *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 int gale_response_vprintf(gale_request *r, const char *fmt, va_list ap);
 /* Send the head (chunked on HTTP/1.1) and what was written so far, and keep
  * the response open for more: streamed output. */
@@ -334,6 +371,59 @@ int gale_response_json(gale_request *r, const json_t *json);
 /* Redirect (301, 302, 303, 307 or 308) to url and finish; -1 for another
  * status or a url with control characters (nothing is sent then). */
 int gale_response_redirect(gale_request *r, int status, const char *url);
+
+/* ---- WebSockets ---- */
+
+/* Send one message: text (binary = 0; the caller vouches that it is UTF-8)
+ * or binary, compressed when the connection negotiated permessage-deflate.
+ * 0, or -1 once the connection is closing or closed. */
+int gale_ws_send(gale_ws *ws, const void *data, size_t len, int binary);
+/* Send a ping with up to 125 bytes of payload; the pong callback gets the
+ * answer. gale also pings by itself (the config's ping_interval). */
+int gale_ws_ping(gale_ws *ws, const void *data, size_t len);
+/* Start the closing handshake: a close frame with code (1000, 1001,
+ * 1002, 1003, 1007-1011, 3000-4999; 0 for none) and a reason (UTF-8, cut
+ * to 123 bytes; NULL for none). Nothing more is sent or received; close
+ * runs when the peer answered or after a few seconds. 0, or -1 for a code
+ * that may not be sent or a connection already closing. */
+int gale_ws_close(gale_ws *ws, int code, const char *reason);
+void gale_ws_set_data(gale_ws *ws, void *data); /* the module's own state for ws */
+void *gale_ws_data(const gale_ws *ws);
+gale_ctx *gale_ws_ctx(const gale_ws *ws);      /* the handler's module */
+const char *gale_ws_client(const gale_ws *ws); /* the client's address */
+size_t gale_ws_buffered(const gale_ws *ws);    /* bytes queued and not sent yet */
+
+/* ---- publish/subscribe, across workers and instances ---- */
+
+typedef struct gale_subscription gale_subscription;
+typedef void (*gale_message_fn)(void *arg, const char *channel, const char *msg, size_t len);
+
+/* Send msg to every subscriber of channel in every worker of this gale
+ * (through the master), or of every gale sharing the Redis server of the
+ * config's `pubsub` group. Every subscriber of a channel sees its messages
+ * in the same order; delivery is always later, from the loop, never inside
+ * this call. channel: 1 to 200 bytes; msg: up to 65,000 bytes. 0 when the
+ * message left, -1 when it cannot be sent. */
+int gale_publish(gale_ctx *ctx, const char *channel, const void *msg, size_t len);
+/* Call fn(arg, channel, msg, len) for each message published on channel
+ * until gale_unsubscribe (msg is valid during the call; a NUL follows it).
+ * NULL on error. */
+gale_subscription *gale_subscribe(gale_ctx *ctx, const char *channel, gale_message_fn fn,
+                                  void *arg);
+/* Stop a subscription (also from inside its own callback). */
+void gale_unsubscribe(gale_subscription *s);
+/* Subscriptions to channel in this worker. */
+size_t gale_subscribers(gale_ctx *ctx, const char *channel);
+
+/* Long polling: wait, without blocking anything, for the next message on
+ * channel. fn runs exactly once: with the message; or with msg NULL after
+ * timeout seconds (0: no limit), when the worker drains (a reload: answer,
+ * and the client comes back to a new worker), or when the client went away
+ * (gale_request_aborted(r) is then true; what fn answers is dropped). The
+ * handler returns GALE_ASYNC and fn finishes the answer. 0, or -1. */
+int gale_request_wait(gale_request *r, const char *channel, double timeout,
+                      void (*fn)(gale_request *r, void *arg, const char *msg, size_t len),
+                      void *arg);
 
 #pragma GCC visibility pop
 

@@ -3,9 +3,9 @@
 
 # Packages to build and run gale.
 GALE_BUILD_PKGS="build-essential autoconf automake pkg-config libevent-dev libssl-dev
-libconfig-dev libjansson-dev libpcre2-dev libsystemd-dev liblmdb-dev libhiredis-dev"
+libconfig-dev libjansson-dev libpcre2-dev libsystemd-dev liblmdb-dev libhiredis-dev zlib1g-dev"
 # Packages the tests need on top: CUnit, the clients they drive, clang for fuzzing.
-GALE_TEST_PKGS="libcunit1-dev curl python3 openssl clang libclang-rt-14-dev procps testssl.sh redis-server python3-tornado"
+GALE_TEST_PKGS="libcunit1-dev curl python3 openssl clang libclang-rt-14-dev procps testssl.sh redis-server python3-tornado chromium"
 
 # Install the Debian packages that are missing (as root; with sudo otherwise).
 gale_install_packages() {
@@ -43,4 +43,16 @@ gale_build_copy() {
         tar --exclude=./build -cf - . | tar -xf - -C "$dir"
     fi
     (cd "$dir" && autoreconf -fi >/dev/null && ./configure -q "$@" && make -s -j"$(nproc)")
+}
+
+# The JavaScript clients the tests drive (the ws package, playwright-core for
+# Debian's chromium), from the npm registry into tests/node/node_modules, as
+# package-lock.json pins them. Node.js itself from Debian when it is missing.
+gale_node_deps() {
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        gale_install_packages nodejs npm || return 1
+    fi
+    [ -d tests/node/node_modules/ws ] && [ -d tests/node/node_modules/playwright-core ] && return 0
+    echo "== npm ci (tests/node)"
+    (cd tests/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }

@@ -1033,6 +1033,29 @@ class _Timeout(BaseException):
     pass
 
 
+NODE_MODULES = os.path.abspath(
+    os.environ.get("GALE_NODE_MODULES") or os.path.join(REPO, "tests", "node", "node_modules"))
+
+
+def node_module(name):
+    """Skip the test when the npm package `name` is not installed (scripts/test installs it)."""
+    if shutil.which("node") is None:
+        raise Skip("node not found")
+    if not os.path.isdir(os.path.join(NODE_MODULES, name)):
+        raise Skip("npm package %s not found in %s (cd tests/node && npm ci)" % (name, NODE_MODULES))
+
+
+def node(script, *args, timeout=40, stdin=None):
+    """Run a Node.js script (path, or code when it does not end in .js) with
+    the test's npm packages on NODE_PATH. Returns (rc, stdout, stderr) as text."""
+    env = dict(os.environ)
+    env["NODE_PATH"] = NODE_MODULES
+    cmd = ["node", script] if script.endswith(".js") else ["node", "-e", script]
+    p = subprocess.run(cmd + [str(a) for a in args], input=stdin, capture_output=True,
+                       text=True, timeout=timeout, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
 def _alarm(signum, frame):
     raise _Timeout()
 

@@ -1,0 +1,748 @@
+/*
+ * chat.c - the chat demo: one room where everyone sees every message as it
+ * is posted, as Tornado's chatdemo, on gale's publish/subscribe. Run it from
+ * the repository's root with
+ *
+ *     src/gale -c conf/chat.conf
+ *
+ * and open http://127.0.0.1:8888/ in two browsers (http://127.0.0.1:8888/?ws=1
+ * for the WebSocket variant of the page).
+ *
+ * How it works. Every worker subscribes to the room's channel in init and
+ * keeps the last cache_size messages in a ring. A post is not written to the
+ * ring: it is published, and comes back to every worker (and, with the redis
+ * backend, to every gale sharing the Redis server) through the subscription,
+ * in the same order everywhere. So the caches of all workers agree, and a
+ * message id is a cursor that every worker understands: "what came after the
+ * message I saw last".
+ *
+ * Routes (conf/chat.conf binds them; the names are the handlers'):
+ *     GET  /                   page     index.html with the XSRF token, the
+ *                                       cached messages and their cursor
+ *     GET  /static/(NAME)      static   chat.js and chat.css, read at init
+ *     POST /a/message/new      new      fields body (1-2000 bytes) and name
+ *                                       (0-40 bytes): publishes the message and
+ *                                       answers it as JSON, or redirects 303
+ *                                       to a local `next` (a form without JS)
+ *     POST /a/message/updates  updates  field cursor: long polling. The
+ *                                       messages after the cursor at once when
+ *                                       there are some; a cursor the cache does
+ *                                       not hold (evicted, another life, "")
+ *                                       gets the whole cache; with no cursor, or
+ *                                       when nothing is new, it waits for the
+ *                                       next message (poll_timeout, then
+ *                                       {"messages": []}: poll again)
+ *     GET  /chatsocket         socket   WebSocket: ?cursor=ID catches up on
+ *                                       open, then every message arrives as
+ *                                       {"messages": [m]}; a text frame
+ *                                       {"body": ..., "name": ...} posts, and a
+ *                                       bad one is answered {"error": ...}
+ * A message is {"id": 32 hex digits, "from": name, "body": text, "time": unix
+ * seconds}. The posts are XSRF-protected by gale (xsrf_cookies = true); the
+ * socket by gale's Origin check.
+ *
+ * The sockets of a worker share the module's one subscription: a message is
+ * turned into its frame once and sent to each (a socket whose peer does not
+ * read is closed rather than buffered without end; it reconnects with its
+ * cursor and loses nothing still cached).
+ *
+ * Settings: static (the folder of index.html, chat.js and chat.css, read at
+ * init; relative to gale's working directory; default
+ * "modules/chat/static"), channel (default "chat"), cache_size (default
+ * 200), poll_timeout (seconds a long poll waits, default 60; 0: no limit),
+ * title (default "Chat").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gale/gale.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#define CHAT_BODY_MAX 2000
+#define CHAT_NAME_MAX 40
+#define CHAT_ID_HEX 32
+#define CHAT_FILE_MAX (1 << 20)       /* bytes of a static file */
+#define CHAT_SOCKET_BACKLOG (1 << 20) /* bytes queued to a socket before it is dropped */
+#define CHAT_CSP                                                                                   \
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "                      \
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+/* One cached message. obj and json are owned by the ring slot. */
+struct chat_msg {
+    char id[CHAT_ID_HEX + 1];
+    json_t *obj; /* {"id", "from", "body", "time"}: for the page */
+    char *json;  /* its compact text: for the answers and frames */
+    size_t len;
+};
+
+/* A file from the static folder, read once at init. */
+struct chat_file {
+    char *data; /* owned, NUL-terminated */
+    size_t len;
+    char version[17]; /* the start of its SHA-256, for cache-busting URLs */
+};
+
+/* An open socket of this worker; freed by its close callback (or shutdown). */
+struct chat_sock {
+    gale_ws *ws;
+    struct chat_sock *prev, *next;
+};
+
+/* The module's state in one worker. */
+struct chat {
+    char *channel, *title; /* owned */
+    size_t cache_size;
+    double poll_timeout;
+    struct chat_file page, js, css;
+    struct chat_msg *ring; /* cache_size slots; message i is ring[(first + i) % cache_size] */
+    size_t first, count;
+    gale_subscription *sub;
+    struct chat_sock *socks;
+};
+
+/* ---- the cache ---- */
+
+static struct chat_msg *chat_at(struct chat *c, size_t i)
+{
+    return &c->ring[(c->first + i) % c->cache_size];
+}
+
+static int chat_is_id(const char *s)
+{
+    return s && strlen(s) == CHAT_ID_HEX && strspn(s, "0123456789abcdef") == CHAT_ID_HEX;
+}
+
+/* Where the answer to `cursor` starts: after the cached message with that id;
+ * 0 (the whole cache) for an id it does not hold; count (nothing) for no
+ * cursor. */
+static size_t chat_after(struct chat *c, const char *cursor)
+{
+    if (!cursor)
+        return c->count;
+    for (size_t i = c->count; i-- > 0;)
+        if (strcmp(chat_at(c, i)->id, cursor) == 0)
+            return i + 1;
+    return 0;
+}
+
+/* Check a message from the channel and make its canonical form: anything
+ * published there by others (Redis is shared) is checked, not trusted. 0, or
+ * -1 for one that is not a chat message. */
+static int chat_msg_parse(struct chat_msg *m, const char *text, size_t len)
+{
+    json_t *in = json_loadb(text, len, 0, NULL);
+    const char *id = json_string_value(json_object_get(in, "id"));
+    const char *from = json_string_value(json_object_get(in, "from"));
+    const char *body = json_string_value(json_object_get(in, "body"));
+    json_t *t = json_object_get(in, "time");
+
+    m->obj = NULL;
+    m->json = NULL;
+    if (chat_is_id(id) && from && body && json_is_number(t)) {
+        memcpy(m->id, id, CHAT_ID_HEX + 1);
+        m->obj = json_pack("{s:s, s:s, s:s, s:f}", "id", id, "from", from, "body", body, "time",
+                           json_number_value(t));
+        m->json = m->obj ? json_dumps(m->obj, JSON_COMPACT) : NULL;
+    }
+    json_decref(in);
+    if (!m->json) {
+        json_decref(m->obj);
+        return -1;
+    }
+    m->len = strlen(m->json);
+    return 0;
+}
+
+static void chat_msg_free(struct chat_msg *m)
+{
+    json_decref(m->obj);
+    free(m->json);
+    m->obj = NULL;
+    m->json = NULL;
+}
+
+/* Append m (its memory moves into the ring), dropping the oldest when full. */
+static void chat_push(struct chat *c, struct chat_msg *m)
+{
+    if (c->count == c->cache_size) {
+        chat_msg_free(chat_at(c, 0));
+        c->first = (c->first + 1) % c->cache_size;
+        c->count--;
+    }
+    *chat_at(c, c->count++) = *m;
+}
+
+/* {"messages":[...]} of the cached messages from index `from` on, plus
+ * `extra` when not NULL. Malloc'd (the caller frees), NULL when out of memory. */
+static char *chat_batch(struct chat *c, size_t from, const struct chat_msg *extra, size_t *len)
+{
+    static const char head[] = "{\"messages\":[", tail[] = "]}";
+    size_t n = sizeof(head) + sizeof(tail), at;
+    for (size_t i = from; i < c->count; i++)
+        n += chat_at(c, i)->len + 1;
+    n += extra ? extra->len + 1 : 0;
+    char *out = malloc(n);
+    if (!out)
+        return NULL;
+    memcpy(out, head, sizeof(head) - 1);
+    at = sizeof(head) - 1;
+    for (size_t i = from; i < c->count + (extra != NULL); i++) {
+        const struct chat_msg *m = i < c->count ? chat_at(c, i) : extra;
+        if (i > from)
+            out[at++] = ',';
+        memcpy(out + at, m->json, m->len);
+        at += m->len;
+    }
+    memcpy(out + at, tail, sizeof(tail));
+    *len = at + sizeof(tail) - 1;
+    return out;
+}
+
+/* ---- composing and publishing a message ---- */
+
+static void chat_hex(char *out, const unsigned char *in, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* A new message from what a client sent, or NULL with *why saying what is
+ * wrong with it (the answer is 400 or an error frame). A new reference. */
+static json_t *chat_compose(const char *body, const char *name, const char **why)
+{
+    unsigned char raw[CHAT_ID_HEX / 2];
+    char id[CHAT_ID_HEX + 1];
+    struct timespec now;
+
+    if (!name || !*name)
+        name = "anonymous";
+    *why = "the message needs a body of 1 to 2000 bytes of UTF-8";
+    if (!body || !*body || strlen(body) > CHAT_BODY_MAX)
+        return NULL;
+    *why = "a name is at most 40 bytes of UTF-8";
+    if (strlen(name) > CHAT_NAME_MAX)
+        return NULL;
+    *why = "cannot make a message id";
+    if (RAND_bytes(raw, sizeof(raw)) != 1)
+        return NULL;
+    chat_hex(id, raw, sizeof(raw));
+    clock_gettime(CLOCK_REALTIME, &now);
+    /* json_pack fails on text that is not UTF-8: the check comes for free */
+    json_t *m = json_pack("{s:s, s:s, s:s, s:f}", "id", id, "from", name, "body", body, "time",
+                          (double)now.tv_sec + now.tv_nsec / 1e9);
+    *why = "the body and the name must be UTF-8";
+    return m;
+}
+
+/* Send m to every subscriber of the room. It reaches the cache (ours too)
+ * later, through the subscription. 0, or -1. */
+static int chat_publish(gale_ctx *ctx, struct chat *c, const json_t *m)
+{
+    char *text = json_dumps(m, JSON_COMPACT);
+    int rc = text ? gale_publish(ctx, c->channel, text, strlen(text)) : -1;
+    free(text);
+    return rc;
+}
+
+/* ---- the subscription: the cache, then the sockets ---- */
+
+/* Send the newest message to every socket of this worker, made once. */
+static void chat_fanout(struct chat *c)
+{
+    size_t len;
+    char *frame = chat_batch(c, c->count - 1, NULL, &len);
+    if (!frame)
+        return;
+    for (struct chat_sock *s = c->socks, *next; s; s = next) {
+        next = s->next;
+        if (gale_ws_buffered(s->ws) > CHAT_SOCKET_BACKLOG)
+            gale_ws_close(s->ws, 1008, "too slow: reconnect with your cursor");
+        else
+            gale_ws_send(s->ws, frame, len, 0);
+    }
+    free(frame);
+}
+
+static void chat_on_message(void *arg, const char *channel, const char *text, size_t len)
+{
+    struct chat *c = arg;
+    struct chat_msg m;
+    if (chat_msg_parse(&m, text, len) < 0) {
+        gale_log(GALE_LOG_WARN, "chat: not a chat message on channel %s: dropped", channel);
+        return;
+    }
+    if (chat_after(c, m.id) != 0) { /* published twice: once is enough */
+        chat_msg_free(&m);
+        return;
+    }
+    chat_push(c, &m);
+    chat_fanout(c);
+}
+
+/* ---- HTTP answers ---- */
+
+/* Write s with the five HTML specials escaped: safe in text and in quoted
+ * attribute values. */
+static void chat_html(gale_request *r, const char *s)
+{
+    while (*s) {
+        size_t n = strcspn(s, "<>&\"'");
+        gale_response_write(r, s, n);
+        s += n;
+        switch (*s) {
+        case '<':
+            gale_response_puts(r, "&lt;");
+            break;
+        case '>':
+            gale_response_puts(r, "&gt;");
+            break;
+        case '&':
+            gale_response_puts(r, "&amp;");
+            break;
+        case '"':
+            gale_response_puts(r, "&quot;");
+            break;
+        case '\'':
+            gale_response_puts(r, "&#39;");
+            break;
+        default:
+            return;
+        }
+        s++;
+    }
+}
+
+static void chat_json_head(gale_request *r)
+{
+    gale_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    gale_response_header(r, "Cache-Control", "no-store");
+    gale_response_header(r, "X-Content-Type-Options", "nosniff");
+}
+
+/* Answer {"messages": [...]}: the cache from `from`, plus extra. */
+static void chat_answer(gale_request *r, struct chat *c, size_t from, const struct chat_msg *extra)
+{
+    size_t len;
+    char *text = chat_batch(c, from, extra, &len);
+    if (!text) {
+        gale_response_error(r, 503, "out of memory");
+        return;
+    }
+    chat_json_head(r);
+    gale_response_write(r, text, len);
+    free(text);
+}
+
+/* One message of the page, in the markup chat.js makes for new ones. */
+static void chat_page_message(gale_request *r, const struct chat_msg *m)
+{
+    double t = json_number_value(json_object_get(m->obj, "time"));
+    time_t sec = (time_t)t;
+    struct tm tm;
+    char iso[32] = "", hhmm[8] = "";
+    if (gmtime_r(&sec, &tm)) {
+        strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        strftime(hhmm, sizeof(hhmm), "%H:%M", &tm);
+    }
+    gale_response_printf(r, "<div class=\"message\" id=\"m%s\" data-id=\"%s\">", m->id, m->id);
+    gale_response_printf(r, "<time class=\"time\" datetime=\"%s\">%s</time> ", iso, hhmm);
+    gale_response_puts(r, "<span class=\"from\">");
+    chat_html(r, json_string_value(json_object_get(m->obj, "from")));
+    gale_response_puts(r, "</span> <span class=\"body\">");
+    chat_html(r, json_string_value(json_object_get(m->obj, "body")));
+    gale_response_puts(r, "</span></div>\n");
+}
+
+/* The value of a {{slot}} of index.html; r NULL only checks that the name is
+ * known (at init). 0, or -1 for an unknown slot. */
+static int chat_slot(gale_request *r, struct chat *c, const char *name, size_t len)
+{
+#define CHAT_IS(word) (len == sizeof(word) - 1 && memcmp(name, word, len) == 0)
+    if (CHAT_IS("title")) {
+        if (r)
+            chat_html(r, c->title);
+    } else if (CHAT_IS("xsrf")) {
+        if (r)
+            chat_html(r, gale_request_xsrf_token(r));
+    } else if (CHAT_IS("cursor")) {
+        if (r && c->count > 0)
+            gale_response_puts(r, chat_at(c, c->count - 1)->id);
+    } else if (CHAT_IS("messages")) {
+        for (size_t i = 0; r && i < c->count; i++)
+            chat_page_message(r, chat_at(c, i));
+    } else if (CHAT_IS("js_version")) {
+        if (r)
+            gale_response_puts(r, c->js.version);
+    } else if (CHAT_IS("css_version")) {
+        if (r)
+            gale_response_puts(r, c->css.version);
+    } else {
+        return -1;
+    }
+    return 0;
+#undef CHAT_IS
+}
+
+/* Fill the {{slots}} of the page template (r NULL: only check them). */
+static int chat_template(gale_request *r, struct chat *c)
+{
+    const char *t = c->page.data, *open, *close;
+    while ((open = strstr(t, "{{")) != NULL && (close = strstr(open + 2, "}}")) != NULL) {
+        if (r)
+            gale_response_write(r, t, (size_t)(open - t));
+        if (chat_slot(r, c, open + 2, (size_t)(close - open - 2)) < 0) {
+            gale_log(GALE_LOG_ERROR, "chat: index.html: unknown slot {{%.*s}}",
+                     (int)(close - open - 2), open + 2);
+            return -1;
+        }
+        t = close + 2;
+    }
+    if (r)
+        gale_response_puts(r, t);
+    return 0;
+}
+
+/* GET /: the room. Never cached: it holds a token masked for this answer. */
+static int chat_page(gale_request *r)
+{
+    struct chat *c = gale_request_module_data(r);
+    gale_response_header(r, "Content-Type", "text/html; charset=utf-8");
+    gale_response_header(r, "Cache-Control", "no-cache");
+    gale_response_header(r, "Content-Security-Policy", CHAT_CSP);
+    gale_response_header(r, "X-Content-Type-Options", "nosniff");
+    gale_response_header(r, "Referrer-Policy", "same-origin");
+    chat_template(r, c);
+    return GALE_OK;
+}
+
+/* GET /static/chat.js, /static/chat.css: the URL the page uses carries the
+ * file's version (?v=), so that one is cached for a year; any other for a
+ * minute. */
+static int chat_static(gale_request *r)
+{
+    struct chat *c = gale_request_module_data(r);
+    const char *name = gale_request_capture(r, 1);
+    const char *v = gale_request_query(r, "v");
+    const struct chat_file *f;
+    const char *type;
+
+    if (!name) {
+        name = strrchr(gale_request_path(r), '/');
+        name = name ? name + 1 : "";
+    }
+    if (strcmp(name, "chat.js") == 0) {
+        f = &c->js;
+        type = "text/javascript; charset=utf-8";
+    } else if (strcmp(name, "chat.css") == 0) {
+        f = &c->css;
+        type = "text/css; charset=utf-8";
+    } else {
+        gale_response_error(r, 404, "no such file");
+        return GALE_OK;
+    }
+    gale_response_header(r, "Content-Type", type);
+    gale_response_header(r, "Cache-Control",
+                         v && strcmp(v, f->version) == 0 ? "public, max-age=31536000, immutable"
+                                                         : "public, max-age=60");
+    gale_response_header(r, "X-Content-Type-Options", "nosniff");
+    gale_response_write(r, f->data, f->len);
+    return GALE_OK;
+}
+
+/* POST /a/message/new: body, name; next (optional) for forms without JS. */
+static int chat_new(gale_request *r)
+{
+    struct chat *c = gale_request_module_data(r);
+    const char *why;
+    json_t *m =
+        chat_compose(gale_request_argument(r, "body"), gale_request_argument(r, "name"), &why);
+    if (!m) {
+        gale_response_error(r, 400, why);
+        return GALE_OK;
+    }
+    if (chat_publish(gale_request_ctx(r), c, m) < 0) {
+        gale_response_error(r, 503, "the message could not be sent; try again");
+    } else {
+        const char *next = gale_request_argument(r, "next");
+        if (next) {
+            int local = next[0] == '/' && next[1] != '/' && next[1] != '\\';
+            if (!local || gale_response_redirect(r, 303, next) < 0)
+                gale_response_redirect(r, 303, "/");
+        } else {
+            chat_json_head(r);
+            char *text = json_dumps(m, JSON_COMPACT);
+            if (text)
+                gale_response_puts(r, text);
+            free(text);
+        }
+    }
+    json_decref(m);
+    return GALE_OK;
+}
+
+/* The wait of a long poll ended: a message came (msg), or the time is up or
+ * the worker drains (msg NULL: an empty answer, and the client polls again).
+ * The cache normally holds the message already (the module subscribed
+ * first); when it does not, the message itself is the answer. */
+static void chat_updates_woke(gale_request *r, void *arg, const char *msg, size_t len)
+{
+    struct chat *c = gale_request_module_data(r);
+    const char *cursor = arg;
+    struct chat_msg m;
+    size_t from = cursor ? chat_after(c, cursor) : c->count;
+
+    if (from < c->count)
+        chat_answer(r, c, from, NULL);
+    else if (msg && chat_msg_parse(&m, msg, len) == 0) {
+        chat_answer(r, c, c->count, &m);
+        chat_msg_free(&m);
+    } else
+        chat_answer(r, c, c->count, NULL);
+    gale_response_finish(r);
+}
+
+/* POST /a/message/updates: cursor (optional). The cursor string belongs to
+ * the request, which outlives its wait. */
+static int chat_updates(gale_request *r)
+{
+    struct chat *c = gale_request_module_data(r);
+    const char *cursor = gale_request_argument(r, "cursor");
+    size_t from = chat_after(c, cursor);
+
+    if (from < c->count) {
+        chat_answer(r, c, from, NULL);
+        return GALE_OK;
+    }
+    if (gale_request_wait(r, c->channel, c->poll_timeout, chat_updates_woke, (void *)cursor) < 0) {
+        gale_response_error(r, 503, "cannot wait for messages now");
+        return GALE_OK;
+    }
+    return GALE_ASYNC;
+}
+
+/* ---- the socket ---- */
+
+static void chat_ws_error(gale_ws *ws, const char *why)
+{
+    json_t *e = json_pack("{s:s}", "error", why);
+    char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    if (text)
+        gale_ws_send(ws, text, strlen(text), 0);
+    free(text);
+    json_decref(e);
+}
+
+static void chat_ws_open(gale_ws *ws, gale_request *r)
+{
+    struct chat *c = gale_ctx_data(gale_ws_ctx(ws));
+    struct chat_sock *s = calloc(1, sizeof(*s));
+    if (!s) {
+        gale_ws_close(ws, 1011, "out of memory");
+        return;
+    }
+    s->ws = ws;
+    s->next = c->socks;
+    if (c->socks)
+        c->socks->prev = s;
+    c->socks = s;
+    gale_ws_set_data(ws, s);
+
+    /* catching up and joining the fan-out happen in the same turn of the
+     * loop: no message falls between them */
+    const char *cursor = gale_request_query(r, "cursor");
+    size_t from = chat_after(c, cursor), len;
+    if (from < c->count) {
+        char *text = chat_batch(c, from, NULL, &len);
+        if (text)
+            gale_ws_send(ws, text, len, 0);
+        free(text);
+    }
+}
+
+/* A text frame {"body": "...", "name": "..."} posts a message. */
+static void chat_ws_message(gale_ws *ws, const char *data, size_t len, int binary)
+{
+    gale_ctx *ctx = gale_ws_ctx(ws);
+    struct chat *c = gale_ctx_data(ctx);
+    json_t *in = binary ? NULL : json_loadb(data, len, 0, NULL);
+    json_t *name = json_object_get(in, "name");
+    const char *why = "send a JSON object {\"body\": \"...\", \"name\": \"...\"}";
+    json_t *m = NULL;
+
+    if (json_is_object(in) && (!name || json_is_null(name) || json_is_string(name)))
+        m = chat_compose(json_string_value(json_object_get(in, "body")), json_string_value(name),
+                         &why);
+    if (!m)
+        chat_ws_error(ws, why);
+    else if (chat_publish(ctx, c, m) < 0)
+        chat_ws_error(ws, "the message could not be sent; try again");
+    json_decref(m);
+    json_decref(in);
+}
+
+static void chat_ws_close(gale_ws *ws, int code, const char *reason)
+{
+    struct chat *c = gale_ctx_data(gale_ws_ctx(ws));
+    struct chat_sock *s = gale_ws_data(ws);
+    if (!s) /* the module shut down first */
+        return;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        c->socks = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    gale_ws_set_data(ws, NULL);
+    free(s);
+}
+
+/* ---- init and shutdown ---- */
+
+/* Read dir/name into f (blocking: init runs before any request). */
+static int chat_file_load(struct chat_file *f, const char *dir, const char *name)
+{
+    char path[4096];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    FILE *fp = NULL;
+    long size;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if ((fp = fopen(path, "rb")) == NULL || fseek(fp, 0, SEEK_END) < 0 || (size = ftell(fp)) < 0 ||
+        size > CHAT_FILE_MAX || fseek(fp, 0, SEEK_SET) < 0 ||
+        (f->data = malloc((size_t)size + 1)) == NULL ||
+        fread(f->data, 1, (size_t)size, fp) != (size_t)size ||
+        EVP_Digest(f->data, (size_t)size, md, &mdlen, EVP_sha256(), NULL) != 1) {
+        gale_log(GALE_LOG_ERROR, "chat: cannot read %s (a file of at most %d bytes)", path,
+                 CHAT_FILE_MAX);
+        if (fp)
+            fclose(fp);
+        return -1;
+    }
+    fclose(fp);
+    f->data[size] = '\0';
+    f->len = (size_t)size;
+    chat_hex(f->version, md, 8);
+    return 0;
+}
+
+static void chat_free(struct chat *c)
+{
+    if (c->sub)
+        gale_unsubscribe(c->sub);
+    while (c->socks) { /* their close callbacks, if any, find no data */
+        struct chat_sock *s = c->socks;
+        c->socks = s->next;
+        gale_ws_set_data(s->ws, NULL);
+        free(s);
+    }
+    for (size_t i = 0; c->ring && i < c->count; i++)
+        chat_msg_free(chat_at(c, i));
+    free(c->ring);
+    free(c->page.data);
+    free(c->js.data);
+    free(c->css.data);
+    free(c->channel);
+    free(c->title);
+    free(c);
+}
+
+/* The string setting `key` (strdup'd into *out), def when absent; -1 when it
+ * is not a string or out of memory. */
+static int chat_string(const json_t *settings, const char *key, const char *def, char **out)
+{
+    json_t *v = json_object_get(settings, key);
+    if (v && !json_is_string(v)) {
+        gale_log(GALE_LOG_ERROR, "chat: settings: %s must be a string", key);
+        return -1;
+    }
+    *out = strdup(v ? json_string_value(v) : def);
+    return *out ? 0 : -1;
+}
+
+/* The settings, checked; -1 after logging what is wrong. */
+static int chat_settings(struct chat *c, const json_t *settings)
+{
+    json_t *size = json_object_get(settings, "cache_size");
+    json_t *timeout = json_object_get(settings, "poll_timeout");
+
+    if (chat_string(settings, "channel", "chat", &c->channel) < 0 ||
+        chat_string(settings, "title", "Chat", &c->title) < 0)
+        return -1;
+    c->cache_size = size ? (json_is_integer(size) ? (size_t)json_integer_value(size) : 0) : 200;
+    c->poll_timeout = timeout ? (json_is_number(timeout) ? json_number_value(timeout) : -1) : 60;
+    if (!*c->channel || strlen(c->channel) > 200) {
+        gale_log(GALE_LOG_ERROR, "chat: settings: channel must be 1 to 200 bytes");
+        return -1;
+    }
+    if (c->cache_size < 1 || c->cache_size > 100000) {
+        gale_log(GALE_LOG_ERROR, "chat: settings: cache_size must be an integer 1..100000");
+        return -1;
+    }
+    if (!(c->poll_timeout >= 0 && c->poll_timeout <= 86400)) {
+        gale_log(GALE_LOG_ERROR, "chat: settings: poll_timeout must be 0..86400 seconds");
+        return -1;
+    }
+    return 0;
+}
+
+static int chat_init(gale_ctx *ctx, const json_t *settings)
+{
+    struct chat *c = calloc(1, sizeof(*c));
+    char *folder = NULL;
+
+    if (!c)
+        return -1;
+    if (chat_string(settings, "static", "modules/chat/static", &folder) < 0 ||
+        chat_settings(c, settings) < 0 || chat_file_load(&c->page, folder, "index.html") < 0 ||
+        chat_file_load(&c->js, folder, "chat.js") < 0 ||
+        chat_file_load(&c->css, folder, "chat.css") < 0 || chat_template(NULL, c) < 0 ||
+        (c->ring = calloc(c->cache_size, sizeof(*c->ring))) == NULL ||
+        (c->sub = gale_subscribe(ctx, c->channel, chat_on_message, c)) == NULL) {
+        free(folder);
+        chat_free(c);
+        return -1;
+    }
+    free(folder);
+    gale_ctx_set_data(ctx, c);
+    return 0;
+}
+
+static void chat_shutdown(gale_ctx *ctx)
+{
+    struct chat *c = gale_ctx_data(ctx);
+    if (c)
+        chat_free(c);
+    gale_ctx_set_data(ctx, NULL);
+}
+
+static const gale_websocket chat_socket = {
+    .open = chat_ws_open,
+    .message = chat_ws_message,
+    .close = chat_ws_close,
+};
+
+static const gale_handler chat_handlers[] = {
+    {.name = "page", .get = chat_page},
+    {.name = "static", .get = chat_static},
+    {.name = "new", .post = chat_new},
+    {.name = "updates", .post = chat_updates},
+    {.name = "socket", .websocket = &chat_socket},
+    {0},
+};
+
+GALE_MODULE_EXPORT const gale_module gale_module_entry = {
+    GALE_MODULE_HEADER,
+    .name = "chat",
+    .version = GALE_VERSION_STRING,
+    .init = chat_init,
+    .shutdown = chat_shutdown,
+    .handlers = chat_handlers,
+};

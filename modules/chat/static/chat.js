@@ -1,0 +1,251 @@
+/*
+ * chat.js - the client of gale's chat demo (modules/chat).
+ *
+ * Receives by long polling POST /a/message/updates, or through a WebSocket
+ * on /chatsocket when the page's URL has ?ws=1. Either way it keeps a cursor,
+ * the id of the last message the stream gave it, and sends it with each poll
+ * and each (re)connection so that the server answers what came after it:
+ * nothing is lost across a poll's gap or a reconnection, and what arrives
+ * twice (the answer to our own post, a whole-cache catch-up) is shown once,
+ * by id. The page starts with the messages cached when it was made and
+ * their cursor; an empty cursor asks for the whole cache.
+ *
+ * User text only ever goes into the page through textContent.
+ */
+(function () {
+  "use strict";
+
+  var BODY_MAX = 2000; /* bytes of UTF-8, as the server counts */
+  var NAME_MAX = 40;
+  var SHOWN_MAX = 1000; /* elements kept in the inbox */
+  var POLL_LIMIT = 120000; /* ms a poll may take before it is retried */
+
+  var inbox = document.getElementById("inbox");
+  var form = document.getElementById("messageform");
+  var input = document.getElementById("message");
+  var nameInput = document.getElementById("name");
+  var button = form.querySelector("button");
+  var statusEl = document.getElementById("status");
+  var errorEl = document.getElementById("error");
+  var xsrf = document.querySelector('meta[name="xsrf-token"]').content;
+  var useSocket = new URLSearchParams(location.search).get("ws") === "1";
+  var encoder = new TextEncoder();
+
+  var seen = new Set();
+  var cursor = inbox.dataset.cursor || "";
+  var socket = null;
+
+  function setStatus(text, state) {
+    statusEl.textContent = text;
+    statusEl.dataset.state = state;
+  }
+
+  function showError(text) {
+    errorEl.textContent = text || "";
+    errorEl.hidden = !text;
+  }
+
+  function sleep(ms) {
+    return new Promise(function (resolve) {
+      setTimeout(resolve, ms);
+    });
+  }
+
+  /* Exponential, capped at 30 s, with jitter so that clients a restart
+   * disconnected together do not all come back together. */
+  function backoff(failures) {
+    var base = Math.min(30000, 500 * Math.pow(2, Math.min(failures - 1, 6)));
+    return base / 2 + Math.random() * base / 2;
+  }
+
+  function localTime(el) {
+    var d = new Date(el.dateTime);
+    if (isNaN(d.getTime())) return;
+    el.textContent = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    el.title = d.toLocaleString();
+  }
+
+  function isMessage(m) {
+    return m !== null && typeof m === "object" && typeof m.id === "string" &&
+      /^[0-9a-f]{32}$/.test(m.id) && typeof m.from === "string" &&
+      typeof m.body === "string" && typeof m.time === "number";
+  }
+
+  function span(cls, text) {
+    var el = document.createElement("span");
+    el.className = cls;
+    el.textContent = text;
+    return el;
+  }
+
+  /* The same markup the server makes for the messages in the page. */
+  function render(m) {
+    var div = document.createElement("div");
+    div.className = "message";
+    div.id = "m" + m.id;
+    div.dataset.id = m.id;
+    var time = document.createElement("time");
+    time.className = "time";
+    time.dateTime = new Date(m.time * 1000).toISOString();
+    localTime(time);
+    div.append(time, " ", span("from", m.from), " ", span("body", m.body));
+    return div;
+  }
+
+  function show(m) {
+    if (!isMessage(m) || seen.has(m.id)) return;
+    seen.add(m.id);
+    var atBottom = inbox.scrollHeight - inbox.scrollTop - inbox.clientHeight < 48;
+    inbox.append(render(m));
+    while (inbox.children.length > SHOWN_MAX) inbox.firstElementChild.remove();
+    if (atBottom) inbox.scrollTop = inbox.scrollHeight;
+  }
+
+  /* A batch from the stream: the cursor moves to its last message. */
+  function receive(messages) {
+    if (!Array.isArray(messages) || messages.length === 0) return;
+    messages.forEach(show);
+    var last = messages[messages.length - 1];
+    if (isMessage(last)) cursor = last.id;
+  }
+
+  function post(url, fields, signal) {
+    var body = new URLSearchParams(fields);
+    body.set("_xsrf", xsrf);
+    return fetch(url, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-XSRFToken": xsrf },
+      signal: signal
+    });
+  }
+
+  /* ---- receiving: long polling ---- */
+
+  async function poll() {
+    var failures = 0;
+    for (;;) {
+      if (failures === 0) setStatus("Connected (long polling)", "online");
+      try {
+        var res = await post("/a/message/updates", { cursor: cursor },
+                             AbortSignal.timeout(POLL_LIMIT));
+        if (res.status === 403) {
+          setStatus("Your session has expired: reload the page", "error");
+          return;
+        }
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        var data = await res.json();
+        failures = 0;
+        receive(data.messages);
+      } catch (e) {
+        if (e.name === "TimeoutError") continue; /* a poll held too long: poll again */
+        failures++;
+        var wait = backoff(failures);
+        setStatus("Offline: retrying in " + Math.ceil(wait / 1000) + " s", "offline");
+        await sleep(wait);
+      }
+    }
+  }
+
+  /* ---- receiving: WebSocket ---- */
+
+  function connect(failures) {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + location.host + "/chatsocket?cursor=" +
+                           encodeURIComponent(cursor));
+    var opened = false;
+    if (failures === 0) setStatus("Connecting…", "connecting");
+    ws.onopen = function () {
+      opened = true;
+      socket = ws;
+      setStatus("Connected (WebSocket)", "online");
+    };
+    ws.onmessage = function (ev) {
+      var data;
+      try {
+        data = JSON.parse(ev.data);
+      } catch (e) {
+        return;
+      }
+      if (data && typeof data.error === "string") showError(data.error);
+      else if (data) receive(data.messages);
+    };
+    ws.onclose = function () {
+      socket = null;
+      var n = opened ? 1 : failures + 1;
+      var wait = backoff(n);
+      setStatus("Offline: reconnecting in " + Math.ceil(wait / 1000) + " s", "offline");
+      setTimeout(function () {
+        connect(n);
+      }, wait);
+    };
+  }
+
+  /* ---- posting ---- */
+
+  function bytes(s) {
+    return encoder.encode(s).length;
+  }
+
+  async function send(body, name) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ body: body, name: name }));
+      return; /* it comes back through the socket */
+    }
+    var res = await post("/a/message/new", { body: body, name: name });
+    if (!res.ok) {
+      var why = (await res.text()).trim().slice(0, 200);
+      throw new Error(why || "HTTP " + res.status);
+    }
+    show(await res.json()); /* at once; the stream's copy is a duplicate */
+  }
+
+  form.addEventListener("submit", async function (ev) {
+    ev.preventDefault();
+    var body = input.value;
+    var name = nameInput.value.trim();
+    if (!body.trim()) return;
+    if (bytes(body) > BODY_MAX) {
+      showError("A message is at most " + BODY_MAX + " bytes.");
+      return;
+    }
+    if (bytes(name) > NAME_MAX) {
+      showError("A name is at most " + NAME_MAX + " bytes.");
+      return;
+    }
+    try {
+      localStorage.setItem("chat.name", name);
+    } catch (e) {
+      /* storage may be off: the name is only not remembered */
+    }
+    showError("");
+    button.disabled = true;
+    try {
+      await send(body, name);
+      input.value = "";
+    } catch (e) {
+      showError("Not sent: " + e.message);
+    } finally {
+      button.disabled = false;
+      input.focus();
+    }
+  });
+
+  /* ---- start ---- */
+
+  inbox.querySelectorAll(".message").forEach(function (el) {
+    seen.add(el.dataset.id);
+    var time = el.querySelector("time");
+    if (time) localTime(time);
+  });
+  inbox.scrollTop = inbox.scrollHeight;
+  try {
+    nameInput.value = localStorage.getItem("chat.name") || "";
+  } catch (e) {
+    /* no storage */
+  }
+  input.focus();
+  if (useSocket) connect(0);
+  else poll();
+})();

@@ -1,0 +1,27 @@
+/*
+ * ws.h - WebSocket connections (RFC 6455, with RFC 7692 compression): the
+ * opening handshake on a route marked `websocket = true`, then a protocol
+ * of its own on the connection (struct conn), calling the module's
+ * gale_websocket callbacks.
+ */
+#ifndef GALE_WS_H
+#define GALE_WS_H
+
+#include "gale/gale.h"
+
+struct conn;
+
+/* The handler gale runs for GET on a websocket route: checks the opening
+ * handshake and answers it (101, or 400/403/426 saying why). On success
+ * r->upgrade is set, the module's open callback has run, and http.c hands
+ * the connection over with ws_attach once the 101 is queued. */
+int ws_accept(gale_request *r);
+
+/* The connection now speaks WebSocket: bytes after the upgrade request that
+ * are already buffered are parsed at once. */
+void ws_attach(struct conn *c, gale_ws *ws);
+
+/* Connections open in this worker (for the drain log and the bench). */
+size_t ws_count(void);
+
+#endif
