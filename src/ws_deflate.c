@@ -158,7 +158,7 @@ static void ws_deflate_offer_param(struct ws_deflate_offer *o, const char *name,
 static int ws_deflate_parse_extension(const char **s, struct ws_deflate_offer *o)
 {
     const char *name = *s, *pname;
-    size_t nlen = ws_deflate_token(s), plen, vlen;
+    size_t nlen = ws_deflate_token(s), plen, vlen = 0;
     char val[4];
 
     if (nlen == 0)

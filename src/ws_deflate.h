@@ -33,7 +33,10 @@ struct ws_deflate_params {
  * Returns 1 and fills *p and the Sec-WebSocket-Extensions value to answer
  * (NUL-terminated, into out[0..cap)) when an offer was accepted; 0 when none
  * was (answer without the extension); -1 when the header is not valid
- * extension syntax (RFC 6455 9.1; answer 400).
+ * extension syntax (RFC 6455 9.1; answer 400). The whole header is checked,
+ * also after an acceptable offer; one with no extension at all (empty, or
+ * only commas) is 0. Every answer fits in 128 bytes; one that does not fit
+ * in cap gives 0.
  */
 int ws_deflate_negotiate(const char *header, struct ws_deflate_params *p, char *out, size_t cap);
 
@@ -53,7 +56,10 @@ int ws_deflate_compress(struct ws_deflate *d, const void *data, size_t len, stru
 /* Decompress one whole message (the payloads of its frames, concatenated,
  * in `in`, which is drained) into out, appending 00 00 ff ff first (RFC 7692
  * 7.2.2). Returns 0, -1 for corrupt data, or -2 as soon as the output would
- * exceed max_size bytes (a compression bomb: answer 1009). */
+ * exceed max_size bytes (a compression bomb: answer 1009). After an error
+ * out may hold part of the message and the decompressor starts afresh;
+ * the connection is to be closed anyway. An empty `in` is an empty message
+ * and leaves the decompressor as it was. */
 int ws_deflate_decompress(struct ws_deflate *d, struct evbuffer *in, struct evbuffer *out,
                           size_t max_size);
 
