@@ -32,6 +32,7 @@
 
 #define WS_COMPRESS_MIN 64 /* smaller messages are not worth deflating */
 #define WS_PING_PAYLOAD "gale"
+#define WS_OUT_PAUSE (1024 * 1024) /* stop reading while this much waits to be sent */
 
 enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
 
@@ -264,8 +265,8 @@ static void ws_on_close_frame(gale_ws *ws)
     int answered = ws->state == WS_CLOSING;
     ws_set_close(ws, code, reason, rlen);
     ws->state = WS_CLOSED;
-    if (!answered) /* echo the code (none when the peer sent none: RFC 6455 5.5.1) */
-        ws_send_close(ws, code == 1005 ? 0 : code, NULL);
+    if (!answered) /* echo the code (RFC 6455 5.5.1); 1000 to a close without one */
+        ws_send_close(ws, code == 1005 ? WS_FRAME_CLOSE_NORMAL : code, NULL);
     conn_timer(ws->c, NULL);
     conn_close_after_write(ws->c);
 }
@@ -368,6 +369,12 @@ static void ws_read(struct conn *c)
     struct evbuffer *in = conn_in(c);
     ws->reading = 1;
     while (ws->state != WS_CLOSED && evbuffer_get_length(in) > 0) {
+        if (conn_pending(c) > WS_OUT_PAUSE) {
+            /* a client that sends faster than it reads our answers waits
+             * (ws_write resumes), instead of growing our output without end */
+            conn_read(c, 0);
+            break;
+        }
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             break;
@@ -380,6 +387,17 @@ static void ws_read(struct conn *c)
         conn_flush(c);
         conn_read_check(c);
     }
+}
+
+/* Everything queued was sent: read again if we had paused. */
+static void ws_write(struct conn *c)
+{
+    gale_ws *ws = c->data;
+    if (c->want_read || ws->state == WS_CLOSED)
+        return;
+    conn_read(c, 1);
+    if (evbuffer_get_length(conn_in(c)) > 0)
+        ws_read(c);
 }
 
 static void ws_eof(struct conn *c)
@@ -442,6 +460,7 @@ static void ws_release(struct conn *c)
 
 static const struct conn_proto ws_proto = {
     .read = ws_read,
+    .write = ws_write,
     .eof = ws_eof,
     .timeout = ws_timeout,
     .drain = ws_drain,
@@ -486,6 +505,16 @@ static int ws_header_token(gale_request *r, const char *name, const char *token)
         }
     }
     return 0;
+}
+
+/* How many `name` fields the request has. */
+static size_t ws_header_count(gale_request *r, const char *name)
+{
+    size_t n = 0;
+    const char *hn, *hv;
+    for (size_t i = 0; gale_request_header_at(r, i, &hn, &hv) == 0; i++)
+        n += !strcasecmp(hn, name);
+    return n;
 }
 
 /* Every Sec-WebSocket-Extensions field, joined as one list. */
@@ -566,7 +595,8 @@ int ws_accept(gale_request *r)
         return ws_refuse(r, 426, "Sec-WebSocket-Version 13 expected");
     const char *key = gale_request_header(r, "Sec-WebSocket-Key");
     char accept[29];
-    if (!key || ws_frame_accept_key(key, strlen(key), accept) < 0)
+    if (!key || ws_header_count(r, "Sec-WebSocket-Key") != 1 ||
+        ws_frame_accept_key(key, strlen(key), accept) < 0)
         return ws_refuse(r, 400, "bad Sec-WebSocket-Key");
     if (!ws_origin_ok(r, cfg))
         return ws_refuse(r, 403, "cross-origin WebSocket refused");
