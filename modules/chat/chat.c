@@ -41,6 +41,14 @@
  * seconds}. The posts are XSRF-protected by gale (xsrf_cookies = true); the
  * socket by gale's Origin check.
  *
+ * The page (static/index.html, whose {{slots}} are filled per answer) starts
+ * with the cached messages and the id of the last as its cursor, or an empty
+ * cursor when there were none: "" is never an id, so it gets the whole cache,
+ * and nothing posted between the page and its first poll or connection is
+ * lost. chat.js shows each id once and keeps the cursor of the stream. The
+ * caches live in the workers' memory: a restart or a reload starts them
+ * empty, and a cursor from before then gets the whole (new) cache.
+ *
  * The sockets of a worker share the module's one subscription: a message is
  * turned into its frame once and sent to each (a socket whose peer does not
  * read is closed rather than buffered without end; it reconnects with its
@@ -51,7 +59,12 @@
  * "modules/chat/static"), channel (default "chat"), cache_size (default
  * 200), poll_timeout (seconds a long poll waits, default 60; 0: no limit),
  * title (default "Chat").
+ *
+ * Tests: tests/blackbox/18-chat.py (curl-level flow across two workers, the
+ * npm ws client in tests/node/chat-ws.js, headless Chromium in
+ * tests/node/chat-browser.js, and two instances sharing a redis-server).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,7 +178,7 @@ static void chat_msg_free(struct chat_msg *m)
 }
 
 /* Append m (its memory moves into the ring), dropping the oldest when full. */
-static void chat_push(struct chat *c, struct chat_msg *m)
+static void chat_push(struct chat *c, const struct chat_msg *m)
 {
     if (c->count == c->cache_size) {
         chat_msg_free(chat_at(c, 0));
@@ -326,13 +339,15 @@ static void chat_json_head(gale_request *r)
     gale_response_header(r, "X-Content-Type-Options", "nosniff");
 }
 
-/* Answer {"messages": [...]}: the cache from `from`, plus extra. */
+/* Write {"messages": [...]}: the cache from `from`, plus extra. The caller
+ * finishes the answer. */
 static void chat_answer(gale_request *r, struct chat *c, size_t from, const struct chat_msg *extra)
 {
     size_t len;
     char *text = chat_batch(c, from, extra, &len);
     if (!text) {
-        gale_response_error(r, 503, "out of memory");
+        gale_response_status(r, 503);
+        gale_response_puts(r, "out of memory\n");
         return;
     }
     chat_json_head(r);
@@ -611,22 +626,32 @@ static int chat_file_load(struct chat_file *f, const char *dir, const char *name
     char path[4096];
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
-    FILE *fp = NULL;
-    long size;
+    const char *why = NULL;
+    long size = -1;
+    FILE *fp;
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if ((fp = fopen(path, "rb")) == NULL || fseek(fp, 0, SEEK_END) < 0 || (size = ftell(fp)) < 0 ||
-        size > CHAT_FILE_MAX || fseek(fp, 0, SEEK_SET) < 0 ||
-        (f->data = malloc((size_t)size + 1)) == NULL ||
-        fread(f->data, 1, (size_t)size, fp) != (size_t)size ||
-        EVP_Digest(f->data, (size_t)size, md, &mdlen, EVP_sha256(), NULL) != 1) {
-        gale_log(GALE_LOG_ERROR, "chat: cannot read %s (a file of at most %d bytes)", path,
-                 CHAT_FILE_MAX);
-        if (fp)
-            fclose(fp);
+    if ((fp = fopen(path, "rb")) == NULL)
+        why = strerror(errno);
+    else if (fseek(fp, 0, SEEK_END) < 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) < 0)
+        why = "cannot tell its size";
+    else if (size > CHAT_FILE_MAX)
+        why = "larger than 1 MiB";
+    else if ((f->data = malloc((size_t)size + 1)) == NULL)
+        why = "out of memory";
+    else if (fread(f->data, 1, (size_t)size, fp) != (size_t)size)
+        why = "read error";
+    else if (EVP_Digest(f->data, (size_t)size, md, &mdlen, EVP_sha256(), NULL) != 1)
+        why = "SHA-256 failed";
+    if (fp)
+        fclose(fp);
+    if (why) {
+        gale_log(GALE_LOG_ERROR, "chat: %s: %s%s", path, why,
+                 dir[0] == '/' ? ""
+                               : " (the static setting is relative to gale's working "
+                                 "directory)");
         return -1;
     }
-    fclose(fp);
     f->data[size] = '\0';
     f->len = (size_t)size;
     chat_hex(f->version, md, 8);

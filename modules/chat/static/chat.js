@@ -128,8 +128,8 @@
     for (;;) {
       if (failures === 0) setStatus("Connected (long polling)", "online");
       try {
-        var res = await post("/a/message/updates", { cursor: cursor },
-                             AbortSignal.timeout(POLL_LIMIT));
+        var limit = AbortSignal.timeout ? AbortSignal.timeout(POLL_LIMIT) : undefined;
+        var res = await post("/a/message/updates", { cursor: cursor }, limit);
         if (res.status === 403) {
           setStatus("Your session has expired: reload the page", "error");
           return;

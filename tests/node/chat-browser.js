@@ -1,0 +1,118 @@
+// chat-browser.js - the chat demo's page (modules/chat/static) in headless
+// Chromium (Debian's /usr/bin/chromium driven by playwright-core), for
+// tests/blackbox/18-chat.py:
+//
+//   node chat-browser.js URL_A URL_B [poll|ws ...]
+//
+// For each mode (default both): two visitors with their own cookies, A on
+// URL_A and B on URL_B (two gale instances sharing Redis, or the same one),
+// ?ws=1 in ws mode. A posts through the form, B sees it; B answers, A sees
+// it; each message is shown once (A's own message comes back from its post
+// and from the stream), as text (markup in it stays text); after a reload B
+// has both from the page itself. Prints "ok: ..." lines, exits 0; on a
+// failure prints why on stderr and exits 1.
+'use strict';
+
+const { chromium } = require('playwright-core');
+
+const [urlA, urlB] = process.argv.slice(2, 4);
+const modes = process.argv.slice(4).length ? process.argv.slice(4) : ['poll', 'ws'];
+const TIMEOUT = 10000;
+
+let browser = null;
+
+async function fail(msg) {
+    console.error('FAIL: ' + msg);
+    if (browser)
+        await browser.close().catch(() => {});
+    process.exit(1);
+}
+
+function check(cond, msg) {
+    if (!cond)
+        throw new Error(msg);
+}
+
+async function visitor(url, errors) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    page.on('pageerror', (e) => errors.push(url + ': ' + e.message));
+    await page.goto(url);
+    await page.waitForSelector('#status[data-state="online"]');
+    return page;
+}
+
+async function post(page, name, text) {
+    await page.fill('#name', name);
+    await page.fill('#message', text);
+    await page.press('#message', 'Enter');
+}
+
+// The message with this body, once it is shown: {id, from, count}.
+async function shown(page, text) {
+    const handle = await page.waitForFunction((text) => {
+        const all = [...document.querySelectorAll('#inbox div.message')];
+        const el = all.find((m) => m.querySelector('span.body').textContent === text);
+        if (!el)
+            return null;
+        return {
+            id: el.dataset.id,
+            from: el.querySelector('span.from').textContent,
+            count: all.filter((m) => m.dataset.id === el.dataset.id).length,
+            markup: document.querySelectorAll('#inbox b, #inbox img, #inbox script').length,
+        };
+    }, text);
+    return handle.jsonValue();
+}
+
+async function room(mode) {
+    const q = mode === 'ws' ? '/?ws=1' : '/';
+    const errors = [];
+    const a = await visitor(urlA + q, errors);
+    const b = await visitor(urlB + q, errors);
+    const tag = mode + ' ' + Date.now().toString(36);
+
+    const hello = 'hello <b>bold</b> & <img src=x> from A, ' + tag;
+    await post(a, 'alice', hello);
+    const atB = await shown(b, hello);
+    check(atB.from === 'alice' && /^[0-9a-f]{32}$/.test(atB.id), 'B sees A: ' + JSON.stringify(atB));
+    check(atB.markup === 0, 'the markup in a message stays text');
+    check((await a.inputValue('#message')) === '', 'the form is cleared after posting');
+
+    const reply = 'reply from B, ' + tag;
+    await post(b, 'bob', reply);
+    const atA = await shown(a, reply);
+    check(atA.from === 'bob', 'A sees B: ' + JSON.stringify(atA));
+
+    // by now A's stream delivered A's own message too: still shown once
+    await a.waitForTimeout(300);
+    for (const [page, who] of [[a, 'A'], [b, 'B']])
+        for (const text of [hello, reply])
+            check((await shown(page, text)).count === 1, who + ' shows ' + text + ' once');
+
+    await b.reload();
+    await b.waitForSelector('#status[data-state="online"]');
+    for (const text of [hello, reply])
+        check((await shown(b, text)).count === 1, 'after a reload B has ' + text + ' once');
+
+    check(errors.length === 0, 'script errors: ' + errors.join('; '));
+    await a.context().close();
+    await b.context().close();
+    console.log('ok: ' + mode + ': A and B see each other, once each, as text');
+}
+
+async function main() {
+    setTimeout(() => fail('the whole script took more than 60 s'), 60000).unref();
+    browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+               '--disable-background-networking'],
+    });
+    for (const mode of modes)
+        await room(mode);
+    await browser.close();
+    process.exit(0);
+}
+
+main().catch((e) => fail(e.stack || String(e)));
