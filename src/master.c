@@ -348,7 +348,7 @@ static void master_describe_exit(const struct mworker *mw, int status)
     if (WIFSIGNALED(status))
         log_error("worker %d (pid %d) killed by signal %d (%s)", mw->slot, (int)mw->pid,
                   WTERMSIG(status), strsignal(WTERMSIG(status)));
-    else if (WEXITSTATUS(status) != 0 || mw->state != MW_DRAINING)
+    else if (WEXITSTATUS(status) != 0 || (mw->state != MW_DRAINING && !M.stopping))
         log_error("worker %d (pid %d) exited with status %d", mw->slot, (int)mw->pid,
                   WEXITSTATUS(status));
     else

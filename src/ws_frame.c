@@ -329,7 +329,7 @@ int ws_frame_close_code_ok(int code)
 {
     if (code >= 1000 && code <= 1003)
         return 1;
-    if (code >= 1007 && code <= 1011)
+    if (code >= 1007 && code <= 1014) /* 1012-1014: registered with IANA since RFC 6455 */
         return 1;
     return code >= 3000 && code <= 4999;
 }

@@ -134,7 +134,7 @@ size_t ws_frame_header(unsigned char out[10], int fin, int opcode, uint64_t len,
 int ws_frame_close_payload(unsigned char out[125], size_t *out_len, int code, const char *reason,
                            size_t reason_len);
 
-/* 1: code may appear in a close frame (1000-1003, 1007-1011, 3000-4999). */
+/* 1: code may appear in a close frame (1000-1003, 1007-1014, 3000-4999). */
 int ws_frame_close_code_ok(int code);
 
 /*

@@ -105,7 +105,8 @@ typedef struct gale_websocket {
      * went away without a close frame; the code gale sent on an error or a
      * drain). ws is freed when close returns: drop every pointer to it. */
     void (*close)(gale_ws *ws, int code, const char *reason);
-    /* A pong arrived (the answer to gale_ws_ping, or unsolicited). */
+    /* A pong arrived: the answer to gale_ws_ping, to gale's own keepalive
+     * ping (payload "gale"), or unsolicited. */
     void (*pong)(gale_ws *ws, const char *data, size_t len);
     const void *reserved[3]; /* zero */
 } gale_websocket;
@@ -382,7 +383,7 @@ int gale_ws_send(gale_ws *ws, const void *data, size_t len, int binary);
  * answer. gale also pings by itself (the config's ping_interval). */
 int gale_ws_ping(gale_ws *ws, const void *data, size_t len);
 /* Start the closing handshake: a close frame with code (1000, 1001,
- * 1002, 1003, 1007-1011, 3000-4999; 0 for none) and a reason (UTF-8, cut
+ * 1002, 1003, 1007-1014, 3000-4999; 0 for none) and a reason (UTF-8, cut
  * to 123 bytes; NULL for none). Nothing more is sent or received; close
  * runs when the peer answered or after a few seconds. 0, or -1 for a code
  * that may not be sent or a connection already closing. */

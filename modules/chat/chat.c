@@ -58,7 +58,8 @@
  * init; relative to gale's working directory; default
  * "modules/chat/static"), channel (default "chat"), cache_size (default
  * 200), poll_timeout (seconds a long poll waits, default 60; 0: no limit),
- * title (default "Chat").
+ * title (default "Chat"), prefix (the path the routes are mounted under,
+ * as conf/gale.conf mounts the room at /chat/; default "").
  *
  * Tests: tests/blackbox/18-chat.py (curl-level flow across two workers, the
  * npm ws client in tests/node/chat-ws.js, headless Chromium in
@@ -107,6 +108,7 @@ struct chat_sock {
 /* The module's state in one worker. */
 struct chat {
     char *channel, *title; /* owned */
+    char *prefix; /* owned: where the routes are mounted, "" or "/chat" */
     size_t cache_size;
     double poll_timeout;
     struct chat_file page, js, css;
@@ -383,6 +385,9 @@ static int chat_slot(gale_request *r, struct chat *c, const char *name, size_t l
     if (CHAT_IS("title")) {
         if (r)
             chat_html(r, c->title);
+    } else if (CHAT_IS("prefix")) {
+        if (r)
+            chat_html(r, c->prefix);
     } else if (CHAT_IS("xsrf")) {
         if (r)
             chat_html(r, gale_request_xsrf_token(r));
@@ -489,7 +494,7 @@ static int chat_new(gale_request *r)
         if (next) {
             int local = next[0] == '/' && next[1] != '/' && next[1] != '\\';
             if (!local || gale_response_redirect(r, 303, next) < 0)
-                gale_response_redirect(r, 303, "/");
+                gale_response_redirect(r, 303, gale_request_printf(r, "%s/", c->prefix));
         } else {
             chat_json_head(r);
             char *text = json_dumps(m, JSON_COMPACT);
@@ -676,6 +681,7 @@ static void chat_free(struct chat *c)
     free(c->css.data);
     free(c->channel);
     free(c->title);
+    free(c->prefix);
     free(c);
 }
 
@@ -699,8 +705,13 @@ static int chat_settings(struct chat *c, const json_t *settings)
     json_t *timeout = json_object_get(settings, "poll_timeout");
 
     if (chat_string(settings, "channel", "chat", &c->channel) < 0 ||
-        chat_string(settings, "title", "Chat", &c->title) < 0)
+        chat_string(settings, "title", "Chat", &c->title) < 0 ||
+        chat_string(settings, "prefix", "", &c->prefix) < 0)
         return -1;
+    if (*c->prefix && (c->prefix[0] != '/' || c->prefix[strlen(c->prefix) - 1] == '/')) {
+        gale_log(GALE_LOG_ERROR, "chat: settings: prefix must start with / and not end with one");
+        return -1;
+    }
     c->cache_size = size ? (json_is_integer(size) ? (size_t)json_integer_value(size) : 0) : 200;
     c->poll_timeout = timeout ? (json_is_number(timeout) ? json_number_value(timeout) : -1) : 60;
     if (!*c->channel || strlen(c->channel) > 200) {

@@ -165,6 +165,14 @@ def lc_value(v):
     return lc_str(v)
 
 
+def _route_line(route):
+    """One route of make_conf: (path, handler) or (path, handler, {setting: value})."""
+    path, handler = route[0], route[1]
+    opts = route[2] if len(route) > 2 else {}
+    more = "".join(" %s = %s;" % (k, lc_value(v)) for k, v in opts.items())
+    return "      { path = %s; handler = %s;%s }" % (lc_str(path), lc_str(handler), more)
+
+
 def make_conf(port, workers=2, address="127.0.0.1", listens=None, greeting=None, delay=None,
               settings=None, routes=DEFAULT_ROUTES, limits=None, access_log="stderr",
               error_log="stderr", log_level="info", grace_period=None, extra="", module=None):
@@ -173,6 +181,8 @@ def make_conf(port, workers=2, address="127.0.0.1", listens=None, greeting=None,
     listens: list of (address, port) to use instead of address/port.
     limits: dict of limit name -> value (written with its Python type).
     settings: dict of extra module settings; greeting/delay are shortcuts.
+    routes: (path, handler) pairs, or (path, handler, dict) with more route
+    settings, e.g. ("/ws", "echo", {"websocket": True}).
     extra: text appended at the top level.
     """
     if listens is None:
@@ -203,8 +213,7 @@ def make_conf(port, workers=2, address="127.0.0.1", listens=None, greeting=None,
         lines.append("    settings = { %s };" % " ".join(
             "%s = %s;" % (k, lc_value(v)) for k, v in sets.items()))
     lines.append("    routes = (")
-    lines.append(",\n".join("      { path = %s; handler = %s; }" % (lc_str(p), lc_str(h))
-                            for p, h in routes))
+    lines.append(",\n".join(_route_line(r) for r in routes))
     lines.append("    );")
     lines.append("  }")
     lines.append(");")

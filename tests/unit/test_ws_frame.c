@@ -356,8 +356,8 @@ static void test_close_payload(void)
 
 static void test_close_codes(void)
 {
-    int ok[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4000, 4999};
-    int bad[] = {0, 999, 1004, 1005, 1006, 1012, 1014, 1015, 1016, 2000, 2999, 5000, 65535};
+    int ok[] = {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1014, 3000, 4000, 4999};
+    int bad[] = {0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
         CU_ASSERT(ws_frame_close_code_ok(ok[i]));
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)

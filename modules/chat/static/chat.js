@@ -28,6 +28,7 @@
   var statusEl = document.getElementById("status");
   var errorEl = document.getElementById("error");
   var xsrf = document.querySelector('meta[name="xsrf-token"]').content;
+  var prefix = document.querySelector('meta[name="chat-prefix"]').content;
   var useSocket = new URLSearchParams(location.search).get("ws") === "1";
   var encoder = new TextEncoder();
 
@@ -129,7 +130,7 @@
       if (failures === 0) setStatus("Connected (long polling)", "online");
       try {
         var limit = AbortSignal.timeout ? AbortSignal.timeout(POLL_LIMIT) : undefined;
-        var res = await post("/a/message/updates", { cursor: cursor }, limit);
+        var res = await post(prefix + "/a/message/updates", { cursor: cursor }, limit);
         if (res.status === 403) {
           setStatus("Your session has expired: reload the page", "error");
           return;
@@ -152,7 +153,7 @@
 
   function connect(failures) {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + location.host + "/chatsocket?cursor=" +
+    var ws = new WebSocket(scheme + location.host + prefix + "/chatsocket?cursor=" +
                            encodeURIComponent(cursor));
     var opened = false;
     if (failures === 0) setStatus("Connecting…", "connecting");
@@ -193,7 +194,7 @@
       socket.send(JSON.stringify({ body: body, name: name }));
       return; /* it comes back through the socket */
     }
-    var res = await post("/a/message/new", { body: body, name: name });
+    var res = await post(prefix + "/a/message/new", { body: body, name: name });
     if (!res.ok) {
       var why = (await res.text()).trim().slice(0, 200);
       throw new Error(why || "HTTP " + res.status);
