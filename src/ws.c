@@ -197,7 +197,11 @@ static void ws_fail(gale_ws *ws, int code, const char *reason, int send_frame)
 {
     if (ws->state == WS_CLOSED || !ws->c)
         return;
-    log_info("%s: WebSocket closed: %d %s", ws->c->client, code, reason);
+    /* peers that just vanish are routine (phones, laptops closing): debug */
+    if (code == 1006)
+        log_debug("%s: WebSocket closed: %d %s", ws->c->client, code, reason);
+    else
+        log_info("%s: WebSocket closed: %d %s", ws->c->client, code, reason);
     int was_open = ws->state == WS_OPEN;
     ws->state = WS_CLOSED;
     ws_set_close(ws, code, reason, strlen(reason));
