@@ -20,6 +20,7 @@
 
 #include <event2/buffer.h>
 
+#include "arena.h"
 #include "config.h"
 #include "conn.h"
 #include "http.h"
@@ -32,6 +33,7 @@
 
 #define WS_COMPRESS_MIN 64 /* smaller messages are not worth deflating */
 #define WS_PING_PAYLOAD "gale"
+#define WS_MAX_PROTOCOLS 16        /* subprotocols offered that the module sees */
 #define WS_OUT_PAUSE (1024 * 1024) /* stop reading while this much waits to be sent */
 
 enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
@@ -531,8 +533,51 @@ static const char *ws_extensions(gale_request *r)
     return all;
 }
 
+/* The module's pick among the subprotocols the client offered (every
+ * Sec-WebSocket-Protocol field, comma-separated tokens), or NULL. */
+static const char *ws_subprotocol(gale_request *r, const gale_websocket *cb)
+{
+    const char *offered[WS_MAX_PROTOCOLS], *hn, *hv;
+    size_t n = 0;
+    if (!cb->subprotocol)
+        return NULL;
+    for (size_t i = 0; gale_request_header_at(r, i, &hn, &hv) == 0; i++) {
+        if (strcasecmp(hn, "Sec-WebSocket-Protocol"))
+            continue;
+        for (const char *p = hv; *p && n < WS_MAX_PROTOCOLS;) {
+            p += strspn(p, " \t,");
+            size_t len = strcspn(p, " \t,");
+            if (len)
+                offered[n++] = arena_strndup(r->arena, p, len);
+            p += len;
+        }
+    }
+    if (n == 0)
+        return NULL;
+    const char *pick = cb->subprotocol(r, offered, n);
+    for (size_t i = 0; pick && i < n; i++)
+        if (!strcmp(pick, offered[i]))
+            return offered[i];
+    return NULL; /* not one of the offers: answering it would fail the client */
+}
+
+/* The length of host[0..len) without the scheme's default port
+ * ("a.example:443" is "a.example" for https). */
+static size_t ws_host_len(const char *host, size_t len, int https)
+{
+    const char *port = https ? ":443" : ":80";
+    size_t plen = strlen(port);
+    if (len > plen && host[0] != '[' && !strncmp(host + len - plen, port, plen))
+        return len - plen;
+    if (len > plen && host[0] == '[' && host[len - plen - 1] == ']' &&
+        !strncmp(host + len - plen, port, plen))
+        return len - plen;
+    return len;
+}
+
 /* The Origin check: the config's list, or else the same host as Host (as
- * Tornado's check_origin). Clients that send no Origin are not browsers. */
+ * Tornado's check_origin; a default port written or not is the same).
+ * Clients that send no Origin are not browsers. */
 static int ws_origin_ok(gale_request *r, const struct config_websocket *cfg)
 {
     const char *origin = gale_request_header(r, "Origin");
@@ -546,9 +591,11 @@ static int ws_origin_ok(gale_request *r, const struct config_websocket *cfg)
     const char *host = strstr(origin, "://");
     if (!host)
         return 0;
+    int https = host - origin == 5 && !strncasecmp(origin, "https", 5);
     host += 3;
-    size_t len = strcspn(host, "/");
-    return len == strlen(r->host) && len > 0 && !strncasecmp(host, r->host, len);
+    size_t len = ws_host_len(host, strcspn(host, "/"), https);
+    size_t hlen = ws_host_len(r->host, strlen(r->host), https);
+    return len == hlen && len > 0 && !strncasecmp(host, r->host, len);
 }
 
 static int ws_refuse(gale_request *r, int status, const char *reason)
@@ -618,6 +665,9 @@ int ws_accept(gale_request *r)
     response_header_add(r, "Sec-WebSocket-Accept", accept);
     if (deflate == 1)
         response_header_add(r, "Sec-WebSocket-Extensions", ext);
+    const char *protocol = ws_subprotocol(r, r->route->handler->websocket);
+    if (protocol)
+        response_header_add(r, "Sec-WebSocket-Protocol", protocol);
     if (http_send_head(r, 0) < 0)
         return GALE_OK;
     gale_ws *ws = ws_new(r, deflate == 1 ? &dp : NULL);

@@ -108,7 +108,13 @@ typedef struct gale_websocket {
     /* A pong arrived: the answer to gale_ws_ping, to gale's own keepalive
      * ping (payload "gale"), or unsolicited. */
     void (*pong)(gale_ws *ws, const char *data, size_t len);
-    const void *reserved[3]; /* zero */
+    /* Choose the subprotocol among those the client offered in
+     * Sec-WebSocket-Protocol (n of them, in its order of preference), during
+     * the handshake: return one of the offered strings, or NULL for none
+     * (browsers then fail the connection). NULL callback: none is ever
+     * chosen. */
+    const char *(*subprotocol)(gale_request *r, const char *const *offered, size_t n);
+    const void *reserved[2]; /* zero */
 } gale_websocket;
 
 typedef struct gale_handler {

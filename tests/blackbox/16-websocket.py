@@ -437,6 +437,31 @@ def protocol_error(g, frames, code, tag, first=None):
 # ---------------------------------------------------------------- handshake
 
 
+def test_subprotocols():
+    """The module picks a subprotocol among the offered ones (every
+    Sec-WebSocket-Protocol field, comma-separated); none is answered when it
+    picks none, or names one the client did not offer."""
+    module_path("wstest")
+    with ws_gale() as g:
+        hs = upgrade_headers(extra=(("Sec-WebSocket-Protocol", "x-no, x-ok-1"),
+                                    ("Sec-WebSocket-Protocol", "x-ok-2")))
+        w = RawWS(g, headers=hs)
+        eq(w.resp.status, 101, "status")
+        eq(w.resp.headers.get("Sec-WebSocket-Protocol"), "x-ok-1", "the module's pick")
+        w.send(frame(OP_TEXT, "hi"))
+        eq(w.message(), (OP_TEXT, b"hi"), "echo")
+        w.close()
+        for offered in ("x-no", "x-bogus"):
+            w = RawWS(g, headers=upgrade_headers(extra=(("Sec-WebSocket-Protocol", offered),)))
+            eq(w.resp.status, 101, "status with %s" % offered)
+            check("Sec-WebSocket-Protocol" not in w.resp.headers,
+                  "no subprotocol answered for %s: %r" % (offered, w.resp.head))
+            w.close()
+        w = RawWS(g)
+        check("Sec-WebSocket-Protocol" not in w.resp.headers, "none offered, none answered")
+        w.close()
+
+
 def test_handshake_accept():
     """101 with the RFC's accept value; the Upgrade and Connection tokens are
     case-insensitive and may be one of a list; a frame sent together with the
@@ -581,6 +606,16 @@ def test_origin_same_origin_by_default():
                   host="a.example")
         eq(w.resp.status, 101, "Origin http://a.example with Host a.example")
         w.close()
+        # a default port, written or not, is the same origin
+        for origin, host, want in (("http://a.example", "a.example:80", 101),
+                                   ("http://a.example:80", "a.example", 101),
+                                   ("https://a.example", "a.example:443", 101),
+                                   ("https://[::1]:443", "[::1]", 101),
+                                   ("https://a.example", "a.example:80", 403),
+                                   ("http://a.example", "a.example:443", 403)):
+            w = RawWS(g, headers=upgrade_headers(extra=[("Origin", origin)]), host=host)
+            eq(w.resp.status, want, "Origin %s with Host %s" % (origin, host))
+            w.close()
         ev = run_ws(ws_url(g), [], {"origin": "http://evil.example"})
         eq([e["status"] for e in of(ev, "unexpected-response")], [403], "ws client, bad origin")
 

@@ -7,6 +7,7 @@
  *                "ping:DATA" pings, "big:N" sends N 'x' bytes, "send-after-
  *                close:CODE" closes then logs what a send returned, "buffered"
  *                answers gale_ws_buffered(). A pong is answered "pong:DATA".
+ *                Subprotocol: the first offered that starts with "x-ok".
  *                ?greet=1: open sends "open:TAG"; ?close=CODE: open closes.
  *   publish      POST ?channel=NAME: publish the body; 204 (500 on failure).
  *   wait         GET ?channel=NAME&timeout=S: the next message (200), or 204.
@@ -159,7 +160,18 @@ static void echo_closed(gale_ws *ws, int code, const char *reason)
     free(c);
 }
 
+/* The first offered subprotocol named "x-ok...", or none. */
+static const char *echo_subprotocol(gale_request *r, const char *const *offered, size_t n)
+{
+    (void)r;
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(offered[i], "x-ok", 4))
+            return offered[i];
+    return n && !strcmp(offered[0], "x-bogus") ? "not-offered" : NULL;
+}
+
 static const gale_websocket echo_ws = {
+    .subprotocol = echo_subprotocol,
     .open = echo_open,
     .message = echo_message,
     .error = echo_error,
