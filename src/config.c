@@ -1048,7 +1048,7 @@ static const struct config_directive config_sessions_table[] = {
 };
 
 static const struct config_directive config_websocket_table[] = {
-    CONFIG_SIZE(struct config_websocket, max_message_size, 10485760, 1, 1LL << 32),
+    CONFIG_SIZE(struct config_websocket, max_message_size, 16777216, 1, 1LL << 32),
     CONFIG_SECONDS(struct config_websocket, ping_interval, 30, 0, CONFIG_ONE_DAY),
     CONFIG_SECONDS(struct config_websocket, ping_timeout, 30, 0.001, CONFIG_ONE_DAY),
     CONFIG_SECONDS(struct config_websocket, close_timeout, 5, 0.001, 3600),

@@ -1,6 +1,7 @@
 /*
  * hello.c - the demo module: greetings, an answer that comes later, an echo
- * and a streamed answer. Each handler shows one part of the module API.
+ * (also over WebSocket) and a streamed answer. Each handler shows one part
+ * of the module API.
  *
  * Settings: greeting (string, default "Hello, world"), delay (seconds the
  * `slow` handler waits, default 0.5).
@@ -278,6 +279,18 @@ static int whoami(gale_request *r)
     return GALE_OK;
 }
 
+/* A WebSocket that sends every message back as it came (text or binary):
+ * the usual target of WebSocket conformance suites (Autobahn's
+ * fuzzingclient) and of quick tests with any client. */
+static void wsecho_message(gale_ws *ws, const char *data, size_t len, int binary)
+{
+    gale_ws_send(ws, data, len, binary);
+}
+
+static const gale_websocket wsecho_ws = {
+    .message = wsecho_message,
+};
+
 static const gale_handler hello_handlers[] = {
     {.name = "hello", .get = hello},
     {.name = "greet", .get = greet},
@@ -293,6 +306,7 @@ static const gale_handler hello_handlers[] = {
     {.name = "login", .get = login_get, .post = login_post},
     {.name = "logout", .post = logout, .get = logout},
     {.name = "whoami", .get = whoami},
+    {.name = "wsecho", .websocket = &wsecho_ws},
     {0},
 };
 

@@ -672,6 +672,24 @@ def test_echo_sizes():
         eq(step(ev, len(steps) - 1)["code"], 1000, "close code echoed")
 
 
+def test_hello_wsecho_16_mib_compressed():
+    """The demo module's plain echo (conf/gale.conf's /ws/echo, the target for
+    conformance suites): a 16 MiB message, the default max_message_size,
+    comes back whole over permessage-deflate."""
+    need_ws()
+    with Gale(workers=1, routes=(("/ws/echo", "wsecho", {"websocket": True}),),
+              extra="websocket = { compression = true; };") as g:
+        steps = [{"gen": 16 * MiB, "kind": "words"}, {"expect": "message", "timeout": 30000},
+                 {"gen": 1000, "kind": "random", "binary": True},
+                 {"expect": "message", "timeout": 5000},
+                 {"close": 1000}, {"expect": "close"}]
+        ev = run_ws(ws_url(g, "/ws/echo"), steps, {"perMessageDeflate": True}, timeout=60)
+        for i in (0, 2):
+            sent, got = step(ev, i), step(ev, i + 1)
+            eq((got["len"], got["sha256"]), (sent["len"], sent["sha256"]), "echo of step %d" % i)
+        eq([e["extensions"] for e in of(ev, "open")], ["permessage-deflate"], "compression on")
+
+
 def test_fragmented_messages_with_ws():
     """Messages sent by ws in fragments (fin: false), text split inside a
     UTF-8 character included, come back as one message."""
