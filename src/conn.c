@@ -248,6 +248,29 @@ size_t conn_pending(struct conn *c)
     return evbuffer_get_length(c->wbuf) + evbuffer_get_length(bufferevent_get_output(c->bev));
 }
 
+/* TLS with nothing queued: SSL_write straight away, one record per 16 KiB.
+ * libevent 2.1's OpenSSL bufferevent would instead wait for the socket to
+ * be writable, which costs two epoll_ctl and a loop turn per answer. What
+ * the socket does not take (SSL_write wants to write, a record half sent)
+ * stays in wbuf for the bufferevent, starting with the very bytes OpenSSL
+ * must be handed again (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). */
+static void conn_tls_write(struct conn *c)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    if (!SSL_is_init_finished(ssl))
+        return;
+    size_t len;
+    while ((len = evbuffer_get_length(c->wbuf)) > 0) {
+        int n = len < CONN_TLS_RECORD ? (int)len : CONN_TLS_RECORD;
+        unsigned char *p = evbuffer_pullup(c->wbuf, n);
+        ERR_clear_error();
+        int w = SSL_write(ssl, p, n);
+        if (w <= 0)
+            return; /* the bufferevent retries (and reports errors) */
+        evbuffer_drain(c->wbuf, (size_t)w);
+    }
+}
+
 void conn_flush(struct conn *c)
 {
     if (evbuffer_get_length(c->wbuf) == 0 || c->error)
@@ -261,9 +284,8 @@ void conn_flush(struct conn *c)
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    size_t len = evbuffer_get_length(c->wbuf);
-    if (c->https && len <= CONN_TLS_RECORD)
-        evbuffer_pullup(c->wbuf, -1); /* one chain: one SSL_write, one record, one write(2) */
+    if (c->https && evbuffer_get_length(out) == 0)
+        conn_tls_write(c);
     if (!c->https && evbuffer_get_length(out) == 0) {
         /* errors are left for the bufferevent to find on its own write */
         evbuffer_write(c->wbuf, c->fd);

@@ -179,7 +179,10 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct config_tls *t, size_t ind
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_NO_COMPRESSION);
     /* Idle connections keep no read/write buffers: tens of thousands of them fit. */
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    /* conn_flush writes with SSL_write itself and, when the socket is full,
+     * hands the rest to the bufferevent, whose retry passes the same bytes
+     * from another address. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     /* No read-ahead: libevent's OpenSSL bufferevent (2.1) would not see bytes
      * OpenSSL buffered past a record, and the connection would stall. */
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)sid, (unsigned)sidlen);

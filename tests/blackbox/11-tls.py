@@ -572,6 +572,38 @@ def test_large_bodies():
             c.close()
 
 
+def test_large_answer_to_a_slow_reader():
+    """An 8 MiB answer the client reads only after a pause: gale's direct
+    SSL_write fills the socket, OpenSSL holds a half-sent record, and the
+    bufferevent finishes the answer byte for byte; the connection goes on."""
+    with tls_gale(limits={"max_body_size": 16 << 20}) as g:
+        body = bytes((i * 13 + i // 4093) & 0xFF for i in range(8 << 20))
+        raw_sock = socket.create_connection(("127.0.0.1", g.port), timeout=30)
+        s = client_ctx().wrap_socket(raw_sock, server_hostname="localhost")
+        try:
+            s.sendall(b"POST /echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n"
+                      % len(body) + body)
+            time.sleep(1.0)  # gale writes meanwhile, until the socket is full
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(65536)
+            head, rest = data.split(b"\r\n\r\n", 1)
+            check(b" 200 " in head.split(b"\r\n")[0], "status line %r" % head[:60])
+            while len(rest) < len(body):
+                chunk = s.recv(1 << 20)
+                check(chunk, "connection closed after %d bytes" % len(rest))
+                rest += chunk
+            check(rest == body, "the 8 MiB answer differs")
+            s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            more = b""
+            while b"Hello, world" not in more:
+                chunk = s.recv(65536)
+                check(chunk, "no answer to the next request")
+                more += chunk
+        finally:
+            s.close()
+
+
 def test_stream():
     with tls_gale() as g:
         with TLSConn(g.port) as c:
