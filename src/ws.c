@@ -129,7 +129,7 @@ int gale_ws_send(gale_ws *ws, const void *data, size_t len, int binary)
             ws_flush(ws);
             return 0;
         }
-        evbuffer_free(z); /* cannot happen short of memory: send it plain */
+        evbuffer_free(z); /* a 256-byte window was asked for (or no memory): send it plain */
     }
     ws_put_frame(ws, opcode, 0, data, len, NULL);
     ws_flush(ws);

@@ -137,10 +137,11 @@ static void ws_deflate_offer_param(struct ws_deflate_offer *o, const char *name,
         o->p.client_no_context_takeover = 1;
         o->ok &= !has_val;
     } else if (ws_deflate_name_is(name, nlen, "server_max_window_bits")) {
-        /* zlib has no 256-byte raw deflate window, so 8 is declined. */
+        /* zlib has no 256-byte raw deflate window: with 8 we accept and send
+         * every message uncompressed (RSV1 is per message), which is valid. */
         bit = WS_DEFLATE_P_SMWB;
         o->p.server_max_window_bits = bits;
-        o->ok &= bits >= 9;
+        o->ok &= bits >= 8;
     } else if (ws_deflate_name_is(name, nlen, "client_max_window_bits")) {
         bit = WS_DEFLATE_P_CMWB;
         o->p.client_max_window_bits = has_val ? bits : WS_DEFLATE_DEFAULT_BITS;
@@ -293,7 +294,7 @@ struct ws_deflate *ws_deflate_new(const struct ws_deflate_params *p, int level)
 {
     struct ws_deflate *d;
 
-    if (p == NULL || level < 1 || level > 9 || p->server_max_window_bits < 9 ||
+    if (p == NULL || level < 1 || level > 9 || p->server_max_window_bits < 8 ||
         p->server_max_window_bits > 15)
         return NULL;
     if ((d = calloc(1, sizeof(*d))) == NULL)
@@ -393,6 +394,8 @@ int ws_deflate_compress(struct ws_deflate *d, const void *data, size_t len, stru
     /* An empty stored block, whose LEN/NLEN are the tail the receiver
      * appends (RFC 7692 7.2.3.6). zlib would give the same on a fresh
      * stream, but nothing at all after a flush, having no input. */
+    if (d->p.server_max_window_bits < 9)
+        return -1; /* no 256-byte window in zlib: the caller sends it plain */
     if (len == 0)
         return evbuffer_add(out, "", 1);
     if (ws_deflate_start_deflate(d) < 0)

@@ -27,8 +27,9 @@ struct ws_deflate_params {
  * parameters server_no_context_takeover, client_no_context_takeover,
  * server_max_window_bits=8..15 and client_max_window_bits[=8..15]; an offer
  * with an unknown parameter, a repeated one or a bad value is declined
- * (the next one is tried). server_max_window_bits=8 is declined too (zlib
- * cannot compress with a 256-byte window). Other extensions are ignored.
+ * (the next one is tried). server_max_window_bits=8 is accepted, but zlib
+ * cannot compress with a 256-byte window: such a connection sends every
+ * message uncompressed (ws_deflate_compress returns -1). Other extensions are ignored.
  *
  * Returns 1 and fills *p and the Sec-WebSocket-Extensions value to answer
  * (NUL-terminated, into out[0..cap)) when an offer was accepted; 0 when none
@@ -50,7 +51,8 @@ void ws_deflate_free(struct ws_deflate *d);
 
 /* Compress one whole message (data, len) into out, as RFC 7692 7.2.1 says:
  * deflate with a sync flush, the final 00 00 ff ff removed. Resets the
- * compressor afterwards when server_no_context_takeover was agreed. */
+ * compressor afterwards when server_no_context_takeover was agreed.
+ * -1 with server_max_window_bits 8: send the message uncompressed. */
 int ws_deflate_compress(struct ws_deflate *d, const void *data, size_t len, struct evbuffer *out);
 
 /* Decompress one whole message (the payloads of its frames, concatenated,

@@ -123,15 +123,16 @@ static void test_negotiate_several(void)
                   "permessage-deflate; client_no_context_takeover");
     expect_params(0, 1, 15, 15);
     /* Several header fields joined with ", ", and empty list elements. */
-    expect_answer(", ,x-webkit-deflate-frame,, permessage-deflate; server_max_window_bits=8 ,"
+    expect_answer(", ,x-webkit-deflate-frame,, permessage-deflate; server_max_window_bits=17 ,"
                   "permessage-deflate; client_max_window_bits,",
                   "permessage-deflate");
 }
 
 static void test_negotiate_declined(void)
 {
-    /* zlib cannot deflate with a 256-byte window. */
-    expect_result("permessage-deflate; server_max_window_bits=8", 0);
+    /* zlib cannot deflate with a 256-byte window: accepted, sent plain. */
+    expect_answer("permessage-deflate; server_max_window_bits=8",
+                  "permessage-deflate; server_max_window_bits=8");
     expect_result("permessage-deflate; server_max_window_bits=16", 0);
     expect_result("permessage-deflate; server_max_window_bits=7", 0);
     expect_result("permessage-deflate; server_max_window_bits=09", 0);
@@ -501,8 +502,22 @@ static void test_new(void)
     CU_ASSERT_PTR_NULL(ws_deflate_new(&p, 0));
     CU_ASSERT_PTR_NULL(ws_deflate_new(&p, 10));
     CU_ASSERT_PTR_NULL(ws_deflate_new(NULL, 6));
-    p.server_max_window_bits = 8;
+    p.server_max_window_bits = 7;
     CU_ASSERT_PTR_NULL(ws_deflate_new(&p, 6));
+    /* 8: made, but it never compresses (zlib has no 256-byte window); it
+     * still inflates what the client sends. */
+    p.server_max_window_bits = 8;
+    struct ws_deflate *d = ws_deflate_new(&p, 6);
+    struct evbuffer *z = evbuffer_new(), *out = evbuffer_new();
+    CU_ASSERT_PTR_NOT_NULL(d);
+    CU_ASSERT_EQUAL(ws_deflate_compress(d, "Hello", 5, z), -1);
+    CU_ASSERT_EQUAL(evbuffer_get_length(z), 0);
+    evbuffer_add(z, "\xf2\x48\xcd\xc9\xc9\x07\x00", 7); /* RFC 7692 7.2.3.1 */
+    CU_ASSERT_EQUAL(ws_deflate_decompress(d, z, out, 100), 0);
+    CU_ASSERT_EQUAL(evbuffer_get_length(out), 5);
+    ws_deflate_free(d);
+    evbuffer_free(z);
+    evbuffer_free(out);
     p.server_max_window_bits = 16;
     CU_ASSERT_PTR_NULL(ws_deflate_new(&p, 6));
     ws_deflate_free(NULL);
