@@ -38,7 +38,7 @@ static void fuzz_ws_deflate_negotiate(const uint8_t *data, size_t size)
     if (r == 1) {
         if (strncmp(answer, "permessage-deflate", 18) != 0)
             abort();
-        if (p.server_max_window_bits < 9 || p.server_max_window_bits > 15 ||
+        if (p.server_max_window_bits < 8 || p.server_max_window_bits > 15 ||
             p.client_max_window_bits < 8 || p.client_max_window_bits > 15)
             abort();
         if (ws_deflate_negotiate(answer, &q, again, sizeof(again)) != 1 ||
