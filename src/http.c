@@ -999,7 +999,8 @@ static int http_authenticate(gale_request *r)
 {
     if (!r->route->conf->authenticated || gale_request_user(r))
         return 0;
-    if (r->mid != HTTP_M_GET && r->mid != HTTP_M_HEAD) {
+    /* a WebSocket handshake cannot follow a redirect to a login page */
+    if ((r->mid != HTTP_M_GET && r->mid != HTTP_M_HEAD) || r->route->conf->websocket) {
         http_error(r, 403, "log in first");
         return -1;
     }

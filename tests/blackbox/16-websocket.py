@@ -462,6 +462,18 @@ def test_subprotocols():
         w.close()
 
 
+def test_authenticated_route_refuses_with_403():
+    """A WebSocket route marked authenticated answers a visitor without a
+    user 403 (a handshake cannot follow a redirect to a login page)."""
+    module_path("wstest")
+    routes = (("/ws", "echo", {"websocket": True, "authenticated": True}),)
+    with ws_gale(routes=routes) as g:
+        w = RawWS(g)
+        eq(w.resp.status, 403, "handshake without a user")
+        check("Location" not in w.resp.headers, "no redirect: %r" % w.resp.head)
+        w.close()
+
+
 def test_handshake_accept():
     """101 with the RFC's accept value; the Upgrade and Connection tokens are
     case-insensitive and may be one of a list; a frame sent together with the
