@@ -87,9 +87,15 @@ def wait_subscribed(port, channel, n, timeout=5.0):
 
 def test_long_polls_on_every_worker_get_one_publish():
     with start() as g:
-        polls = [Poll(g.port, "room") for _ in range(8)]
-        # the 8 fresh connections land on both workers
-        check(wait_for(lambda: len([c for c in subscribers(g.port, "room", 20).values() if c]) == 2, 5),
+        # fresh connections land on either worker (SO_REUSEPORT hashes them):
+        # add waiters until both workers hold some
+        polls = []
+        for _ in range(8):
+            polls += [Poll(g.port, "room") for _ in range(4)]
+            wait_subscribed(g.port, "room", len(polls))
+            if len([c for c in subscribers(g.port, "room", 20).values() if c]) == 2:
+                break
+        check(len([c for c in subscribers(g.port, "room", 20).values() if c]) == 2,
               "waiters on both workers: %r" % subscribers(g.port, "room", 20))
         publish(g.port, "room", "hello everyone")
         for p in polls:
@@ -150,7 +156,7 @@ setTimeout(() => { console.log(JSON.stringify(got)); process.exit(3); }, 20000);
 """
         env = dict(os.environ, NODE_PATH=galetest.NODE_MODULES)
         p = subprocess.Popen(["node", "-e", script, "ws://127.0.0.1:%d/subws?channel=order" % g.port,
-                              "6", str(n_msgs)], stdout=subprocess.PIPE, text=True, env=env)
+                              "16", str(n_msgs)], stdout=subprocess.PIPE, text=True, env=env)
         try:
             eq(p.stdout.readline().strip(), "READY", "subscribers open")
             check(wait_for(lambda: len([c for c in subscribers(g.port, "order", 20).values() if c]) == 2,
