@@ -390,9 +390,11 @@ int gale_ws_send(gale_ws *ws, const void *data, size_t len, int binary);
 int gale_ws_ping(gale_ws *ws, const void *data, size_t len);
 /* Start the closing handshake: a close frame with code (1000, 1001,
  * 1002, 1003, 1007-1014, 3000-4999; 0 for none) and a reason (UTF-8, cut
- * to 123 bytes; NULL for none). Nothing more is sent or received; close
- * runs when the peer answered or after a few seconds. 0, or -1 for a code
- * that may not be sent or a connection already closing. */
+ * to 123 bytes; NULL for none). No more messages are sent or delivered;
+ * the close callback runs when the peer answered, or after the config's
+ * close_timeout. 0, or -1 for a code that may not be sent or a connection
+ * already closing. Neither this nor gale_ws_send frees ws inside the call:
+ * a module may walk its list of sockets and send to each. */
 int gale_ws_close(gale_ws *ws, int code, const char *reason);
 void gale_ws_set_data(gale_ws *ws, void *data); /* the module's own state for ws */
 void *gale_ws_data(const gale_ws *ws);
