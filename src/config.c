@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <libconfig.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -455,6 +456,40 @@ static int config_set_address(struct config_ctx *ctx, const config_setting_t *s,
                             "expected a numeric IPv4 or IPv6 address such as "
                             "\"0.0.0.0\", \"127.0.0.1\", \"::\" or \"::1\"");
     *(char **)config_field(d, base) = config_dup(ctx, s, str);
+    return 0;
+}
+
+/* A server's host: an address, or a name resolved now (by the master, at
+ * load and reload) and stored as its address, because the clients that use
+ * it (hiredis) would resolve it with a blocking call inside a worker's
+ * loop. Fuzzing builds never ask the resolver. */
+static int config_set_host(struct config_ctx *ctx, const config_setting_t *s,
+                           const struct config_directive *d, void *base)
+{
+    const char *str = s ? config_string(s) : d->def.s;
+    unsigned char buf[16];
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    char addr[INET6_ADDRSTRLEN];
+    int rc;
+
+    if (str == NULL || *str == '\0')
+        return config_error(ctx, s, "expected a host name or address");
+    if (config_address(str, buf) == 0) {
+        *(char **)config_field(d, base) = config_dup(ctx, s, str);
+        return 0;
+    }
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    hints.ai_flags = AI_NUMERICHOST;
+#endif
+    rc = getaddrinfo(str, NULL, &hints, &ai);
+    if (rc != 0 || ai == NULL)
+        return config_error(ctx, s, "cannot resolve host '%s': %s", str,
+                            rc ? gai_strerror(rc) : "no address");
+    rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
+    freeaddrinfo(ai);
+    if (rc != 0)
+        return config_error(ctx, s, "cannot resolve host '%s': %s", str, gai_strerror(rc));
+    *(char **)config_field(d, base) = config_dup(ctx, s, addr);
     return 0;
 }
 
@@ -944,6 +979,7 @@ static void config_check_route(struct config_ctx *ctx, const config_setting_t *s
 #define CONFIG_PATH(st, f, fl, dflt, words)                                                        \
     CONFIG_STRINGISH(config_set_path, st, f, fl, dflt, words)
 #define CONFIG_ADDRESS(st, f, dflt) CONFIG_STRINGISH(config_set_address, st, f, 0, dflt, NULL)
+#define CONFIG_HOST(st, f, dflt) CONFIG_STRINGISH(config_set_host, st, f, 0, dflt, NULL)
 #define CONFIG_PATTERN(st, f, fl) CONFIG_STRINGISH(config_set_pattern, st, f, fl, NULL, NULL)
 #define CONFIG_ENUM(st, f, dflt, wordlist)                                                         \
     {                                                                                              \
@@ -1029,7 +1065,7 @@ static const struct config_directive config_cookie_key_table[] = {
 static const char *const config_store_words[] = {"lmdb", "redis", NULL};
 
 static const struct config_directive config_redis_table[] = {
-    CONFIG_STRING(struct config_redis, host, 0, "127.0.0.1"),
+    CONFIG_HOST(struct config_redis, host, "127.0.0.1"),
     CONFIG_INT(struct config_redis, port, 0, 6379, 1, 65535),
     CONFIG_STRING(struct config_redis, password, 0, NULL),
     CONFIG_INT(struct config_redis, db, 0, 0, 0, 1000),
@@ -1061,7 +1097,7 @@ static const struct config_directive config_websocket_table[] = {
 static const char *const config_pubsub_words[] = {"local", "redis", NULL};
 
 static const struct config_directive config_pubsub_redis_table[] = {
-    CONFIG_STRING(struct config_redis, host, 0, "127.0.0.1"),
+    CONFIG_HOST(struct config_redis, host, "127.0.0.1"),
     CONFIG_INT(struct config_redis, port, 0, 6379, 1, 65535),
     CONFIG_STRING(struct config_redis, password, 0, NULL),
     CONFIG_INT(struct config_redis, db, 0, 0, 0, 1000),

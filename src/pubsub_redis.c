@@ -8,8 +8,8 @@
  * only subscribe), each reconnecting every second while Redis is away;
  * messages published meanwhile fail (gale_publish returns -1) and messages
  * published elsewhere meanwhile are lost to this worker, as with Redis
- * pub/sub itself. The host should be an address (hiredis resolves names
- * with a blocking call).
+ * pub/sub itself. The host is an address (config.c resolved a name when the
+ * config was loaded: hiredis would resolve it with a blocking call).
  */
 #include <stdlib.h>
 #include <string.h>

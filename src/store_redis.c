@@ -11,8 +11,8 @@
  *
  * The process must ignore SIGPIPE (the worker does): hiredis writes to the
  * socket with write(2), and a dead server would otherwise kill the worker.
- * The host should be an address: redisAsyncConnect resolves names with a
- * blocking getaddrinfo.
+ * The host is an address: the config resolves names when it is loaded, since
+ * redisAsyncConnect would resolve them with a blocking getaddrinfo.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -473,6 +473,32 @@ static void test_settings_errors(void)
 }
 
 /* libconfig 1.5 would silently keep the low 32 bits of these. */
+/* Redis hosts are stored as addresses: names are resolved at load, not by
+ * a worker's loop. "localhost" comes from /etc/hosts, no network needed. */
+static void test_redis_hosts(void)
+{
+    struct config *cfg = load(LISTEN "pubsub = { backend = \"redis\"; redis = { host = "
+                                     "\"localhost\"; }; };\n"
+                                     "websocket = { origins = [\"https://a.example\"]; };\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT(strcmp(cfg->pubsub.redis.host, "127.0.0.1") == 0 ||
+              strcmp(cfg->pubsub.redis.host, "::1") == 0);
+    CU_ASSERT_EQUAL(cfg->pubsub.backend, CONFIG_PUBSUB_REDIS);
+    CU_ASSERT_STRING_EQUAL(cfg->pubsub.redis.prefix, "gale:pubsub:");
+    CU_ASSERT_EQUAL(cfg->websocket.origins.n, 1);
+    CU_ASSERT_EQUAL(cfg->websocket.max_message_size, 16777216);
+    config_free(cfg);
+    cfg = load(LISTEN "pubsub = { redis = { host = \"::1\"; }; };\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_STRING_EQUAL(cfg->pubsub.redis.host, "::1");
+    CU_ASSERT_EQUAL(cfg->pubsub.backend, CONFIG_PUBSUB_LOCAL);
+    config_free(cfg);
+    expect_error(LISTEN "pubsub = { redis = { host = \"\"; }; };",
+                 "t.conf:2: pubsub.redis.host: expected a host name or address");
+    expect_error(LISTEN "pubsub = { backend = \"carrier-pigeon\"; };",
+                 "t.conf:2: pubsub.backend: expected one of \"local\", \"redis\"");
+}
+
 static void test_wide_integers(void)
 {
     struct config *cfg;
@@ -675,6 +701,7 @@ int main(void)
     CU_add_test(s, "duplicate route name", test_duplicate_route_name);
     CU_add_test(s, "settings errors", test_settings_errors);
     CU_add_test(s, "wide integers", test_wide_integers);
+    CU_add_test(s, "redis hosts, pubsub and websocket groups", test_redis_hosts);
     CU_add_test(s, "syntax errors", test_syntax_error);
     CU_add_test(s, "multiple errors", test_multiple_errors);
     CU_add_test(s, "load a file", test_load_file);
