@@ -124,13 +124,16 @@ const char *http_status_text(int status)
 
 /* ---- the connection ---- */
 
-static void http_conn_free_buffers(struct http_conn *hc)
+/* Everything HTTP holds for a connection (the request in it is over or
+ * was taken over by http_abort). */
+static void http_conn_free(struct http_conn *hc)
 {
+    arena_free(hc->arena);
+    if (hc->spare_out)
+        evbuffer_free(hc->spare_out);
     free(hc->in);
     free(hc->hdrs);
-    hc->in = NULL;
-    hc->hdrs = NULL;
-    hc->inlen = hc->incap = 0;
+    free(hc);
 }
 
 static void http_release(struct conn *c);
@@ -310,11 +313,7 @@ static void http_abort(struct http_conn *hc)
 static void http_hand_over(struct http_conn *hc, gale_ws *ws)
 {
     struct conn *c = hc->c;
-    arena_free(hc->arena);
-    if (hc->spare_out)
-        evbuffer_free(hc->spare_out);
-    http_conn_free_buffers(hc);
-    free(hc);
+    http_conn_free(hc);
     ws_attach(c, ws);
 }
 
@@ -330,11 +329,7 @@ static void http_release(struct conn *c)
         http_abort(hc);
     else if (hc->req)
         hc->req->hc = NULL;
-    arena_free(hc->arena);
-    if (hc->spare_out)
-        evbuffer_free(hc->spare_out);
-    http_conn_free_buffers(hc);
-    free(hc);
+    http_conn_free(hc);
     c->data = NULL;
 }
 

@@ -82,6 +82,21 @@ int gale_response_puts(gale_request *r, const char *s)
     return gale_response_write(r, s, strlen(s));
 }
 
+int gale_response_puts_html(gale_request *r, const char *s)
+{
+    static const char *const entity[] = {
+        ['<'] = "&lt;", ['>'] = "&gt;", ['&'] = "&amp;", ['"'] = "&quot;", ['\''] = "&#39;"};
+    while (*s) {
+        size_t n = strcspn(s, "<>&\"'");
+        if (gale_response_write(r, s, n) < 0)
+            return -1;
+        s += n;
+        if (*s && gale_response_puts(r, entity[(unsigned char)*s++]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int gale_response_vprintf(gale_request *r, const char *fmt, va_list ap)
 {
     if (r->finished)

@@ -58,16 +58,7 @@ struct gale_ws {
     unsigned msg_compressed : 1;
     unsigned ping_out : 1; /* a keepalive ping waits for its pong */
     unsigned reading : 1;  /* inside ws_read: flush once at its end */
-    struct gale_ws *prev, *next;
 };
-
-static gale_ws *ws_all;
-static size_t ws_n;
-
-size_t ws_count(void)
-{
-    return ws_n;
-}
 
 /* The next keepalive ping, unless the config has none. */
 static void ws_arm_ping(gale_ws *ws)
@@ -450,13 +441,6 @@ static void ws_release(struct conn *c)
     ws->state = WS_CLOSED;
     if (ws->cb->close)
         ws->cb->close(ws, ws->close_code, ws->close_reason);
-    if (ws->prev)
-        ws->prev->next = ws->next;
-    else
-        ws_all = ws->next;
-    if (ws->next)
-        ws->next->prev = ws->prev;
-    ws_n--;
     if (ws->msg)
         evbuffer_free(ws->msg);
     ws_deflate_free(ws->deflate);
@@ -491,25 +475,38 @@ void ws_attach(struct conn *c, gale_ws *ws)
 
 /* ---- the opening handshake ---- */
 
-/* Does any `name` header hold `token` in its comma-separated list? */
+/* Every `name` field joined as one comma-separated list (RFC 9110 5.3),
+ * or NULL when there is none. */
+static const char *ws_header_list(gale_request *r, const char *name)
+{
+    const char *hn, *hv, *all = NULL;
+    for (size_t i = 0; gale_request_header_at(r, i, &hn, &hv) == 0; i++)
+        if (!strcasecmp(hn, name))
+            all = all ? gale_request_printf(r, "%s, %s", all, hv) : hv;
+    return all;
+}
+
+/* The next element of the list at *p without the blanks around it (empty
+ * elements are skipped): *elem and its length, 0 at the end. */
+static size_t ws_list_next(const char **p, const char **elem)
+{
+    const char *s = *p + strspn(*p, " \t,");
+    size_t n = strcspn(s, ","), len = n;
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    *elem = s;
+    *p = s + n;
+    return len;
+}
+
+/* Do the `name` fields list `token` (case-insensitive)? */
 static int ws_header_token(gale_request *r, const char *name, const char *token)
 {
-    size_t tlen = strlen(token);
-    const char *hn, *hv;
-    for (size_t i = 0; gale_request_header_at(r, i, &hn, &hv) == 0; i++) {
-        if (strcasecmp(hn, name))
-            continue;
-        for (const char *p = hv; *p;) {
-            p += strspn(p, " \t,");
-            size_t n = strcspn(p, ",");
-            size_t t = n;
-            while (t > 0 && (p[t - 1] == ' ' || p[t - 1] == '\t'))
-                t--;
-            if (t == tlen && !strncasecmp(p, token, tlen))
-                return 1;
-            p += n;
-        }
-    }
+    const char *p = ws_header_list(r, name), *e;
+    size_t len;
+    while (p && (len = ws_list_next(&p, &e)) > 0)
+        if (len == strlen(token) && !strncasecmp(e, token, len))
+            return 1;
     return 0;
 }
 
@@ -523,35 +520,15 @@ static size_t ws_header_count(gale_request *r, const char *name)
     return n;
 }
 
-/* Every Sec-WebSocket-Extensions field, joined as one list. */
-static const char *ws_extensions(gale_request *r)
-{
-    const char *hn, *hv, *all = NULL;
-    for (size_t i = 0; gale_request_header_at(r, i, &hn, &hv) == 0; i++)
-        if (!strcasecmp(hn, "Sec-WebSocket-Extensions"))
-            all = all ? gale_request_printf(r, "%s, %s", all, hv) : hv;
-    return all;
-}
-
-/* The module's pick among the subprotocols the client offered (every
- * Sec-WebSocket-Protocol field, comma-separated tokens), or NULL. */
+/* The module's pick among the subprotocols the client offered, or NULL. */
 static const char *ws_subprotocol(gale_request *r, const gale_websocket *cb)
 {
-    const char *offered[WS_MAX_PROTOCOLS], *hn, *hv;
-    size_t n = 0;
-    if (!cb->subprotocol)
+    const char *offered[WS_MAX_PROTOCOLS], *p, *e;
+    size_t n = 0, len;
+    if (!cb->subprotocol || !(p = ws_header_list(r, "Sec-WebSocket-Protocol")))
         return NULL;
-    for (size_t i = 0; gale_request_header_at(r, i, &hn, &hv) == 0; i++) {
-        if (strcasecmp(hn, "Sec-WebSocket-Protocol"))
-            continue;
-        for (const char *p = hv; *p && n < WS_MAX_PROTOCOLS;) {
-            p += strspn(p, " \t,");
-            size_t len = strcspn(p, " \t,");
-            if (len)
-                offered[n++] = arena_strndup(r->arena, p, len);
-            p += len;
-        }
-    }
+    while (n < WS_MAX_PROTOCOLS && (len = ws_list_next(&p, &e)) > 0)
+        offered[n++] = arena_strndup(r->arena, e, len);
     if (n == 0)
         return NULL;
     const char *pick = cb->subprotocol(r, offered, n);
@@ -624,11 +601,6 @@ static gale_ws *ws_new(gale_request *r, const struct ws_deflate_params *dp)
         ws->deflate = ws_deflate_new(dp, cfg->websocket.compression_level);
     /* a frame above the message limit cannot be part of a valid message */
     ws_frame_parser_init(&ws->parser, cfg->websocket.max_message_size, dp != NULL);
-    ws->next = ws_all;
-    if (ws_all)
-        ws_all->prev = ws;
-    ws_all = ws;
-    ws_n++;
     return ws;
 }
 
@@ -655,7 +627,7 @@ int ws_accept(gale_request *r)
         return ws_refuse(r, 503, "server going away");
     struct ws_deflate_params dp;
     char ext[160];
-    const char *offers = cfg->compression ? ws_extensions(r) : NULL;
+    const char *offers = cfg->compression ? ws_header_list(r, "Sec-WebSocket-Extensions") : NULL;
     int deflate = offers ? ws_deflate_negotiate(offers, &dp, ext, sizeof(ext)) : 0;
     if (deflate < 0)
         return ws_refuse(r, 400, "bad Sec-WebSocket-Extensions");

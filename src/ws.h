@@ -21,7 +21,4 @@ int ws_accept(gale_request *r);
  * are already buffered are parsed at once. */
 void ws_attach(struct conn *c, gale_ws *ws);
 
-/* Connections open in this worker (for the drain log and the bench). */
-size_t ws_count(void);
-
 #endif

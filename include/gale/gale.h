@@ -361,6 +361,9 @@ int gale_response_header(gale_request *r, const char *name, const char *value);
 /* Append to the body. Buffered until finish, or until flush for streaming. */
 int gale_response_write(gale_request *r, const void *data, size_t len);
 int gale_response_puts(gale_request *r, const char *s);
+/* Append s with the HTML specials < > & " ' escaped (as Tornado's
+ * xhtml_escape): safe in element text and in quoted attribute values. */
+int gale_response_puts_html(gale_request *r, const char *s);
 int gale_response_printf(gale_request *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int gale_response_vprintf(gale_request *r, const char *fmt, va_list ap);

@@ -108,7 +108,7 @@ struct chat_sock {
 /* The module's state in one worker. */
 struct chat {
     char *channel, *title; /* owned */
-    char *prefix; /* owned: where the routes are mounted, "" or "/chat" */
+    char *prefix;          /* owned: where the routes are mounted, "" or "/chat" */
     size_t cache_size;
     double poll_timeout;
     struct chat_file page, js, css;
@@ -303,37 +303,6 @@ static void chat_on_message(void *arg, const char *channel, const char *text, si
 
 /* ---- HTTP answers ---- */
 
-/* Write s with the five HTML specials escaped: safe in text and in quoted
- * attribute values. */
-static void chat_html(gale_request *r, const char *s)
-{
-    while (*s) {
-        size_t n = strcspn(s, "<>&\"'");
-        gale_response_write(r, s, n);
-        s += n;
-        switch (*s) {
-        case '<':
-            gale_response_puts(r, "&lt;");
-            break;
-        case '>':
-            gale_response_puts(r, "&gt;");
-            break;
-        case '&':
-            gale_response_puts(r, "&amp;");
-            break;
-        case '"':
-            gale_response_puts(r, "&quot;");
-            break;
-        case '\'':
-            gale_response_puts(r, "&#39;");
-            break;
-        default:
-            return;
-        }
-        s++;
-    }
-}
-
 static void chat_json_head(gale_request *r)
 {
     gale_response_header(r, "Content-Type", "application/json; charset=utf-8");
@@ -371,9 +340,9 @@ static void chat_page_message(gale_request *r, const struct chat_msg *m)
     gale_response_printf(r, "<div class=\"message\" id=\"m%s\" data-id=\"%s\">", m->id, m->id);
     gale_response_printf(r, "<time class=\"time\" datetime=\"%s\">%s</time> ", iso, hhmm);
     gale_response_puts(r, "<span class=\"from\">");
-    chat_html(r, json_string_value(json_object_get(m->obj, "from")));
+    gale_response_puts_html(r, json_string_value(json_object_get(m->obj, "from")));
     gale_response_puts(r, "</span> <span class=\"body\">");
-    chat_html(r, json_string_value(json_object_get(m->obj, "body")));
+    gale_response_puts_html(r, json_string_value(json_object_get(m->obj, "body")));
     gale_response_puts(r, "</span></div>\n");
 }
 
@@ -384,13 +353,13 @@ static int chat_slot(gale_request *r, struct chat *c, const char *name, size_t l
 #define CHAT_IS(word) (len == sizeof(word) - 1 && memcmp(name, word, len) == 0)
     if (CHAT_IS("title")) {
         if (r)
-            chat_html(r, c->title);
+            gale_response_puts_html(r, c->title);
     } else if (CHAT_IS("prefix")) {
         if (r)
-            chat_html(r, c->prefix);
+            gale_response_puts_html(r, c->prefix);
     } else if (CHAT_IS("xsrf")) {
         if (r)
-            chat_html(r, gale_request_xsrf_token(r));
+            gale_response_puts_html(r, gale_request_xsrf_token(r));
     } else if (CHAT_IS("cursor")) {
         if (r && c->count > 0)
             gale_response_puts(r, chat_at(c, c->count - 1)->id);

@@ -47,45 +47,20 @@ static int notes_init(gale_ctx *ctx, const json_t *settings)
 
 /* ---- small helpers ---- */
 
-static void notes_html(gale_request *r, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<':
-            gale_response_puts(r, "&lt;");
-            break;
-        case '>':
-            gale_response_puts(r, "&gt;");
-            break;
-        case '&':
-            gale_response_puts(r, "&amp;");
-            break;
-        case '"':
-            gale_response_puts(r, "&quot;");
-            break;
-        case '\'':
-            gale_response_puts(r, "&#39;");
-            break;
-        default:
-            gale_response_write(r, s, 1);
-        }
-    }
-}
-
 static void notes_page(gale_request *r, const char *title)
 {
     gale_response_header(r, "Content-Type", "text/html; charset=utf-8");
     gale_response_puts(r, "<!doctype html><meta charset=\"utf-8\"><title>");
-    notes_html(r, title);
+    gale_response_puts_html(r, title);
     gale_response_puts(r, "</title><h1>");
-    notes_html(r, title);
+    gale_response_puts_html(r, title);
     gale_response_puts(r, "</h1>\n");
 }
 
 static void notes_xsrf(gale_request *r)
 {
     gale_response_puts(r, "<input type=\"hidden\" name=\"_xsrf\" value=\"");
-    notes_html(r, gale_request_xsrf_token(r));
+    gale_response_puts_html(r, gale_request_xsrf_token(r));
     gale_response_puts(r, "\">");
 }
 
@@ -284,7 +259,7 @@ static void notes_form(gale_request *r, const char *title, const char *action)
     notes_xsrf(r);
     if (next) {
         gale_response_puts(r, "<input type=\"hidden\" name=\"next\" value=\"");
-        notes_html(r, next);
+        gale_response_puts_html(r, next);
         gale_response_puts(r, "\">");
     }
     gale_response_puts(r, "<p><label>Name <input name=\"user\" autocomplete=\"username\"></label>"
@@ -324,7 +299,7 @@ static void notes_list(gale_request *r, void *arg, int status, const char *value
     json_array_foreach(list, i, note)
     {
         gale_response_puts(r, "<li>");
-        notes_html(r, json_string_value(note) ? json_string_value(note) : "");
+        gale_response_puts_html(r, json_string_value(note) ? json_string_value(note) : "");
         gale_response_puts(r, "</li>\n");
     }
     gale_response_puts(r, "</ul>\n<form method=\"post\" action=\"/notes/add\">");
@@ -333,7 +308,7 @@ static void notes_list(gale_request *r, void *arg, int status, const char *value
                           "<form method=\"post\" action=\"/logout\">");
     notes_xsrf(r);
     gale_response_puts(r, "<button>Log out ");
-    notes_html(r, gale_request_user(r));
+    gale_response_puts_html(r, gale_request_user(r));
     gale_response_puts(r, "</button></form>\n");
     json_decref(list);
     gale_response_finish(r);
