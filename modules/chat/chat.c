@@ -54,9 +54,10 @@
  * read is closed rather than buffered without end; it reconnects with its
  * cursor and loses nothing still cached).
  *
- * Settings: static (the folder of index.html, chat.js and chat.css, read at
- * init; relative to gale's working directory; default
- * "modules/chat/static"), channel (default "chat"), cache_size (default
+ * Settings: static (a folder to read index.html, chat.js and chat.css from at
+ * init, relative to gale's working directory, for working on the page; by
+ * default the copies compiled into chat.so by embed.sh are served, so the
+ * workers' user needs no access to the tree), channel (default "chat"), cache_size (default
  * 200), poll_timeout (seconds a long poll waits, default 60; 0: no limit),
  * title (default "Chat"), prefix (the path the routes are mounted under,
  * as conf/gale.conf mounts the room at /chat/; default "").
@@ -74,6 +75,8 @@
 #include <gale/gale.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+
+#include "chat_static.h" /* the page, script and style (embed.sh) */
 
 #define CHAT_BODY_MAX 2000
 #define CHAT_NAME_MAX 40
@@ -594,12 +597,25 @@ static void chat_ws_close(gale_ws *ws, int code, const char *reason)
 
 /* ---- init and shutdown ---- */
 
+/* f->data holds len bytes (and room for one more): end them with a NUL
+ * and take their version. */
+static int chat_file_finish(struct chat_file *f, size_t len)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+
+    if (EVP_Digest(f->data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+        return -1;
+    f->data[len] = '\0';
+    f->len = len;
+    chat_hex(f->version, md, 8);
+    return 0;
+}
+
 /* Read dir/name into f (blocking: init runs before any request). */
 static int chat_file_load(struct chat_file *f, const char *dir, const char *name)
 {
     char path[4096];
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned mdlen = 0;
     const char *why = NULL;
     long size = -1;
     FILE *fp;
@@ -615,21 +631,37 @@ static int chat_file_load(struct chat_file *f, const char *dir, const char *name
         why = "out of memory";
     else if (fread(f->data, 1, (size_t)size, fp) != (size_t)size)
         why = "read error";
-    else if (EVP_Digest(f->data, (size_t)size, md, &mdlen, EVP_sha256(), NULL) != 1)
+    else if (chat_file_finish(f, (size_t)size) < 0)
         why = "SHA-256 failed";
     if (fp)
         fclose(fp);
-    if (why) {
+    if (why)
         gale_log(GALE_LOG_ERROR, "chat: %s: %s%s", path, why,
                  dir[0] == '/' ? ""
                                : " (the static setting is relative to gale's working "
                                  "directory)");
-        return -1;
+    return why ? -1 : 0;
+}
+
+/* The copy of name compiled into the module (chat_static.h). */
+static int chat_file_embedded(struct chat_file *f, const char *name)
+{
+    for (const struct chat_embedded *e = chat_embedded; e->name; e++) {
+        if (strcmp(e->name, name))
+            continue;
+        if ((f->data = malloc(e->len + 1)) == NULL)
+            return -1;
+        memcpy(f->data, e->data, e->len);
+        return chat_file_finish(f, e->len);
     }
-    f->data[size] = '\0';
-    f->len = (size_t)size;
-    chat_hex(f->version, md, 8);
-    return 0;
+    gale_log(GALE_LOG_ERROR, "chat: %s is not compiled in", name);
+    return -1;
+}
+
+/* name from the static folder when the settings give one, else built in. */
+static int chat_file(struct chat_file *f, const char *folder, const char *name)
+{
+    return folder ? chat_file_load(f, folder, name) : chat_file_embedded(f, name);
 }
 
 static void chat_free(struct chat *c)
@@ -705,11 +737,11 @@ static int chat_init(gale_ctx *ctx, const json_t *settings)
 
     if (!c)
         return -1;
-    if (chat_string(settings, "static", "modules/chat/static", &folder) < 0 ||
-        chat_settings(c, settings) < 0 || chat_file_load(&c->page, folder, "index.html") < 0 ||
-        chat_file_load(&c->js, folder, "chat.js") < 0 ||
-        chat_file_load(&c->css, folder, "chat.css") < 0 || chat_template(NULL, c) < 0 ||
-        (c->ring = calloc(c->cache_size, sizeof(*c->ring))) == NULL ||
+    if ((json_object_get(settings, "static") &&
+         chat_string(settings, "static", NULL, &folder) < 0) ||
+        chat_settings(c, settings) < 0 || chat_file(&c->page, folder, "index.html") < 0 ||
+        chat_file(&c->js, folder, "chat.js") < 0 || chat_file(&c->css, folder, "chat.css") < 0 ||
+        chat_template(NULL, c) < 0 || (c->ring = calloc(c->cache_size, sizeof(*c->ring))) == NULL ||
         (c->sub = gale_subscribe(ctx, c->channel, chat_on_message, c)) == NULL) {
         free(folder);
         chat_free(c);

@@ -7,6 +7,7 @@ timeout), the WebSocket room with the npm `ws` client, the page itself in
 headless Chromium (long polling and WebSocket), and two gale instances
 sharing one room through a real redis-server."""
 
+import atexit
 import http.client
 import json
 import os
@@ -15,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -24,7 +26,22 @@ from galetest import (GALE_MODULES, REPO, Gale, Skip, check, eq, free_port,  # n
                       main, node, node_module, request)
 
 CHAT = os.path.join(GALE_MODULES, "chat.so")
-STATIC = os.path.join(REPO, "modules", "chat", "static")
+SOURCE_STATIC = os.path.join(REPO, "modules", "chat", "static")
+
+
+def _readable_static():
+    """A copy of the page's files that the workers can read: they drop to
+    nobody, and the tree may sit in a folder only root can enter (a clone in
+    `mktemp -d`)."""
+    tmp = tempfile.mkdtemp(prefix="gale-chat-static-")
+    os.chmod(tmp, 0o755)
+    atexit.register(shutil.rmtree, tmp, True)
+    for name in os.listdir(SOURCE_STATIC):
+        shutil.copy(os.path.join(SOURCE_STATIC, name), tmp)
+        os.chmod(os.path.join(tmp, name), 0o644)
+    return tmp
+
+
 NODE_DIR = os.path.join(REPO, "tests", "node")
 CHROMIUM = "/usr/bin/chromium"
 
@@ -36,7 +53,7 @@ xsrf_cookies = true;
 listen = ( { address = "127.0.0.1"; port = @PORT@; } );
 pubsub = %(pubsub)s;
 modules = ( { path = "%(so)s";
-              settings = { static = "%(static)s"; poll_timeout = %(timeout)r;
+              settings = { %(static)s poll_timeout = %(timeout)r;
                            cache_size = %(cache)d; title = "Test <room>"; };
               routes = ( { path = "/"; handler = "page"; },
                          { path = "/static/(chat\\\\.js|chat\\\\.css)"; handler = "static"; },
@@ -46,10 +63,13 @@ modules = ( { path = "%(so)s";
 """
 
 
-def chat(timeout=30.0, cache=200, pubsub='{ backend = "local"; }'):
+def chat(timeout=30.0, cache=200, pubsub='{ backend = "local"; }', static=None):
+    """gale with the chat room; its page from chat.so's own copy, or from the
+    folder `static`."""
     if not os.path.exists(CHAT):
         raise Skip("chat.so not built")
-    return Gale(conf=CONF % dict(pubsub=pubsub, so=CHAT, static=STATIC, timeout=float(timeout),
+    folder = 'static = "%s";' % static if static else ""
+    return Gale(conf=CONF % dict(pubsub=pubsub, so=CHAT, static=folder, timeout=float(timeout),
                                  cache=cache))
 
 
@@ -189,13 +209,26 @@ def test_page_and_static_files():
             status, headers, body = g.get("/static/%s?v=%s" % (name, v.group(1)))
             eq(status, 200, name)
             check(headers.get("content-type", "").startswith(ctype), "%s type %r" % (name, headers))
-            with open(os.path.join(STATIC, name), "rb") as f:
+            with open(os.path.join(SOURCE_STATIC, name), "rb") as f:
                 eq(body, f.read(), "%s is the file" % name)
             check("immutable" in headers.get("cache-control", ""), "a versioned URL is kept")
             status, headers, _ = g.get("/static/" + name)
             eq((status, headers.get("cache-control")), (200, "public, max-age=60"),
                "an unversioned URL is kept a minute")
         eq(g.get("/static/index.html")[0], 404, "only chat.js and chat.css are static")
+
+
+def test_page_from_a_static_folder():
+    """With the static setting the page, script and style come from that
+    folder (read by the workers, as nobody) instead of chat.so's copy."""
+    folder = _readable_static()
+    with open(os.path.join(folder, "chat.css"), "ab") as f:
+        f.write(b"\n/* from the folder */\n")
+    with chat(static=folder) as g:
+        status, _, body = g.get("/static/chat.css")
+        eq(status, 200, "chat.css")
+        check(body.endswith(b"/* from the folder */\n"), "chat.css comes from the folder")
+        eq(g.get("/")[0], 200, "the page")
 
 
 def test_posts_need_the_token_and_are_checked():
