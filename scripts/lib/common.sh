@@ -8,24 +8,55 @@ libconfig-dev libjansson-dev libpcre2-dev libsystemd-dev liblmdb-dev libhiredis-
 GALE_TEST_PKGS="libcunit1-dev curl python3 openssl clang libclang-rt-14-dev procps testssl.sh redis-server python3-tornado chromium"
 
 # Install the Debian packages that are missing (as root; with sudo otherwise).
+# apt's own output goes to a log shown only when it fails; what is shown is a
+# line per phase and a count as packages are set up, so that a newcomer can
+# tell it is working.
 gale_install_packages() {
     local missing=() p
     for p in $*; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
-    local SUDO=""
+    local SUDO="" log
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    echo "== installing: ${missing[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+    log=$(mktemp)
+    echo "== installing ${#missing[@]} Debian packages: ${missing[*]}"
+    echo "   apt-get update"
+    if ! $SUDO apt-get update -q >"$log" 2>&1; then
+        tail -20 "$log"; rm -f "$log"
+        echo "apt-get update failed: check the network and /etc/apt/sources.list" >&2
+        return 1
+    fi
+    echo "   apt-get install (a few minutes on a new machine)"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}" 2>&1 | tee "$log" |
+        awk '/newly installed/ { for (i = 2; i <= NF; i++) if ($i == "upgraded," || $i == "newly") total += $(i - 1) }
+             /^Get:/ && !got { got = 1; print "   downloading"; fflush() }
+             /^Setting up / { n++; if (n % 40 == 0) { printf "   %d of %d set up\n", n, total; fflush() } }
+             END { if (n) printf "   %d set up\n", n }'
+    local rc=${PIPESTATUS[0]}
+    [ "$rc" -eq 0 ] || { tail -20 "$log"; echo "apt-get install failed (above)" >&2; }
+    rm -f "$log"
+    return "$rc"
+}
+
+# autoreconf prints what it installs (build-aux/compile, ...) on stderr at
+# every run; that is not an error, so its output is shown only on failure.
+gale_autoreconf() {
+    local out
+    out=$(autoreconf -fi 2>&1) || { echo "$out" >&2; return 1; }
 }
 
 # Build in the source tree (where conf/gale.conf finds modules/hello.so).
 gale_build_here() {
-    [ -x ./configure ] || autoreconf -fi >/dev/null
+    [ -x ./configure ] || gale_autoreconf
     [ -f Makefile ] || ./configure -q "$@"
-    make -s -j"$(nproc)"
+    gale_make
+}
+
+# make, showing what matters (warnings, errors) but not a line per file.
+gale_make() {
+    make -s -j"$(nproc)" "$@" 2>&1 | awk '!/^  (CC|CCLD|GEN|AR) /'
+    return "${PIPESTATUS[0]}"
 }
 
 # A copy of the sources in folder $1 (the work tree as it is, not ignored
@@ -42,17 +73,34 @@ gale_build_copy() {
     else
         tar --exclude=./build -cf - . | tar -xf - -C "$dir"
     fi
-    (cd "$dir" && autoreconf -fi >/dev/null && ./configure -q "$@" && make -s -j"$(nproc)")
+    (cd "$dir" && gale_autoreconf && ./configure -q "$@" && gale_make)
 }
 
 # The JavaScript clients the tests drive (the ws package, playwright-core for
 # Debian's chromium), from the npm registry into tests/node/node_modules, as
 # package-lock.json pins them. Node.js itself from Debian when it is missing.
+# Every package the lock pins must accept the node that will run it (its
+# `engines`): checked first, so that a pin too new for this machine's node (as
+# playwright-core 1.65 for Debian 12's node 18) stops here with the fix named,
+# not later in a browser test. npm ci runs with --engine-strict for the same
+# reason, and with its warnings shown.
 gale_node_deps() {
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         gale_install_packages nodejs npm || return 1
     fi
-    [ -d tests/node/node_modules/ws ] && [ -d tests/node/node_modules/playwright-core ] && return 0
-    echo "== npm ci (tests/node)"
-    (cd tests/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    local v lock=tests/node/package-lock.json stamp=tests/node/node_modules/.gale-lock
+    v=$(node --version)
+    if ! python3 scripts/lib/check_engines.py "$lock" "$v"; then
+        echo "$lock pins packages that do not run on node $v ($(command -v node))." >&2
+        echo "Pin versions that accept it in tests/node/package.json, then run" >&2
+        echo "'npm install --package-lock-only' in tests/node; or install a newer Node.js." >&2
+        return 1
+    fi
+    cmp -s "$lock" "$stamp" && return 0
+    echo "== npm ci (tests/node: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["packages"]; print(", ".join("%s %s" % (k.rsplit("/",1)[-1], v["version"]) for k, v in sorted(d.items()) if k))' "$lock"); node $v)"
+    (cd tests/node && npm ci --no-audit --no-fund --engine-strict) || {
+        echo "npm ci failed in tests/node (above): check that registry.npmjs.org is reachable" >&2
+        return 1
+    }
+    cp "$lock" "$stamp"
 }

@@ -12,8 +12,8 @@ Environment (set by `make check`; the defaults work from a built tree):
     GALE_KEEP=1        keep each test's temp folder (config and log)
 
 A test script defines test_* functions and ends with `galetest.main()`. Each
-test prints "ok - NAME" or "not ok - NAME: reason"; the last line is
-"N passed, N failed". Exit 0 when all passed, 1 otherwise, 77 (automake's
+test prints "ok - NAME", "ok - NAME # SKIP why" or "not ok - NAME: reason";
+the last line is "N passed, N failed, N skipped" (a skip is not a pass). Exit 0 when all passed, 1 otherwise, 77 (automake's
 SKIP) when a requirement (the binary, hello.so) is missing. Run one test by
 hand with `tests/blackbox/01-hello.py test_get_with_curl`.
 
@@ -1075,7 +1075,7 @@ def main(ns=None):
     missing = requirements()
     if missing:
         print("# SKIP: %s" % missing)
-        print("0 passed, 0 failed")
+        print("0 passed, 0 failed, 0 skipped")
         sys.exit(77)
     tests = [(n, f) for n, f in ns.items() if n.startswith("test_") and callable(f)]
     if len(sys.argv) > 1:
@@ -1092,7 +1092,6 @@ def main(ns=None):
             fn()
         except Skip as e:
             skipped += 1
-            passed += 1
             print("ok - %s # SKIP %s" % (name, e))
         except _Timeout:
             err = "test did not finish within %ss" % TEST_TIMEOUT
@@ -1122,7 +1121,7 @@ def main(ns=None):
                     for l in log.splitlines():
                         print("#   | " + l)
         sys.stdout.flush()
-    print("%d passed, %d failed" % (passed, failed))
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     if tests and skipped == len(tests):
         sys.exit(77)
     sys.exit(0 if failed == 0 else 1)

@@ -18,7 +18,9 @@
  *       tests/fuzz/fuzz_form.c -o fuzz_form
  *   ./fuzz_form tests/fuzz/corpus_form
  */
-#define _GNU_SOURCE /* memmem */
+#ifndef _GNU_SOURCE /* memmem; scripts/fuzz defines it already */
+#define _GNU_SOURCE
+#endif
 #include "form.h"
 
 #include <stdint.h>
