@@ -14,7 +14,7 @@
 
 /* By its path: the build puts autoconf's own config.h first in the
  * include path, and this file is not in src/. */
-#include "config.h"
+#include "core/config.h"
 
 /*
  * @include would read whatever file the input names (a fifo blocks, a big

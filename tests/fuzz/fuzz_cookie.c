@@ -14,8 +14,8 @@
  *       tests/fuzz/fuzz_cookie.c -lcrypto -o fuzz_cookie
  *   ./fuzz_cookie tests/fuzz/corpus_cookie
  */
-#include "cookie.h"
-#include "xsrf.h"
+#include "http/cookie.h"
+#include "http/xsrf.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -21,7 +21,7 @@
 #ifndef _GNU_SOURCE /* memmem; scripts/fuzz defines it already */
 #define _GNU_SOURCE
 #endif
-#include "form.h"
+#include "http/form.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
  *       tests/fuzz/fuzz_http_parser.c -o fuzz_http_parser
  *   ./fuzz_http_parser tests/fuzz/corpus_http
  */
-#include "http_parser.h"
+#include "http/http_parser.h"
 
 #include <stdint.h>
 #include <stdlib.h>

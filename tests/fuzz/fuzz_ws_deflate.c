@@ -16,7 +16,7 @@
 
 #include <event2/buffer.h>
 
-#include "ws_deflate.h"
+#include "ws/ws_deflate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

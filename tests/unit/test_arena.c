@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "arena.h"
+#include "core/arena.h"
 
 static int order[8];
 static int norder;

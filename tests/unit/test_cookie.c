@@ -12,7 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "cookie.h"
+#include "http/cookie.h"
 
 #define T0 1700000000 /* the timestamp of every Tornado vector */
 #define DAY 86400

@@ -8,7 +8,7 @@
  * Each piece is fed from a fresh heap block that is freed right after, so
  * ASan catches a data slice or a kept pointer into an old piece.
  */
-#include "form.h"
+#include "http/form.h"
 
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>

@@ -7,7 +7,7 @@
  * is checked both whole and fed incrementally, because a smuggling shape
  * that is only caught when it arrives in one piece is not caught.
  */
-#include "http_parser.h"
+#include "http/http_parser.h"
 
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "router.h"
+#include "http/router.h"
 
 static char err[256];
 

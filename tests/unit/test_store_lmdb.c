@@ -14,8 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "store.h"
+#include "core/log.h"
+#include "store/store.h"
 
 /* The store logs its errors; keep the last line to check it. */
 static char last_log[512];

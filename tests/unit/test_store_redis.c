@@ -21,8 +21,8 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 
-#include "log.h"
-#include "store.h"
+#include "core/log.h"
+#include "store/store.h"
 
 #define PASSWORD "s3cret pass"
 #define PREFIX "gale:test:"

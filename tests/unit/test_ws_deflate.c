@@ -12,7 +12,7 @@
 
 #include <event2/buffer.h>
 
-#include "ws_deflate.h"
+#include "ws/ws_deflate.h"
 
 /* ---- negotiation ---- */
 

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ws_frame.h"
+#include "ws/ws_frame.h"
 
 /* A parse run flattened to text, so feeding styles compare with strcmp:
  * H<fin>,<op>,<msgop>,<rsv1>,<len> then the payload then E; X<code> on error. */

@@ -7,7 +7,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "xsrf.h"
+#include "http/xsrf.h"
 
 #define T0 1700000000
 

@@ -1,0 +1,243 @@
+/*
+ * log.c - the error log and the access log.
+ *
+ * Both are plain file descriptors opened by the master and inherited by the
+ * workers. Error lines are written at once (one write(2) each, O_APPEND, so
+ * lines from several processes never interleave). Access lines are buffered
+ * and written when the buffer fills or at least once a second (log_flush from
+ * the worker's timer): a write per request would cost more than the request.
+ */
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gale/gale.h"
+#include "core/util.h"
+
+#define LOG_ACCESS_BUF 16384
+
+static struct {
+    int error_fd;
+    int access_fd; /* -1 when off */
+    int level;
+    char *error_path; /* NULL for stderr */
+    char *access_path;
+    char who[32];
+    char abuf[LOG_ACCESS_BUF];
+    size_t alen;
+} log_state = {.error_fd = 2, .access_fd = -1, .level = LOG_INFO, .who = "gale"};
+
+static const char *const log_level_names[] = {"error", "warn", "info", "debug"};
+
+static int log_open_path(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    return fd;
+}
+
+static int log_open_one(const char *path, int *fd, char **saved)
+{
+    free(*saved);
+    *saved = NULL;
+    if (!strcmp(path, "stderr")) {
+        *fd = 2;
+        return 0;
+    }
+    if (!strcmp(path, "off")) {
+        *fd = -1;
+        return 0;
+    }
+    int nfd = log_open_path(path);
+    if (nfd < 0)
+        return -1;
+    *fd = nfd;
+    *saved = xstrdup(path);
+    return 0;
+}
+
+int log_open(const char *error_path, int level, const char *access_path)
+{
+    int efd = 2, afd = -1;
+    char *epath = NULL, *apath = NULL;
+    if (log_open_one(error_path, &efd, &epath) < 0)
+        return -1;
+    if (log_open_one(access_path, &afd, &apath) < 0) {
+        int e = errno;
+        if (efd > 2)
+            close(efd);
+        free(epath);
+        errno = e;
+        return -1;
+    }
+    log_flush();
+    if (log_state.error_fd > 2)
+        close(log_state.error_fd);
+    if (log_state.access_fd > 2)
+        close(log_state.access_fd);
+    free(log_state.error_path);
+    free(log_state.access_path);
+    log_state.error_fd = efd;
+    log_state.access_fd = afd;
+    log_state.error_path = epath;
+    log_state.access_path = apath;
+    log_state.level = level;
+    return 0;
+}
+
+static int log_reopen_one(int *fd, const char *path)
+{
+    if (!path)
+        return 0;
+    int nfd = log_open_path(path);
+    if (nfd < 0)
+        return -1;
+    dup2(nfd, *fd); /* keeps the descriptor number: other code may hold it */
+    close(nfd);
+    return 0;
+}
+
+int log_reopen(void)
+{
+    log_flush();
+    int r = log_reopen_one(&log_state.error_fd, log_state.error_path);
+    if (log_reopen_one(&log_state.access_fd, log_state.access_path) < 0)
+        r = -1;
+    return r;
+}
+
+int log_chown(unsigned uid, unsigned gid)
+{
+    int r = 0;
+    if (log_state.error_path && chown(log_state.error_path, uid, gid) < 0)
+        r = -1;
+    if (log_state.access_path && chown(log_state.access_path, uid, gid) < 0)
+        r = -1;
+    return r;
+}
+
+void log_set_prefix(const char *who)
+{
+    snprintf(log_state.who, sizeof(log_state.who), "%s", who);
+}
+
+int log_enabled(int level)
+{
+    return level <= log_state.level;
+}
+
+static size_t log_timestamp(char *buf, size_t cap)
+{
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    localtime_r(&tv.tv_sec, &tm);
+    size_t n = strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm);
+    n += (size_t)snprintf(buf + n, cap - n, ".%03ld", (long)(tv.tv_usec / 1000));
+    return n;
+}
+
+static void log_vmsg(int level, const char *fmt, va_list ap)
+{
+    if (level > log_state.level || log_state.error_fd < 0)
+        return;
+    char line[2048];
+    int e = errno;
+    size_t n = log_timestamp(line, sizeof(line));
+    n += (size_t)snprintf(line + n, sizeof(line) - n, " [%s] %s[%d]: ",
+                          log_level_names[level < 0   ? 0
+                                          : level > 3 ? 3
+                                                      : level],
+                          log_state.who, (int)getpid());
+    int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+    if (m < 0)
+        m = 0;
+    n += (size_t)m;
+    if (n > sizeof(line) - 2)
+        n = sizeof(line) - 2;
+    line[n++] = '\n';
+    ssize_t w = write(log_state.error_fd, line, n);
+    (void)w;
+    errno = e;
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(level, fmt, ap);
+    va_end(ap);
+}
+
+/* The module API's logger; the same error log. */
+void gale_log(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vmsg(level, fmt, ap);
+    va_end(ap);
+}
+
+void log_flush(void)
+{
+    size_t off = 0;
+    while (off < log_state.alen && log_state.access_fd >= 0) {
+        ssize_t w = write(log_state.access_fd, log_state.abuf + off, log_state.alen - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break; /* a log that cannot be written must not stop serving */
+        off += (size_t)w;
+    }
+    log_state.alen = 0;
+}
+
+/* Copy s into dst, escaping bytes that could forge a log line or a terminal
+ * sequence. Returns the bytes written. */
+static size_t log_escape(char *dst, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (; *s && o + 4 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c >= 0x80) {
+            dst[o++] = '\\';
+            dst[o++] = 'x';
+            dst[o++] = hex[c >> 4];
+            dst[o++] = hex[c & 15];
+        } else {
+            dst[o++] = (char)c;
+        }
+    }
+    return o;
+}
+
+void log_access(const char *client, const char *method, const char *target, int minor, int status,
+                size_t bytes, double seconds)
+{
+    if (log_state.access_fd < 0)
+        return;
+    char line[1024];
+    size_t n = log_timestamp(line, sizeof(line));
+    n += (size_t)snprintf(line + n, sizeof(line) - n, " %s \"", client);
+    n += log_escape(line + n, 512, method);
+    line[n++] = ' ';
+    n += log_escape(line + n, sizeof(line) - n - 96, target);
+    n += (size_t)snprintf(line + n, sizeof(line) - n, " HTTP/1.%d\" %d %zu %.6f\n", minor, status,
+                          bytes, seconds);
+    if (n >= sizeof(line))
+        n = sizeof(line) - 1;
+    if (log_state.alen + n > sizeof(log_state.abuf))
+        log_flush();
+    memcpy(log_state.abuf + log_state.alen, line, n);
+    log_state.alen += n;
+    if (log_state.access_fd == 2)
+        log_flush(); /* a terminal or journal reader wants lines as they happen */
+}

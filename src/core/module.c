@@ -1,0 +1,237 @@
+/*
+ * module.c - handler modules: load, check, resolve, init, shutdown.
+ */
+#include "core/module.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "http/http_parser.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "daemon/worker.h"
+
+static const gale_module *module_descriptor(struct module *m, const char *file, struct strbuf *err)
+{
+    const struct config_module *cm = m->conf;
+    const gale_module *d = dlsym(m->dl, GALE_MODULE_SYMBOL);
+    if (!d) {
+        strbuf_addf(err, "%s:%d: module %s exports no '%s' descriptor (is it a gale module?)\n",
+                    file, cm->line, cm->path, GALE_MODULE_SYMBOL);
+        return NULL;
+    }
+    if (d->magic != GALE_MODULE_MAGIC) {
+        strbuf_addf(err, "%s:%d: module %s: '%s' is not a gale module descriptor\n", file, cm->line,
+                    cm->path, GALE_MODULE_SYMBOL);
+        return NULL;
+    }
+    if (d->abi_version != GALE_ABI_VERSION) {
+        strbuf_addf(err,
+                    "%s:%d: module %s was built for gale module ABI version %u, this gale "
+                    "has ABI version %u: rebuild it\n",
+                    file, cm->line, cm->path, (unsigned)d->abi_version, GALE_ABI_VERSION);
+        return NULL;
+    }
+    return d;
+}
+
+static const gale_handler *module_find_handler(const gale_module *d, const char *name)
+{
+    for (const gale_handler *h = d->handlers; h && h->name; h++)
+        if (!strcmp(h->name, name))
+            return h;
+    return NULL;
+}
+
+static int module_load_one(struct module *m, const char *file, struct strbuf *err)
+{
+    m->dl = dlopen(m->conf->path, RTLD_NOW | RTLD_LOCAL);
+    if (!m->dl) {
+        strbuf_addf(err, "%s:%d: cannot load module: %s\n", file, m->conf->line, dlerror());
+        return -1;
+    }
+    m->desc = module_descriptor(m, file, err);
+    if (!m->desc)
+        return -1;
+    m->ctx.module = m;
+    return 0;
+}
+
+static int module_bind_routes(struct module_set *ms, struct module *m, const char *file,
+                              struct strbuf *err)
+{
+    int r = 0;
+    for (size_t i = 0; i < m->conf->nroutes; i++) {
+        const struct config_route *cr = &m->conf->routes[i];
+        const gale_handler *h = module_find_handler(m->desc, cr->handler);
+        if (!h) {
+            strbuf_addf(err, "%s:%d: module %s has no handler '%s'\n", file, cr->line,
+                        m->conf->path, cr->handler);
+            r = -1;
+            continue;
+        }
+        if (cr->websocket != (h->websocket != NULL)) {
+            strbuf_addf(err,
+                        cr->websocket ? "%s:%d: handler '%s' has no WebSocket callbacks (route "
+                                        "marked websocket = true)\n"
+                                      : "%s:%d: handler '%s' is a WebSocket handler: mark the "
+                                        "route websocket = true\n",
+                        file, cr->line, cr->handler);
+            r = -1;
+            continue;
+        }
+        struct route *rt = &ms->routes[ms->nroutes++];
+        rt->conf = cr;
+        rt->handler = h;
+        rt->module = m;
+    }
+    return r;
+}
+
+struct module_set *module_load_all(const struct config *cfg, char **errors)
+{
+    struct module_set *ms = xcalloc(1, sizeof(*ms));
+    struct strbuf err = {0};
+    size_t nroutes = 0;
+    ms->mods = xcalloc(cfg->nmodules, sizeof(struct module));
+    ms->nmods = cfg->nmodules;
+    for (size_t i = 0; i < cfg->nmodules; i++)
+        nroutes += cfg->modules[i].nroutes;
+    ms->routes = xcalloc(nroutes, sizeof(struct route));
+    for (size_t i = 0; i < cfg->nmodules; i++) {
+        struct module *m = &ms->mods[i];
+        m->conf = &cfg->modules[i];
+        if (module_load_one(m, cfg->file, &err) == 0)
+            module_bind_routes(ms, m, cfg->file, &err);
+    }
+    if (err.len) {
+        *errors = strbuf_take(&err);
+        module_free_all(ms);
+        return NULL;
+    }
+    return ms;
+}
+
+int module_init_all(struct module_set *ms, struct worker *w)
+{
+    for (size_t i = 0; i < ms->nmods; i++) {
+        struct module *m = &ms->mods[i];
+        m->ctx.worker = w;
+        if (m->desc->init && m->desc->init(&m->ctx, m->conf->settings) < 0) {
+            log_error("module %s (%s): init failed", m->desc->name ? m->desc->name : "?",
+                      m->conf->path);
+            return -1;
+        }
+        m->initialised = 1;
+    }
+    return 0;
+}
+
+void module_shutdown_all(struct module_set *ms)
+{
+    for (size_t i = ms->nmods; i-- > 0;) {
+        struct module *m = &ms->mods[i];
+        if (m->initialised && m->desc->shutdown)
+            m->desc->shutdown(&m->ctx);
+        m->initialised = 0;
+    }
+}
+
+void module_free_all(struct module_set *ms)
+{
+    if (!ms)
+        return;
+    for (size_t i = 0; i < ms->nmods; i++)
+        if (ms->mods[i].dl)
+            dlclose(ms->mods[i].dl);
+    free(ms->mods);
+    free(ms->routes);
+    free(ms);
+}
+
+gale_handler_fn module_handler_fn(const gale_handler *h, int method)
+{
+    gale_handler_fn f = NULL;
+    switch (method) {
+    case HTTP_M_GET:
+        f = h->get;
+        break;
+    case HTTP_M_HEAD:
+        f = h->head ? h->head : h->get;
+        break;
+    case HTTP_M_POST:
+        f = h->post;
+        break;
+    case HTTP_M_PUT:
+        f = h->put;
+        break;
+    case HTTP_M_PATCH:
+        f = h->patch;
+        break;
+    case HTTP_M_DELETE:
+        f = h->del;
+        break;
+    case HTTP_M_OPTIONS:
+        f = h->options;
+        break;
+    default:
+        break;
+    }
+    return f ? f : h->any;
+}
+
+void module_allow(const gale_handler *h, char *buf, size_t cap)
+{
+    static const struct {
+        size_t off;
+        const char *name;
+    } methods[] = {
+        {offsetof(gale_handler, get), "GET, HEAD"}, {offsetof(gale_handler, post), "POST"},
+        {offsetof(gale_handler, put), "PUT"},       {offsetof(gale_handler, patch), "PATCH"},
+        {offsetof(gale_handler, del), "DELETE"},    {offsetof(gale_handler, options), "OPTIONS"},
+    };
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {
+        gale_handler_fn f;
+        memcpy(&f, (const char *)h + methods[i].off, sizeof(f));
+        if (!f)
+            continue;
+        int w = snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", methods[i].name);
+        if (w < 0 || (size_t)w >= cap - n)
+            break;
+        n += (size_t)w;
+    }
+    if (!h->options && n + 9 < cap)
+        snprintf(buf + n, cap - n, "%sOPTIONS", n ? ", " : ""); /* gale answers it itself */
+}
+
+/* ---- gale_ctx: the module's view of itself in a worker ---- */
+
+void gale_ctx_set_data(gale_ctx *ctx, void *data)
+{
+    ctx->data = data;
+}
+
+void *gale_ctx_data(const gale_ctx *ctx)
+{
+    return ctx->data;
+}
+
+const json_t *gale_ctx_settings(const gale_ctx *ctx)
+{
+    return ctx->module->conf->settings;
+}
+
+struct event_base *gale_ctx_base(const gale_ctx *ctx)
+{
+    return worker_base(ctx->worker);
+}
+
+int gale_ctx_worker_id(const gale_ctx *ctx)
+{
+    return worker_id(ctx->worker);
+}

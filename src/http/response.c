@@ -1,0 +1,177 @@
+/*
+ * response.c - the module API for answers: status, headers, body, streaming.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "core/arena.h"
+#include "http/http.h"
+
+/* Headers whose framing or meaning gale owns. */
+static const char *const response_reserved[] = {
+    "Content-Length", "Transfer-Encoding", "Connection", "Date", "Server", "Keep-Alive", "Upgrade",
+};
+
+static int response_is_token(const char *s)
+{
+    static const char extra[] = "!#$%&'*+-.^_`|~";
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) || (unsigned char)*s >= 0x80)
+            if (!strchr(extra, *s))
+                return 0;
+    return 1;
+}
+
+static int response_value_ok(const char *v)
+{
+    for (; *v; v++)
+        if (*v == '\r' || *v == '\n' || (*v > 0 && *v < 0x20 && *v != '\t') || *v == 0x7f)
+            return 0;
+    return 1;
+}
+
+int gale_response_status(gale_request *r, int status)
+{
+    if (status < 100 || status > 599 || r->head_sent)
+        return -1;
+    r->status = status;
+    return 0;
+}
+
+int gale_response_header(gale_request *r, const char *name, const char *value)
+{
+    if (r->head_sent || !name || !value || !response_is_token(name) || !response_value_ok(value))
+        return -1;
+    for (size_t i = 0; i < sizeof(response_reserved) / sizeof(*response_reserved); i++)
+        if (!strcasecmp(name, response_reserved[i]))
+            return -1;
+    response_header_add(r, name, value);
+    return 0;
+}
+
+void response_header_add(gale_request *r, const char *name, const char *value)
+{
+    if (r->nrh == r->caprh) {
+        size_t cap = r->caprh ? r->caprh * 2 : 8;
+        r->rh = arena_realloc(r->arena, r->rh, r->caprh * sizeof(*r->rh), cap * sizeof(*r->rh));
+        r->caprh = cap;
+    }
+    r->rh[r->nrh].name = arena_strdup(r->arena, name);
+    r->rh[r->nrh].value = arena_strdup(r->arena, value);
+    r->nrh++;
+}
+
+int gale_response_write(gale_request *r, const void *data, size_t len)
+{
+    if (r->finished)
+        return -1;
+    if (r->aborted || !len)
+        return 0;
+    return evbuffer_add(r->out, data, len);
+}
+
+int gale_response_puts(gale_request *r, const char *s)
+{
+    return gale_response_write(r, s, strlen(s));
+}
+
+int gale_response_puts_html(gale_request *r, const char *s)
+{
+    static const char *const entity[] = {
+        ['<'] = "&lt;", ['>'] = "&gt;", ['&'] = "&amp;", ['"'] = "&quot;", ['\''] = "&#39;"};
+    while (*s) {
+        size_t n = strcspn(s, "<>&\"'");
+        if (gale_response_write(r, s, n) < 0)
+            return -1;
+        s += n;
+        if (*s && gale_response_puts(r, entity[(unsigned char)*s++]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int gale_response_vprintf(gale_request *r, const char *fmt, va_list ap)
+{
+    if (r->finished)
+        return -1;
+    return evbuffer_add_vprintf(r->out, fmt, ap) < 0 ? -1 : 0;
+}
+
+int gale_response_printf(gale_request *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = gale_response_vprintf(r, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int gale_response_flush(gale_request *r)
+{
+    if (r->finished || r->aborted || !r->hc)
+        return -1;
+    if (!r->head_sent && http_send_head(r, 1) < 0)
+        return -1;
+    http_send_body(r);
+    http_flush(r);
+    return 0;
+}
+
+void gale_response_finish(gale_request *r)
+{
+    http_finish(r);
+}
+
+void gale_response_error(gale_request *r, int status, const char *reason)
+{
+    if (status < 100 || status > 599)
+        status = 500;
+    http_error(r, status, reason);
+}
+
+int gale_response_json(gale_request *r, const json_t *json)
+{
+    if (r->finished || r->head_sent)
+        return -1;
+    char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!text)
+        return -1;
+    gale_response_header(r, "Content-Type", "application/json; charset=utf-8");
+    /* "</" would end an enclosing <script> element: write "<\/" (the same
+     * string to any JSON reader), as Tornado's json_encode does. */
+    const char *p = text, *lt;
+    while ((lt = strstr(p, "</")) != NULL) {
+        gale_response_write(r, p, (size_t)(lt - p));
+        gale_response_write(r, "<\\/", 3);
+        p = lt + 2;
+    }
+    gale_response_puts(r, p);
+    free(text);
+    return 0;
+}
+
+int gale_response_redirect(gale_request *r, int status, const char *url)
+{
+    if ((status < 301 || status > 303) && status != 307 && status != 308)
+        return -1;
+    if (r->finished || r->head_sent || !url || !*url || !response_value_ok(url))
+        return -1;
+    r->status = status;
+    if (gale_response_header(r, "Location", url) < 0)
+        return -1;
+    evbuffer_drain(r->out, evbuffer_get_length(r->out));
+    http_finish(r);
+    return 0;
+}
+
+int gale_response_started(const gale_request *r)
+{
+    return r->head_sent;
+}

@@ -1,0 +1,402 @@
+/*
+ * conn.c - connections: accept, callbacks to the protocol, timers, close.
+ *
+ * Reads: a plain socket is read here, one recv(2) per readiness, into the
+ * bufferevent's input buffer (the bufferevent's own reader costs an
+ * ioctl(FIONREAD) and a readv(2) each time); a TLS connection is read by its
+ * OpenSSL bufferevent. Writes: answers are staged in `wbuf` and conn_flush
+ * sends them straight to a plain socket when nothing is queued before them;
+ * only what the kernel does not take goes through the bufferevent, which then
+ * waits for the socket and enforces the send timeout. Both save the poll
+ * registrations a bufferevent makes per answer.
+ */
+#include "net/conn.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "core/log.h"
+#include "net/tls.h"
+#include "core/util.h"
+#include "daemon/worker.h"
+
+#define CONN_READ_SIZE 16384
+#define CONN_TLS_RECORD 16384      /* the largest TLS record's payload */
+#define CONN_IN_HIGH (1024 * 1024) /* stop reading with this much unparsed */
+
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void conn_write_cb(struct bufferevent *bev, void *arg);
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
+
+struct evbuffer *conn_in(struct conn *c)
+{
+    return c->https ? bufferevent_get_input(c->bev) : c->rbuf;
+}
+
+/* Callbacks from libevent enter and leave the connection: a close asked for
+ * inside (by the protocol, deep in its own stack) waits until the outermost
+ * callback returns, so no caller is left holding a freed connection. */
+static void conn_enter(struct conn *c)
+{
+    c->busy++;
+}
+
+static void conn_leave(struct conn *c)
+{
+    if (--c->busy == 0 && c->close_pending)
+        conn_close(c);
+}
+
+static void conn_dispatch_read(struct conn *c)
+{
+    if (c->lingering || c->closing) {
+        struct evbuffer *in = conn_in(c);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        c->linger = 1; /* the client is still sending: linger at the close */
+    } else {
+        c->proto->read(c); /* may close c */
+    }
+}
+
+static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    struct evbuffer *in = conn_in(c);
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(in, CONN_READ_SIZE, &v, 1) < 1)
+        util_oom();
+    ssize_t n;
+    do
+        n = recv(fd, v.iov_base, v.iov_len, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    if (n > 0) {
+        v.iov_len = (size_t)n;
+        evbuffer_commit_space(in, &v, 1);
+        conn_enter(c);
+        conn_dispatch_read(c);
+        conn_leave(c);
+        return;
+    }
+    event_del(&c->rev);
+    c->reading = 0;
+    conn_event_cb(c->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+}
+
+void conn_read_now(struct conn *c)
+{
+    /* The listening sockets defer accept until data has arrived, so the
+     * request is most likely there already: read it without a poll first. */
+    if (!c->https && c->reading)
+        conn_sock_read_cb(c->fd, EV_READ, c);
+}
+
+void conn_read_check(struct conn *c)
+{
+    int on = c->want_read && !c->eof && evbuffer_get_length(conn_in(c)) < CONN_IN_HIGH;
+    if (on == (int)c->reading)
+        return;
+    c->reading = on;
+    if (c->https) {
+        if (on)
+            bufferevent_enable(c->bev, EV_READ);
+        else
+            bufferevent_disable(c->bev, EV_READ);
+    } else if (on) {
+        event_add(&c->rev, NULL);
+    } else {
+        event_del(&c->rev);
+    }
+}
+
+void conn_read(struct conn *c, int on)
+{
+    c->want_read = on != 0;
+    conn_read_check(c);
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    conn_enter(c);
+    if (c->lingering || c->closing)
+        conn_close(c);
+    else
+        c->proto->timeout(c);
+    conn_leave(c);
+}
+
+static void conn_client_addr(struct conn *c, const struct sockaddr *sa)
+{
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c->client,
+                  sizeof(c->client));
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, c->client,
+                  sizeof(c->client));
+    else
+        strcpy(c->client, "-");
+}
+
+static struct bufferevent *conn_bev(struct worker *w, int fd, struct tls_server *tls)
+{
+    if (!tls)
+        return bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+    SSL *ssl = tls_ssl_new(tls);
+    if (!ssl)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        worker_base(w), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    /* Most clients close without close_notify; that is no error for HTTP,
+     * whose own framing tells where an answer ends. */
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
+                      const struct config_listen *lc, struct tls_server *tls)
+{
+    struct bufferevent *bev = conn_bev(w, fd, tls);
+    if (!bev) {
+        close(fd);
+        return NULL;
+    }
+    struct conn *c = xcalloc(1, sizeof(*c));
+    c->wbuf = evbuffer_new();
+    c->rbuf = evbuffer_new();
+    if (!c->wbuf || !c->rbuf)
+        util_oom();
+    c->w = w;
+    c->bev = bev;
+    c->fd = fd;
+    c->https = tls != NULL;
+    c->lc = lc;
+    if (tls) {
+        /* The handshake's last flight and the session tickets leave before
+         * the first answer: without this, Nagle holds the answer back for
+         * the client's delayed ACK (40 ms). */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->flushes = 2;
+    }
+    conn_client_addr(c, sa);
+    evtimer_assign(&c->timer, worker_base(w), conn_timer_cb, c);
+    event_assign(&c->rev, worker_base(w), fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
+    bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    /* A plain socket's bufferevent only writes what conn_flush could not:
+     * enabled then, so that no poll registration is made per connection. */
+    if (tls)
+        bufferevent_enable(bev, EV_WRITE);
+    worker_conn_add(w, c);
+    return c;
+}
+
+struct ssl_st *conn_ssl(struct conn *c)
+{
+    return c->https ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+}
+
+void conn_timer(struct conn *c, const struct timeval *tv)
+{
+    if (tv)
+        evtimer_add(&c->timer, tv);
+    else
+        evtimer_del(&c->timer);
+}
+
+void conn_close(struct conn *c)
+{
+    if (c->busy) {
+        c->close_pending = 1;
+        return;
+    }
+    if (c->proto && c->proto->release)
+        c->proto->release(c);
+    c->proto = NULL;
+    if (c->https && c->handshake_done && !c->error && !c->lingering)
+        SSL_shutdown(bufferevent_openssl_get_ssl(c->bev)); /* close_notify, best effort */
+    evtimer_del(&c->timer);
+    event_del(&c->rev);
+    bufferevent_free(c->bev);
+    evbuffer_free(c->wbuf);
+    evbuffer_free(c->rbuf);
+    worker_conn_remove(c->w, c);
+    free(c);
+}
+
+struct evbuffer *conn_out(struct conn *c)
+{
+    return c->wbuf;
+}
+
+size_t conn_pending(struct conn *c)
+{
+    return evbuffer_get_length(c->wbuf) + evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* TLS with nothing queued: SSL_write straight away, one record per 16 KiB.
+ * libevent 2.1's OpenSSL bufferevent would instead wait for the socket to
+ * be writable, which costs two epoll_ctl and a loop turn per answer. What
+ * the socket does not take (SSL_write wants to write, a record half sent)
+ * stays in wbuf for the bufferevent, starting with the very bytes OpenSSL
+ * must be handed again (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). */
+static void conn_tls_write(struct conn *c)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    if (!SSL_is_init_finished(ssl))
+        return;
+    size_t len;
+    while ((len = evbuffer_get_length(c->wbuf)) > 0) {
+        int n = len < CONN_TLS_RECORD ? (int)len : CONN_TLS_RECORD;
+        unsigned char *p = evbuffer_pullup(c->wbuf, n);
+        ERR_clear_error();
+        int w = SSL_write(ssl, p, n);
+        if (w <= 0)
+            return; /* the bufferevent retries (and reports errors) */
+        evbuffer_drain(c->wbuf, (size_t)w);
+    }
+}
+
+void conn_flush(struct conn *c)
+{
+    if (evbuffer_get_length(c->wbuf) == 0 || c->error)
+        return;
+    /* A first answer leaves at once anyway (nothing unacknowledged holds it
+     * back); from the second on, Nagle's algorithm could hold a small answer
+     * for an ACK, so turn it off then (as nginx does on keep-alive) and save
+     * the call on one-request connections. */
+    if (c->flushes++ == 1) {
+        int one = 1;
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (c->https && evbuffer_get_length(out) == 0)
+        conn_tls_write(c);
+    if (!c->https && evbuffer_get_length(out) == 0) {
+        /* errors are left for the bufferevent to find on its own write */
+        evbuffer_write(c->wbuf, c->fd);
+        if (evbuffer_get_length(c->wbuf) == 0)
+            return;
+    }
+    evbuffer_add_buffer(out, c->wbuf);
+    if (!c->https)
+        bufferevent_enable(c->bev, EV_WRITE);
+}
+
+/* Everything was sent. Close at once when the client has nothing more in
+ * flight; otherwise shut our side and drop what it still sends until its
+ * EOF, so that it reads our answer instead of a reset. */
+static void conn_linger(struct conn *c)
+{
+    if (!c->linger && evbuffer_get_length(conn_in(c)) == 0) {
+        conn_close(c);
+        return;
+    }
+    c->closing = 0;
+    c->lingering = 1;
+    if (c->https && c->handshake_done)
+        SSL_shutdown(bufferevent_openssl_get_ssl(c->bev)); /* close_notify, best effort */
+    shutdown(c->fd, SHUT_WR);
+    evbuffer_drain(conn_in(c), (size_t)-1);
+    conn_read(c, 1);
+    conn_timer(c, worker_timeout(c->w, WORKER_TV_LINGER));
+}
+
+void conn_close_after_write(struct conn *c)
+{
+    if (c->lingering || c->closing)
+        return;
+    c->closing = 1; /* input from now on is dropped (conn_dispatch_read) */
+    conn_flush(c);
+    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        conn_linger(c);
+    else
+        conn_timer(c, worker_timeout(c->w, WORKER_TV_SEND));
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    conn_enter(c);
+    conn_dispatch_read(c);
+    conn_leave(c);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    conn_enter(c);
+    if (c->closing && !c->lingering)
+        conn_linger(c);
+    else if (!c->lingering && c->proto->write)
+        c->proto->write(c);
+    conn_leave(c);
+}
+
+/* A TLS handshake failed (a plain HTTP request on the TLS port, a protocol
+ * we refuse, a bad client certificate): the TLS layer is finished, so drop
+ * to the raw socket and close cleanly, reading what the client still sends
+ * rather than answering it with a reset. */
+static void conn_tls_abandon(struct conn *c)
+{
+    unsigned long e = bufferevent_get_openssl_error(c->bev);
+    char reason[160] = "";
+    if (e)
+        ERR_error_string_n(e, reason, sizeof(reason));
+    log_debug("%s: TLS handshake failed: %s", c->client, *reason ? reason : "connection closed");
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+    c->https = 0;
+    c->linger = 1;
+    c->want_read = 0;
+    c->reading = 0;
+    conn_linger(c);
+}
+
+static void conn_event(struct conn *c, short what);
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    conn_enter(c);
+    conn_event(c, what);
+    conn_leave(c);
+}
+
+static void conn_event(struct conn *c, short what)
+{
+    if (what & BEV_EVENT_CONNECTED) {
+        c->handshake_done = 1;
+        return;
+    }
+    if (c->https && !c->handshake_done && (what & BEV_EVENT_ERROR) && !c->lingering) {
+        conn_tls_abandon(c);
+        return;
+    }
+    if (c->lingering || (what & BEV_EVENT_TIMEOUT)) {
+        conn_close(c); /* the linger ended, or the client stopped reading our answer */
+        return;
+    }
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        c->eof = 1;
+        c->error = (what & BEV_EVENT_ERROR) != 0;
+        if (c->closing || c->error) {
+            conn_close(c);
+            return;
+        }
+        c->proto->eof(c);
+    }
+}

@@ -1,0 +1,349 @@
+/*
+ * tls.c - OpenSSL server contexts for HTTPS listeners.
+ *
+ * Defaults follow current practice: TLS 1.2 and 1.3 only, forward-secret
+ * AEAD suites, the server's preference, no renegotiation, no compression.
+ *
+ * Session resumption across workers: every worker must decrypt the tickets
+ * any other worker issued. The master draws one random secret when it
+ * starts; each ticket key is derived from it and the current period
+ * (time / ticket_rotation), so all workers of all generations agree on the
+ * keys without talking, keys rotate on their own, and a ticket stays valid
+ * for the period it was made in and the next one.
+ */
+#include "net/tls.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "core/config.h"
+#include "core/util.h"
+
+struct tls_named {
+    const char *name; /* borrowed from the config */
+    SSL_CTX *ctx;
+};
+
+struct tls_server {
+    const struct config_tls *conf;
+    SSL_CTX *def;
+    struct tls_named *named;
+    size_t nnamed;
+};
+
+struct tls_set {
+    struct tls_server **servers; /* by listen index; NULL for plain entries */
+    size_t n;
+};
+
+static unsigned char tls_secret[32];
+static int tls_secret_ready;
+
+/* ---- errors ---- */
+
+static void tls_error(struct strbuf *err, const char *file, int line, const char *what,
+                      const char *path)
+{
+    char reason[256] = "";
+    unsigned long e = ERR_peek_last_error();
+    if (e)
+        ERR_error_string_n(e, reason, sizeof(reason));
+    ERR_clear_error();
+    strbuf_addf(err, "%s:%d: %s%s%s%s%s\n", file, line, what, path ? " " : "", path ? path : "",
+                *reason ? ": " : "", reason);
+}
+
+/* ---- session tickets ---- */
+
+static void tls_derive(const char *label, unsigned long long period, unsigned char out[32])
+{
+    unsigned char msg[64];
+    unsigned int len = 32;
+    int n = snprintf((char *)msg, sizeof(msg), "%s %llu", label, period);
+    HMAC(EVP_sha256(), tls_secret, sizeof(tls_secret), msg, (size_t)n, out, &len);
+}
+
+static int tls_ticket_keys(unsigned long long period, unsigned char name[16], unsigned char aes[32],
+                           unsigned char mac[32])
+{
+    unsigned char full[32];
+    tls_derive("name", period, full);
+    memcpy(name, full, 16);
+    tls_derive("aes", period, aes);
+    tls_derive("mac", period, mac);
+    return 0;
+}
+
+static int tls_ticket_mac(EVP_MAC_CTX *hctx, unsigned char mac[32])
+{
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, mac, 32),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    return EVP_MAC_CTX_set_params(hctx, params) == 1 ? 0 : -1;
+}
+
+/* OpenSSL's ticket key callback: enc = 1 makes a ticket with this period's
+ * key; enc = 0 finds the key of a ticket (this period or the one before;
+ * 2 asks OpenSSL to issue a fresh ticket). */
+static int tls_ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[16],
+                         EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+    struct tls_server *srv = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+    double rotation = srv ? srv->conf->ticket_rotation : 43200;
+    unsigned long long now = (unsigned long long)((double)time(NULL) / rotation);
+    unsigned char name[16], aes[32], mac[32];
+    if (enc) {
+        tls_ticket_keys(now, name, aes, mac);
+        memcpy(key_name, name, 16);
+        if (RAND_bytes(iv, 16) != 1 ||
+            EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) != 1 ||
+            tls_ticket_mac(hctx, mac) < 0)
+            return -1;
+        return 1;
+    }
+    unsigned long long periods[2] = {now, now ? now - 1 : now};
+    for (int i = 0; i < 2; i++) {
+        tls_ticket_keys(periods[i], name, aes, mac);
+        if (memcmp(key_name, name, 16) != 0)
+            continue;
+        if (tls_ticket_mac(hctx, mac) < 0 ||
+            EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) != 1)
+            return -1;
+        return i == 0 ? 1 : 2;
+    }
+    return 0; /* unknown key: a full handshake */
+}
+
+/* ---- ALPN and SNI ---- */
+
+static int tls_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg)
+{
+    static const unsigned char http11[] = "\x08http/1.1";
+    unsigned char *sel;
+    if (SSL_select_next_proto(&sel, outlen, http11, sizeof(http11) - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK; /* nothing we speak: go on without ALPN */
+    *out = sel;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* "*.example.com" matches exactly one label before ".example.com". */
+static int tls_name_matches(const char *pattern, const char *name)
+{
+    if (pattern[0] != '*' || pattern[1] != '.')
+        return strcasecmp(pattern, name) == 0;
+    const char *dot = strchr(name, '.');
+    return dot && dot != name && strcasecmp(dot, pattern + 1) == 0;
+}
+
+static int tls_sni_cb(SSL *ssl, int *alert, void *arg)
+{
+    struct tls_server *srv = arg;
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (!name)
+        return SSL_TLSEXT_ERR_OK;
+    for (int wild = 0; wild < 2; wild++)
+        for (size_t i = 0; i < srv->nnamed; i++)
+            if ((srv->named[i].name[0] == '*') == wild &&
+                tls_name_matches(srv->named[i].name, name)) {
+                SSL_set_SSL_CTX(ssl, srv->named[i].ctx);
+                return SSL_TLSEXT_ERR_OK;
+            }
+    return SSL_TLSEXT_ERR_OK; /* the default certificate */
+}
+
+/* ---- contexts ---- */
+
+static int tls_ctx_settings(SSL_CTX *ctx, const struct config_tls *t, size_t index,
+                            const char *file, struct strbuf *err)
+{
+    /* A session (ticket) resumes only on the listener that made it: one made
+     * where client certificates are not asked for must not skip them on
+     * another listener that requires them. */
+    char sid[32];
+    int sidlen = snprintf(sid, sizeof(sid), "gale:%zu:%d", index, t->verify_client);
+    SSL_CTX_set_min_proto_version(ctx, t->min_protocol ? TLS1_3_VERSION : TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_NO_COMPRESSION);
+    /* Idle connections keep no read/write buffers: tens of thousands of them fit. */
+    /* conn_flush writes with SSL_write itself and, when the socket is full,
+     * hands the rest to the bufferevent, whose retry passes the same bytes
+     * from another address. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* No read-ahead: libevent's OpenSSL bufferevent (2.1) would not see bytes
+     * OpenSSL buffered past a record, and the connection would stall. */
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)sid, (unsigned)sidlen);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* tickets resume, across workers */
+    if (SSL_CTX_set_cipher_list(ctx, t->ciphers) != 1) {
+        tls_error(err, file, t->line, "tls.ciphers: no usable cipher in", t->ciphers);
+        return -1;
+    }
+    if (SSL_CTX_set_ciphersuites(ctx, t->ciphersuites) != 1) {
+        tls_error(err, file, t->line, "tls.ciphersuites: no usable suite in", t->ciphersuites);
+        return -1;
+    }
+    SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384");
+    if (t->session_tickets)
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
+    else
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, NULL);
+    if (t->verify_client != CONFIG_VERIFY_OFF) {
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(t->client_ca);
+        if (!names || SSL_CTX_load_verify_locations(ctx, t->client_ca, NULL) != 1) {
+            sk_X509_NAME_pop_free(names, X509_NAME_free);
+            tls_error(err, file, t->line, "tls.client_ca: cannot load", t->client_ca);
+            return -1;
+        }
+        SSL_CTX_set_client_CA_list(ctx, names);
+        SSL_CTX_set_verify(
+            ctx,
+            SSL_VERIFY_PEER |
+                (t->verify_client == CONFIG_VERIFY_REQUIRE ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+            NULL);
+    }
+    return 0;
+}
+
+static SSL_CTX *tls_ctx_new(const struct config_tls *t, size_t index, const char *cert,
+                            const char *key, const char *file, int line, struct strbuf *err)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        tls_error(err, file, line, "cannot create a TLS context", NULL);
+        return NULL;
+    }
+    if (tls_ctx_settings(ctx, t, index, file, err) < 0)
+        goto fail;
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        tls_error(err, file, line, "cannot load the certificate", cert);
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        tls_error(err, file, line, "cannot load the key", key);
+        goto fail;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        tls_error(err, file, line, "the key does not match the certificate", cert);
+        goto fail;
+    }
+    return ctx;
+fail:
+    SSL_CTX_free(ctx);
+    return NULL;
+}
+
+static void tls_server_free(struct tls_server *srv)
+{
+    if (!srv)
+        return;
+    SSL_CTX_free(srv->def);
+    for (size_t i = 0; i < srv->nnamed; i++)
+        SSL_CTX_free(srv->named[i].ctx);
+    free(srv->named);
+    free(srv);
+}
+
+static struct tls_server *tls_server_new(const struct config_tls *t, size_t index, const char *file,
+                                         struct strbuf *err)
+{
+    struct tls_server *srv = xcalloc(1, sizeof(*srv));
+    srv->conf = t;
+    srv->def = tls_ctx_new(t, index, t->certificate, t->key, file, t->line, err);
+    srv->named = xcalloc(t->ncertificates, sizeof(*srv->named));
+    int ok = srv->def != NULL;
+    for (size_t i = 0; i < t->ncertificates; i++) {
+        const struct config_cert *c = &t->certificates[i];
+        SSL_CTX *ctx = tls_ctx_new(t, index, c->certificate, c->key, file, c->line, err);
+        if (!ctx) {
+            ok = 0;
+            continue;
+        }
+        SSL_CTX_set_app_data(ctx, srv);
+        srv->named[srv->nnamed].name = c->server_name;
+        srv->named[srv->nnamed++].ctx = ctx;
+    }
+    if (!ok) {
+        tls_server_free(srv);
+        return NULL;
+    }
+    SSL_CTX_set_app_data(srv->def, srv);
+    SSL_CTX_set_tlsext_servername_callback(srv->def, tls_sni_cb);
+    SSL_CTX_set_tlsext_servername_arg(srv->def, srv);
+    return srv;
+}
+
+struct tls_set *tls_load(const struct config *cfg, char **errors)
+{
+    struct strbuf err = {0};
+    struct tls_set *ts = xcalloc(1, sizeof(*ts));
+    if (!tls_secret_ready) {
+        if (RAND_bytes(tls_secret, sizeof(tls_secret)) != 1) {
+            *errors = xstrdup("cannot draw random bytes for the session ticket keys\n");
+            free(ts);
+            return NULL;
+        }
+        tls_secret_ready = 1;
+    }
+    ts->n = cfg->nlistens;
+    ts->servers = xcalloc(ts->n, sizeof(*ts->servers));
+    for (size_t i = 0; i < cfg->nlistens; i++)
+        if (cfg->listens[i].tls.line)
+            ts->servers[i] = tls_server_new(&cfg->listens[i].tls, i, cfg->file, &err);
+    if (err.len) {
+        *errors = strbuf_take(&err);
+        tls_free(ts);
+        return NULL;
+    }
+    return ts;
+}
+
+void tls_free(struct tls_set *ts)
+{
+    if (!ts)
+        return;
+    for (size_t i = 0; i < ts->n; i++)
+        tls_server_free(ts->servers[i]);
+    free(ts->servers);
+    free(ts);
+}
+
+struct tls_server *tls_server_at(const struct tls_set *ts, size_t i)
+{
+    return ts && i < ts->n ? ts->servers[i] : NULL;
+}
+
+SSL *tls_ssl_new(struct tls_server *srv)
+{
+    return SSL_new(srv->def);
+}
+
+const char *tls_peer_subject(SSL *ssl, char *buf, size_t cap)
+{
+    X509 *cert = SSL_get0_peer_certificate(ssl);
+    if (!cert || SSL_get_verify_result(ssl) != X509_V_OK)
+        return NULL;
+    BIO *bio = BIO_new(BIO_s_mem());
+    if (!bio)
+        return NULL;
+    X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+    int n = BIO_read(bio, buf, (int)cap - 1);
+    BIO_free(bio);
+    if (n < 0)
+        n = 0;
+    buf[n] = '\0';
+    return buf;
+}

@@ -1,0 +1,412 @@
+/*
+ * pubsub.c - the worker's side of publish/subscribe: channels and their
+ * subscriptions, the local backend (through the master), and long polls
+ * (gale_request_wait) as one-shot subscriptions tied to a request.
+ *
+ * Subscriptions may end inside a delivery (a long poll answered, a socket
+ * closed by its callback): a channel being delivered only marks them dead,
+ * and sweeps them when the delivery is over.
+ */
+#include "pubsub/pubsub.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "http/http.h"
+#include "core/ipc.h"
+#include "core/log.h"
+#include "core/module.h"
+#include "core/util.h"
+#include "daemon/worker.h"
+
+#define PUBSUB_QUEUE_LIMIT (64 * 1024 * 1024) /* messages waiting for the master */
+#define PUBSUB_READ_BATCH 256                 /* messages read per loop turn */
+
+struct pubsub_channel {
+    char *name;
+    size_t len;
+    uint32_t hash;
+    struct gale_subscription *head, *tail;
+    size_t n;                    /* live subscriptions */
+    int delivering;              /* nesting depth of deliveries under way */
+    struct pubsub_channel *next; /* hash chain */
+};
+
+struct gale_subscription {
+    struct pubsub_channel *ch;
+    gale_message_fn fn;
+    void *arg;
+    struct gale_subscription *prev, *next;
+    unsigned dead : 1;
+};
+
+struct pubsub_waiter {
+    gale_request *r;
+    gale_subscription *sub;
+    struct event timer;
+    void (*fn)(gale_request *r, void *arg, const char *msg, size_t len);
+    void *arg;
+    struct pubsub_waiter *prev, *next; /* every waiter of the worker, for the drain */
+    unsigned done : 1;
+};
+
+static struct {
+    struct worker *w;
+    struct event_base *base;
+    int backend;
+    int ipc_fd;
+    struct event *ipc_ev;
+    struct ipc_queue *out;
+    struct pubsub_channel **buckets;
+    size_t nbuckets, nchannels;
+    struct pubsub_waiter *waiters;
+    int draining;
+} P = {.ipc_fd = -1};
+
+/* ---- channels ---- */
+
+static uint32_t pubsub_hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static struct pubsub_channel *pubsub_find(const char *name, size_t len, uint32_t h)
+{
+    if (!P.nbuckets)
+        return NULL;
+    for (struct pubsub_channel *ch = P.buckets[h & (P.nbuckets - 1)]; ch; ch = ch->next)
+        if (ch->hash == h && ch->len == len && !memcmp(ch->name, name, len))
+            return ch;
+    return NULL;
+}
+
+static void pubsub_rehash(void)
+{
+    size_t n = P.nbuckets ? P.nbuckets * 2 : 64;
+    struct pubsub_channel **b = xcalloc(n, sizeof(*b));
+    for (size_t i = 0; i < P.nbuckets; i++) {
+        for (struct pubsub_channel *ch = P.buckets[i], *next; ch; ch = next) {
+            next = ch->next;
+            ch->next = b[ch->hash & (n - 1)];
+            b[ch->hash & (n - 1)] = ch;
+        }
+    }
+    free(P.buckets);
+    P.buckets = b;
+    P.nbuckets = n;
+}
+
+static struct pubsub_channel *pubsub_channel(const char *name, size_t len)
+{
+    uint32_t h = pubsub_hash(name, len);
+    struct pubsub_channel *ch = pubsub_find(name, len, h);
+    if (ch)
+        return ch;
+    if (P.nchannels >= P.nbuckets)
+        pubsub_rehash();
+    ch = xcalloc(1, sizeof(*ch));
+    ch->name = xmalloc(len + 1);
+    memcpy(ch->name, name, len);
+    ch->name[len] = '\0';
+    ch->len = len;
+    ch->hash = h;
+    ch->next = P.buckets[h & (P.nbuckets - 1)];
+    P.buckets[h & (P.nbuckets - 1)] = ch;
+    P.nchannels++;
+    return ch;
+}
+
+/* A channel with no subscription left goes (unless a delivery walks it). */
+static void pubsub_channel_gc(struct pubsub_channel *ch)
+{
+    if (ch->head || ch->delivering)
+        return;
+    struct pubsub_channel **pp = &P.buckets[ch->hash & (P.nbuckets - 1)];
+    while (*pp != ch)
+        pp = &(*pp)->next;
+    *pp = ch->next;
+    P.nchannels--;
+    free(ch->name);
+    free(ch);
+}
+
+static void pubsub_unlink(gale_subscription *s)
+{
+    struct pubsub_channel *ch = s->ch;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        ch->head = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    else
+        ch->tail = s->prev;
+    free(s);
+}
+
+/* Drop the subscriptions that ended during a delivery. */
+static void pubsub_sweep(struct pubsub_channel *ch)
+{
+    for (gale_subscription *s = ch->head, *next; s; s = next) {
+        next = s->next;
+        if (s->dead)
+            pubsub_unlink(s);
+    }
+    pubsub_channel_gc(ch);
+}
+
+void pubsub_deliver(const char *channel, size_t chlen, const char *msg, size_t len)
+{
+    struct pubsub_channel *ch = pubsub_find(channel, chlen, pubsub_hash(channel, chlen));
+    if (!ch)
+        return;
+    ch->delivering++;
+    /* Subscriptions made by the callbacks start with the next message. */
+    gale_subscription *last = ch->tail;
+    for (gale_subscription *s = ch->head; s; s = s->next) {
+        if (!s->dead)
+            s->fn(s->arg, ch->name, msg, len);
+        if (s == last)
+            break;
+    }
+    if (--ch->delivering == 0)
+        pubsub_sweep(ch);
+}
+
+/* ---- the module API ---- */
+
+static int pubsub_channel_ok(const char *channel, size_t *len)
+{
+    *len = channel ? strlen(channel) : 0;
+    return *len > 0 && *len <= PUBSUB_MAX_CHANNEL;
+}
+
+int gale_publish(gale_ctx *ctx, const char *channel, const void *msg, size_t len)
+{
+    size_t chlen;
+    (void)ctx;
+    if (!pubsub_channel_ok(channel, &chlen) || len > PUBSUB_MAX_MESSAGE || (!msg && len))
+        return -1;
+    if (P.backend == CONFIG_PUBSUB_REDIS)
+        return pubsub_redis_publish(channel, msg, len);
+    if (!P.out)
+        return -1;
+    unsigned char head[1 + PUBSUB_MAX_CHANNEL];
+    head[0] = (unsigned char)chlen;
+    memcpy(head + 1, channel, chlen);
+    if (ipc_queue_send(P.out, IPC_PUBLISH, head, 1 + chlen, msg, len) < 0) {
+        log_warn("pubsub: cannot send to the master: message on %s dropped", channel);
+        return -1;
+    }
+    return 0;
+}
+
+gale_subscription *gale_subscribe(gale_ctx *ctx, const char *channel, gale_message_fn fn, void *arg)
+{
+    size_t chlen;
+    (void)ctx;
+    if (!fn || !pubsub_channel_ok(channel, &chlen))
+        return NULL;
+    struct pubsub_channel *ch = pubsub_channel(channel, chlen);
+    gale_subscription *s = xcalloc(1, sizeof(*s));
+    s->ch = ch;
+    s->fn = fn;
+    s->arg = arg;
+    s->prev = ch->tail;
+    if (ch->tail)
+        ch->tail->next = s;
+    else
+        ch->head = s;
+    ch->tail = s;
+    ch->n++;
+    return s;
+}
+
+void gale_unsubscribe(gale_subscription *s)
+{
+    if (!s || s->dead)
+        return;
+    struct pubsub_channel *ch = s->ch;
+    s->dead = 1;
+    ch->n--;
+    if (ch->delivering)
+        return; /* swept when the delivery is over */
+    pubsub_unlink(s);
+    pubsub_channel_gc(ch);
+}
+
+size_t gale_subscribers(gale_ctx *ctx, const char *channel)
+{
+    size_t chlen;
+    (void)ctx;
+    if (!pubsub_channel_ok(channel, &chlen))
+        return 0;
+    struct pubsub_channel *ch = pubsub_find(channel, chlen, pubsub_hash(channel, chlen));
+    return ch ? ch->n : 0;
+}
+
+/* ---- long polling ---- */
+
+/* Stop listening; 0 the first time, -1 when it was over already. */
+static int pubsub_waiter_stop(struct pubsub_waiter *wt)
+{
+    if (wt->done)
+        return -1;
+    wt->done = 1;
+    gale_unsubscribe(wt->sub);
+    wt->sub = NULL;
+    event_del(&wt->timer);
+    if (wt->prev)
+        wt->prev->next = wt->next;
+    else
+        P.waiters = wt->next;
+    if (wt->next)
+        wt->next->prev = wt->prev;
+    wt->r->waiter = NULL;
+    return 0;
+}
+
+/* The wait is over: the module answers. */
+static void pubsub_waiter_end(struct pubsub_waiter *wt, const char *msg, size_t len)
+{
+    if (pubsub_waiter_stop(wt) == 0)
+        wt->fn(wt->r, wt->arg, msg, len); /* may free r, and wt with it */
+}
+
+static void pubsub_waiter_msg(void *arg, const char *channel, const char *msg, size_t len)
+{
+    pubsub_waiter_end(arg, msg, len);
+}
+
+static void pubsub_waiter_timer(evutil_socket_t fd, short what, void *arg)
+{
+    pubsub_waiter_end(arg, NULL, 0);
+}
+
+/* The request is freed (answered, or its worker exits). */
+static void pubsub_waiter_cleanup(void *arg)
+{
+    pubsub_waiter_stop(arg);
+}
+
+int gale_request_wait(gale_request *r, const char *channel, double timeout,
+                      void (*fn)(gale_request *r, void *arg, const char *msg, size_t len),
+                      void *arg)
+{
+    if (!fn || r->waiter || r->finished || timeout < 0 || !P.base)
+        return -1;
+    struct pubsub_waiter *wt = arena_calloc(r->arena, sizeof(*wt));
+    wt->r = r;
+    wt->fn = fn;
+    wt->arg = arg;
+    wt->sub = gale_subscribe(NULL, channel, pubsub_waiter_msg, wt);
+    if (!wt->sub)
+        return -1;
+    evtimer_assign(&wt->timer, P.base, pubsub_waiter_timer, wt);
+    arena_cleanup_add(r->arena, pubsub_waiter_cleanup, wt);
+    wt->next = P.waiters;
+    if (P.waiters)
+        P.waiters->prev = wt;
+    P.waiters = wt;
+    r->waiter = wt;
+    if (P.draining || r->aborted) {
+        event_active(&wt->timer, EV_TIMEOUT, 0);
+    } else if (timeout > 0) {
+        struct timeval tv = util_timeval(timeout);
+        evtimer_add(&wt->timer, &tv);
+    }
+    return 0;
+}
+
+void pubsub_request_aborted(gale_request *r)
+{
+    if (r->waiter)
+        event_active(&r->waiter->timer, EV_TIMEOUT, 0); /* fn runs from the loop */
+}
+
+void pubsub_drain(void)
+{
+    P.draining = 1;
+    for (struct pubsub_waiter *wt = P.waiters; wt; wt = wt->next)
+        event_active(&wt->timer, EV_TIMEOUT, 0);
+}
+
+/* ---- the local backend: messages from the master ---- */
+
+int pubsub_check_payload(const void *payload, size_t len)
+{
+    const unsigned char *p = payload;
+    if (len < 1 || p[0] == 0 || p[0] > PUBSUB_MAX_CHANNEL || len < 1 + (size_t)p[0])
+        return -1;
+    return (int)len;
+}
+
+static void pubsub_ipc_cb(evutil_socket_t fd, short what, void *arg)
+{
+    static char buf[IPC_MAX_PAYLOAD + 1];
+    for (int i = 0; i < PUBSUB_READ_BATCH; i++) {
+        uint32_t type;
+        int n = ipc_recv(fd, &type, buf, IPC_MAX_PAYLOAD);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n < 0 || type == 0) {
+            event_del(P.ipc_ev); /* the master is gone: PDEATHSIG stops us */
+            return;
+        }
+        if (type != IPC_MESSAGE || pubsub_check_payload(buf, (size_t)n) < 0)
+            continue;
+        size_t chlen = (unsigned char)buf[0];
+        buf[n] = '\0'; /* messages are NUL-terminated for the callbacks */
+        pubsub_deliver(buf + 1, chlen, buf + 1 + chlen, (size_t)n - 1 - chlen);
+    }
+}
+
+int pubsub_init(struct worker *w, int ipc_fd)
+{
+    const struct config *cfg = worker_config(w);
+    P.w = w;
+    P.base = worker_base(w);
+    P.backend = cfg->pubsub.backend;
+    P.ipc_fd = ipc_fd;
+    if (P.backend == CONFIG_PUBSUB_REDIS)
+        return pubsub_redis_init(P.base, &cfg->pubsub.redis);
+    P.out = ipc_queue_new(P.base, ipc_fd, PUBSUB_QUEUE_LIMIT);
+    P.ipc_ev = event_new(P.base, ipc_fd, EV_READ | EV_PERSIST, pubsub_ipc_cb, NULL);
+    if (!P.ipc_ev)
+        util_oom();
+    event_add(P.ipc_ev, NULL);
+    return 0;
+}
+
+void pubsub_shutdown(void)
+{
+    if (P.backend == CONFIG_PUBSUB_REDIS)
+        pubsub_redis_shutdown();
+    if (P.ipc_ev)
+        event_free(P.ipc_ev);
+    ipc_queue_free(P.out);
+    for (size_t i = 0; i < P.nbuckets; i++) {
+        for (struct pubsub_channel *ch = P.buckets[i], *next; ch; ch = next) {
+            next = ch->next;
+            while (ch->head) {
+                gale_subscription *s = ch->head;
+                ch->head = s->next;
+                free(s);
+            }
+            free(ch->name);
+            free(ch);
+        }
+    }
+    free(P.buckets);
+    memset(&P, 0, sizeof(P));
+    P.ipc_fd = -1;
+}

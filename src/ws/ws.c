@@ -1,0 +1,650 @@
+/*
+ * ws.c - WebSocket connections: the opening handshake (RFC 6455 4.2), then
+ * frames both ways on the connection that HTTP handed over.
+ *
+ * Life cycle: OPEN until either side sends a close frame; CLOSING while we
+ * wait for the peer's answer to ours (close_timeout bounds it); then the
+ * connection closes, the server first as RFC 6455 7.1.1 prefers. Whatever
+ * ends it (a close frame, an error, the peer's EOF, a drain, the worker's
+ * exit), the connection's release calls the module's close callback exactly
+ * once and frees the gale_ws: that is the one place it is freed.
+ *
+ * Nothing here closes the connection synchronously from inside an API
+ * call (gale_ws_send, gale_ws_close): a module may broadcast over its list
+ * of sockets without one of them vanishing under it.
+ */
+#include "ws/ws.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "net/conn.h"
+#include "http/http.h"
+#include "core/log.h"
+#include "core/module.h"
+#include "core/util.h"
+#include "daemon/worker.h"
+#include "ws/ws_deflate.h"
+#include "ws/ws_frame.h"
+
+#define WS_COMPRESS_MIN 64 /* smaller messages are not worth deflating */
+#define WS_PING_PAYLOAD "gale"
+#define WS_MAX_PROTOCOLS 16        /* subprotocols offered that the module sees */
+#define WS_OUT_PAUSE (1024 * 1024) /* stop reading while this much waits to be sent */
+
+enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
+
+struct gale_ws {
+    struct conn *c; /* NULL once the connection is gone */
+    struct worker *w;
+    const struct config_websocket *cfg;
+    const gale_websocket *cb;
+    gale_ctx *ctx;
+    void *data;
+    struct ws_frame_parser parser;
+    struct ws_utf8 utf8;
+    struct evbuffer *msg;       /* the data message being received */
+    struct ws_deflate *deflate; /* NULL without permessage-deflate */
+    unsigned char ctl[126];     /* the control frame being received (and a NUL) */
+    size_t ctl_len;
+    int msg_binary;
+    int close_code; /* what close reports */
+    char close_reason[124];
+    enum ws_state state;
+    unsigned msg_compressed : 1;
+    unsigned ping_out : 1; /* a keepalive ping waits for its pong */
+    unsigned reading : 1;  /* inside ws_read: flush once at its end */
+};
+
+/* The next keepalive ping, unless the config has none. */
+static void ws_arm_ping(gale_ws *ws)
+{
+    conn_timer(ws->c, ws->cfg->ping_interval > 0 ? worker_timeout(ws->w, WORKER_TV_WS_PING) : NULL);
+}
+
+/* ---- sending ---- */
+
+static void ws_flush(gale_ws *ws)
+{
+    if (ws->c && !ws->reading)
+        conn_flush(ws->c);
+}
+
+static void ws_put_frame(gale_ws *ws, int opcode, int rsv1, const void *data, size_t len,
+                         struct evbuffer *payload)
+{
+    unsigned char hdr[10];
+    struct evbuffer *out = conn_out(ws->c);
+    size_t n = ws_frame_header(hdr, 1, opcode, payload ? evbuffer_get_length(payload) : len, rsv1);
+    evbuffer_add(out, hdr, n);
+    if (payload)
+        evbuffer_add_buffer(out, payload);
+    else if (len)
+        evbuffer_add(out, data, len);
+}
+
+static void ws_send_close(gale_ws *ws, int code, const char *reason)
+{
+    unsigned char payload[125];
+    size_t len = 0;
+    if (ws_frame_close_payload(payload, &len, code, reason, reason ? strlen(reason) : 0) < 0)
+        ws_frame_close_payload(payload, &len, WS_FRAME_CLOSE_NORMAL, NULL, 0);
+    ws_put_frame(ws, WS_FRAME_CLOSE, 0, payload, len, NULL);
+}
+
+static void ws_set_close(gale_ws *ws, int code, const char *reason, size_t len)
+{
+    ws->close_code = code;
+    if (len >= sizeof(ws->close_reason))
+        len = sizeof(ws->close_reason) - 1;
+    memcpy(ws->close_reason, reason ? reason : "", reason ? len : 0);
+    ws->close_reason[reason ? len : 0] = '\0';
+}
+
+int gale_ws_send(gale_ws *ws, const void *data, size_t len, int binary)
+{
+    if (!ws || !ws->c || ws->state != WS_OPEN)
+        return -1;
+    int opcode = binary ? WS_FRAME_BINARY : WS_FRAME_TEXT;
+    if (ws->deflate && len >= WS_COMPRESS_MIN) {
+        struct evbuffer *z = evbuffer_new();
+        if (!z)
+            util_oom();
+        if (ws_deflate_compress(ws->deflate, data, len, z) == 0) {
+            ws_put_frame(ws, opcode, 1, NULL, 0, z);
+            evbuffer_free(z);
+            ws_flush(ws);
+            return 0;
+        }
+        evbuffer_free(z); /* a 256-byte window was asked for (or no memory): send it plain */
+    }
+    ws_put_frame(ws, opcode, 0, data, len, NULL);
+    ws_flush(ws);
+    return 0;
+}
+
+int gale_ws_ping(gale_ws *ws, const void *data, size_t len)
+{
+    if (!ws || !ws->c || ws->state != WS_OPEN || len > 125)
+        return -1;
+    ws_put_frame(ws, WS_FRAME_PING, 0, data, len, NULL);
+    ws_flush(ws);
+    return 0;
+}
+
+/* Send our close frame and wait (close_timeout) for the peer's. */
+static void ws_start_close(gale_ws *ws, int code, const char *reason)
+{
+    ws->state = WS_CLOSING;
+    ws_set_close(ws, code ? code : 1005, reason, reason ? strlen(reason) : 0);
+    ws_send_close(ws, code, reason);
+    conn_timer(ws->c, worker_timeout(ws->w, WORKER_TV_WS_CLOSE));
+    ws_flush(ws);
+}
+
+int gale_ws_close(gale_ws *ws, int code, const char *reason)
+{
+    if (!ws || !ws->c || ws->state != WS_OPEN)
+        return -1;
+    if (code != 0 && !ws_frame_close_code_ok(code))
+        return -1;
+    ws_start_close(ws, code, reason);
+    return 0;
+}
+
+void gale_ws_set_data(gale_ws *ws, void *data)
+{
+    ws->data = data;
+}
+
+void *gale_ws_data(const gale_ws *ws)
+{
+    return ws->data;
+}
+
+gale_ctx *gale_ws_ctx(const gale_ws *ws)
+{
+    return ws->ctx;
+}
+
+const char *gale_ws_client(const gale_ws *ws)
+{
+    return ws->c ? ws->c->client : "-";
+}
+
+size_t gale_ws_buffered(const gale_ws *ws)
+{
+    return ws->c ? conn_pending(ws->c) : 0;
+}
+
+/* ---- failing ---- */
+
+/* The peer broke the protocol (or died): tell the module, send our close
+ * frame when the connection can still carry one, and close without waiting
+ * for an answer (RFC 6455 7.1.7). */
+static void ws_fail(gale_ws *ws, int code, const char *reason, int send_frame)
+{
+    if (ws->state == WS_CLOSED || !ws->c)
+        return;
+    /* peers that just vanish are routine (phones, laptops closing): debug */
+    if (code == 1006)
+        log_debug("%s: WebSocket closed: %d %s", ws->c->client, code, reason);
+    else
+        log_info("%s: WebSocket closed: %d %s", ws->c->client, code, reason);
+    int was_open = ws->state == WS_OPEN;
+    ws->state = WS_CLOSED;
+    ws_set_close(ws, code, reason, strlen(reason));
+    if (was_open && ws->cb->error)
+        ws->cb->error(ws, code, reason);
+    if (send_frame && was_open)
+        ws_send_close(ws, code, reason);
+    conn_timer(ws->c, NULL);
+    conn_close_after_write(ws->c);
+}
+
+/* ---- receiving ---- */
+
+static void ws_deliver(gale_ws *ws)
+{
+    struct evbuffer *m = ws->msg;
+    if (ws->msg_compressed) {
+        struct evbuffer *plain = evbuffer_new();
+        if (!plain)
+            util_oom();
+        int rc = ws_deflate_decompress(ws->deflate, m, plain, ws->cfg->max_message_size);
+        evbuffer_drain(m, evbuffer_get_length(m));
+        if (rc < 0) {
+            evbuffer_free(plain);
+            ws_fail(ws, rc == -2 ? WS_FRAME_CLOSE_TOO_BIG : WS_FRAME_CLOSE_PROTOCOL,
+                    rc == -2 ? "message too big" : "bad compressed data", 1);
+            return;
+        }
+        evbuffer_add_buffer(m, plain);
+        evbuffer_free(plain);
+        if (!ws->msg_binary) {
+            struct ws_utf8 u;
+            ws_frame_utf8_init(&u);
+            size_t len = evbuffer_get_length(m);
+            if (ws_frame_utf8_feed(&u, evbuffer_pullup(m, -1), len) < 0 ||
+                ws_frame_utf8_finish(&u) < 0) {
+                ws_fail(ws, WS_FRAME_CLOSE_INVALID_DATA, "text is not UTF-8", 1);
+                return;
+            }
+        }
+    } else if (!ws->msg_binary && ws_frame_utf8_finish(&ws->utf8) < 0) {
+        ws_fail(ws, WS_FRAME_CLOSE_INVALID_DATA, "text is not UTF-8", 1);
+        return;
+    }
+    size_t len = evbuffer_get_length(m);
+    evbuffer_add(m, "", 1);
+    const char *data = (const char *)evbuffer_pullup(m, -1);
+    if (ws->cb->message && ws->state == WS_OPEN)
+        ws->cb->message(ws, data, len, ws->msg_binary);
+    evbuffer_drain(m, len + 1);
+}
+
+static void ws_on_close_frame(gale_ws *ws)
+{
+    int code;
+    const char *reason;
+    size_t rlen;
+    if (ws_frame_close_parse(ws->ctl, ws->ctl_len, &code, &reason, &rlen) < 0) {
+        ws_fail(ws, code,
+                code == WS_FRAME_CLOSE_INVALID_DATA ? "close reason is not UTF-8"
+                                                    : "bad close frame",
+                1);
+        return;
+    }
+    int answered = ws->state == WS_CLOSING;
+    ws_set_close(ws, code, reason, rlen);
+    ws->state = WS_CLOSED;
+    if (!answered) /* echo the code (RFC 6455 5.5.1); 1000 to a close without one */
+        ws_send_close(ws, code == 1005 ? WS_FRAME_CLOSE_NORMAL : code, NULL);
+    conn_timer(ws->c, NULL);
+    conn_close_after_write(ws->c);
+}
+
+static void ws_on_control(gale_ws *ws, int opcode)
+{
+    if (opcode == WS_FRAME_CLOSE) {
+        ws_on_close_frame(ws);
+    } else if (opcode == WS_FRAME_PING) {
+        if (ws->state == WS_OPEN)
+            ws_put_frame(ws, WS_FRAME_PONG, 0, ws->ctl, ws->ctl_len, NULL);
+    } else if (opcode == WS_FRAME_PONG) {
+        if (ws->ping_out && ws->state == WS_OPEN) {
+            ws->ping_out = 0;
+            ws_arm_ping(ws);
+        }
+        if (ws->cb->pong && ws->state == WS_OPEN) {
+            ws->ctl[ws->ctl_len] = '\0';
+            ws->cb->pong(ws, (const char *)ws->ctl, ws->ctl_len);
+        }
+    }
+}
+
+static void ws_on_header(gale_ws *ws, const struct ws_frame_event *ev)
+{
+    if (ev->msg_opcode >= WS_FRAME_CLOSE) {
+        ws->ctl_len = 0;
+        return;
+    }
+    if (ev->opcode != WS_FRAME_CONT) { /* a new message */
+        ws->msg_binary = ev->opcode == WS_FRAME_BINARY;
+        ws->msg_compressed = ev->rsv1;
+        ws_frame_utf8_init(&ws->utf8);
+        if (!ws->msg && !(ws->msg = evbuffer_new()))
+            util_oom();
+    }
+    if (evbuffer_get_length(ws->msg) + ev->length > ws->cfg->max_message_size)
+        ws_fail(ws, WS_FRAME_CLOSE_TOO_BIG, "message too big", 1);
+}
+
+static void ws_on_data(gale_ws *ws, const struct ws_frame_event *ev)
+{
+    if (ev->msg_opcode >= WS_FRAME_CLOSE) {
+        memcpy(ws->ctl + ws->ctl_len, ev->data, ev->data_len); /* the parser caps it at 125 */
+        ws->ctl_len += ev->data_len;
+        return;
+    }
+    if (ws->state != WS_OPEN)
+        return; /* data after our close frame is dropped */
+    if (!ws->msg_binary && !ws->msg_compressed &&
+        ws_frame_utf8_feed(&ws->utf8, ev->data, ev->data_len) < 0) {
+        ws_fail(ws, WS_FRAME_CLOSE_INVALID_DATA, "text is not UTF-8", 1);
+        return;
+    }
+    evbuffer_add(ws->msg, ev->data, ev->data_len);
+}
+
+static void ws_on_event(gale_ws *ws, enum ws_frame_result rc, const struct ws_frame_event *ev)
+{
+    switch (rc) {
+    case WS_FRAME_HEADER:
+        ws_on_header(ws, ev);
+        break;
+    case WS_FRAME_DATA:
+        ws_on_data(ws, ev);
+        break;
+    case WS_FRAME_END:
+        if (ev->msg_opcode >= WS_FRAME_CLOSE)
+            ws_on_control(ws, ev->msg_opcode);
+        else if (ev->fin && ws->state == WS_OPEN)
+            ws_deliver(ws);
+        break;
+    case WS_FRAME_ERROR:
+        ws_fail(ws, ev->close_code, ev->reason, 1);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Parse one contiguous slice of input; returns the bytes consumed. */
+static size_t ws_parse(gale_ws *ws, unsigned char *buf, size_t len)
+{
+    size_t off = 0;
+    while (ws->state != WS_CLOSED) {
+        struct ws_frame_event ev;
+        size_t used = 0;
+        enum ws_frame_result rc = ws_frame_parse(&ws->parser, buf + off, len - off, &used, &ev);
+        off += used;
+        if (rc == WS_FRAME_MORE)
+            break;
+        ws_on_event(ws, rc, &ev);
+    }
+    return off;
+}
+
+static void ws_read(struct conn *c)
+{
+    gale_ws *ws = c->data;
+    struct evbuffer *in = conn_in(c);
+    ws->reading = 1;
+    while (ws->state != WS_CLOSED && evbuffer_get_length(in) > 0) {
+        if (conn_pending(c) > WS_OUT_PAUSE) {
+            /* a client that sends faster than it reads our answers waits
+             * (ws_write resumes), instead of growing our output without end */
+            conn_read(c, 0);
+            break;
+        }
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        evbuffer_drain(in, ws_parse(ws, v.iov_base, v.iov_len));
+    }
+    if (ws->state == WS_CLOSED)
+        evbuffer_drain(in, evbuffer_get_length(in));
+    ws->reading = 0;
+    if (ws->c) {
+        conn_flush(c);
+        conn_read_check(c);
+    }
+}
+
+/* Everything queued was sent: read again if we had paused. */
+static void ws_write(struct conn *c)
+{
+    gale_ws *ws = c->data;
+    if (c->want_read || ws->state == WS_CLOSED)
+        return;
+    conn_read(c, 1);
+    if (evbuffer_get_length(conn_in(c)) > 0)
+        ws_read(c);
+}
+
+static void ws_eof(struct conn *c)
+{
+    gale_ws *ws = c->data;
+    if (ws->state == WS_OPEN)
+        ws_fail(ws, 1006, "the peer went away without a close frame", 0);
+    conn_close(c);
+}
+
+/* The timer: a keepalive ping is due, its pong is late, or the peer did not
+ * answer our close frame in time. */
+static void ws_timeout(struct conn *c)
+{
+    gale_ws *ws = c->data;
+    if (ws->state != WS_OPEN) {
+        conn_close(c);
+    } else if (ws->ping_out) {
+        ws_fail(ws, 1006, "no pong: the peer is gone", 0);
+        conn_close(c);
+    } else {
+        ws->ping_out = 1;
+        ws_put_frame(ws, WS_FRAME_PING, 0, WS_PING_PAYLOAD, sizeof(WS_PING_PAYLOAD) - 1, NULL);
+        conn_flush(c);
+        conn_timer(c, worker_timeout(ws->w, WORKER_TV_WS_PONG));
+    }
+}
+
+/* The worker stops: 1001 going away, so that the client reconnects to a
+ * new worker; the peer's answer is awaited at most close_timeout. */
+static void ws_drain(struct conn *c)
+{
+    gale_ws *ws = c->data;
+    if (ws->state == WS_OPEN)
+        ws_start_close(ws, 1001, "server going away");
+}
+
+static void ws_release(struct conn *c)
+{
+    gale_ws *ws = c->data;
+    ws->c = NULL;
+    if (ws->state == WS_OPEN) /* closed under it: the worker exits, a send failed */
+        ws_set_close(ws, 1006, "connection lost", 15);
+    ws->state = WS_CLOSED;
+    if (ws->cb->close)
+        ws->cb->close(ws, ws->close_code, ws->close_reason);
+    if (ws->msg)
+        evbuffer_free(ws->msg);
+    ws_deflate_free(ws->deflate);
+    free(ws);
+    c->data = NULL;
+}
+
+static const struct conn_proto ws_proto = {
+    .read = ws_read,
+    .write = ws_write,
+    .eof = ws_eof,
+    .timeout = ws_timeout,
+    .drain = ws_drain,
+    .release = ws_release,
+};
+
+void ws_attach(struct conn *c, gale_ws *ws)
+{
+    c->proto = &ws_proto;
+    c->data = ws;
+    ws->c = c;
+    if (ws->state == WS_OPEN)
+        ws_arm_ping(ws);
+    else
+        conn_timer(c, worker_timeout(ws->w, WORKER_TV_WS_CLOSE));
+    conn_read(c, 1);
+    if (evbuffer_get_length(conn_in(c)) > 0)
+        ws_read(c);
+    else
+        conn_flush(c);
+}
+
+/* ---- the opening handshake ---- */
+
+/* Every `name` field joined as one comma-separated list (RFC 9110 5.3),
+ * or NULL when there is none. */
+static const char *ws_header_list(gale_request *r, const char *name)
+{
+    const char *hn, *hv, *all = NULL;
+    for (size_t i = 0; gale_request_header_at(r, i, &hn, &hv) == 0; i++)
+        if (!strcasecmp(hn, name))
+            all = all ? gale_request_printf(r, "%s, %s", all, hv) : hv;
+    return all;
+}
+
+/* The next element of the list at *p without the blanks around it (empty
+ * elements are skipped): *elem and its length, 0 at the end. */
+static size_t ws_list_next(const char **p, const char **elem)
+{
+    const char *s = *p + strspn(*p, " \t,");
+    size_t n = strcspn(s, ","), len = n;
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    *elem = s;
+    *p = s + n;
+    return len;
+}
+
+/* Do the `name` fields list `token` (case-insensitive)? */
+static int ws_header_token(gale_request *r, const char *name, const char *token)
+{
+    const char *p = ws_header_list(r, name), *e;
+    size_t len;
+    while (p && (len = ws_list_next(&p, &e)) > 0)
+        if (len == strlen(token) && !strncasecmp(e, token, len))
+            return 1;
+    return 0;
+}
+
+/* How many `name` fields the request has. */
+static size_t ws_header_count(gale_request *r, const char *name)
+{
+    size_t n = 0;
+    const char *hn, *hv;
+    for (size_t i = 0; gale_request_header_at(r, i, &hn, &hv) == 0; i++)
+        n += !strcasecmp(hn, name);
+    return n;
+}
+
+/* The module's pick among the subprotocols the client offered, or NULL. */
+static const char *ws_subprotocol(gale_request *r, const gale_websocket *cb)
+{
+    const char *offered[WS_MAX_PROTOCOLS], *p, *e;
+    size_t n = 0, len;
+    if (!cb->subprotocol || !(p = ws_header_list(r, "Sec-WebSocket-Protocol")))
+        return NULL;
+    while (n < WS_MAX_PROTOCOLS && (len = ws_list_next(&p, &e)) > 0)
+        offered[n++] = arena_strndup(r->arena, e, len);
+    if (n == 0)
+        return NULL;
+    const char *pick = cb->subprotocol(r, offered, n);
+    for (size_t i = 0; pick && i < n; i++)
+        if (!strcmp(pick, offered[i]))
+            return offered[i];
+    return NULL; /* not one of the offers: answering it would fail the client */
+}
+
+/* The length of host[0..len) without the scheme's default port
+ * ("a.example:443" is "a.example" for https). */
+static size_t ws_host_len(const char *host, size_t len, int https)
+{
+    const char *port = https ? ":443" : ":80";
+    size_t plen = strlen(port);
+    if (len > plen && host[0] != '[' && !strncmp(host + len - plen, port, plen))
+        return len - plen;
+    if (len > plen && host[0] == '[' && host[len - plen - 1] == ']' &&
+        !strncmp(host + len - plen, port, plen))
+        return len - plen;
+    return len;
+}
+
+/* The Origin check: the config's list, or else the same host as Host (as
+ * Tornado's check_origin; a default port written or not is the same).
+ * Clients that send no Origin are not browsers. */
+static int ws_origin_ok(gale_request *r, const struct config_websocket *cfg)
+{
+    const char *origin = gale_request_header(r, "Origin");
+    if (!origin)
+        return 1;
+    for (size_t i = 0; i < cfg->origins.n; i++)
+        if (!strcmp(cfg->origins.v[i], "*") || !strcasecmp(cfg->origins.v[i], origin))
+            return 1;
+    if (cfg->origins.n)
+        return 0;
+    const char *host = strstr(origin, "://");
+    if (!host)
+        return 0;
+    int https = host - origin == 5 && !strncasecmp(origin, "https", 5);
+    host += 3;
+    size_t len = ws_host_len(host, strcspn(host, "/"), https);
+    size_t hlen = ws_host_len(r->host, strlen(r->host), https);
+    return len == hlen && len > 0 && !strncasecmp(host, r->host, len);
+}
+
+static int ws_refuse(gale_request *r, int status, const char *reason)
+{
+    if (status == 426) {
+        response_header_add(r, "Upgrade", "websocket");
+        response_header_add(r, "Connection", "Upgrade");
+        response_header_add(r, "Sec-WebSocket-Version", "13");
+        r->nrh_keep = r->nrh;
+    }
+    gale_response_error(r, status, reason);
+    return GALE_OK;
+}
+
+static gale_ws *ws_new(gale_request *r, const struct ws_deflate_params *dp)
+{
+    const struct config *cfg = worker_config(r->w);
+    gale_ws *ws = xcalloc(1, sizeof(*ws));
+    ws->w = r->w;
+    ws->cfg = &cfg->websocket;
+    ws->cb = r->route->handler->websocket;
+    ws->ctx = &r->route->module->ctx;
+    ws->c = http_request_conn(r);
+    ws->close_code = 1005;
+    if (dp)
+        ws->deflate = ws_deflate_new(dp, cfg->websocket.compression_level);
+    /* a frame above the message limit cannot be part of a valid message */
+    ws_frame_parser_init(&ws->parser, cfg->websocket.max_message_size, dp != NULL);
+    return ws;
+}
+
+int ws_accept(gale_request *r)
+{
+    const struct config_websocket *cfg = &worker_config(r->w)->websocket;
+    if (!ws_header_token(r, "Upgrade", "websocket"))
+        return ws_refuse(r, 426, "this resource speaks WebSocket only");
+    if (r->minor < 1)
+        return ws_refuse(r, 400, "WebSocket needs HTTP/1.1");
+    if (!ws_header_token(r, "Connection", "Upgrade"))
+        return ws_refuse(r, 400, "Connection: Upgrade expected");
+    const char *version = gale_request_header(r, "Sec-WebSocket-Version");
+    if (!version || strcmp(version, "13"))
+        return ws_refuse(r, 426, "Sec-WebSocket-Version 13 expected");
+    const char *key = gale_request_header(r, "Sec-WebSocket-Key");
+    char accept[29];
+    if (!key || ws_header_count(r, "Sec-WebSocket-Key") != 1 ||
+        ws_frame_accept_key(key, strlen(key), accept) < 0)
+        return ws_refuse(r, 400, "bad Sec-WebSocket-Key");
+    if (!ws_origin_ok(r, cfg))
+        return ws_refuse(r, 403, "cross-origin WebSocket refused");
+    if (worker_draining(r->w) || !http_request_conn(r))
+        return ws_refuse(r, 503, "server going away");
+    struct ws_deflate_params dp;
+    char ext[160];
+    const char *offers = cfg->compression ? ws_header_list(r, "Sec-WebSocket-Extensions") : NULL;
+    int deflate = offers ? ws_deflate_negotiate(offers, &dp, ext, sizeof(ext)) : 0;
+    if (deflate < 0)
+        return ws_refuse(r, 400, "bad Sec-WebSocket-Extensions");
+    r->status = 101; /* cookies set by prepare go with it */
+    response_header_add(r, "Upgrade", "websocket");
+    response_header_add(r, "Connection", "Upgrade");
+    response_header_add(r, "Sec-WebSocket-Accept", accept);
+    if (deflate == 1)
+        response_header_add(r, "Sec-WebSocket-Extensions", ext);
+    const char *protocol = ws_subprotocol(r, r->route->handler->websocket);
+    if (protocol)
+        response_header_add(r, "Sec-WebSocket-Protocol", protocol);
+    if (http_send_head(r, 0) < 0)
+        return GALE_OK;
+    gale_ws *ws = ws_new(r, deflate == 1 ? &dp : NULL);
+    r->upgrade = ws;
+    if (ws->cb->open)
+        ws->cb->open(ws, r);
+    return GALE_OK;
+}
