@@ -22,7 +22,7 @@ void arena_free(struct arena *a);
 /* Run the cleanups and forget every allocation, keeping the first block. */
 void arena_reset(struct arena *a);
 
-void *arena_alloc(struct arena *a, size_t size);   /* aligned for any type */
+void *arena_alloc(struct arena *a, size_t size); /* aligned for any type */
 void *arena_calloc(struct arena *a, size_t size);
 char *arena_strndup(struct arena *a, const char *s, size_t len);
 char *arena_strdup(struct arena *a, const char *s);

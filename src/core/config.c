@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
-#include "http/router.h"
+#include "core/router.h"
 
 #define CONFIG_MAX_WORKERS 1024
 #define CONFIG_ONE_DAY 86400.0

@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gale/gale.h"
 #include "core/util.h"
+#include "gale/gale.h"
 
 #define LOG_ACCESS_BUF 16384
 

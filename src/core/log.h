@@ -24,8 +24,8 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 int log_enabled(int level);
 
 /* One access log line; buffered, written at least once a second. */
-void log_access(const char *client, const char *method, const char *target, int minor,
-                int status, size_t bytes, double seconds);
+void log_access(const char *client, const char *method, const char *target, int minor, int status,
+                size_t bytes, double seconds);
 void log_flush(void);
 
 #endif

@@ -9,10 +9,9 @@
 #include <string.h>
 
 #include "core/config.h"
-#include "http/http_parser.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/util.h"
-#include "daemon/worker.h"
 
 static const gale_module *module_descriptor(struct module *m, const char *file, struct strbuf *err)
 {
@@ -115,11 +114,11 @@ struct module_set *module_load_all(const struct config *cfg, char **errors)
     return ms;
 }
 
-int module_init_all(struct module_set *ms, struct worker *w)
+int module_init_all(struct module_set *ms, struct loop *loop)
 {
     for (size_t i = 0; i < ms->nmods; i++) {
         struct module *m = &ms->mods[i];
-        m->ctx.worker = w;
+        m->ctx.loop = loop;
         if (m->desc->init && m->desc->init(&m->ctx, m->conf->settings) < 0) {
             log_error("module %s (%s): init failed", m->desc->name ? m->desc->name : "?",
                       m->conf->path);
@@ -152,61 +151,14 @@ void module_free_all(struct module_set *ms)
     free(ms);
 }
 
-gale_handler_fn module_handler_fn(const gale_handler *h, int method)
+const struct route *module_route_named(const struct module_set *ms, const char *name)
 {
-    gale_handler_fn f = NULL;
-    switch (method) {
-    case HTTP_M_GET:
-        f = h->get;
-        break;
-    case HTTP_M_HEAD:
-        f = h->head ? h->head : h->get;
-        break;
-    case HTTP_M_POST:
-        f = h->post;
-        break;
-    case HTTP_M_PUT:
-        f = h->put;
-        break;
-    case HTTP_M_PATCH:
-        f = h->patch;
-        break;
-    case HTTP_M_DELETE:
-        f = h->del;
-        break;
-    case HTTP_M_OPTIONS:
-        f = h->options;
-        break;
-    default:
-        break;
+    for (size_t i = 0; i < ms->nroutes; i++) {
+        const struct route *r = &ms->routes[i];
+        if (r->conf->name && !strcmp(r->conf->name, name))
+            return r;
     }
-    return f ? f : h->any;
-}
-
-void module_allow(const gale_handler *h, char *buf, size_t cap)
-{
-    static const struct {
-        size_t off;
-        const char *name;
-    } methods[] = {
-        {offsetof(gale_handler, get), "GET, HEAD"}, {offsetof(gale_handler, post), "POST"},
-        {offsetof(gale_handler, put), "PUT"},       {offsetof(gale_handler, patch), "PATCH"},
-        {offsetof(gale_handler, del), "DELETE"},    {offsetof(gale_handler, options), "OPTIONS"},
-    };
-    size_t n = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {
-        gale_handler_fn f;
-        memcpy(&f, (const char *)h + methods[i].off, sizeof(f));
-        if (!f)
-            continue;
-        int w = snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", methods[i].name);
-        if (w < 0 || (size_t)w >= cap - n)
-            break;
-        n += (size_t)w;
-    }
-    if (!h->options && n + 9 < cap)
-        snprintf(buf + n, cap - n, "%sOPTIONS", n ? ", " : ""); /* gale answers it itself */
+    return NULL;
 }
 
 /* ---- gale_ctx: the module's view of itself in a worker ---- */
@@ -228,10 +180,10 @@ const json_t *gale_ctx_settings(const gale_ctx *ctx)
 
 struct event_base *gale_ctx_base(const gale_ctx *ctx)
 {
-    return worker_base(ctx->worker);
+    return ctx->loop->base;
 }
 
 int gale_ctx_worker_id(const gale_ctx *ctx)
 {
-    return worker_id(ctx->worker);
+    return ctx->loop->id;
 }

@@ -12,11 +12,11 @@
 struct config;
 struct config_module;
 struct config_route;
-struct worker;
+struct loop;
 
 struct gale_ctx {
     struct module *module;
-    struct worker *worker;
+    struct loop *loop;
     void *data;
 };
 
@@ -47,15 +47,13 @@ struct module_set {
  * lines, caller frees). */
 struct module_set *module_load_all(const struct config *cfg, char **errors);
 /* Call every init hook in order; -1 (logged) when one fails. */
-int module_init_all(struct module_set *ms, struct worker *w);
+int module_init_all(struct module_set *ms, struct loop *loop);
 /* Call the shutdown hooks of the initialised modules, in reverse order. */
 void module_shutdown_all(struct module_set *ms);
 /* dlclose and free. */
 void module_free_all(struct module_set *ms);
 
-/* The callback of `h` for a method, or NULL. */
-gale_handler_fn module_handler_fn(const gale_handler *h, int method);
-/* "GET, HEAD, POST" for the methods h implements (into buf). */
-void module_allow(const gale_handler *h, char *buf, size_t cap);
+/* The route whose config gives it this name, or NULL. */
+const struct route *module_route_named(const struct module_set *ms, const char *name);
 
 #endif

@@ -131,8 +131,8 @@ void threadpool_shutdown(void)
     pool.efd = -1;
 }
 
-struct threadpool_job *threadpool_run(void (*work)(void *data), void (*done)(void *data, void *ctx), void *ctx,
-                          const void *data, size_t size)
+struct threadpool_job *threadpool_run(void (*work)(void *data), void (*done)(void *data, void *ctx),
+                                      void *ctx, const void *data, size_t size)
 {
     if (pool.nthreads == 0)
         return NULL;

@@ -22,7 +22,7 @@ void threadpool_shutdown(void);
  * Returns the job, or NULL (done is then never called). work must not call
  * gale. */
 struct threadpool_job *threadpool_run(void (*work)(void *data), void (*done)(void *data, void *ctx),
-                          void *ctx, const void *data, size_t size);
+                                      void *ctx, const void *data, size_t size);
 /* The caller no longer wants done (its request went away): not called. */
 void threadpool_cancel(struct threadpool_job *job);
 

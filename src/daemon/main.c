@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "gale/gale.h"
 #include "daemon/master.h"
+#include "gale/gale.h"
 
 #define MAIN_DEFAULT_CONF GALE_SYSCONFDIR "/gale/gale.conf"
 

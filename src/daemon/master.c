@@ -31,14 +31,14 @@
 
 #include "core/config.h"
 #include "core/ipc.h"
-#include "pubsub/pubsub.h"
-#include "net/listen.h"
 #include "core/log.h"
 #include "core/module.h"
-#include "daemon/notify.h"
-#include "net/tls.h"
 #include "core/util.h"
+#include "daemon/notify.h"
 #include "daemon/worker.h"
+#include "net/listen.h"
+#include "net/tls.h"
+#include "pubsub/pubsub.h"
 
 #define MASTER_READY_TIMEOUT 30.0             /* seconds new workers get to start */
 #define MASTER_STOP_TIMEOUT 5.0               /* seconds a quick stop waits before SIGKILL */

@@ -27,18 +27,20 @@
 #include <event2/listener.h>
 
 #include "core/config.h"
-#include "net/conn.h"
-#include "http/http.h"
 #include "core/ipc.h"
-#include "pubsub/pubsub.h"
-#include "net/listen.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/module.h"
+#include "core/router.h"
 #include "core/threadpool.h"
-#include "http/router.h"
-#include "http/session.h"
-#include "net/tls.h"
 #include "core/util.h"
+#include "http/http.h"
+#include "http/session.h"
+#include "net/conn.h"
+#include "net/listen.h"
+#include "net/tls.h"
+#include "pubsub/pubsub.h"
+#include "ws/ws.h"
 
 /* What the accept callback of one listener needs. */
 struct worker_listener {
@@ -52,118 +54,34 @@ struct worker_listener {
 #define WORKER_POOL_THREADS 2
 
 struct worker {
-    int id;
+    struct loop loop; /* what the layers below share: base, config, connections */
     unsigned gen;
-    const struct config *cfg;
-    struct event_base *base;
     struct module_set *ms;
     struct router *rt;
     struct evconnlistener **lsn;
     struct worker_listener *lsn_arg;
     size_t nlsn;
-    struct conn *conns;
-    size_t nconns;
-    int draining;
     int ipc_fd;
-    const struct timeval *tv[WORKER_TV_COUNT];
     struct event *signals[5];
     struct event *tick;  /* once a second: flush the access log */
     struct event *grace; /* end of the drain */
-    char date[64];
-    size_t date_len;
-    time_t date_sec;
-    char *server;
-    size_t server_len;
 };
-
-struct event_base *worker_base(const struct worker *w)
-{
-    return w->base;
-}
-
-int worker_id(const struct worker *w)
-{
-    return w->id;
-}
-
-const struct config *worker_config(const struct worker *w)
-{
-    return w->cfg;
-}
-
-const struct router *worker_router(const struct worker *w)
-{
-    return w->rt;
-}
-
-const struct route *worker_route_named(const struct worker *w, const char *name)
-{
-    for (size_t i = 0; i < w->ms->nroutes; i++) {
-        const struct route *r = &w->ms->routes[i];
-        if (r->conf->name && !strcmp(r->conf->name, name))
-            return r;
-    }
-    return NULL;
-}
-
-const struct timeval *worker_timeout(const struct worker *w, enum worker_tv which)
-{
-    return w->tv[which];
-}
-
-int worker_draining(const struct worker *w)
-{
-    return w->draining;
-}
-
-const char *worker_date_header(struct worker *w, size_t *len)
-{
-    struct timeval now;
-    event_base_gettimeofday_cached(w->base, &now);
-    if (now.tv_sec != w->date_sec) {
-        struct tm tm;
-        w->date_sec = now.tv_sec;
-        gmtime_r(&now.tv_sec, &tm);
-        w->date_len =
-            strftime(w->date, sizeof(w->date), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
-    }
-    *len = w->date_len;
-    return w->date;
-}
-
-const char *worker_server_header(const struct worker *w, size_t *len)
-{
-    *len = w->server_len;
-    return w->server;
-}
 
 static void worker_exit_if_done(struct worker *w);
 
-void worker_conn_add(struct worker *w, struct conn *c)
+/* A connection came or went (net/conn.c keeps the list): stop accepting at
+ * max_connections and start again below it; end a drain with the last one. */
+static void worker_conns_changed(struct loop *loop, int added)
 {
-    c->next = w->conns;
-    c->prev = NULL;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    w->nconns++;
-    if (w->nconns >= w->cfg->limits.max_connections)
+    struct worker *w = (struct worker *)loop; /* loop is w's first member */
+    size_t max = loop->cfg->limits.max_connections;
+    if (added && loop->nconns >= max)
         for (size_t i = 0; i < w->nlsn; i++)
             evconnlistener_disable(w->lsn[i]);
-}
-
-void worker_conn_remove(struct worker *w, struct conn *c)
-{
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        w->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    if (w->nconns-- == w->cfg->limits.max_connections && !w->draining)
+    if (!added && loop->nconns + 1 == max && !loop->draining)
         for (size_t i = 0; i < w->nlsn; i++)
             evconnlistener_enable(w->lsn[i]);
-    if (w->draining)
+    if (loop->draining)
         worker_exit_if_done(w);
 }
 
@@ -173,7 +91,7 @@ static void worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
                              int socklen, void *arg)
 {
     struct worker_listener *wl = arg;
-    struct conn *c = conn_new(wl->w, fd, sa, wl->lc, wl->tls);
+    struct conn *c = conn_new(&wl->w->loop, fd, sa, wl->lc, wl->tls);
     if (c) {
         http_conn_start(c);
         conn_read_now(c);
@@ -194,10 +112,10 @@ static int worker_listen(struct worker *w, const struct listen_set *ls, const st
     for (size_t i = 0; i < ls->n; i++) {
         struct worker_listener *wl = &w->lsn_arg[i];
         wl->w = w;
-        wl->lc = &w->cfg->listens[i]; /* the set was built from this config, in order */
+        wl->lc = &w->loop.cfg->listens[i]; /* the set was built from this config, in order */
         wl->tls = tls_server_at(tls, i);
-        w->lsn[i] = evconnlistener_new(w->base, worker_accept_cb, wl, LEV_OPT_CLOSE_ON_FREE, -1,
-                                       ls->socks[i].fds[slot]);
+        w->lsn[i] = evconnlistener_new(w->loop.base, worker_accept_cb, wl, LEV_OPT_CLOSE_ON_FREE,
+                                       -1, ls->socks[i].fds[slot]);
         if (!w->lsn[i])
             return -1;
         evconnlistener_set_error_cb(w->lsn[i], worker_accept_error_cb);
@@ -206,40 +124,12 @@ static int worker_listen(struct worker *w, const struct listen_set *ls, const st
     return 0;
 }
 
-/* ---- timeouts ---- */
-
-static const struct timeval *worker_common_tv(struct worker *w, double seconds)
-{
-    struct timeval tv = {.tv_sec = (time_t)seconds,
-                         .tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
-    return event_base_init_common_timeout(w->base, &tv);
-}
-
-static void worker_init_timeouts(struct worker *w)
-{
-    const struct config_limits *l = &w->cfg->limits;
-    w->tv[WORKER_TV_HEADER] = worker_common_tv(w, l->header_timeout);
-    w->tv[WORKER_TV_BODY] = worker_common_tv(w, l->body_timeout);
-    w->tv[WORKER_TV_IDLE] = worker_common_tv(w, l->idle_timeout);
-    w->tv[WORKER_TV_SEND] = worker_common_tv(w, l->send_timeout);
-    w->tv[WORKER_TV_LINGER] = worker_common_tv(w, 2.0);
-    /* While draining, an idle keep-alive connection gets this long to send
-     * its next request (answered with Connection: close) before it is closed:
-     * closing at once would race with a request already on the wire. */
-    const struct config_websocket *ws = &w->cfg->websocket;
-    w->tv[WORKER_TV_WS_PING] = worker_common_tv(w, ws->ping_interval);
-    w->tv[WORKER_TV_WS_PONG] = worker_common_tv(w, ws->ping_timeout);
-    w->tv[WORKER_TV_WS_CLOSE] = worker_common_tv(w, ws->close_timeout);
-    w->tv[WORKER_TV_DRAIN_IDLE] =
-        worker_common_tv(w, l->idle_timeout < 2.0 ? l->idle_timeout : 2.0);
-}
-
 /* ---- stopping ---- */
 
 static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
 {
-    while (w->conns)
-        conn_close(w->conns);
+    while (w->loop.conns)
+        conn_close(w->loop.conns);
     module_shutdown_all(w->ms);
     http_free_orphans();
     pubsub_shutdown();
@@ -259,31 +149,31 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
     if (w->grace)
         event_free(w->grace);
     router_free(w->rt);
-    event_base_free(w->base);
+    event_base_free(w->loop.base);
     module_free_all(w->ms);
-    free(w->server);
+    loop_free(&w->loop);
     exit(status);
 }
 
 static void worker_exit_if_done(struct worker *w)
 {
-    if (w->draining && w->nconns == 0)
-        event_base_loopbreak(w->base);
+    if (w->loop.draining && w->loop.nconns == 0)
+        event_base_loopbreak(w->loop.base);
 }
 
 static void worker_grace_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct worker *w = arg;
-    log_warn("grace period over: closing %zu connections", w->nconns);
-    event_base_loopbreak(w->base);
+    log_warn("grace period over: closing %zu connections", w->loop.nconns);
+    event_base_loopbreak(w->loop.base);
 }
 
 static void worker_drain(struct worker *w)
 {
-    if (w->draining)
+    if (w->loop.draining)
         return;
-    w->draining = 1;
-    log_info("draining %zu connections", w->nconns);
+    w->loop.draining = 1;
+    log_info("draining %zu connections", w->loop.nconns);
     for (size_t i = 0; i < w->nlsn; i++) {
         evconnlistener_free(w->lsn[i]); /* closes our copy of the socket */
         w->lsn[i] = NULL;
@@ -293,10 +183,10 @@ static void worker_drain(struct worker *w)
      * from now on no new connection reaches the old configuration. */
     if (ipc_send(w->ipc_fd, IPC_DRAINING, NULL, 0) < 0)
         log_warn("telling the master we drain: %s", strerror(errno));
-    struct timeval tv = util_timeval(w->cfg->grace_period);
-    w->grace = evtimer_new(w->base, worker_grace_cb, w);
+    struct timeval tv = util_timeval(w->loop.cfg->grace_period);
+    w->grace = evtimer_new(w->loop.base, worker_grace_cb, w);
     evtimer_add(w->grace, &tv);
-    for (struct conn *c = w->conns, *next; c; c = next) {
+    for (struct conn *c = w->loop.conns, *next; c; c = next) {
         next = c->next;
         if (c->proto && c->proto->drain)
             c->proto->drain(c);
@@ -317,7 +207,7 @@ static void worker_signal_cb(evutil_socket_t sig, short what, void *arg)
             log_error("reopening logs: %s", strerror(errno));
         break;
     default: /* SIGTERM, SIGINT */
-        event_base_loopbreak(w->base);
+        event_base_loopbreak(w->loop.base);
         break;
     }
 }
@@ -333,11 +223,11 @@ static void worker_signals(struct worker *w)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN); /* the master's business */
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
-        w->signals[i] = evsignal_new(w->base, sigs[i], worker_signal_cb, w);
+        w->signals[i] = evsignal_new(w->loop.base, sigs[i], worker_signal_cb, w);
         evsignal_add(w->signals[i], NULL);
     }
     struct timeval sec = {1, 0};
-    w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick_cb, w);
+    w->tick = event_new(w->loop.base, -1, EV_PERSIST, worker_tick_cb, w);
     evtimer_add(w->tick, &sec);
 }
 
@@ -395,7 +285,7 @@ static void worker_build_router(struct worker *w)
     for (size_t i = 0; i < w->ms->nroutes; i++) {
         struct route *r = &w->ms->routes[i];
         if (router_add(w->rt, r->conf->path, r, err, sizeof(err)) < 0) {
-            log_error("%s:%d: %s", w->cfg->file, r->conf->line, err);
+            log_error("%s:%d: %s", w->loop.cfg->file, r->conf->line, err);
             exit(3);
         }
     }
@@ -405,13 +295,15 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
                          int slot)
 {
     char *errors = NULL;
-    w->ms = module_load_all(w->cfg, &errors);
+    w->ms = module_load_all(w->loop.cfg, &errors);
     if (!w->ms) {
         log_error("%s", errors);
         exit(3);
     }
     worker_build_router(w);
-    if (worker_drop_privileges(w->cfg) < 0)
+    static const struct http_upgrade websocket = {ws_accept, ws_attach};
+    http_set_upgrade(&websocket);
+    if (worker_drop_privileges(w->loop.cfg) < 0)
         exit(3);
     /* The master may be gone already (killed); then stop rather than linger. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -426,17 +318,24 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
     struct event_config *ec = event_config_new();
     if (ec)
         event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-    w->base = ec ? event_base_new_with_config(ec) : NULL;
+    w->loop.base = ec ? event_base_new_with_config(ec) : NULL;
     if (ec)
         event_config_free(ec);
-    if (!w->base) {
+    if (!w->loop.base) {
         log_error("cannot create the event loop");
         exit(3);
     }
-    worker_init_timeouts(w);
+    if (loop_init(&w->loop, w->loop.base, w->loop.cfg, slot) < 0) {
+        log_error("cannot set up the event loop's timeouts");
+        exit(3);
+    }
+    w->loop.modules = w->ms;
+    w->loop.router = w->rt;
+    w->loop.conns_changed = worker_conns_changed;
     worker_signals(w);
-    if (session_init(w->cfg, w->base) < 0 || threadpool_init(w->base, WORKER_POOL_THREADS) < 0 ||
-        pubsub_init(w, w->ipc_fd) < 0 || module_init_all(w->ms, w) < 0)
+    if (session_init(w->loop.cfg, w->loop.base) < 0 ||
+        threadpool_init(w->loop.base, WORKER_POOL_THREADS) < 0 ||
+        pubsub_init(&w->loop, w->ipc_fd) < 0 || module_init_all(w->ms, &w->loop) < 0)
         worker_exit(w, 3);
     if (worker_listen(w, ls, tls, slot) < 0) {
         log_error("cannot listen: %s", strerror(errno));
@@ -451,18 +350,15 @@ void worker_run(const struct config *cfg, const struct listen_set *ls, const str
     char who[32];
     snprintf(who, sizeof(who), "worker %d", slot);
     log_set_prefix(who);
-    w.id = slot;
+    w.loop.id = slot;
+    w.loop.cfg = cfg;
     w.gen = gen;
-    w.cfg = cfg;
     w.ipc_fd = ipc_fd;
-    size_t n = strlen(cfg->server_header) + 11;
-    w.server = xmalloc(n);
-    w.server_len = (size_t)snprintf(w.server, n, "Server: %s\r\n", cfg->server_header);
     worker_setup(&w, ls, tls, slot);
     if (getppid() == 1)
         worker_exit(&w, 0);
     if (ipc_send(ipc_fd, IPC_READY, NULL, 0) < 0)
         log_warn("telling the master we are ready: %s", strerror(errno));
-    event_base_dispatch(w.base);
+    event_base_dispatch(w.loop.base);
     worker_exit(&w, 0);
 }

@@ -9,10 +9,10 @@
 
 #include "core/arena.h"
 #include "core/config.h"
+#include "core/loop.h"
 #include "http/cookie.h"
 #include "http/http.h"
 #include "http/http_parser.h"
-#include "daemon/worker.h"
 #include "http/xsrf.h"
 
 #define COOKIE_API_MAX_KEYS 16
@@ -67,7 +67,7 @@ int gale_response_clear_cookie(gale_request *r, const char *name, const gale_coo
 /* The config's secrets as a key set (borrowed from the config). */
 static int cookie_api_keys(gale_request *r, struct cookie_keyset *ks, struct cookie_key *keys)
 {
-    const struct config *cfg = worker_config(r->w);
+    const struct config *cfg = r->loop->cfg;
     memset(ks, 0, sizeof(*ks));
     ks->keys = keys;
     if (cfg->cookie_secret) {
@@ -144,7 +144,7 @@ const char *gale_request_xsrf_token(gale_request *r)
 
 int cookie_api_xsrf_check(gale_request *r, int route_opted_in, const char **why)
 {
-    if (!worker_config(r->w)->xsrf_cookies || !route_opted_in)
+    if (!r->loop->cfg->xsrf_cookies || !route_opted_in)
         return 0;
     if (r->mid != HTTP_M_POST && r->mid != HTTP_M_PUT && r->mid != HTTP_M_PATCH &&
         r->mid != HTTP_M_DELETE)

@@ -23,18 +23,17 @@
 
 #include "core/arena.h"
 #include "core/config.h"
-#include "net/conn.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/module.h"
+#include "core/util.h"
 #include "http/cookie_api.h"
 #include "http/cors.h"
-#include "core/log.h"
-#include "core/module.h"
+#include "http/handler.h"
 #include "http/realip.h"
-#include "pubsub/pubsub.h"
 #include "http/session.h"
 #include "http/upload.h"
-#include "core/util.h"
-#include "daemon/worker.h"
-#include "ws/ws.h"
+#include "net/conn.h"
 
 #define HTTP_IN_INITIAL 2048
 #define HTTP_OUT_PAUSE (256 * 1024) /* stop reading pipelined requests above this */
@@ -44,7 +43,7 @@ enum http_state { HC_IDLE, HC_HEAD, HC_BODY, HC_HANDLER, HC_UPGRADED };
 
 struct http_conn {
     struct conn *c;
-    struct worker *w;
+    struct loop *loop;
     const struct config_limits *lim;
     char *in; /* the current request head; request strings point into it */
     size_t inlen, incap;
@@ -62,6 +61,13 @@ struct http_conn {
 
 static void http_process(struct http_conn *hc);
 static void http_hand_over(struct http_conn *hc, gale_ws *ws);
+
+static struct http_upgrade http_upgrade;
+
+void http_set_upgrade(const struct http_upgrade *u)
+{
+    http_upgrade = *u;
+}
 static void http_run(gale_request *r);
 static void http_orphan_unlink(gale_request *r);
 
@@ -156,17 +162,17 @@ void http_conn_start(struct conn *c)
 {
     struct http_conn *hc = xcalloc(1, sizeof(*hc));
     hc->c = c;
-    hc->w = c->w;
-    hc->lim = &worker_config(c->w)->limits;
+    hc->loop = c->loop;
+    hc->lim = &c->loop->cfg->limits;
     hc->state = HC_IDLE;
     c->proto = &http_proto;
     c->data = hc;
     struct timeval send_tv;
-    const struct timeval *tv = worker_timeout(c->w, WORKER_TV_SEND);
+    const struct timeval *tv = c->loop->tv[LOOP_TV_SEND];
     send_tv = *tv;
     bufferevent_set_timeouts(c->bev, NULL, &send_tv);
     conn_read(c, 1);
-    conn_timer(c, worker_timeout(c->w, WORKER_TV_HEADER));
+    conn_timer(c, c->loop->tv[LOOP_TV_HEADER]);
 }
 
 /* ---- requests ---- */
@@ -189,7 +195,7 @@ static gale_request *http_request_new(struct http_conn *hc)
     gale_request *r = arena_calloc(hc->arena, sizeof(*r));
     r->hc = hc;
     r->arena = hc->arena;
-    r->w = hc->w;
+    r->loop = hc->loop;
     r->start = util_now();
     r->method = "-";
     r->target = r->path = "-";
@@ -252,8 +258,7 @@ static void http_request_done(gale_request *r)
             conn_close_after_write(c);
             return;
         }
-        conn_timer(c, worker_timeout(hc->w, worker_draining(hc->w) ? WORKER_TV_DRAIN_IDLE
-                                                                   : WORKER_TV_IDLE));
+        conn_timer(c, hc->loop->tv[hc->loop->draining ? LOOP_TV_DRAIN_IDLE : LOOP_TV_IDLE]);
     } else if (!hc->processing) {
         /* an async answer ended; pipelined requests wait: read them from the loop */
         bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
@@ -305,7 +310,8 @@ static void http_abort(struct http_conn *hc)
     hc->req = NULL;
     if (r->abort_cb)
         r->abort_cb(r, r->abort_arg);
-    pubsub_request_aborted(r);
+    if (r->gone)
+        r->gone(r);
 }
 
 /* After a 101: the connection is the WebSocket's from now on; what HTTP
@@ -314,7 +320,7 @@ static void http_hand_over(struct http_conn *hc, gale_ws *ws)
 {
     struct conn *c = hc->c;
     http_conn_free(hc);
-    ws_attach(c, ws);
+    http_upgrade.attach(c, ws);
 }
 
 static void http_release(struct conn *c)
@@ -343,7 +349,7 @@ static int http_no_body_status(int status)
 static void http_decide_keepalive(gale_request *r)
 {
     struct http_conn *hc = r->hc;
-    if (worker_draining(r->w) || hc->c->eof)
+    if (r->loop->draining || hc->c->eof)
         r->keepalive = 0;
     if (hc->lim->keepalive_requests && hc->nreq + 1 >= hc->lim->keepalive_requests)
         r->keepalive = 0;
@@ -398,8 +404,9 @@ int http_send_head(gale_request *r, int streaming)
         return hc ? 0 : -1;
     session_save(r, NULL); /* streamed answers: a new session's cookie goes with this head */
     size_t dlen, slen;
-    const char *date = worker_date_header(r->w, &dlen);
-    const char *server = worker_server_header(r->w, &slen);
+    const char *date = loop_date_header(r->loop, &dlen);
+    const char *server = r->loop->server;
+    slen = r->loop->server_len;
     const char *text = http_status_text(r->status);
     const struct config_listen *lc = hc->c->lc;
     int hsts = r->https && lc && lc->tls.hsts_max_age > 0;
@@ -572,7 +579,7 @@ static void http_conditional(gale_request *r)
     if (r->status != 200 || (r->mid != HTTP_M_GET && r->mid != HTTP_M_HEAD))
         return;
     const char *tag = http_header_of(r, "ETag");
-    if (!tag && worker_config(r->w)->etag) {
+    if (!tag && r->loop->cfg->etag) {
         tag = http_etag(r);
         if (tag)
             gale_response_header(r, "ETag", tag);
@@ -625,9 +632,9 @@ void http_finish(gale_request *r)
         http_request_done(r);
 }
 
-static const struct config_error_page *http_error_page(const struct worker *w, int status)
+static const struct config_error_page *http_error_page(const struct loop *loop, int status)
 {
-    const struct config *cfg = worker_config(w);
+    const struct config *cfg = loop->cfg;
     for (size_t i = 0; i < cfg->nerror_pages; i++)
         if (cfg->error_pages[i].status == status)
             return &cfg->error_pages[i];
@@ -644,7 +651,7 @@ void http_error(gale_request *r, int status, const char *reason)
     r->nrh = r->nrh_keep; /* gale's own (Allow, Location); the handler's are dropped */
     evbuffer_drain(r->out, evbuffer_get_length(r->out));
     r->status = status;
-    const struct config_error_page *page = http_error_page(r->w, status);
+    const struct config_error_page *page = http_error_page(r->loop, status);
     if (page) {
         gale_response_header(r, "Content-Type", page->type);
         evbuffer_add(r->out, page->body, page->len);
@@ -702,7 +709,7 @@ static void http_head_begin(struct http_conn *hc)
                      hc->lim->max_headers);
     hc->inlen = 0;
     hc->state = HC_HEAD;
-    conn_timer(hc->c, worker_timeout(hc->w, WORKER_TV_HEADER));
+    conn_timer(hc->c, hc->loop->tv[LOOP_TV_HEADER]);
 }
 
 /* Terminate a slice in place: the byte after it is a delimiter we no longer need. */
@@ -715,14 +722,14 @@ static const char *http_cut(const char *s, size_t len)
 /* Behind a trusted proxy the client and scheme are the ones it reports. */
 static void http_request_proxied(gale_request *r)
 {
-    const struct config *cfg = worker_config(r->w);
+    const struct config *cfg = r->loop->cfg;
     if (cfg->ntrusted_proxies == 0 ||
         !realip_trusted(cfg->trusted_proxies, cfg->ntrusted_proxies, r->client))
         return;
     char *client = arena_alloc(r->arena, INET6_ADDRSTRLEN + 1);
     realip_client(cfg->trusted_proxies, cfg->ntrusted_proxies, r->client,
-                 gale_request_header(r, "X-Real-IP"), gale_request_header(r, "X-Forwarded-For"),
-                 client, INET6_ADDRSTRLEN + 1);
+                  gale_request_header(r, "X-Real-IP"), gale_request_header(r, "X-Forwarded-For"),
+                  client, INET6_ADDRSTRLEN + 1);
     r->client = client;
     const char *scheme = realip_scheme(gale_request_header(r, "X-Forwarded-Proto"));
     if (scheme)
@@ -802,7 +809,7 @@ static void http_route(gale_request *r, const struct http_head *h)
     r->nrh_keep = r->nrh; /* Location or Allow survive the error page */
     if (r->error_status)
         return;
-    if (router_match(worker_router(r->w), h->path, h->path_len, &m) < 0) {
+    if (router_match(r->loop->router, h->path, h->path_len, &m) < 0) {
         r->error_status = 404;
         r->error_reason = "no route matches this path";
         return;
@@ -816,11 +823,11 @@ static void http_route(gale_request *r, const struct http_head *h)
         r->caps[i] = arena_alloc(r->arena, len + 1);
         util_url_decode(r->caps[i], h->path + m.start[i], len, 0);
     }
-    r->fn = module_handler_fn(r->route->handler, r->mid);
+    r->fn = handler_fn(r->route->handler, r->mid);
     char allow[128];
-    module_allow(r->route->handler, allow, sizeof(allow));
+    handler_allow(r->route->handler, allow, sizeof(allow));
     if (r->route->conf->websocket) { /* only the opening handshake, a GET */
-        r->fn = r->mid == HTTP_M_GET ? ws_accept : NULL;
+        r->fn = r->mid == HTTP_M_GET ? http_upgrade.accept : NULL;
         strcpy(allow, "GET");
     }
     const struct config_cors *cors = &r->route->conf->cors;
@@ -868,7 +875,7 @@ static int http_begin_request(struct http_conn *hc, struct evbuffer *in)
     if (!r->body)
         util_oom();
     if (r->fn) { /* only a handler reads arguments: an error answer skips the body */
-        const struct config *cfg = worker_config(r->w);
+        const struct config *cfg = r->loop->cfg;
         r->upload = upload_new(r, gale_request_header(r, "Content-Type"),
                                cfg->limits.upload_memory_limit, cfg->upload_dir);
     }
@@ -881,7 +888,7 @@ static int http_begin_request(struct http_conn *hc, struct evbuffer *in)
         evbuffer_add(conn_out(hc->c), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     }
     hc->state = HC_BODY;
-    conn_timer(hc->c, worker_timeout(hc->w, WORKER_TV_BODY));
+    conn_timer(hc->c, hc->loop->tv[LOOP_TV_BODY]);
     return 0;
 }
 
@@ -999,7 +1006,7 @@ static int http_authenticate(gale_request *r)
         http_error(r, 403, "log in first");
         return -1;
     }
-    const char *login = worker_config(r->w)->login_url;
+    const char *login = r->loop->cfg->login_url;
     size_t cap = strlen(r->target) * 3 + 1;
     char *next = arena_alloc(r->arena, cap);
     util_url_encode(next, cap, r->target, NULL); /* as Tornado's urlencode: '/' too */
@@ -1094,7 +1101,7 @@ static void http_read(struct conn *c)
 {
     struct http_conn *hc = c->data;
     if (hc->state == HC_BODY)
-        conn_timer(c, worker_timeout(hc->w, WORKER_TV_BODY));
+        conn_timer(c, hc->loop->tv[LOOP_TV_BODY]);
     http_process(hc);
 }
 
@@ -1142,5 +1149,5 @@ static void http_drain(struct conn *c)
 {
     struct http_conn *hc = c->data;
     if (hc->state == HC_IDLE && !evbuffer_get_length(conn_in(c)))
-        conn_timer(c, worker_timeout(hc->w, WORKER_TV_DRAIN_IDLE));
+        conn_timer(c, hc->loop->tv[LOOP_TV_DRAIN_IDLE]);
 }

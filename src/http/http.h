@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/router.h"
 #include "gale/gale.h"
 #include "http/http_parser.h"
-#include "http/router.h"
 
 struct conn;
 struct arena;
@@ -30,7 +30,7 @@ struct http_kv {
 struct gale_request {
     struct http_conn *hc; /* NULL once the client has gone away */
     struct arena *arena;
-    struct worker *w;
+    struct loop *loop;
     const struct route *route; /* NULL when no route matched */
     gale_handler_fn fn;        /* the callback to run, NULL for an error answer */
     double start;              /* monotonic seconds */
@@ -52,26 +52,26 @@ struct gale_request {
     size_t nargs;
     size_t nquery; /* the first nquery of args come from the query string */
     int args_parsed;
-    struct upload *upload; /* a multipart/form-data body being collected */
-    json_t *json; /* the body as JSON, parsed on first use */
-    const char *xsrf_token; /* this answer's masked XSRF token, made on first use */
-    json_t *session;      /* owned (cleanup decref), NULL without sessions */
-    json_t *session_orig; /* as loaded, to tell whether the handler changed it */
-    const char *session_id; /* NULL until the session has one */
+    struct upload *upload;       /* a multipart/form-data body being collected */
+    json_t *json;                /* the body as JSON, parsed on first use */
+    const char *xsrf_token;      /* this answer's masked XSRF token, made on first use */
+    json_t *session;             /* owned (cleanup decref), NULL without sessions */
+    json_t *session_orig;        /* as loaded, to tell whether the handler changed it */
+    const char *session_id;      /* NULL until the session has one */
     struct store_op *session_op; /* the store read under way */
     void (*session_done)(gale_request *r);
     unsigned session_regenerate : 1;
     unsigned session_destroy : 1;
-    unsigned session_saved : 1;  /* session_save ran */
+    unsigned session_saved : 1;   /* session_save ran */
     unsigned session_writing : 1; /* inside store_set */
-    unsigned finish_waiting : 1; /* http_finish waits for the session store */
+    unsigned finish_waiting : 1;  /* http_finish waits for the session store */
     int json_parsed;
 
     /* the body */
     struct evbuffer *body;
     const char *body_flat; /* contiguous, NUL-terminated, made on first use */
     size_t body_len;
-    int64_t body_left;  /* Content-Length bytes still to read */
+    int64_t body_left;    /* Content-Length bytes still to read */
     size_t body_received; /* chunked: data bytes so far */
     int body_chunked;
     struct http_chunked chunked;
@@ -80,7 +80,7 @@ struct gale_request {
     int status;
     struct http_kv *rh;
     size_t nrh, caprh;
-    size_t nrh_keep; /* headers gale set before the handler: kept by error pages */
+    size_t nrh_keep;      /* headers gale set before the handler: kept by error pages */
     struct evbuffer *out; /* body written and not sent yet */
     size_t bytes_out;     /* body bytes sent */
     int error_status;     /* an answer gale gives instead of a handler (404, 405, ...) */
@@ -96,13 +96,25 @@ struct gale_request {
     unsigned aborted : 1;
     unsigned broken : 1; /* the body could not be completed: close without framing end */
 
-    struct gale_ws *upgrade;        /* the WebSocket taking the connection over after 101 */
-    struct pubsub_waiter *waiter;   /* gale_request_wait under way */
+    struct gale_ws *upgrade;      /* the WebSocket taking the connection over after 101 */
+    struct pubsub_waiter *waiter; /* gale_request_wait under way */
+    /* Set by the layer above that holds the request (a long poll): told when
+     * the client goes away, after the module's abort callback. */
+    void (*gone)(gale_request *r);
 
     void (*abort_cb)(gale_request *, void *);
     void *abort_arg;
     gale_request *orphan_prev, *orphan_next; /* while aborted and unfinished */
 };
+
+/* What takes a connection over after a 101 (WebSocket, a layer above
+ * HTTP): the worker sets it before serving, so that HTTP reaches the layer
+ * through it and includes nothing of it. */
+struct http_upgrade {
+    gale_handler_fn accept;                      /* runs for GET on a websocket route */
+    void (*attach)(struct conn *c, gale_ws *ws); /* the 101 is queued: the connection is ws's */
+};
+void http_set_upgrade(const struct http_upgrade *u);
 
 /* Start speaking HTTP on a new connection. */
 void http_conn_start(struct conn *c);

@@ -57,8 +57,8 @@ static int realip_take(const char *s, size_t len, char *out, size_t cap)
     return realip_parse(out, a) > 0 ? 0 : -1;
 }
 
-void realip_client(const struct config_cidr *blocks, size_t n, const char *peer, const char *real_ip,
-                  const char *forwarded_for, char *out, size_t cap)
+void realip_client(const struct config_cidr *blocks, size_t n, const char *peer,
+                   const char *real_ip, const char *forwarded_for, char *out, size_t cap)
 {
     snprintf(out, cap, "%s", peer);
     if (!realip_trusted(blocks, n, peer))

@@ -20,7 +20,7 @@ int realip_trusted(const struct config_cidr *blocks, size_t n, const char *ip);
  * proxy; `peer` when it is not trusted or the headers say nothing usable.
  * Writes into out (cap >= 46). */
 void realip_client(const struct config_cidr *blocks, size_t n, const char *peer,
-                  const char *real_ip, const char *forwarded_for, char *out, size_t cap);
+                   const char *real_ip, const char *forwarded_for, char *out, size_t cap);
 
 /* "https", "http" or NULL from an X-Forwarded-Proto value (its last entry). */
 const char *realip_scheme(const char *forwarded_proto);

@@ -12,16 +12,16 @@
 #include <event2/event_struct.h>
 
 #include "core/arena.h"
-#include "net/conn.h"
+#include "core/config.h"
+#include "core/loop.h"
+#include "core/module.h"
+#include "core/router.h"
+#include "core/util.h"
 #include "http/form.h"
 #include "http/http.h"
-#include "net/tls.h"
 #include "http/upload.h"
-#include "core/config.h"
-#include "core/module.h"
-#include "http/router.h"
-#include "core/util.h"
-#include "daemon/worker.h"
+#include "net/conn.h"
+#include "net/tls.h"
 
 gale_ctx *gale_request_ctx(const gale_request *r)
 {
@@ -243,7 +243,7 @@ json_t *gale_request_json(gale_request *r)
 
 const char *gale_url_for(gale_request *r, const char *name, ...)
 {
-    const struct route *route = worker_route_named(r->w, name);
+    const struct route *route = module_route_named(r->loop->modules, name);
     const char *args[ROUTER_MAX_CAPTURES];
     size_t n = 0;
     va_list ap;
@@ -339,7 +339,7 @@ int gale_request_later(gale_request *r, double seconds, void (*fn)(gale_request 
     t->r = r;
     t->fn = fn;
     t->arg = arg;
-    if (evtimer_assign(&t->ev, worker_base(r->w), request_timer_cb, t) < 0)
+    if (evtimer_assign(&t->ev, r->loop->base, request_timer_cb, t) < 0)
         return -1;
     struct timeval tv = util_timeval(seconds);
     if (evtimer_add(&t->ev, &tv) < 0)

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "core/arena.h"
-#include "http/http.h"
 #include "core/threadpool.h"
+#include "http/http.h"
 #include "http/session.h"
 #include "store/store.h"
 

@@ -18,11 +18,11 @@
 #include <openssl/rand.h>
 
 #include "core/config.h"
-#include "http/http.h"
 #include "core/log.h"
-#include "store/store.h"
+#include "core/loop.h"
 #include "core/util.h"
-#include "daemon/worker.h"
+#include "http/http.h"
+#include "store/store.h"
 
 #define SESSION_ID_BYTES 32
 #define SESSION_ID_LEN (SESSION_ID_BYTES * 2)
@@ -117,7 +117,7 @@ void session_load(gale_request *r, void (*done)(gale_request *r))
         done(r);
         return;
     }
-    const struct config_sessions *ss = &worker_config(r->w)->sessions;
+    const struct config_sessions *ss = &r->loop->cfg->sessions;
     const char *id = gale_request_signed_cookie(r, ss->cookie, ss->max_age / 86400.0);
     if (!id || !session_id_ok(id)) {
         session_fresh(r);
@@ -152,7 +152,7 @@ static char *session_new_id(gale_request *r)
 
 static void session_cookie(gale_request *r, const char *id)
 {
-    const struct config_sessions *ss = &worker_config(r->w)->sessions;
+    const struct config_sessions *ss = &r->loop->cfg->sessions;
     gale_cookie_options o = {.path = "/",
                              .httponly = 1,
                              .samesite = GALE_SAMESITE_LAX,
@@ -181,7 +181,7 @@ static void session_written(void *arg, int status)
  * the store confirms (returns 1 then, or 0 when that happened at once). */
 static int session_write(gale_request *r, void (*done)(gale_request *r))
 {
-    const struct config_sessions *ss = &worker_config(r->w)->sessions;
+    const struct config_sessions *ss = &r->loop->cfg->sessions;
     char *text = json_dumps(r->session, JSON_COMPACT);
     if (!text)
         return 0;

@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "core/arena.h"
+#include "core/util.h"
 #include "http/form.h"
 #include "http/http.h"
-#include "core/util.h"
 
 struct upload_field {
     char *name;

@@ -25,9 +25,9 @@
 #include <openssl/ssl.h>
 
 #include "core/log.h"
-#include "net/tls.h"
+#include "core/loop.h"
 #include "core/util.h"
-#include "daemon/worker.h"
+#include "net/tls.h"
 
 #define CONN_READ_SIZE 16384
 #define CONN_TLS_RECORD 16384      /* the largest TLS record's payload */
@@ -148,15 +148,15 @@ static void conn_client_addr(struct conn *c, const struct sockaddr *sa)
         strcpy(c->client, "-");
 }
 
-static struct bufferevent *conn_bev(struct worker *w, int fd, struct tls_server *tls)
+static struct bufferevent *conn_bev(struct loop *loop, int fd, struct tls_server *tls)
 {
     if (!tls)
-        return bufferevent_socket_new(worker_base(w), fd, BEV_OPT_CLOSE_ON_FREE);
+        return bufferevent_socket_new(loop->base, fd, BEV_OPT_CLOSE_ON_FREE);
     SSL *ssl = tls_ssl_new(tls);
     if (!ssl)
         return NULL;
     struct bufferevent *bev = bufferevent_openssl_socket_new(
-        worker_base(w), fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+        loop->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
         SSL_free(ssl);
         return NULL;
@@ -167,10 +167,36 @@ static struct bufferevent *conn_bev(struct worker *w, int fd, struct tls_server 
     return bev;
 }
 
-struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
+/* The loop's list of open connections; the worker hears of each change. */
+static void conn_link(struct loop *loop, struct conn *c)
+{
+    c->next = loop->conns;
+    c->prev = NULL;
+    if (loop->conns)
+        loop->conns->prev = c;
+    loop->conns = c;
+    loop->nconns++;
+    if (loop->conns_changed)
+        loop->conns_changed(loop, 1);
+}
+
+static void conn_unlink(struct loop *loop, struct conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        loop->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    loop->nconns--;
+    if (loop->conns_changed)
+        loop->conns_changed(loop, 0);
+}
+
+struct conn *conn_new(struct loop *loop, int fd, const struct sockaddr *sa,
                       const struct config_listen *lc, struct tls_server *tls)
 {
-    struct bufferevent *bev = conn_bev(w, fd, tls);
+    struct bufferevent *bev = conn_bev(loop, fd, tls);
     if (!bev) {
         close(fd);
         return NULL;
@@ -180,7 +206,7 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
     c->rbuf = evbuffer_new();
     if (!c->wbuf || !c->rbuf)
         util_oom();
-    c->w = w;
+    c->loop = loop;
     c->bev = bev;
     c->fd = fd;
     c->https = tls != NULL;
@@ -194,14 +220,14 @@ struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
         c->flushes = 2;
     }
     conn_client_addr(c, sa);
-    evtimer_assign(&c->timer, worker_base(w), conn_timer_cb, c);
-    event_assign(&c->rev, worker_base(w), fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
+    evtimer_assign(&c->timer, loop->base, conn_timer_cb, c);
+    event_assign(&c->rev, loop->base, fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
     bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     /* A plain socket's bufferevent only writes what conn_flush could not:
      * enabled then, so that no poll registration is made per connection. */
     if (tls)
         bufferevent_enable(bev, EV_WRITE);
-    worker_conn_add(w, c);
+    conn_link(loop, c);
     return c;
 }
 
@@ -234,7 +260,7 @@ void conn_close(struct conn *c)
     bufferevent_free(c->bev);
     evbuffer_free(c->wbuf);
     evbuffer_free(c->rbuf);
-    worker_conn_remove(c->w, c);
+    conn_unlink(c->loop, c);
     free(c);
 }
 
@@ -313,7 +339,7 @@ static void conn_linger(struct conn *c)
     shutdown(c->fd, SHUT_WR);
     evbuffer_drain(conn_in(c), (size_t)-1);
     conn_read(c, 1);
-    conn_timer(c, worker_timeout(c->w, WORKER_TV_LINGER));
+    conn_timer(c, c->loop->tv[LOOP_TV_LINGER]);
 }
 
 void conn_close_after_write(struct conn *c)
@@ -325,7 +351,7 @@ void conn_close_after_write(struct conn *c)
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
         conn_linger(c);
     else
-        conn_timer(c, worker_timeout(c->w, WORKER_TV_SEND));
+        conn_timer(c, c->loop->tv[LOOP_TV_SEND]);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)

@@ -15,7 +15,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-struct worker;
+struct loop;
 struct conn;
 struct tls_server;
 struct config_listen;
@@ -30,26 +30,26 @@ struct conn_proto {
 };
 
 struct conn {
-    struct worker *w;
+    struct loop *loop;
     struct bufferevent *bev;
     struct evbuffer *wbuf; /* answers staged here, sent by conn_flush */
     struct evbuffer *rbuf; /* plain sockets: what was read (TLS: the bufferevent's input) */
     int fd;
-    char client[INET6_ADDRSTRLEN]; /* address without port */
-    int https;                     /* arrived on a TLS listener */
+    char client[INET6_ADDRSTRLEN];  /* address without port */
+    int https;                      /* arrived on a TLS listener */
     const struct config_listen *lc; /* the listen entry it arrived on */
     const struct conn_proto *proto;
     void *data; /* the protocol's state, freed by proto->release */
     struct event timer;
-    struct event rev; /* plain sockets: readable */
-    struct conn *prev, *next; /* the worker's list */
-    unsigned closing : 1;     /* flushing output before the close */
-    unsigned lingering : 1;   /* write side shut, discarding input until EOF */
-    unsigned eof : 1;         /* the peer closed its side */
-    unsigned error : 1;       /* the socket failed: nothing more can be sent */
-    unsigned linger : 1;      /* on close, drain what the client still sends */
-    unsigned want_read : 1;   /* the protocol wants input */
-    unsigned reading : 1;     /* reads are enabled (want_read and below the high mark) */
+    struct event rev;            /* plain sockets: readable */
+    struct conn *prev, *next;    /* the loop's list */
+    unsigned closing : 1;        /* flushing output before the close */
+    unsigned lingering : 1;      /* write side shut, discarding input until EOF */
+    unsigned eof : 1;            /* the peer closed its side */
+    unsigned error : 1;          /* the socket failed: nothing more can be sent */
+    unsigned linger : 1;         /* on close, drain what the client still sends */
+    unsigned want_read : 1;      /* the protocol wants input */
+    unsigned reading : 1;        /* reads are enabled (want_read and below the high mark) */
     unsigned handshake_done : 1; /* TLS: the handshake completed */
     unsigned close_pending : 1;  /* conn_close was called inside a callback */
     int busy;                    /* libevent callbacks under way on it */
@@ -58,11 +58,11 @@ struct conn {
 
 /* Take an accepted socket from listen entry lc, speaking TLS when tls is
  * not NULL. Returns the connection or NULL (fd closed). */
-struct conn *conn_new(struct worker *w, int fd, const struct sockaddr *sa,
+struct conn *conn_new(struct loop *loop, int fd, const struct sockaddr *sa,
                       const struct config_listen *lc, struct tls_server *tls);
 /* The connection's SSL, or NULL on a plain socket. */
 struct ssl_st *conn_ssl(struct conn *c);
-/* Arm the timer (NULL disarms). Use worker_timeout() values: common timeouts. */
+/* Arm the timer (NULL disarms). Use the loop's tv[] values: common timeouts. */
 void conn_timer(struct conn *c, const struct timeval *tv);
 /* What arrived and was not consumed yet. */
 struct evbuffer *conn_in(struct conn *c);

@@ -32,8 +32,8 @@ struct listen_set {
  * sockets of `old` (may be NULL) that have the same address and port, so that
  * the old set stays whole until the caller closes it (a failed reload keeps
  * it). Returns 0, or -1 with a message in *err (caller frees). */
-int listen_open(struct listen_set *ls, const struct config *cfg, int slots,
-                struct listen_set *old, char **err);
+int listen_open(struct listen_set *ls, const struct config *cfg, int slots, struct listen_set *old,
+                char **err);
 /* Close every socket still owned by the set and free it. */
 void listen_close(struct listen_set *ls);
 

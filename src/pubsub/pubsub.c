@@ -18,12 +18,12 @@
 
 #include "core/arena.h"
 #include "core/config.h"
-#include "http/http.h"
 #include "core/ipc.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/module.h"
 #include "core/util.h"
-#include "daemon/worker.h"
+#include "http/http.h"
 
 #define PUBSUB_QUEUE_LIMIT (64 * 1024 * 1024) /* messages waiting for the master */
 #define PUBSUB_READ_BATCH 256                 /* messages read per loop turn */
@@ -57,7 +57,7 @@ struct pubsub_waiter {
 };
 
 static struct {
-    struct worker *w;
+    struct loop *loop;
     struct event_base *base;
     int backend;
     int ipc_fd;
@@ -272,6 +272,7 @@ static int pubsub_waiter_stop(struct pubsub_waiter *wt)
     if (wt->next)
         wt->next->prev = wt->prev;
     wt->r->waiter = NULL;
+    wt->r->gone = NULL;
     return 0;
 }
 
@@ -298,6 +299,14 @@ static void pubsub_waiter_cleanup(void *arg)
     pubsub_waiter_stop(arg);
 }
 
+/* r->gone: the client of a long poll went away. End the wait: fn runs from
+ * the loop with NULL (gale_request_aborted(r) is true then). */
+static void pubsub_request_gone(gale_request *r)
+{
+    if (r->waiter)
+        event_active(&r->waiter->timer, EV_TIMEOUT, 0);
+}
+
 int gale_request_wait(gale_request *r, const char *channel, double timeout,
                       void (*fn)(gale_request *r, void *arg, const char *msg, size_t len),
                       void *arg)
@@ -318,6 +327,7 @@ int gale_request_wait(gale_request *r, const char *channel, double timeout,
         P.waiters->prev = wt;
     P.waiters = wt;
     r->waiter = wt;
+    r->gone = pubsub_request_gone;
     if (P.draining || r->aborted) {
         event_active(&wt->timer, EV_TIMEOUT, 0);
     } else if (timeout > 0) {
@@ -325,12 +335,6 @@ int gale_request_wait(gale_request *r, const char *channel, double timeout,
         evtimer_add(&wt->timer, &tv);
     }
     return 0;
-}
-
-void pubsub_request_aborted(gale_request *r)
-{
-    if (r->waiter)
-        event_active(&r->waiter->timer, EV_TIMEOUT, 0); /* fn runs from the loop */
 }
 
 void pubsub_drain(void)
@@ -370,11 +374,11 @@ static void pubsub_ipc_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-int pubsub_init(struct worker *w, int ipc_fd)
+int pubsub_init(struct loop *loop, int ipc_fd)
 {
-    const struct config *cfg = worker_config(w);
-    P.w = w;
-    P.base = worker_base(w);
+    const struct config *cfg = loop->cfg;
+    P.loop = loop;
+    P.base = loop->base;
     P.backend = cfg->pubsub.backend;
     P.ipc_fd = ipc_fd;
     if (P.backend == CONFIG_PUBSUB_REDIS)

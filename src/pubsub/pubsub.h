@@ -18,21 +18,18 @@
 
 #include "gale/gale.h"
 
-struct worker;
+struct loop;
 
 #define PUBSUB_MAX_CHANNEL 200
 #define PUBSUB_MAX_MESSAGE 65000
 
 /* Start the worker's side: read the master's messages from ipc_fd, or
  * connect to Redis. 0, or -1 (logged). */
-int pubsub_init(struct worker *w, int ipc_fd);
+int pubsub_init(struct loop *loop, int ipc_fd);
 /* The worker drains: every long poll is answered now (fn with NULL). */
 void pubsub_drain(void);
 /* Free everything (after the modules' shutdown). */
 void pubsub_shutdown(void);
-/* r's client went away while r waits for a message: end the wait (fn runs
- * from the loop with NULL; gale_request_aborted(r) is true then). */
-void pubsub_request_aborted(gale_request *r);
 
 /* The master: a worker published (payload as above); relay it. Returns the
  * payload length checked, or -1 when it is malformed. */

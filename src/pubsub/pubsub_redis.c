@@ -20,8 +20,8 @@
 
 #include "core/config.h"
 #include "core/log.h"
-#include "pubsub/pubsub.h"
 #include "core/util.h"
+#include "pubsub/pubsub.h"
 
 #define PUBSUB_REDIS_RETRY_SEC 1
 

@@ -29,8 +29,8 @@ typedef void (*store_done_cb)(void *arg, int status);
 struct store *store_lmdb_open(const char *dir, size_t map_size, char *err, size_t errlen);
 
 struct store_redis_conf {
-    const char *host; /* "127.0.0.1" */
-    int port;         /* 6379 */
+    const char *host;     /* "127.0.0.1" */
+    int port;             /* 6379 */
     const char *password; /* NULL: no AUTH */
     int db;               /* SELECT db when > 0 */
     const char *prefix;   /* prepended to every key, e.g. "gale:session:" */

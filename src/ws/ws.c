@@ -22,12 +22,12 @@
 
 #include "core/arena.h"
 #include "core/config.h"
-#include "net/conn.h"
-#include "http/http.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/module.h"
 #include "core/util.h"
-#include "daemon/worker.h"
+#include "http/http.h"
+#include "net/conn.h"
 #include "ws/ws_deflate.h"
 #include "ws/ws_frame.h"
 
@@ -40,7 +40,7 @@ enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
 
 struct gale_ws {
     struct conn *c; /* NULL once the connection is gone */
-    struct worker *w;
+    struct loop *loop;
     const struct config_websocket *cfg;
     const gale_websocket *cb;
     gale_ctx *ctx;
@@ -63,7 +63,7 @@ struct gale_ws {
 /* The next keepalive ping, unless the config has none. */
 static void ws_arm_ping(gale_ws *ws)
 {
-    conn_timer(ws->c, ws->cfg->ping_interval > 0 ? worker_timeout(ws->w, WORKER_TV_WS_PING) : NULL);
+    conn_timer(ws->c, ws->cfg->ping_interval > 0 ? ws->loop->tv[LOOP_TV_WS_PING] : NULL);
 }
 
 /* ---- sending ---- */
@@ -142,7 +142,7 @@ static void ws_start_close(gale_ws *ws, int code, const char *reason)
     ws->state = WS_CLOSING;
     ws_set_close(ws, code ? code : 1005, reason, reason ? strlen(reason) : 0);
     ws_send_close(ws, code, reason);
-    conn_timer(ws->c, worker_timeout(ws->w, WORKER_TV_WS_CLOSE));
+    conn_timer(ws->c, ws->loop->tv[LOOP_TV_WS_CLOSE]);
     ws_flush(ws);
 }
 
@@ -419,7 +419,7 @@ static void ws_timeout(struct conn *c)
         ws->ping_out = 1;
         ws_put_frame(ws, WS_FRAME_PING, 0, WS_PING_PAYLOAD, sizeof(WS_PING_PAYLOAD) - 1, NULL);
         conn_flush(c);
-        conn_timer(c, worker_timeout(ws->w, WORKER_TV_WS_PONG));
+        conn_timer(c, ws->loop->tv[LOOP_TV_WS_PONG]);
     }
 }
 
@@ -465,7 +465,7 @@ void ws_attach(struct conn *c, gale_ws *ws)
     if (ws->state == WS_OPEN)
         ws_arm_ping(ws);
     else
-        conn_timer(c, worker_timeout(ws->w, WORKER_TV_WS_CLOSE));
+        conn_timer(c, ws->loop->tv[LOOP_TV_WS_CLOSE]);
     conn_read(c, 1);
     if (evbuffer_get_length(conn_in(c)) > 0)
         ws_read(c);
@@ -589,9 +589,9 @@ static int ws_refuse(gale_request *r, int status, const char *reason)
 
 static gale_ws *ws_new(gale_request *r, const struct ws_deflate_params *dp)
 {
-    const struct config *cfg = worker_config(r->w);
+    const struct config *cfg = r->loop->cfg;
     gale_ws *ws = xcalloc(1, sizeof(*ws));
-    ws->w = r->w;
+    ws->loop = r->loop;
     ws->cfg = &cfg->websocket;
     ws->cb = r->route->handler->websocket;
     ws->ctx = &r->route->module->ctx;
@@ -606,7 +606,7 @@ static gale_ws *ws_new(gale_request *r, const struct ws_deflate_params *dp)
 
 int ws_accept(gale_request *r)
 {
-    const struct config_websocket *cfg = &worker_config(r->w)->websocket;
+    const struct config_websocket *cfg = &r->loop->cfg->websocket;
     if (!ws_header_token(r, "Upgrade", "websocket"))
         return ws_refuse(r, 426, "this resource speaks WebSocket only");
     if (r->minor < 1)
@@ -623,7 +623,7 @@ int ws_accept(gale_request *r)
         return ws_refuse(r, 400, "bad Sec-WebSocket-Key");
     if (!ws_origin_ok(r, cfg))
         return ws_refuse(r, 403, "cross-origin WebSocket refused");
-    if (worker_draining(r->w) || !http_request_conn(r))
+    if (r->loop->draining || !http_request_conn(r))
         return ws_refuse(r, 503, "server going away");
     struct ws_deflate_params dp;
     char ext[160];

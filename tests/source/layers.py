@@ -28,19 +28,6 @@ RANK = {"core": 0, "net": 1, "store": 1, "http": 2, "ws": 3, "pubsub": 3, "daemo
 
 # (file, included header): why it is still there.
 KNOWN = {
-    ("src/core/config.c", "http/router.h"): "route patterns are checked by the config engine until "
-    "the route settings table moves beside the router",
-    ("src/core/module.c", "http/http_parser.h"): "module_allow maps HTTP methods; it belongs to dispatch",
-    ("src/core/module.c", "daemon/worker.h"): "gale_ctx_base and gale_ctx_worker_id: the loop context",
-    ("src/http/cookie_api.c", "daemon/worker.h"): "worker_config: the loop context",
-    ("src/http/http.c", "daemon/worker.h"): "timeouts, config, Date header: the loop context",
-    ("src/http/http.c", "pubsub/pubsub.h"): "a long poll's abort: a request hook",
-    ("src/http/http.c", "ws/ws.h"): "the upgrade: a hand-over hook",
-    ("src/http/request.c", "daemon/worker.h"): "worker_route_named, worker_base: the loop context",
-    ("src/http/session.c", "daemon/worker.h"): "worker_config: the loop context",
-    ("src/net/conn.c", "daemon/worker.h"): "base, timeouts, the connection list: the loop context",
-    ("src/pubsub/pubsub.c", "daemon/worker.h"): "worker_config, worker_base: the loop context",
-    ("src/ws/ws.c", "daemon/worker.h"): "timeouts, config, draining: the loop context",
 }
 
 

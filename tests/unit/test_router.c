@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "http/router.h"
+#include "core/router.h"
 
 static char err[256];
 

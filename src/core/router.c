@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/router.h"
+#include "core/router.h"
 #include "core/util.h"
 
 /*

@@ -23,8 +23,8 @@ int router_add(struct router *rt, const char *pattern, void *data, char *err, si
 #define ROUTER_MAX_CAPTURES 16
 
 struct router_match {
-    void *data;    /* the matched route's data */
-    size_t ncaps;  /* capture groups of the pattern (<= ROUTER_MAX_CAPTURES) */
+    void *data;   /* the matched route's data */
+    size_t ncaps; /* capture groups of the pattern (<= ROUTER_MAX_CAPTURES) */
     /* capture i (1-based) is path[start[i-1] .. end[i-1]); start == (size_t)-1 when unset */
     size_t start[ROUTER_MAX_CAPTURES];
     size_t end[ROUTER_MAX_CAPTURES];
