@@ -34,7 +34,9 @@
 #include "core/router.h"
 #include "core/threadpool.h"
 #include "core/util.h"
-#include "http/http.h"
+#include "http/etag.h"
+#include "http/h1.h"
+#include "http/pipeline.h"
 #include "http/session.h"
 #include "net/conn.h"
 #include "net/listen.h"
@@ -93,7 +95,7 @@ static void worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
     struct worker_listener *wl = arg;
     struct conn *c = conn_new(&wl->w->loop, fd, sa, wl->lc, wl->tls);
     if (c) {
-        http_conn_start(c);
+        h1_conn_start(c);
         conn_read_now(c);
     }
 }
@@ -131,7 +133,7 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
     while (w->loop.conns)
         conn_close(w->loop.conns);
     module_shutdown_all(w->ms);
-    http_free_orphans();
+    pipeline_free_orphans();
     pubsub_shutdown();
     session_shutdown();
     threadpool_shutdown();
@@ -301,8 +303,11 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
         exit(3);
     }
     worker_build_router(w);
+    /* What the request pipeline is made of in this worker: the WebSocket
+     * upgrade, and the output stages in the order answers pass them. */
     static const struct http_upgrade websocket = {ws_accept, ws_attach};
-    http_set_upgrade(&websocket);
+    pipeline_set_upgrade(&websocket);
+    pipeline_stage_add(&etag_stage);
     if (worker_drop_privileges(w->loop.cfg) < 0)
         exit(3);
     /* The master may be gone already (killed); then stop rather than linger. */

@@ -11,7 +11,7 @@
 #include "core/config.h"
 #include "core/loop.h"
 #include "http/cookie.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "http/http_parser.h"
 #include "http/xsrf.h"
 

@@ -18,7 +18,8 @@
 #include "core/router.h"
 #include "core/util.h"
 #include "http/form.h"
-#include "http/http.h"
+#include "http/pipeline.h"
+#include "http/request.h"
 #include "http/upload.h"
 #include "net/conn.h"
 #include "net/tls.h"
@@ -71,7 +72,7 @@ const char *gale_request_client(const gale_request *r)
 const char *gale_request_client_cert(const gale_request *r)
 {
     char buf[1024];
-    struct conn *c = http_request_conn(r);
+    struct conn *c = pipeline_conn(r);
     struct ssl_st *ssl = c ? conn_ssl(c) : NULL;
     const char *subject = ssl ? tls_peer_subject(ssl, buf, sizeof(buf)) : NULL;
     return subject ? arena_strdup(r->arena, subject) : NULL;

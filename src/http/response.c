@@ -10,7 +10,8 @@
 #include <event2/buffer.h>
 
 #include "core/arena.h"
-#include "http/http.h"
+#include "http/pipeline.h"
+#include "http/request.h"
 
 /* Headers whose framing or meaning gale owns. */
 static const char *const response_reserved[] = {
@@ -115,25 +116,25 @@ int gale_response_printf(gale_request *r, const char *fmt, ...)
 
 int gale_response_flush(gale_request *r)
 {
-    if (r->finished || r->aborted || !r->hc)
+    if (r->finished || r->aborted || !r->stream)
         return -1;
-    if (!r->head_sent && http_send_head(r, 1) < 0)
+    if (!r->head_sent && pipeline_send_head(r, 1) < 0)
         return -1;
-    http_send_body(r);
-    http_flush(r);
+    pipeline_send_body(r);
+    pipeline_flush(r);
     return 0;
 }
 
 void gale_response_finish(gale_request *r)
 {
-    http_finish(r);
+    pipeline_finish(r);
 }
 
 void gale_response_error(gale_request *r, int status, const char *reason)
 {
     if (status < 100 || status > 599)
         status = 500;
-    http_error(r, status, reason);
+    pipeline_error(r, status, reason);
 }
 
 int gale_response_json(gale_request *r, const json_t *json)
@@ -167,7 +168,7 @@ int gale_response_redirect(gale_request *r, int status, const char *url)
     if (gale_response_header(r, "Location", url) < 0)
         return -1;
     evbuffer_drain(r->out, evbuffer_get_length(r->out));
-    http_finish(r);
+    pipeline_finish(r);
     return 0;
 }
 

@@ -8,7 +8,7 @@
 
 #include "core/arena.h"
 #include "core/threadpool.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "http/session.h"
 #include "store/store.h"
 

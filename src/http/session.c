@@ -21,7 +21,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/util.h"
-#include "http/http.h"
+#include "http/request.h"
 #include "store/store.h"
 
 #define SESSION_ID_BYTES 32

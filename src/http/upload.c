@@ -18,7 +18,7 @@
 #include "core/arena.h"
 #include "core/util.h"
 #include "http/form.h"
-#include "http/http.h"
+#include "http/request.h"
 
 struct upload_field {
     char *name;

@@ -23,7 +23,7 @@
 #include "core/loop.h"
 #include "core/module.h"
 #include "core/util.h"
-#include "http/http.h"
+#include "http/request.h"
 
 #define PUBSUB_QUEUE_LIMIT (64 * 1024 * 1024) /* messages waiting for the master */
 #define PUBSUB_READ_BATCH 256                 /* messages read per loop turn */

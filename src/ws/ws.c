@@ -26,7 +26,8 @@
 #include "core/loop.h"
 #include "core/module.h"
 #include "core/util.h"
-#include "http/http.h"
+#include "http/pipeline.h"
+#include "http/request.h"
 #include "net/conn.h"
 #include "ws/ws_deflate.h"
 #include "ws/ws_frame.h"
@@ -595,7 +596,7 @@ static gale_ws *ws_new(gale_request *r, const struct ws_deflate_params *dp)
     ws->cfg = &cfg->websocket;
     ws->cb = r->route->handler->websocket;
     ws->ctx = &r->route->module->ctx;
-    ws->c = http_request_conn(r);
+    ws->c = pipeline_conn(r);
     ws->close_code = 1005;
     if (dp)
         ws->deflate = ws_deflate_new(dp, cfg->websocket.compression_level);
@@ -623,7 +624,7 @@ int ws_accept(gale_request *r)
         return ws_refuse(r, 400, "bad Sec-WebSocket-Key");
     if (!ws_origin_ok(r, cfg))
         return ws_refuse(r, 403, "cross-origin WebSocket refused");
-    if (r->loop->draining || !http_request_conn(r))
+    if (r->loop->draining || !pipeline_conn(r))
         return ws_refuse(r, 503, "server going away");
     struct ws_deflate_params dp;
     char ext[160];
@@ -640,7 +641,7 @@ int ws_accept(gale_request *r)
     const char *protocol = ws_subprotocol(r, r->route->handler->websocket);
     if (protocol)
         response_header_add(r, "Sec-WebSocket-Protocol", protocol);
-    if (http_send_head(r, 0) < 0)
+    if (pipeline_send_head(r, 0) < 0)
         return GALE_OK;
     gale_ws *ws = ws_new(r, deflate == 1 ? &dp : NULL);
     r->upgrade = ws;

@@ -1,10 +1,14 @@
 /*
- * http.h - the HTTP/1.1 request/response life cycle on a connection:
- * reading heads and bodies, routing, calling handlers, keep-alive,
- * pipelining (answers in order), chunked output.
+ * request.h - a request and its answer as the request pipeline sees them,
+ * whatever protocol carried them: what a module's gale_request is.
+ *
+ * Ownership: the request and everything it points to live in its arena
+ * (r->arena), freed at once when the request is over (pipeline.h says
+ * when); cleanups registered on the arena free what is not arena memory
+ * (the JSON of the session, the body buffers).
  */
-#ifndef GALE_HTTP_H
-#define GALE_HTTP_H
+#ifndef GALE_REQUEST_H
+#define GALE_REQUEST_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -13,14 +17,14 @@
 #include "gale/gale.h"
 #include "http/http_parser.h"
 
-struct conn;
 struct arena;
 struct evbuffer;
-struct route;
-struct http_conn;
-struct upload;
-struct store_op;
+struct http_wire;
+struct loop;
 struct pubsub_waiter;
+struct route;
+struct store_op;
+struct upload;
 
 struct http_kv {
     const char *name;
@@ -28,7 +32,12 @@ struct http_kv {
 };
 
 struct gale_request {
-    struct http_conn *hc; /* NULL once the client has gone away */
+    /* The protocol under the request (HTTP/1 now, HTTP/2 later) and its
+     * side of it (an HTTP/1 connection, a stream): the pipeline speaks to
+     * the client only through `wire`. stream is NULL once the client has
+     * gone away. */
+    const struct http_wire *wire;
+    void *stream;
     struct arena *arena;
     struct loop *loop;
     const struct route *route; /* NULL when no route matched */
@@ -40,7 +49,7 @@ struct gale_request {
     const char *method;
     int mid; /* enum http_method */
     const char *target, *path, *query;
-    int minor;
+    int minor; /* HTTP/1.minor */
     struct http_header *hdrs;
     size_t nhdrs;
     const char *host;
@@ -64,17 +73,13 @@ struct gale_request {
     unsigned session_destroy : 1;
     unsigned session_saved : 1;   /* session_save ran */
     unsigned session_writing : 1; /* inside store_set */
-    unsigned finish_waiting : 1;  /* http_finish waits for the session store */
+    unsigned finish_waiting : 1;  /* pipeline_finish waits for the session store */
     int json_parsed;
 
     /* the body */
     struct evbuffer *body;
     const char *body_flat; /* contiguous, NUL-terminated, made on first use */
     size_t body_len;
-    int64_t body_left;    /* Content-Length bytes still to read */
-    size_t body_received; /* chunked: data bytes so far */
-    int body_chunked;
-    struct http_chunked chunked;
 
     /* the response */
     int status;
@@ -87,14 +92,11 @@ struct gale_request {
     const char *error_reason;
 
     unsigned is_head : 1;
-    unsigned keepalive : 1;
     unsigned head_sent : 1;
-    unsigned chunked_out : 1; /* streaming with chunked framing */
-    unsigned eof_framed : 1;  /* streaming to an HTTP/1.0 client: the close ends the body */
     unsigned finished : 1;
     unsigned in_handler : 1;
     unsigned aborted : 1;
-    unsigned broken : 1; /* the body could not be completed: close without framing end */
+    unsigned broken : 1; /* the body could not be completed: the wire must not end it */
 
     struct gale_ws *upgrade;      /* the WebSocket taking the connection over after 101 */
     struct pubsub_waiter *waiter; /* gale_request_wait under way */
@@ -107,42 +109,8 @@ struct gale_request {
     gale_request *orphan_prev, *orphan_next; /* while aborted and unfinished */
 };
 
-/* What takes a connection over after a 101 (WebSocket, a layer above
- * HTTP): the worker sets it before serving, so that HTTP reaches the layer
- * through it and includes nothing of it. */
-struct http_upgrade {
-    gale_handler_fn accept;                      /* runs for GET on a websocket route */
-    void (*attach)(struct conn *c, gale_ws *ws); /* the 101 is queued: the connection is ws's */
-};
-void http_set_upgrade(const struct http_upgrade *u);
-
-/* Start speaking HTTP on a new connection. */
-void http_conn_start(struct conn *c);
-
-/* The connection of r, or NULL once the client has gone. */
-struct conn *http_request_conn(const gale_request *r);
-
-/* Free the requests whose clients left and whose modules never finished
- * them: only when the worker exits, after the modules' shutdown. */
-void http_free_orphans(void);
-
-/* Send the head (and switch to chunked output when `streaming`). Returns 0,
- * or -1 when the client is gone. */
-int http_send_head(gale_request *r, int streaming);
-/* Queue r->out to the client with the framing in use. */
-void http_send_body(gale_request *r);
-/* Send what was queued now, unless the connection is in the middle of a
- * batch of pipelined requests (then it leaves with the batch). */
-void http_flush(gale_request *r);
-/* The response is complete: end the framing, log it, free the request (now,
- * or when the handler returns) and go on with the connection. */
-void http_finish(gale_request *r);
-/* Answer with an error page and finish. */
-void http_error(gale_request *r, int status, const char *reason);
 /* Add a response header without gale_response_header's checks (gale's own
  * Connection, Upgrade...): name and value are trusted. */
 void response_header_add(gale_request *r, const char *name, const char *value);
-/* The reason phrase for a status code. */
-const char *http_status_text(int status);
 
 #endif

@@ -1,0 +1,688 @@
+/*
+ * h1.c - the HTTP/1 wire: a connection's requests parsed one at a time,
+ * their bodies read with Content-Length or chunked framing (and 100
+ * Continue), their answers framed and written (status line, headers,
+ * Content-Length or chunked, Connection), keep-alive and pipelining. What
+ * happens to a request in between is the pipeline's (pipeline.h), which
+ * answers through the operations table h1_wire.
+ *
+ * One request at a time per connection: bytes of pipelined requests wait in
+ * the input buffer until the answer before them is complete, so answers
+ * leave in order; answers of one batch of pipelined requests leave in one
+ * write.
+ *
+ * Ownership: the connection (struct h1_conn) owns the head buffer `in` and
+ * the arena each request lives in. A request whose client goes away while
+ * its handler is still working (GALE_ASYNC) takes both over and frees them
+ * when the module finishes it (pipeline_client_gone).
+ */
+#include "http/h1.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/util.h"
+#include "http/http_parser.h"
+#include "http/pipeline.h"
+#include "http/request.h"
+#include "net/conn.h"
+
+#define H1_IN_INITIAL 2048
+#define H1_OUT_PAUSE (256 * 1024) /* stop reading pipelined requests above this */
+#define H1_ARENA_SIZE 4096
+
+enum h1_state { HC_IDLE, HC_HEAD, HC_BODY, HC_HANDLER, HC_UPGRADED };
+
+struct h1_conn {
+    struct conn *c;
+    struct loop *loop;
+    const struct config_limits *lim;
+    char *in; /* the current request head; request strings point into it */
+    size_t inlen, incap;
+    struct http_header *hdrs;
+    struct http_parser parser;
+    struct http_head head;
+    gale_request *req;
+    struct arena *arena;
+    struct evbuffer *spare_out; /* kept between requests */
+    enum h1_state state;
+    gale_ws *upgrade; /* HC_UPGRADED inside h1_process: hand over when it returns */
+    unsigned nreq;
+    unsigned processing : 1;
+
+    /* the framing of the current request and its answer */
+    unsigned keepalive : 1;   /* the connection stays open after this answer */
+    unsigned body_chunked : 1;
+    unsigned chunked_out : 1; /* streaming with chunked framing */
+    unsigned eof_framed : 1;  /* streaming to an HTTP/1.0 client: the close ends the body */
+    int64_t body_left;        /* Content-Length bytes still to read */
+    size_t body_received;     /* chunked: data bytes so far */
+    struct http_chunked chunked;
+};
+
+static void h1_process(struct h1_conn *hc);
+static void h1_hand_over(struct h1_conn *hc, gale_ws *ws);
+
+static int h1_send_head(gale_request *r, int streaming);
+static void h1_send_body(gale_request *r);
+static void h1_flush(gale_request *r);
+static void h1_end(gale_request *r);
+static void h1_done(gale_request *r);
+static struct conn *h1_conn_of(const gale_request *r);
+
+static const struct http_wire h1_wire = {
+    .send_head = h1_send_head,
+    .send_body = h1_send_body,
+    .flush = h1_flush,
+    .end = h1_end,
+    .done = h1_done,
+    .conn = h1_conn_of,
+};
+
+/* ---- the connection ---- */
+
+/* Everything HTTP holds for a connection (the request in it is over or was
+ * taken over by its handler). */
+static void h1_conn_free(struct h1_conn *hc)
+{
+    arena_free(hc->arena);
+    if (hc->spare_out)
+        evbuffer_free(hc->spare_out);
+    free(hc->in);
+    free(hc->hdrs);
+    free(hc);
+}
+
+static void h1_release(struct conn *c);
+static void h1_read(struct conn *c);
+static void h1_write(struct conn *c);
+static void h1_eof(struct conn *c);
+static void h1_timeout(struct conn *c);
+static void h1_drain(struct conn *c);
+
+static const struct conn_proto h1_proto = {
+    .read = h1_read,
+    .write = h1_write,
+    .eof = h1_eof,
+    .timeout = h1_timeout,
+    .drain = h1_drain,
+    .release = h1_release,
+};
+
+void h1_conn_start(struct conn *c)
+{
+    struct h1_conn *hc = xcalloc(1, sizeof(*hc));
+    hc->c = c;
+    hc->loop = c->loop;
+    hc->lim = &c->loop->cfg->limits;
+    hc->state = HC_IDLE;
+    c->proto = &h1_proto;
+    c->data = hc;
+    struct timeval send_tv = *c->loop->tv[LOOP_TV_SEND];
+    bufferevent_set_timeouts(c->bev, NULL, &send_tv);
+    conn_read(c, 1);
+    conn_timer(c, c->loop->tv[LOOP_TV_HEADER]);
+}
+
+static struct conn *h1_conn_of(const gale_request *r)
+{
+    return ((const struct h1_conn *)r->stream)->c;
+}
+
+/* ---- requests ---- */
+
+static gale_request *h1_request_new(struct h1_conn *hc)
+{
+    if (!hc->arena)
+        hc->arena = arena_new(H1_ARENA_SIZE);
+    /* The connection's spare body buffer: an answer's chains move to the
+     * output, leaving it empty for the next request. */
+    gale_request *r = pipeline_request_new(hc->arena, hc->loop, &h1_wire, hc, hc->c->client,
+                                           hc->c->https, hc->spare_out);
+    hc->spare_out = NULL;
+    hc->keepalive = 1;
+    hc->body_chunked = hc->chunked_out = hc->eof_framed = 0;
+    hc->body_left = 0;
+    hc->body_received = 0;
+    hc->req = r;
+    return r;
+}
+
+/* wire->done: the request is over; carry on with the connection. */
+static void h1_done(gale_request *r)
+{
+    struct h1_conn *hc = r->stream;
+    int keep = hc->keepalive;
+    gale_ws *upgrade = r->upgrade;
+    hc->req = NULL;
+    if (evbuffer_get_length(r->out) == 0) {
+        hc->spare_out = r->out;
+        r->out = NULL; /* not freed by the cleanup */
+    }
+    arena_reset(hc->arena);
+    hc->inlen = 0;
+    hc->nreq++;
+    struct conn *c = hc->c;
+    if (upgrade) {
+        hc->state = HC_UPGRADED;
+        if (!hc->processing)
+            h1_hand_over(hc, upgrade);
+        else
+            hc->upgrade = upgrade; /* when h1_process unwinds */
+        return;
+    }
+    if (!keep) {
+        conn_close_after_write(c);
+        return;
+    }
+    hc->state = HC_IDLE;
+    struct evbuffer *in = conn_in(c);
+    if (evbuffer_get_length(in) == 0) {
+        if (c->eof) {
+            conn_close_after_write(c);
+            return;
+        }
+        conn_timer(c, hc->loop->tv[hc->loop->draining ? LOOP_TV_DRAIN_IDLE : LOOP_TV_IDLE]);
+    } else if (!hc->processing) {
+        /* an async answer ended; pipelined requests wait: read them from the loop */
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    }
+}
+
+/* After a 101: the connection is the WebSocket's from now on; what HTTP
+ * held goes. */
+static void h1_hand_over(struct h1_conn *hc, gale_ws *ws)
+{
+    struct conn *c = hc->c;
+    h1_conn_free(hc);
+    pipeline_upgrade()->attach(c, ws);
+}
+
+static void h1_release(struct conn *c)
+{
+    struct h1_conn *hc = c->data;
+    gale_request *r = hc->req;
+    /* Only a handler that is still working holds the request; one that was
+     * still being read, or is being answered, goes with the connection. */
+    if (r) {
+        int running = !r->session_op && hc->state == HC_HANDLER && !r->finished;
+        if (running) { /* it keeps what the request points into */
+            arena_cleanup_add(r->arena, free, hc->in);
+            arena_cleanup_add(r->arena, free, hc->hdrs);
+            hc->in = NULL;
+            hc->hdrs = NULL;
+            hc->arena = NULL;
+        }
+        hc->req = NULL;
+        pipeline_client_gone(r, running);
+    }
+    h1_conn_free(hc);
+    c->data = NULL;
+}
+
+/* ---- sending ---- */
+
+static void h1_decide_keepalive(struct h1_conn *hc)
+{
+    if (hc->loop->draining || hc->c->eof)
+        hc->keepalive = 0;
+    if (hc->lim->keepalive_requests && hc->nreq + 1 >= hc->lim->keepalive_requests)
+        hc->keepalive = 0;
+}
+
+/* The head is written straight into reserved space of the output buffer:
+ * one allocation at most, no formatting calls (this runs per request). */
+static char *h1_put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static char *h1_put_str(char *p, const char *s)
+{
+    return h1_put(p, s, strlen(s));
+}
+
+static char *h1_put_uint(char *p, unsigned long long v)
+{
+    char digits[24];
+    size_t n = 0;
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    while (n > 0)
+        *p++ = digits[--n];
+    return p;
+}
+
+/* How the body is framed, decided when the head is sent. */
+static const char *h1_framing(struct h1_conn *hc, gale_request *r, int streaming)
+{
+    if (pipeline_status_no_body(r->status))
+        return NULL;
+    if (streaming && r->minor >= 1) {
+        hc->chunked_out = 1;
+        return "Transfer-Encoding: chunked\r\n";
+    }
+    if (streaming) {
+        hc->eof_framed = 1; /* HTTP/1.0 has no chunks: the close ends the body */
+        hc->keepalive = 0;
+        return NULL;
+    }
+    return "Content-Length: ";
+}
+
+static int h1_send_head(gale_request *r, int streaming)
+{
+    struct h1_conn *hc = r->stream;
+    size_t dlen;
+    const char *date = loop_date_header(r->loop, &dlen);
+    const char *text = pipeline_status_text(r->status);
+    h1_decide_keepalive(hc);
+    const char *framing = h1_framing(hc, r, streaming);
+    size_t need = 128 + strlen(text) + dlen + r->loop->server_len;
+    for (size_t i = 0; i < r->nrh; i++)
+        need += strlen(r->rh[i].name) + strlen(r->rh[i].value) + 4;
+
+    struct evbuffer *out = conn_out(hc->c);
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)need, &v, 1) < 1)
+        util_oom();
+    char *p = v.iov_base;
+    p = h1_put(p, "HTTP/1.1 ", 9);
+    p = h1_put_uint(p, (unsigned)r->status);
+    *p++ = ' ';
+    p = h1_put_str(p, text);
+    p = h1_put(p, "\r\n", 2);
+    p = h1_put(p, date, dlen);
+    p = h1_put(p, r->loop->server, r->loop->server_len);
+    for (size_t i = 0; i < r->nrh; i++) {
+        p = h1_put_str(p, r->rh[i].name);
+        p = h1_put(p, ": ", 2);
+        p = h1_put_str(p, r->rh[i].value);
+        p = h1_put(p, "\r\n", 2);
+    }
+    if (framing) {
+        p = h1_put_str(p, framing);
+        if (!hc->chunked_out) {
+            p = h1_put_uint(p, evbuffer_get_length(r->out));
+            p = h1_put(p, "\r\n", 2);
+        }
+    }
+    if (r->status == 101)
+        ; /* the upgrade's own Connection: Upgrade is among the headers */
+    else if (hc->keepalive && r->minor == 0)
+        p = h1_put_str(p, "Connection: keep-alive\r\n");
+    else if (!hc->keepalive)
+        p = h1_put_str(p, "Connection: close\r\n");
+    p = h1_put(p, "\r\n", 2);
+    v.iov_len = (size_t)(p - (char *)v.iov_base);
+    evbuffer_commit_space(out, &v, 1);
+    r->head_sent = 1;
+    return 0;
+}
+
+static void h1_send_body(gale_request *r)
+{
+    struct h1_conn *hc = r->stream;
+    size_t len = evbuffer_get_length(r->out);
+    if (r->is_head || pipeline_status_no_body(r->status) || len == 0) {
+        evbuffer_drain(r->out, len);
+        return;
+    }
+    struct evbuffer *out = conn_out(hc->c);
+    if (hc->chunked_out) {
+        char size[24];
+        int n = snprintf(size, sizeof(size), "%zx\r\n", len);
+        evbuffer_add(out, size, (size_t)n);
+        evbuffer_add_buffer(out, r->out);
+        evbuffer_add(out, "\r\n", 2);
+    } else {
+        evbuffer_add_buffer(out, r->out);
+    }
+    r->bytes_out += len;
+}
+
+static void h1_flush(gale_request *r)
+{
+    struct h1_conn *hc = r->stream;
+    if (!hc->processing)
+        conn_flush(hc->c);
+}
+
+static void h1_end(gale_request *r)
+{
+    struct h1_conn *hc = r->stream;
+    if (hc->chunked_out && !r->broken && !r->is_head)
+        evbuffer_add(conn_out(hc->c), "0\r\n\r\n", 5);
+    if (r->broken || hc->eof_framed)
+        hc->keepalive = 0;
+    h1_flush(r);
+}
+
+/* An answer gale gives on its own (parse errors, timeouts), closing after it. */
+static void h1_fail(struct h1_conn *hc, int status, const char *reason)
+{
+    gale_request *r = hc->req ? hc->req : h1_request_new(hc);
+    log_info("%s: %d %s", hc->c->client, status, reason);
+    hc->keepalive = 0;
+    hc->c->linger = 1; /* the client may still be sending what we did not read */
+    hc->state = HC_HANDLER;
+    conn_timer(hc->c, NULL);
+    pipeline_error(r, status, reason);
+}
+
+/* ---- reading the head ---- */
+
+static int h1_fill(struct h1_conn *hc, struct evbuffer *in)
+{
+    size_t limit = hc->lim->max_header_size + 4;
+    size_t avail = evbuffer_get_length(in);
+    if (avail <= hc->inlen || hc->inlen >= limit)
+        return 0;
+    size_t want = avail - hc->inlen;
+    if (want > limit - hc->inlen)
+        want = limit - hc->inlen;
+    if (hc->inlen + want + 1 > hc->incap) {
+        size_t cap = hc->incap ? hc->incap : H1_IN_INITIAL;
+        while (cap < hc->inlen + want + 1)
+            cap *= 2;
+        hc->in = xrealloc(hc->in, cap);
+        hc->incap = cap;
+    }
+    struct evbuffer_ptr p;
+    evbuffer_ptr_set(in, &p, hc->inlen, EVBUFFER_PTR_SET);
+    ev_ssize_t got = evbuffer_copyout_from(in, &p, hc->in + hc->inlen, want);
+    if (got > 0)
+        hc->inlen += (size_t)got;
+    return 0;
+}
+
+static void h1_head_begin(struct h1_conn *hc)
+{
+    if (!hc->hdrs)
+        hc->hdrs = xmalloc(sizeof(struct http_header) * hc->lim->max_headers);
+    http_parser_init(&hc->parser, hc->lim->max_header_size, hc->lim->max_uri_size, hc->hdrs,
+                     hc->lim->max_headers);
+    hc->inlen = 0;
+    hc->state = HC_HEAD;
+    conn_timer(hc->c, hc->loop->tv[LOOP_TV_HEADER]);
+}
+
+/* Terminate a slice in place: the byte after it is a delimiter we no longer need. */
+static const char *h1_cut(const char *s, size_t len)
+{
+    ((char *)s)[len] = '\0';
+    return s;
+}
+
+static void h1_request_strings(struct h1_conn *hc, gale_request *r, const struct http_head *h)
+{
+    int own_path = h->query || h->path != h->target;
+    r->method = h1_cut(h->method, h->method_len);
+    r->mid = http_method_lookup(h->method, h->method_len);
+    r->is_head = r->mid == HTTP_M_HEAD;
+    if (own_path)
+        r->path = arena_strndup(r->arena, h->path, h->path_len);
+    r->target = h1_cut(h->target, h->target_len);
+    if (!own_path)
+        r->path = r->target;
+    r->query = h->query ? h->query : "";
+    r->minor = h->version_minor;
+    r->hdrs = h->headers;
+    r->nhdrs = h->nheaders;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        h1_cut(h->headers[i].name, h->headers[i].name_len);
+        if (h->headers[i].value_len)
+            h1_cut(h->headers[i].value, h->headers[i].value_len);
+        else
+            h->headers[i].value = "";
+    }
+    if (h->host && h->host_len) /* may point into an absolute-form target: copy */
+        r->host = arena_strndup(r->arena, h->host, h->host_len);
+    hc->keepalive = h->version_minor >= 1 ? !h->conn_close : h->conn_keepalive && !h->conn_close;
+}
+
+/* The head is complete: make the request and decide how its body comes. */
+static int h1_begin_request(struct h1_conn *hc, struct evbuffer *in)
+{
+    struct http_head *h = &hc->head;
+    evbuffer_drain(in, h->head_len);
+    gale_request *r = h1_request_new(hc);
+    h1_request_strings(hc, r, h);
+    pipeline_head(r, h->path, h->path_len);
+    if (h->chunked) {
+        hc->body_chunked = 1;
+        http_chunked_init(&hc->chunked);
+    } else if (h->content_length > 0) {
+        if ((uint64_t)h->content_length > hc->lim->max_body_size) {
+            h1_fail(hc, 413, "request body too large");
+            return -1;
+        }
+        hc->body_left = h->content_length;
+    }
+    if (!hc->body_chunked && hc->body_left == 0)
+        return 0;
+    pipeline_body_begin(r);
+    if (h->expect_continue && r->minor >= 1) {
+        if (r->error_status) {
+            /* the body is not wanted: answer now and close rather than read it */
+            hc->keepalive = 0;
+            return 0;
+        }
+        evbuffer_add(conn_out(hc->c), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    }
+    hc->state = HC_BODY;
+    conn_timer(hc->c, hc->loop->tv[LOOP_TV_BODY]);
+    return 0;
+}
+
+/* ---- reading the body ---- */
+
+static int h1_body_data(struct h1_conn *hc, gale_request *r, const char *data, size_t len)
+{
+    const char *why;
+    hc->body_received += len;
+    if (pipeline_body_data(r, data, len, &why) < 0) {
+        h1_fail(hc, 400, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* Feed the first `take` input bytes to the collector, then drop them. */
+static int h1_body_feed(struct h1_conn *hc, gale_request *r, struct evbuffer *in, size_t take)
+{
+    while (take > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, (ev_ssize_t)take, NULL, &v, 1) < 1)
+            break;
+        size_t n = v.iov_len < take ? v.iov_len : take;
+        if (h1_body_data(hc, r, v.iov_base, n) < 0)
+            return -1;
+        evbuffer_drain(in, n);
+        take -= n;
+    }
+    return 0;
+}
+
+/* Returns 1 when the body is complete, 0 for more, -1 after an error answer. */
+static int h1_read_chunked(struct h1_conn *hc, gale_request *r, struct evbuffer *in)
+{
+    while (evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            return 0;
+        size_t used = 0, dlen = 0;
+        const char *data = NULL;
+        int rc = http_chunked_parse(&hc->chunked, v.iov_base, v.iov_len, &used, &data, &dlen);
+        if (rc == HTTP_CHUNKED_DATA && h1_body_data(hc, r, data, dlen) < 0)
+            return -1;
+        evbuffer_drain(in, used);
+        if (rc == HTTP_CHUNKED_ERROR) {
+            h1_fail(hc, 400, hc->chunked.reason ? hc->chunked.reason : "bad chunked body");
+            return -1;
+        }
+        /* refuse as soon as a chunk size announces too much, not after reading it */
+        if (hc->body_received + hc->chunked.remaining > hc->lim->max_body_size) {
+            h1_fail(hc, 413, "request body too large");
+            return -1;
+        }
+        if (rc == HTTP_CHUNKED_DONE)
+            return 1;
+    }
+    return 0;
+}
+
+static int h1_read_body(struct h1_conn *hc, struct evbuffer *in)
+{
+    gale_request *r = hc->req;
+    int done;
+    if (hc->body_chunked) {
+        done = h1_read_chunked(hc, r, in);
+    } else {
+        size_t avail = evbuffer_get_length(in);
+        size_t take = (uint64_t)hc->body_left < avail ? (size_t)hc->body_left : avail;
+        if (r->upload && h1_body_feed(hc, r, in, take) < 0)
+            return -1;
+        if (take && !r->upload)
+            evbuffer_remove_buffer(in, r->body, take); /* moves chains: no copy */
+        hc->body_left -= (int64_t)take;
+        done = hc->body_left == 0;
+    }
+    const char *why;
+    if (done == 1 && pipeline_body_end(r, &why) < 0) {
+        h1_fail(hc, 400, why);
+        return -1;
+    }
+    return done;
+}
+
+static void h1_dispatch(struct h1_conn *hc)
+{
+    hc->state = HC_HANDLER;
+    conn_timer(hc->c, NULL);
+    pipeline_dispatch(hc->req);
+}
+
+/* ---- the state machine, run whenever input arrives ---- */
+
+static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
+{
+    h1_fill(hc, in);
+    int rc = http_parse_request(&hc->parser, hc->in, hc->inlen, &hc->head);
+    if (rc < 0) {
+        h1_fail(hc, hc->parser.status, hc->parser.reason);
+        return -1;
+    }
+    if (rc == 0) {
+        if (hc->inlen >= hc->lim->max_header_size + 4) {
+            h1_fail(hc, 431, "request head too large");
+            return -1;
+        }
+        return 0;
+    }
+    if (h1_begin_request(hc, in) < 0)
+        return -1;
+    if (hc->state == HC_HEAD)
+        h1_dispatch(hc);
+    return 1;
+}
+
+static void h1_process(struct h1_conn *hc)
+{
+    struct evbuffer *in = conn_in(hc->c);
+    hc->processing = 1;
+    for (;;) {
+        if (hc->state == HC_IDLE) {
+            if (evbuffer_get_length(in) == 0 || conn_pending(hc->c) > H1_OUT_PAUSE)
+                break;
+            h1_head_begin(hc);
+        }
+        if (hc->state == HC_HEAD) {
+            if (h1_step_head(hc, in) <= 0)
+                break;
+        } else if (hc->state == HC_BODY) {
+            int rc = h1_read_body(hc, in);
+            if (rc <= 0)
+                break;
+            h1_dispatch(hc);
+        } else {
+            break; /* HC_HANDLER: the answer before must finish first */
+        }
+        if (hc->c->closing || hc->c->lingering)
+            break;
+    }
+    /* The request may have been freed above and the connection with it only
+     * through conn_close, which nothing here calls: hc is still valid. */
+    hc->processing = 0;
+    if (hc->state == HC_UPGRADED) {
+        h1_hand_over(hc, hc->upgrade);
+        return;
+    }
+    conn_flush(hc->c);      /* every answer of this batch in one write */
+    conn_read_check(hc->c); /* input was consumed: resume reading if it paused */
+}
+
+static void h1_read(struct conn *c)
+{
+    struct h1_conn *hc = c->data;
+    if (hc->state == HC_BODY)
+        conn_timer(c, hc->loop->tv[LOOP_TV_BODY]);
+    h1_process(hc);
+}
+
+static void h1_write(struct conn *c)
+{
+    struct h1_conn *hc = c->data;
+    if (hc->state == HC_IDLE && evbuffer_get_length(conn_in(c)))
+        h1_process(hc);
+}
+
+static void h1_eof(struct conn *c)
+{
+    struct h1_conn *hc = c->data;
+    size_t pending = evbuffer_get_length(conn_in(c));
+    if (hc->state == HC_HANDLER && pending && !hc->c->error)
+        return; /* pipelined requests are still to be answered; then it closes */
+    if (hc->state == HC_IDLE && pending && !hc->c->error) {
+        h1_process(hc);
+        if (hc->state == HC_IDLE && !c->closing && !c->lingering)
+            conn_close_after_write(c);
+        return;
+    }
+    if (!c->error && conn_pending(c) && hc->state == HC_IDLE) {
+        conn_close_after_write(c);
+        return;
+    }
+    conn_close(c); /* aborts a request still in a handler */
+}
+
+static void h1_timeout(struct conn *c)
+{
+    struct h1_conn *hc = c->data;
+    if (hc->state == HC_IDLE) {
+        conn_close(c);
+    } else if (hc->state == HC_HEAD && hc->inlen == 0) {
+        conn_close(c);
+    } else if (hc->state == HC_HEAD || hc->state == HC_BODY) {
+        h1_fail(hc, 408,
+                  hc->state == HC_HEAD ? "request head not received in time"
+                                       : "request body not received in time");
+    }
+}
+
+static void h1_drain(struct conn *c)
+{
+    struct h1_conn *hc = c->data;
+    if (hc->state == HC_IDLE && !evbuffer_get_length(conn_in(c)))
+        conn_timer(c, hc->loop->tv[LOOP_TV_DRAIN_IDLE]);
+}

@@ -1,0 +1,541 @@
+/*
+ * pipeline.c - the request pipeline (see pipeline.h): what happens to a
+ * request between the protocol that parsed it and the one that carries its
+ * answer, the same for every protocol.
+ */
+#include "http/pipeline.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/module.h"
+#include "core/util.h"
+#include "http/cookie_api.h"
+#include "http/cors.h"
+#include "http/handler.h"
+#include "http/realip.h"
+#include "http/request.h"
+#include "http/session.h"
+#include "http/upload.h"
+#include "net/conn.h"
+
+static void pipeline_run(gale_request *r);
+static void pipeline_request_done(gale_request *r);
+
+static const struct {
+    int code;
+    const char *text;
+} pipeline_statuses[] = {
+    {100, "Continue"},
+    {101, "Switching Protocols"},
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {206, "Partial Content"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
+    {303, "See Other"},
+    {304, "Not Modified"},
+    {307, "Temporary Redirect"},
+    {308, "Permanent Redirect"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {406, "Not Acceptable"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {411, "Length Required"},
+    {412, "Precondition Failed"},
+    {413, "Content Too Large"},
+    {414, "URI Too Long"},
+    {415, "Unsupported Media Type"},
+    {416, "Range Not Satisfiable"},
+    {417, "Expectation Failed"},
+    {422, "Unprocessable Content"},
+    {426, "Upgrade Required"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+    {505, "HTTP Version Not Supported"},
+};
+
+const char *pipeline_status_text(int status)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(pipeline_statuses); i++)
+        if (pipeline_statuses[i].code == status)
+            return pipeline_statuses[i].text;
+    return status < 200   ? "Informational"
+           : status < 300 ? "OK"
+           : status < 400 ? "Redirect"
+           : status < 500 ? "Client Error"
+                          : "Server Error";
+}
+
+int pipeline_status_no_body(int status)
+{
+    return status < 200 || status == 204 || status == 304;
+}
+
+/* ---- stages and the upgrade ---- */
+
+static const struct http_stage *pipeline_stages[PIPELINE_MAX_STAGES];
+static size_t pipeline_nstages;
+
+int pipeline_stage_add(const struct http_stage *stage)
+{
+    if (pipeline_nstages == PIPELINE_MAX_STAGES)
+        return -1;
+    pipeline_stages[pipeline_nstages++] = stage;
+    return 0;
+}
+
+static struct http_upgrade pipeline_upgrade_table;
+
+void pipeline_set_upgrade(const struct http_upgrade *u)
+{
+    pipeline_upgrade_table = *u;
+}
+
+const struct http_upgrade *pipeline_upgrade(void)
+{
+    return &pipeline_upgrade_table;
+}
+
+/* ---- requests ---- */
+
+static void pipeline_request_cleanup(void *arg)
+{
+    gale_request *r = arg;
+    json_decref(r->session);
+    json_decref(r->session_orig);
+    if (r->body)
+        evbuffer_free(r->body);
+    if (r->out)
+        evbuffer_free(r->out);
+}
+
+gale_request *pipeline_request_new(struct arena *arena, struct loop *loop,
+                                   const struct http_wire *wire, void *stream, const char *client,
+                                   int https, struct evbuffer *out)
+{
+    gale_request *r = arena_calloc(arena, sizeof(*r));
+    r->wire = wire;
+    r->stream = stream;
+    r->arena = arena;
+    r->loop = loop;
+    r->start = util_now();
+    r->method = "-";
+    r->target = r->path = "-";
+    r->query = "";
+    r->host = "";
+    r->minor = 1;
+    r->mid = HTTP_M_OTHER;
+    r->client = arena_strdup(arena, client);
+    r->https = https;
+    r->status = 200;
+    r->out = out ? out : evbuffer_new();
+    if (!r->out)
+        util_oom();
+    arena_cleanup_add(arena, pipeline_request_cleanup, r);
+    return r;
+}
+
+struct conn *pipeline_conn(const gale_request *r)
+{
+    return r->stream ? r->wire->conn(r) : NULL;
+}
+
+/* ---- the head: client, redirect, route ---- */
+
+/* Behind a trusted proxy the client and scheme are the ones it reports. */
+static void pipeline_realip(gale_request *r)
+{
+    const struct config *cfg = r->loop->cfg;
+    if (cfg->ntrusted_proxies == 0 ||
+        !realip_trusted(cfg->trusted_proxies, cfg->ntrusted_proxies, r->client))
+        return;
+    char *client = arena_alloc(r->arena, INET6_ADDRSTRLEN + 1);
+    realip_client(cfg->trusted_proxies, cfg->ntrusted_proxies, r->client,
+                  gale_request_header(r, "X-Real-IP"), gale_request_header(r, "X-Forwarded-For"),
+                  client, INET6_ADDRSTRLEN + 1);
+    r->client = client;
+    const char *scheme = realip_scheme(gale_request_header(r, "X-Forwarded-Proto"));
+    if (scheme)
+        r->https = scheme[4] == 's';
+}
+
+/* A listener with redirect_https answers everything with a redirect to the
+ * same target on the HTTPS port. */
+static void pipeline_redirect_https(gale_request *r, int port)
+{
+    const char *host = r->host;
+    size_t len = strlen(host);
+    if (host[0] == '[') { /* [v6]:port */
+        const char *end = strchr(host, ']');
+        len = end ? (size_t)(end - host) + 1 : len;
+    } else if (strchr(host, ':')) {
+        len = (size_t)(strchr(host, ':') - host);
+    }
+    if (len == 0) {
+        r->error_status = 400;
+        r->error_reason = "a Host header is needed for the redirect to https";
+        return;
+    }
+    char portpart[8] = "";
+    if (port != 443)
+        snprintf(portpart, sizeof(portpart), ":%d", port);
+    /* The path and query only: an absolute-form target's own scheme and
+     * host are not repeated, and OPTIONS * or CONNECT's authority become "/". */
+    int path = r->path[0] == '/';
+    char *loc = gale_request_printf(r, "https://%.*s%s%s%s%s", (int)len, host, portpart,
+                                    path ? r->path : "/", path && *r->query ? "?" : "",
+                                    path ? r->query : "");
+    gale_response_header(r, "Location", loc);
+    r->error_status = r->mid == HTTP_M_GET || r->mid == HTTP_M_HEAD ? 301 : 308;
+    r->error_reason = "this site is served over https";
+}
+
+/* Route the request and pick the callback, or the error gale answers instead. */
+static void pipeline_route(gale_request *r, const char *path, size_t path_len)
+{
+    struct router_match m;
+    struct conn *c = pipeline_conn(r);
+    int redirect = c && c->lc ? c->lc->redirect_https : 0;
+    if (redirect) {
+        pipeline_redirect_https(r, redirect);
+    } else if (r->mid == HTTP_M_CONNECT) {
+        r->error_status = 501;
+        r->error_reason = "CONNECT is not supported";
+    }
+    r->nrh_keep = r->nrh; /* Location or Allow survive the error page */
+    if (r->error_status)
+        return;
+    if (router_match(r->loop->router, path, path_len, &m) < 0) {
+        r->error_status = 404;
+        r->error_reason = "no route matches this path";
+        return;
+    }
+    r->route = m.data;
+    r->ncaps = m.ncaps;
+    for (size_t i = 0; i < m.ncaps; i++) {
+        if (m.start[i] == (size_t)-1)
+            continue;
+        size_t len = m.end[i] - m.start[i];
+        r->caps[i] = arena_alloc(r->arena, len + 1);
+        util_url_decode(r->caps[i], path + m.start[i], len, 0);
+    }
+    r->fn = handler_fn(r->route->handler, r->mid);
+    char allow[128];
+    handler_allow(r->route->handler, allow, sizeof(allow));
+    if (r->route->conf->websocket) { /* only the opening handshake, a GET */
+        r->fn = r->mid == HTTP_M_GET ? pipeline_upgrade_table.accept : NULL;
+        strcpy(allow, "GET");
+    }
+    const struct config_cors *cors = &r->route->conf->cors;
+    if (cors->line && cors_apply(r, cors, allow)) {
+        r->fn = NULL;
+        r->error_status = 204; /* a preflight, answered here */
+    }
+    r->nrh_keep = r->nrh; /* CORS headers stay on error pages too */
+    if (r->fn || r->error_status)
+        return;
+    gale_response_header(r, "Allow", arena_strdup(r->arena, allow));
+    r->nrh_keep = r->nrh;
+    if (r->mid == HTTP_M_OPTIONS) {
+        r->error_status = 204; /* gale answers OPTIONS itself with the Allow list */
+    } else if (r->mid == HTTP_M_OTHER) {
+        r->error_status = 501;
+        r->error_reason = "method not implemented";
+    } else {
+        r->error_status = 405;
+        r->error_reason = "method not allowed here";
+    }
+}
+
+void pipeline_head(gale_request *r, const char *path, size_t path_len)
+{
+    pipeline_realip(r);
+    pipeline_route(r, path, path_len);
+}
+
+/* ---- the body ---- */
+
+void pipeline_body_begin(gale_request *r)
+{
+    r->body = evbuffer_new();
+    if (!r->body)
+        util_oom();
+    if (r->fn) { /* only a handler reads arguments: an error answer skips the body */
+        const struct config *cfg = r->loop->cfg;
+        r->upload = upload_new(r, gale_request_header(r, "Content-Type"),
+                               cfg->limits.upload_memory_limit, cfg->upload_dir);
+    }
+}
+
+/* Body bytes: to the multipart collector, else kept whole for the handler. */
+int pipeline_body_data(gale_request *r, const char *data, size_t len, const char **why)
+{
+    if (!r->upload) {
+        evbuffer_add(r->body, data, len);
+        return 0;
+    }
+    if (upload_feed(r->upload, data, len) < 0) {
+        *why = upload_error(r->upload);
+        return -1;
+    }
+    return 0;
+}
+
+int pipeline_body_end(gale_request *r, const char **why)
+{
+    if (r->upload && upload_finish(r->upload) < 0) {
+        *why = upload_error(r->upload);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- calling the handler ---- */
+
+void pipeline_dispatch(gale_request *r)
+{
+    if (r->error_status) {
+        pipeline_error(r, r->error_status, r->error_reason);
+        return;
+    }
+    const char *why;
+    if (cookie_api_xsrf_check(r, r->route->conf->xsrf, &why) < 0) {
+        pipeline_error(r, 403, why); /* no handler runs */
+        return;
+    }
+    session_load(r, pipeline_run); /* at once, or when the session store answers */
+}
+
+/* Routes marked authenticated need a user: a visitor is sent to log in (GET,
+ * HEAD) or refused (other methods). Returns 0 when r may go on. */
+static int pipeline_authenticate(gale_request *r)
+{
+    if (!r->route->conf->authenticated || gale_request_user(r))
+        return 0;
+    /* a WebSocket handshake cannot follow a redirect to a login page */
+    if ((r->mid != HTTP_M_GET && r->mid != HTTP_M_HEAD) || r->route->conf->websocket) {
+        pipeline_error(r, 403, "log in first");
+        return -1;
+    }
+    const char *login = r->loop->cfg->login_url;
+    size_t cap = strlen(r->target) * 3 + 1;
+    char *next = arena_alloc(r->arena, cap);
+    util_url_encode(next, cap, r->target, NULL); /* as Tornado's urlencode: '/' too */
+    const char *url =
+        gale_request_printf(r, "%s%cnext=%s", login, strchr(login, '?') ? '&' : '?', next);
+    if (gale_response_redirect(r, 302, url) < 0)
+        pipeline_error(r, 403, "log in first");
+    return -1;
+}
+
+/* The session is there: check the user, then prepare and the method's callback. */
+static void pipeline_run(gale_request *r)
+{
+    if (pipeline_authenticate(r) < 0)
+        return; /* answered: a redirect to the login page, or 403 */
+    r->in_handler = 1;
+    gale_handler_fn prepare = r->route->handler->prepare;
+    int rc = prepare ? prepare(r) : GALE_OK;
+    if (rc == GALE_OK && !r->finished)
+        rc = r->fn(r);
+    r->in_handler = 0;
+    if (!r->finished && rc == GALE_ERROR) {
+        log_error("handler %s failed on %s %s", r->route->handler->name, r->method, r->target);
+        pipeline_error(r, 500, "the handler failed");
+    } else if (!r->finished && rc != GALE_ASYNC) {
+        pipeline_finish(r);
+    } else if (r->finished) {
+        pipeline_request_done(r);
+    }
+}
+
+/* ---- the answer ---- */
+
+/* Strict-Transport-Security on every answer of an HTTPS listener that asks
+ * for it. */
+static void pipeline_hsts(gale_request *r)
+{
+    struct conn *c = pipeline_conn(r);
+    const struct config_listen *lc = c ? c->lc : NULL;
+    if (!r->https || !lc || lc->tls.hsts_max_age <= 0)
+        return;
+    response_header_add(r, "Strict-Transport-Security",
+                        gale_request_printf(r, "max-age=%d%s", lc->tls.hsts_max_age,
+                                            lc->tls.hsts_subdomains ? "; includeSubDomains" : ""));
+}
+
+static int pipeline_head_out(gale_request *r, int streaming, int complete)
+{
+    if (!r->stream || r->head_sent)
+        return r->stream ? 0 : -1;
+    session_save(r, NULL); /* streamed answers: a new session's cookie goes with this head */
+    pipeline_hsts(r);
+    for (size_t i = 0; i < pipeline_nstages; i++)
+        if (pipeline_stages[i]->head)
+            pipeline_stages[i]->head(r, complete);
+    return r->wire->send_head(r, streaming);
+}
+
+static void pipeline_body_out(gale_request *r, int last)
+{
+    for (size_t i = 0; i < pipeline_nstages; i++)
+        if (pipeline_stages[i]->body)
+            pipeline_stages[i]->body(r, r->out, last);
+    r->wire->send_body(r);
+}
+
+int pipeline_send_head(gale_request *r, int streaming)
+{
+    return pipeline_head_out(r, streaming, 0);
+}
+
+void pipeline_send_body(gale_request *r)
+{
+    if (r->stream)
+        pipeline_body_out(r, 0);
+}
+
+void pipeline_flush(gale_request *r)
+{
+    if (r->stream)
+        r->wire->flush(r);
+}
+
+static void pipeline_saved(gale_request *r)
+{
+    r->finish_waiting = 0;
+    pipeline_finish(r);
+}
+
+void pipeline_finish(gale_request *r)
+{
+    if (r->finished || r->finish_waiting)
+        return;
+    /* The answer leaves once a changed session is stored: the client's next
+     * request may reach another worker or instance. */
+    if (r->stream && !r->head_sent && session_save(r, pipeline_saved) == 1) {
+        r->finish_waiting = 1;
+        return;
+    }
+    r->finished = 1;
+    if (r->stream) {
+        pipeline_head_out(r, 0, 1);
+        pipeline_body_out(r, 1);
+        r->wire->end(r);
+    }
+    log_access(r->client, r->method, r->target, r->minor, r->aborted ? 499 : r->status,
+               r->bytes_out, util_now() - r->start);
+    if (r->route && r->route->handler->on_finish)
+        r->route->handler->on_finish(r);
+    if (!r->in_handler)
+        pipeline_request_done(r);
+}
+
+static const struct config_error_page *pipeline_error_page(const struct loop *loop, int status)
+{
+    const struct config *cfg = loop->cfg;
+    for (size_t i = 0; i < cfg->nerror_pages; i++)
+        if (cfg->error_pages[i].status == status)
+            return &cfg->error_pages[i];
+    return NULL;
+}
+
+void pipeline_error(gale_request *r, int status, const char *reason)
+{
+    if (r->head_sent) {
+        r->broken = 1; /* too late for an error page: cut the answer short */
+        pipeline_finish(r);
+        return;
+    }
+    r->nrh = r->nrh_keep; /* gale's own (Allow, Location); the handler's are dropped */
+    evbuffer_drain(r->out, evbuffer_get_length(r->out));
+    r->status = status;
+    const struct config_error_page *page = pipeline_error_page(r->loop, status);
+    if (page) {
+        gale_response_header(r, "Content-Type", page->type);
+        evbuffer_add(r->out, page->body, page->len);
+    } else if (!pipeline_status_no_body(status)) {
+        gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+        evbuffer_add_printf(r->out, "%d %s: %s\n", status, pipeline_status_text(status),
+                            reason ? reason : pipeline_status_text(status));
+    }
+    pipeline_finish(r);
+}
+
+/* ---- the end of a request, and clients that leave ---- */
+
+/* Requests whose client left while their handler works on: the module still
+ * has to finish them. Kept in a list so that a worker that exits first can
+ * free them. */
+static gale_request *pipeline_orphans;
+
+static void pipeline_orphan_unlink(gale_request *r)
+{
+    if (r->orphan_prev)
+        r->orphan_prev->orphan_next = r->orphan_next;
+    else
+        pipeline_orphans = r->orphan_next;
+    if (r->orphan_next)
+        r->orphan_next->orphan_prev = r->orphan_prev;
+}
+
+void pipeline_free_orphans(void)
+{
+    while (pipeline_orphans) {
+        gale_request *r = pipeline_orphans;
+        pipeline_orphan_unlink(r);
+        arena_free(r->arena);
+    }
+}
+
+/* The request is over (answered, or abandoned by a client that left). */
+static void pipeline_request_done(gale_request *r)
+{
+    if (!r->stream) {
+        pipeline_orphan_unlink(r);
+        arena_free(r->arena); /* an orphan owns its arena */
+        return;
+    }
+    r->wire->done(r);
+}
+
+void pipeline_client_gone(gale_request *r, int handler_running)
+{
+    int reading_session = r->session_op != NULL;
+    if (reading_session)
+        session_cancel(r); /* still waiting for the store: no handler holds it */
+    r->stream = NULL;
+    if (reading_session || !handler_running)
+        return;
+    r->orphan_next = pipeline_orphans;
+    r->orphan_prev = NULL;
+    if (pipeline_orphans)
+        pipeline_orphans->orphan_prev = r;
+    pipeline_orphans = r;
+    r->aborted = 1;
+    if (r->abort_cb)
+        r->abort_cb(r, r->abort_arg);
+    if (r->gone)
+        r->gone(r);
+}
