@@ -32,10 +32,10 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/config_table.h"
 #include "core/router.h"
 
 #define CONFIG_MAX_WORKERS 1024
-#define CONFIG_ONE_DAY 86400.0
 /* Module settings deeper than this are refused: a module (and jansson's own
  * encoder) walks them recursively, in a worker, with a finite stack. */
 #define CONFIG_MAX_DEPTH 64
@@ -59,44 +59,9 @@ struct config_ctx {
     size_t pathlen;
 };
 
-struct config_directive;
-
-/* Read setting s (NULL: absent, store the default) into the field at
- * base + d->offset. Returns 0, or -1 after reporting the error. */
-typedef int (*config_setter)(struct config_ctx *ctx, const config_setting_t *s,
-                             const struct config_directive *d, void *base);
-
-/* Free what a setter stored in the field at base + d->offset. */
-typedef void (*config_releaser)(const struct config_directive *d, void *base);
-
-/* A list's optional check across its entries, once entry i is stored
- * (duplicates). Reports its own errors. */
-typedef void (*config_checker)(struct config_ctx *ctx, const config_setting_t *s, void *entries,
-                               size_t i);
-
-struct config_directive {
-    const char *name;
-    config_setter set;
-    config_releaser release; /* NULL when the field owns no memory */
-    size_t offset;
-    unsigned flags;
-    union {
-        long long i;
-        double d;
-        const char *s;
-    } def;
-    double min, max;                    /* numbers: inclusive range; lists: min entries */
-    const char *const *words;           /* enum: its words; paths: values kept verbatim */
-    const struct config_directive *sub; /* group, list: the table of a member/entry */
-    size_t size, count, line;           /* list: entry size, offsets of count and entry line */
-    config_checker check;               /* list: NULL or a check across entries */
-};
-
-#define CONFIG_REQUIRED 1u
-
 /* ---- errors and the position in the file ---- */
 
-static int config_line(const config_setting_t *s)
+int config_line(const config_setting_t *s)
 {
     int line = s ? (int)config_setting_source_line(s) : 0;
 
@@ -158,7 +123,7 @@ static void config_verror(struct config_ctx *ctx, const char *file, int line, co
 
 /* Report an error at setting s (NULL: the top of the file), prefixed with
  * the current path. Returns -1 so that setters can `return config_error()`. */
-__attribute__((format(printf, 3, 4))) static int
+__attribute__((format(printf, 3, 4))) int
 config_error(struct config_ctx *ctx, const config_setting_t *s, const char *fmt, ...)
 {
     va_list ap;
@@ -212,7 +177,7 @@ static void config_path_pop(struct config_ctx *ctx, size_t mark)
 
 /* ---- small helpers ---- */
 
-static void *config_field(const struct config_directive *d, void *base)
+void *config_field(const struct config_directive *d, void *base)
 {
     return (char *)base + d->offset;
 }
@@ -281,8 +246,8 @@ static int config_word(const char *const *words, const char *str)
 
 /* ---- generic setters, one per kind of value ---- */
 
-static int config_set_int(struct config_ctx *ctx, const config_setting_t *s,
-                          const struct config_directive *d, void *base)
+int config_set_int(struct config_ctx *ctx, const config_setting_t *s,
+                   const struct config_directive *d, void *base)
 {
     long long v = d->def.i;
 
@@ -292,8 +257,8 @@ static int config_set_int(struct config_ctx *ctx, const config_setting_t *s,
     return 0;
 }
 
-static int config_set_uint(struct config_ctx *ctx, const config_setting_t *s,
-                           const struct config_directive *d, void *base)
+int config_set_uint(struct config_ctx *ctx, const config_setting_t *s,
+                    const struct config_directive *d, void *base)
 {
     long long v = d->def.i;
 
@@ -303,8 +268,8 @@ static int config_set_uint(struct config_ctx *ctx, const config_setting_t *s,
     return 0;
 }
 
-static int config_set_size(struct config_ctx *ctx, const config_setting_t *s,
-                           const struct config_directive *d, void *base)
+int config_set_size(struct config_ctx *ctx, const config_setting_t *s,
+                    const struct config_directive *d, void *base)
 {
     long long v = d->def.i;
 
@@ -315,8 +280,8 @@ static int config_set_size(struct config_ctx *ctx, const config_setting_t *s,
 }
 
 /* A size_t that counts things, not bytes. */
-static int config_set_count(struct config_ctx *ctx, const config_setting_t *s,
-                            const struct config_directive *d, void *base)
+int config_set_count(struct config_ctx *ctx, const config_setting_t *s,
+                     const struct config_directive *d, void *base)
 {
     long long v = d->def.i;
 
@@ -327,8 +292,8 @@ static int config_set_count(struct config_ctx *ctx, const config_setting_t *s,
 }
 
 /* Durations: seconds as an int or a float, "timeout = 10;" or "= 0.25;". */
-static int config_set_seconds(struct config_ctx *ctx, const config_setting_t *s,
-                              const struct config_directive *d, void *base)
+int config_set_seconds(struct config_ctx *ctx, const config_setting_t *s,
+                       const struct config_directive *d, void *base)
 {
     double v = d->def.d;
     long long i;
@@ -347,8 +312,8 @@ static int config_set_seconds(struct config_ctx *ctx, const config_setting_t *s,
     return 0;
 }
 
-static int config_set_string(struct config_ctx *ctx, const config_setting_t *s,
-                             const struct config_directive *d, void *base)
+int config_set_string(struct config_ctx *ctx, const config_setting_t *s,
+                      const struct config_directive *d, void *base)
 {
     const char *str = s ? config_text(ctx, s) : d->def.s;
 
@@ -362,8 +327,8 @@ static int config_set_string(struct config_ctx *ctx, const config_setting_t *s,
 /* A path: the words of the directive ("stderr", "off") are kept as they
  * are, a relative path is joined to the config file's folder so that it
  * means the same whatever the server's working directory. */
-static int config_set_path(struct config_ctx *ctx, const config_setting_t *s,
-                           const struct config_directive *d, void *base)
+int config_set_path(struct config_ctx *ctx, const config_setting_t *s,
+                    const struct config_directive *d, void *base)
 {
     const char *str = s ? config_text(ctx, s) : d->def.s;
     char **field = config_field(d, base);
@@ -389,8 +354,8 @@ static void config_words(const char *const *words, char *buf, size_t size)
         len += (size_t)snprintf(buf + len, size - len, "%s\"%s\"", w ? ", " : "", words[w]);
 }
 
-static int config_set_enum(struct config_ctx *ctx, const config_setting_t *s,
-                           const struct config_directive *d, void *base)
+int config_set_enum(struct config_ctx *ctx, const config_setting_t *s,
+                    const struct config_directive *d, void *base)
 {
     const char *str = s ? config_string(s) : NULL;
     int i = str ? config_word(d->words, str) : -1;
@@ -404,8 +369,8 @@ static int config_set_enum(struct config_ctx *ctx, const config_setting_t *s,
     return 0;
 }
 
-static int config_set_bool(struct config_ctx *ctx, const config_setting_t *s,
-                           const struct config_directive *d, void *base)
+int config_set_bool(struct config_ctx *ctx, const config_setting_t *s,
+                    const struct config_directive *d, void *base)
 {
     if (s != NULL && config_setting_type(s) != CONFIG_TYPE_BOOL)
         return config_error(ctx, s, "expected true or false");
@@ -414,8 +379,8 @@ static int config_set_bool(struct config_ctx *ctx, const config_setting_t *s,
 }
 
 /* "auto" (the default) is one worker per online CPU. */
-static int config_set_workers(struct config_ctx *ctx, const config_setting_t *s,
-                              const struct config_directive *d, void *base)
+int config_set_workers(struct config_ctx *ctx, const config_setting_t *s,
+                       const struct config_directive *d, void *base)
 {
     const char *str = s ? config_string(s) : d->def.s;
     int *field = config_field(d, base);
@@ -436,7 +401,7 @@ static int config_set_workers(struct config_ctx *ctx, const config_setting_t *s,
 
 /* inet_pton into buf; returns the family, or -1 for anything else (host
  * names included: the config is checked without asking DNS). */
-static int config_address(const char *str, unsigned char buf[16])
+int config_address(const char *str, unsigned char buf[16])
 {
     if (inet_pton(AF_INET, str, buf) == 1)
         return AF_INET;
@@ -445,8 +410,8 @@ static int config_address(const char *str, unsigned char buf[16])
     return -1;
 }
 
-static int config_set_address(struct config_ctx *ctx, const config_setting_t *s,
-                              const struct config_directive *d, void *base)
+int config_set_address(struct config_ctx *ctx, const config_setting_t *s,
+                       const struct config_directive *d, void *base)
 {
     const char *str = s ? config_string(s) : d->def.s;
     unsigned char buf[16];
@@ -463,8 +428,8 @@ static int config_set_address(struct config_ctx *ctx, const config_setting_t *s,
  * load and reload) and stored as its address, because the clients that use
  * it (hiredis) would resolve it with a blocking call inside a worker's
  * loop. Fuzzing builds never ask the resolver. */
-static int config_set_host(struct config_ctx *ctx, const config_setting_t *s,
-                           const struct config_directive *d, void *base)
+int config_set_host(struct config_ctx *ctx, const config_setting_t *s,
+                    const struct config_directive *d, void *base)
 {
     const char *str = s ? config_string(s) : d->def.s;
     unsigned char buf[16];
@@ -494,8 +459,8 @@ static int config_set_host(struct config_ctx *ctx, const config_setting_t *s,
 }
 
 /* ["a", "b"], or a lone "a": a list of strings. */
-static int config_set_strlist(struct config_ctx *ctx, const config_setting_t *s,
-                              const struct config_directive *d, void *base)
+int config_set_strlist(struct config_ctx *ctx, const config_setting_t *s,
+                       const struct config_directive *d, void *base)
 {
     struct config_strlist *l = config_field(d, base);
     int type = s ? config_setting_type(s) : CONFIG_TYPE_ARRAY;
@@ -519,7 +484,7 @@ static int config_set_strlist(struct config_ctx *ctx, const config_setting_t *s,
     return 0;
 }
 
-static void config_release_strlist(const struct config_directive *d, void *base)
+void config_release_strlist(const struct config_directive *d, void *base)
 {
     struct config_strlist *l = config_field(d, base);
     for (size_t i = 0; i < l->n; i++)
@@ -552,8 +517,8 @@ static int config_cidr(const char *str, struct config_cidr *c)
     return 0;
 }
 
-static int config_set_cidrs(struct config_ctx *ctx, const config_setting_t *s,
-                            const struct config_directive *d, void *base)
+int config_set_cidrs(struct config_ctx *ctx, const config_setting_t *s,
+                     const struct config_directive *d, void *base)
 {
     struct config_strlist l = {0};
     struct config_directive sd = *d;
@@ -578,15 +543,15 @@ static int config_set_cidrs(struct config_ctx *ctx, const config_setting_t *s,
     return 0;
 }
 
-static void config_release_ptr(const struct config_directive *d, void *base)
+void config_release_ptr(const struct config_directive *d, void *base)
 {
     free(*(void **)config_field(d, base));
 }
 
 /* A route pattern: compiled here, as the router will, so that a bad one is
  * reported with its line before any worker starts. */
-static int config_set_pattern(struct config_ctx *ctx, const config_setting_t *s,
-                              const struct config_directive *d, void *base)
+int config_set_pattern(struct config_ctx *ctx, const config_setting_t *s,
+                       const struct config_directive *d, void *base)
 {
     const char *str = s ? config_text(ctx, s) : NULL;
     char err[300];
@@ -602,8 +567,8 @@ static int config_set_pattern(struct config_ctx *ctx, const config_setting_t *s,
 static void config_group(struct config_ctx *ctx, const config_setting_t *g,
                          const struct config_directive *table, void *base);
 
-static int config_set_group(struct config_ctx *ctx, const config_setting_t *s,
-                            const struct config_directive *d, void *base)
+int config_set_group(struct config_ctx *ctx, const config_setting_t *s,
+                     const struct config_directive *d, void *base)
 {
     int bad = s != NULL && config_setting_type(s) != CONFIG_TYPE_GROUP;
 
@@ -616,109 +581,9 @@ static int config_set_group(struct config_ctx *ctx, const config_setting_t *s,
 
 static json_t *config_json(struct config_ctx *ctx, const config_setting_t *s, int depth);
 
-/* Key versions are unique, and cookie_keys replaces cookie_secret. */
-static void config_check_cookie_key(struct config_ctx *ctx, const config_setting_t *s,
-                                    void *entries, size_t i)
-{
-    struct config_cookie_key *k = entries;
-    for (size_t j = 0; j < i; j++)
-        if (k[j].version == k[i].version)
-            config_error(ctx, s, "key version %d is already used at line %d", k[i].version,
-                         k[j].line);
-    if (i == 0 && ctx->cfg->cookie_secret != NULL)
-        config_error(ctx, s, "expected cookie_secret or cookie_keys, not both");
-}
-
-/* Sessions travel in a signed cookie: they need a cookie secret. */
-static int config_set_sessions(struct config_ctx *ctx, const config_setting_t *s,
-                               const struct config_directive *d, void *base)
-{
-    struct config_sessions *ss = config_field(d, base);
-    int rc = config_set_group(ctx, s, d, base);
-
-    ss->line = s ? config_line(s) : 0;
-    if (s != NULL && rc == 0 && ctx->cfg->cookie_secret == NULL && ctx->cfg->ncookie_keys == 0)
-        return config_error(ctx, s,
-                            "sessions need cookie_secret or cookie_keys (the session "
-                            "cookie is signed)");
-    return rc;
-}
-
-/* A cors group needs the origins it allows. */
-static int config_set_cors(struct config_ctx *ctx, const config_setting_t *s,
-                           const struct config_directive *d, void *base)
-{
-    struct config_cors *c = config_field(d, base);
-    int rc = config_set_group(ctx, s, d, base);
-
-    c->line = s ? config_line(s) : 0;
-    if (s != NULL && rc == 0 && c->origins.n == 0)
-        return config_error(ctx, s, "expected origins (\"*\" or a list of origins)");
-    return rc;
-}
-
-/* The contents of an error page are read now: a missing file is a config
- * error, and workers need no access to it. */
-static void config_check_error_page(struct config_ctx *ctx, const config_setting_t *s,
-                                    void *entries, size_t i)
-{
-    struct config_error_page *p = (struct config_error_page *)entries + i;
-    FILE *f = p->file ? fopen(p->file, "rb") : NULL;
-    char *buf = NULL;
-    size_t len = 0;
-
-    for (size_t j = 0; j < i; j++)
-        if (((struct config_error_page *)entries)[j].status == p->status)
-            config_error(ctx, s, "status %d already has a page", p->status);
-    if (p->file == NULL)
-        return;
-    if (f == NULL) {
-        config_error(ctx, s, "cannot read %s: %s", p->file, strerror(errno));
-        return;
-    }
-    FILE *m = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while (m != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        fwrite(chunk, 1, n, m);
-    if (m != NULL)
-        fclose(m);
-    fclose(f);
-    if (buf == NULL || len > 1024 * 1024) {
-        free(buf);
-        config_error(ctx, s, "%s: expected a readable file of at most 1 MiB", p->file);
-        return;
-    }
-    p->body = buf;
-    p->len = len;
-}
-
-static void config_release_page_body(const struct config_directive *d, void *base)
-{
-    free(((struct config_error_page *)base)->body);
-}
-
-/* A tls group turns a listen entry into HTTPS: it needs a certificate and
- * its key, and client verification needs the CAs to verify against. */
-static int config_set_tls(struct config_ctx *ctx, const config_setting_t *s,
-                          const struct config_directive *d, void *base)
-{
-    struct config_tls *t = config_field(d, base);
-    int rc = config_set_group(ctx, s, d, base);
-
-    t->line = s ? config_line(s) : 0;
-    if (s == NULL || rc < 0)
-        return rc;
-    if (t->certificate == NULL || t->key == NULL)
-        return config_error(ctx, s, "expected certificate and key (PEM files)");
-    if (t->verify_client != CONFIG_VERIFY_OFF && t->client_ca == NULL)
-        return config_error(ctx, s, "verify_client needs client_ca (the CAs to verify against)");
-    return 0;
-}
-
 /* Free-form module settings: a libconfig group becomes a JSON object. */
-static int config_set_json(struct config_ctx *ctx, const config_setting_t *s,
-                           const struct config_directive *d, void *base)
+int config_set_json(struct config_ctx *ctx, const config_setting_t *s,
+                    const struct config_directive *d, void *base)
 {
     json_t **field = config_field(d, base);
 
@@ -732,6 +597,9 @@ static int config_set_json(struct config_ctx *ctx, const config_setting_t *s,
     return *field ? 0 : -1;
 }
 
+static void config_scope(struct config_ctx *ctx, const config_setting_t *g, enum config_scope scope,
+                         const struct config_directive *table, void *base, void **parts);
+
 static void config_list_entry(struct config_ctx *ctx, const config_setting_t *e,
                               const struct config_directive *d, char *entries, size_t i)
 {
@@ -741,6 +609,9 @@ static void config_list_entry(struct config_ctx *ctx, const config_setting_t *e,
     *(int *)(entry + d->line) = config_line(e);
     if (config_setting_type(e) != CONFIG_TYPE_GROUP)
         config_error(ctx, e, "expected a group { name = value; ... }");
+    else if (d->scope)
+        config_scope(ctx, e, (enum config_scope)(d->scope - 1), d->sub, entry,
+                     (void **)(entry + d->parts));
     else
         config_group(ctx, e, d->sub, entry);
     if (d->check != NULL)
@@ -751,8 +622,8 @@ static void config_list_entry(struct config_ctx *ctx, const config_setting_t *e,
 /* A list of groups, "( { ... }, { ... } )", into a calloc'd array. The array
  * and its count are stored before the entries are read so that config_free
  * can release whatever the entries got, whichever entry failed. */
-static int config_set_list(struct config_ctx *ctx, const config_setting_t *s,
-                           const struct config_directive *d, void *base)
+int config_set_list(struct config_ctx *ctx, const config_setting_t *s,
+                    const struct config_directive *d, void *base)
 {
     int type = s ? config_setting_type(s) : CONFIG_TYPE_LIST;
     size_t n = s ? (size_t)config_setting_length(s) : 0;
@@ -777,34 +648,40 @@ static int config_set_list(struct config_ctx *ctx, const config_setting_t *s,
 
 /* ---- releasers, for config_free ---- */
 
-static void config_release_string(const struct config_directive *d, void *base)
+void config_release_string(const struct config_directive *d, void *base)
 {
     free(*(char **)config_field(d, base));
 }
 
-static void config_release_json(const struct config_directive *d, void *base)
+void config_release_json(const struct config_directive *d, void *base)
 {
     json_decref(*(json_t **)config_field(d, base));
 }
 
-static void config_release(const struct config_directive *table, void *base);
+void config_release(const struct config_directive *table, void *base);
 
-static void config_release_group(const struct config_directive *d, void *base)
+void config_release_group(const struct config_directive *d, void *base)
 {
     config_release(d->sub, config_field(d, base));
 }
 
-static void config_release_list(const struct config_directive *d, void *base)
+static void config_release_parts(enum config_scope scope, void **parts);
+
+void config_release_list(const struct config_directive *d, void *base)
 {
     char *entries = *(char **)config_field(d, base);
     size_t n = *(size_t *)((char *)base + d->count);
 
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         config_release(d->sub, entries + i * d->size);
+        if (d->scope)
+            config_release_parts((enum config_scope)(d->scope - 1),
+                                 (void **)(entries + i * d->size + d->parts));
+    }
     free(entries);
 }
 
-static void config_release(const struct config_directive *table, void *base)
+void config_release(const struct config_directive *table, void *base)
 {
     for (const struct config_directive *d = table; d->name != NULL; d++) {
         if (d->release != NULL)
@@ -956,210 +833,23 @@ static void config_check_route(struct config_ctx *ctx, const config_setting_t *s
 
 /* ---- the tables ---- */
 
-#define CONFIG_NUMBER(setter, st, f, fl, dflt, lo, hi)                                             \
-    {                                                                                              \
-        .name = #f, .set = setter, .offset = offsetof(st, f), .flags = fl, .def.i = dflt,          \
-        .min = lo, .max = hi                                                                       \
-    }
-#define CONFIG_INT(st, f, fl, dflt, lo, hi) CONFIG_NUMBER(config_set_int, st, f, fl, dflt, lo, hi)
-#define CONFIG_UINT(st, f, dflt, lo, hi) CONFIG_NUMBER(config_set_uint, st, f, 0, dflt, lo, hi)
-#define CONFIG_SIZE(st, f, dflt, lo, hi) CONFIG_NUMBER(config_set_size, st, f, 0, dflt, lo, hi)
-#define CONFIG_COUNT(st, f, dflt, lo, hi) CONFIG_NUMBER(config_set_count, st, f, 0, dflt, lo, hi)
-#define CONFIG_SECONDS(st, f, dflt, lo, hi)                                                        \
-    {                                                                                              \
-        .name = #f, .set = config_set_seconds, .offset = offsetof(st, f), .def.d = dflt,           \
-        .min = lo, .max = hi                                                                       \
-    }
-#define CONFIG_STRINGISH(setter, st, f, fl, dflt, wordlist)                                        \
-    {                                                                                              \
-        .name = #f, .set = setter, .release = config_release_string, .offset = offsetof(st, f),    \
-        .flags = fl, .def.s = dflt, .words = wordlist                                              \
-    }
-#define CONFIG_STRING(st, f, fl, dflt) CONFIG_STRINGISH(config_set_string, st, f, fl, dflt, NULL)
-#define CONFIG_PATH(st, f, fl, dflt, words)                                                        \
-    CONFIG_STRINGISH(config_set_path, st, f, fl, dflt, words)
-#define CONFIG_ADDRESS(st, f, dflt) CONFIG_STRINGISH(config_set_address, st, f, 0, dflt, NULL)
-#define CONFIG_HOST(st, f, dflt) CONFIG_STRINGISH(config_set_host, st, f, 0, dflt, NULL)
-#define CONFIG_PATTERN(st, f, fl) CONFIG_STRINGISH(config_set_pattern, st, f, fl, NULL, NULL)
-#define CONFIG_ENUM(st, f, dflt, wordlist)                                                         \
-    {                                                                                              \
-        .name = #f, .set = config_set_enum, .offset = offsetof(st, f), .def.i = dflt,              \
-        .words = wordlist                                                                          \
-    }
-#define CONFIG_STRLIST(st, f)                                                                      \
-    {                                                                                              \
-        .name = #f, .set = config_set_strlist, .release = config_release_strlist,                  \
-        .offset = offsetof(st, f)                                                                  \
-    }
-#define CONFIG_BOOL(st, f, dflt)                                                                   \
-    {                                                                                              \
-        .name = #f, .set = config_set_bool, .offset = offsetof(st, f), .def.i = dflt               \
-    }
-#define CONFIG_JSON(st, f)                                                                         \
-    {                                                                                              \
-        .name = #f, .set = config_set_json, .release = config_release_json,                        \
-        .offset = offsetof(st, f)                                                                  \
-    }
-#define CONFIG_GROUP(st, f, table)                                                                 \
-    {                                                                                              \
-        .name = #f, .set = config_set_group, .release = config_release_group,                      \
-        .offset = offsetof(st, f), .sub = table                                                    \
-    }
-/* A list named `key` of entries of type est, stored in st's fields f (the
- * array) and n (its length), with at least `least` entries. */
-#define CONFIG_LIST(key, st, f, n, fl, least, est, table, checker)                                 \
-    {                                                                                              \
-        .name = key, .set = config_set_list, .release = config_release_list,                       \
-        .offset = offsetof(st, f), .flags = fl, .min = least, .sub = table, .size = sizeof(est),   \
-        .count = offsetof(st, n), .line = offsetof(est, line), .check = checker                    \
-    }
-
-/* A number of processes, or "auto" (the default): one per online CPU. */
-#define CONFIG_WORKERS(st, f, lo, hi)                                                              \
-    {                                                                                              \
-        .name = #f, .set = config_set_workers, .offset = offsetof(st, f), .def.s = "auto",         \
-        .min = lo, .max = hi                                                                       \
-    }
-
-/* The end of a table. */
-#define CONFIG_END                                                                                 \
-    {                                                                                              \
-        .name = NULL                                                                               \
-    }
-
 static const char *const config_log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const config_error_log_words[] = {"stderr", NULL};
 static const char *const config_access_log_words[] = {"stderr", "off", NULL};
-
-static const struct config_directive config_cors_table[] = {
-    CONFIG_STRLIST(struct config_cors, origins),
-    CONFIG_STRLIST(struct config_cors, methods),
-    CONFIG_STRLIST(struct config_cors, headers),
-    CONFIG_STRLIST(struct config_cors, expose),
-    CONFIG_BOOL(struct config_cors, credentials, 0),
-    CONFIG_INT(struct config_cors, max_age, 0, 600, 0, 86400),
-    CONFIG_END,
-};
 
 static const struct config_directive config_route_table[] = {
     CONFIG_PATTERN(struct config_route, path, CONFIG_REQUIRED),
     CONFIG_STRING(struct config_route, handler, CONFIG_REQUIRED, NULL),
     CONFIG_STRING(struct config_route, name, 0, NULL),
-    CONFIG_BOOL(struct config_route, xsrf, 1),
-    CONFIG_BOOL(struct config_route, authenticated, 0),
     CONFIG_BOOL(struct config_route, websocket, 0),
-    {.name = "cors",
-     .set = config_set_cors,
-     .release = config_release_group,
-     .offset = offsetof(struct config_route, cors),
-     .sub = config_cors_table},
-    CONFIG_END,
-};
-
-static const struct config_directive config_cookie_key_table[] = {
-    CONFIG_INT(struct config_cookie_key, version, CONFIG_REQUIRED, 0, 0, 1000000),
-    CONFIG_STRING(struct config_cookie_key, secret, CONFIG_REQUIRED, NULL),
-    CONFIG_END,
-};
-
-static const char *const config_store_words[] = {"lmdb", "redis", NULL};
-
-static const struct config_directive config_redis_table[] = {
-    CONFIG_HOST(struct config_redis, host, "127.0.0.1"),
-    CONFIG_INT(struct config_redis, port, 0, 6379, 1, 65535),
-    CONFIG_STRING(struct config_redis, password, 0, NULL),
-    CONFIG_INT(struct config_redis, db, 0, 0, 0, 1000),
-    CONFIG_STRING(struct config_redis, prefix, 0, "gale:session:"),
-    CONFIG_END,
-};
-
-static const struct config_directive config_sessions_table[] = {
-    CONFIG_ENUM(struct config_sessions, store, CONFIG_STORE_LMDB, config_store_words),
-    CONFIG_PATH(struct config_sessions, dir, 0, "state", NULL),
-    CONFIG_SIZE(struct config_sessions, map_size, 268435456, 1048576, 1LL << 40),
-    CONFIG_GROUP(struct config_sessions, redis, config_redis_table),
-    CONFIG_STRING(struct config_sessions, cookie, 0, "gale_session"),
-    CONFIG_SECONDS(struct config_sessions, max_age, 1209600, 60, 366 * CONFIG_ONE_DAY),
-    CONFIG_END,
-};
-
-static const struct config_directive config_websocket_table[] = {
-    CONFIG_SIZE(struct config_websocket, max_message_size, 16777216, 1, 1LL << 32),
-    CONFIG_SECONDS(struct config_websocket, ping_interval, 30, 0, CONFIG_ONE_DAY),
-    CONFIG_SECONDS(struct config_websocket, ping_timeout, 30, 0.001, CONFIG_ONE_DAY),
-    CONFIG_SECONDS(struct config_websocket, close_timeout, 5, 0.001, 3600),
-    CONFIG_STRLIST(struct config_websocket, origins),
-    CONFIG_BOOL(struct config_websocket, compression, 0),
-    CONFIG_INT(struct config_websocket, compression_level, 0, 6, 1, 9),
-    CONFIG_END,
-};
-
-static const char *const config_pubsub_words[] = {"local", "redis", NULL};
-
-static const struct config_directive config_pubsub_redis_table[] = {
-    CONFIG_HOST(struct config_redis, host, "127.0.0.1"),
-    CONFIG_INT(struct config_redis, port, 0, 6379, 1, 65535),
-    CONFIG_STRING(struct config_redis, password, 0, NULL),
-    CONFIG_INT(struct config_redis, db, 0, 0, 0, 1000),
-    CONFIG_STRING(struct config_redis, prefix, 0, "gale:pubsub:"),
-    CONFIG_END,
-};
-
-static const struct config_directive config_pubsub_table[] = {
-    CONFIG_ENUM(struct config_pubsub, backend, CONFIG_PUBSUB_LOCAL, config_pubsub_words),
-    CONFIG_GROUP(struct config_pubsub, redis, config_pubsub_redis_table),
-    CONFIG_END,
-};
-
-static const struct config_directive config_error_page_table[] = {
-    CONFIG_INT(struct config_error_page, status, CONFIG_REQUIRED, 0, 400, 599),
-    CONFIG_PATH(struct config_error_page, file, CONFIG_REQUIRED, NULL, NULL),
-    CONFIG_STRING(struct config_error_page, type, 0, "text/html; charset=utf-8"),
-    /* not a setting: read from `file`, freed with the entry */
-    {.name = "body", .release = config_release_page_body},
     CONFIG_END,
 };
 
 static const struct config_directive config_module_table[] = {
     CONFIG_PATH(struct config_module, path, CONFIG_REQUIRED, NULL, NULL),
     CONFIG_JSON(struct config_module, settings),
-    CONFIG_LIST("routes", struct config_module, routes, nroutes, 0, 0, struct config_route,
-                config_route_table, config_check_route),
-    CONFIG_END,
-};
-
-static const char *const config_tls_protocols[] = {"TLSv1.2", "TLSv1.3", NULL};
-static const char *const config_verify_words[] = {"off", "optional", "require", NULL};
-
-/* Mozilla's "intermediate" TLS 1.2 suites: forward secret AEADs only. */
-#define CONFIG_TLS12_CIPHERS                                                                       \
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
-#define CONFIG_TLS13_SUITES                                                                        \
-    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
-
-static const struct config_directive config_cert_table[] = {
-    CONFIG_STRING(struct config_cert, server_name, CONFIG_REQUIRED, NULL),
-    CONFIG_PATH(struct config_cert, certificate, CONFIG_REQUIRED, NULL, NULL),
-    CONFIG_PATH(struct config_cert, key, CONFIG_REQUIRED, NULL, NULL),
-    CONFIG_END,
-};
-
-static const struct config_directive config_tls_table[] = {
-    CONFIG_PATH(struct config_tls, certificate, 0, NULL, NULL),
-    CONFIG_PATH(struct config_tls, key, 0, NULL, NULL),
-    CONFIG_LIST("certificates", struct config_tls, certificates, ncertificates, 0, 0,
-                struct config_cert, config_cert_table, NULL),
-    CONFIG_ENUM(struct config_tls, min_protocol, 0, config_tls_protocols),
-    CONFIG_STRING(struct config_tls, ciphers, 0, CONFIG_TLS12_CIPHERS),
-    CONFIG_STRING(struct config_tls, ciphersuites, 0, CONFIG_TLS13_SUITES),
-    CONFIG_BOOL(struct config_tls, session_tickets, 1),
-    CONFIG_SECONDS(struct config_tls, ticket_rotation, 43200, 60, 7 * CONFIG_ONE_DAY),
-    CONFIG_ENUM(struct config_tls, verify_client, CONFIG_VERIFY_OFF, config_verify_words),
-    CONFIG_PATH(struct config_tls, client_ca, 0, NULL, NULL),
-    CONFIG_INT(struct config_tls, hsts_max_age, 0, 0, 0, 2 * 365 * 86400),
-    CONFIG_BOOL(struct config_tls, hsts_subdomains, 0),
+    CONFIG_SCOPED_LIST("routes", struct config_module, routes, nroutes, 0, 0, struct config_route,
+                       config_route_table, config_check_route, CONFIG_SCOPE_ROUTE),
     CONFIG_END,
 };
 
@@ -1167,12 +857,6 @@ static const struct config_directive config_listen_table[] = {
     CONFIG_ADDRESS(struct config_listen, address, "0.0.0.0"),
     CONFIG_INT(struct config_listen, port, CONFIG_REQUIRED, 0, 1, 65535),
     CONFIG_INT(struct config_listen, backlog, 0, 511, 1, 65535),
-    CONFIG_INT(struct config_listen, redirect_https, 0, 0, 0, 65535),
-    {.name = "tls",
-     .set = config_set_tls,
-     .release = config_release_group,
-     .offset = offsetof(struct config_listen, tls),
-     .sub = config_tls_table},
     CONFIG_END,
 };
 
@@ -1200,35 +884,14 @@ static const struct config_directive config_table[] = {
     CONFIG_ENUM(struct config, log_level, CONFIG_LOG_INFO, config_log_levels),
     CONFIG_PATH(struct config, access_log, 0, "stderr", config_access_log_words),
     CONFIG_STRING(struct config, server_header, 0, "gale"),
-    CONFIG_PATH(struct config, upload_dir, 0, "/tmp", NULL),
-    CONFIG_STRING(struct config, cookie_secret, 0, NULL),
-    CONFIG_LIST("cookie_keys", struct config, cookie_keys, ncookie_keys, 0, 0,
-                struct config_cookie_key, config_cookie_key_table, config_check_cookie_key),
-    CONFIG_BOOL(struct config, xsrf_cookies, 0),
-    {.name = "sessions",
-     .set = config_set_sessions,
-     .release = config_release_group,
-     .offset = offsetof(struct config, sessions),
-     .sub = config_sessions_table},
-    CONFIG_GROUP(struct config, websocket, config_websocket_table),
-    CONFIG_GROUP(struct config, pubsub, config_pubsub_table),
-    CONFIG_STRING(struct config, login_url, 0, "/login"),
-    CONFIG_BOOL(struct config, etag, 1),
-    {.name = "trusted_proxies",
-     .set = config_set_cidrs,
-     .release = config_release_ptr,
-     .offset = offsetof(struct config, trusted_proxies),
-     .count = offsetof(struct config, ntrusted_proxies)},
-    CONFIG_LIST("error_pages", struct config, error_pages, nerror_pages, 0, 0,
-                struct config_error_page, config_error_page_table, config_check_error_page),
     CONFIG_SECONDS(struct config, grace_period, 30, 0, CONFIG_ONE_DAY),
     CONFIG_GROUP(struct config, limits, config_limits_table),
-    CONFIG_LIST("listen", struct config, listens, nlistens, CONFIG_REQUIRED, 1,
-                struct config_listen, config_listen_table, config_check_listen),
+    CONFIG_SCOPED_LIST("listen", struct config, listens, nlistens, CONFIG_REQUIRED, 1,
+                       struct config_listen, config_listen_table, config_check_listen,
+                       CONFIG_SCOPE_LISTEN),
     CONFIG_LIST("modules", struct config, modules, nmodules, 0, 0, struct config_module,
                 config_module_table, NULL),
-    /* Later features add a line each, e.g. CONFIG_GROUP(struct config,
-     * sessions, config_sessions_table) for `sessions = { ... };`. */
+    /* Features add their own settings as config parts (config.h). */
     CONFIG_END,
 };
 
@@ -1257,9 +920,10 @@ static void config_unknown(struct config_ctx *ctx, const config_setting_t *g,
     }
 }
 
-/* Read group g (NULL: absent, all defaults) into base by its table. */
-static void config_group(struct config_ctx *ctx, const config_setting_t *g,
-                         const struct config_directive *table, void *base)
+/* Read the members of g (NULL: absent, all defaults) that `table` names into
+ * base; what the table does not know is left to the caller. */
+static void config_members(struct config_ctx *ctx, const config_setting_t *g,
+                           const struct config_directive *table, void *base)
 {
     for (const struct config_directive *d = table; d->name != NULL; d++) {
         const config_setting_t *s = g ? config_setting_get_member(g, d->name) : NULL;
@@ -1276,7 +940,110 @@ static void config_group(struct config_ctx *ctx, const config_setting_t *g,
         d->set(ctx, s, d, base);
         config_path_pop(ctx, mark);
     }
+}
+
+/* Read group g (NULL: absent, all defaults) into base by its table. */
+static void config_group(struct config_ctx *ctx, const config_setting_t *g,
+                         const struct config_directive *table, void *base)
+{
+    config_members(ctx, g, table, base);
     config_unknown(ctx, g, table);
+}
+
+/* ---- parts: the features' settings in each scope ---- */
+
+static struct config_part *config_parts[CONFIG_MAX_PARTS];
+static size_t config_nparts;
+
+int config_part_register(struct config_part *part)
+{
+    for (size_t i = 0; i < config_nparts; i++)
+        if (config_parts[i] == part)
+            return 0;
+    if (config_nparts == CONFIG_MAX_PARTS)
+        return -1;
+    part->index = config_nparts;
+    config_parts[config_nparts++] = part;
+    return 0;
+}
+
+/* Read one part of a scope instance whose group is g into a new struct. */
+static void config_part_read(struct config_ctx *ctx, const config_setting_t *g,
+                             struct config_part *p, void **parts)
+{
+    void *settings = calloc(1, p->size);
+    size_t mark = p->name ? config_path_name(ctx, p->name) : ctx->pathlen;
+
+    parts[p->index] = settings;
+    if (settings == NULL) {
+        config_error(ctx, g, "out of memory");
+        return;
+    }
+    if (p->name) {
+        g = g ? config_setting_get_member(g, p->name) : NULL;
+        if (g != NULL && config_setting_type(g) != CONFIG_TYPE_GROUP) {
+            config_error(ctx, g, "expected a group { name = value; ... }");
+            g = NULL; /* every member takes its default */
+        }
+    }
+    config_members(ctx, g, p->table, settings);
+    if (p->name)
+        config_unknown(ctx, g, p->table);
+    if (p->check)
+        p->check(ctx, g, settings);
+    config_path_pop(ctx, mark);
+}
+
+/* Whether `name` is a setting of the scope: of its own table, of a part
+ * whose settings sit among its own, or a part's group. */
+static int config_scope_knows(enum config_scope scope, const struct config_directive *table,
+                              const char *name)
+{
+    if (config_find(table, name) != NULL)
+        return 1;
+    for (size_t i = 0; i < config_nparts; i++) {
+        const struct config_part *p = config_parts[i];
+        if (p->scope != scope)
+            continue;
+        if (p->name ? name != NULL && strcmp(p->name, name) == 0
+                    : config_find(p->table, name) != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+/* Read a scope instance (the file's top level, a listen entry, a route):
+ * its own table into base, then every registered part of the scope. */
+static void config_scope(struct config_ctx *ctx, const config_setting_t *g, enum config_scope scope,
+                         const struct config_directive *table, void *base, void **parts)
+{
+    config_members(ctx, g, table, base);
+    for (size_t i = 0; i < config_nparts; i++)
+        if (config_parts[i]->scope == scope)
+            config_part_read(ctx, g, config_parts[i], parts);
+    for (int i = 0; g != NULL && i < config_setting_length(g); i++) {
+        const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+
+        if (!config_scope_knows(scope, table, config_setting_name(s)))
+            config_error(ctx, s, "unknown setting '%s'", config_setting_name(s));
+    }
+}
+
+static void config_release_parts(enum config_scope scope, void **parts)
+{
+    for (size_t i = 0; i < config_nparts; i++) {
+        const struct config_part *p = config_parts[i];
+        if (p->scope != scope || parts[p->index] == NULL)
+            continue;
+        config_release(p->table, parts[p->index]);
+        free(parts[p->index]);
+        parts[p->index] = NULL;
+    }
+}
+
+const struct config *config_ctx_config(const struct config_ctx *ctx)
+{
+    return ctx->cfg;
 }
 
 /* ---- the result: the config, or the errors ---- */
@@ -1488,7 +1255,8 @@ static struct config *config_build(config_t *lc, int ok, const char *text, const
         config_scan_includes(&ctx, lc);
         cfg->file = config_dup(&ctx, NULL, name);
         cfg->dir = config_dup(&ctx, NULL, ctx.dir);
-        config_group(&ctx, config_root_setting(lc), config_table, cfg);
+        config_scope(&ctx, config_root_setting(lc), CONFIG_SCOPE_MAIN, config_table, cfg,
+                     cfg->parts);
     }
     return config_finish(&ctx, cfg, errors);
 }
@@ -1548,6 +1316,7 @@ void config_free(struct config *cfg)
     if (cfg == NULL)
         return;
     config_release(config_table, cfg);
+    config_release_parts(CONFIG_SCOPE_MAIN, cfg->parts);
     free(cfg->file);
     free(cfg->dir);
     free(cfg);

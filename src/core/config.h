@@ -4,6 +4,14 @@
  * The master parses and checks the whole file once (config_load); a worker
  * gets the result by fork and never changes it. A reload builds a new one.
  * Every error names the place: "FILE:LINE: what was expected".
+ *
+ * The settings gale itself needs to start (workers, logs, listen addresses,
+ * modules and their routes, limits) are here; each feature declares its own
+ * beside its code (http/http_settings.h, net/tls_settings.h, ...) as a
+ * config_part of one of three scopes: the file's top level, a listen entry
+ * or a route. The daemon registers the parts before it loads a config; each
+ * scope instance then holds one struct of each part of its scope, found with
+ * config_part(). See config_table.h for how a part's table is written.
  */
 #ifndef GALE_CONFIG_H
 #define GALE_CONFIG_H
@@ -11,116 +19,45 @@
 #include <stddef.h>
 #include <jansson.h>
 
-/* A certificate chosen by SNI. */
-struct config_cert {
-    char *server_name; /* "www.example.com" or "*.example.com" */
-    char *certificate; /* PEM: the certificate, then its chain */
-    char *key;         /* PEM private key */
-    int line;
+struct config_ctx;
+struct config_directive;
+struct config_setting_t;
+
+/* ---- parts: a feature's settings in one scope ---- */
+
+enum config_scope { CONFIG_SCOPE_MAIN, CONFIG_SCOPE_LISTEN, CONFIG_SCOPE_ROUTE };
+
+#define CONFIG_MAX_PARTS 12
+
+struct config_part {
+    const char *name; /* its group ("websocket"), or NULL: its settings sit among the scope's own */
+    enum config_scope scope;
+    size_t size; /* the struct its table fills: one per scope instance */
+    const struct config_directive *table;
+    /* After the part was read (g: its group, NULL when absent; for an unnamed
+     * part the scope's group): checks across its settings, reported with
+     * config_error. May be NULL. */
+    void (*check)(struct config_ctx *ctx, const struct config_setting_t *g, void *settings);
+    size_t index; /* its slot in every scope's parts[], set by config_part_register */
 };
 
-enum config_verify { CONFIG_VERIFY_OFF = 0, CONFIG_VERIFY_OPTIONAL, CONFIG_VERIFY_REQUIRE };
+/* Register a part (once; the same part again is ignored): every config
+ * loaded afterwards reads it. Parts are registered before the first load and
+ * never removed. Returns 0, or -1 when CONFIG_MAX_PARTS are registered. */
+int config_part_register(struct config_part *part);
 
-struct config_tls {
-    int line;          /* 0: the listen entry has no tls group (plain HTTP) */
-    char *certificate; /* the default certificate (PEM chain) and its key */
-    char *key;
-    struct config_cert *certificates; /* more, picked by the client's server name */
-    size_t ncertificates;
-    int min_protocol;       /* 0: TLS 1.2 (default), 1: TLS 1.3 */
-    char *ciphers;          /* TLS 1.2 cipher list (OpenSSL syntax) */
-    char *ciphersuites;     /* TLS 1.3 suites */
-    int session_tickets;    /* default on: resumption across all workers */
-    double ticket_rotation; /* seconds a ticket key encrypts; default 43200 (12 h) */
-    int verify_client;      /* enum config_verify */
-    char *client_ca;        /* PEM CAs that client certificates must chain to */
-    int hsts_max_age;       /* seconds; 0 (default): no Strict-Transport-Security */
-    int hsts_subdomains;
-};
+/* The settings of `part` in a scope instance's parts[]. */
+static inline const void *config_part(void *const *parts, const struct config_part *part)
+{
+    return parts[part->index];
+}
 
-struct config_listen {
-    char *address;      /* numeric IPv4 or IPv6 address: "0.0.0.0", "::", "127.0.0.1", "::1" */
-    int port;           /* 1..65535 */
-    int backlog;        /* listen(2) backlog, default 511 */
-    int redirect_https; /* 0, or answer every request with a redirect to https on this port */
-    struct config_tls tls;
-    int line;
-};
+/* ---- value types several features use ---- */
 
 /* A list of strings from a libconfig array ["a", "b"] (or one string). */
 struct config_strlist {
     char **v;
     size_t n;
-};
-
-/* Cross-origin requests a route allows (gale answers preflights itself). */
-struct config_cors {
-    int line;                      /* 0: no cors group, no CORS headers */
-    struct config_strlist origins; /* "*" or exact origins such as "https://a.example" */
-    struct config_strlist methods; /* default: the handler's methods */
-    struct config_strlist headers; /* request headers allowed; default none */
-    struct config_strlist expose;  /* response headers scripts may read */
-    int credentials;               /* Access-Control-Allow-Credentials; default false */
-    int max_age;                   /* seconds a preflight may be cached; default 600 */
-};
-
-/* A versioned cookie signing key. */
-struct config_cookie_key {
-    int version; /* 0..1000000 */
-    char *secret;
-    int line;
-};
-
-/* Server-side sessions, shared by every worker (LMDB) or instance (Redis). */
-enum config_store { CONFIG_STORE_LMDB = 0, CONFIG_STORE_REDIS };
-
-struct config_redis {
-    char *host;     /* default "127.0.0.1" */
-    int port;       /* default 6379 */
-    char *password; /* NULL: none */
-    int db;         /* default 0 */
-    char *prefix;   /* default "gale:session:" */
-};
-
-struct config_sessions {
-    int line;        /* 0: no sessions group, no sessions */
-    int store;       /* enum config_store; default lmdb */
-    char *dir;       /* lmdb: the state folder; default "state" next to the config */
-    size_t map_size; /* lmdb: the most the file may grow to; default 256 MiB */
-    struct config_redis redis;
-    char *cookie;   /* the session cookie's name; default "gale_session" */
-    double max_age; /* seconds a session lives unused; default 1209600 (14 days) */
-};
-
-/* WebSocket connections (routes marked websocket = true). */
-struct config_websocket {
-    size_t max_message_size; /* bytes, after decompression; above: close 1009; default 16 MiB */
-    double ping_interval;    /* seconds between keepalive pings; 0: none; default 30 */
-    double ping_timeout;     /* seconds a pong may take before the peer counts as dead; 30 */
-    double close_timeout;    /* seconds to wait for the peer's close frame; default 5 */
-    struct config_strlist origins; /* allowed Origin values; empty: same origin; "*": any */
-    int compression;               /* offer permessage-deflate (RFC 7692); default false */
-    int compression_level;         /* zlib level 1..9; default 6 */
-};
-
-/* Publish/subscribe between workers (local: through the master) or instances (redis). */
-enum config_pubsub_backend { CONFIG_PUBSUB_LOCAL = 0, CONFIG_PUBSUB_REDIS };
-
-struct config_pubsub {
-    int line;                  /* 0: no pubsub group (local) */
-    int backend;               /* enum config_pubsub_backend */
-    struct config_redis redis; /* prefix default "gale:pubsub:" */
-};
-
-struct config_route {
-    int websocket;     /* the route upgrades to WebSocket (its handler has callbacks for it) */
-    int authenticated; /* no user: GET/HEAD redirect to login_url, other methods 403 */
-    int xsrf;          /* check XSRF tokens on this route when xsrf_cookies is on; default true */
-    char *path;        /* regular expression matched against the whole path */
-    char *handler;     /* a handler name of the module the route is declared in */
-    char *name;        /* optional route name (reverse URLs), NULL when none */
-    struct config_cors cors;
-    int line;
 };
 
 /* An address block: trusted proxies. */
@@ -130,14 +67,32 @@ struct config_cidr {
     int bits;
 };
 
-/* The page answered for one error status instead of gale's short text. */
-struct config_error_page {
-    int status; /* 400..599 */
-    char *file; /* absolute path */
-    char *body; /* its contents, read when the config is loaded */
-    size_t len;
-    char *type; /* Content-Type; default "text/html; charset=utf-8" */
+/* Where a Redis server is (sessions, pub/sub). */
+struct config_redis {
+    char *host;     /* a name resolved when the config is read; default "127.0.0.1" */
+    int port;       /* default 6379 */
+    char *password; /* NULL: none */
+    int db;         /* default 0 */
+    char *prefix;   /* of every key: the user of the link gives its default */
+};
+
+/* ---- the scopes' own settings ---- */
+
+struct config_listen {
+    char *address; /* numeric IPv4 or IPv6 address: "0.0.0.0", "::", "127.0.0.1", "::1" */
+    int port;      /* 1..65535 */
+    int backlog;   /* listen(2) backlog, default 511 */
     int line;
+    void *parts[CONFIG_MAX_PARTS]; /* CONFIG_SCOPE_LISTEN parts (tls, ...) */
+};
+
+struct config_route {
+    int websocket; /* the route upgrades to WebSocket (its handler has callbacks for it) */
+    char *path;    /* regular expression matched against the whole path */
+    char *handler; /* a handler name of the module the route is declared in */
+    char *name;    /* optional route name (reverse URLs), NULL when none */
+    int line;
+    void *parts[CONFIG_MAX_PARTS]; /* CONFIG_SCOPE_ROUTE parts (xsrf, cors, ...) */
 };
 
 struct config_module {
@@ -175,26 +130,13 @@ struct config {
     int log_level;       /* enum config_log_level; default info */
     char *access_log;    /* "stderr" (default), "off", or a path */
     char *server_header; /* value of the Server header; default "gale" */
-    char *upload_dir;    /* temporary files of large uploads; default "/tmp" */
-    char *cookie_secret; /* signs cookies (Tornado's unversioned str); NULL: none */
-    struct config_cookie_key *cookie_keys; /* or versioned keys (Tornado's dict) */
-    size_t ncookie_keys;
-    int xsrf_cookies; /* refuse unsafe methods without a matching XSRF token; default false */
-    struct config_sessions sessions;
-    struct config_websocket websocket;
-    struct config_pubsub pubsub;
-    char *login_url; /* where authenticated routes send visitors without a user; "/login" */
-    int etag;        /* add an ETag to finished 200 answers to GET/HEAD; default true */
-    struct config_cidr *trusted_proxies; /* X-Forwarded-* / X-Real-IP believed from these */
-    size_t ntrusted_proxies;
-    struct config_error_page *error_pages;
-    size_t nerror_pages;
     double grace_period; /* seconds old workers may drain on reload or SIGQUIT; default 30 */
     struct config_limits limits;
     struct config_listen *listens;
     size_t nlistens;
     struct config_module *modules;
     size_t nmodules;
+    void *parts[CONFIG_MAX_PARTS]; /* CONFIG_SCOPE_MAIN parts (http, websocket, pubsub, ...) */
 };
 
 /* Read and check `file`. Returns the config, or NULL with *errors set to a

@@ -12,7 +12,7 @@
 #include "core/config.h"
 #include "core/util.h"
 
-static const struct timeval *loop_common_tv(struct loop *loop, double seconds)
+const struct timeval *loop_timeout(struct loop *loop, double seconds)
 {
     struct timeval tv = {.tv_sec = (time_t)seconds,
                          .tv_usec = (suseconds_t)((seconds - (double)(time_t)seconds) * 1e6)};
@@ -22,20 +22,16 @@ static const struct timeval *loop_common_tv(struct loop *loop, double seconds)
 static int loop_init_timeouts(struct loop *loop)
 {
     const struct config_limits *l = &loop->cfg->limits;
-    const struct config_websocket *ws = &loop->cfg->websocket;
-    loop->tv[LOOP_TV_HEADER] = loop_common_tv(loop, l->header_timeout);
-    loop->tv[LOOP_TV_BODY] = loop_common_tv(loop, l->body_timeout);
-    loop->tv[LOOP_TV_IDLE] = loop_common_tv(loop, l->idle_timeout);
-    loop->tv[LOOP_TV_SEND] = loop_common_tv(loop, l->send_timeout);
-    loop->tv[LOOP_TV_LINGER] = loop_common_tv(loop, 2.0);
-    loop->tv[LOOP_TV_WS_PING] = loop_common_tv(loop, ws->ping_interval);
-    loop->tv[LOOP_TV_WS_PONG] = loop_common_tv(loop, ws->ping_timeout);
-    loop->tv[LOOP_TV_WS_CLOSE] = loop_common_tv(loop, ws->close_timeout);
+    loop->tv[LOOP_TV_HEADER] = loop_timeout(loop, l->header_timeout);
+    loop->tv[LOOP_TV_BODY] = loop_timeout(loop, l->body_timeout);
+    loop->tv[LOOP_TV_IDLE] = loop_timeout(loop, l->idle_timeout);
+    loop->tv[LOOP_TV_SEND] = loop_timeout(loop, l->send_timeout);
+    loop->tv[LOOP_TV_LINGER] = loop_timeout(loop, 2.0);
     /* While draining, an idle keep-alive connection gets this long to send
      * its next request (answered with Connection: close) before it is closed:
      * closing at once would race with a request already on the wire. */
     loop->tv[LOOP_TV_DRAIN_IDLE] =
-        loop_common_tv(loop, l->idle_timeout < 2.0 ? l->idle_timeout : 2.0);
+        loop_timeout(loop, l->idle_timeout < 2.0 ? l->idle_timeout : 2.0);
     for (size_t i = 0; i < LOOP_TV_COUNT; i++)
         if (!loop->tv[i])
             return -1;

@@ -32,9 +32,6 @@ enum loop_tv {
     LOOP_TV_SEND,
     LOOP_TV_LINGER,
     LOOP_TV_DRAIN_IDLE,
-    LOOP_TV_WS_PING,  /* websocket.ping_interval */
-    LOOP_TV_WS_PONG,  /* websocket.ping_timeout */
-    LOOP_TV_WS_CLOSE, /* websocket.close_timeout */
     LOOP_TV_COUNT
 };
 
@@ -67,6 +64,10 @@ struct loop {
 int loop_init(struct loop *loop, struct event_base *base, const struct config *cfg, int id);
 /* Free what loop_init made (not the base, which the caller owns). */
 void loop_free(struct loop *loop);
+
+/* `seconds` as a libevent common timeout of the loop's base (made once:
+ * the same value gives the same timeval), or NULL when libevent refuses. */
+const struct timeval *loop_timeout(struct loop *loop, double seconds);
 
 /* "Date: ...\r\n" for now (IMF-fixdate), made again at most once a second. */
 const char *loop_date_header(struct loop *loop, size_t *len);

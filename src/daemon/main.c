@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "daemon/master.h"
+#include "daemon/settings.h"
 #include "gale/gale.h"
 
 #define MAIN_DEFAULT_CONF GALE_SYSCONFDIR "/gale/gale.conf"
@@ -49,5 +50,6 @@ int main(int argc, char **argv)
         main_usage(stderr);
         return 2;
     }
+    settings_register();
     return test ? master_check(conf) : master_run(conf);
 }

@@ -338,7 +338,7 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
     w->loop.router = w->rt;
     w->loop.conns_changed = worker_conns_changed;
     worker_signals(w);
-    if (session_init(w->loop.cfg, w->loop.base) < 0 ||
+    if (ws_init(&w->loop) < 0 || session_init(w->loop.cfg, w->loop.base) < 0 ||
         threadpool_init(w->loop.base, WORKER_POOL_THREADS) < 0 ||
         pubsub_init(&w->loop, w->ipc_fd) < 0 || module_init_all(w->ms, &w->loop) < 0)
         worker_exit(w, 3);

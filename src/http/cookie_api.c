@@ -14,6 +14,7 @@
 #include "http/request.h"
 #include "http/http_parser.h"
 #include "http/xsrf.h"
+#include "http/http_settings.h"
 
 #define COOKIE_API_MAX_KEYS 16
 #define COOKIE_API_XSRF "_xsrf"
@@ -67,7 +68,7 @@ int gale_response_clear_cookie(gale_request *r, const char *name, const gale_coo
 /* The config's secrets as a key set (borrowed from the config). */
 static int cookie_api_keys(gale_request *r, struct cookie_keyset *ks, struct cookie_key *keys)
 {
-    const struct config *cfg = r->loop->cfg;
+    const struct http_settings *cfg = http_settings(r->loop->cfg);
     memset(ks, 0, sizeof(*ks));
     ks->keys = keys;
     if (cfg->cookie_secret) {
@@ -77,7 +78,7 @@ static int cookie_api_keys(gale_request *r, struct cookie_keyset *ks, struct coo
         return 0;
     }
     for (size_t i = 0; i < cfg->ncookie_keys && i < COOKIE_API_MAX_KEYS; i++) {
-        const struct config_cookie_key *k = &cfg->cookie_keys[i];
+        const struct http_cookie_key *k = &cfg->cookie_keys[i];
         keys[ks->nkeys++] = (struct cookie_key){(unsigned)k->version, k->secret, strlen(k->secret)};
     }
     return ks->nkeys ? 0 : -1;
@@ -144,7 +145,7 @@ const char *gale_request_xsrf_token(gale_request *r)
 
 int cookie_api_xsrf_check(gale_request *r, int route_opted_in, const char **why)
 {
-    if (!r->loop->cfg->xsrf_cookies || !route_opted_in)
+    if (!http_settings(r->loop->cfg)->xsrf_cookies || !route_opted_in)
         return 0;
     if (r->mid != HTTP_M_POST && r->mid != HTTP_M_PUT && r->mid != HTTP_M_PATCH &&
         r->mid != HTTP_M_DELETE)

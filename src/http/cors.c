@@ -8,8 +8,9 @@
 #include <strings.h>
 
 #include "core/config.h"
+#include "http/http_settings.h"
 
-static int cors_origin_allowed(const struct config_cors *c, const char *origin)
+static int cors_origin_allowed(const struct http_cors *c, const char *origin)
 {
     for (size_t i = 0; i < c->origins.n; i++)
         if (!strcmp(c->origins.v[i], "*") || !strcasecmp(c->origins.v[i], origin))
@@ -17,7 +18,7 @@ static int cors_origin_allowed(const struct config_cors *c, const char *origin)
     return 0;
 }
 
-static int cors_wildcard(const struct config_cors *c)
+static int cors_wildcard(const struct http_cors *c)
 {
     return c->origins.n == 1 && !strcmp(c->origins.v[0], "*");
 }
@@ -34,7 +35,7 @@ static char *cors_join(gale_request *r, const struct config_strlist *l)
     return s;
 }
 
-int cors_apply(gale_request *r, const struct config_cors *c, const char *allow)
+int cors_apply(gale_request *r, const struct http_cors *c, const char *allow)
 {
     const char *origin = gale_request_header(r, "Origin");
     gale_response_header(r, "Vary", "Origin");

@@ -8,12 +8,12 @@
 
 #include "gale/gale.h"
 
-struct config_cors;
+struct http_cors;
 
 /* Apply c to r (routed, not answered yet): a preflight OPTIONS gets its
  * headers and returns 1 (answer it with 204); otherwise the headers for an
  * allowed Origin are added and 0 returned. `allow` lists the handler's
  * methods, the default for c->methods. */
-int cors_apply(gale_request *r, const struct config_cors *c, const char *allow);
+int cors_apply(gale_request *r, const struct http_cors *c, const char *allow);
 
 #endif

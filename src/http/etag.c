@@ -18,7 +18,7 @@
 #include "core/util.h"
 #include "http/pipeline.h"
 #include "http/request.h"
-
+#include "http/http_settings.h"
 
 static const char *etag_header_of(const gale_request *r, const char *name)
 {
@@ -107,7 +107,7 @@ static void etag_head(gale_request *r, int complete)
     if (!complete || r->status != 200 || (r->mid != HTTP_M_GET && r->mid != HTTP_M_HEAD))
         return;
     const char *tag = etag_header_of(r, "ETag");
-    if (!tag && r->loop->cfg->etag) {
+    if (!tag && http_settings(r->loop->cfg)->etag) {
         tag = etag_make(r);
         if (tag)
             gale_response_header(r, "ETag", tag);

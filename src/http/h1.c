@@ -59,7 +59,7 @@ struct h1_conn {
     unsigned processing : 1;
 
     /* the framing of the current request and its answer */
-    unsigned keepalive : 1;   /* the connection stays open after this answer */
+    unsigned keepalive : 1; /* the connection stays open after this answer */
     unsigned body_chunked : 1;
     unsigned chunked_out : 1; /* streaming with chunked framing */
     unsigned eof_framed : 1;  /* streaming to an HTTP/1.0 client: the close ends the body */
@@ -675,8 +675,8 @@ static void h1_timeout(struct conn *c)
         conn_close(c);
     } else if (hc->state == HC_HEAD || hc->state == HC_BODY) {
         h1_fail(hc, 408,
-                  hc->state == HC_HEAD ? "request head not received in time"
-                                       : "request body not received in time");
+                hc->state == HC_HEAD ? "request head not received in time"
+                                     : "request body not received in time");
     }
 }
 

@@ -21,11 +21,13 @@
 #include "http/cookie_api.h"
 #include "http/cors.h"
 #include "http/handler.h"
+#include "http/http_settings.h"
 #include "http/realip.h"
 #include "http/request.h"
 #include "http/session.h"
 #include "http/upload.h"
 #include "net/conn.h"
+#include "net/tls_settings.h"
 
 static void pipeline_run(gale_request *r);
 static void pipeline_request_done(gale_request *r);
@@ -166,7 +168,7 @@ struct conn *pipeline_conn(const gale_request *r)
 /* Behind a trusted proxy the client and scheme are the ones it reports. */
 static void pipeline_realip(gale_request *r)
 {
-    const struct config *cfg = r->loop->cfg;
+    const struct http_settings *cfg = http_settings(r->loop->cfg);
     if (cfg->ntrusted_proxies == 0 ||
         !realip_trusted(cfg->trusted_proxies, cfg->ntrusted_proxies, r->client))
         return;
@@ -216,7 +218,7 @@ static void pipeline_route(gale_request *r, const char *path, size_t path_len)
 {
     struct router_match m;
     struct conn *c = pipeline_conn(r);
-    int redirect = c && c->lc ? c->lc->redirect_https : 0;
+    int redirect = c && c->lc ? http_listen_settings(c->lc)->redirect_https : 0;
     if (redirect) {
         pipeline_redirect_https(r, redirect);
     } else if (r->mid == HTTP_M_CONNECT) {
@@ -247,7 +249,7 @@ static void pipeline_route(gale_request *r, const char *path, size_t path_len)
         r->fn = r->mid == HTTP_M_GET ? pipeline_upgrade_table.accept : NULL;
         strcpy(allow, "GET");
     }
-    const struct config_cors *cors = &r->route->conf->cors;
+    const struct http_cors *cors = &http_route_settings(r->route->conf)->cors;
     if (cors->line && cors_apply(r, cors, allow)) {
         r->fn = NULL;
         r->error_status = 204; /* a preflight, answered here */
@@ -284,7 +286,7 @@ void pipeline_body_begin(gale_request *r)
     if (r->fn) { /* only a handler reads arguments: an error answer skips the body */
         const struct config *cfg = r->loop->cfg;
         r->upload = upload_new(r, gale_request_header(r, "Content-Type"),
-                               cfg->limits.upload_memory_limit, cfg->upload_dir);
+                               cfg->limits.upload_memory_limit, http_settings(cfg)->upload_dir);
     }
 }
 
@@ -320,7 +322,7 @@ void pipeline_dispatch(gale_request *r)
         return;
     }
     const char *why;
-    if (cookie_api_xsrf_check(r, r->route->conf->xsrf, &why) < 0) {
+    if (cookie_api_xsrf_check(r, http_route_settings(r->route->conf)->xsrf, &why) < 0) {
         pipeline_error(r, 403, why); /* no handler runs */
         return;
     }
@@ -331,14 +333,14 @@ void pipeline_dispatch(gale_request *r)
  * HEAD) or refused (other methods). Returns 0 when r may go on. */
 static int pipeline_authenticate(gale_request *r)
 {
-    if (!r->route->conf->authenticated || gale_request_user(r))
+    if (!http_route_settings(r->route->conf)->authenticated || gale_request_user(r))
         return 0;
     /* a WebSocket handshake cannot follow a redirect to a login page */
     if ((r->mid != HTTP_M_GET && r->mid != HTTP_M_HEAD) || r->route->conf->websocket) {
         pipeline_error(r, 403, "log in first");
         return -1;
     }
-    const char *login = r->loop->cfg->login_url;
+    const char *login = http_settings(r->loop->cfg)->login_url;
     size_t cap = strlen(r->target) * 3 + 1;
     char *next = arena_alloc(r->arena, cap);
     util_url_encode(next, cap, r->target, NULL); /* as Tornado's urlencode: '/' too */
@@ -377,12 +379,12 @@ static void pipeline_run(gale_request *r)
 static void pipeline_hsts(gale_request *r)
 {
     struct conn *c = pipeline_conn(r);
-    const struct config_listen *lc = c ? c->lc : NULL;
-    if (!r->https || !lc || lc->tls.hsts_max_age <= 0)
+    const struct tls_settings *tls = c && c->lc ? tls_settings(c->lc) : NULL;
+    if (!r->https || !tls || tls->hsts_max_age <= 0)
         return;
     response_header_add(r, "Strict-Transport-Security",
-                        gale_request_printf(r, "max-age=%d%s", lc->tls.hsts_max_age,
-                                            lc->tls.hsts_subdomains ? "; includeSubDomains" : ""));
+                        gale_request_printf(r, "max-age=%d%s", tls->hsts_max_age,
+                                            tls->hsts_subdomains ? "; includeSubDomains" : ""));
 }
 
 static int pipeline_head_out(gale_request *r, int streaming, int complete)
@@ -452,9 +454,9 @@ void pipeline_finish(gale_request *r)
         pipeline_request_done(r);
 }
 
-static const struct config_error_page *pipeline_error_page(const struct loop *loop, int status)
+static const struct http_error_page *pipeline_error_page(const struct loop *loop, int status)
 {
-    const struct config *cfg = loop->cfg;
+    const struct http_settings *cfg = http_settings(loop->cfg);
     for (size_t i = 0; i < cfg->nerror_pages; i++)
         if (cfg->error_pages[i].status == status)
             return &cfg->error_pages[i];
@@ -471,7 +473,7 @@ void pipeline_error(gale_request *r, int status, const char *reason)
     r->nrh = r->nrh_keep; /* gale's own (Allow, Location); the handler's are dropped */
     evbuffer_drain(r->out, evbuffer_get_length(r->out));
     r->status = status;
-    const struct config_error_page *page = pipeline_error_page(r->loop, status);
+    const struct http_error_page *page = pipeline_error_page(r->loop, status);
     if (page) {
         gale_response_header(r, "Content-Type", page->type);
         evbuffer_add(r->out, page->body, page->len);

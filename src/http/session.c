@@ -23,6 +23,7 @@
 #include "core/util.h"
 #include "http/request.h"
 #include "store/store.h"
+#include "http/http_settings.h"
 
 #define SESSION_ID_BYTES 32
 #define SESSION_ID_LEN (SESSION_ID_BYTES * 2)
@@ -31,8 +32,8 @@ static struct store *session_store;
 
 int session_prepare(const struct config *cfg, uid_t uid, gid_t gid, int drop)
 {
-    const struct config_sessions *ss = &cfg->sessions;
-    if (!ss->line || ss->store != CONFIG_STORE_LMDB)
+    const struct http_sessions *ss = &http_settings(cfg)->sessions;
+    if (!ss->line || ss->store != HTTP_STORE_LMDB)
         return 0;
     if (mkdir(ss->dir, 0700) < 0 && errno != EEXIST) {
         log_error("sessions: cannot make %s: %s", ss->dir, strerror(errno));
@@ -48,11 +49,11 @@ int session_prepare(const struct config *cfg, uid_t uid, gid_t gid, int drop)
 
 int session_init(const struct config *cfg, struct event_base *base)
 {
-    const struct config_sessions *ss = &cfg->sessions;
+    const struct http_sessions *ss = &http_settings(cfg)->sessions;
     char err[512];
     if (!ss->line)
         return 0;
-    if (ss->store == CONFIG_STORE_LMDB) {
+    if (ss->store == HTTP_STORE_LMDB) {
         session_store = store_lmdb_open(ss->dir, ss->map_size, err, sizeof(err));
     } else {
         struct store_redis_conf rc = {ss->redis.host, ss->redis.port, ss->redis.password,
@@ -117,7 +118,7 @@ void session_load(gale_request *r, void (*done)(gale_request *r))
         done(r);
         return;
     }
-    const struct config_sessions *ss = &r->loop->cfg->sessions;
+    const struct http_sessions *ss = &http_settings(r->loop->cfg)->sessions;
     const char *id = gale_request_signed_cookie(r, ss->cookie, ss->max_age / 86400.0);
     if (!id || !session_id_ok(id)) {
         session_fresh(r);
@@ -152,7 +153,7 @@ static char *session_new_id(gale_request *r)
 
 static void session_cookie(gale_request *r, const char *id)
 {
-    const struct config_sessions *ss = &r->loop->cfg->sessions;
+    const struct http_sessions *ss = &http_settings(r->loop->cfg)->sessions;
     gale_cookie_options o = {.path = "/",
                              .httponly = 1,
                              .samesite = GALE_SAMESITE_LAX,
@@ -181,7 +182,7 @@ static void session_written(void *arg, int status)
  * the store confirms (returns 1 then, or 0 when that happened at once). */
 static int session_write(gale_request *r, void (*done)(gale_request *r))
 {
-    const struct config_sessions *ss = &r->loop->cfg->sessions;
+    const struct http_sessions *ss = &http_settings(r->loop->cfg)->sessions;
     char *text = json_dumps(r->session, JSON_COMPACT);
     if (!text)
         return 0;

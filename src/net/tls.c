@@ -28,6 +28,7 @@
 
 #include "core/config.h"
 #include "core/util.h"
+#include "net/tls_settings.h"
 
 struct tls_named {
     const char *name; /* borrowed from the config */
@@ -35,7 +36,7 @@ struct tls_named {
 };
 
 struct tls_server {
-    const struct config_tls *conf;
+    const struct tls_settings *conf;
     SSL_CTX *def;
     struct tls_named *named;
     size_t nnamed;
@@ -167,7 +168,7 @@ static int tls_sni_cb(SSL *ssl, int *alert, void *arg)
 
 /* ---- contexts ---- */
 
-static int tls_ctx_settings(SSL_CTX *ctx, const struct config_tls *t, size_t index,
+static int tls_ctx_settings(SSL_CTX *ctx, const struct tls_settings *t, size_t index,
                             const char *file, struct strbuf *err)
 {
     /* A session (ticket) resumes only on the listener that made it: one made
@@ -201,7 +202,7 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct config_tls *t, size_t ind
     else
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, NULL);
-    if (t->verify_client != CONFIG_VERIFY_OFF) {
+    if (t->verify_client != TLS_VERIFY_OFF) {
         STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(t->client_ca);
         if (!names || SSL_CTX_load_verify_locations(ctx, t->client_ca, NULL) != 1) {
             sk_X509_NAME_pop_free(names, X509_NAME_free);
@@ -212,13 +213,13 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct config_tls *t, size_t ind
         SSL_CTX_set_verify(
             ctx,
             SSL_VERIFY_PEER |
-                (t->verify_client == CONFIG_VERIFY_REQUIRE ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                (t->verify_client == TLS_VERIFY_REQUIRE ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
             NULL);
     }
     return 0;
 }
 
-static SSL_CTX *tls_ctx_new(const struct config_tls *t, size_t index, const char *cert,
+static SSL_CTX *tls_ctx_new(const struct tls_settings *t, size_t index, const char *cert,
                             const char *key, const char *file, int line, struct strbuf *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
@@ -257,8 +258,8 @@ static void tls_server_free(struct tls_server *srv)
     free(srv);
 }
 
-static struct tls_server *tls_server_new(const struct config_tls *t, size_t index, const char *file,
-                                         struct strbuf *err)
+static struct tls_server *tls_server_new(const struct tls_settings *t, size_t index,
+                                         const char *file, struct strbuf *err)
 {
     struct tls_server *srv = xcalloc(1, sizeof(*srv));
     srv->conf = t;
@@ -266,7 +267,7 @@ static struct tls_server *tls_server_new(const struct config_tls *t, size_t inde
     srv->named = xcalloc(t->ncertificates, sizeof(*srv->named));
     int ok = srv->def != NULL;
     for (size_t i = 0; i < t->ncertificates; i++) {
-        const struct config_cert *c = &t->certificates[i];
+        const struct tls_sni_cert *c = &t->certificates[i];
         SSL_CTX *ctx = tls_ctx_new(t, index, c->certificate, c->key, file, c->line, err);
         if (!ctx) {
             ok = 0;
@@ -301,8 +302,8 @@ struct tls_set *tls_load(const struct config *cfg, char **errors)
     ts->n = cfg->nlistens;
     ts->servers = xcalloc(ts->n, sizeof(*ts->servers));
     for (size_t i = 0; i < cfg->nlistens; i++)
-        if (cfg->listens[i].tls.line)
-            ts->servers[i] = tls_server_new(&cfg->listens[i].tls, i, cfg->file, &err);
+        if (tls_settings(&cfg->listens[i])->line)
+            ts->servers[i] = tls_server_new(tls_settings(&cfg->listens[i]), i, cfg->file, &err);
     if (err.len) {
         *errors = strbuf_take(&err);
         tls_free(ts);

@@ -24,6 +24,7 @@
 #include "core/module.h"
 #include "core/util.h"
 #include "http/request.h"
+#include "pubsub/pubsub_settings.h"
 
 #define PUBSUB_QUEUE_LIMIT (64 * 1024 * 1024) /* messages waiting for the master */
 #define PUBSUB_READ_BATCH 256                 /* messages read per loop turn */
@@ -196,7 +197,7 @@ int gale_publish(gale_ctx *ctx, const char *channel, const void *msg, size_t len
     (void)ctx;
     if (!pubsub_channel_ok(channel, &chlen) || len > PUBSUB_MAX_MESSAGE || (!msg && len))
         return -1;
-    if (P.backend == CONFIG_PUBSUB_REDIS)
+    if (P.backend == PUBSUB_REDIS)
         return pubsub_redis_publish(channel, msg, len);
     if (!P.out)
         return -1;
@@ -379,10 +380,10 @@ int pubsub_init(struct loop *loop, int ipc_fd)
     const struct config *cfg = loop->cfg;
     P.loop = loop;
     P.base = loop->base;
-    P.backend = cfg->pubsub.backend;
+    P.backend = pubsub_settings(cfg)->backend;
     P.ipc_fd = ipc_fd;
-    if (P.backend == CONFIG_PUBSUB_REDIS)
-        return pubsub_redis_init(P.base, &cfg->pubsub.redis);
+    if (P.backend == PUBSUB_REDIS)
+        return pubsub_redis_init(P.base, &pubsub_settings(cfg)->redis);
     P.out = ipc_queue_new(P.base, ipc_fd, PUBSUB_QUEUE_LIMIT);
     P.ipc_ev = event_new(P.base, ipc_fd, EV_READ | EV_PERSIST, pubsub_ipc_cb, NULL);
     if (!P.ipc_ev)
@@ -393,7 +394,7 @@ int pubsub_init(struct loop *loop, int ipc_fd)
 
 void pubsub_shutdown(void)
 {
-    if (P.backend == CONFIG_PUBSUB_REDIS)
+    if (P.backend == PUBSUB_REDIS)
         pubsub_redis_shutdown();
     if (P.ipc_ev)
         event_free(P.ipc_ev);

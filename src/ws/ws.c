@@ -31,6 +31,7 @@
 #include "net/conn.h"
 #include "ws/ws_deflate.h"
 #include "ws/ws_frame.h"
+#include "ws/ws_settings.h"
 
 #define WS_COMPRESS_MIN 64 /* smaller messages are not worth deflating */
 #define WS_PING_PAYLOAD "gale"
@@ -42,7 +43,7 @@ enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
 struct gale_ws {
     struct conn *c; /* NULL once the connection is gone */
     struct loop *loop;
-    const struct config_websocket *cfg;
+    const struct ws_settings *cfg;
     const gale_websocket *cb;
     gale_ctx *ctx;
     void *data;
@@ -61,10 +62,24 @@ struct gale_ws {
     unsigned reading : 1;  /* inside ws_read: flush once at its end */
 };
 
+/* The keepalive and close timeouts of the config, as libevent common
+ * timeouts (O(1) to add), made by ws_init. */
+enum ws_tv { WS_TV_PING, WS_TV_PONG, WS_TV_CLOSE, WS_TV_COUNT };
+static const struct timeval *ws_tv[WS_TV_COUNT];
+
+int ws_init(struct loop *loop)
+{
+    const struct ws_settings *cfg = ws_settings(loop->cfg);
+    ws_tv[WS_TV_PING] = loop_timeout(loop, cfg->ping_interval);
+    ws_tv[WS_TV_PONG] = loop_timeout(loop, cfg->ping_timeout);
+    ws_tv[WS_TV_CLOSE] = loop_timeout(loop, cfg->close_timeout);
+    return ws_tv[WS_TV_PING] && ws_tv[WS_TV_PONG] && ws_tv[WS_TV_CLOSE] ? 0 : -1;
+}
+
 /* The next keepalive ping, unless the config has none. */
 static void ws_arm_ping(gale_ws *ws)
 {
-    conn_timer(ws->c, ws->cfg->ping_interval > 0 ? ws->loop->tv[LOOP_TV_WS_PING] : NULL);
+    conn_timer(ws->c, ws->cfg->ping_interval > 0 ? ws_tv[WS_TV_PING] : NULL);
 }
 
 /* ---- sending ---- */
@@ -143,7 +158,7 @@ static void ws_start_close(gale_ws *ws, int code, const char *reason)
     ws->state = WS_CLOSING;
     ws_set_close(ws, code ? code : 1005, reason, reason ? strlen(reason) : 0);
     ws_send_close(ws, code, reason);
-    conn_timer(ws->c, ws->loop->tv[LOOP_TV_WS_CLOSE]);
+    conn_timer(ws->c, ws_tv[WS_TV_CLOSE]);
     ws_flush(ws);
 }
 
@@ -420,7 +435,7 @@ static void ws_timeout(struct conn *c)
         ws->ping_out = 1;
         ws_put_frame(ws, WS_FRAME_PING, 0, WS_PING_PAYLOAD, sizeof(WS_PING_PAYLOAD) - 1, NULL);
         conn_flush(c);
-        conn_timer(c, ws->loop->tv[LOOP_TV_WS_PONG]);
+        conn_timer(c, ws_tv[WS_TV_PONG]);
     }
 }
 
@@ -466,7 +481,7 @@ void ws_attach(struct conn *c, gale_ws *ws)
     if (ws->state == WS_OPEN)
         ws_arm_ping(ws);
     else
-        conn_timer(c, ws->loop->tv[LOOP_TV_WS_CLOSE]);
+        conn_timer(c, ws_tv[WS_TV_CLOSE]);
     conn_read(c, 1);
     if (evbuffer_get_length(conn_in(c)) > 0)
         ws_read(c);
@@ -556,7 +571,7 @@ static size_t ws_host_len(const char *host, size_t len, int https)
 /* The Origin check: the config's list, or else the same host as Host (as
  * Tornado's check_origin; a default port written or not is the same).
  * Clients that send no Origin are not browsers. */
-static int ws_origin_ok(gale_request *r, const struct config_websocket *cfg)
+static int ws_origin_ok(gale_request *r, const struct ws_settings *cfg)
 {
     const char *origin = gale_request_header(r, "Origin");
     if (!origin)
@@ -593,21 +608,21 @@ static gale_ws *ws_new(gale_request *r, const struct ws_deflate_params *dp)
     const struct config *cfg = r->loop->cfg;
     gale_ws *ws = xcalloc(1, sizeof(*ws));
     ws->loop = r->loop;
-    ws->cfg = &cfg->websocket;
+    ws->cfg = ws_settings(cfg);
     ws->cb = r->route->handler->websocket;
     ws->ctx = &r->route->module->ctx;
     ws->c = pipeline_conn(r);
     ws->close_code = 1005;
     if (dp)
-        ws->deflate = ws_deflate_new(dp, cfg->websocket.compression_level);
+        ws->deflate = ws_deflate_new(dp, ws_settings(cfg)->compression_level);
     /* a frame above the message limit cannot be part of a valid message */
-    ws_frame_parser_init(&ws->parser, cfg->websocket.max_message_size, dp != NULL);
+    ws_frame_parser_init(&ws->parser, ws_settings(cfg)->max_message_size, dp != NULL);
     return ws;
 }
 
 int ws_accept(gale_request *r)
 {
-    const struct config_websocket *cfg = &r->loop->cfg->websocket;
+    const struct ws_settings *cfg = ws_settings(r->loop->cfg);
     if (!ws_header_token(r, "Upgrade", "websocket"))
         return ws_refuse(r, 426, "this resource speaks WebSocket only");
     if (r->minor < 1)

@@ -10,6 +10,11 @@
 #include "gale/gale.h"
 
 struct conn;
+struct loop;
+
+/* Set up what WebSocket connections on this loop share (its timeouts):
+ * once per worker, before serving. Returns 0 or -1. */
+int ws_init(struct loop *loop);
 
 /* The handler gale runs for GET on a websocket route: checks the opening
  * handshake and answers it (101, or 400/403/426 saying why). On success

@@ -15,6 +15,7 @@
 /* By its path: the build puts autoconf's own config.h first in the
  * include path, and this file is not in src/. */
 #include "core/config.h"
+#include "daemon/settings.h"
 
 /*
  * @include would read whatever file the input names (a fifo blocks, a big
@@ -50,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (text == NULL)
         return 0;
+    settings_register(); /* registering again is nothing */
     memcpy(text, data, size);
     text[size] = '\0'; /* libconfig reads a C string: an inner NUL ends it */
     cfg = config_load_string(text, "fuzz.conf", FUZZ_DIR, &errors);

@@ -15,6 +15,9 @@
 /* By its path: the build puts autoconf's own config.h first in the
  * include path, and this file is not in src/. */
 #include "core/config.h"
+#include "daemon/settings.h"
+#include "pubsub/pubsub_settings.h"
+#include "ws/ws_settings.h"
 
 #define NAME "t.conf"
 #define DIR "/etc/gale"
@@ -481,17 +484,17 @@ static void test_redis_hosts(void)
                                      "\"localhost\"; }; };\n"
                                      "websocket = { origins = [\"https://a.example\"]; };\n");
     CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
-    CU_ASSERT(strcmp(cfg->pubsub.redis.host, "127.0.0.1") == 0 ||
-              strcmp(cfg->pubsub.redis.host, "::1") == 0);
-    CU_ASSERT_EQUAL(cfg->pubsub.backend, CONFIG_PUBSUB_REDIS);
-    CU_ASSERT_STRING_EQUAL(cfg->pubsub.redis.prefix, "gale:pubsub:");
-    CU_ASSERT_EQUAL(cfg->websocket.origins.n, 1);
-    CU_ASSERT_EQUAL(cfg->websocket.max_message_size, 16777216);
+    CU_ASSERT(strcmp(pubsub_settings(cfg)->redis.host, "127.0.0.1") == 0 ||
+              strcmp(pubsub_settings(cfg)->redis.host, "::1") == 0);
+    CU_ASSERT_EQUAL(pubsub_settings(cfg)->backend, PUBSUB_REDIS);
+    CU_ASSERT_STRING_EQUAL(pubsub_settings(cfg)->redis.prefix, "gale:pubsub:");
+    CU_ASSERT_EQUAL(ws_settings(cfg)->origins.n, 1);
+    CU_ASSERT_EQUAL(ws_settings(cfg)->max_message_size, 16777216);
     config_free(cfg);
     cfg = load(LISTEN "pubsub = { redis = { host = \"::1\"; }; };\n");
     CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
-    CU_ASSERT_STRING_EQUAL(cfg->pubsub.redis.host, "::1");
-    CU_ASSERT_EQUAL(cfg->pubsub.backend, CONFIG_PUBSUB_LOCAL);
+    CU_ASSERT_STRING_EQUAL(pubsub_settings(cfg)->redis.host, "::1");
+    CU_ASSERT_EQUAL(pubsub_settings(cfg)->backend, PUBSUB_LOCAL);
     config_free(cfg);
     expect_error(LISTEN "pubsub = { redis = { host = \"\"; }; };",
                  "t.conf:2: pubsub.redis.host: expected a host name or address");
@@ -684,6 +687,7 @@ int main(void)
     CU_pSuite s;
     unsigned failed;
 
+    settings_register();
     if (CU_initialize_registry() != CUE_SUCCESS)
         return 1;
     s = CU_add_suite("config", NULL, NULL);

@@ -1,0 +1,29 @@
+/*
+ * pubsub_settings.c - the `pubsub` group, as a config part.
+ */
+#include "pubsub/pubsub_settings.h"
+
+#include "core/config_table.h"
+
+static const char *const pubsub_settings_backends[] = {"local", "redis", NULL};
+
+CONFIG_REDIS_TABLE(pubsub_settings_redis_table, "gale:pubsub:");
+
+static const struct config_directive pubsub_settings_table[] = {
+    CONFIG_ENUM(struct pubsub_settings, backend, PUBSUB_LOCAL, pubsub_settings_backends),
+    CONFIG_GROUP(struct pubsub_settings, redis, pubsub_settings_redis_table),
+    CONFIG_END,
+};
+
+static void pubsub_settings_check(struct config_ctx *ctx, const config_setting_t *g, void *settings)
+{
+    ((struct pubsub_settings *)settings)->line = g ? config_line(g) : 0;
+}
+
+struct config_part pubsub_settings_part = {
+    .name = "pubsub",
+    .scope = CONFIG_SCOPE_MAIN,
+    .size = sizeof(struct pubsub_settings),
+    .table = pubsub_settings_table,
+    .check = pubsub_settings_check,
+};
