@@ -89,11 +89,6 @@ const char *pipeline_status_text(int status)
                           : "Server Error";
 }
 
-int pipeline_status_no_body(int status)
-{
-    return status < 200 || status == 204 || status == 304;
-}
-
 /* ---- stages and the upgrade ---- */
 
 static const struct http_stage *pipeline_stages[PIPELINE_MAX_STAGES];
@@ -213,6 +208,15 @@ static void pipeline_redirect_https(gale_request *r, int port)
     r->error_reason = "this site is served over https";
 }
 
+/* The methods the route's handler answers ("GET" for a WebSocket route). */
+static void pipeline_allow(const gale_request *r, char *buf, size_t cap)
+{
+    if (r->route->conf->websocket)
+        snprintf(buf, cap, "GET");
+    else
+        handler_allow(r->route->handler, buf, cap);
+}
+
 /* Route the request and pick the callback, or the error gale answers instead. */
 static void pipeline_route(gale_request *r, const char *path, size_t path_len)
 {
@@ -243,13 +247,14 @@ static void pipeline_route(gale_request *r, const char *path, size_t path_len)
         util_url_decode(r->caps[i], path + m.start[i], len, 0);
     }
     r->fn = handler_fn(r->route->handler, r->mid);
-    char allow[128];
-    handler_allow(r->route->handler, allow, sizeof(allow));
-    if (r->route->conf->websocket) { /* only the opening handshake, a GET */
+    if (r->route->conf->websocket) /* only the opening handshake, a GET */
         r->fn = r->mid == HTTP_M_GET ? pipeline_upgrade_table.accept : NULL;
-        strcpy(allow, "GET");
-    }
     const struct http_cors *cors = &http_route_settings(r->route->conf)->cors;
+    /* The Allow list, only when an answer needs it (a preflight, 405, OPTIONS):
+     * making it costs more than the rest of routing. */
+    char allow[128] = "";
+    if (cors->line || !r->fn)
+        pipeline_allow(r, allow, sizeof(allow));
     if (cors->line && cors_apply(r, cors, allow)) {
         r->fn = NULL;
         r->error_status = 204; /* a preflight, answered here */
@@ -378,9 +383,11 @@ static void pipeline_run(gale_request *r)
  * for it. */
 static void pipeline_hsts(gale_request *r)
 {
+    if (!r->https)
+        return; /* the common case first: no call through the wire */
     struct conn *c = pipeline_conn(r);
     const struct tls_settings *tls = c && c->lc ? tls_settings(c->lc) : NULL;
-    if (!r->https || !tls || tls->hsts_max_age <= 0)
+    if (!tls || tls->hsts_max_age <= 0)
         return;
     response_header_add(r, "Strict-Transport-Security",
                         gale_request_printf(r, "max-age=%d%s", tls->hsts_max_age,

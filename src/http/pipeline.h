@@ -128,7 +128,11 @@ void pipeline_free_orphans(void);
 
 /* The reason phrase for a status code. */
 const char *pipeline_status_text(int status);
-/* 1xx, 204 and 304 answers have no body (RFC 9110 6.4.1). */
-int pipeline_status_no_body(int status);
+/* 1xx, 204 and 304 answers have no body (RFC 9110 6.4.1). Inline: both the
+ * pipeline and the wire ask it of every answer. */
+static inline int pipeline_status_no_body(int status)
+{
+    return status < 200 || status == 204 || status == 304;
+}
 
 #endif
