@@ -25,12 +25,16 @@
  *     };
  *
  * Build it out of tree with
- *     cc -shared -fPIC $(pkg-config --cflags gale) mymod.c -o mymod.so
+ *     cc -shared -fPIC mymod.c $(pkg-config --cflags --libs gale) -o mymod.so
+ * (gale.pc brings jansson's flags, and libevent's for a module that uses the
+ * worker's event base).
  *
  * Threading: every function here must be called from the worker's event loop
  * thread (the thread that called the module's hooks). Nothing may block that
- * loop: to answer later, return GALE_ASYNC and finish from a timer or another
- * event of the loop (gale_worker_base() gives the libevent base).
+ * loop (gale_request_blocking() runs blocking work on a pool thread): to
+ * answer later, return GALE_ASYNC and finish from a timer
+ * (gale_request_later()) or another event of the loop (gale_ctx_base() gives
+ * the worker's libevent base; gale_request_ctx() gives a request's gale_ctx).
  *
  * Errors: functions that can fail return 0 on success and -1 on error.
  *
