@@ -4,7 +4,8 @@
 # the demo module, and one that uses jansson and the worker's libevent base,
 # which gale.pc must bring the flags of. Check them with the installed
 # `gale -t`, serve a request with each, and check the installed files
-# (config example, systemd unit, man pages, header).
+# (config example, systemd unit, man pages, header, and the examples the man
+# pages point to: the demo modules' sources and configs).
 set -euo pipefail
 src=${1:-$PWD}
 tmp=$(mktemp -d)
@@ -60,9 +61,19 @@ GALE_MODULE_EXPORT const gale_module gale_module_entry = {
 };
 C
 cc -shared -fPIC -Wall -Werror "$tmp/evmod.c" $flags -o "$tmp/evmod.so"
+ex=share/doc/gale/examples
 for f in sbin/gale include/gale/gale.h lib/gale/hello.so etc/gale/gale.conf \
-    lib/systemd/system/gale.service share/man/man8/gale.8 share/man/man5/gale.conf.5; do
+    lib/systemd/system/gale.service share/man/man8/gale.8 share/man/man5/gale.conf.5 \
+    share/man/man3/gale-module.3 $ex/hello.c $ex/notes.c $ex/chat.c $ex/gale.conf \
+    $ex/notes.conf $ex/chat.conf; do
     test -e "$dest$prefix/$f" || { echo "not installed: $prefix/$f"; exit 1; }
+done
+# The example configs name the installed modules: valid as installed (the
+# scratch root put before their paths).
+for c in gale notes chat; do
+    sed "s|\"$prefix/|\"$dest$prefix/|g" "$dest$prefix/$ex/$c.conf" >"$tmp/example-$c.conf"
+    out=$("$dest$prefix/sbin/gale" -t -c "$tmp/example-$c.conf" 2>&1) ||
+        { echo "installed example $ex/$c.conf is not valid:"; echo "$out"; exit 1; }
 done
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$tmp/gale.conf" <<CONF
