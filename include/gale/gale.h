@@ -25,12 +25,16 @@
  *     };
  *
  * Build it out of tree with
- *     cc -shared -fPIC $(pkg-config --cflags gale) mymod.c -o mymod.so
+ *     cc -shared -fPIC mymod.c $(pkg-config --cflags --libs gale) -o mymod.so
+ * (gale.pc brings jansson's flags, and libevent's for a module that uses the
+ * worker's event base).
  *
  * Threading: every function here must be called from the worker's event loop
  * thread (the thread that called the module's hooks). Nothing may block that
- * loop: to answer later, return GALE_ASYNC and finish from a timer or another
- * event of the loop (gale_worker_base() gives the libevent base).
+ * loop (gale_request_blocking() runs blocking work on a pool thread): to
+ * answer later, return GALE_ASYNC and finish from a timer
+ * (gale_request_later()) or another event of the loop (gale_ctx_base() gives
+ * the worker's libevent base; gale_request_ctx() gives a request's gale_ctx).
  *
  * Errors: functions that can fail return 0 on success and -1 on error.
  *
@@ -298,7 +302,9 @@ const char *gale_request_xsrf_token(gale_request *r);
  * cookie. NULL when the config has no sessions. Values are JSON. */
 json_t *gale_session(gale_request *r);
 /* Keep the data under a new session id (call it at login: a session id an
- * attacker planted before the login is worth nothing after it). */
+ * attacker planted before the login is worth nothing after it). The object
+ * gale_session() returned stays valid and is the one stored, under the new
+ * id, when the answer's head is sent: call it before the answer starts. */
 int gale_session_regenerate(gale_request *r);
 /* Forget the session (logout): removed from the store, its cookie cleared. */
 void gale_session_destroy(gale_request *r);
@@ -375,8 +381,10 @@ void gale_response_finish(gale_request *r);
 /* Answer an error page: status and a short text body saying why, then finish. */
 void gale_response_error(gale_request *r, int status, const char *reason);
 int gale_response_started(const gale_request *r); /* head already sent */
-/* Answer with `json` (borrowed) as application/json; "</" is written "<\/"
- * so that the text is safe inside an HTML <script> element. */
+/* Append `json` (borrowed) to the body and add Content-Type: application/json;
+ * "</" is written "<\/" so that the text is safe inside an HTML <script>
+ * element. It does not finish the answer: return GALE_OK, or call
+ * gale_response_finish(). -1 once the answer started. */
 int gale_response_json(gale_request *r, const json_t *json);
 /* Redirect (301, 302, 303, 307 or 308) to url and finish; -1 for another
  * status or a url with control characters (nothing is sent then). */
@@ -402,7 +410,7 @@ int gale_ws_close(gale_ws *ws, int code, const char *reason);
 void gale_ws_set_data(gale_ws *ws, void *data); /* the module's own state for ws */
 void *gale_ws_data(const gale_ws *ws);
 gale_ctx *gale_ws_ctx(const gale_ws *ws);      /* the handler's module */
-const char *gale_ws_client(const gale_ws *ws); /* the client's address */
+const char *gale_ws_client(const gale_ws *ws); /* the peer (behind a proxy: the proxy) */
 size_t gale_ws_buffered(const gale_ws *ws);    /* bytes queued and not sent yet */
 
 /* ---- publish/subscribe, across workers and instances ---- */

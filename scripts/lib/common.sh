@@ -4,8 +4,9 @@
 # Packages to build and run gale.
 GALE_BUILD_PKGS="build-essential autoconf automake pkg-config libevent-dev libssl-dev
 libconfig-dev libjansson-dev libpcre2-dev libsystemd-dev liblmdb-dev libhiredis-dev zlib1g-dev"
-# Packages the tests need on top: CUnit, the clients they drive, clang for fuzzing.
-GALE_TEST_PKGS="libcunit1-dev curl python3 openssl clang libclang-rt-14-dev procps testssl.sh redis-server python3-tornado chromium"
+# Packages the tests need on top: CUnit, the clients they drive, clang for fuzzing,
+# clang-format for tests/source/format.py.
+GALE_TEST_PKGS="libcunit1-dev curl python3 openssl clang clang-format libclang-rt-14-dev procps testssl.sh redis-server python3-tornado chromium"
 
 # Install the Debian packages that are missing (as root; with sudo otherwise).
 # apt's own output goes to a log shown only when it fails; what is shown is a
@@ -46,11 +47,32 @@ gale_autoreconf() {
     out=$(autoreconf -fi 2>&1) || { echo "$out" >&2; return 1; }
 }
 
-# Build in the source tree (where conf/gale.conf finds modules/hello.so).
+# Build in the source tree (where conf/gale.conf finds modules/hello.so),
+# configured with the arguments given (scripts/test: --enable-werror). A tree
+# configured before without one of them is configured again, keeping the
+# arguments it had, and rebuilt whole (make does not see changed flags), so
+# that a build made by scripts/run is not taken as it is.
 gale_build_here() {
     [ -x ./configure ] || gale_autoreconf
-    [ -f Makefile ] || ./configure -q "$@"
+    if [ ! -f Makefile ] || ! gale_configured_with "$@"; then
+        local had=()
+        [ -x ./config.status ] && eval "had=($(./config.status --config))"
+        ./configure -q "${had[@]}" "$@" || return 1
+        make -s clean >/dev/null
+    fi
     gale_make
+}
+
+# Whether ./config.status was made by a configure given every argument.
+gale_configured_with() {
+    local had=() a h found
+    [ -x ./config.status ] || return 1
+    eval "had=($(./config.status --config))"
+    for a in "$@"; do
+        found=no
+        for h in "${had[@]}"; do [ "$h" = "$a" ] && found=yes; done
+        [ "$found" = yes ] || return 1
+    done
 }
 
 # make, showing what matters (warnings, errors) but not a line per file.

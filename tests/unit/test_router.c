@@ -221,8 +221,7 @@ static void test_backtracking_bounded(void)
     router_free(rt);
 }
 
-static void expect_reverse(const char *pattern, const char *const *args, size_t n,
-                           const char *want)
+static void expect_reverse(const char *pattern, const char *const *args, size_t n, const char *want)
 {
     char out[256];
     int rc = router_reverse(pattern, args, n, out, sizeof(out));
@@ -246,11 +245,11 @@ static void test_reverse(void)
     expect_reverse("/f/([^/]+)/g/(.*)", two, 2, "/f/a%20b/g/x/y");
     expect_reverse("/file\\.txt", NULL, 0, "/file.txt");
     expect_reverse("/q/(.+)", odd, 1, "/q/caf%C3%A9%3F%26%23");
-    expect_reverse("/greet/([a-z]+)", NULL, 0, NULL);   /* too few */
-    expect_reverse("/", one, 1, NULL);                  /* too many */
-    expect_reverse("/a.*", NULL, 0, NULL);              /* regex outside groups */
-    expect_reverse("/(?:x)", NULL, 0, NULL);            /* non-capturing */
-    expect_reverse("/(a", one, 1, NULL);                /* unbalanced */
+    expect_reverse("/greet/([a-z]+)", NULL, 0, NULL); /* too few */
+    expect_reverse("/", one, 1, NULL);                /* too many */
+    expect_reverse("/a.*", NULL, 0, NULL);            /* regex outside groups */
+    expect_reverse("/(?:x)", NULL, 0, NULL);          /* non-capturing */
+    expect_reverse("/(a", one, 1, NULL);              /* unbalanced */
     char small[4];
     CU_ASSERT_EQUAL(router_reverse("/greet/([a-z]+)", one, 1, small, sizeof(small)), -1);
 }

@@ -39,7 +39,6 @@ struct result {
     char value[64];
 };
 
-
 /* The store logs through gale's log_msg; here, to stderr. */
 void log_msg(int level, const char *fmt, ...)
 {
