@@ -47,10 +47,21 @@ gale_autoreconf() {
 }
 
 # Build in the source tree (where conf/gale.conf finds modules/hello.so).
+# configure runs again when the tree was configured with other arguments, or
+# before a library it looks for was installed: scripts/run configures before
+# scripts/test installs CUnit, and the unit tests would be left out unseen.
 gale_build_here() {
-    [ -x ./configure ] || gale_autoreconf
-    [ -f Makefile ] || ./configure -q "$@"
+    [ -x ./configure ] || gale_autoreconf || return 1
+    if [ ! -f Makefile ] || ! gale_configured_as "$@"; then
+        ./configure -q "$@" || return 1
+    fi
     gale_make
+}
+
+# Whether the tree is configured with these arguments and found what it can.
+gale_configured_as() {
+    [ "$(./config.status --config 2>/dev/null)" = "$*" ] || return 1
+    ! { grep -q '^HAVE_CUNIT_TRUE = #' Makefile && pkg-config --exists cunit; }
 }
 
 # make, showing what matters (warnings, errors) but not a line per file.
