@@ -49,11 +49,13 @@ gale_autoreconf() {
 
 # Build in the source tree (where conf/gale.conf finds modules/hello.so),
 # configured with the arguments given (scripts/test: --enable-werror). A tree
-# configured before without one of them is configured again, keeping the
-# arguments it had, and rebuilt whole (make does not see changed flags), so
-# that a build made by scripts/run is not taken as it is.
+# configured before without one of them, or before a library configure looks
+# for was installed (scripts/run configures before scripts/test installs
+# CUnit: the unit tests would be left out unseen), is configured again,
+# keeping the arguments it had, and rebuilt whole (make does not see changed
+# flags), so that a build made by scripts/run is not taken as it is.
 gale_build_here() {
-    [ -x ./configure ] || gale_autoreconf
+    [ -x ./configure ] || gale_autoreconf || return 1
     if [ ! -f Makefile ] || ! gale_configured_with "$@"; then
         local had=()
         [ -x ./config.status ] && eval "had=($(./config.status --config))"
@@ -63,10 +65,12 @@ gale_build_here() {
     gale_make
 }
 
-# Whether ./config.status was made by a configure given every argument.
+# Whether ./config.status was made by a configure given every argument, and
+# after the libraries it looks for were installed.
 gale_configured_with() {
     local had=() a h found
     [ -x ./config.status ] || return 1
+    grep -q '^HAVE_CUNIT_TRUE = #' Makefile 2>/dev/null && pkg-config --exists cunit && return 1
     eval "had=($(./config.status --config))"
     for a in "$@"; do
         found=no

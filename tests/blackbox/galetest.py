@@ -442,6 +442,13 @@ class Gale:
             fail("gale did not accept connections on %s port %d within %ss; log:\n%s"
                  % (self.host, self.port, timeout, self.log_tail()))
         if self.notify_sock is None:
+            # The sockets accept as soon as the master bound them; the workers
+            # are ready when the master says so. A test that kills a worker
+            # before that sees the master stop ("a worker failed to start"),
+            # as it should: wait for it on a slow (sanitizer, loaded) machine.
+            if not wait_for(lambda: " serving with " in self.log(), max(0.1, end - time.monotonic())):
+                fail("gale did not report its workers ready within %ss; log:\n%s"
+                     % (timeout, self.log_tail()))
             return
         while time.monotonic() < end:
             self.notify_sock.settimeout(max(0.01, end - time.monotonic()))
