@@ -382,6 +382,23 @@ int gale_response_json(gale_request *r, const json_t *json);
  * status or a url with control characters (nothing is sent then). */
 int gale_response_redirect(gale_request *r, int status, const char *url);
 
+/* Replace every header named `name` (case-insensitive) with one `name:
+ * value`; remove every header named `name` (0 also when there was none).
+ * The checks and refusals of gale_response_header() apply: -1 and nothing
+ * changed for a name that is not a token or is gale's own, a value with CR,
+ * LF or NUL, or a call after the head was sent. name and value are copied.
+ * gale_response_header() still adds a header beside those of the same
+ * name (Set-Cookie, Link...). */
+int gale_response_set_header(gale_request *r, const char *name, const char *value);
+int gale_response_remove_header(gale_request *r, const char *name);
+/* The reason phrase of the status line ("HTTP/1.1 200 REASON"), copied:
+ * visible ASCII and spaces, up to 64 bytes ("" is allowed; NULL goes back
+ * to the default, the standard phrase of the status). -1 for other bytes,
+ * a longer text, or a call after the head was sent. Clients mostly ignore
+ * it; protocols without one (HTTP/2) drop it. An error page gale answers
+ * starts again from the default. */
+int gale_response_reason(gale_request *r, const char *reason);
+
 /* ---- WebSockets ---- */
 
 /* Send one message: text (binary = 0; the caller vouches that it is UTF-8)
