@@ -56,8 +56,10 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 /* The ABI version a module was built against; gale refuses any other. Bumped
- * whenever a structure below changes layout or a function changes meaning. */
-#define GALE_ABI_VERSION 1
+ * whenever a structure below changes layout or a function changes meaning.
+ * Version 2 added the write_error, check and default_content_type members of
+ * gale_module (in slots that were reserved: the descriptor kept its size). */
+#define GALE_ABI_VERSION 2
 #define GALE_MODULE_MAGIC 0x67616c65u /* "gale" */
 
 #define GALE_MODULE_EXPORT __attribute__((visibility("default")))
@@ -156,7 +158,40 @@ typedef struct gale_module {
     /* How this module finds the current user of a request (a login cookie,
      * a token header...); NULL: the session's "user" key. May be NULL. */
     const char *(*current_user)(gale_request *r);
-    const void *reserved[7]; /* zero */
+
+    /* ---- since ABI 2: errors, settings check, default Content-Type ---- */
+
+    /* Writes the error pages of requests routed to this module (Tornado's
+     * write_error): called when gale answers status 400..599 for such a
+     * request, whether gale decided it (405, 403 of an XSRF or login check,
+     * 413...) or the handler did (gale_response_error(), GALE_ERROR: 500).
+     * reason is gale's or the handler's text, never NULL. When it is
+     * called, the status is set and the headers and body the handler had
+     * written are gone (gale's own, as Allow or CORS, stay); the hook may
+     * set headers, the reason phrase and the status, and write a body.
+     * Return GALE_OK when it answered (gale then finishes the answer); any
+     * other value drops what it wrote and gale answers its own page (the
+     * config's error_pages, else a short text). Runs at most once per
+     * request: an error inside it (gale_response_error()) answers gale's
+     * own page. Not called once the head was sent, for a request no route
+     * matched, or for statuses below 400. May be NULL. */
+    int (*write_error)(gale_request *r, int status, const char *reason);
+    /* Checks the module's `settings` (the same object init gets, borrowed:
+     * valid during the call only) when the config is checked: by `gale -t`,
+     * at start and at each reload, in the master before any worker starts,
+     * so that a bad setting is a config error instead of a worker that fails
+     * in init. Return 0, or -1 with a NUL-terminated message of at most
+     * errlen bytes in err: gale prints "FILE:LINE: modules[I].settings:
+     * MESSAGE" and refuses the config. Must not call gale functions (there
+     * is no worker, no loop) nor keep anything. May be NULL. */
+    int (*check)(const json_t *settings, char *err, size_t errlen);
+    /* The Content-Type of this module's answers that set none (as
+     * "text/html; charset=utf-8"): added when a handler, prepare or
+     * write_error of this module sends an answer with status 200..599, a
+     * body (or streamed with gale_response_flush()), and no Content-Type.
+     * Never added to 204, 304 or 1xx answers. NULL: none is added. */
+    const char *default_content_type;
+    const void *reserved[4]; /* zero */
 } gale_module;
 
 /* ---- module context: one per module per worker ---- */
