@@ -207,6 +207,22 @@ int gale_ctx_worker_id(const gale_ctx *ctx);           /* 0 .. workers-1 */
 enum gale_log_level { GALE_LOG_ERROR = 0, GALE_LOG_WARN, GALE_LOG_INFO, GALE_LOG_DEBUG };
 void gale_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The same line prefixed with the request's context, so that a line can be
+ * tied to its request: CLIENT "METHOD TARGET": MESSAGE (the client address
+ * as gale_request_client() gives it; a long target is cut). Any time while
+ * the request lives, from the loop's thread. */
+void gale_request_log(gale_request *r, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- random tokens ---- */
+
+/* Fill out with size - 1 characters drawn from the OS's CSPRNG (through
+ * OpenSSL's RAND_bytes), each one of the 64 URL-safe characters A-Z a-z 0-9
+ * '-' '_' (6 bits of entropy each), and a NUL: for ids, nonces and secrets
+ * that go in URLs, cookies or file names. 0, or -1 when size < 2 or the
+ * generator failed (out is then "" when size > 0). Any thread, any time. */
+int gale_random_token(char *out, size_t size);
+
 /* ---- the request ---- */
 
 gale_ctx *gale_request_ctx(const gale_request *r);
@@ -353,12 +369,20 @@ const char *gale_request_user(gale_request *r);
 int gale_request_blocking(gale_request *r, void (*work)(void *data),
                           void (*done)(gale_request *r, void *data), const void *data, size_t size);
 
+/* What a gale_store_get or gale_store_set callback is told (its int status
+ * argument; the values are those of ABI 1). */
+enum gale_store_status {
+    GALE_STORE_ERROR = -1, /* the store failed (Redis unreachable...) */
+    GALE_STORE_OK = 0,     /* get: found, value/len valid during the call; set: stored */
+    GALE_STORE_ABSENT = 1, /* get only: no such key, or it expired */
+};
+
 /* The store that keeps sessions (LMDB for the workers of an instance, Redis
  * for several instances), for the module's own data under its own keys
  * (gale keeps them apart from sessions). The callback runs when the store
  * answers - at once with LMDB, later with Redis - and never after the
- * request went away. status: 0 found / done, 1 absent, -1 error. Returns -1
- * at once when the config has no sessions (no store). ttl in seconds, > 0. */
+ * request went away. status: an enum gale_store_status. Returns -1 at once
+ * when the config has no sessions (no store). ttl in seconds, > 0. */
 int gale_store_get(gale_request *r, const char *key,
                    void (*fn)(gale_request *r, void *arg, int status, const char *value,
                               size_t len),
