@@ -60,8 +60,10 @@ extern "C" {
 #pragma GCC visibility push(default)
 
 /* The ABI version a module was built against; gale refuses any other. Bumped
- * whenever a structure below changes layout or a function changes meaning. */
-#define GALE_ABI_VERSION 1
+ * whenever a structure below changes layout or a function changes meaning.
+ * Version 2 added the write_error, check and default_content_type members of
+ * gale_module (in slots that were reserved: the descriptor kept its size). */
+#define GALE_ABI_VERSION 2
 #define GALE_MODULE_MAGIC 0x67616c65u /* "gale" */
 
 #define GALE_MODULE_EXPORT __attribute__((visibility("default")))
@@ -160,7 +162,40 @@ typedef struct gale_module {
     /* How this module finds the current user of a request (a login cookie,
      * a token header...); NULL: the session's "user" key. May be NULL. */
     const char *(*current_user)(gale_request *r);
-    const void *reserved[7]; /* zero */
+
+    /* ---- since ABI 2: errors, settings check, default Content-Type ---- */
+
+    /* Writes the error pages of requests routed to this module (Tornado's
+     * write_error): called when gale answers status 400..599 for such a
+     * request, whether gale decided it (405, 403 of an XSRF or login check,
+     * 413...) or the handler did (gale_response_error(), GALE_ERROR: 500).
+     * reason is gale's or the handler's text, never NULL. When it is
+     * called, the status is set and the headers and body the handler had
+     * written are gone (gale's own, as Allow or CORS, stay); the hook may
+     * set headers, the reason phrase and the status, and write a body.
+     * Return GALE_OK when it answered (gale then finishes the answer); any
+     * other value drops what it wrote and gale answers its own page (the
+     * config's error_pages, else a short text). Runs at most once per
+     * request: an error inside it (gale_response_error()) answers gale's
+     * own page. Not called once the head was sent, for a request no route
+     * matched, or for statuses below 400. May be NULL. */
+    int (*write_error)(gale_request *r, int status, const char *reason);
+    /* Checks the module's `settings` (the same object init gets, borrowed:
+     * valid during the call only) when the config is checked: by `gale -t`,
+     * at start and at each reload, in the master before any worker starts,
+     * so that a bad setting is a config error instead of a worker that fails
+     * in init. Return 0, or -1 with a NUL-terminated message of at most
+     * errlen bytes in err: gale prints "FILE:LINE: modules[I].settings:
+     * MESSAGE" and refuses the config. Must not call gale functions (there
+     * is no worker, no loop) nor keep anything. May be NULL. */
+    int (*check)(const json_t *settings, char *err, size_t errlen);
+    /* The Content-Type of this module's answers that set none (as
+     * "text/html; charset=utf-8"): added when a handler, prepare or
+     * write_error of this module sends an answer with status 200..599, a
+     * body (or streamed with gale_response_flush()), and no Content-Type.
+     * Never added to 204, 304 or 1xx answers. NULL: none is added. */
+    const char *default_content_type;
+    const void *reserved[4]; /* zero */
 } gale_module;
 
 /* ---- module context: one per module per worker ---- */
@@ -175,6 +210,22 @@ int gale_ctx_worker_id(const gale_ctx *ctx);           /* 0 .. workers-1 */
 
 enum gale_log_level { GALE_LOG_ERROR = 0, GALE_LOG_WARN, GALE_LOG_INFO, GALE_LOG_DEBUG };
 void gale_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The same line prefixed with the request's context, so that a line can be
+ * tied to its request: CLIENT "METHOD TARGET": MESSAGE (the client address
+ * as gale_request_client() gives it; a long target is cut). Any time while
+ * the request lives, from the loop's thread. */
+void gale_request_log(gale_request *r, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- random tokens ---- */
+
+/* Fill out with size - 1 characters drawn from the OS's CSPRNG (through
+ * OpenSSL's RAND_bytes), each one of the 64 URL-safe characters A-Z a-z 0-9
+ * '-' '_' (6 bits of entropy each), and a NUL: for ids, nonces and secrets
+ * that go in URLs, cookies or file names. 0, or -1 when size < 2 or the
+ * generator failed (out is then "" when size > 0). Any thread, any time. */
+int gale_random_token(char *out, size_t size);
 
 /* ---- the request ---- */
 
@@ -324,12 +375,20 @@ const char *gale_request_user(gale_request *r);
 int gale_request_blocking(gale_request *r, void (*work)(void *data),
                           void (*done)(gale_request *r, void *data), const void *data, size_t size);
 
+/* What a gale_store_get or gale_store_set callback is told (its int status
+ * argument; the values are those of ABI 1). */
+enum gale_store_status {
+    GALE_STORE_ERROR = -1, /* the store failed (Redis unreachable...) */
+    GALE_STORE_OK = 0,     /* get: found, value/len valid during the call; set: stored */
+    GALE_STORE_ABSENT = 1, /* get only: no such key, or it expired */
+};
+
 /* The store that keeps sessions (LMDB for the workers of an instance, Redis
  * for several instances), for the module's own data under its own keys
  * (gale keeps them apart from sessions). The callback runs when the store
  * answers - at once with LMDB, later with Redis - and never after the
- * request went away. status: 0 found / done, 1 absent, -1 error. Returns -1
- * at once when the config has no sessions (no store). ttl in seconds, > 0. */
+ * request went away. status: an enum gale_store_status. Returns -1 at once
+ * when the config has no sessions (no store). ttl in seconds, > 0. */
 int gale_store_get(gale_request *r, const char *key,
                    void (*fn)(gale_request *r, void *arg, int status, const char *value,
                               size_t len),
@@ -389,6 +448,23 @@ int gale_response_json(gale_request *r, const json_t *json);
 /* Redirect (301, 302, 303, 307 or 308) to url and finish; -1 for another
  * status or a url with control characters (nothing is sent then). */
 int gale_response_redirect(gale_request *r, int status, const char *url);
+
+/* Replace every header named `name` (case-insensitive) with one `name:
+ * value`; remove every header named `name` (0 also when there was none).
+ * The checks and refusals of gale_response_header() apply: -1 and nothing
+ * changed for a name that is not a token or is gale's own, a value with CR,
+ * LF or NUL, or a call after the head was sent. name and value are copied.
+ * gale_response_header() still adds a header beside those of the same
+ * name (Set-Cookie, Link...). */
+int gale_response_set_header(gale_request *r, const char *name, const char *value);
+int gale_response_remove_header(gale_request *r, const char *name);
+/* The reason phrase of the status line ("HTTP/1.1 200 REASON"), copied:
+ * visible ASCII and spaces, up to 64 bytes ("" is allowed; NULL goes back
+ * to the default, the standard phrase of the status). -1 for other bytes,
+ * a longer text, or a call after the head was sent. Clients mostly ignore
+ * it; protocols without one (HTTP/2) drop it. An error page gale answers
+ * starts again from the default. */
+int gale_response_reason(gale_request *r, const char *reason);
 
 /* ---- WebSockets ---- */
 

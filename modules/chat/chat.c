@@ -67,6 +67,7 @@
  * tests/node/chat-browser.js, and two instances sharing a redis-server).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -686,17 +687,54 @@ static void chat_free(struct chat *c)
     free(c);
 }
 
-/* The string setting `key` (strdup'd into *out), def when absent; -1 when it
- * is not a string or out of memory. */
+/* The string setting `key` (strdup'd into *out), def when absent; -1 when
+ * out of memory. The settings were checked (chat_check). */
 static int chat_string(const json_t *settings, const char *key, const char *def, char **out)
 {
     json_t *v = json_object_get(settings, key);
-    if (v && !json_is_string(v)) {
-        gale_log(GALE_LOG_ERROR, "chat: settings: %s must be a string", key);
-        return -1;
-    }
     *out = strdup(v ? json_string_value(v) : def);
     return *out ? 0 : -1;
+}
+
+static int chat_refuse(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int chat_refuse(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* The module's check hook: gale runs it on the settings when it checks the
+ * config (gale -t, start, reload), and init runs it again before reading
+ * them. 0, or -1 with what is wrong in err. */
+static int chat_check(const json_t *settings, char *err, size_t errlen)
+{
+    static const char *const strings[] = {"channel", "title", "prefix", "static"};
+    json_t *channel = json_object_get(settings, "channel");
+    const char *prefix = json_string_value(json_object_get(settings, "prefix"));
+    json_t *size = json_object_get(settings, "cache_size");
+    json_t *timeout = json_object_get(settings, "poll_timeout");
+
+    for (size_t i = 0; i < sizeof(strings) / sizeof(*strings); i++) {
+        json_t *v = json_object_get(settings, strings[i]);
+        if (v && !json_is_string(v))
+            return chat_refuse(err, errlen, "%s must be a string", strings[i]);
+    }
+    if (prefix && *prefix && (prefix[0] != '/' || prefix[strlen(prefix) - 1] == '/'))
+        return chat_refuse(err, errlen, "prefix must start with / and not end with one");
+    if (channel && (json_string_length(channel) < 1 || json_string_length(channel) > 200))
+        return chat_refuse(err, errlen, "channel must be 1 to 200 bytes");
+    if (size && (!json_is_integer(size) || json_integer_value(size) < 1 ||
+                 json_integer_value(size) > 100000))
+        return chat_refuse(err, errlen, "cache_size must be an integer 1..100000");
+    if (timeout && !(json_is_number(timeout) && json_number_value(timeout) >= 0 &&
+                     json_number_value(timeout) <= 86400))
+        return chat_refuse(err, errlen, "poll_timeout must be 0..86400 seconds");
+    return 0;
 }
 
 /* The settings, checked; -1 after logging what is wrong. */
@@ -704,30 +742,19 @@ static int chat_settings(struct chat *c, const json_t *settings)
 {
     json_t *size = json_object_get(settings, "cache_size");
     json_t *timeout = json_object_get(settings, "poll_timeout");
+    char why[256];
 
-    if (chat_string(settings, "channel", "chat", &c->channel) < 0 ||
-        chat_string(settings, "title", "Chat", &c->title) < 0 ||
-        chat_string(settings, "prefix", "", &c->prefix) < 0)
-        return -1;
-    if (*c->prefix && (c->prefix[0] != '/' || c->prefix[strlen(c->prefix) - 1] == '/')) {
-        gale_log(GALE_LOG_ERROR, "chat: settings: prefix must start with / and not end with one");
+    if (chat_check(settings, why, sizeof(why)) < 0) {
+        gale_log(GALE_LOG_ERROR, "chat: settings: %s", why);
         return -1;
     }
-    c->cache_size = size ? (json_is_integer(size) ? (size_t)json_integer_value(size) : 0) : 200;
-    c->poll_timeout = timeout ? (json_is_number(timeout) ? json_number_value(timeout) : -1) : 60;
-    if (!*c->channel || strlen(c->channel) > 200) {
-        gale_log(GALE_LOG_ERROR, "chat: settings: channel must be 1 to 200 bytes");
-        return -1;
-    }
-    if (c->cache_size < 1 || c->cache_size > 100000) {
-        gale_log(GALE_LOG_ERROR, "chat: settings: cache_size must be an integer 1..100000");
-        return -1;
-    }
-    if (!(c->poll_timeout >= 0 && c->poll_timeout <= 86400)) {
-        gale_log(GALE_LOG_ERROR, "chat: settings: poll_timeout must be 0..86400 seconds");
-        return -1;
-    }
-    return 0;
+    c->cache_size = size ? (size_t)json_integer_value(size) : 200;
+    c->poll_timeout = timeout ? json_number_value(timeout) : 60;
+    return chat_string(settings, "channel", "chat", &c->channel) < 0 ||
+                   chat_string(settings, "title", "Chat", &c->title) < 0 ||
+                   chat_string(settings, "prefix", "", &c->prefix) < 0
+               ? -1
+               : 0;
 }
 
 static int chat_init(gale_ctx *ctx, const json_t *settings)
@@ -737,11 +764,12 @@ static int chat_init(gale_ctx *ctx, const json_t *settings)
 
     if (!c)
         return -1;
-    if ((json_object_get(settings, "static") &&
+    if (chat_settings(c, settings) < 0 ||
+        (json_object_get(settings, "static") &&
          chat_string(settings, "static", NULL, &folder) < 0) ||
-        chat_settings(c, settings) < 0 || chat_file(&c->page, folder, "index.html") < 0 ||
-        chat_file(&c->js, folder, "chat.js") < 0 || chat_file(&c->css, folder, "chat.css") < 0 ||
-        chat_template(NULL, c) < 0 || (c->ring = calloc(c->cache_size, sizeof(*c->ring))) == NULL ||
+        chat_file(&c->page, folder, "index.html") < 0 || chat_file(&c->js, folder, "chat.js") < 0 ||
+        chat_file(&c->css, folder, "chat.css") < 0 || chat_template(NULL, c) < 0 ||
+        (c->ring = calloc(c->cache_size, sizeof(*c->ring))) == NULL ||
         (c->sub = gale_subscribe(ctx, c->channel, chat_on_message, c)) == NULL) {
         free(folder);
         chat_free(c);
@@ -782,4 +810,5 @@ GALE_MODULE_EXPORT const gale_module gale_module_entry = {
     .init = chat_init,
     .shutdown = chat_shutdown,
     .handlers = chat_handlers,
+    .check = chat_check,
 };

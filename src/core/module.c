@@ -27,10 +27,12 @@ static const gale_module *module_descriptor(struct module *m, const char *file, 
                     cm->path, GALE_MODULE_SYMBOL);
         return NULL;
     }
+    /* magic and abi_version sit first in every version of the descriptor:
+     * they are safe to read whatever the module was built against. */
     if (d->abi_version != GALE_ABI_VERSION) {
         strbuf_addf(err,
-                    "%s:%d: module %s was built for gale module ABI version %u, this gale "
-                    "has ABI version %u: rebuild it\n",
+                    "%s:%d: %s was built for module API %u, this gale has %u: rebuild it "
+                    "against this gale's <gale/gale.h>\n",
                     file, cm->line, cm->path, (unsigned)d->abi_version, GALE_ABI_VERSION);
         return NULL;
     }
@@ -112,6 +114,30 @@ struct module_set *module_load_all(const struct config *cfg, char **errors)
         return NULL;
     }
     return ms;
+}
+
+/* The module's own check of its settings, in gale's words when it gives
+ * none. */
+static int module_check_one(const struct module *m, size_t i, const char *file, struct strbuf *err)
+{
+    char why[512] = "";
+    if (!m->desc->check || m->desc->check(m->conf->settings, why, sizeof(why)) == 0)
+        return 0;
+    why[sizeof(why) - 1] = '\0'; /* the module may have filled it to the brim */
+    strbuf_addf(err, "%s:%d: modules[%zu].settings: %s\n", file, m->conf->line, i,
+                *why ? why : "refused by the module's check (it gave no reason)");
+    return -1;
+}
+
+int module_check_all(const struct module_set *ms, const struct config *cfg, char **errors)
+{
+    struct strbuf err = {0};
+    for (size_t i = 0; i < ms->nmods; i++)
+        module_check_one(&ms->mods[i], i, cfg->file, &err);
+    if (!err.len)
+        return 0;
+    *errors = strbuf_take(&err);
+    return -1;
 }
 
 int module_init_all(struct module_set *ms, struct loop *loop)

@@ -46,6 +46,10 @@ struct module_set {
  * handler. Returns the set, or NULL with *errors set ("FILE:LINE: ...\n"
  * lines, caller frees). */
 struct module_set *module_load_all(const struct config *cfg, char **errors);
+/* Run every module's check hook on its settings: -1 with *errors set
+ * ("FILE:LINE: modules[I].settings: ...\n" lines, caller frees) when one
+ * refuses. The master runs it on every config it checks; workers need not. */
+int module_check_all(const struct module_set *ms, const struct config *cfg, char **errors);
 /* Call every init hook in order; -1 (logged) when one fails. */
 int module_init_all(struct module_set *ms, struct loop *loop);
 /* Call the shutdown hooks of the initialised modules, in reverse order. */

@@ -157,8 +157,9 @@ static int master_check_user(const struct config *cfg, char **errors)
 static int master_modules_here(const struct config *cfg, char **errors)
 {
     struct module_set *ms = module_load_all(cfg, errors);
+    int rc = ms ? module_check_all(ms, cfg, errors) : -1;
     module_free_all(ms);
-    return ms ? 0 : -1;
+    return rc;
 }
 
 /* The same in a child that then exits: a module's constructors and mappings

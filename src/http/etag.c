@@ -7,7 +7,6 @@
 #include "http/etag.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include <event2/buffer.h>
 #include <openssl/evp.h>
@@ -19,23 +18,6 @@
 #include "http/pipeline.h"
 #include "http/request.h"
 #include "http/http_settings.h"
-
-static const char *etag_header_of(const gale_request *r, const char *name)
-{
-    for (size_t i = 0; i < r->nrh; i++)
-        if (!strcasecmp(r->rh[i].name, name))
-            return r->rh[i].value;
-    return NULL;
-}
-
-static void etag_drop_header(gale_request *r, const char *name)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < r->nrh; i++)
-        if (strcasecmp(r->rh[i].name, name))
-            r->rh[o++] = r->rh[i];
-    r->nrh = o;
-}
 
 /* A strong validator of the body: the SHA-1 of its bytes, as Tornado's. */
 static const char *etag_make(gale_request *r)
@@ -106,7 +88,7 @@ static void etag_head(gale_request *r, int complete)
 {
     if (!complete || r->status != 200 || (r->mid != HTTP_M_GET && r->mid != HTTP_M_HEAD))
         return;
-    const char *tag = etag_header_of(r, "ETag");
+    const char *tag = response_header_find(r, "ETag");
     if (!tag && http_settings(r->loop->cfg)->etag) {
         tag = etag_make(r);
         if (tag)
@@ -116,11 +98,12 @@ static void etag_head(gale_request *r, int complete)
     if (!tag || !inm || !etag_none_match(inm, tag))
         return;
     r->status = 304;
+    r->reason = NULL; /* the handler's phrase was for its 200 */
     evbuffer_drain(r->out, evbuffer_get_length(r->out));
-    etag_drop_header(r, "Content-Type");
-    etag_drop_header(r, "Content-Length");
-    etag_drop_header(r, "Content-Encoding");
-    etag_drop_header(r, "Content-Language");
+    response_header_remove(r, "Content-Type");
+    response_header_remove(r, "Content-Length");
+    response_header_remove(r, "Content-Encoding");
+    response_header_remove(r, "Content-Language");
 }
 
 const struct http_stage etag_stage = {

@@ -285,7 +285,7 @@ static int h1_send_head(gale_request *r, int streaming)
     struct h1_conn *hc = r->stream;
     size_t dlen;
     const char *date = loop_date_header(r->loop, &dlen);
-    const char *text = pipeline_status_text(r->status);
+    const char *text = r->reason ? r->reason : pipeline_status_text(r->status);
     h1_decide_keepalive(hc);
     const char *framing = h1_framing(hc, r, streaming);
     size_t need = 128 + strlen(text) + dlen + r->loop->server_len;

@@ -394,12 +394,25 @@ static void pipeline_hsts(gale_request *r)
                                             tls->hsts_subdomains ? "; includeSubDomains" : ""));
 }
 
+/* The route's module may name a Content-Type for answers with a body that
+ * set none; before the stages, which may read it (and the ETag stage drops
+ * it again on a 304). A streamed answer counts as having a body. */
+static void pipeline_default_type(gale_request *r, int streaming)
+{
+    const char *type = r->route ? r->route->module->desc->default_content_type : NULL;
+    if (!type || pipeline_status_no_body(r->status))
+        return;
+    if ((streaming || evbuffer_get_length(r->out)) && !response_header_find(r, "Content-Type"))
+        response_header_add(r, "Content-Type", type);
+}
+
 static int pipeline_head_out(gale_request *r, int streaming, int complete)
 {
     if (!r->stream || r->head_sent)
         return r->stream ? 0 : -1;
     session_save(r, NULL); /* streamed answers: a new session's cookie goes with this head */
     pipeline_hsts(r);
+    pipeline_default_type(r, streaming);
     for (size_t i = 0; i < pipeline_nstages; i++)
         if (pipeline_stages[i]->head)
             pipeline_stages[i]->head(r, complete);
@@ -470,6 +483,44 @@ static const struct http_error_page *pipeline_error_page(const struct loop *loop
     return NULL;
 }
 
+/* Start the error answer afresh: gale's own headers (Allow, Location, CORS)
+ * stay, the handler's headers, body and reason phrase go. */
+static void pipeline_error_reset(gale_request *r, int status)
+{
+    r->nrh = r->nrh_keep;
+    evbuffer_drain(r->out, evbuffer_get_length(r->out));
+    r->status = status;
+    r->reason = NULL;
+}
+
+/* The route's module writes the error page when it has a write_error hook.
+ * Returns 1 when the hook answered (r may be freed then), 0 when gale must
+ * answer its own page. The hook runs at most once per request, so an error
+ * inside it falls back to gale's page instead of recursing. */
+static int pipeline_error_hook(gale_request *r, int status, const char *reason)
+{
+    const gale_module *d = r->route ? r->route->module->desc : NULL;
+    if (!d || !d->write_error || status < 400 || r->error_hook_ran)
+        return 0;
+    r->error_hook_ran = 1;
+    int outer = r->in_handler;
+    r->in_handler = 1; /* as for a handler: a finish inside the hook does not free r */
+    int rc = d->write_error(r, status, reason ? reason : pipeline_status_text(status));
+    r->in_handler = outer;
+    if (!r->finished && !r->finish_waiting && rc != GALE_OK) {
+        if (!r->head_sent) {
+            pipeline_error_reset(r, status); /* declined: drop what it wrote */
+            return 0;
+        }
+        r->broken = 1; /* it flushed a head, then declined: too late for a page */
+    }
+    if (!r->finished)
+        pipeline_finish(r);
+    else if (!outer)
+        pipeline_request_done(r); /* it finished inside: the release it skipped */
+    return 1;
+}
+
 void pipeline_error(gale_request *r, int status, const char *reason)
 {
     if (r->head_sent) {
@@ -477,9 +528,9 @@ void pipeline_error(gale_request *r, int status, const char *reason)
         pipeline_finish(r);
         return;
     }
-    r->nrh = r->nrh_keep; /* gale's own (Allow, Location); the handler's are dropped */
-    evbuffer_drain(r->out, evbuffer_get_length(r->out));
-    r->status = status;
+    pipeline_error_reset(r, status);
+    if (pipeline_error_hook(r, status, reason))
+        return;
     const struct http_error_page *page = pipeline_error_page(r->loop, status);
     if (page) {
         gale_response_header(r, "Content-Type", page->type);

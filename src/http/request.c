@@ -3,6 +3,7 @@
  * query arguments, body; per-request memory, cleanups, timers and aborts.
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,6 +14,7 @@
 
 #include "core/arena.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "core/loop.h"
 #include "core/module.h"
 #include "core/router.h"
@@ -294,6 +296,22 @@ const char *gale_request_user(gale_request *r)
     if (m && m->current_user)
         return m->current_user(r);
     return r->session ? json_string_value(json_object_get(r->session, "user")) : NULL;
+}
+
+/* The longest target a log line repeats: enough to tell the request. */
+#define REQUEST_LOG_TARGET_MAX 256
+
+void gale_request_log(gale_request *r, int level, const char *fmt, ...)
+{
+    if (!log_enabled(level))
+        return; /* formatting costs more than the check */
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_msg(level, "%s \"%s %.*s\": %s", r->client, r->method, REQUEST_LOG_TARGET_MAX, r->target,
+            msg);
 }
 
 int gale_request_aborted(const gale_request *r)

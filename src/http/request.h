@@ -90,13 +90,15 @@ struct gale_request {
     size_t bytes_out;     /* body bytes sent */
     int error_status;     /* an answer gale gives instead of a handler (404, 405, ...) */
     const char *error_reason;
+    const char *reason; /* the status line's reason phrase; NULL: the status's own */
 
     unsigned is_head : 1;
     unsigned head_sent : 1;
     unsigned finished : 1;
     unsigned in_handler : 1;
     unsigned aborted : 1;
-    unsigned broken : 1; /* the body could not be completed: the wire must not end it */
+    unsigned broken : 1;         /* the body could not be completed: the wire must not end it */
+    unsigned error_hook_ran : 1; /* the module's write_error ran: never twice */
 
     struct gale_ws *upgrade;      /* the WebSocket taking the connection over after 101 */
     struct pubsub_waiter *waiter; /* gale_request_wait under way */
@@ -112,5 +114,9 @@ struct gale_request {
 /* Add a response header without gale_response_header's checks (gale's own
  * Connection, Upgrade...): name and value are trusted. */
 void response_header_add(gale_request *r, const char *name, const char *value);
+/* The first response header named name (case-insensitive), or NULL. */
+const char *response_header_find(const gale_request *r, const char *name);
+/* Remove every response header named name, gale's own included. */
+void response_header_remove(gale_request *r, const char *name);
 
 #endif

@@ -13,6 +13,10 @@
 #include "http/pipeline.h"
 #include "http/request.h"
 
+/* The longest reason phrase gale_response_reason takes: longer ones are
+ * prose that belongs in the body. */
+#define RESPONSE_REASON_MAX 64
+
 /* Headers whose framing or meaning gale owns. */
 static const char *const response_reserved[] = {
     "Content-Length", "Transfer-Encoding", "Connection", "Date", "Server", "Keep-Alive", "Upgrade",
@@ -46,15 +50,86 @@ int gale_response_status(gale_request *r, int status)
     return 0;
 }
 
-int gale_response_header(gale_request *r, const char *name, const char *value)
+/* A header name a module may set or remove, while it still may: a token
+ * that is not one of gale's own. */
+static int response_name_ok(const gale_request *r, const char *name)
 {
-    if (r->head_sent || !name || !value || !response_is_token(name) || !response_value_ok(value))
-        return -1;
+    if (r->head_sent || !name || !response_is_token(name))
+        return 0;
     for (size_t i = 0; i < sizeof(response_reserved) / sizeof(*response_reserved); i++)
         if (!strcasecmp(name, response_reserved[i]))
-            return -1;
+            return 0;
+    return 1;
+}
+
+static int response_header_ok(const gale_request *r, const char *name, const char *value)
+{
+    return response_name_ok(r, name) && value && response_value_ok(value);
+}
+
+int gale_response_header(gale_request *r, const char *name, const char *value)
+{
+    if (!response_header_ok(r, name, value))
+        return -1;
     response_header_add(r, name, value);
     return 0;
+}
+
+int gale_response_set_header(gale_request *r, const char *name, const char *value)
+{
+    if (!response_header_ok(r, name, value))
+        return -1;
+    response_header_remove(r, name);
+    response_header_add(r, name, value);
+    return 0;
+}
+
+int gale_response_remove_header(gale_request *r, const char *name)
+{
+    if (!response_name_ok(r, name))
+        return -1;
+    response_header_remove(r, name);
+    return 0;
+}
+
+/* Visible ASCII and spaces: no tab, control or obs-text, which some clients
+ * mangle (RFC 9112 allows them in a reason phrase; nothing needs them). */
+static int response_reason_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] > 0x7e)
+            return 0;
+    return n <= RESPONSE_REASON_MAX;
+}
+
+int gale_response_reason(gale_request *r, const char *reason)
+{
+    if (r->head_sent || (reason && !response_reason_ok(reason)))
+        return -1;
+    r->reason = reason ? arena_strdup(r->arena, reason) : NULL;
+    return 0;
+}
+
+const char *response_header_find(const gale_request *r, const char *name)
+{
+    for (size_t i = 0; i < r->nrh; i++)
+        if (!strcasecmp(r->rh[i].name, name))
+            return r->rh[i].value;
+    return NULL;
+}
+
+void response_header_remove(gale_request *r, const char *name)
+{
+    size_t o = 0, keep = r->nrh_keep;
+    for (size_t i = 0; i < r->nrh; i++) {
+        if (strcasecmp(r->rh[i].name, name))
+            r->rh[o++] = r->rh[i];
+        else if (i < r->nrh_keep)
+            keep--; /* one of gale's own that error pages keep: no longer there */
+    }
+    r->nrh = o;
+    r->nrh_keep = keep;
 }
 
 void response_header_add(gale_request *r, const char *name, const char *value)

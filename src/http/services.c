@@ -72,11 +72,17 @@ static void services_op_settle(struct services_op *o)
     o->op = NULL;
 }
 
+/* The store's own statuses (store.h) in the module API's terms. */
+static enum gale_store_status services_status(int status)
+{
+    return status < 0 ? GALE_STORE_ERROR : status > 0 ? GALE_STORE_ABSENT : GALE_STORE_OK;
+}
+
 static void services_got(void *arg, int status, const char *value, size_t len)
 {
     struct services_op *o = arg;
     services_op_settle(o);
-    o->get(o->r, o->arg, status, value, len);
+    o->get(o->r, o->arg, services_status(status), value, len);
 }
 
 static void services_done(void *arg, int status)
@@ -84,7 +90,7 @@ static void services_done(void *arg, int status)
     struct services_op *o = arg;
     services_op_settle(o);
     if (o->set)
-        o->set(o->r, o->arg, status);
+        o->set(o->r, o->arg, services_status(status));
 }
 
 static char *services_key(gale_request *r, const char *key)

@@ -3,9 +3,9 @@
  *
  * A session is loaded before the handler runs (asynchronously with Redis)
  * and saved, when the handler changed it, just before the answer's head is
- * sent, so that a new session's cookie goes out with it. Ids are 32 random
- * bytes in hex; the cookie holds the id signed with the cookie secret, so a
- * forged or guessed cookie never reaches the store.
+ * sent, so that a new session's cookie goes out with it. Ids are 64 random
+ * hex digits (256 bits); the cookie holds the id signed with the cookie
+ * secret, so a forged or guessed cookie never reaches the store.
  */
 #include "http/session.h"
 
@@ -15,18 +15,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
 #include "core/config.h"
 #include "core/log.h"
 #include "core/loop.h"
-#include "core/util.h"
+#include "core/random.h"
 #include "http/request.h"
 #include "store/store.h"
 #include "http/http_settings.h"
 
-#define SESSION_ID_BYTES 32
-#define SESSION_ID_LEN (SESSION_ID_BYTES * 2)
+#define SESSION_ID_LEN 64
 
 static struct store *session_store;
 
@@ -142,13 +139,8 @@ void session_cancel(gale_request *r)
 
 static char *session_new_id(gale_request *r)
 {
-    unsigned char raw[SESSION_ID_BYTES];
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
-        return NULL;
     char *id = gale_request_alloc(r, SESSION_ID_LEN + 1);
-    util_hex(id, raw, sizeof(raw));
-    id[SESSION_ID_LEN] = '\0';
-    return id;
+    return random_text(id, SESSION_ID_LEN, RANDOM_HEX) == 0 ? id : NULL;
 }
 
 static void session_cookie(gale_request *r, const char *id)

@@ -215,7 +215,8 @@ def test_check_missing_module_file():
 
 def test_check_module_bad_abi():
     so = module_path("badabi")
-    expect_error(base_lines(module=so), 12, so, ("abi", "version"), what="module with ABI 999")
+    expect_error(base_lines(module=so), 12, so, "built for module API 1", "rebuild",
+                 what="module built for API 1")
 
 
 def test_check_module_without_descriptor():

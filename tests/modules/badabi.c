@@ -1,9 +1,11 @@
 /*
- * badabi.c - a test module that declares an ABI version gale does not speak.
+ * badabi.c - a test module built for module API 1, which this gale no longer
+ * speaks (it has 2).
  *
  * The descriptor is otherwise well formed (right magic, a handler table), so
- * the only reason to refuse it is abi_version: gale must refuse to load it and
- * name this file in the error (tests/blackbox/07-config-check.py).
+ * the only reason to refuse it is abi_version: gale must refuse to load it,
+ * name this file and say to rebuild it (tests/blackbox/07-config-check.py,
+ * 19-api-v2-responses.py).
  */
 #include <gale/gale.h>
 
@@ -22,7 +24,7 @@ static const gale_handler handlers[] = {
 
 GALE_MODULE_EXPORT const gale_module gale_module_entry = {
     .magic = GALE_MODULE_MAGIC,
-    .abi_version = 999,
+    .abi_version = 1, /* what GALE_MODULE_HEADER said before API 2 */
     .name = "badabi",
     .version = "0.0.0",
     .handlers = handlers,
