@@ -9,10 +9,7 @@
  * pending list; a cancelled op never touches its store again, so the store
  * can be freed while hiredis still holds cancelled ops.
  *
- * The process must ignore SIGPIPE (the worker does): hiredis writes to the
- * socket with write(2), and a dead server would otherwise kill the worker.
- * The host is an address: the config resolves names when it is loaded, since
- * redisAsyncConnect would resolve them with a blocking getaddrinfo.
+ * The connection, its retries, AUTH and SELECT are redis_link's.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,10 +21,8 @@
 #include <hiredis/async.h>
 
 #include "core/log.h"
+#include "store/redis_link.h"
 #include "store/store_impl.h"
-
-/* Seconds between connection attempts while Redis is unreachable. */
-#define STORE_REDIS_RETRY_SEC 1
 
 struct store_redis_op {
     struct store_op base;
@@ -40,18 +35,11 @@ struct store_redis_op {
 
 struct store_redis {
     struct store base;
-    struct event_base *evbase; /* borrowed: the worker's loop */
-    redisAsyncContext *ac;     /* NULL while disconnected; hiredis frees it */
-    struct event *retry;       /* the reconnection timer */
-    int failing;               /* a failure was logged: stay quiet until connected */
-    char *host, *password;     /* owned copies; password NULL: no AUTH */
-    int port, db;
+    struct redis_link link;
     char *prefix; /* owned copy, prepended to every key */
     size_t prefix_len;
     struct store_redis_op *pending; /* ops to cancel on close */
 };
-
-static void store_redis_connect(struct store_redis *s);
 
 /* Errors go to gale's error log (the unit test supplies its own log_msg). */
 static void store_redis_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -128,10 +116,10 @@ static struct store_op *store_redis_send(struct store_redis *s, const struct sto
     int rc = REDIS_ERR;
     va_list ap;
 
-    if (s->ac && (op = malloc(sizeof(*op)))) {
+    if (s->link.ac && (op = malloc(sizeof(*op)))) {
         *op = *want;
         va_start(ap, fmt);
-        rc = redisvAsyncCommand(s->ac, store_redis_on_reply, op, fmt, ap);
+        rc = redisvAsyncCommand(s->link.ac, store_redis_on_reply, op, fmt, ap);
         va_end(ap);
     }
     if (rc != REDIS_OK) {
@@ -183,102 +171,9 @@ static void store_redis_cancel(struct store *st, struct store_op *o)
     op->cancelled = 1;
 }
 
-/* Log the first failure of a series only: retries happen every second. */
-static void store_redis_failed(struct store_redis *s, const char *why)
-{
-    const struct timeval later = {STORE_REDIS_RETRY_SEC, 0};
-
-    if (!s->failing)
-        store_redis_log("%s:%d: %s; retrying every %d s", s->host, s->port, why,
-                        STORE_REDIS_RETRY_SEC);
-    s->failing = 1;
-    evtimer_add(s->retry, &later);
-}
-
-static void store_redis_on_retry(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    store_redis_connect(arg);
-}
-
-/* Connection callbacks find the store in ac->data, which close clears: they
- * may run after the store is gone, while hiredis tears the context down. */
-static void store_redis_on_connect(const redisAsyncContext *ac, int status)
-{
-    struct store_redis *s = ac->data;
-
-    if (!s)
-        return;
-    if (status != REDIS_OK) {
-        s->ac = NULL; /* hiredis frees it on return, answering its queue -1 */
-        store_redis_failed(s, ac->errstr);
-        return;
-    }
-    if (s->failing)
-        store_redis_log("%s:%d: connected", s->host, s->port);
-    s->failing = 0;
-}
-
-static void store_redis_on_disconnect(const redisAsyncContext *ac, int status)
-{
-    struct store_redis *s = ac->data;
-
-    (void)status;
-    if (!s)
-        return;
-    s->ac = NULL;
-    store_redis_failed(s, ac->err ? ac->errstr : "disconnected");
-}
-
-/* AUTH and SELECT are not ops: privdata names the command for the log. */
-static void store_redis_on_setup(redisAsyncContext *ac, void *r, void *privdata)
-{
-    const redisReply *reply = r;
-
-    (void)ac;
-    if (reply && reply->type == REDIS_REPLY_ERROR)
-        store_redis_log("%s: %s", (const char *)privdata, reply->str);
-}
-
-/* hiredis sends queued commands in order once connected, so AUTH and SELECT
- * queued here run before any operation started meanwhile. */
-static void store_redis_setup(struct store_redis *s)
-{
-    if (s->password)
-        redisAsyncCommand(s->ac, store_redis_on_setup, "AUTH", "AUTH %s", s->password);
-    if (s->db > 0)
-        redisAsyncCommand(s->ac, store_redis_on_setup, "SELECT", "SELECT %d", s->db);
-}
-
-static void store_redis_connect(struct store_redis *s)
-{
-    redisAsyncContext *ac = redisAsyncConnect(s->host, s->port);
-
-    if (!ac || ac->err) {
-        store_redis_failed(s, ac ? ac->errstr : "out of memory");
-        if (ac)
-            redisAsyncFree(ac); /* not attached yet: no callback can run */
-        return;
-    }
-    ac->data = s;
-    if (redisLibeventAttach(ac, s->evbase) != REDIS_OK) {
-        store_redis_failed(s, "cannot attach to the event loop");
-        redisAsyncFree(ac);
-        return;
-    }
-    redisAsyncSetConnectCallback(ac, store_redis_on_connect);
-    redisAsyncSetDisconnectCallback(ac, store_redis_on_disconnect);
-    s->ac = ac;
-    store_redis_setup(s);
-}
-
 static void store_redis_free(struct store_redis *s)
 {
-    if (s->retry)
-        event_free(s->retry);
-    free(s->host);
-    free(s->password);
+    redis_link_close(&s->link);
     free(s->prefix);
     free(s);
 }
@@ -291,10 +186,6 @@ static void store_redis_close(struct store *st)
 
     while (s->pending)
         store_redis_cancel(st, &s->pending->base);
-    if (s->ac) {
-        s->ac->data = NULL;
-        redisAsyncFree(s->ac);
-    }
     store_redis_free(s);
 }
 
@@ -312,22 +203,12 @@ static void store_redis_err(char *err, size_t errlen, const char *msg)
         snprintf(err, errlen, "redis: %s", msg);
 }
 
-static char *store_redis_strdup(const char *str, int *oom)
-{
-    char *copy = str ? strdup(str) : NULL;
-
-    if (str && !copy)
-        *oom = 1;
-    return copy;
-}
-
 /* An unreachable server is not an error here: the store retries by itself,
  * as it does after a disconnect, so a worker can start before Redis. */
 struct store *store_redis_open(struct event_base *base, const struct store_redis_conf *conf,
                                char *err, size_t errlen)
 {
     struct store_redis *s;
-    int oom = 0;
 
     if (!base || !conf || !conf->host || conf->port <= 0 || conf->port > 65535) {
         store_redis_err(err, errlen, "a host and a port from 1 to 65535 are required");
@@ -338,19 +219,13 @@ struct store *store_redis_open(struct event_base *base, const struct store_redis
         return NULL;
     }
     s->base.vt = &store_redis_vt;
-    s->evbase = base;
-    s->port = conf->port;
-    s->db = conf->db;
-    s->host = store_redis_strdup(conf->host, &oom);
-    s->password = store_redis_strdup(conf->password, &oom);
-    s->prefix = store_redis_strdup(conf->prefix ? conf->prefix : "", &oom);
-    s->retry = evtimer_new(base, store_redis_on_retry, s);
-    if (oom || !s->retry) {
+    s->prefix = strdup(conf->prefix ? conf->prefix : "");
+    if (!s->prefix || redis_link_open(&s->link, base, conf->host, conf->port, conf->password,
+                                      conf->db, "sessions: redis", NULL, NULL) < 0) {
         store_redis_free(s);
         store_redis_err(err, errlen, "out of memory");
         return NULL;
     }
     s->prefix_len = strlen(s->prefix);
-    store_redis_connect(s);
     return &s->base;
 }
