@@ -193,6 +193,14 @@ const char *gale_request_client_cert(const gale_request *r);
 size_t gale_request_capture_count(const gale_request *r);
 const char *gale_request_capture(const gale_request *r, size_t i);
 
+/* The `settings` group of the request's route in the config, as a JSON
+ * object (as Tornado's initialize keyword arguments: one handler, set up
+ * differently on two routes). Borrowed: valid while the worker runs (the
+ * config is not freed before the module's shutdown); json_incref what you
+ * keep past shutdown. An empty object when the route has none; NULL only
+ * when no route matched (never inside a handler). */
+const json_t *gale_request_route_settings(const gale_request *r);
+
 /* The first value of a request header (case-insensitive name), or NULL. */
 const char *gale_request_header(const gale_request *r, const char *name);
 /* Walk every header: i from 0 until it returns -1. */
