@@ -69,6 +69,7 @@ extern "C" {
 typedef struct gale_request gale_request; /* one HTTP request and its response */
 typedef struct gale_ctx gale_ctx;         /* one loaded module in one worker */
 typedef struct gale_ws gale_ws;           /* one WebSocket connection */
+typedef struct gale_timer gale_timer;     /* a module's timer: gale_call_later, gale_periodic */
 
 /* What a handler returns. */
 enum gale_result {
@@ -357,6 +358,31 @@ void gale_request_on_abort(gale_request *r, void (*fn)(gale_request *, void *), 
  * request is freed first. Returns 0 or -1. */
 int gale_request_later(gale_request *r, double seconds, void (*fn)(gale_request *, void *),
                        void *arg);
+
+/* ---- timers of the module, not tied to a request ---- */
+
+/* Run fn(ctx, arg) once, after `seconds` (0 to 1e9), on the worker's loop:
+ * a module needs no libevent of its own. Returns the timer, or NULL
+ * (seconds out of range or not a number, fn NULL). The handle is gale's: it stays valid
+ * until the timer is cancelled, and for a once-timer until its callback
+ * returns: after that it is freed and must not be used (not even
+ * cancelled). May be called from init on. */
+gale_timer *gale_call_later(gale_ctx *ctx, double seconds, void (*fn)(gale_ctx *ctx, void *arg),
+                            void *arg);
+/* Run fn(ctx, arg) every `interval` seconds (> 0, up to 1e9) until cancelled, as
+ * Tornado's PeriodicCallback: the calls keep the rhythm of the first one
+ * (interval after creation, then every interval); a call that runs past
+ * the next times does not pile up calls: the missed ones are skipped and
+ * the next call comes at the next time of the rhythm. NULL on error. */
+gale_timer *gale_periodic(gale_ctx *ctx, double interval, void (*fn)(gale_ctx *ctx, void *arg),
+                          void *arg);
+/* Stop a timer and free it; allowed inside its own callback (no call
+ * follows; for a periodic timer, it is freed when the callback returns).
+ * NULL is ignored. Every timer still pending when the worker stops is
+ * cancelled and freed by gale after the module's shutdown hook returns:
+ * handles stay valid (and may be cancelled) inside shutdown, and no
+ * callback runs from the moment shutdown is called. */
+void gale_timer_cancel(gale_timer *t);
 
 /* ---- the response ---- */
 
