@@ -404,6 +404,16 @@ int gale_response_vprintf(gale_request *r, const char *fmt, va_list ap);
 /* Send the head (chunked on HTTP/1.1) and what was written so far, and keep
  * the response open for more: streamed output. */
 int gale_response_flush(gale_request *r);
+/* gale_response_flush, then fn(r, arg) once all of what was sent so far has
+ * been written to the socket (Tornado's `await flush()`): a streaming
+ * handler writes its next piece from fn and so never holds more than a
+ * piece in memory, however slowly the client reads. fn is always called
+ * later, from the loop, never inside this call (at the next loop turn when
+ * the socket took everything at once). It is not called when the client
+ * goes away first (the abort callback runs instead) nor after the answer
+ * was finished. One callback at a time: a second call before fn ran
+ * replaces the first's callback. 0, or -1 as gale_response_flush. */
+int gale_response_flush_then(gale_request *r, void (*fn)(gale_request *r, void *arg), void *arg);
 /* The response is complete. After it the module must not touch r. */
 void gale_response_finish(gale_request *r);
 /* Answer an error page: status and a short text body saying why, then finish. */

@@ -24,6 +24,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "core/arena.h"
 #include "core/config.h"
@@ -57,6 +58,8 @@ struct h1_conn {
     gale_ws *upgrade; /* HC_UPGRADED inside h1_process: hand over when it returns */
     unsigned nreq;
     unsigned processing : 1;
+    unsigned drain_watch : 1; /* the pipeline waits for the output to be written */
+    struct event drained_ev;  /* tells it from the loop when it already was */
 
     /* the framing of the current request and its answer */
     unsigned keepalive : 1; /* the connection stays open after this answer */
@@ -77,6 +80,7 @@ static void h1_flush(gale_request *r);
 static void h1_end(gale_request *r);
 static void h1_done(gale_request *r);
 static struct conn *h1_conn_of(const gale_request *r);
+static void h1_watch_drained(gale_request *r);
 
 static const struct http_wire h1_wire = {
     .send_head = h1_send_head,
@@ -85,6 +89,7 @@ static const struct http_wire h1_wire = {
     .end = h1_end,
     .done = h1_done,
     .conn = h1_conn_of,
+    .watch_drained = h1_watch_drained,
 };
 
 /* ---- the connection ---- */
@@ -93,6 +98,7 @@ static const struct http_wire h1_wire = {
  * taken over by its handler). */
 static void h1_conn_free(struct h1_conn *hc)
 {
+    event_del(&hc->drained_ev);
     arena_free(hc->arena);
     if (hc->spare_out)
         evbuffer_free(hc->spare_out);
@@ -107,6 +113,8 @@ static void h1_write(struct conn *c);
 static void h1_eof(struct conn *c);
 static void h1_timeout(struct conn *c);
 static void h1_drain(struct conn *c);
+
+static void h1_drained_cb(evutil_socket_t fd, short what, void *arg);
 
 static const struct conn_proto h1_proto = {
     .read = h1_read,
@@ -124,6 +132,7 @@ void h1_conn_start(struct conn *c)
     hc->loop = c->loop;
     hc->lim = &c->loop->cfg->limits;
     hc->state = HC_IDLE;
+    event_assign(&hc->drained_ev, c->loop->base, -1, 0, h1_drained_cb, hc);
     c->proto = &h1_proto;
     c->data = hc;
     struct timeval send_tv = *c->loop->tv[LOOP_TV_SEND];
@@ -163,6 +172,7 @@ static void h1_done(gale_request *r)
     int keep = hc->keepalive;
     gale_ws *upgrade = r->upgrade;
     hc->req = NULL;
+    hc->drain_watch = 0;
     if (evbuffer_get_length(r->out) == 0) {
         hc->spare_out = r->out;
         r->out = NULL; /* not freed by the cleanup */
@@ -351,11 +361,47 @@ static void h1_send_body(gale_request *r)
     r->bytes_out += len;
 }
 
+/* ---- telling the pipeline that the output was written ---- */
+
+/* When everything is written already (the kernel took it all in
+ * conn_flush, which calls no write callback), say so from the loop: a
+ * handler that streams its next piece from the callback must not recurse.
+ * Otherwise the connection's write callback (h1_write) says it. */
+static void h1_drained_check(struct h1_conn *hc)
+{
+    if (hc->drain_watch && !hc->processing && conn_pending(hc->c) == 0)
+        event_active(&hc->drained_ev, EV_TIMEOUT, 1);
+}
+
+/* Tell the pipeline; hc may be freed when this returns. */
+static void h1_drained(struct h1_conn *hc)
+{
+    hc->drain_watch = 0;
+    pipeline_drained(hc->req);
+}
+
+static void h1_drained_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h1_conn *hc = arg;
+    /* more may have been queued since: then the write callback tells */
+    if (hc->drain_watch && hc->req && conn_pending(hc->c) == 0)
+        h1_drained(hc);
+}
+
+static void h1_watch_drained(gale_request *r)
+{
+    struct h1_conn *hc = r->stream;
+    hc->drain_watch = 1;
+    h1_drained_check(hc);
+}
+
 static void h1_flush(gale_request *r)
 {
     struct h1_conn *hc = r->stream;
-    if (!hc->processing)
-        conn_flush(hc->c);
+    if (hc->processing)
+        return; /* h1_process sends the batch when it unwinds */
+    conn_flush(hc->c);
+    h1_drained_check(hc);
 }
 
 static void h1_end(gale_request *r)
@@ -630,6 +676,7 @@ static void h1_process(struct h1_conn *hc)
     }
     conn_flush(hc->c);      /* every answer of this batch in one write */
     conn_read_check(hc->c); /* input was consumed: resume reading if it paused */
+    h1_drained_check(hc);
 }
 
 static void h1_read(struct conn *c)
@@ -643,6 +690,10 @@ static void h1_read(struct conn *c)
 static void h1_write(struct conn *c)
 {
     struct h1_conn *hc = c->data;
+    if (hc->drain_watch && hc->req && conn_pending(c) == 0) {
+        h1_drained(hc); /* inside the connection's callback: c and hc outlive it */
+        return;
+    }
     if (hc->state == HC_IDLE && evbuffer_get_length(conn_in(c)))
         h1_process(hc);
 }

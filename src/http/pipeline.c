@@ -424,6 +424,23 @@ void pipeline_flush(gale_request *r)
         r->wire->flush(r);
 }
 
+void pipeline_when_drained(gale_request *r, void (*fn)(gale_request *r, void *arg), void *arg)
+{
+    r->drained_fn = fn;
+    r->drained_arg = arg;
+    if (r->stream)
+        r->wire->watch_drained(r);
+}
+
+void pipeline_drained(gale_request *r)
+{
+    void (*fn)(gale_request *, void *) = r->drained_fn;
+    if (!fn || r->finished)
+        return;
+    r->drained_fn = NULL; /* before the call: fn may ask again */
+    fn(r, r->drained_arg);
+}
+
 static void pipeline_saved(gale_request *r)
 {
     r->finish_waiting = 0;
@@ -441,6 +458,7 @@ void pipeline_finish(gale_request *r)
         return;
     }
     r->finished = 1;
+    r->drained_fn = NULL;
     if (r->stream) {
         pipeline_head_out(r, 0, 1);
         pipeline_body_out(r, 1);
@@ -528,6 +546,7 @@ void pipeline_client_gone(gale_request *r, int handler_running)
     if (reading_session)
         session_cancel(r); /* still waiting for the store: no handler holds it */
     r->stream = NULL;
+    r->drained_fn = NULL; /* the abort callback is the module's news now */
     if (reading_session || !handler_running)
         return;
     r->orphan_next = pipeline_orphans;

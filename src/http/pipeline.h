@@ -46,6 +46,10 @@ struct http_wire {
     void (*done)(gale_request *r);
     /* The connection under the request (its TLS session, a hand-over). */
     struct conn *(*conn)(const gale_request *r);
+    /* Call pipeline_drained(r) once everything sent so far has been written
+     * to the socket: later, from the loop, never inside this call (at the
+     * next loop turn when it already was). Forgotten when r is done. */
+    void (*watch_drained)(gale_request *r);
 };
 
 /* An output stage: sees every answer on its way to the wire, in the order
@@ -106,6 +110,12 @@ int pipeline_send_head(gale_request *r, int streaming);
 void pipeline_send_body(gale_request *r);
 /* Send what was queued (gale_response_flush). */
 void pipeline_flush(gale_request *r);
+/* Call fn(r, arg) once what was sent has been written to the socket
+ * (gale_response_flush_then), unless the client goes away or the answer
+ * ends first; a second call replaces the first's callback. */
+void pipeline_when_drained(gale_request *r, void (*fn)(gale_request *r, void *arg), void *arg);
+/* The wire: what was sent has been written (see wire->watch_drained). */
+void pipeline_drained(gale_request *r);
 /* The answer is complete: store a changed session first, then send what is
  * left, log it, and end the request (now, or when its handler returns). */
 void pipeline_finish(gale_request *r);

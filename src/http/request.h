@@ -106,6 +106,10 @@ struct gale_request {
 
     void (*abort_cb)(gale_request *, void *);
     void *abort_arg;
+    /* gale_response_flush_then: called once the wire has written what was
+     * sent (pipeline_drained), unless the client goes or the answer ends */
+    void (*drained_fn)(gale_request *r, void *arg);
+    void *drained_arg;
     gale_request *orphan_prev, *orphan_next; /* while aborted and unfinished */
 };
 
