@@ -138,7 +138,27 @@ typedef struct gale_handler {
     void (*on_finish)(gale_request *r);
     /* A WebSocket handler: needed by routes marked `websocket = true`. */
     const gale_websocket *websocket;
-    const void *reserved[5]; /* zero; kept for later ABI-compatible additions */
+    /* Take the request body piece by piece as it arrives, instead of whole
+     * (as Tornado's stream_request_body): for uploads to hash, store or
+     * forward without holding them in memory. With it, once the request
+     * head is in, gale checks XSRF (from headers and the query only: the
+     * body is not seen), loads the session, checks authentication and runs
+     * prepare, all before any body byte is read (a client that sent
+     * Expect: 100-continue gets its 100 then); then data_received gets each
+     * piece (data valid during the call only, len > 0; chunked framing
+     * removed); then the method's callback runs at the end of the body.
+     * gale keeps none of it: gale_request_body() returns "" and arguments
+     * come from the query string only. max_body_size still applies (413).
+     * Return GALE_OK for more; GALE_ERROR stops reading the body and
+     * answers 500 (the handler failed, as a callback returning GALE_ERROR)
+     * unless it already answered; an answer finished inside data_received
+     * also stops the body. The connection closes after an answer given
+     * before the body's end. prepare must not return GALE_ASYNC here (it is
+     * answered 500). When the client goes away mid-body, the abort callback
+     * (gale_request_on_abort) and on_finish run and the request is freed;
+     * the method's callback never runs. NULL: the body is read whole first. */
+    int (*data_received)(gale_request *r, const char *data, size_t len);
+    const void *reserved[4]; /* zero; kept for later ABI-compatible additions */
 } gale_handler;
 
 typedef struct gale_module {

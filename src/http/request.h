@@ -98,6 +98,9 @@ struct gale_request {
     unsigned aborted : 1;
     unsigned broken : 1; /* the body could not be completed: the wire must not end it */
 
+    unsigned body_streams : 1; /* the handler takes the body in pieces (data_received) */
+    unsigned body_flowing : 1; /* prepare ran: the pieces go to data_received now */
+
     struct gale_ws *upgrade;      /* the WebSocket taking the connection over after 101 */
     struct pubsub_waiter *waiter; /* gale_request_wait under way */
     /* Set by the layer above that holds the request (a long poll): told when
