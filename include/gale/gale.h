@@ -115,7 +115,13 @@ typedef struct gale_websocket {
      * (browsers then fail the connection). NULL callback: none is ever
      * chosen. */
     const char *(*subprotocol)(gale_request *r, const char *const *offered, size_t n);
-    const void *reserved[2]; /* zero */
+    /* Decide on the Origin of the handshake instead of the config's
+     * `websocket` origins list (as Tornado's check_origin): origin is the
+     * Origin header, NULL when the client sent none (not a browser). Return
+     * 1 to allow; anything else refuses with 403. Runs after prepare, before
+     * subprotocol. NULL callback: the config's check. */
+    int (*check_origin)(gale_request *r, const char *origin);
+    const void *reserved[1]; /* zero */
 } gale_websocket;
 
 typedef struct gale_handler {
@@ -468,6 +474,15 @@ void *gale_ws_data(const gale_ws *ws);
 gale_ctx *gale_ws_ctx(const gale_ws *ws);      /* the handler's module */
 const char *gale_ws_client(const gale_ws *ws); /* the client's address */
 size_t gale_ws_buffered(const gale_ws *ws);    /* bytes queued and not sent yet */
+/* The upgrade request's path (as received, without the query), its route
+ * captures (1-based, percent-decoded, NULL past the last or for a group
+ * that took no part in the match, as gale_request_capture) and its user
+ * (gale_request_user when the socket opened; NULL without one): copied when
+ * the socket opens, valid until the close callback returns. */
+const char *gale_ws_path(const gale_ws *ws);
+size_t gale_ws_capture_count(const gale_ws *ws);
+const char *gale_ws_capture(const gale_ws *ws, size_t i);
+const char *gale_ws_user(const gale_ws *ws);
 
 /* ---- publish/subscribe, across workers and instances ---- */
 
