@@ -75,6 +75,7 @@ extern "C" {
 typedef struct gale_request gale_request; /* one HTTP request and its response */
 typedef struct gale_ctx gale_ctx;         /* one loaded module in one worker */
 typedef struct gale_ws gale_ws;           /* one WebSocket connection */
+typedef struct gale_timer gale_timer;     /* a module's timer: gale_call_later, gale_periodic */
 
 /* What a handler returns. */
 enum gale_result {
@@ -120,7 +121,13 @@ typedef struct gale_websocket {
      * (browsers then fail the connection). NULL callback: none is ever
      * chosen. */
     const char *(*subprotocol)(gale_request *r, const char *const *offered, size_t n);
-    const void *reserved[2]; /* zero */
+    /* Decide on the Origin of the handshake instead of the config's
+     * `websocket` origins list (as Tornado's check_origin): origin is the
+     * Origin header, NULL when the client sent none (not a browser). Return
+     * 1 to allow; anything else refuses with 403. Runs after prepare, before
+     * subprotocol. NULL callback: the config's check. */
+    int (*check_origin)(gale_request *r, const char *origin);
+    const void *reserved[1]; /* zero */
 } gale_websocket;
 
 typedef struct gale_handler {
@@ -143,7 +150,27 @@ typedef struct gale_handler {
     void (*on_finish)(gale_request *r);
     /* A WebSocket handler: needed by routes marked `websocket = true`. */
     const gale_websocket *websocket;
-    const void *reserved[5]; /* zero; kept for later ABI-compatible additions */
+    /* Take the request body piece by piece as it arrives, instead of whole
+     * (as Tornado's stream_request_body): for uploads to hash, store or
+     * forward without holding them in memory. With it, once the request
+     * head is in, gale checks XSRF (from headers and the query only: the
+     * body is not seen), loads the session, checks authentication and runs
+     * prepare, all before any body byte is read (a client that sent
+     * Expect: 100-continue gets its 100 then); then data_received gets each
+     * piece (data valid during the call only, len > 0; chunked framing
+     * removed); then the method's callback runs at the end of the body.
+     * gale keeps none of it: gale_request_body() returns "" and arguments
+     * come from the query string only. max_body_size still applies (413).
+     * Return GALE_OK for more; GALE_ERROR stops reading the body and
+     * answers 500 (the handler failed, as a callback returning GALE_ERROR)
+     * unless it already answered; an answer finished inside data_received
+     * also stops the body. The connection closes after an answer given
+     * before the body's end. prepare must not return GALE_ASYNC here (it is
+     * answered 500). When the client goes away mid-body, the abort callback
+     * (gale_request_on_abort) and on_finish run and the request is freed;
+     * the method's callback never runs. NULL: the body is read whole first. */
+    int (*data_received)(gale_request *r, const char *data, size_t len);
+    const void *reserved[4]; /* zero; kept for later ABI-compatible additions */
 } gale_handler;
 
 typedef struct gale_module {
@@ -247,6 +274,14 @@ const char *gale_request_client_cert(const gale_request *r);
  * the last one or for a group that did not take part in the match. */
 size_t gale_request_capture_count(const gale_request *r);
 const char *gale_request_capture(const gale_request *r, size_t i);
+
+/* The `settings` group of the request's route in the config, as a JSON
+ * object (as Tornado's initialize keyword arguments: one handler, set up
+ * differently on two routes). Borrowed: valid while the worker runs (the
+ * config is not freed before the module's shutdown); json_incref what you
+ * keep past shutdown. An empty object when the route has none; NULL only
+ * when no route matched (never inside a handler). */
+const json_t *gale_request_route_settings(const gale_request *r);
 
 /* The first value of a request header (case-insensitive name), or NULL. */
 const char *gale_request_header(const gale_request *r, const char *name);
@@ -415,6 +450,31 @@ void gale_request_on_abort(gale_request *r, void (*fn)(gale_request *, void *), 
 int gale_request_later(gale_request *r, double seconds, void (*fn)(gale_request *, void *),
                        void *arg);
 
+/* ---- timers of the module, not tied to a request ---- */
+
+/* Run fn(ctx, arg) once, after `seconds` (0 to 1e9), on the worker's loop:
+ * a module needs no libevent of its own. Returns the timer, or NULL
+ * (seconds out of range or not a number, fn NULL). The handle is gale's: it stays valid
+ * until the timer is cancelled, and for a once-timer until its callback
+ * returns: after that it is freed and must not be used (not even
+ * cancelled). May be called from init on. */
+gale_timer *gale_call_later(gale_ctx *ctx, double seconds, void (*fn)(gale_ctx *ctx, void *arg),
+                            void *arg);
+/* Run fn(ctx, arg) every `interval` seconds (> 0, up to 1e9) until cancelled, as
+ * Tornado's PeriodicCallback: the calls keep the rhythm of the first one
+ * (interval after creation, then every interval); a call that runs past
+ * the next times does not pile up calls: the missed ones are skipped and
+ * the next call comes at the next time of the rhythm. NULL on error. */
+gale_timer *gale_periodic(gale_ctx *ctx, double interval, void (*fn)(gale_ctx *ctx, void *arg),
+                          void *arg);
+/* Stop a timer and free it; allowed inside its own callback (no call
+ * follows; for a periodic timer, it is freed when the callback returns).
+ * NULL is ignored. Every timer still pending when the worker stops is
+ * cancelled and freed by gale after the module's shutdown hook returns:
+ * handles stay valid (and may be cancelled) inside shutdown, and no
+ * callback runs from the moment shutdown is called. */
+void gale_timer_cancel(gale_timer *t);
+
 /* ---- the response ---- */
 
 /* Status code (default 200); 0 or -1 for a code outside 100..599. */
@@ -435,6 +495,16 @@ int gale_response_vprintf(gale_request *r, const char *fmt, va_list ap);
 /* Send the head (chunked on HTTP/1.1) and what was written so far, and keep
  * the response open for more: streamed output. */
 int gale_response_flush(gale_request *r);
+/* gale_response_flush, then fn(r, arg) once all of what was sent so far has
+ * been written to the socket (Tornado's `await flush()`): a streaming
+ * handler writes its next piece from fn and so never holds more than a
+ * piece in memory, however slowly the client reads. fn is always called
+ * later, from the loop, never inside this call (at the next loop turn when
+ * the socket took everything at once). It is not called when the client
+ * goes away first (the abort callback runs instead) nor after the answer
+ * was finished. One callback at a time: a second call before fn ran
+ * replaces the first's callback. 0, or -1 as gale_response_flush. */
+int gale_response_flush_then(gale_request *r, void (*fn)(gale_request *r, void *arg), void *arg);
 /* The response is complete. After it the module must not touch r. */
 void gale_response_finish(gale_request *r);
 /* Answer an error page: status and a short text body saying why, then finish. */
@@ -488,6 +558,15 @@ void *gale_ws_data(const gale_ws *ws);
 gale_ctx *gale_ws_ctx(const gale_ws *ws);      /* the handler's module */
 const char *gale_ws_client(const gale_ws *ws); /* the peer (behind a proxy: the proxy) */
 size_t gale_ws_buffered(const gale_ws *ws);    /* bytes queued and not sent yet */
+/* The upgrade request's path (as received, without the query), its route
+ * captures (1-based, percent-decoded, NULL past the last or for a group
+ * that took no part in the match, as gale_request_capture) and its user
+ * (gale_request_user when the socket opened; NULL without one): copied when
+ * the socket opens, valid until the close callback returns. */
+const char *gale_ws_path(const gale_ws *ws);
+size_t gale_ws_capture_count(const gale_ws *ws);
+const char *gale_ws_capture(const gale_ws *ws, size_t i);
+const char *gale_ws_user(const gale_ws *ws);
 
 /* ---- publish/subscribe, across workers and instances ---- */
 

@@ -842,6 +842,7 @@ static const struct config_directive config_route_table[] = {
     CONFIG_STRING(struct config_route, handler, CONFIG_REQUIRED, NULL),
     CONFIG_STRING(struct config_route, name, 0, NULL),
     CONFIG_BOOL(struct config_route, websocket, 0),
+    CONFIG_JSON(struct config_route, settings),
     CONFIG_END,
 };
 

@@ -92,6 +92,9 @@ struct config_route {
     char *handler; /* a handler name of the module the route is declared in */
     char *name;    /* optional route name (reverse URLs), NULL when none */
     int line;
+    /* owned: the handler's own `settings` (gale_request_route_settings), an
+     * object, empty when the route has none */
+    json_t *settings;
     void *parts[CONFIG_MAX_PARTS]; /* CONFIG_SCOPE_ROUTE parts (xsrf, cors, ...) */
 };
 

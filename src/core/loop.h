@@ -21,6 +21,7 @@
 struct config;
 struct conn;
 struct event_base;
+struct gale_timer;
 struct module_set;
 struct router;
 
@@ -50,6 +51,8 @@ struct loop {
     struct conn *conns;
     size_t nconns;
     void (*conns_changed)(struct loop *loop, int added);
+
+    struct gale_timer *timers; /* the modules' pending timers (core/timer.c) */
 
     char date[64]; /* "Date: ...\r\n", see loop_date_header */
     size_t date_len;

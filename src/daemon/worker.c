@@ -33,6 +33,7 @@
 #include "core/module.h"
 #include "core/router.h"
 #include "core/threadpool.h"
+#include "core/timer.h"
 #include "core/util.h"
 #include "http/etag.h"
 #include "http/h1.h"
@@ -133,6 +134,7 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
     while (w->loop.conns)
         conn_close(w->loop.conns);
     module_shutdown_all(w->ms);
+    timer_free_all(&w->loop); /* after shutdown: the modules' handles were valid in it */
     pipeline_free_orphans();
     pubsub_shutdown();
     session_shutdown();

@@ -24,6 +24,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 
 #include "core/arena.h"
 #include "core/config.h"
@@ -57,14 +58,18 @@ struct h1_conn {
     gale_ws *upgrade; /* HC_UPGRADED inside h1_process: hand over when it returns */
     unsigned nreq;
     unsigned processing : 1;
+    unsigned drain_watch : 1; /* the pipeline waits for the output to be written */
+    struct event drained_ev;  /* tells it from the loop when it already was */
 
     /* the framing of the current request and its answer */
     unsigned keepalive : 1; /* the connection stays open after this answer */
     unsigned body_chunked : 1;
-    unsigned chunked_out : 1; /* streaming with chunked framing */
-    unsigned eof_framed : 1;  /* streaming to an HTTP/1.0 client: the close ends the body */
-    int64_t body_left;        /* Content-Length bytes still to read */
-    size_t body_received;     /* chunked: data bytes so far */
+    unsigned chunked_out : 1;     /* streaming with chunked framing */
+    unsigned eof_framed : 1;      /* streaming to an HTTP/1.0 client: the close ends the body */
+    unsigned body_held : 1;       /* a streamed body waits for wire->read_body */
+    unsigned expect_continue : 1; /* a streamed body's client waits for 100 Continue */
+    int64_t body_left;            /* Content-Length bytes still to read */
+    size_t body_received;         /* chunked: data bytes so far */
     struct http_chunked chunked;
 };
 
@@ -77,6 +82,8 @@ static void h1_flush(gale_request *r);
 static void h1_end(gale_request *r);
 static void h1_done(gale_request *r);
 static struct conn *h1_conn_of(const gale_request *r);
+static void h1_watch_drained(gale_request *r);
+static void h1_body_wanted(gale_request *r);
 
 static const struct http_wire h1_wire = {
     .send_head = h1_send_head,
@@ -85,6 +92,8 @@ static const struct http_wire h1_wire = {
     .end = h1_end,
     .done = h1_done,
     .conn = h1_conn_of,
+    .read_body = h1_body_wanted,
+    .watch_drained = h1_watch_drained,
 };
 
 /* ---- the connection ---- */
@@ -93,6 +102,7 @@ static const struct http_wire h1_wire = {
  * taken over by its handler). */
 static void h1_conn_free(struct h1_conn *hc)
 {
+    event_del(&hc->drained_ev);
     arena_free(hc->arena);
     if (hc->spare_out)
         evbuffer_free(hc->spare_out);
@@ -107,6 +117,8 @@ static void h1_write(struct conn *c);
 static void h1_eof(struct conn *c);
 static void h1_timeout(struct conn *c);
 static void h1_drain(struct conn *c);
+
+static void h1_drained_cb(evutil_socket_t fd, short what, void *arg);
 
 static const struct conn_proto h1_proto = {
     .read = h1_read,
@@ -124,6 +136,7 @@ void h1_conn_start(struct conn *c)
     hc->loop = c->loop;
     hc->lim = &c->loop->cfg->limits;
     hc->state = HC_IDLE;
+    event_assign(&hc->drained_ev, c->loop->base, -1, 0, h1_drained_cb, hc);
     c->proto = &h1_proto;
     c->data = hc;
     struct timeval send_tv = *c->loop->tv[LOOP_TV_SEND];
@@ -150,6 +163,7 @@ static gale_request *h1_request_new(struct h1_conn *hc)
     hc->spare_out = NULL;
     hc->keepalive = 1;
     hc->body_chunked = hc->chunked_out = hc->eof_framed = 0;
+    hc->body_held = hc->expect_continue = 0;
     hc->body_left = 0;
     hc->body_received = 0;
     hc->req = r;
@@ -163,6 +177,7 @@ static void h1_done(gale_request *r)
     int keep = hc->keepalive;
     gale_ws *upgrade = r->upgrade;
     hc->req = NULL;
+    hc->drain_watch = 0;
     if (evbuffer_get_length(r->out) == 0) {
         hc->spare_out = r->out;
         r->out = NULL; /* not freed by the cleanup */
@@ -232,7 +247,8 @@ static void h1_release(struct conn *c)
 
 static void h1_decide_keepalive(struct h1_conn *hc)
 {
-    if (hc->loop->draining || hc->c->eof)
+    /* an answer before the end of a streamed body: the rest is not read */
+    if (hc->loop->draining || hc->c->eof || hc->state == HC_BODY)
         hc->keepalive = 0;
     if (hc->lim->keepalive_requests && hc->nreq + 1 >= hc->lim->keepalive_requests)
         hc->keepalive = 0;
@@ -351,11 +367,47 @@ static void h1_send_body(gale_request *r)
     r->bytes_out += len;
 }
 
+/* ---- telling the pipeline that the output was written ---- */
+
+/* When everything is written already (the kernel took it all in
+ * conn_flush, which calls no write callback), say so from the loop: a
+ * handler that streams its next piece from the callback must not recurse.
+ * Otherwise the connection's write callback (h1_write) says it. */
+static void h1_drained_check(struct h1_conn *hc)
+{
+    if (hc->drain_watch && !hc->processing && conn_pending(hc->c) == 0)
+        event_active(&hc->drained_ev, EV_TIMEOUT, 1);
+}
+
+/* Tell the pipeline; hc may be freed when this returns. */
+static void h1_drained(struct h1_conn *hc)
+{
+    hc->drain_watch = 0;
+    pipeline_drained(hc->req);
+}
+
+static void h1_drained_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h1_conn *hc = arg;
+    /* more may have been queued since: then the write callback tells */
+    if (hc->drain_watch && hc->req && conn_pending(hc->c) == 0)
+        h1_drained(hc);
+}
+
+static void h1_watch_drained(gale_request *r)
+{
+    struct h1_conn *hc = r->stream;
+    hc->drain_watch = 1;
+    h1_drained_check(hc);
+}
+
 static void h1_flush(gale_request *r)
 {
     struct h1_conn *hc = r->stream;
-    if (!hc->processing)
-        conn_flush(hc->c);
+    if (hc->processing)
+        return; /* h1_process sends the batch when it unwinds */
+    conn_flush(hc->c);
+    h1_drained_check(hc);
 }
 
 static void h1_end(gale_request *r)
@@ -365,6 +417,10 @@ static void h1_end(gale_request *r)
         evbuffer_add(conn_out(hc->c), "0\r\n\r\n", 5);
     if (r->broken || hc->eof_framed)
         hc->keepalive = 0;
+    if (hc->state == HC_BODY) { /* see h1_decide_keepalive */
+        hc->keepalive = 0;
+        hc->c->linger = 1; /* the client may still be sending the body */
+    }
     h1_flush(r);
 }
 
@@ -471,15 +527,19 @@ static int h1_begin_request(struct h1_conn *hc, struct evbuffer *in)
     }
     if (!hc->body_chunked && hc->body_left == 0)
         return 0;
-    pipeline_body_begin(r);
+    int streams = pipeline_body_begin(r);
     if (h->expect_continue && r->minor >= 1) {
         if (r->error_status) {
             /* the body is not wanted: answer now and close rather than read it */
             hc->keepalive = 0;
             return 0;
         }
-        evbuffer_add(conn_out(hc->c), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        if (streams)
+            hc->expect_continue = 1; /* once prepare has let the body come */
+        else
+            evbuffer_add(conn_out(hc->c), "HTTP/1.1 100 Continue\r\n\r\n", 25);
     }
+    hc->body_held = streams;
     hc->state = HC_BODY;
     conn_timer(hc->c, hc->loop->tv[LOOP_TV_BODY]);
     return 0;
@@ -492,7 +552,9 @@ static int h1_body_data(struct h1_conn *hc, gale_request *r, const char *data, s
     const char *why;
     hc->body_received += len;
     if (pipeline_body_data(r, data, len, &why) < 0) {
-        h1_fail(hc, 400, why);
+        if (why)
+            h1_fail(hc, 400, why);
+        /* else the handler answered or failed: the request is over */
         return -1;
     }
     return 0;
@@ -551,9 +613,10 @@ static int h1_read_body(struct h1_conn *hc, struct evbuffer *in)
     } else {
         size_t avail = evbuffer_get_length(in);
         size_t take = (uint64_t)hc->body_left < avail ? (size_t)hc->body_left : avail;
-        if (r->upload && h1_body_feed(hc, r, in, take) < 0)
+        int pieces = r->upload || r->body_streams;
+        if (pieces && h1_body_feed(hc, r, in, take) < 0)
             return -1;
-        if (take && !r->upload)
+        if (take && !pieces)
             evbuffer_remove_buffer(in, r->body, take); /* moves chains: no copy */
         hc->body_left -= (int64_t)take;
         done = hc->body_left == 0;
@@ -594,6 +657,12 @@ static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
         return -1;
     if (hc->state == HC_HEAD)
         h1_dispatch(hc);
+    else if (hc->body_held) {
+        /* no body timeout while the session may be read: a 408 would
+         * answer under the store's callback */
+        conn_timer(hc->c, NULL);
+        pipeline_dispatch(hc->req); /* up to prepare, before the body (h1_body_wanted) */
+    }
     return 1;
 }
 
@@ -611,6 +680,8 @@ static void h1_process(struct h1_conn *hc)
             if (h1_step_head(hc, in) <= 0)
                 break;
         } else if (hc->state == HC_BODY) {
+            if (hc->body_held)
+                break;
             int rc = h1_read_body(hc, in);
             if (rc <= 0)
                 break;
@@ -630,12 +701,31 @@ static void h1_process(struct h1_conn *hc)
     }
     conn_flush(hc->c);      /* every answer of this batch in one write */
     conn_read_check(hc->c); /* input was consumed: resume reading if it paused */
+    h1_drained_check(hc);
+}
+
+/* wire->read_body: prepare let a streamed body come. Inside h1_process
+ * (the session was at hand) its loop goes on reading; otherwise read from
+ * the loop what waits in the input, as after an async answer. */
+static void h1_body_wanted(gale_request *r)
+{
+    struct h1_conn *hc = r->stream;
+    hc->body_held = 0;
+    conn_timer(hc->c, hc->loop->tv[LOOP_TV_BODY]);
+    if (hc->expect_continue) {
+        hc->expect_continue = 0;
+        evbuffer_add(conn_out(hc->c), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    }
+    if (hc->processing)
+        return;
+    conn_flush(hc->c);
+    bufferevent_trigger(hc->c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 static void h1_read(struct conn *c)
 {
     struct h1_conn *hc = c->data;
-    if (hc->state == HC_BODY)
+    if (hc->state == HC_BODY && !hc->body_held)
         conn_timer(c, hc->loop->tv[LOOP_TV_BODY]);
     h1_process(hc);
 }
@@ -643,6 +733,10 @@ static void h1_read(struct conn *c)
 static void h1_write(struct conn *c)
 {
     struct h1_conn *hc = c->data;
+    if (hc->drain_watch && hc->req && conn_pending(c) == 0) {
+        h1_drained(hc); /* inside the connection's callback: c and hc outlive it */
+        return;
+    }
     if (hc->state == HC_IDLE && evbuffer_get_length(conn_in(c)))
         h1_process(hc);
 }

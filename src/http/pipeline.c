@@ -283,8 +283,12 @@ void pipeline_head(gale_request *r, const char *path, size_t path_len)
 
 /* ---- the body ---- */
 
-void pipeline_body_begin(gale_request *r)
+int pipeline_body_begin(gale_request *r)
 {
+    if (r->fn && r->route->handler->data_received && !r->route->conf->websocket) {
+        r->body_streams = 1; /* nothing is kept: the pieces go to the handler */
+        return 1;
+    }
     r->body = evbuffer_new();
     if (!r->body)
         util_oom();
@@ -293,11 +297,31 @@ void pipeline_body_begin(gale_request *r)
         r->upload = upload_new(r, gale_request_header(r, "Content-Type"),
                                cfg->limits.upload_memory_limit, http_settings(cfg)->upload_dir);
     }
+    return 0;
 }
 
-/* Body bytes: to the multipart collector, else kept whole for the handler. */
+static void pipeline_handler_done(gale_request *r, int rc);
+
+/* A piece of a streamed body, to the handler. An answer it finished, or its
+ * failure, ends the request: -1 with *why NULL (pipeline.h). */
+static int pipeline_data_received(gale_request *r, const char *data, size_t len, const char **why)
+{
+    r->in_handler = 1;
+    int rc = r->route->handler->data_received(r, data, len);
+    r->in_handler = 0;
+    if (!r->finished && rc != GALE_ERROR)
+        return 0;
+    *why = NULL;
+    pipeline_handler_done(r, rc);
+    return -1;
+}
+
+/* Body bytes: to the handler that streams them, to the multipart collector,
+ * else kept whole for the handler. */
 int pipeline_body_data(gale_request *r, const char *data, size_t len, const char **why)
 {
+    if (r->body_streams)
+        return pipeline_data_received(r, data, len, why);
     if (!r->upload) {
         evbuffer_add(r->body, data, len);
         return 0;
@@ -322,6 +346,13 @@ int pipeline_body_end(gale_request *r, const char **why)
 
 void pipeline_dispatch(gale_request *r)
 {
+    if (r->body_flowing) { /* the end of a streamed body: prepare ran at its head */
+        r->in_handler = 1;
+        int rc = r->fn(r);
+        r->in_handler = 0;
+        pipeline_handler_done(r, rc);
+        return;
+    }
     if (r->error_status) {
         pipeline_error(r, r->error_status, r->error_reason);
         return;
@@ -356,7 +387,8 @@ static int pipeline_authenticate(gale_request *r)
     return -1;
 }
 
-/* The session is there: check the user, then prepare and the method's callback. */
+/* The session is there: check the user, then prepare and the method's
+ * callback, or, before a streamed body, prepare and then the body. */
 static void pipeline_run(gale_request *r)
 {
     if (pipeline_authenticate(r) < 0)
@@ -364,9 +396,29 @@ static void pipeline_run(gale_request *r)
     r->in_handler = 1;
     gale_handler_fn prepare = r->route->handler->prepare;
     int rc = prepare ? prepare(r) : GALE_OK;
+    if (r->body_streams && !r->finished && rc == GALE_ASYNC) {
+        /* the protocol still reads the body and would not keep r for it */
+        log_error("handler %s: prepare returned GALE_ASYNC before a streamed body",
+                  r->route->handler->name);
+        rc = GALE_ERROR;
+    }
+    if (r->body_streams && !r->finished && rc == GALE_OK) {
+        r->in_handler = 0;
+        r->body_flowing = 1;
+        r->wire->read_body(r);
+        return;
+    }
     if (rc == GALE_OK && !r->finished)
         rc = r->fn(r);
     r->in_handler = 0;
+    pipeline_handler_done(r, rc);
+}
+
+/* What a handler's callback returned: a failure is answered 500, an answer
+ * neither finished nor left for later (GALE_ASYNC) is finished now, and a
+ * finished one is over. */
+static void pipeline_handler_done(gale_request *r, int rc)
+{
     if (!r->finished && rc == GALE_ERROR) {
         log_error("handler %s failed on %s %s", r->route->handler->name, r->method, r->target);
         pipeline_error(r, 500, "the handler failed");
@@ -444,6 +496,23 @@ void pipeline_flush(gale_request *r)
         r->wire->flush(r);
 }
 
+void pipeline_when_drained(gale_request *r, void (*fn)(gale_request *r, void *arg), void *arg)
+{
+    r->drained_fn = fn;
+    r->drained_arg = arg;
+    if (r->stream)
+        r->wire->watch_drained(r);
+}
+
+void pipeline_drained(gale_request *r)
+{
+    void (*fn)(gale_request *, void *) = r->drained_fn;
+    if (!fn || r->finished)
+        return;
+    r->drained_fn = NULL; /* before the call: fn may ask again */
+    fn(r, r->drained_arg);
+}
+
 static void pipeline_saved(gale_request *r)
 {
     r->finish_waiting = 0;
@@ -461,6 +530,7 @@ void pipeline_finish(gale_request *r)
         return;
     }
     r->finished = 1;
+    r->drained_fn = NULL;
     if (r->stream) {
         pipeline_head_out(r, 0, 1);
         pipeline_body_out(r, 1);
@@ -580,12 +650,30 @@ static void pipeline_request_done(gale_request *r)
     r->wire->done(r);
 }
 
+/* The client left in the middle of a streamed body: the handler has seen
+ * the request (prepare ran) though no callback of its works on it. Tell it
+ * (abort callback, then on_finish through the finish), while the request
+ * still goes with the protocol's arena: in_handler keeps the finish from
+ * freeing it. */
+static void pipeline_body_abandoned(gale_request *r)
+{
+    r->aborted = 1;
+    r->in_handler = 1;
+    if (r->abort_cb)
+        r->abort_cb(r, r->abort_arg);
+    pipeline_finish(r);
+    r->in_handler = 0;
+}
+
 void pipeline_client_gone(gale_request *r, int handler_running)
 {
     int reading_session = r->session_op != NULL;
     if (reading_session)
         session_cancel(r); /* still waiting for the store: no handler holds it */
     r->stream = NULL;
+    r->drained_fn = NULL; /* the abort callback is the module's news now */
+    if (!reading_session && !handler_running && r->body_flowing && !r->finished)
+        pipeline_body_abandoned(r);
     if (reading_session || !handler_running)
         return;
     r->orphan_next = pipeline_orphans;

@@ -46,6 +46,15 @@ struct http_wire {
     void (*done)(gale_request *r);
     /* The connection under the request (its TLS session, a hand-over). */
     struct conn *(*conn)(const gale_request *r);
+    /* The body of a request that streams it (pipeline_body_begin returned
+     * 1) is wanted now: feed it to pipeline_body_data as it arrives (after a
+     * 100 Continue the client waits for). Later, from the loop, when called
+     * outside the protocol's own processing. */
+    void (*read_body)(gale_request *r);
+    /* Call pipeline_drained(r) once everything sent so far has been written
+     * to the socket: later, from the loop, never inside this call (at the
+     * next loop turn when it already was). Forgotten when r is done. */
+    void (*watch_drained)(gale_request *r);
 };
 
 /* An output stage: sees every answer on its way to the wire, in the order
@@ -91,13 +100,22 @@ void pipeline_head(gale_request *r, const char *path, size_t path_len);
 
 /* The body: begin (a body follows), then data as it arrives, then end.
  * data and end return 0, or -1 with *why set when the body is refused
- * (a bad multipart body): the protocol answers 400. */
-void pipeline_body_begin(gale_request *r);
+ * (a bad multipart body): the protocol answers 400; or -1 with *why NULL
+ * when the handler taking a streamed body answered or failed: the request
+ * is over (wire->done ran), the protocol reads no more of the body.
+ *
+ * begin returns 1 when the handler takes the body piece by piece
+ * (data_received): the protocol then calls pipeline_dispatch at once,
+ * holds the body until wire->read_body, and calls pipeline_dispatch again
+ * at the body's end. Otherwise 0: the body is collected whole. */
+int pipeline_body_begin(gale_request *r);
 int pipeline_body_data(gale_request *r, const char *data, size_t len, const char **why);
 int pipeline_body_end(gale_request *r, const char **why);
 
 /* The request is complete: answer an error decided earlier, check XSRF,
- * load the session, check the user, run the handler. */
+ * load the session, check the user, run the handler. For a streamed body,
+ * the first call (at the head) runs up to prepare and asks for the body,
+ * the second (at the body's end) runs the method's callback. */
 void pipeline_dispatch(gale_request *r);
 
 /* Send the head now (streamed answers: gale_response_flush); 0 or -1. */
@@ -106,6 +124,12 @@ int pipeline_send_head(gale_request *r, int streaming);
 void pipeline_send_body(gale_request *r);
 /* Send what was queued (gale_response_flush). */
 void pipeline_flush(gale_request *r);
+/* Call fn(r, arg) once what was sent has been written to the socket
+ * (gale_response_flush_then), unless the client goes away or the answer
+ * ends first; a second call replaces the first's callback. */
+void pipeline_when_drained(gale_request *r, void (*fn)(gale_request *r, void *arg), void *arg);
+/* The wire: what was sent has been written (see wire->watch_drained). */
+void pipeline_drained(gale_request *r);
 /* The answer is complete: store a changed session first, then send what is
  * left, log it, and end the request (now, or when its handler returns). */
 void pipeline_finish(gale_request *r);

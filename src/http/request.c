@@ -95,6 +95,11 @@ const char *gale_request_capture(const gale_request *r, size_t i)
     return i >= 1 && i <= r->ncaps ? r->caps[i - 1] : NULL;
 }
 
+const json_t *gale_request_route_settings(const gale_request *r)
+{
+    return r->route ? r->route->conf->settings : NULL;
+}
+
 const char *gale_request_header(const gale_request *r, const char *name)
 {
     for (size_t i = 0; i < r->nhdrs; i++)

@@ -100,6 +100,9 @@ struct gale_request {
     unsigned broken : 1;         /* the body could not be completed: the wire must not end it */
     unsigned error_hook_ran : 1; /* the module's write_error ran: never twice */
 
+    unsigned body_streams : 1; /* the handler takes the body in pieces (data_received) */
+    unsigned body_flowing : 1; /* prepare ran: the pieces go to data_received now */
+
     struct gale_ws *upgrade;      /* the WebSocket taking the connection over after 101 */
     struct pubsub_waiter *waiter; /* gale_request_wait under way */
     /* Set by the layer above that holds the request (a long poll): told when
@@ -108,6 +111,10 @@ struct gale_request {
 
     void (*abort_cb)(gale_request *, void *);
     void *abort_arg;
+    /* gale_response_flush_then: called once the wire has written what was
+     * sent (pipeline_drained), unless the client goes or the answer ends */
+    void (*drained_fn)(gale_request *r, void *arg);
+    void *drained_arg;
     gale_request *orphan_prev, *orphan_next; /* while aborted and unfinished */
 };
 

@@ -200,6 +200,14 @@ int gale_response_flush(gale_request *r)
     return 0;
 }
 
+int gale_response_flush_then(gale_request *r, void (*fn)(gale_request *r, void *arg), void *arg)
+{
+    if (!fn || gale_response_flush(r) < 0)
+        return -1;
+    pipeline_when_drained(r, fn, arg);
+    return 0;
+}
+
 void gale_response_finish(gale_request *r)
 {
     pipeline_finish(r);

@@ -47,6 +47,11 @@ struct gale_ws {
     const gale_websocket *cb;
     gale_ctx *ctx;
     void *data;
+    /* the upgrade request's, kept for the socket's life (owned) */
+    char *path;
+    char **caps; /* NULL entries: groups that took no part in the match */
+    size_t ncaps;
+    char *user; /* NULL: none */
     struct ws_frame_parser parser;
     struct ws_utf8 utf8;
     struct evbuffer *msg;       /* the data message being received */
@@ -195,6 +200,54 @@ const char *gale_ws_client(const gale_ws *ws)
 size_t gale_ws_buffered(const gale_ws *ws)
 {
     return ws->c ? conn_pending(ws->c) : 0;
+}
+
+const char *gale_ws_path(const gale_ws *ws)
+{
+    return ws->path;
+}
+
+size_t gale_ws_capture_count(const gale_ws *ws)
+{
+    return ws->ncaps;
+}
+
+const char *gale_ws_capture(const gale_ws *ws, size_t i)
+{
+    return i >= 1 && i <= ws->ncaps ? ws->caps[i - 1] : NULL;
+}
+
+const char *gale_ws_user(const gale_ws *ws)
+{
+    return ws->user;
+}
+
+/* What the module may read of the upgrade request after open: the request
+ * is freed once open returns, the socket lives on. */
+static void ws_keep_request(gale_ws *ws, gale_request *r)
+{
+    const char *user = gale_request_user(r);
+    ws->path = xstrdup(gale_request_path(r));
+    ws->user = user ? xstrdup(user) : NULL;
+    ws->ncaps = gale_request_capture_count(r);
+    ws->caps = ws->ncaps ? xcalloc(ws->ncaps, sizeof(*ws->caps)) : NULL;
+    for (size_t i = 0; i < ws->ncaps; i++) {
+        const char *cap = gale_request_capture(r, i + 1);
+        ws->caps[i] = cap ? xstrdup(cap) : NULL;
+    }
+}
+
+static void ws_free(gale_ws *ws)
+{
+    if (ws->msg)
+        evbuffer_free(ws->msg);
+    ws_deflate_free(ws->deflate);
+    for (size_t i = 0; i < ws->ncaps; i++)
+        free(ws->caps[i]);
+    free(ws->caps);
+    free(ws->path);
+    free(ws->user);
+    free(ws);
 }
 
 /* ---- failing ---- */
@@ -457,10 +510,7 @@ static void ws_release(struct conn *c)
     ws->state = WS_CLOSED;
     if (ws->cb->close)
         ws->cb->close(ws, ws->close_code, ws->close_reason);
-    if (ws->msg)
-        evbuffer_free(ws->msg);
-    ws_deflate_free(ws->deflate);
-    free(ws);
+    ws_free(ws);
     c->data = NULL;
 }
 
@@ -591,6 +641,15 @@ static int ws_origin_ok(gale_request *r, const struct ws_settings *cfg)
     return len == hlen && len > 0 && !strncasecmp(host, r->host, len);
 }
 
+/* The handler's check_origin decides when it has one (1: allowed). */
+static int ws_origin_allowed(gale_request *r, const struct ws_settings *cfg)
+{
+    const gale_websocket *cb = r->route->handler->websocket;
+    if (cb->check_origin)
+        return cb->check_origin(r, gale_request_header(r, "Origin")) == 1;
+    return ws_origin_ok(r, cfg);
+}
+
 static int ws_refuse(gale_request *r, int status, const char *reason)
 {
     if (status == 426) {
@@ -637,7 +696,7 @@ int ws_accept(gale_request *r)
     if (!key || ws_header_count(r, "Sec-WebSocket-Key") != 1 ||
         ws_frame_accept_key(key, strlen(key), accept) < 0)
         return ws_refuse(r, 400, "bad Sec-WebSocket-Key");
-    if (!ws_origin_ok(r, cfg))
+    if (!ws_origin_allowed(r, cfg))
         return ws_refuse(r, 403, "cross-origin WebSocket refused");
     if (r->loop->draining || !pipeline_conn(r))
         return ws_refuse(r, 503, "server going away");
@@ -659,6 +718,7 @@ int ws_accept(gale_request *r)
     if (pipeline_send_head(r, 0) < 0)
         return GALE_OK;
     gale_ws *ws = ws_new(r, deflate == 1 ? &dp : NULL);
+    ws_keep_request(ws, r);
     r->upgrade = ws;
     if (ws->cb->open)
         ws->cb->open(ws, r);
