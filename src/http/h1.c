@@ -59,7 +59,7 @@ struct h1_conn {
     unsigned nreq;
     unsigned processing : 1;
     unsigned drain_watch : 1; /* the pipeline waits for the output to be written */
-    struct event drained_ev;  /* tells it from the loop when it already was */
+    struct event *drained_ev; /* tells it from the loop when it already was; made on first use */
 
     /* the framing of the current request and its answer */
     unsigned keepalive : 1; /* the connection stays open after this answer */
@@ -102,7 +102,8 @@ static const struct http_wire h1_wire = {
  * taken over by its handler). */
 static void h1_conn_free(struct h1_conn *hc)
 {
-    event_del(&hc->drained_ev);
+    if (hc->drained_ev)
+        event_free(hc->drained_ev);
     arena_free(hc->arena);
     if (hc->spare_out)
         evbuffer_free(hc->spare_out);
@@ -136,7 +137,6 @@ void h1_conn_start(struct conn *c)
     hc->loop = c->loop;
     hc->lim = &c->loop->cfg->limits;
     hc->state = HC_IDLE;
-    event_assign(&hc->drained_ev, c->loop->base, -1, 0, h1_drained_cb, hc);
     c->proto = &h1_proto;
     c->data = hc;
     struct timeval send_tv = *c->loop->tv[LOOP_TV_SEND];
@@ -376,7 +376,7 @@ static void h1_send_body(gale_request *r)
 static void h1_drained_check(struct h1_conn *hc)
 {
     if (hc->drain_watch && !hc->processing && conn_pending(hc->c) == 0)
-        event_active(&hc->drained_ev, EV_TIMEOUT, 1);
+        event_active(hc->drained_ev, EV_TIMEOUT, 1);
 }
 
 /* Tell the pipeline; hc may be freed when this returns. */
@@ -397,6 +397,10 @@ static void h1_drained_cb(evutil_socket_t fd, short what, void *arg)
 static void h1_watch_drained(gale_request *r)
 {
     struct h1_conn *hc = r->stream;
+    /* Few answers wait for their output to drain: the event is made for the
+     * first one, not for every connection. */
+    if (!hc->drained_ev && !(hc->drained_ev = event_new(hc->loop->base, -1, 0, h1_drained_cb, hc)))
+        util_oom();
     hc->drain_watch = 1;
     h1_drained_check(hc);
 }
