@@ -682,8 +682,16 @@ void pipeline_client_gone(gale_request *r, int handler_running)
         pipeline_orphans->orphan_prev = r;
     pipeline_orphans = r;
     r->aborted = 1;
+    /* The module's abort callback is meant to finish the request: it is then
+     * freed after the callbacks, not inside one, so that the next still has
+     * r (a long poll's hook after the module's callback). */
+    unsigned inside = r->in_handler;
+    r->in_handler = 1;
     if (r->abort_cb)
         r->abort_cb(r, r->abort_arg);
-    if (r->gone)
+    if (r->gone && !r->finished)
         r->gone(r);
+    r->in_handler = inside;
+    if (!inside && r->finished)
+        pipeline_request_done(r);
 }

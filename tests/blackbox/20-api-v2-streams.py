@@ -22,7 +22,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import (REPO, Gale, check, eq, fail, main, module_path, node,  # noqa: E402
+from galetest import (REPO, Gale, asan_build, check, eq, fail, main, module_path, node,  # noqa: E402
                       node_module, wait_for)
 
 MiB = 1024 * 1024
@@ -216,7 +216,9 @@ def test_flush_then_streams_to_a_slow_reader_in_bounded_memory():
         check(hashlib.sha256(body).digest() == hashlib.sha256(expected_stream(size, piece)).digest(),
               "every piece arrived, in order")
         grew = (peak - base) / 1024.0
-        check(grew < 6, "the worker's RSS grew by %.1f MiB for a %d MiB answer" % (grew, size // MiB))
+        # ASan's quarantine keeps freed memory: the bound means nothing there
+        check(grew < 6 or asan_build(),
+              "the worker's RSS grew by %.1f MiB for a %d MiB answer" % (grew, size // MiB))
         st = stats(g)
         eq(st["inside"], 0, "flush_then never calls back inside the call")
         check(st["drained"] >= size // piece, "a callback per piece: %r" % st)
@@ -274,7 +276,8 @@ def test_streamed_upload_of_50_mb_is_never_held_whole():
         eq((got["body_len"], got["body"]), (0, ""), "gale keeps none of it")
         eq(got["q"], "1", "query arguments are there")
         grew = (peak - base) / 1024.0
-        check(grew < 16, "the worker's RSS grew by %.1f MiB for a %d MiB body" % (grew, n))
+        check(grew < 16 or asan_build(),
+              "the worker's RSS grew by %.1f MiB for a %d MiB body" % (grew, n))
 
 
 def test_streamed_chunked_body_arrives_as_it_comes():

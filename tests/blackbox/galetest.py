@@ -107,6 +107,16 @@ def module_path(name):
     return p
 
 
+def asan_build():
+    """Whether GALE_BIN was built with AddressSanitizer: its quarantine keeps
+    freed memory, so RSS says nothing of what gale frees."""
+    try:
+        with open(GALE_BIN, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 def requirements():
     """What is missing for any test to run, or None."""
     if not (os.path.isfile(GALE_BIN) and os.access(GALE_BIN, os.X_OK)):
