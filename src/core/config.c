@@ -1042,11 +1042,6 @@ static void config_release_parts(enum config_scope scope, void **parts)
     }
 }
 
-const struct config *config_ctx_config(const struct config_ctx *ctx)
-{
-    return ctx->cfg;
-}
-
 /* ---- the result: the config, or the errors ---- */
 
 /* Errors are found in table order; the user reads the file top down. */

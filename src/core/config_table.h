@@ -69,8 +69,6 @@ config_error(struct config_ctx *ctx, const config_setting_t *s, const char *fmt,
 int config_line(const config_setting_t *s);
 /* The field a directive stores into, in the struct at base. */
 void *config_field(const struct config_directive *d, void *base);
-/* The config being read (the main scope's base settings: file, dir, ...). */
-const struct config *config_ctx_config(const struct config_ctx *ctx);
 /* Parse a numeric IPv4 or IPv6 address into buf: AF_INET, AF_INET6, or -1. */
 int config_address(const char *str, unsigned char buf[16]);
 
