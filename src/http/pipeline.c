@@ -591,6 +591,38 @@ static int pipeline_error_hook(gale_request *r, int status, const char *reason)
     return 1;
 }
 
+/* Does the client read HTML? Browsers name text/html in Accept; curl and
+ * most API clients send only star-slash-star and get the short text. */
+static int pipeline_wants_html(gale_request *r)
+{
+    const char *accept = gale_request_header(r, "Accept");
+    return accept && strstr(accept, "text/html") != NULL;
+}
+
+/* gale's own error page: a small HTML page for browsers, one line of text
+ * for everyone else. */
+static void pipeline_error_body(gale_request *r, int status, const char *reason)
+{
+    const char *text = pipeline_status_text(status);
+    if (!pipeline_wants_html(r)) {
+        gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+        evbuffer_add_printf(r->out, "%d %s: %s\n", status, text, reason);
+        return;
+    }
+    gale_response_header(r, "Content-Type", "text/html; charset=utf-8");
+    gale_response_printf(
+        r,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<title>%d %s</title>\n<style>body{font:16px/1.5 system-ui,sans-serif;"
+        "max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1d1f21}"
+        "h1{font-size:1.5rem}p{color:#5f6368}</style>\n</head>\n<body>\n"
+        "<h1>%d %s</h1>\n<p>",
+        status, text, status, text);
+    gale_response_puts_html(r, reason);
+    gale_response_puts(r, "</p>\n</body>\n</html>\n");
+}
+
 void pipeline_error(gale_request *r, int status, const char *reason)
 {
     if (r->head_sent) {
@@ -606,9 +638,7 @@ void pipeline_error(gale_request *r, int status, const char *reason)
         gale_response_header(r, "Content-Type", page->type);
         evbuffer_add(r->out, page->body, page->len);
     } else if (!pipeline_status_no_body(status)) {
-        gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
-        evbuffer_add_printf(r->out, "%d %s: %s\n", status, pipeline_status_text(status),
-                            reason ? reason : pipeline_status_text(status));
+        pipeline_error_body(r, status, reason ? reason : pipeline_status_text(status));
     }
     pipeline_finish(r);
 }

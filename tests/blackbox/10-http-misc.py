@@ -135,6 +135,21 @@ def test_error_body_is_text():
         eq((rs[0].status, rs[0].body), (404, b""), "HEAD /nope")
 
 
+def test_error_page_for_browsers():
+    """A client that reads HTML (a browser names text/html in Accept) gets a
+    small HTML page, with the reason escaped; others keep the line of text."""
+    with Gale(workers=1) as g:
+        accept = ("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        rs = parse_responses(g.raw(req("GET", "/nope", [accept, ("Connection", "close")])))
+        eq(rs[0].status, 404, "404 for a browser")
+        eq(rs[0].headers.get("content-type"), "text/html; charset=utf-8", "an HTML page")
+        check(rs[0].body.startswith(b"<!doctype html>") and b"<h1>404 Not Found</h1>" in rs[0].body,
+              "the page: %r" % rs[0].body[:300])
+        eq(rs[0].headers.get("content-length"), str(len(rs[0].body)), "its Content-Length")
+        rs = parse_responses(g.raw(req("GET", "/nope", [("Accept", "*/*"), ("Connection", "close")])))
+        check(rs[0].body.startswith(b"404 Not Found: "), "text for */*: %r" % rs[0].body)
+
+
 def test_absolute_form_target():
     with Gale(workers=1) as g:
         rs = parse_responses(g.raw(req("GET", "http://x/greet/abs?q=1", [("Connection", "close")])))
