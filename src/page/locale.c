@@ -19,14 +19,22 @@
 #define LOCALE_MAX_FILE (64u * 1024 * 1024)
 #define LOCALE_CONTEXT_SEPARATOR '\x04'
 
-static const char *const locale_months[12] = {"January",   "February", "March",    "April",
-                                              "May",       "June",     "July",     "August",
-                                              "September", "October",  "November", "December"};
-static const char *const locale_weekdays[7] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
-                                               "Friday", "Saturday", "Sunday"};
+#define LOCALE_MONTHS                                                                              \
+    {                                                                                              \
+        "January", "February", "March", "April", "May", "June", "July", "August", "September",     \
+            "October", "November", "December"                                                      \
+    }
+#define LOCALE_WEEKDAYS                                                                            \
+    {                                                                                              \
+        "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"               \
+    }
+
+static const char *const locale_months[12] = LOCALE_MONTHS;
+static const char *const locale_weekdays[7] = LOCALE_WEEKDAYS;
 
 /* The locale of a process that has no set in use: untranslated en_US. */
-static struct locale locale_builtin = {.code = "en_US"};
+static struct locale locale_builtin = {
+    .code = "en_US", .months = LOCALE_MONTHS, .weekdays = LOCALE_WEEKDAYS};
 static const struct locale *locale_builtin_v[1] = {&locale_builtin};
 static const struct locale_set locale_builtin_set = {(struct locale **)locale_builtin_v, 1,
                                                      &locale_builtin};
