@@ -37,9 +37,9 @@ const struct locale *locale_for_request(gale_request *r)
     if (r->locale != NULL)
         return r->locale;
     ls = locale_settings(r->loop->cfg);
-    if (ls->locale_argument[0] != '\0')
+    if (strcmp(ls->locale_argument, "off") != 0)
         l = locale_match(ls->set, gale_request_argument(r, ls->locale_argument));
-    if (l == NULL && ls->locale_cookie[0] != '\0')
+    if (l == NULL && strcmp(ls->locale_cookie, "off") != 0)
         l = locale_match(ls->set, gale_request_cookie(r, ls->locale_cookie));
     if (l == NULL)
         l = locale_request_accept(ls->set, r);

@@ -14,8 +14,8 @@ struct locale_set;
 struct locale_settings {
     char *translation_domain; /* the .mo files' name: LANG/LC_MESSAGES/DOMAIN.mo; "messages" */
     char *default_locale;     /* the language the messages are written in; "en_US" */
-    char *locale_argument;    /* argument naming the locale; "": none; default "locale" */
-    char *locale_cookie;      /* cookie naming the locale; "": none; default "locale" */
+    char *locale_argument;    /* argument naming the locale; "off": none; default "locale" */
+    char *locale_cookie;      /* cookie naming the locale; "off": none; default "locale" */
     char *translations;       /* folder of LANG.csv and LANG/LC_MESSAGES/; NULL: none */
     struct locale_set *set;   /* owned: loaded with translations, always set */
 };
