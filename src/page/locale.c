@@ -335,10 +335,19 @@ static const char *locale_csv_translate(const struct locale *l, const char *msg,
     return e ? e->forms[0] : msg;
 }
 
-/* Python's GNUTranslations.gettext: a message, or a plural's form for 1. */
-static const char *locale_mo_gettext(const struct locale *l, const char *msg)
+/* The entry of msg, in context when not NULL. */
+static const struct locale_entry *locale_mo_find(const struct locale *l, const char *context,
+                                                 const char *msg)
 {
-    const struct locale_entry *e = locale_catalog_find(&l->mo, msg);
+    if (context != NULL)
+        return locale_catalog_find_context(&l->mo, context, msg);
+    return locale_catalog_find(&l->mo, msg);
+}
+
+/* Python's GNUTranslations.gettext: a message, or a plural's form for 1. */
+static const char *locale_mo_gettext(const struct locale *l, const char *context, const char *msg)
+{
+    const struct locale_entry *e = locale_mo_find(l, context, msg);
     long i;
 
     if (e == NULL)
@@ -350,9 +359,10 @@ static const char *locale_mo_gettext(const struct locale *l, const char *msg)
 }
 
 /* Python's GNUTranslations.ngettext, NULL where it falls back to English. */
-static const char *locale_mo_ngettext(const struct locale *l, const char *msg, long count)
+static const char *locale_mo_ngettext(const struct locale *l, const char *context, const char *msg,
+                                      long count)
 {
-    const struct locale_entry *e = locale_catalog_find(&l->mo, msg);
+    const struct locale_entry *e = locale_mo_find(l, context, msg);
     long i;
 
     if (e == NULL || !e->is_plural)
@@ -361,24 +371,21 @@ static const char *locale_mo_ngettext(const struct locale *l, const char *msg, l
     return i >= 0 && (size_t)i < e->nforms ? e->forms[i] : NULL;
 }
 
-/* Tornado's GettextLocale.translate and pgettext. The context lookup
- * uses a key in a small buffer, or falls back to no context when the key
- * would not fit (no message is that long in practice). */
+/* Tornado's GettextLocale.translate and pgettext. */
 static const char *locale_mo_translate(const struct locale *l, const char *context, const char *msg,
                                        const char *plural, long count)
 {
-    char key[1024];
     const char *t;
 
-    if (context != NULL && snprintf(key, sizeof(key), "%s%c%s", context, LOCALE_CONTEXT_SEPARATOR,
-                                    msg) < (int)sizeof(key)) {
-        t = plural ? locale_mo_ngettext(l, key, count) : locale_mo_gettext(l, key);
+    if (context != NULL) {
+        t = plural ? locale_mo_ngettext(l, context, msg, count)
+                   : locale_mo_gettext(l, context, msg);
         if (t != NULL && strchr(t, LOCALE_CONTEXT_SEPARATOR) == NULL)
             return t;
         if (plural == NULL) /* Tornado: no second lookup without the context */
             return msg;
     }
-    t = plural ? locale_mo_ngettext(l, msg, count) : locale_mo_gettext(l, msg);
+    t = plural ? locale_mo_ngettext(l, NULL, msg, count) : locale_mo_gettext(l, NULL, msg);
     if (t != NULL)
         return t;
     return plural != NULL && count != 1 ? plural : msg;

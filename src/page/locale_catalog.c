@@ -83,6 +83,36 @@ const struct locale_entry *locale_catalog_find(const struct locale_catalog *c, c
     return bsearch(key, c->v, c->n, sizeof(*c->v), locale_catalog_key_cmp);
 }
 
+/* What bsearch looks for in locale_catalog_find_context: the key
+ * "CONTEXT\x04MSG", compared piece by piece instead of being built. */
+struct locale_catalog_pair {
+    const char *context, *msg;
+};
+
+static int locale_catalog_pair_cmp(const void *key, const void *e)
+{
+    const struct locale_catalog_pair *k = key;
+    const unsigned char *s = (const unsigned char *)((const struct locale_entry *)e)->key;
+    const unsigned char *parts[3] = {(const unsigned char *)k->context,
+                                     (const unsigned char *)"\x04", (const unsigned char *)k->msg};
+
+    for (int i = 0; i < 3; i++)
+        for (const unsigned char *p = parts[i]; *p != '\0'; p++, s++)
+            if (*p != *s)
+                return *p < *s ? -1 : 1;
+    return *s == '\0' ? 0 : -1;
+}
+
+const struct locale_entry *locale_catalog_find_context(const struct locale_catalog *c,
+                                                       const char *context, const char *msg)
+{
+    struct locale_catalog_pair k = {context, msg};
+
+    if (c->n == 0)
+        return NULL;
+    return bsearch(&k, c->v, c->n, sizeof(*c->v), locale_catalog_pair_cmp);
+}
+
 void locale_catalog_free(struct locale_catalog *c)
 {
     for (size_t i = 0; i < c->n; i++)

@@ -19,6 +19,9 @@ int locale_catalog_add(struct locale_catalog *c, const char *key, size_t klen,
 /* Sort and keep the last entry of each key. */
 void locale_catalog_finish(struct locale_catalog *c);
 const struct locale_entry *locale_catalog_find(const struct locale_catalog *c, const char *key);
+/* The entry of key "CONTEXT\x04MSG" (gettext's msgctxt), or NULL. */
+const struct locale_entry *locale_catalog_find_context(const struct locale_catalog *c,
+                                                       const char *context, const char *msg);
 void locale_catalog_free(struct locale_catalog *c);
 
 /* Parse Tornado CSV text into l's three tables (l->kind becomes
