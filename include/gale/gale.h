@@ -630,6 +630,12 @@ enum gale_date_flags {
  * Tornado counts it (UTC-5 is 300). In the request's memory; NULL for a
  * date outside years 1 to 9999. */
 char *gale_format_date(gale_request *r, double when, int gmt_offset_minutes, int flags);
+/* Tornado's Locale.format_day: "Monday, January 22" (weekday 0: "January
+ * 22"). In the request's memory; NULL outside years 1 to 9999. */
+char *gale_format_day(gale_request *r, double when, int gmt_offset_minutes, int weekday);
+/* 1 when the request's language is written right to left (Persian, Arabic,
+ * Hebrew: Tornado's Locale.rtl), else 0. */
+int gale_locale_rtl(gale_request *r);
 /* "A, B and C" in the request's locale (Tornado's Locale.list). */
 char *gale_format_list(gale_request *r, const char *const *parts, size_t n);
 /* "1,234,567" in English, the plain digits in other languages. */

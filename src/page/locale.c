@@ -54,6 +54,8 @@ __attribute__((format(printf, 2, 3))) static void locale_error(char **err, const
 
 static void locale_names(struct locale *l)
 {
+    l->rtl = strncmp(l->code, "fa", 2) == 0 || strncmp(l->code, "ar", 2) == 0 ||
+             strncmp(l->code, "he", 2) == 0;
     for (int i = 0; i < 12; i++)
         l->months[i] = locale_translate(l, NULL, locale_months[i], NULL, 0);
     for (int i = 0; i < 7; i++)

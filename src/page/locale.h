@@ -40,6 +40,7 @@ enum locale_csv_table { LOCALE_CSV_UNKNOWN, LOCALE_CSV_SINGULAR, LOCALE_CSV_PLUR
 
 struct locale {
     char *code;
+    int rtl; /* written right to left: Persian, Arabic, Hebrew (as Tornado's Locale.rtl) */
     enum locale_kind kind;
     struct locale_catalog csv[3]; /* LOCALE_CSV: by enum locale_csv_table */
     struct locale_catalog mo;     /* LOCALE_MO */
@@ -84,7 +85,7 @@ const char *locale_translate(const struct locale *l, const char *context, const 
 
 /* The language ranges of an Accept-Language value in Tornado's order
  * (q-value, highest first, stable; q <= 0 or malformed dropped): at most
- * max codes copied into buf (NUL-separated, codes[] point into it). The
+ * max (64 or fewer) codes copied into buf (NUL-separated, codes[] point into it). The
  * number of codes. */
 size_t locale_accept_parse(const char *value, char *buf, size_t size, const char **codes,
                            size_t max);

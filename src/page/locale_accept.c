@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LOCALE_ACCEPT_MAX 64 /* ranges kept: browsers send a handful */
+
 static int locale_accept_space(char c)
 {
     return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
@@ -45,10 +47,12 @@ static double locale_accept_q(const char *s, const char *end)
 size_t locale_accept_parse(const char *value, char *buf, size_t size, const char **codes,
                            size_t max)
 {
-    double score[max ? max : 1];
+    double score[LOCALE_ACCEPT_MAX];
     size_t n = 0, used = 0;
     const char *p = value;
 
+    if (max > LOCALE_ACCEPT_MAX)
+        max = LOCALE_ACCEPT_MAX;
     while (value != NULL && n < max) {
         const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
         const char *s = p, *e = end, *semi, *q, *qe;

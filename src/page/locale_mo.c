@@ -49,6 +49,25 @@ static int locale_mo_string(const struct locale_mo *m, uint32_t table, uint32_t 
     return 0;
 }
 
+/* 1 when a Content-Type header line names UTF-8 (or ASCII, a subset) or
+ * no charset: gale hands the strings out as they are. */
+static int locale_mo_utf8(const char *line, size_t len)
+{
+    const char *cs = memmem(line, len, "charset=", 8), *end = line + len;
+    size_t n;
+
+    if (cs == NULL)
+        return 1;
+    cs += 8;
+    for (n = 0; cs + n < end && cs[n] != ';' && cs[n] != ' ' && cs[n] != '\t'; n++)
+        ;
+    return (n == 5 && strncasecmp(cs, "utf-8", 5) == 0) ||
+           (n == 4 && strncasecmp(cs, "utf8", 4) == 0) ||
+           (n == 5 && strncasecmp(cs, "ascii", 5) == 0) ||
+           (n == 8 && strncasecmp(cs, "us-ascii", 8) == 0) ||
+           (n == 7 && strncasecmp(cs, "charset", 7) == 0);
+}
+
 /* The header's Plural-Forms: "nplurals=N; plural=EXPR;" */
 static int locale_mo_header(struct locale *l, const char *h, size_t len, const char **why)
 {
@@ -59,6 +78,11 @@ static int locale_mo_header(struct locale *l, const char *h, size_t len, const c
         const char *stop = nl ? nl : end, *semi, *expr, *exprend;
         while (line < stop && (*line == ' ' || *line == '\t'))
             line++;
+        if ((size_t)(stop - line) >= 13 && strncasecmp(line, "content-type:", 13) == 0 &&
+            !locale_mo_utf8(line, (size_t)(stop - line))) {
+            *why = "the catalog's charset is not UTF-8 (convert it with msgconv -t UTF-8)";
+            return -1;
+        }
         if ((size_t)(stop - line) >= 13 && strncasecmp(line, "plural-forms:", 13) == 0) {
             semi = memchr(line, ';', (size_t)(stop - line));
             expr = semi ? memmem(semi, (size_t)(stop - semi), "plural=", 7) : NULL;

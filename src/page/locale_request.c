@@ -84,6 +84,16 @@ char *gale_format_date(gale_request *r, double when, int gmt_offset_minutes, int
                               (double)now.tv_sec + (double)now.tv_nsec / 1e9);
 }
 
+char *gale_format_day(gale_request *r, double when, int gmt_offset_minutes, int weekday)
+{
+    return locale_format_day(locale_for_request(r), r->arena, when, gmt_offset_minutes, weekday);
+}
+
+int gale_locale_rtl(gale_request *r)
+{
+    return locale_for_request(r)->rtl;
+}
+
 char *gale_format_list(gale_request *r, const char *const *parts, size_t n)
 {
     return locale_list(locale_for_request(r), r->arena, parts, n);

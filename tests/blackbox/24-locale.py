@@ -110,6 +110,11 @@ def test_translations():
             eq(en["date"], "January 1, 1970 at 12:00 am", "full date")
             eq(en["day"], "January 1, 1970", "shorter full date")
             eq(en["law"], "right", "no catalog: the message")
+            eq(en["weekday"], "Thursday, January 1", "format_day")
+            eq(en["rtl"], "0", "English is left to right")
+            eq(show(g, "/show?locale=ar")["rtl"], "1", "Arabic is right to left")
+            eq(show(g, "/show?locale=es")["weekday"], "Thursday, 1 de enero",
+               "format_day in Spanish (Thursday has no translation)")
     finally:
         shutil.rmtree(d)
 

@@ -27,6 +27,8 @@ static int localetest_show(gale_request *r)
     gale_response_printf(r, "date %s\n", gale_format_date(r, 0, 0, GALE_DATE_FULL));
     gale_response_printf(r, "day %s\n",
                          gale_format_date(r, 0, 0, GALE_DATE_FULL | GALE_DATE_SHORTER));
+    gale_response_printf(r, "weekday %s\n", gale_format_day(r, 0, 0, 1));
+    gale_response_printf(r, "rtl %d\n", gale_locale_rtl(r));
     return GALE_OK;
 }
 

@@ -240,6 +240,16 @@ static void test_mo_bad_plural(void)
     m = make_mo(ids, idl, strs2, sl2, 1, 1, &len);
     CU_ASSERT_EQUAL(locale_mo_parse(&l, m, len, &why), -1);
     free(m);
+    /* strings are handed out as they are: only UTF-8 (or ASCII) catalogs */
+    const char *latin1[] = {"Content-Type: text/plain; charset=ISO-8859-1\n"};
+    const char *utf8[] = {"Content-Type: text/plain; charset=utf-8\n"};
+    size_t ll[] = {strlen(latin1[0])}, ul[] = {strlen(utf8[0])};
+    m = make_mo(ids, idl, latin1, ll, 1, 0, &len);
+    CU_ASSERT_EQUAL(locale_mo_parse(&l, m, len, &why), -1);
+    free(m);
+    m = make_mo(ids, idl, utf8, ul, 1, 0, &len);
+    CU_ASSERT_EQUAL(locale_mo_parse(&l, m, len, &why), 0);
+    free(m);
     locale_catalog_free(&l.mo);
 }
 
@@ -330,6 +340,7 @@ static void test_set(void)
     CU_ASSERT_STRING_EQUAL(locale_translate(locale_get("pl_PL"), NULL, "Sign out", NULL, 0),
                            "Wyloguj");
     CU_ASSERT_STRING_EQUAL(locale_get("es")->weekdays[0], "lunes");
+    CU_ASSERT_EQUAL(locale_get("es")->rtl, 0);
     locale_set_free(set);
     CU_ASSERT_STRING_EQUAL(locale_code(locale_get("es")), "en_US"); /* the built-in again */
 
