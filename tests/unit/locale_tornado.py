@@ -15,6 +15,7 @@ import datetime
 import logging
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -173,6 +174,9 @@ def run(folder, domain, default, reqs, failures):
 
 
 def main():
+    if shutil.which("msgfmt") is None:
+        print("SKIP: msgfmt (gettext) is not installed")
+        return 77
     rng = random.Random(6_2)
     failures = []
     passed = 0
