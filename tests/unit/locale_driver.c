@@ -13,6 +13,9 @@
  *   day CODE WHEN OFFSET DOW
  *   list CODE PARTS                  parts separated by \x1f
  *   num CODE VALUE
+ *   dump CODE                        the CSV tables: TABLE\x1fKEY\x1fVALUE entries
+ *                                    separated by \x1e, newlines written \n and
+ *                                    backslashes \\
  * Catalog errors are printed to stderr with exit status 2.
  */
 #include <stdio.h>
@@ -62,12 +65,49 @@ static const char *driver_list(struct arena *a, const struct locale *l, char *s)
     return locale_list(l, a, parts, n);
 }
 
+/* s with newlines and backslashes escaped, appended to out at *len. */
+static void driver_escape(char *out, size_t *len, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '\n' || *s == '\\')
+            out[(*len)++] = '\\';
+        out[(*len)++] = *s == '\n' ? 'n' : *s;
+    }
+}
+
+static const char *driver_dump(struct arena *a, const struct locale *l)
+{
+    static const char *const tables[] = {"unknown", "singular", "plural"};
+    size_t size = 1, len = 0;
+    char *out;
+
+    for (int t = 0; t < 3; t++)
+        for (size_t i = 0; i < l->csv[t].n; i++)
+            size += 2 * (strlen(l->csv[t].v[i].key) + strlen(l->csv[t].v[i].forms[0])) + 16;
+    out = arena_alloc(a, size);
+    for (int t = 0; t < 3; t++)
+        for (size_t i = 0; i < l->csv[t].n; i++) {
+            if (len > 0)
+                out[len++] = '\x1e';
+            memcpy(out + len, tables[t], strlen(tables[t]));
+            len += strlen(tables[t]);
+            out[len++] = '\x1f';
+            driver_escape(out, &len, l->csv[t].v[i].key);
+            out[len++] = '\x1f';
+            driver_escape(out, &len, l->csv[t].v[i].forms[0]);
+        }
+    out[len] = '\0';
+    return out;
+}
+
 static const char *driver_run(struct arena *a, const struct locale_set *set, char **f, int n)
 {
     const struct locale *l = n > 1 ? locale_get(f[1]) : NULL;
 
     if (n == 2 && strcmp(f[0], "get") == 0)
         return locale_code(l);
+    if (n == 2 && strcmp(f[0], "dump") == 0)
+        return driver_dump(a, l);
     if (n == 2 && strcmp(f[0], "accept") == 0)
         return driver_accept(set, f[1]);
     if (n == 6 && strcmp(f[0], "tr") == 0)

@@ -173,6 +173,59 @@ def run(folder, domain, default, reqs, failures):
     return passed
 
 
+CSV_PIECES = ['"', '"', '""', ",", ",", "\n", "\r\n", "\r", "a", "b", " ", "\t", "\u00e9", "\u6ce8",
+              "plural", "singular", "unknown", "%(n)s", "\\", "'"]
+
+
+def csv_dump(folder):
+    """tornado.locale's tables of folder's xx.csv, as the driver's dump."""
+    tornado.locale.load_translations(folder)
+    tables = tornado.locale._translations.get("xx", {})
+    esc = lambda s: s.replace("\\", "\\\\").replace("\n", "\\n")  # noqa: E731
+    return "\x1e".join("%s\x1f%s\x1f%s" % (t, esc(k), esc(v)) for t in ("unknown", "singular", "plural")
+                       for k, v in sorted(tables.get(t, {}).items(), key=lambda kv: kv[0].encode()))
+
+
+def csv_refusal_is_right(text):
+    """gale refused text: Tornado would have logged (a bad plural indicator)
+    or its reader would reject or guess (an unterminated quote)."""
+    import csv
+    import io
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=None)))
+    if any(len(r) > 2 and r[2].strip() not in ("", "plural", "singular", "unknown") for r in rows):
+        return True
+    try:
+        list(csv.reader(io.StringIO(text, newline=None), strict=True))
+    except csv.Error:
+        return True
+    return text.count('"') % 2 == 1
+
+
+def csv_differential(rng, tmp, failures):
+    """Random CSV files read by both: the same tables, or a refusal Tornado
+    would have logged."""
+    passed = 0
+    folder = os.path.join(tmp, "random")
+    os.makedirs(folder)
+    for i in range(300):
+        text = "".join(rng.choice(CSV_PIECES) for _ in range(rng.randrange(1, 60)))
+        with open(os.path.join(folder, "xx.csv"), "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        p = subprocess.run([DRIVER, folder, "app", "en_US"], input=b"dump\txx\n", capture_output=True)
+        if p.returncode == 2:
+            ok = csv_refusal_is_right(text)
+            why = "gale refused it (%s)" % p.stderr.decode().strip()
+        else:
+            want = csv_dump(folder).encode()
+            ok = p.stdout == want + b"\n"
+            why = "gale %r, tornado %r" % (p.stdout, want)
+        if ok:
+            passed += 1
+        else:
+            failures.append("CSV %r: %s" % (text, why))
+    return passed
+
+
 def main():
     if shutil.which("msgfmt") is None:
         print("SKIP: msgfmt (gettext) is not installed")
@@ -191,6 +244,8 @@ def main():
             tornado.locale.load_translations(csv_dir)
             codes = sorted(tornado.locale.get_supported_locales())
             passed += run(csv_dir, "app", default, requests(codes, rng), failures)
+        tornado.locale.set_default_locale("en_US")
+        passed += csv_differential(rng, tmp, failures)
         tornado.locale.Locale._cache = {}
         tornado.locale.set_default_locale("en_US")
         tornado.locale.load_gettext_translations(mo_dir, "app")
