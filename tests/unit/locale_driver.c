@@ -127,7 +127,7 @@ static const char *driver_run(struct arena *a, const struct locale_set *set, cha
 int main(int argc, char **argv)
 {
     struct locale_set *set;
-    struct arena *a = arena_new(4096);
+    struct arena *a;
     char *err = NULL, *line = NULL, *f[DRIVER_MAX_FIELDS];
     size_t cap = 0;
     ssize_t len;
@@ -143,6 +143,7 @@ int main(int argc, char **argv)
         return 2;
     }
     locale_use(set);
+    a = arena_new(4096);
     while ((len = getline(&line, &cap, stdin)) > 0) {
         int n = 0;
         const char *out;
