@@ -600,6 +600,47 @@ int gale_request_wait(gale_request *r, const char *channel, double timeout,
                       void (*fn)(gale_request *r, void *arg, const char *msg, size_t len),
                       void *arg);
 
+/* ---- translations ---- */
+
+/* The request's locale code ("en_US", "pt_BR"), as Tornado's
+ * get_user_locale and get_browser_locale choose it: the argument, then the
+ * cookie named by the locale_argument and locale_cookie settings when they
+ * name a loaded locale, then the best match of Accept-Language (q-values;
+ * "pt_BR" finds "pt", "en-us" finds "en_US"), then default_locale. Chosen
+ * on first use and kept for the request. Borrowed from the config. */
+const char *gale_locale(gale_request *r);
+/* msg translated into the request's locale (the message itself when the
+ * catalog lacks it). Borrowed from the catalog (or msg itself). */
+const char *gale_translate(gale_request *r, const char *msg);
+/* The form for count n: Tornado's translate(singular, plural, n); the
+ * catalog's plural rule picks the form (.mo), else plural unless n is 1. */
+const char *gale_ntranslate(gale_request *r, const char *singular, const char *plural, long n);
+/* msg in context (gettext's msgctxt), as Tornado's pgettext. */
+const char *gale_pgettext(gale_request *r, const char *context, const char *msg);
+const char *gale_npgettext(gale_request *r, const char *context, const char *singular,
+                           const char *plural, long n);
+
+enum gale_date_flags {
+    GALE_DATE_ABSOLUTE = 1, /* never "5 minutes ago" (Tornado's relative=False) */
+    GALE_DATE_SHORTER = 2,  /* without the time of day */
+    GALE_DATE_FULL = 4,     /* always "July 10, 1980 at 9:05 pm" */
+};
+/* Tornado's Locale.format_date of `when` (seconds since 1970) in the
+ * request's locale, compared with the current time; gmt_offset_minutes as
+ * Tornado counts it (UTC-5 is 300). In the request's memory; NULL for a
+ * date outside years 1 to 9999. */
+char *gale_format_date(gale_request *r, double when, int gmt_offset_minutes, int flags);
+/* Tornado's Locale.format_day: "Monday, January 22" (weekday 0: "January
+ * 22"). In the request's memory; NULL outside years 1 to 9999. */
+char *gale_format_day(gale_request *r, double when, int gmt_offset_minutes, int weekday);
+/* 1 when the request's language is written right to left (Persian, Arabic,
+ * Hebrew: Tornado's Locale.rtl), else 0. */
+int gale_locale_rtl(gale_request *r);
+/* "A, B and C" in the request's locale (Tornado's Locale.list). */
+char *gale_format_list(gale_request *r, const char *const *parts, size_t n);
+/* "1,234,567" in English, the plain digits in other languages. */
+char *gale_friendly_number(gale_request *r, long long value);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

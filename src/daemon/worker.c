@@ -42,6 +42,8 @@
 #include "net/conn.h"
 #include "net/listen.h"
 #include "net/tls.h"
+#include "page/locale.h"
+#include "page/locale_settings.h"
 #include "pubsub/pubsub.h"
 #include "ws/ws.h"
 
@@ -340,6 +342,7 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
     w->loop.router = w->rt;
     w->loop.conns_changed = worker_conns_changed;
     worker_signals(w);
+    locale_use(locale_settings(w->loop.cfg)->set); /* for locale_get: templates */
     if (ws_init(&w->loop) < 0 || session_init(w->loop.cfg, w->loop.base) < 0 ||
         threadpool_init(w->loop.base, WORKER_POOL_THREADS) < 0 ||
         pubsub_init(&w->loop, w->ipc_fd) < 0 || module_init_all(w->ms, &w->loop) < 0)

@@ -20,6 +20,7 @@
 struct arena;
 struct evbuffer;
 struct http_wire;
+struct locale;
 struct loop;
 struct pubsub_waiter;
 struct route;
@@ -116,6 +117,7 @@ struct gale_request {
     void (*drained_fn)(gale_request *r, void *arg);
     void *drained_arg;
     gale_request *orphan_prev, *orphan_next; /* while aborted and unfinished */
+    const struct locale *locale;             /* page/locale_request.c: chosen on first use */
 };
 
 /* Add a response header without gale_response_header's checks (gale's own
