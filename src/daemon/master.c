@@ -32,6 +32,7 @@
 #include "core/config.h"
 #include "core/ipc.h"
 #include "core/log.h"
+#include "core/log_settings.h"
 #include "core/module.h"
 #include "core/util.h"
 #include "daemon/notify.h"
@@ -406,6 +407,13 @@ static void master_reap(void)
 
 /* ---- reload ---- */
 
+/* The workers forked from now on write access lines as cfg says. */
+static void master_access_setup(const struct config *cfg)
+{
+    const struct log_settings *ls = log_settings(cfg);
+    log_access_setup(ls->access_log_buffer, ls->format);
+}
+
 static void master_free_generation(struct generation *g)
 {
     if (!g->cfg)
@@ -426,6 +434,7 @@ static void master_abort_reload(const char *why)
             M.w[i].state = MW_DRAINING; /* reaped without replacement */
     master_free_generation(&M.cur);
     M.cur = M.prev;
+    master_access_setup(M.cur.cfg); /* the format was the dropped config's */
     memset(&M.prev, 0, sizeof(M.prev));
     M.reloading = 0;
     notify_ready();
@@ -488,6 +497,7 @@ static void master_reload(void)
     }
     if (log_open(cfg->error_log, cfg->log_level, cfg->access_log) < 0)
         log_error("reopening the logs: %s (keeping the old ones)", strerror(errno));
+    master_access_setup(cfg);
     M.prev = M.cur;
     M.cur = g;
     M.reloading = 1;
@@ -639,6 +649,7 @@ int master_run(const char *path)
         fprintf(stderr, "gale: cannot open the logs: %s\n", strerror(errno));
         return 1;
     }
+    master_access_setup(cfg);
     log_set_prefix("master");
     M.cur.id = 1;
     M.cur.cfg = cfg;

@@ -29,6 +29,7 @@
 #include "core/config.h"
 #include "core/ipc.h"
 #include "core/log.h"
+#include "core/log_settings.h"
 #include "core/loop.h"
 #include "core/module.h"
 #include "core/router.h"
@@ -66,7 +67,7 @@ struct worker {
     size_t nlsn;
     int ipc_fd;
     struct event *signals[5];
-    struct event *tick;  /* once a second: flush the access log */
+    struct event *tick;  /* every access_log_flush seconds: flush the access log */
     struct event *grace; /* end of the drain */
 };
 
@@ -230,9 +231,9 @@ static void worker_signals(struct worker *w)
         w->signals[i] = evsignal_new(w->loop.base, sigs[i], worker_signal_cb, w);
         evsignal_add(w->signals[i], NULL);
     }
-    struct timeval sec = {1, 0};
+    struct timeval flush = util_timeval(log_settings(w->loop.cfg)->access_log_flush);
     w->tick = event_new(w->loop.base, -1, EV_PERSIST, worker_tick_cb, w);
-    evtimer_add(w->tick, &sec);
+    evtimer_add(w->tick, &flush);
 }
 
 /* ---- privileges ---- */
