@@ -36,6 +36,7 @@
 #include "core/module.h"
 #include "core/util.h"
 #include "daemon/notify.h"
+#include "daemon/rlimit.h"
 #include "daemon/worker.h"
 #include "net/listen.h"
 #include "net/tls.h"
@@ -498,6 +499,7 @@ static void master_reload(void)
     if (log_open(cfg->error_log, cfg->log_level, cfg->access_log) < 0)
         log_error("reopening the logs: %s (keeping the old ones)", strerror(errno));
     master_access_setup(cfg);
+    rlimit_apply(cfg);
     M.prev = M.cur;
     M.cur = g;
     M.reloading = 1;
@@ -651,6 +653,7 @@ int master_run(const char *path)
     }
     master_access_setup(cfg);
     log_set_prefix("master");
+    rlimit_apply(cfg);
     M.cur.id = 1;
     M.cur.cfg = cfg;
     M.cur.tls = tls;

@@ -57,6 +57,9 @@ struct worker_listener {
  * time per core is enough to keep logins from stalling the loop. */
 #define WORKER_POOL_THREADS 2
 
+#define WORKER_ACCEPT_PAUSE 0.5   /* seconds without accepting when out of descriptors */
+#define WORKER_ACCEPT_REPORT 10.0 /* seconds between two logs of that */
+
 struct worker {
     struct loop loop; /* what the layers below share: base, config, connections */
     unsigned gen;
@@ -67,8 +70,12 @@ struct worker {
     size_t nlsn;
     int ipc_fd;
     struct event *signals[5];
-    struct event *tick;  /* every access_log_flush seconds: flush the access log */
-    struct event *grace; /* end of the drain */
+    struct event *tick;          /* every access_log_flush seconds: flush the access log */
+    struct event *accept_resume; /* out of descriptors: accepting again after a pause */
+    int accept_paused;
+    unsigned long accept_failures; /* since the last report */
+    double accept_reported;        /* when (monotonic), 0: never */
+    struct event *grace;           /* end of the drain */
 };
 
 static void worker_exit_if_done(struct worker *w);
@@ -82,7 +89,7 @@ static void worker_conns_changed(struct loop *loop, int added)
     if (added && loop->nconns >= max)
         for (size_t i = 0; i < w->nlsn; i++)
             evconnlistener_disable(w->lsn[i]);
-    if (!added && loop->nconns + 1 == max && !loop->draining)
+    if (!added && loop->nconns + 1 == max && !loop->draining && !w->accept_paused)
         for (size_t i = 0; i < w->nlsn; i++)
             evconnlistener_enable(w->lsn[i]);
     if (loop->draining)
@@ -102,10 +109,51 @@ static void worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
     }
 }
 
+static void worker_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    w->accept_paused = 0;
+    if (w->loop.draining || w->loop.nconns >= w->loop.cfg->limits.max_connections)
+        return; /* worker_conns_changed enables them when it may */
+    for (size_t i = 0; i < w->nlsn; i++)
+        evconnlistener_enable(w->lsn[i]);
+}
+
+/* Out of descriptors or memory: the connection stays in the listen queue and
+ * the socket stays readable, so retrying at once would spin the loop (and
+ * log) without end. Stop accepting for a moment instead, as nginx does, keep
+ * serving the connections held (their closing frees descriptors), and say
+ * so once per WORKER_ACCEPT_REPORT seconds with a count. */
+static void worker_accept_pause(struct worker *w, int err)
+{
+    double now = util_now();
+    w->accept_failures++;
+    if (!w->accept_reported || now - w->accept_reported >= WORKER_ACCEPT_REPORT) {
+        log_error("accept: %s (%lu times since the last report): new connections wait %.1f s "
+                  "at a time while %zu held ones are served",
+                  strerror(err), w->accept_failures, WORKER_ACCEPT_PAUSE, w->loop.nconns);
+        w->accept_failures = 0;
+        w->accept_reported = now;
+    }
+    if (w->accept_paused)
+        return;
+    w->accept_paused = 1;
+    for (size_t i = 0; i < w->nlsn; i++)
+        evconnlistener_disable(w->lsn[i]);
+    if (!w->accept_resume)
+        w->accept_resume = evtimer_new(w->loop.base, worker_accept_resume_cb, w);
+    struct timeval tv = util_timeval(WORKER_ACCEPT_PAUSE);
+    evtimer_add(w->accept_resume, &tv);
+}
+
 static void worker_accept_error_cb(struct evconnlistener *l, void *arg)
 {
-    /* EMFILE and friends: keep going; the listener retries on the next event */
-    log_error("accept: %s", strerror(errno));
+    struct worker_listener *wl = arg;
+    int err = errno;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+        worker_accept_pause(wl->w, err);
+    else
+        log_error("accept: %s", strerror(err));
 }
 
 static int worker_listen(struct worker *w, const struct listen_set *ls, const struct tls_set *tls,
@@ -151,6 +199,8 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
             event_free(w->signals[i]);
     if (w->tick)
         event_free(w->tick);
+    if (w->accept_resume)
+        event_free(w->accept_resume);
     if (w->grace)
         event_free(w->grace);
     router_free(w->rt);

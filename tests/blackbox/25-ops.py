@@ -5,11 +5,14 @@ priorities, errors found by `gale -t`, and workers outliving a killed master."""
 
 import os
 import re
+import resource
 import signal
 import socket
+import subprocess
 import time
 
-from galetest import Gale, check, eq, main, wait_for
+from galetest import (GALE_BIN, Gale, check, children, cpu_ticks, eq, free_port, main, make_conf,
+                      wait_for)
 
 COMBINED = re.compile(r'^(\S+) - (\S+) \[(\d\d/\w\w\w/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] '
                       r'"([^"]*)" (\d{3}) (\d+) "([^"]*)" "([^"]*)"$')
@@ -104,6 +107,127 @@ def test_access_log_small_buffer_whole_lines():
         pat = re.compile(r'^\S+ \S+ 127\.0\.0\.1 "GET /greet/w+ HTTP/1\.1" 200 \d+ \d+\.\d+$')
         bad = [l for l in lines if not pat.match(l)]
         check(not bad, "mixed or cut lines: %r" % bad[:3])
+
+
+# ---------------------------------------------------------------- descriptors
+
+
+def open_fds(pid):
+    try:
+        return len(os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return 0
+
+
+def soft_nofile(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    return None
+
+
+def test_out_of_descriptors_pauses_accepting():
+    """A worker out of descriptors stops accepting for a moment instead of
+    spinning on accept(2) and logging each failure; it serves the connections
+    it holds, and the waiting ones once descriptors are free again."""
+    limit = 40
+    with Gale(workers=1, access_log="off", limits={"header_timeout": 60.0},
+              extra="worker_rlimit_nofile = %d;" % limit) as g:
+        (wpid,) = g.workers()
+        eq(soft_nofile(wpid), limit, "the worker's descriptor limit")
+        conns = []
+        for i in range(30):
+            s = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+            # half a request head: the worker holds the connection, waiting
+            s.sendall(b"GET /greet/held HTTP/1.1\r\nHost: x\r\n")
+            conns.append(s)
+        check(wait_for(lambda: open_fds(wpid) >= limit, 5),
+              "the worker did not reach its limit (%d of %d fds)" % (open_fds(wpid), limit))
+        time.sleep(0.5)
+        t0 = cpu_ticks(wpid)
+        time.sleep(1.0)
+        spent = cpu_ticks(wpid) - t0
+        hz = os.sysconf("SC_CLK_TCK")
+        check(spent < hz * 0.3, "the worker spins out of descriptors: %d ticks in 1 s" % spent)
+        lines = [l for l in g.log().splitlines() if "accept" in l]
+        check(1 <= len(lines) <= 3, "accept failures logged %d times:\n%s"
+              % (len(lines), "\n".join(lines[:5])))
+        check("Too many open files" in lines[0], "the log does not say why: %r" % lines[0])
+        # every connection is answered: the held ones at once, the waiting
+        # ones as answered ones close and free their descriptors
+        for i, s in enumerate(conns):
+            s.sendall(b"Connection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+            check(data.startswith(b"HTTP/1.1 200") and data.endswith(b"Hello, held"),
+                  "connection %d got %r" % (i, data[:80]))
+        check(g.running() and g.workers() == [wpid], "the worker did not survive")
+
+
+def start_limited(conf_extra, soft, hard, max_connections=10000):
+    """Start gale under a given RLIMIT_NOFILE; returns (proc, log path, tmp)."""
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="gale-test-")
+    port = free_port()
+    conf = make_conf(port, workers=1, limits={"max_connections": max_connections},
+                     extra=conf_extra)
+    path = os.path.join(tmp, "gale.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    logp = os.path.join(tmp, "gale.log")
+    logf = open(logp, "wb")
+    env = dict(os.environ)
+    env.pop("NOTIFY_SOCKET", None)
+    p = subprocess.Popen([GALE_BIN, "-c", path], stdout=logf, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL, env=env,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                                                (soft, hard)))
+    logf.close()
+
+    def log():
+        with open(logp, errors="replace") as f:
+            return f.read()
+    if not wait_for(lambda: " serving with " in log() or p.poll() is not None, 20):
+        p.kill()
+    return p, log
+
+
+def stop_limited(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def test_descriptor_limit_raised_and_warned():
+    """The soft limit is raised to the hard one by default; a max_connections
+    beyond it is warned about at start, naming the numbers."""
+    p, log = start_limited("", 100, 512, max_connections=2000)
+    try:
+        check(" serving with " in log(), "gale did not start:\n%s" % log())
+        ws = wait_for(lambda: children(p.pid), 5)
+        check(ws, "no worker")
+        eq(soft_nofile(ws[0]), 512, "the worker's soft descriptor limit")
+        check(re.search(r"max_connections = 2000 needs about \d+ descriptors.*limit "
+                        r"\(RLIMIT_NOFILE\) is 512", log()), "no warning:\n%s" % log())
+    finally:
+        stop_limited(p)
+    p, log = start_limited("worker_rlimit_nofile = 300;", 100, 512, max_connections=200)
+    try:
+        ws = wait_for(lambda: children(p.pid), 5)
+        check(ws, "no worker:\n%s" % log())
+        eq(soft_nofile(ws[0]), 300, "worker_rlimit_nofile")
+        check("RLIMIT_NOFILE" not in log(), "a warning although 300 suffices:\n%s" % log())
+    finally:
+        stop_limited(p)
 
 
 if __name__ == "__main__":
