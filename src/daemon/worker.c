@@ -166,8 +166,10 @@ static int worker_listen(struct worker *w, const struct listen_set *ls, const st
         wl->w = w;
         wl->lc = &w->loop.cfg->listens[i]; /* the set was built from this config, in order */
         wl->tls = tls_server_at(tls, i);
-        w->lsn[i] = evconnlistener_new(w->loop.base, worker_accept_cb, wl, LEV_OPT_CLOSE_ON_FREE,
-                                       -1, ls->socks[i].fds[slot]);
+        /* backlog 0: the master's listen(2) with the configured backlog
+         * stands (libevent's -1 would listen again with 128) */
+        w->lsn[i] = evconnlistener_new(w->loop.base, worker_accept_cb, wl, LEV_OPT_CLOSE_ON_FREE, 0,
+                                       ls->socks[i].fds[slot]);
         if (!w->lsn[i])
             return -1;
         evconnlistener_set_error_cb(w->lsn[i], worker_accept_error_cb);

@@ -230,5 +230,48 @@ def test_descriptor_limit_raised_and_warned():
         stop_limited(p)
 
 
+# ---------------------------------------------------------------- backlog
+
+
+def listen_queues(port):
+    """Send-Q of every listening socket on port: its backlog (ss -ltn)."""
+    out = subprocess.run(["ss", "-Hltn", "sport = :%d" % port], capture_output=True,
+                         text=True).stdout
+    return [int(l.split()[2]) for l in out.splitlines() if l.strip()]
+
+
+def with_backlog(port, backlog):
+    conf = make_conf(port, workers=2, access_log="off")
+    return conf.replace("port = %d; }" % port, "port = %d; backlog = %d; }" % (port, backlog))
+
+
+def test_backlog_is_honoured():
+    """The backlog setting is the listen queue's length (it was 128 whatever
+    the setting), also after a reload changes it."""
+    port = free_port()
+    with Gale(conf=with_backlog(port, 77), port=port) as g:
+        q = listen_queues(port)
+        eq(q, [77, 77], "listen queues (ss Send-Q) with backlog = 77")
+        check("somaxconn" not in g.log(), "a warning for a backlog under the cap")
+        g.write_conf(with_backlog(port, 99))
+        g.signal(signal.SIGHUP)
+        check(wait_for(lambda: "reload done" in g.log(), 15), "no reload:\n%s" % g.log_tail())
+        eq(listen_queues(port), [99, 99], "listen queues after a reload to backlog = 99")
+
+
+def test_backlog_over_somaxconn_warns():
+    with open("/proc/sys/net/core/somaxconn") as f:
+        cap = int(f.read())
+    if cap >= 65535:
+        from galetest import Skip
+        raise Skip("somaxconn is %d: no backlog exceeds it" % cap)
+    port = free_port()
+    with Gale(conf=with_backlog(port, 65535), port=port) as g:
+        line = [l for l in g.log().splitlines() if "somaxconn" in l]
+        check(line and "65535" in line[0] and str(cap) in line[0]
+              and "gale.conf:" in line[0], "no warning naming the cap: %r" % line)
+        eq(listen_queues(port), [cap, cap], "listen queues, capped")
+
+
 if __name__ == "__main__":
     main()
