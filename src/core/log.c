@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,12 +36,28 @@ static struct {
     char *error_path; /* NULL for stderr */
     char *access_path;
     char who[32];
+    int journal; /* stderr is the journal: lines carry <N> priority prefixes */
     const struct access_format *format; /* borrowed from the config; NULL: the default */
     char *abuf;                         /* access lines not written yet */
     size_t alen, acap;
 } log_state = {.error_fd = 2, .access_fd = -1, .level = LOG_INFO, .who = "gale"};
 
 static const char *const log_level_names[] = {"error", "warn", "info", "debug"};
+/* sd-daemon(3) priorities of the levels: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+static const char log_level_priorities[] = {'3', '4', '6', '7'};
+
+/* systemd connects stderr to the journal and names that stream in
+ * JOURNAL_STREAM ("device:inode"); stderr redirected elsewhere no longer
+ * matches, so a shell's `gale 2>file` under a journal gets plain lines. */
+static int log_stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+        return 0;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 static int log_open_path(const char *path)
 {
@@ -94,6 +111,7 @@ int log_open(const char *error_path, int level, const char *access_path)
     log_state.error_path = epath;
     log_state.access_path = apath;
     log_state.level = level;
+    log_state.journal = log_stderr_is_journal();
     return 0;
 }
 
@@ -155,11 +173,18 @@ static void log_vmsg(int level, const char *fmt, va_list ap)
         return;
     char line[2048];
     int e = errno;
-    size_t n = log_timestamp(line, sizeof(line));
-    n += (size_t)snprintf(line + n, sizeof(line) - n, " [%s] %s[%d]: ",
-                          log_level_names[level < 0   ? 0
-                                          : level > 3 ? 3
-                                                      : level],
+    int l = level < 0 ? 0 : level > 3 ? 3 : level;
+    size_t n = 0;
+    if (log_state.journal && log_state.error_fd == 2) {
+        /* the journal reads the priority and stamps the time itself */
+        line[n++] = '<';
+        line[n++] = log_level_priorities[l];
+        line[n++] = '>';
+    } else {
+        n = log_timestamp(line, sizeof(line));
+        line[n++] = ' ';
+    }
+    n += (size_t)snprintf(line + n, sizeof(line) - n, "[%s] %s[%d]: ", log_level_names[l],
                           log_state.who, (int)getpid());
     int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
     if (m < 0)
@@ -229,8 +254,12 @@ void log_access(const struct access_entry *e)
         fallback = access_format_compile("default", err, sizeof(err));
     }
     char line[LOG_ACCESS_LINE];
-    size_t n =
-        access_format_line(log_state.format ? log_state.format : fallback, e, line, sizeof(line));
+    /* one write, prefix included: the journal's <N> must not be split from
+     * its line by another worker's write to the same stream */
+    size_t off = log_state.access_fd == 2 && log_state.journal ? 3 : 0;
+    memcpy(line, "<6>", off);
+    size_t n = off + access_format_line(log_state.format ? log_state.format : fallback, e,
+                                        line + off, sizeof(line) - off);
     /* stderr: a terminal or journal reader wants lines as they happen */
     if (log_state.access_fd == 2 || n > log_state.acap) {
         log_flush();

@@ -170,13 +170,12 @@ def test_out_of_descriptors_pauses_accepting():
         check(g.running() and g.workers() == [wpid], "the worker did not survive")
 
 
-def start_limited(conf_extra, soft, hard, max_connections=10000):
-    """Start gale under a given RLIMIT_NOFILE; returns (proc, log path, tmp)."""
+def start_raw(conf, rlimit=None, journal=False):
+    """Start gale on a config text outside Gale (which cannot set limits or
+    name its log file beforehand); returns (proc, log reader, port)."""
     import tempfile
     tmp = tempfile.mkdtemp(prefix="gale-test-")
-    port = free_port()
-    conf = make_conf(port, workers=1, limits={"max_connections": max_connections},
-                     extra=conf_extra)
+    os.chmod(tmp, 0o755)
     path = os.path.join(tmp, "gale.conf")
     with open(path, "w") as f:
         f.write(conf)
@@ -184,10 +183,15 @@ def start_limited(conf_extra, soft, hard, max_connections=10000):
     logf = open(logp, "wb")
     env = dict(os.environ)
     env.pop("NOTIFY_SOCKET", None)
+    env.pop("JOURNAL_STREAM", None)
+    if journal:
+        st = os.fstat(logf.fileno())
+        env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+    pre = None
+    if rlimit:
+        pre = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, rlimit)
     p = subprocess.Popen([GALE_BIN, "-c", path], stdout=logf, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL, env=env,
-                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
-                                                                (soft, hard)))
+                         stdin=subprocess.DEVNULL, env=env, preexec_fn=pre)
     logf.close()
 
     def log():
@@ -196,6 +200,12 @@ def start_limited(conf_extra, soft, hard, max_connections=10000):
     if not wait_for(lambda: " serving with " in log() or p.poll() is not None, 20):
         p.kill()
     return p, log
+
+
+def start_limited(conf_extra, soft, hard, max_connections=10000):
+    conf = make_conf(free_port(), workers=1, limits={"max_connections": max_connections},
+                     extra=conf_extra)
+    return start_raw(conf, rlimit=(soft, hard))
 
 
 def stop_limited(p):
@@ -271,6 +281,79 @@ def test_backlog_over_somaxconn_warns():
         check(line and "65535" in line[0] and str(cap) in line[0]
               and "gale.conf:" in line[0], "no warning naming the cap: %r" % line)
         eq(listen_queues(port), [cap, cap], "listen queues, capped")
+
+
+# ---------------------------------------------------------------- log levels
+
+
+def slow_clients(port, n):
+    """n clients that send half a request head and wait: each gets a 408."""
+    conns = []
+    for i in range(n):
+        c = socket.create_connection(("127.0.0.1", port), timeout=10)
+        c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        conns.append(c)
+    for c in conns:
+        data = b""
+        while True:
+            chunk = c.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        c.close()
+        check(data.startswith(b"HTTP/1.1 408"), "a slow client got %r" % data[:60])
+
+
+def test_slow_clients_summarised_at_info():
+    """408s are per-client noise: at info one summary line with their number,
+    at debug a line each."""
+    with Gale(workers=1, access_log="off", limits={"header_timeout": 0.3}) as g:
+        slow_clients(g.port, 6)
+        check(wait_for(lambda: "6 connections timed out (408) in the last 10 s" in g.log(), 15),
+              "no summary line:\n%s" % g.log_tail())
+        check(" 408 " not in g.log().replace("(408)", ""),
+              "a line per slow client at info:\n%s" % g.log_tail())
+    with Gale(workers=1, access_log="off", log_level="debug",
+              limits={"header_timeout": 0.3}) as g:
+        slow_clients(g.port, 3)
+        lines = wait_for(lambda: [l for l in g.log().splitlines()
+                                  if "[debug]" in l and ": 408 request head not received" in l]
+                         if len([l for l in g.log().splitlines() if ": 408 request" in l]) >= 3
+                         else None, 5)
+        check(lines and len(lines) == 3, "expected 3 debug lines:\n%s" % g.log_tail())
+
+
+def test_journal_priority_prefixes():
+    """When stderr is the journal (JOURNAL_STREAM names it), each line starts
+    with its sd-daemon priority <N> instead of a timestamp."""
+    port = free_port()
+    conf = make_conf(port, workers=1, log_level="debug", limits={"header_timeout": 0.3})
+    p, log = start_raw(conf, journal=True)
+    try:
+        check(" serving with " in log(), "gale did not start:\n%s" % log())
+        from galetest import request
+        request(port, "GET", "/greet/journal")
+        slow_clients(port, 1)
+        check(wait_for(lambda: "/greet/journal" in log(), 5), "no access line")
+        lines = log().splitlines()
+        serving = [l for l in lines if " serving with " in l]
+        check(serving and serving[0].startswith("<6>[info] master["),
+              "info line not <6>: %r" % serving)
+        debug = [l for l in lines if ": 408 " in l]
+        check(debug and debug[0].startswith("<7>[debug] worker 0["),
+              "debug line not <7>: %r" % debug)
+        access = [l for l in lines if "/greet/journal" in l]
+        check(access and access[0].startswith("<6>"), "access line not <6>: %r" % access)
+        check(all(re.match(r"^<[3467]>", l) for l in lines), "lines without a priority: %r"
+              % [l for l in lines if not re.match(r"^<[3467]>", l)][:3])
+    finally:
+        stop_limited(p)
+    p, log = start_raw(make_conf(free_port(), workers=1), journal=False)
+    try:
+        check(re.match(r"^\d{4}-\d\d-\d\d ", log()), "no timestamp without a journal: %r"
+              % log()[:80])
+    finally:
+        stop_limited(p)
 
 
 if __name__ == "__main__":
