@@ -43,7 +43,22 @@ static const struct config_directive log_settings_table[] = {
     CONFIG_END,
 };
 
+static void log_settings_check(struct config_ctx *ctx, const config_setting_t *g, void *settings)
+{
+    struct log_settings *ls = settings;
+    const config_setting_t *s;
+    if (!g)
+        return;
+    if ((s = config_setting_get_member(g, "error_log")))
+        ls->error_log_line = config_line(s);
+    if ((s = config_setting_get_member(g, "access_log")))
+        ls->access_log_line = config_line(s);
+    if ((s = config_setting_get_member(g, "pid_file")))
+        ls->pid_file_line = config_line(s);
+}
+
 struct config_part log_settings_part = {
+    .check = log_settings_check,
     .name = NULL,
     .scope = CONFIG_SCOPE_MAIN,
     .size = sizeof(struct log_settings),

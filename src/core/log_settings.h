@@ -17,6 +17,9 @@ struct log_settings {
     double access_log_flush;      /* seconds a line may wait in the buffer; default 1 */
     char *access_log_format;      /* "default", "combined" or a format with $variables */
     struct access_format *format; /* compiled from access_log_format (owned) */
+    /* where the files are named (0: not in the file), for the master's
+     * checks that their folders exist and can be written */
+    int error_log_line, access_log_line, pid_file_line;
 };
 
 extern struct config_part log_settings_part;

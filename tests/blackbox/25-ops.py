@@ -356,5 +356,74 @@ def test_journal_priority_prefixes():
         stop_limited(p)
 
 
+# ---------------------------------------------------------------- gale -t
+
+
+def check_config(extra, listen_extra="", as_user=None, **kw):
+    """gale -t on make_conf + extra lines; returns (path, text, process)."""
+    import tempfile
+    from galetest import run_gale
+    d = tempfile.mkdtemp(prefix="gale-conf-")
+    os.chmod(d, 0o755)
+    port = free_port()
+    text = make_conf(port, workers=1, **kw) + extra + "\n"
+    if listen_extra:
+        text = text.replace("port = %d; }" % port, "port = %d; %s }" % (port, listen_extra))
+    path = os.path.join(d, "gale.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o644)
+    if as_user is None:
+        return path, text, run_gale(["-t", "-c", path])
+    p = subprocess.run([GALE_BIN, "-t", "-c", path], capture_output=True, text=True,
+                       timeout=20, preexec_fn=lambda: (os.setgid(as_user), os.setuid(as_user)))
+    return path, text, p
+
+
+def expect_error(path, text, p, needle, *parts):
+    from galetest import line_of
+    eq(p.returncode, 1, "gale -t status (stderr %r)" % p.stderr)
+    want = "%s:%d: " % (path, line_of(text, needle))
+    got = [l for l in p.stderr.splitlines() if l.startswith(want)]
+    check(got and all(x in got[0] for x in parts),
+          "expected %s... naming %s, got:\n%s" % (want, parts, p.stderr))
+    check("system lib" not in p.stderr, "OpenSSL's reason instead of the file's: %r" % p.stderr)
+
+
+def test_check_missing_log_and_pid_folders():
+    """A log or pid file whose folder is missing fails `gale -t`, naming the
+    line, the path and the reason (the start used to fail after -t passed)."""
+    path, text, p = check_config("", error_log="/nonexistent-gale/logs/error.log")
+    expect_error(path, text, p, "/nonexistent-gale/logs/error.log", "error_log",
+                 "/nonexistent-gale/logs", "No such file or directory")
+    path, text, p = check_config('pid_file = "/nonexistent-gale/run/gale.pid";')
+    expect_error(path, text, p, "pid_file", "/nonexistent-gale/run", "No such file or directory")
+    path, text, p = check_config("", access_log="/etc/passwd/access.log")
+    expect_error(path, text, p, "access_log", "/etc/passwd", "not a folder")
+    path, text, p = check_config('access_log_format = "combined";', access_log="access.log")
+    eq(p.returncode, 0, "a valid config (stderr %r)" % p.stderr)
+
+
+def test_check_unreadable_certificate():
+    """A certificate that cannot be read is named with its errno, not with
+    OpenSSL's "system lib"."""
+    path, text, p = check_config("", 'tls = { certificate = "/nonexistent-gale/cert.pem"; '
+                                     'key = "/nonexistent-gale/key.pem"; };')
+    expect_error(path, text, p, "tls = ", "certificate", "/nonexistent-gale/cert.pem",
+                 "No such file or directory")
+    if os.getuid() != 0:
+        return
+    import tempfile
+    d = tempfile.mkdtemp(prefix="gale-cert-")
+    os.chmod(d, 0o755)
+    cert = os.path.join(d, "cert.pem")
+    with open(cert, "w") as f:
+        f.write("not read\n")
+    os.chmod(cert, 0)
+    path, text, p = check_config("", 'tls = { certificate = "%s"; key = "%s"; };' % (cert, cert),
+                                 as_user=65534)
+    expect_error(path, text, p, "tls = ", "certificate", cert, "Permission denied")
+
+
 if __name__ == "__main__":
     main()
