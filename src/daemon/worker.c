@@ -73,6 +73,7 @@ struct worker {
     struct event *tick;          /* every access_log_flush seconds: flush the access log */
     struct event *accept_resume; /* out of descriptors: accepting again after a pause */
     int accept_paused;
+    int orphan;                    /* the master died: draining with no one to tell */
     unsigned long accept_failures; /* since the last report */
     double accept_reported;        /* when (monotonic), 0: never */
     struct event *grace;           /* end of the drain */
@@ -238,7 +239,7 @@ static void worker_drain(struct worker *w)
     w->nlsn = 0;
     /* The master waits for this before it tells systemd the reload is done:
      * from now on no new connection reaches the old configuration. */
-    if (ipc_send(w->ipc_fd, IPC_DRAINING, NULL, 0) < 0)
+    if (!w->orphan && ipc_send(w->ipc_fd, IPC_DRAINING, NULL, 0) < 0)
         log_warn("telling the master we drain: %s", strerror(errno));
     struct timeval tv = util_timeval(w->loop.cfg->grace_period);
     w->grace = evtimer_new(w->loop.base, worker_grace_cb, w);
@@ -263,6 +264,12 @@ static void worker_signal_cb(evutil_socket_t sig, short what, void *arg)
         if (log_reopen() < 0)
             log_error("reopening logs: %s", strerror(errno));
         break;
+    case SIGUSR2: /* the parent-death signal: no one will replace us or stop us */
+        log_error("the master is gone (killed?): finishing %zu connections, then exiting",
+                  w->loop.nconns);
+        w->orphan = 1;
+        worker_drain(w);
+        break;
     default: /* SIGTERM, SIGINT */
         event_base_loopbreak(w->loop.base);
         break;
@@ -276,7 +283,7 @@ static void worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 static void worker_signals(struct worker *w)
 {
-    static const int sigs[] = {SIGQUIT, SIGTERM, SIGINT, SIGUSR1};
+    static const int sigs[] = {SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN); /* the master's business */
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
@@ -365,8 +372,9 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
     pipeline_stage_add(&etag_stage);
     if (worker_drop_privileges(w->loop.cfg) < 0)
         exit(3);
-    /* The master may be gone already (killed); then stop rather than linger. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    /* A master that dies (kill -9, a crash) sends SIGUSR2 to its workers,
+     * which then finish what they hold as on a graceful stop, and exit. */
+    prctl(PR_SET_PDEATHSIG, SIGUSR2);
     /* Connections come and go by the thousand: keep freed heap for the next
      * ones instead of giving it back to the kernel (brk) and asking again. */
     mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
@@ -414,8 +422,9 @@ void worker_run(const struct config *cfg, const struct listen_set *ls, const str
     w.loop.cfg = cfg;
     w.gen = gen;
     w.ipc_fd = ipc_fd;
+    pid_t master = getppid();
     worker_setup(&w, ls, tls, slot);
-    if (getppid() == 1)
+    if (getppid() != master) /* it died before PR_SET_PDEATHSIG was set */
         worker_exit(&w, 0);
     if (ipc_send(ipc_fd, IPC_READY, NULL, 0) < 0)
         log_warn("telling the master we are ready: %s", strerror(errno));

@@ -425,5 +425,38 @@ def test_check_unreadable_certificate():
     expect_error(path, text, p, "tls = ", "certificate", cert, "Permission denied")
 
 
+# ---------------------------------------------------------------- master death
+
+
+def test_master_killed_workers_finish_and_exit():
+    """kill -9 on the master: the workers notice, answer the request in
+    flight in full, say why in the log, and exit."""
+    from galetest import alive
+    with Gale(workers=2, access_log="off") as g:
+        ws = g.workers()
+        c = socket.create_connection(("127.0.0.1", g.port), timeout=15)
+        c.sendall(b"GET /slow?delay=1.5 HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)  # the request reached a worker
+        os.kill(g.pid, signal.SIGKILL)
+        g.proc.wait(5)
+        data = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        c.close()
+        check(data.startswith(b"HTTP/1.1 200"), "the request in flight got %r" % data[:100])
+        head, _, body = data.partition(b"\r\n\r\n")
+        m = re.search(rb"(?i)content-length:\s*(\d+)", head)
+        check(m and len(body) == int(m.group(1)), "a cut answer: %r" % data[-100:])
+        check(wait_for(lambda: g.log().count("the master is gone") == len(ws), 5),
+              "the workers did not say why they stop:\n%s" % g.log_tail())
+        check(wait_for(lambda: not any(alive(w) for w in ws), 10),
+              "workers still run after the master died:\n%s" % g.log_tail())
+        g.check_log()
+        g.cleanup()  # the master's status is SIGKILL's, as intended
+
+
 if __name__ == "__main__":
     main()
