@@ -194,24 +194,44 @@ static void access_put_escaped(struct access_out *o, const char *s)
     }
 }
 
+/* The seconds part of each time variable, formatted once a second:
+ * localtime_r and strftime per line would cost more than the rest of it. */
+static size_t access_time_text(enum access_var v, time_t sec, char *out, size_t cap)
+{
+    static struct {
+        time_t sec;
+        char text[40];
+        size_t len;
+    } cache[3];
+    size_t k = v == AV_TIME_LOCAL ? 0 : v == AV_TIME_ISO8601 ? 1 : 2;
+    if (cache[k].sec != sec || !cache[k].len) {
+        struct tm tm;
+        char *t = cache[k].text;
+        size_t n;
+        localtime_r(&sec, &tm);
+        if (v == AV_TIME_LOCAL)
+            n = strftime(t, sizeof(cache[k].text), "%d/%b/%Y:%H:%M:%S %z", &tm);
+        else if (v == AV_TIME_ISO8601)
+            n = strftime(t, sizeof(cache[k].text), "%Y-%m-%dT%H:%M:%S%z", &tm);
+        else
+            n = strftime(t, sizeof(cache[k].text), "%Y-%m-%d %H:%M:%S", &tm);
+        if (v == AV_TIME_ISO8601 && n >= 5) { /* +0100 -> +01:00, as ISO 8601 writes it */
+            memmove(t + n - 1, t + n - 2, 3);
+            t[n - 2] = ':';
+            n++;
+        }
+        cache[k].sec = sec;
+        cache[k].len = n;
+    }
+    size_t n = cache[k].len < cap ? cache[k].len : cap;
+    memcpy(out, cache[k].text, n);
+    return n;
+}
+
 static void access_put_time(struct access_out *o, enum access_var v, const struct timeval *tv)
 {
-    struct tm tm;
-    char tmp[64];
-    localtime_r(&tv->tv_sec, &tm);
-    size_t n = 0;
-    if (v == AV_TIME_LOCAL)
-        n = strftime(tmp, sizeof(tmp), "%d/%b/%Y:%H:%M:%S %z", &tm);
-    else if (v == AV_TIME_ISO8601)
-        n = strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S%z", &tm);
-    else
-        n = strftime(tmp, sizeof(tmp), "%Y-%m-%d %H:%M:%S", &tm);
-    if (v == AV_TIME_ISO8601 && n >= 5) { /* +0100 -> +01:00, as ISO 8601 writes it */
-        memmove(tmp + n - 1, tmp + n - 2, 3);
-        tmp[n - 2] = ':';
-        n++;
-    }
-    access_put(o, tmp, n);
+    char tmp[40];
+    access_put(o, tmp, access_time_text(v, tv->tv_sec, tmp, sizeof(tmp)));
     if (v == AV_TIME_LOG)
         access_putf(o, ".%03ld", (long)(tv->tv_usec / 1000));
 }
