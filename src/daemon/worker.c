@@ -204,6 +204,7 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
         event_free(w->tick);
     if (w->accept_resume)
         event_free(w->accept_resume);
+    h1_shutdown();
     if (w->grace)
         event_free(w->grace);
     router_free(w->rt);

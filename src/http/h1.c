@@ -446,6 +446,15 @@ static void h1_timeout_report_cb(evutil_socket_t fd, short what, void *arg)
     h1_timeouts.n = 0;
 }
 
+void h1_shutdown(void)
+{
+    if (h1_timeouts.n)
+        h1_timeout_report_cb(-1, 0, NULL);
+    if (h1_timeouts.ev)
+        event_free(h1_timeouts.ev);
+    h1_timeouts.ev = NULL;
+}
+
 static void h1_timeout_count(struct h1_conn *hc)
 {
     if (h1_timeouts.n++ > 0)

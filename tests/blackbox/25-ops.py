@@ -313,6 +313,12 @@ def test_slow_clients_summarised_at_info():
               "no summary line:\n%s" % g.log_tail())
         check(" 408 " not in g.log().replace("(408)", ""),
               "a line per slow client at info:\n%s" % g.log_tail())
+    with Gale(workers=1, access_log="off", limits={"header_timeout": 0.3}) as g:
+        slow_clients(g.port, 2)
+        g.signal(signal.SIGQUIT)  # before the report is due: the stop writes it
+        eq(g.wait(15), 0, "status after SIGQUIT")
+        check("2 connections timed out (408)" in g.log(), "the count was lost at stop:\n%s"
+              % g.log_tail())
     with Gale(workers=1, access_log="off", log_level="debug",
               limits={"header_timeout": 0.3}) as g:
         slow_clients(g.port, 3)
