@@ -4,8 +4,11 @@
  * Both are plain file descriptors opened by the master and inherited by the
  * workers. Error lines are written at once (one write(2) each, O_APPEND, so
  * lines from several processes never interleave). Access lines are buffered
- * and written when the buffer fills or at least once a second (log_flush from
- * the worker's timer): a write per request would cost more than the request.
+ * (access_log_buffer) and written when the buffer would overflow, every
+ * access_log_flush seconds (log_flush from the worker's timer), on reopen and
+ * at exit: a write per request would cost more than the request. The buffer
+ * only ever holds whole lines, so each write(2) does too and lines of several
+ * workers appending to one file never mix.
  */
 #include "core/log.h"
 
@@ -15,14 +18,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/access_format.h"
 #include "core/util.h"
 #include "gale/gale.h"
 
-#define LOG_ACCESS_BUF 16384
+#define LOG_ACCESS_LINE 4096 /* the longest access line; longer ones are cut */
 
 static struct {
     int error_fd;
@@ -31,11 +36,28 @@ static struct {
     char *error_path; /* NULL for stderr */
     char *access_path;
     char who[32];
-    char abuf[LOG_ACCESS_BUF];
-    size_t alen;
+    int journal; /* stderr is the journal: lines carry <N> priority prefixes */
+    const struct access_format *format; /* borrowed from the config; NULL: the default */
+    char *abuf;                         /* access lines not written yet */
+    size_t alen, acap;
 } log_state = {.error_fd = 2, .access_fd = -1, .level = LOG_INFO, .who = "gale"};
 
 static const char *const log_level_names[] = {"error", "warn", "info", "debug"};
+/* sd-daemon(3) priorities of the levels: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
+static const char log_level_priorities[] = {'3', '4', '6', '7'};
+
+/* systemd connects stderr to the journal and names that stream in
+ * JOURNAL_STREAM ("device:inode"); stderr redirected elsewhere no longer
+ * matches, so a shell's `gale 2>file` under a journal gets plain lines. */
+static int log_stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+        return 0;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 static int log_open_path(const char *path)
 {
@@ -89,6 +111,7 @@ int log_open(const char *error_path, int level, const char *access_path)
     log_state.error_path = epath;
     log_state.access_path = apath;
     log_state.level = level;
+    log_state.journal = log_stderr_is_journal();
     return 0;
 }
 
@@ -150,11 +173,18 @@ static void log_vmsg(int level, const char *fmt, va_list ap)
         return;
     char line[2048];
     int e = errno;
-    size_t n = log_timestamp(line, sizeof(line));
-    n += (size_t)snprintf(line + n, sizeof(line) - n, " [%s] %s[%d]: ",
-                          log_level_names[level < 0   ? 0
-                                          : level > 3 ? 3
-                                                      : level],
+    int l = level < 0 ? 0 : level > 3 ? 3 : level;
+    size_t n = 0;
+    if (log_state.journal && log_state.error_fd == 2) {
+        /* the journal reads the priority and stamps the time itself */
+        line[n++] = '<';
+        line[n++] = log_level_priorities[l];
+        line[n++] = '>';
+    } else {
+        n = log_timestamp(line, sizeof(line));
+        line[n++] = ' ';
+    }
+    n += (size_t)snprintf(line + n, sizeof(line) - n, "[%s] %s[%d]: ", log_level_names[l],
                           log_state.who, (int)getpid());
     int m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
     if (m < 0)
@@ -199,45 +229,45 @@ void log_flush(void)
     log_state.alen = 0;
 }
 
-/* Copy s into dst, escaping bytes that could forge a log line or a terminal
- * sequence. Returns the bytes written. */
-static size_t log_escape(char *dst, size_t cap, const char *s)
+void log_access_setup(size_t buffer, const struct access_format *format)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (; *s && o + 4 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c >= 0x80) {
-            dst[o++] = '\\';
-            dst[o++] = 'x';
-            dst[o++] = hex[c >> 4];
-            dst[o++] = hex[c & 15];
-        } else {
-            dst[o++] = (char)c;
-        }
-    }
-    return o;
+    log_flush();
+    free(log_state.abuf);
+    log_state.abuf = buffer ? xmalloc(buffer) : NULL;
+    log_state.acap = buffer;
+    log_state.format = format;
 }
 
-void log_access(const char *client, const char *method, const char *target, int minor, int status,
-                size_t bytes, double seconds)
+static void log_access_write(const char *line, size_t n)
 {
+    ssize_t w = write(log_state.access_fd, line, n);
+    (void)w; /* a log that cannot be written must not stop serving */
+}
+
+void log_access(const struct access_entry *e)
+{
+    static struct access_format *fallback;
     if (log_state.access_fd < 0)
         return;
-    char line[1024];
-    size_t n = log_timestamp(line, sizeof(line));
-    n += (size_t)snprintf(line + n, sizeof(line) - n, " %s \"", client);
-    n += log_escape(line + n, 512, method);
-    line[n++] = ' ';
-    n += log_escape(line + n, sizeof(line) - n - 96, target);
-    n += (size_t)snprintf(line + n, sizeof(line) - n, " HTTP/1.%d\" %d %zu %.6f\n", minor, status,
-                          bytes, seconds);
-    if (n >= sizeof(line))
-        n = sizeof(line) - 1;
-    if (log_state.alen + n > sizeof(log_state.abuf))
+    if (!log_state.format && !fallback) {
+        char err[64];
+        fallback = access_format_compile("default", err, sizeof(err));
+    }
+    char line[LOG_ACCESS_LINE];
+    /* one write, prefix included: the journal's <N> must not be split from
+     * its line by another worker's write to the same stream */
+    size_t off = log_state.access_fd == 2 && log_state.journal ? 3 : 0;
+    memcpy(line, "<6>", off);
+    size_t n = off + access_format_line(log_state.format ? log_state.format : fallback, e,
+                                        line + off, sizeof(line) - off);
+    /* stderr: a terminal or journal reader wants lines as they happen */
+    if (log_state.access_fd == 2 || n > log_state.acap) {
+        log_flush();
+        log_access_write(line, n);
+        return;
+    }
+    if (log_state.alen + n > log_state.acap)
         log_flush();
     memcpy(log_state.abuf + log_state.alen, line, n);
     log_state.alen += n;
-    if (log_state.access_fd == 2)
-        log_flush(); /* a terminal or journal reader wants lines as they happen */
 }

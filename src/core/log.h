@@ -23,9 +23,16 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 int log_enabled(int level);
 
-/* One access log line; buffered, written at least once a second. */
-void log_access(const char *client, const char *method, const char *target, int minor, int status,
-                size_t bytes, double seconds);
+struct access_entry;
+struct access_format;
+
+/* The access log's buffer (0: a write per line) and line format (borrowed:
+ * it must live as long as the logs are used; NULL: the default format).
+ * Flushes what the old buffer held. */
+void log_access_setup(size_t buffer, const struct access_format *format);
+/* One access log line; buffered, see log_access_setup. */
+void log_access(const struct access_entry *e);
+/* Write the buffered access lines (whole lines only). */
 void log_flush(void);
 
 #endif

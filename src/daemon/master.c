@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,9 +33,11 @@
 #include "core/config.h"
 #include "core/ipc.h"
 #include "core/log.h"
+#include "core/log_settings.h"
 #include "core/module.h"
 #include "core/util.h"
 #include "daemon/notify.h"
+#include "daemon/rlimit.h"
 #include "daemon/worker.h"
 #include "net/listen.h"
 #include "net/tls.h"
@@ -154,6 +157,44 @@ static int master_check_user(const struct config *cfg, char **errors)
     return -1;
 }
 
+/* A file the master will create or append to (a log, the pid file): its
+ * folder must exist and the file be writable, or the start fails after
+ * `gale -t` said the config is valid. Returns 0 or adds an error. */
+static void master_check_file(struct strbuf *b, const struct config *cfg, int line,
+                              const char *what, const char *path)
+{
+    if (!path || !strcmp(path, "stderr") || !strcmp(path, "off"))
+        return;
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    struct stat st;
+    if (stat(dir, &st) < 0)
+        strbuf_addf(b, "%s:%d: %s: cannot create %s: its folder %s: %s\n", cfg->file, line, what,
+                    path, dir, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        strbuf_addf(b, "%s:%d: %s: cannot create %s: %s is not a folder\n", cfg->file, line, what,
+                    path, dir);
+    else if (access(path, F_OK) == 0 ? access(path, W_OK) < 0 : access(dir, W_OK | X_OK) < 0)
+        strbuf_addf(b, "%s:%d: %s: cannot write %s: %s\n", cfg->file, line, what, path,
+                    strerror(errno));
+    free(dir);
+}
+
+static int master_check_files(const struct config *cfg, char **errors)
+{
+    const struct log_settings *ls = log_settings(cfg);
+    struct strbuf b = {0};
+    master_check_file(&b, cfg, ls->error_log_line, "error_log", cfg->error_log);
+    master_check_file(&b, cfg, ls->access_log_line, "access_log", cfg->access_log);
+    master_check_file(&b, cfg, ls->pid_file_line, "pid_file", cfg->pid_file);
+    if (!b.len)
+        return 0;
+    *errors = strbuf_take(&b);
+    return -1;
+}
+
 static int master_modules_here(const struct config *cfg, char **errors)
 {
     struct module_set *ms = module_load_all(cfg, errors);
@@ -193,7 +234,8 @@ static struct config *master_load(const char *path, int apart, struct tls_set **
     *tls = NULL;
     if (!cfg)
         return NULL;
-    if (master_check_user(cfg, errors) == 0 && (*tls = tls_load(cfg, errors)) != NULL &&
+    if (master_check_user(cfg, errors) == 0 && master_check_files(cfg, errors) == 0 &&
+        (*tls = tls_load(cfg, errors)) != NULL &&
         (apart ? master_modules_apart(cfg, errors) : master_modules_here(cfg, errors)) == 0)
         return cfg;
     tls_free(*tls);
@@ -406,6 +448,13 @@ static void master_reap(void)
 
 /* ---- reload ---- */
 
+/* The workers forked from now on write access lines as cfg says. */
+static void master_access_setup(const struct config *cfg)
+{
+    const struct log_settings *ls = log_settings(cfg);
+    log_access_setup(ls->access_log_buffer, ls->format);
+}
+
 static void master_free_generation(struct generation *g)
 {
     if (!g->cfg)
@@ -426,6 +475,7 @@ static void master_abort_reload(const char *why)
             M.w[i].state = MW_DRAINING; /* reaped without replacement */
     master_free_generation(&M.cur);
     M.cur = M.prev;
+    master_access_setup(M.cur.cfg); /* the format was the dropped config's */
     memset(&M.prev, 0, sizeof(M.prev));
     M.reloading = 0;
     notify_ready();
@@ -488,6 +538,8 @@ static void master_reload(void)
     }
     if (log_open(cfg->error_log, cfg->log_level, cfg->access_log) < 0)
         log_error("reopening the logs: %s (keeping the old ones)", strerror(errno));
+    master_access_setup(cfg);
+    rlimit_apply(cfg);
     M.prev = M.cur;
     M.cur = g;
     M.reloading = 1;
@@ -636,10 +688,13 @@ int master_run(const char *path)
         return 1;
     }
     if (log_open(cfg->error_log, cfg->log_level, cfg->access_log) < 0) {
-        fprintf(stderr, "gale: cannot open the logs: %s\n", strerror(errno));
+        fprintf(stderr, "gale: cannot open the logs %s and %s: %s\n", cfg->error_log,
+                cfg->access_log, strerror(errno));
         return 1;
     }
+    master_access_setup(cfg);
     log_set_prefix("master");
+    rlimit_apply(cfg);
     M.cur.id = 1;
     M.cur.cfg = cfg;
     M.cur.tls = tls;
@@ -647,8 +702,12 @@ int master_run(const char *path)
         log_error("%s", errors);
         return 1;
     }
-    if (master_signals() < 0 || master_write_pid(cfg) < 0) {
+    if (master_signals() < 0) {
         log_error("starting: %s", strerror(errno));
+        return 1;
+    }
+    if (master_write_pid(cfg) < 0) {
+        log_error("writing the pid file %s: %s", cfg->pid_file, strerror(errno));
         return 1;
     }
     M.base = event_base_new();

@@ -29,6 +29,7 @@
 #include "core/config.h"
 #include "core/ipc.h"
 #include "core/log.h"
+#include "core/log_settings.h"
 #include "core/loop.h"
 #include "core/module.h"
 #include "core/router.h"
@@ -58,6 +59,9 @@ struct worker_listener {
  * time per core is enough to keep logins from stalling the loop. */
 #define WORKER_POOL_THREADS 2
 
+#define WORKER_ACCEPT_PAUSE 0.5   /* seconds without accepting when out of descriptors */
+#define WORKER_ACCEPT_REPORT 10.0 /* seconds between two logs of that */
+
 struct worker {
     struct loop loop; /* what the layers below share: base, config, connections */
     unsigned gen;
@@ -68,8 +72,13 @@ struct worker {
     size_t nlsn;
     int ipc_fd;
     struct event *signals[5];
-    struct event *tick;  /* once a second: flush the access log */
-    struct event *grace; /* end of the drain */
+    struct event *tick;          /* every access_log_flush seconds: flush the access log */
+    struct event *accept_resume; /* out of descriptors: accepting again after a pause */
+    int accept_paused;
+    int orphan;                    /* the master died: draining with no one to tell */
+    unsigned long accept_failures; /* since the last report */
+    double accept_reported;        /* when (monotonic), 0: never */
+    struct event *grace;           /* end of the drain */
 };
 
 static void worker_exit_if_done(struct worker *w);
@@ -83,7 +92,7 @@ static void worker_conns_changed(struct loop *loop, int added)
     if (added && loop->nconns >= max)
         for (size_t i = 0; i < w->nlsn; i++)
             evconnlistener_disable(w->lsn[i]);
-    if (!added && loop->nconns + 1 == max && !loop->draining)
+    if (!added && loop->nconns + 1 == max && !loop->draining && !w->accept_paused)
         for (size_t i = 0; i < w->nlsn; i++)
             evconnlistener_enable(w->lsn[i]);
     if (loop->draining)
@@ -103,10 +112,51 @@ static void worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
     }
 }
 
+static void worker_accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    w->accept_paused = 0;
+    if (w->loop.draining || w->loop.nconns >= w->loop.cfg->limits.max_connections)
+        return; /* worker_conns_changed enables them when it may */
+    for (size_t i = 0; i < w->nlsn; i++)
+        evconnlistener_enable(w->lsn[i]);
+}
+
+/* Out of descriptors or memory: the connection stays in the listen queue and
+ * the socket stays readable, so retrying at once would spin the loop (and
+ * log) without end. Stop accepting for a moment instead, as nginx does, keep
+ * serving the connections held (their closing frees descriptors), and say
+ * so once per WORKER_ACCEPT_REPORT seconds with a count. */
+static void worker_accept_pause(struct worker *w, int err)
+{
+    double now = util_now();
+    w->accept_failures++;
+    if (!w->accept_reported || now - w->accept_reported >= WORKER_ACCEPT_REPORT) {
+        log_error("accept: %s (%lu times since the last report): new connections wait %.1f s "
+                  "at a time while %zu held ones are served",
+                  strerror(err), w->accept_failures, WORKER_ACCEPT_PAUSE, w->loop.nconns);
+        w->accept_failures = 0;
+        w->accept_reported = now;
+    }
+    if (w->accept_paused)
+        return;
+    w->accept_paused = 1;
+    for (size_t i = 0; i < w->nlsn; i++)
+        evconnlistener_disable(w->lsn[i]);
+    if (!w->accept_resume)
+        w->accept_resume = evtimer_new(w->loop.base, worker_accept_resume_cb, w);
+    struct timeval tv = util_timeval(WORKER_ACCEPT_PAUSE);
+    evtimer_add(w->accept_resume, &tv);
+}
+
 static void worker_accept_error_cb(struct evconnlistener *l, void *arg)
 {
-    /* EMFILE and friends: keep going; the listener retries on the next event */
-    log_error("accept: %s", strerror(errno));
+    struct worker_listener *wl = arg;
+    int err = errno;
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+        worker_accept_pause(wl->w, err);
+    else
+        log_error("accept: %s", strerror(err));
 }
 
 static int worker_listen(struct worker *w, const struct listen_set *ls, const struct tls_set *tls,
@@ -119,8 +169,10 @@ static int worker_listen(struct worker *w, const struct listen_set *ls, const st
         wl->w = w;
         wl->lc = &w->loop.cfg->listens[i]; /* the set was built from this config, in order */
         wl->tls = tls_server_at(tls, i);
-        w->lsn[i] = evconnlistener_new(w->loop.base, worker_accept_cb, wl, LEV_OPT_CLOSE_ON_FREE,
-                                       -1, ls->socks[i].fds[slot]);
+        /* backlog 0: the master's listen(2) with the configured backlog
+         * stands (libevent's -1 would listen again with 128) */
+        w->lsn[i] = evconnlistener_new(w->loop.base, worker_accept_cb, wl, LEV_OPT_CLOSE_ON_FREE, 0,
+                                       ls->socks[i].fds[slot]);
         if (!w->lsn[i])
             return -1;
         evconnlistener_set_error_cb(w->lsn[i], worker_accept_error_cb);
@@ -152,6 +204,9 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
             event_free(w->signals[i]);
     if (w->tick)
         event_free(w->tick);
+    if (w->accept_resume)
+        event_free(w->accept_resume);
+    h1_shutdown();
     if (w->grace)
         event_free(w->grace);
     router_free(w->rt);
@@ -187,7 +242,7 @@ static void worker_drain(struct worker *w)
     w->nlsn = 0;
     /* The master waits for this before it tells systemd the reload is done:
      * from now on no new connection reaches the old configuration. */
-    if (ipc_send(w->ipc_fd, IPC_DRAINING, NULL, 0) < 0)
+    if (!w->orphan && ipc_send(w->ipc_fd, IPC_DRAINING, NULL, 0) < 0)
         log_warn("telling the master we drain: %s", strerror(errno));
     struct timeval tv = util_timeval(w->loop.cfg->grace_period);
     w->grace = evtimer_new(w->loop.base, worker_grace_cb, w);
@@ -212,6 +267,12 @@ static void worker_signal_cb(evutil_socket_t sig, short what, void *arg)
         if (log_reopen() < 0)
             log_error("reopening logs: %s", strerror(errno));
         break;
+    case SIGUSR2: /* the parent-death signal: no one will replace us or stop us */
+        log_error("the master is gone (killed?): finishing %zu connections, then exiting",
+                  w->loop.nconns);
+        w->orphan = 1;
+        worker_drain(w);
+        break;
     default: /* SIGTERM, SIGINT */
         event_base_loopbreak(w->loop.base);
         break;
@@ -225,16 +286,16 @@ static void worker_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 static void worker_signals(struct worker *w)
 {
-    static const int sigs[] = {SIGQUIT, SIGTERM, SIGINT, SIGUSR1};
+    static const int sigs[] = {SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN); /* the master's business */
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
         w->signals[i] = evsignal_new(w->loop.base, sigs[i], worker_signal_cb, w);
         evsignal_add(w->signals[i], NULL);
     }
-    struct timeval sec = {1, 0};
+    struct timeval flush = util_timeval(log_settings(w->loop.cfg)->access_log_flush);
     w->tick = event_new(w->loop.base, -1, EV_PERSIST, worker_tick_cb, w);
-    evtimer_add(w->tick, &sec);
+    evtimer_add(w->tick, &flush);
 }
 
 /* ---- privileges ---- */
@@ -314,8 +375,9 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
     pipeline_stage_add(&etag_stage);
     if (worker_drop_privileges(w->loop.cfg) < 0)
         exit(3);
-    /* The master may be gone already (killed); then stop rather than linger. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    /* A master that dies (kill -9, a crash) sends SIGUSR2 to its workers,
+     * which then finish what they hold as on a graceful stop, and exit. */
+    prctl(PR_SET_PDEATHSIG, SIGUSR2);
     /* Connections come and go by the thousand: keep freed heap for the next
      * ones instead of giving it back to the kernel (brk) and asking again. */
     mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
@@ -364,8 +426,9 @@ void worker_run(const struct config *cfg, const struct listen_set *ls, const str
     w.loop.cfg = cfg;
     w.gen = gen;
     w.ipc_fd = ipc_fd;
+    pid_t master = getppid();
     worker_setup(&w, ls, tls, slot);
-    if (getppid() == 1)
+    if (getppid() != master) /* it died before PR_SET_PDEATHSIG was set */
         worker_exit(&w, 0);
     if (ipc_send(ipc_fd, IPC_READY, NULL, 0) < 0)
         log_warn("telling the master we are ready: %s", strerror(errno));

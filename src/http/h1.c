@@ -429,10 +429,52 @@ static void h1_end(gale_request *r)
 }
 
 /* An answer gale gives on its own (parse errors, timeouts), closing after it. */
+/* Slow clients (408) come by the thousand under a slowloris: each is noise
+ * at debug, and info gets one line per H1_TIMEOUT_REPORT seconds that had
+ * any, with their number. */
+#define H1_TIMEOUT_REPORT 10
+
+static struct {
+    unsigned long n;  /* timeouts since the report was armed */
+    struct event *ev; /* the worker's report timer, made on first use */
+} h1_timeouts;
+
+static void h1_timeout_report_cb(evutil_socket_t fd, short what, void *arg)
+{
+    log_info("%lu connections timed out (408) in the last %d s; each is logged at debug level",
+             h1_timeouts.n, H1_TIMEOUT_REPORT);
+    h1_timeouts.n = 0;
+}
+
+void h1_shutdown(void)
+{
+    if (h1_timeouts.n)
+        h1_timeout_report_cb(-1, 0, NULL);
+    if (h1_timeouts.ev)
+        event_free(h1_timeouts.ev);
+    h1_timeouts.ev = NULL;
+}
+
+static void h1_timeout_count(struct h1_conn *hc)
+{
+    if (h1_timeouts.n++ > 0)
+        return; /* the report is armed */
+    if (!h1_timeouts.ev)
+        h1_timeouts.ev = evtimer_new(hc->loop->base, h1_timeout_report_cb, NULL);
+    struct timeval tv = {H1_TIMEOUT_REPORT, 0};
+    if (h1_timeouts.ev)
+        evtimer_add(h1_timeouts.ev, &tv);
+}
+
 static void h1_fail(struct h1_conn *hc, int status, const char *reason)
 {
     gale_request *r = hc->req ? hc->req : h1_request_new(hc);
-    log_info("%s: %d %s", hc->c->client, status, reason);
+    if (status == 408) {
+        log_debug("%s: %d %s", hc->c->client, status, reason);
+        h1_timeout_count(hc);
+    } else {
+        log_info("%s: %d %s", hc->c->client, status, reason);
+    }
     hc->keepalive = 0;
     hc->c->linger = 1; /* the client may still be sending what we did not read */
     hc->state = HC_HANDLER;

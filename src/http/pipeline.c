@@ -14,6 +14,7 @@
 
 #include "core/arena.h"
 #include "core/config.h"
+#include "core/access_format.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/module.h"
@@ -519,6 +520,23 @@ static void pipeline_saved(gale_request *r)
     pipeline_finish(r);
 }
 
+static void pipeline_log(gale_request *r)
+{
+    struct access_entry e = {
+        .client = r->client,
+        .method = r->method,
+        .target = r->target,
+        .host = r->host,
+        .referer = gale_request_header(r, "Referer"),
+        .user_agent = gale_request_header(r, "User-Agent"),
+        .minor = r->minor,
+        .status = r->aborted ? 499 : r->status,
+        .bytes = r->bytes_out,
+        .seconds = util_now() - r->start,
+    };
+    log_access(&e);
+}
+
 void pipeline_finish(gale_request *r)
 {
     if (r->finished || r->finish_waiting)
@@ -536,8 +554,7 @@ void pipeline_finish(gale_request *r)
         pipeline_body_out(r, 1);
         r->wire->end(r);
     }
-    log_access(r->client, r->method, r->target, r->minor, r->aborted ? 499 : r->status,
-               r->bytes_out, util_now() - r->start);
+    pipeline_log(r);
     if (r->route && r->route->handler->on_finish)
         r->route->handler->on_finish(r);
     if (!r->in_handler)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/log.h"
 #include "core/util.h"
 
 static int listen_sockaddr(const char *address, int port, struct sockaddr_storage *ss,
@@ -96,14 +97,31 @@ void listen_close(struct listen_set *ls)
 static int listen_fill(struct listen_sock *s, int slots, struct listen_sock *prev, int prev_slots)
 {
     for (int i = 0; i < slots; i++) {
-        if (prev && i < prev_slots && prev->fds[i] >= 0)
+        if (prev && i < prev_slots && prev->fds[i] >= 0) {
             s->fds[i] = fcntl(prev->fds[i], F_DUPFD_CLOEXEC, 3);
-        else
+            /* a reload may change the backlog: listen(2) again sets it */
+            if (s->fds[i] >= 0 && listen(s->fds[i], s->backlog) < 0)
+                return -1;
+        } else
             s->fds[i] = listen_bind_one(s->address, s->port, s->backlog);
         if (s->fds[i] < 0)
             return -1;
     }
     return 0;
+}
+
+/* The kernel silently caps every backlog at net.core.somaxconn. */
+static void listen_check_backlog(const struct config *cfg, const struct config_listen *cl)
+{
+    FILE *f = fopen("/proc/sys/net/core/somaxconn", "r");
+    long cap = 0;
+    if (!f)
+        return;
+    if (fscanf(f, "%ld", &cap) == 1 && cap > 0 && cl->backlog > cap)
+        log_warn("%s:%d: backlog %d exceeds the kernel's cap of %ld "
+                 "(/proc/sys/net/core/somaxconn): the queue holds %ld connections",
+                 cfg->file, cl->line, cl->backlog, cap, cap);
+    fclose(f);
 }
 
 int listen_open(struct listen_set *ls, const struct config *cfg, int slots, struct listen_set *old,
@@ -118,6 +136,7 @@ int listen_open(struct listen_set *ls, const struct config *cfg, int slots, stru
         s->address = xstrdup(cl->address);
         s->port = cl->port;
         s->backlog = cl->backlog;
+        listen_check_backlog(cfg, cl);
         s->fds = xmalloc(sizeof(int) * (size_t)slots);
         for (int k = 0; k < slots; k++)
             s->fds[k] = -1;

@@ -13,6 +13,7 @@
  */
 #include "net/tls.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,20 @@ static void tls_error(struct strbuf *err, const char *file, int line, const char
     ERR_clear_error();
     strbuf_addf(err, "%s:%d: %s%s%s%s%s\n", file, line, what, path ? " " : "", path ? path : "",
                 *reason ? ": " : "", reason);
+}
+
+/* OpenSSL reports a file it cannot open as "system lib", naming neither the
+ * file nor the reason: try it first, and say both. */
+static int tls_readable(struct strbuf *err, const char *file, int line, const char *what,
+                        const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f) {
+        fclose(f);
+        return 0;
+    }
+    strbuf_addf(err, "%s:%d: cannot read the %s %s: %s\n", file, line, what, path, strerror(errno));
+    return -1;
 }
 
 /* ---- session tickets ---- */
@@ -203,6 +218,8 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct tls_settings *t, size_t i
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, NULL);
     if (t->verify_client != TLS_VERIFY_OFF) {
+        if (t->client_ca && tls_readable(err, file, t->line, "tls.client_ca", t->client_ca) < 0)
+            return -1;
         STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(t->client_ca);
         if (!names || SSL_CTX_load_verify_locations(ctx, t->client_ca, NULL) != 1) {
             sk_X509_NAME_pop_free(names, X509_NAME_free);
@@ -222,6 +239,9 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct tls_settings *t, size_t i
 static SSL_CTX *tls_ctx_new(const struct tls_settings *t, size_t index, const char *cert,
                             const char *key, const char *file, int line, struct strbuf *err)
 {
+    if (tls_readable(err, file, line, "certificate", cert) < 0 ||
+        tls_readable(err, file, line, "key", key) < 0)
+        return NULL;
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
         tls_error(err, file, line, "cannot create a TLS context", NULL);

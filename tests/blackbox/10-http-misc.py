@@ -244,7 +244,11 @@ def test_aborted_uploads_do_not_leak():
             eq(g.get("/")[0], 200, "GET / after the burst")  # the worker saw them all
             time.sleep(0.3)
 
-        burst(300)  # warm up the allocator
+        # Warm up the allocator with a burst as big as the measured one: with
+        # the listen queue at its configured 511 (libevent used to cap it at
+        # 128) more of these clients are held at once on a busy machine, and
+        # the heap they need at the peak is kept (M_TRIM_THRESHOLD), not leaked.
+        burst(1500)
         before = _rss_kb(w)
         burst(1500)
         grown = _rss_kb(w) - before
