@@ -600,6 +600,13 @@ int gale_request_wait(gale_request *r, const char *channel, double timeout,
                       void (*fn)(gale_request *r, void *arg, const char *msg, size_t len),
                       void *arg);
 
+/* The URL of a file of the first static folder of the config (`path`
+ * relative to it: "css/site.css"), with "?v=" and a hash of the file's
+ * content, in r's memory: answers to such URLs may be cached for a year, and
+ * the URL changes when the file does. Without the file: its URL without a
+ * version. NULL when the config has no static folder. */
+const char *gale_static_url(gale_request *r, const char *path);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "http/http_settings.h"
+#include "http/static_settings.h"
 #include "net/tls_settings.h"
 #include "pubsub/pubsub_settings.h"
 #include "ws/ws_settings.h"
@@ -14,8 +15,8 @@
 void settings_register(void)
 {
     struct config_part *parts[] = {
-        &tls_settings_part, &http_listen_settings_part, &http_settings_part,
-        &ws_settings_part,  &pubsub_settings_part,      &http_route_settings_part,
+        &tls_settings_part,    &http_listen_settings_part, &http_settings_part,   &ws_settings_part,
+        &pubsub_settings_part, &http_route_settings_part,  &static_settings_part,
     };
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         if (config_part_register(parts[i]) < 0)
