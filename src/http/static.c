@@ -294,6 +294,10 @@ static void static_answer(gale_request *r, struct static_file *f)
     enum range_result rr = RANGE_NONE;
     if (static_if_range(r, etag, lastmod))
         rr = range_parse(gale_request_header(r, "Range"), size, &first, &last);
+    /* A range of the whole file is answered 200, as Tornado does: Chrome
+     * would not play audio answered 206 to "bytes=0-". */
+    if (rr == RANGE_OK && first == 0 && last + 1 == size)
+        rr = RANGE_NONE;
     if (rr == RANGE_UNSATISFIABLE) {
         r->nrh = r->nrh_keep; /* the file's headers are not this answer's */
         response_header_add(r, "Content-Range",
