@@ -461,6 +461,30 @@ def test_file_shrinks_plain():
         eq(get(g, "/big/big.bin").status, 404, "a vanished file")
 
 
+def test_keepalive_and_leaving_clients():
+    """A big file by sendfile, then a small one on the same connection; clients
+    that leave in the middle of a big file (the worker frees and goes on)."""
+    d, p = big_file("big.bin")
+    with start(more=", { prefix = \"/big/\"; path = %s; }" % lc_str(d)) as g:
+        s = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+        s.sendall(req("GET", "/big/big.bin") + req("GET", "/static/a.txt",
+                                                   headers=[("Connection", "close")]))
+        data = read_to_close(s, 30)
+        s.close()
+        rs = parse_responses(data, ["GET", "GET"])
+        eq([r.status for r in rs], [200, 200], "both answers")
+        eq(len(rs[0].body), BIG, "the big body")
+        eq(rs[1].body, FILES["a.txt"], "the next answer on the connection")
+        workers = g.workers()
+        for _ in range(3):
+            s = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+            s.sendall(req("GET", "/big/big.bin"))
+            read_some(s, 100000)
+            s.close()
+        ok(get(g, "/static/a.txt"), FILES["a.txt"], "served after clients left")
+        eq(g.workers(), workers, "no worker died")
+
+
 def make_cert():
     d = tempfile.mkdtemp(prefix="gale-static-tls-")
     atexit.register(shutil.rmtree, d, True)
@@ -510,6 +534,11 @@ def test_tls():
             check(r.body == f.read(), "big body over TLS")
         r = tls_get("/big/big.bin", [("Range", "bytes=100-5000099")])
         eq((r.status, len(r.body)), (206, 5000000), "a big range over TLS")
+        for _ in range(3):  # clients that leave in the middle (the pieces stop)
+            s = wrap(socket.create_connection(("127.0.0.1", tport), timeout=10))
+            s.sendall(req("GET", "/big/big.bin"))
+            read_some(s, 100000)
+            s.close()
         shrink_while_reading(g, tport, "/big/big.bin", p, wrap=wrap)
         ok(tls_get("/static/a.txt"), FILES["a.txt"], "served after the cut (TLS)")
 
