@@ -52,8 +52,8 @@ static const struct mime_entry mime_builtin[] = {
     {"zip", "application/zip", 0},
 };
 
-/* The table in use: the built-in one, or one read from a file (owned, kept
- * for the life of the process). */
+/* The table in use: the built-in one, or one read from a file (owned: kept
+ * until the next mime_load, for the life of a worker). */
 static const struct mime_entry *mime_table = mime_builtin;
 static size_t mime_count = ARRAY_SIZE(mime_builtin);
 static int mime_loaded;
@@ -89,23 +89,38 @@ static void mime_parse_line(char *line, struct mime_entry **v, size_t *n, size_t
     }
 }
 
+/* Free a table read from a file (mime_load runs before serving: no lookup
+ * holds its strings). */
+static void mime_free_table(void)
+{
+    if (mime_table == mime_builtin)
+        return;
+    for (size_t i = 0; i < mime_count; i++) {
+        free((char *)mime_table[i].ext);
+        free((char *)mime_table[i].type);
+    }
+    free((struct mime_entry *)mime_table);
+    mime_table = mime_builtin;
+    mime_count = ARRAY_SIZE(mime_builtin);
+}
+
 int mime_load(const char *file)
 {
     FILE *f = file ? fopen(file, "r") : NULL;
     mime_loaded = 1;
-    if (!f) {
-        mime_table = mime_builtin;
-        mime_count = ARRAY_SIZE(mime_builtin);
+    mime_free_table();
+    if (!f)
         return file ? -1 : 0;
-    }
     struct mime_entry *v = NULL;
     size_t n = 0, cap = 0;
     char line[1024];
     while (fgets(line, sizeof(line), f))
         mime_parse_line(line, &v, &n, &cap);
     fclose(f);
+    if (!v)
+        return 0; /* an empty file: the built-in table */
     qsort(v, n, sizeof(*v), mime_cmp_seq);
-    mime_table = v; /* a table read before is kept: lookups may still hold its strings */
+    mime_table = v;
     mime_count = n;
     return 0;
 }

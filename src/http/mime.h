@@ -7,10 +7,11 @@
 #ifndef GALE_MIME_H
 #define GALE_MIME_H
 
-/* Read the table from `file` (NULL: the built-in table only), replacing the
- * one in use. Returns 0, or -1 when the file cannot be read (the built-in
- * table is used then). Called at most once per process before serving;
- * mime_type() calls it with /etc/mime.types on first use otherwise. */
+/* Read the table from `file` (NULL: the built-in table only), replacing
+ * (and freeing) the one in use: strings mime_type returned before are gone.
+ * Returns 0, or -1 when the file cannot be read (the built-in table is used
+ * then). mime_type() calls it with /etc/mime.types on first use; tests call
+ * it before. */
 int mime_load(const char *file);
 
 /* The type of a file named `name` (its last extension, case-insensitive),
