@@ -191,7 +191,7 @@ static size_t static_read(gale_request *r, struct static_send *s, size_t want)
     size_t got = 0;
     while (got < want) {
         ssize_t n = pread(s->fd, (char *)v.iov_base + got, want - got, (off_t)(s->off + got));
-        if (n <= 0 && errno == EINTR && n < 0)
+        if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
