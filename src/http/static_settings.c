@@ -18,18 +18,22 @@ static void static_settings_check_root(struct config_ctx *ctx, const config_sett
     struct static_root *all = entries, *e = &all[i];
     struct stat st;
     size_t n = e->prefix ? strlen(e->prefix) : 0;
+    /* each error at its setting's own line when the entry spans several */
+    const config_setting_t *ps = config_setting_get_member(s, "path");
+    const config_setting_t *xs = config_setting_get_member(s, "prefix");
+    const config_setting_t *ds = config_setting_get_member(s, "default");
 
     if (e->prefix && (n == 0 || e->prefix[0] != '/' || e->prefix[n - 1] != '/'))
-        config_error(ctx, s, "prefix: expected a URL path that starts and ends with '/'");
+        config_error(ctx, xs, "prefix: expected a URL path that starts and ends with '/'");
     if (e->path && stat(e->path, &st) < 0)
-        config_error(ctx, s, "path: cannot use %s: %s", e->path, strerror(errno));
+        config_error(ctx, ps, "path: cannot use %s: %s", e->path, strerror(errno));
     else if (e->path && !S_ISDIR(st.st_mode))
-        config_error(ctx, s, "path: %s is not a folder", e->path);
+        config_error(ctx, ps, "path: %s is not a folder", e->path);
     if (e->index && (strchr(e->index, '/') || e->index[0] == '.' || !e->index[0]))
-        config_error(ctx, s, "default: expected a file name without '/' (\"index.html\")");
+        config_error(ctx, ds, "default: expected a file name without '/' (\"index.html\")");
     for (size_t j = 0; j < i; j++) {
         if (e->prefix && all[j].prefix && !strcmp(all[j].prefix, e->prefix))
-            config_error(ctx, s, "prefix %s is already served at line %d", e->prefix, all[j].line);
+            config_error(ctx, xs, "prefix %s is already served at line %d", e->prefix, all[j].line);
         if (e->name && all[j].name && !strcmp(all[j].name, e->name))
             config_error(ctx, s, "name %s is already used at line %d", e->name, all[j].line);
     }
