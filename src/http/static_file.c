@@ -63,6 +63,14 @@ static int static_file_inside(int dirfd, int fd)
     return fn > dn && !memcmp(dir, file, (size_t)dn) && file[dn] == '/';
 }
 
+/* Set once openat2 proved missing (or by tests, to check the fallback). */
+static int static_file_no_openat2;
+
+void static_file_set_openat2(int on)
+{
+    static_file_no_openat2 = !on;
+}
+
 /* Open rel beneath dirfd (O_NONBLOCK: a FIFO put in the folder must not
  * block the worker), or -1. */
 static int static_file_beneath(int dirfd, const char *rel)
@@ -71,14 +79,13 @@ static int static_file_beneath(int dirfd, const char *rel)
     if (!*rel)
         rel = ".";
 #ifdef SYS_openat2
-    static int no_openat2;
-    if (!no_openat2) {
+    if (!static_file_no_openat2) {
         struct open_how how = {.flags = (unsigned)flags,
                                .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
         int fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
         if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
             return fd;
-        no_openat2 = 1; /* an old kernel, or a seccomp filter that refuses it */
+        static_file_no_openat2 = 1; /* an old kernel, or a seccomp filter that refuses it */
     }
 #endif
     int fd = openat(dirfd, rel, flags);

@@ -33,6 +33,11 @@ int static_file_open(struct loop *loop, const struct static_root *root, const ch
 
 void static_file_close(struct static_file *f);
 
+/* 0: open as on kernels without openat2 (openat, then the opened file's
+ * real path checked against the folder's); 1 (default): openat2 where the
+ * kernel has it. For tests of the fallback. */
+void static_file_set_openat2(int on);
+
 /* Whether Accept-Encoding `header` takes `coding` (q > 0), by name or by "*"
  * when the name is not listed (RFC 9110 12.5.3). */
 int static_file_accepts(const char *header, const char *coding);
