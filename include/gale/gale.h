@@ -640,6 +640,12 @@ int gale_locale_rtl(gale_request *r);
 char *gale_format_list(gale_request *r, const char *const *parts, size_t n);
 /* "1,234,567" in English, the plain digits in other languages. */
 char *gale_friendly_number(gale_request *r, long long value);
+/* The URL of a file of the first static folder of the config (`path`
+ * relative to it: "css/site.css"), with "?v=" and a hash of the file's
+ * content, in r's memory: answers to such URLs may be cached for a year, and
+ * the URL changes when the file does. Without the file: its URL without a
+ * version. NULL when the config has no static folder. */
+const char *gale_static_url(gale_request *r, const char *path);
 
 #pragma GCC visibility pop
 

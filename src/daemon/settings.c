@@ -9,6 +9,7 @@
 #include "core/log_settings.h"
 #include "daemon/rlimit.h"
 #include "http/http_settings.h"
+#include "http/static_settings.h"
 #include "net/tls_settings.h"
 #include "page/locale_settings.h"
 #include "pubsub/pubsub_settings.h"
@@ -20,6 +21,7 @@ void settings_register(void)
         &tls_settings_part,    &http_listen_settings_part, &http_settings_part,
         &ws_settings_part,     &pubsub_settings_part,      &http_route_settings_part,
         &locale_settings_part, &log_settings_part,         &rlimit_settings_part,
+        &static_settings_part,
     };
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         if (config_part_register(parts[i]) < 0)

@@ -284,6 +284,8 @@ static const char *h1_framing(struct h1_conn *hc, gale_request *r, int streaming
 {
     if (pipeline_status_no_body(r->status))
         return NULL;
+    if (streaming && r->length_known)
+        return "Content-Length: "; /* the length is known though the body is not in yet */
     if (streaming && r->minor >= 1) {
         hc->chunked_out = 1;
         return "Transfer-Encoding: chunked\r\n";
@@ -329,7 +331,7 @@ static int h1_send_head(gale_request *r, int streaming)
     if (framing) {
         p = h1_put_str(p, framing);
         if (!hc->chunked_out) {
-            p = h1_put_uint(p, evbuffer_get_length(r->out));
+            p = h1_put_uint(p, r->length_known ? r->known_length : evbuffer_get_length(r->out));
             p = h1_put(p, "\r\n", 2);
         }
     }

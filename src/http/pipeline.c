@@ -26,6 +26,7 @@
 #include "http/realip.h"
 #include "http/request.h"
 #include "http/session.h"
+#include "http/static.h"
 #include "http/upload.h"
 #include "net/conn.h"
 #include "net/tls_settings.h"
@@ -233,6 +234,8 @@ static void pipeline_route(gale_request *r, const char *path, size_t path_len)
     r->nrh_keep = r->nrh; /* Location or Allow survive the error page */
     if (r->error_status)
         return;
+    if (static_match(r, path, path_len))
+        return; /* a static folder: before the modules' routes */
     if (router_match(r->loop->router, path, path_len, &m) < 0) {
         r->error_status = 404;
         r->error_reason = "no route matches this path";
@@ -356,6 +359,10 @@ void pipeline_dispatch(gale_request *r)
     }
     if (r->error_status) {
         pipeline_error(r, r->error_status, r->error_reason);
+        return;
+    }
+    if (r->static_root) {
+        static_serve(r);
         return;
     }
     const char *why;

@@ -67,7 +67,9 @@ struct http_stage {
      * the headers (r->rh) and a complete body. */
     void (*head)(gale_request *r, int complete);
     /* A piece of the body is about to be sent (`last` on the last one, which
-     * may be empty); may replace what `data` holds. */
+     * may be empty); may replace what `data` holds. When r->file_body is
+     * set, the body is file segments only sendfile reads (static files):
+     * a stage must neither peek at nor rewrite it. */
     void (*body)(gale_request *r, struct evbuffer *data, int last);
 };
 

@@ -24,6 +24,7 @@ struct locale;
 struct loop;
 struct pubsub_waiter;
 struct route;
+struct static_root;
 struct store_op;
 struct upload;
 
@@ -41,9 +42,10 @@ struct gale_request {
     void *stream;
     struct arena *arena;
     struct loop *loop;
-    const struct route *route; /* NULL when no route matched */
-    gale_handler_fn fn;        /* the callback to run, NULL for an error answer */
-    double start;              /* monotonic seconds */
+    const struct route *route;             /* NULL when no route matched */
+    const struct static_root *static_root; /* a static folder answers r instead (static.c) */
+    gale_handler_fn fn;                    /* the callback to run, NULL for an error answer */
+    double start;                          /* monotonic seconds */
 
     /* the request: strings point into the connection's head buffer,
      * NUL-terminated in place, or into the arena */
@@ -92,6 +94,14 @@ struct gale_request {
     int error_status;     /* an answer gale gives instead of a handler (404, 405, ...) */
     const char *error_reason;
     const char *reason; /* the status line's reason phrase; NULL: the status's own */
+    /* The body's length when the head goes before the body is in r->out (a
+     * large file over TLS, sent in pieces; HEAD of a file): framed with
+     * Content-Length, not chunks. */
+    uint64_t known_length;
+    unsigned length_known : 1;
+    /* r->out holds file segments that only sendfile reads (static.c): an
+     * output stage must not peek at or rewrite the body. */
+    unsigned file_body : 1;
 
     unsigned is_head : 1;
     unsigned head_sent : 1;

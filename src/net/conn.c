@@ -313,8 +313,10 @@ void conn_flush(struct conn *c)
     if (c->https && evbuffer_get_length(out) == 0)
         conn_tls_write(c);
     if (!c->https && evbuffer_get_length(out) == 0) {
-        /* errors are left for the bufferevent to find on its own write */
-        evbuffer_write(c->wbuf, c->fd);
+        /* errors are left for the bufferevent to find on its own write; a
+         * write stops where a file segment (sendfile) starts: go on with it */
+        while (evbuffer_get_length(c->wbuf) > 0 && evbuffer_write(c->wbuf, c->fd) > 0)
+            ;
         if (evbuffer_get_length(c->wbuf) == 0)
             return;
     }

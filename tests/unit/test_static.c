@@ -1,0 +1,168 @@
+/*
+ * test_static.c - the pure parts of static files: the Range header parser
+ * (range.c), the URL path to relative file path (static_path.c) and the
+ * media types by extension (mime.c).
+ */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http/mime.h"
+#include "http/range.h"
+#include "http/static_path.h"
+
+static enum range_result rp(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
+{
+    *a = *b = 12345;
+    return range_parse(h, size, a, b);
+}
+
+static void test_range_single(void)
+{
+    uint64_t a, b;
+    CU_ASSERT_EQUAL(rp("bytes=0-0", 10, &a, &b), RANGE_OK);
+    CU_ASSERT(a == 0 && b == 0);
+    CU_ASSERT_EQUAL(rp("bytes=2-4", 10, &a, &b), RANGE_OK);
+    CU_ASSERT(a == 2 && b == 4);
+    CU_ASSERT_EQUAL(rp("bytes=5-", 10, &a, &b), RANGE_OK);
+    CU_ASSERT(a == 5 && b == 9);
+    CU_ASSERT_EQUAL(rp("bytes=5-100", 10, &a, &b), RANGE_OK); /* clamped to the end */
+    CU_ASSERT(a == 5 && b == 9);
+    CU_ASSERT_EQUAL(rp("bytes=-3", 10, &a, &b), RANGE_OK); /* a suffix */
+    CU_ASSERT(a == 7 && b == 9);
+    CU_ASSERT_EQUAL(rp("bytes=-30", 10, &a, &b), RANGE_OK); /* longer than the file: all */
+    CU_ASSERT(a == 0 && b == 9);
+    CU_ASSERT_EQUAL(rp("Bytes = 1-2 ", 10, &a, &b), RANGE_OK);
+    CU_ASSERT(a == 1 && b == 2);
+    CU_ASSERT_EQUAL(rp("bytes=0-99999999999999999999999", 10, &a, &b), RANGE_OK);
+    CU_ASSERT(a == 0 && b == 9);
+}
+
+static void test_range_unsatisfiable(void)
+{
+    uint64_t a, b;
+    CU_ASSERT_EQUAL(rp("bytes=10-", 10, &a, &b), RANGE_UNSATISFIABLE);
+    CU_ASSERT_EQUAL(rp("bytes=10-20", 10, &a, &b), RANGE_UNSATISFIABLE);
+    CU_ASSERT_EQUAL(rp("bytes=-0", 10, &a, &b), RANGE_UNSATISFIABLE);
+    CU_ASSERT_EQUAL(rp("bytes=0-", 0, &a, &b), RANGE_UNSATISFIABLE);
+    CU_ASSERT_EQUAL(rp("bytes=-5", 0, &a, &b), RANGE_UNSATISFIABLE);
+    CU_ASSERT_EQUAL(rp("bytes=99999999999999999999999-", 10, &a, &b), RANGE_UNSATISFIABLE);
+}
+
+static void test_range_ignored(void)
+{
+    uint64_t a, b;
+    CU_ASSERT_EQUAL(rp(NULL, 10, &a, &b), RANGE_NONE);
+    CU_ASSERT_EQUAL(rp("", 10, &a, &b), RANGE_NONE);
+    CU_ASSERT_EQUAL(rp("items=0-1", 10, &a, &b), RANGE_NONE);
+    CU_ASSERT_EQUAL(rp("bytes=0-1,3-4", 10, &a, &b), RANGE_NONE); /* several: the whole file */
+    CU_ASSERT_EQUAL(rp("bytes=4-2", 10, &a, &b), RANGE_NONE);
+    CU_ASSERT_EQUAL(rp("bytes=-", 10, &a, &b), RANGE_NONE);
+    CU_ASSERT_EQUAL(rp("bytes=a-b", 10, &a, &b), RANGE_NONE);
+    CU_ASSERT_EQUAL(rp("bytes 0-1", 10, &a, &b), RANGE_NONE);
+    CU_ASSERT_EQUAL(rp("bytes=1-2x", 10, &a, &b), RANGE_NONE);
+    CU_ASSERT_EQUAL(rp("bytes=--1", 10, &a, &b), RANGE_NONE);
+}
+
+/* static_path_clean into a buffer of `cap`; the result, or "(refused)". */
+static const char *clean(const char *raw, int hidden, size_t cap)
+{
+    static char out[256];
+    char buf[256];
+    if (static_path_clean(raw, strlen(raw), hidden, buf, cap) < 0)
+        return "(refused)";
+    snprintf(out, sizeof(out), "%s", buf);
+    return out;
+}
+
+static void test_path_clean(void)
+{
+    CU_ASSERT_STRING_EQUAL(clean("", 0, 256), "");
+    CU_ASSERT_STRING_EQUAL(clean("a.txt", 0, 256), "a.txt");
+    CU_ASSERT_STRING_EQUAL(clean("css/a.css", 0, 256), "css/a.css");
+    CU_ASSERT_STRING_EQUAL(clean("dir/", 0, 256), "dir");
+    CU_ASSERT_STRING_EQUAL(clean("a//b///c", 0, 256), "a/b/c");
+    CU_ASSERT_STRING_EQUAL(clean("/a", 0, 256), "a");
+    CU_ASSERT_STRING_EQUAL(clean("a%20b.txt", 0, 256), "a b.txt");
+    CU_ASSERT_STRING_EQUAL(clean("a+b", 0, 256), "a+b"); /* '+' is no space in a path */
+    CU_ASSERT_STRING_EQUAL(clean("x..y/z..", 0, 256), "x..y/z..");
+    CU_ASSERT_STRING_EQUAL(clean(".well/x", 1, 256), ".well/x");
+}
+
+static void test_path_refused(void)
+{
+    const char *bad[] = {"..",     "../x",  "a/../../x", "a/..",     "%2e%2e/x",
+                         "%2E%2e", ".",     "a/./b",     "a%2fb",    "a%2F..%2Fb",
+                         "a\\b",   "a%5cb", "a%5C..",    "a%00b",    "a%",
+                         "a%4",    "a%zz",  ".hidden",   "a/.git/x", "%2ehtaccess"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (strcmp(clean(bad[i], 0, 256), "(refused)") != 0)
+            printf("\n  not refused: %s\n", bad[i]);
+        CU_ASSERT_STRING_EQUAL(clean(bad[i], 0, 256), "(refused)");
+    }
+    /* with hidden files allowed, "." and ".." are still refused */
+    CU_ASSERT_STRING_EQUAL(clean("..", 1, 256), "(refused)");
+    CU_ASSERT_STRING_EQUAL(clean("a/./b", 1, 256), "(refused)");
+    CU_ASSERT_STRING_EQUAL(clean("a/%2e%2e/b", 1, 256), "(refused)");
+    /* too long for the buffer */
+    CU_ASSERT_STRING_EQUAL(clean("abcdef", 0, 6), "(refused)");
+    CU_ASSERT_STRING_EQUAL(clean("abcde", 0, 6), "abcde");
+}
+
+static void test_mime_builtin(void)
+{
+    CU_ASSERT_EQUAL(mime_load(NULL), 0);
+    CU_ASSERT_STRING_EQUAL(mime_type("index.html"), "text/html");
+    CU_ASSERT_STRING_EQUAL(mime_type("a/b/site.CSS"), "text/css");
+    CU_ASSERT_STRING_EQUAL(mime_type("x.min.js"), "text/javascript");
+    CU_ASSERT_STRING_EQUAL(mime_type("f.woff2"), "font/woff2");
+    CU_ASSERT_PTR_NULL(mime_type("README"));
+    CU_ASSERT_PTR_NULL(mime_type("a.unknownext"));
+    CU_ASSERT_PTR_NULL(mime_type("dir.d/file"));
+    CU_ASSERT_PTR_NULL(mime_type("trailing."));
+}
+
+static void test_mime_file(void)
+{
+    char path[] = "/tmp/gale-mime-XXXXXX";
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    const char *text = "# comment\n"
+                       "text/x-first\tfoo bar\n"
+                       "application/x-y  yy  cwl.json # comment\n"
+                       "text/x-second foo\n";
+    CU_ASSERT(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    CU_ASSERT_EQUAL(mime_load(path), 0);
+    CU_ASSERT_STRING_EQUAL(mime_type("a.bar"), "text/x-first");
+    CU_ASSERT_STRING_EQUAL(mime_type("a.yy"), "application/x-y");
+    CU_ASSERT_STRING_EQUAL(mime_type("a.foo"), "text/x-second"); /* the last line wins */
+    CU_ASSERT_PTR_NULL(mime_type("a.html"));                     /* the file replaced the table */
+    unlink(path);
+    CU_ASSERT_EQUAL(mime_load("/nonexistent/mime.types"), -1);
+    CU_ASSERT_STRING_EQUAL(mime_type("a.html"), "text/html"); /* the built-in table again */
+    CU_ASSERT(mime_is_text("text/css"));
+    CU_ASSERT(mime_is_text("application/json"));
+    CU_ASSERT(!mime_is_text("image/png"));
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    CU_pSuite s = CU_add_suite("static", NULL, NULL);
+    CU_add_test(s, "range: one range", test_range_single);
+    CU_add_test(s, "range: unsatisfiable", test_range_unsatisfiable);
+    CU_add_test(s, "range: ignored", test_range_ignored);
+    CU_add_test(s, "path: cleaned", test_path_clean);
+    CU_add_test(s, "path: refused", test_path_refused);
+    CU_add_test(s, "mime: built-in table", test_mime_builtin);
+    CU_add_test(s, "mime: a mime.types file", test_mime_file);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+    return failed ? 1 : 0;
+}
