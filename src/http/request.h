@@ -18,6 +18,7 @@
 #include "http/http_parser.h"
 
 struct arena;
+struct compress_codec;
 struct evbuffer;
 struct http_wire;
 struct loop;
@@ -91,6 +92,9 @@ struct gale_request {
     int error_status;     /* an answer gale gives instead of a handler (404, 405, ...) */
     const char *error_reason;
     const char *reason; /* the status line's reason phrase; NULL: the status's own */
+    /* the encoder of a streamed answer being compressed (compress.c): freed
+     * by its arena cleanup, or when the answer ends */
+    struct compress_codec *compress;
 
     unsigned is_head : 1;
     unsigned head_sent : 1;

@@ -1,0 +1,172 @@
+/*
+ * compress.c - the compression output stage. An answer is compressed when
+ * its Content-Type is on the list, the route has compression on, the
+ * client's Accept-Encoding takes gzip or br, and nothing forbids it: no body
+ * (1xx, 204, 304), a range (206, Content-Range), a Content-Encoding already
+ * (a precompressed file), Cache-Control: no-transform, or a finished body
+ * under min_size. A streamed answer of unknown length is compressed as it
+ * streams, each gale_response_flush flushing the encoder so that server-sent
+ * events and long polls reach the client at once.
+ *
+ * Every answer of a listed type says Vary: Accept-Encoding, compressed or
+ * not, so that caches keep the two apart. A strong ETag on a compressed
+ * answer becomes weak, as nginx does: the bytes differ from the
+ * uncompressed answer's, and If-None-Match compares weakly (etag.c).
+ *
+ * HEAD: a finished body is compressed too, so that Content-Length is what
+ * GET would send; a streamed one only gets the headers.
+ *
+ * Request bodies are never inflated: a request with Content-Encoding
+ * reaches the handler as it was sent.
+ */
+#include "http/compress.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+
+#include "core/arena.h"
+#include "core/loop.h"
+#include "core/module.h"
+#include "core/util.h"
+#include "http/compress_codec.h"
+#include "http/compress_negotiate.h"
+#include "http/compress_settings.h"
+#include "http/pipeline.h"
+#include "http/request.h"
+
+/* Whether the comma-separated list `value` has the element `token` (case
+ * ignored; an element with arguments, "max-age=5", is its name). */
+static int compress_list_has(const char *value, const char *token)
+{
+    size_t tlen = strlen(token);
+    for (const char *p = value; *p;) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, ",= \t");
+        if (len == tlen && !strncasecmp(p, token, len))
+            return 1;
+        p += strcspn(p, ",");
+    }
+    return 0;
+}
+
+/* Whether any response header `name` has the element `token`. */
+static int compress_header_has(const gale_request *r, const char *name, const char *token)
+{
+    for (size_t i = 0; i < r->nrh; i++)
+        if (!strcasecmp(r->rh[i].name, name) && compress_list_has(r->rh[i].value, token))
+            return 1;
+    return 0;
+}
+
+/* Vary: Accept-Encoding, added to the last Vary the answer has (Origin from
+ * CORS, the handler's own) or as a new header. */
+static void compress_vary(gale_request *r)
+{
+    if (compress_header_has(r, "Vary", "Accept-Encoding") || compress_header_has(r, "Vary", "*"))
+        return;
+    for (size_t i = r->nrh; i-- > 0;) {
+        if (strcasecmp(r->rh[i].name, "Vary"))
+            continue;
+        r->rh[i].value = gale_request_printf(r, "%s, Accept-Encoding", r->rh[i].value);
+        return;
+    }
+    response_header_add(r, "Vary", "Accept-Encoding");
+}
+
+/* A strong ETag becomes weak: the compressed bytes are another
+ * representation of the same content. */
+static void compress_weaken_etag(gale_request *r)
+{
+    for (size_t i = 0; i < r->nrh; i++)
+        if (!strcasecmp(r->rh[i].name, "ETag") && r->rh[i].value[0] == '"')
+            r->rh[i].value = gale_request_printf(r, "W/%s", r->rh[i].value);
+}
+
+/* Whether the answer is of a type worth compressing and may be compressed
+ * at all (the checks that do not depend on the client). */
+static int compress_eligible(gale_request *r, const struct compress_settings *cs)
+{
+    if (!cs->enabled || pipeline_status_no_body(r->status) || r->status == 206)
+        return 0;
+    const char *const *types = (const char *const *)cs->types.v;
+    size_t ntypes = cs->types.n;
+    if (!ntypes) {
+        types = compress_negotiate_default_types;
+        ntypes = compress_negotiate_ndefault_types;
+    }
+    if (!compress_negotiate_type(types, ntypes, response_header_find(r, "Content-Type")))
+        return 0;
+    return !response_header_find(r, "Content-Range") &&
+           !compress_header_has(r, "Cache-Control", "no-transform");
+}
+
+static void compress_cleanup(void *arg)
+{
+    gale_request *r = arg;
+    compress_codec_free(r->compress);
+    r->compress = NULL;
+}
+
+/* Replace the finished body in r->out by its compressed form. The encoder
+ * fails only for want of memory. */
+static void compress_whole(gale_request *r, struct compress_codec *c)
+{
+    struct evbuffer *plain = evbuffer_new();
+    if (!plain || evbuffer_add_buffer(plain, r->out) < 0 ||
+        compress_codec_run(c, plain, r->out, COMPRESS_FINISH) < 0)
+        util_oom();
+    evbuffer_free(plain);
+}
+
+static void compress_head(gale_request *r, int complete)
+{
+    struct compress_settings cs;
+    compress_settings_get(r->loop->cfg, r->route ? r->route->conf : NULL, &cs);
+    if (!compress_eligible(r, &cs))
+        return;
+    compress_vary(r);
+    size_t len = evbuffer_get_length(r->out);
+    if (response_header_find(r, "Content-Encoding") || (complete && len < cs.min_size))
+        return;
+    enum compress_coding coding =
+        compress_negotiate_coding(gale_request_header(r, "Accept-Encoding"), cs.brotli);
+    if (coding == COMPRESS_IDENTITY)
+        return;
+    int level = coding == COMPRESS_GZIP ? cs.gzip_level : cs.brotli_quality;
+    struct compress_codec *c = compress_codec_new(coding, level, complete ? len : 0);
+    if (!c)
+        return; /* out of memory: the answer goes as it is */
+    if (complete || r->is_head) {
+        if (complete)
+            compress_whole(r, c);
+        compress_codec_free(c);
+    } else {
+        r->compress = c;
+        arena_cleanup_add(r->arena, compress_cleanup, r); /* an answer cut short */
+    }
+    response_header_add(r, "Content-Encoding", coding == COMPRESS_GZIP ? "gzip" : "br");
+    compress_weaken_etag(r);
+}
+
+/* A piece of a streamed answer: compressed and flushed, so that the client
+ * can decode everything sent so far; the last one ends the stream. */
+static void compress_body(gale_request *r, struct evbuffer *data, int last)
+{
+    if (!r->compress || (!last && evbuffer_get_length(data) == 0))
+        return;
+    struct evbuffer *plain = evbuffer_new();
+    if (!plain || evbuffer_add_buffer(plain, data) < 0 ||
+        compress_codec_run(r->compress, plain, data, last ? COMPRESS_FINISH : COMPRESS_FLUSH) < 0)
+        util_oom();
+    evbuffer_free(plain);
+    if (last)
+        compress_cleanup(r); /* the encoder's memory goes now, not with the connection */
+}
+
+const struct http_stage compress_stage = {
+    .name = "compress",
+    .head = compress_head,
+    .body = compress_body,
+};
