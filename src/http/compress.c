@@ -4,7 +4,7 @@
  * client's Accept-Encoding takes gzip or br, and nothing forbids it: no body
  * (1xx, 204, 304), a range (206, Content-Range), a Content-Encoding already
  * (a precompressed file), Cache-Control: no-transform, or a finished body
- * under min_size. A streamed answer of unknown length is compressed as it
+ * under min_size or over max_size. A streamed answer of unknown length is compressed as it
  * streams, each gale_response_flush flushing the encoder so that server-sent
  * events and long polls reach the client at once.
  *
@@ -128,7 +128,10 @@ static void compress_head(gale_request *r, int complete)
         return;
     compress_vary(r);
     size_t len = evbuffer_get_length(r->out);
-    if (response_header_find(r, "Content-Encoding") || (complete && len < cs.min_size))
+    /* A finished body is compressed at once, before the head goes: a huge
+     * one (a file) would hold the worker up, so it goes as it is. */
+    if (response_header_find(r, "Content-Encoding") ||
+        (complete && (len < cs.min_size || len > cs.max_size)))
         return;
     enum compress_coding coding =
         compress_negotiate_coding(gale_request_header(r, "Accept-Encoding"), cs.brotli);

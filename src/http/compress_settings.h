@@ -18,6 +18,7 @@ struct compress_settings {
     int brotli;                  /* offer br to clients that prefer it; default true */
     int brotli_quality;          /* 0..11; default 4 */
     size_t min_size;             /* finished bodies shorter than this go as they are; 256 */
+    size_t max_size;             /* and longer than this too (a file): 16 MiB */
     struct config_strlist types; /* patterns (compress_negotiate.h); none: the built-in list */
 };
 

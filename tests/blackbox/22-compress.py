@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """22-compress: gzip and Brotli response compression, through real routes of
 a test module (tests/modules/compresstest.c) and the hello module: which
-answers are compressed (types, min_size, per-route settings) and which never
+answers are compressed (types, min_size, max_size, per-route settings) and which never
 are (no body, ranges, a Content-Encoding already, no-transform, HEAD
 bodies); Accept-Encoding negotiation with q-values, and bad or huge values
 that must be harmless; Vary and weak ETags; streamed answers flushed piece by
@@ -38,6 +38,7 @@ modules = (
                { path = "/off"; handler = "body"; compress = { enabled = false; }; },
                { path = "/on"; handler = "body"; compress = { enabled = true; }; },
                { path = "/big"; handler = "body"; compress = { min_size = 100000; }; },
+               { path = "/capped"; handler = "body"; compress = { max_size = 4000; }; },
                { path = "/custom"; handler = "body";
                  compress = { types = [ "application/x-custom", "font/*" ]; }; },
                { path = "/gzip1"; handler = "body"; compress = { gzip_level = 1; brotli = false; }; } ); },
@@ -223,6 +224,14 @@ def test_min_size():
         eq(get(g, "/body?size=256", "gzip").headers.get("Content-Encoding"), "gzip", "256 bytes")
         eq(get(g, "/big?size=50000", "gzip").headers.get("Content-Encoding"), None,
            "the route's min_size")
+        eq(get(g, "/capped?size=4000", "gzip").headers.get("Content-Encoding"), "gzip",
+           "at max_size")
+        r = get(g, "/capped?size=4001", "gzip")
+        eq(r.headers.get("Content-Encoding"), None, "over the route's max_size")
+        eq(r.body, text(4001), "body")
+        check("accept-encoding" in vary(r), "Vary still")
+        eq(get(g, "/body?size=2000000", "gzip").headers.get("Content-Encoding"), "gzip",
+           "2 MB under the default max_size")
     with server("compress = { min_size = 10; };") as g:
         r = get(g, "/body?size=20", "gzip")
         eq(r.headers.get("Content-Encoding"), "gzip", "the top level's min_size")
