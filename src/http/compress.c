@@ -102,6 +102,17 @@ static int compress_eligible(gale_request *r, const struct compress_settings *cs
            !compress_header_has(r, "Cache-Control", "no-transform");
 }
 
+/* Accept-Encoding as one list: a client may split it over several lines,
+ * which mean the same joined with commas (RFC 9110 5.3). NULL when absent. */
+static const char *compress_accept_encoding(gale_request *r)
+{
+    const char *all = NULL;
+    for (size_t i = 0; i < r->nhdrs; i++)
+        if (!strcasecmp(r->hdrs[i].name, "Accept-Encoding"))
+            all = all ? gale_request_printf(r, "%s,%s", all, r->hdrs[i].value) : r->hdrs[i].value;
+    return all;
+}
+
 static void compress_cleanup(void *arg)
 {
     gale_request *r = arg;
@@ -133,8 +144,7 @@ static void compress_head(gale_request *r, int complete)
     if (response_header_find(r, "Content-Encoding") ||
         (complete && (len < cs.min_size || len > cs.max_size)))
         return;
-    enum compress_coding coding =
-        compress_negotiate_coding(gale_request_header(r, "Accept-Encoding"), cs.brotli);
+    enum compress_coding coding = compress_negotiate_coding(compress_accept_encoding(r), cs.brotli);
     if (coding == COMPRESS_IDENTITY)
         return;
     int level = coding == COMPRESS_GZIP ? cs.gzip_level : cs.brotli_quality;

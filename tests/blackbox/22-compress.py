@@ -164,6 +164,15 @@ def test_accept_encoding_negotiation():
             eq(decode(r), text(2000), "body for %r" % ae)
 
 
+def test_accept_encoding_on_several_lines():
+    with server() as g:
+        for lines, want in ((["gzip;q=0.5", "br;q=0.9"], "br"), (["br;q=0", "gzip"], "gzip"),
+                            (["identity", "gzip;q=0.1"], "gzip"), (["gzip", ""], "gzip")):
+            r = get(g, "/body?size=2000", headers=[("Accept-Encoding", v) for v in lines])
+            eq(r.headers.get("Content-Encoding"), want, "Accept-Encoding lines %r" % lines)
+            eq(decode(r), text(2000), "body")
+
+
 def test_bad_accept_encoding_is_harmless():
     huge = ", ".join("coding%d;q=0.%d" % (i, i % 10) for i in range(700))  # ~11 KiB
     many = ",".join(["gzip;q=0"] * 1400 + ["br;q=0.1"])
