@@ -51,28 +51,51 @@ static int compress_list_has(const char *value, const char *token)
     return 0;
 }
 
-/* Whether any response header `name` has the element `token`. */
-static int compress_header_has(const gale_request *r, const char *name, const char *token)
+/* What the stage needs of the response headers, found in one pass: every
+ * answer goes through here, and most are never compressed. */
+struct compress_scan {
+    const char *type;          /* the first Content-Type, or NULL */
+    struct http_kv *vary;      /* the last Vary, or NULL */
+    unsigned varies : 1;       /* a Vary has Accept-Encoding or "*" already */
+    unsigned range : 1;        /* Content-Range */
+    unsigned encoded : 1;      /* Content-Encoding */
+    unsigned no_transform : 1; /* Cache-Control: no-transform */
+};
+
+static void compress_scan(gale_request *r, struct compress_scan *s)
 {
-    for (size_t i = 0; i < r->nrh; i++)
-        if (!strcasecmp(r->rh[i].name, name) && compress_list_has(r->rh[i].value, token))
-            return 1;
-    return 0;
+    memset(s, 0, sizeof(*s));
+    for (size_t i = 0; i < r->nrh; i++) {
+        struct http_kv *h = &r->rh[i];
+        char c = (char)(h->name[0] | 0x20); /* most names are ruled out by it */
+        if (c == 'v' && !strcasecmp(h->name, "Vary")) {
+            s->vary = h;
+            s->varies |=
+                compress_list_has(h->value, "Accept-Encoding") || compress_list_has(h->value, "*");
+        } else if (c != 'c') {
+            continue;
+        } else if (!strcasecmp(h->name, "Content-Type")) {
+            s->type = s->type ? s->type : h->value;
+        } else if (!strcasecmp(h->name, "Content-Range")) {
+            s->range = 1;
+        } else if (!strcasecmp(h->name, "Content-Encoding")) {
+            s->encoded = 1;
+        } else if (!strcasecmp(h->name, "Cache-Control")) {
+            s->no_transform |= compress_list_has(h->value, "no-transform");
+        }
+    }
 }
 
 /* Vary: Accept-Encoding, added to the last Vary the answer has (Origin from
  * CORS, the handler's own) or as a new header. */
-static void compress_vary(gale_request *r)
+static void compress_vary(gale_request *r, const struct compress_scan *s)
 {
-    if (compress_header_has(r, "Vary", "Accept-Encoding") || compress_header_has(r, "Vary", "*"))
+    if (s->varies)
         return;
-    for (size_t i = r->nrh; i-- > 0;) {
-        if (strcasecmp(r->rh[i].name, "Vary"))
-            continue;
-        r->rh[i].value = gale_request_printf(r, "%s, Accept-Encoding", r->rh[i].value);
-        return;
-    }
-    response_header_add(r, "Vary", "Accept-Encoding");
+    if (s->vary)
+        s->vary->value = gale_request_printf(r, "%s, Accept-Encoding", s->vary->value);
+    else
+        response_header_add_static(r, "Vary", "Accept-Encoding");
 }
 
 /* A strong ETag becomes weak: the compressed bytes are another
@@ -85,21 +108,16 @@ static void compress_weaken_etag(gale_request *r)
 }
 
 /* Whether the answer is of a type worth compressing and may be compressed
- * at all (the checks that do not depend on the client). */
-static int compress_eligible(gale_request *r, const struct compress_settings *cs)
+ * at all (the checks that do not depend on the client or the size). */
+static int compress_eligible(const struct compress_settings *cs, const struct compress_scan *s)
 {
-    if (!cs->enabled || pipeline_status_no_body(r->status) || r->status == 206)
-        return 0;
     const char *const *types = (const char *const *)cs->types.v;
     size_t ntypes = cs->types.n;
     if (!ntypes) {
         types = compress_negotiate_default_types;
         ntypes = compress_negotiate_ndefault_types;
     }
-    if (!compress_negotiate_type(types, ntypes, response_header_find(r, "Content-Type")))
-        return 0;
-    return !response_header_find(r, "Content-Range") &&
-           !compress_header_has(r, "Cache-Control", "no-transform");
+    return !s->range && !s->no_transform && compress_negotiate_type(types, ntypes, s->type);
 }
 
 /* Accept-Encoding as one list: a client may split it over several lines,
@@ -133,16 +151,21 @@ static void compress_whole(gale_request *r, struct compress_codec *c)
 
 static void compress_head(gale_request *r, int complete)
 {
+    if (pipeline_status_no_body(r->status) || r->status == 206)
+        return;
     struct compress_settings cs;
     compress_settings_get(r->loop->cfg, r->route ? r->route->conf : NULL, &cs);
-    if (!compress_eligible(r, &cs))
+    if (!cs.enabled)
         return;
-    compress_vary(r);
+    struct compress_scan s;
+    compress_scan(r, &s);
+    if (!compress_eligible(&cs, &s))
+        return;
+    compress_vary(r, &s);
     size_t len = evbuffer_get_length(r->out);
     /* A finished body is compressed at once, before the head goes: a huge
      * one (a file) would hold the worker up, so it goes as it is. */
-    if (response_header_find(r, "Content-Encoding") ||
-        (complete && (len < cs.min_size || len > cs.max_size)))
+    if (s.encoded || (complete && (len < cs.min_size || len > cs.max_size)))
         return;
     enum compress_coding coding = compress_negotiate_coding(compress_accept_encoding(r), cs.brotli);
     if (coding == COMPRESS_IDENTITY)
@@ -159,7 +182,7 @@ static void compress_head(gale_request *r, int complete)
         r->compress = c;
         arena_cleanup_add(r->arena, compress_cleanup, r); /* an answer cut short */
     }
-    response_header_add(r, "Content-Encoding", coding == COMPRESS_GZIP ? "gzip" : "br");
+    response_header_add_static(r, "Content-Encoding", coding == COMPRESS_GZIP ? "gzip" : "br");
     compress_weaken_etag(r);
 }
 

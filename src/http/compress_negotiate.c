@@ -128,15 +128,29 @@ enum compress_coding compress_negotiate_coding(const char *accept_encoding, int 
     return br == best ? COMPRESS_BR : COMPRESS_GZIP;
 }
 
+/* [a, a+n) and [b, b+n) are equal, ASCII case ignored. Inline rather than
+ * strncasecmp: every answer's type goes through here, and the strings are
+ * a few bytes. */
+static int compress_negotiate_ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char x = a[i] >= 'A' && a[i] <= 'Z' ? (char)(a[i] + 32) : a[i];
+        char y = b[i] >= 'A' && b[i] <= 'Z' ? (char)(b[i] + 32) : b[i];
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
 /* Whether the media type [t, t+len) matches one pattern. */
 static int compress_negotiate_pattern(const char *pat, const char *t, size_t len)
 {
     size_t plen = strlen(pat);
     if (plen >= 2 && pat[0] == '*' && pat[1] != '/') /* "*+json": a suffix */
-        return len >= plen - 1 && !strncasecmp(t + len - (plen - 1), pat + 1, plen - 1);
+        return len >= plen - 1 && compress_negotiate_ieq(t + len - (plen - 1), pat + 1, plen - 1);
     if (plen >= 2 && pat[plen - 1] == '*' && pat[plen - 2] == '/') /* "text/" and a star */
-        return len > plen - 1 && !strncasecmp(t, pat, plen - 1);
-    return len == plen && !strncasecmp(t, pat, len);
+        return len > plen - 1 && compress_negotiate_ieq(t, pat, plen - 1);
+    return len == plen && compress_negotiate_ieq(t, pat, len);
 }
 
 int compress_negotiate_type(const char *const *patterns, size_t n, const char *content_type)
@@ -146,8 +160,11 @@ int compress_negotiate_type(const char *const *patterns, size_t n, const char *c
     const char *t = content_type;
     while (compress_negotiate_is_ows(*t))
         t++;
-    size_t len = strcspn(t, "; \t");
-    if (len == 0 || memchr(t, '/', len) == NULL)
+    size_t len = 0;
+    int slash = 0;
+    for (; t[len] && t[len] != ';' && !compress_negotiate_is_ows(t[len]); len++)
+        slash |= t[len] == '/';
+    if (len == 0 || !slash)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (compress_negotiate_pattern(patterns[i], t, len))

@@ -125,6 +125,9 @@ struct gale_request {
 /* Add a response header without gale_response_header's checks (gale's own
  * Connection, Upgrade...): name and value are trusted. */
 void response_header_add(gale_request *r, const char *name, const char *value);
+/* The same without copying name and value: string literals, or memory that
+ * lives as long as r (the header a stage adds to every answer). */
+void response_header_add_static(gale_request *r, const char *name, const char *value);
 /* The first response header named name (case-insensitive), or NULL. */
 const char *response_header_find(const gale_request *r, const char *name);
 /* Remove every response header named name, gale's own included. */
