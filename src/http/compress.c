@@ -13,6 +13,9 @@
  * answer becomes weak, as nginx does: the bytes differ from the
  * uncompressed answer's, and If-None-Match compares weakly (etag.c).
  *
+ * A streamed answer is given gzip, not Brotli, unless brotli_streams: its
+ * encoder lives as long as the stream, and Brotli's is several times larger.
+ *
  * HEAD: a finished body is compressed too, so that Content-Length is what
  * GET would send; a streamed one only gets the headers.
  *
@@ -167,7 +170,11 @@ static void compress_head(gale_request *r, int complete)
      * one (a file) would hold the worker up, so it goes as it is. */
     if (s.encoded || (complete && (len < cs.min_size || len > cs.max_size)))
         return;
-    enum compress_coding coding = compress_negotiate_coding(compress_accept_encoding(r), cs.brotli);
+    /* A stream holds its encoder as long as it is open (server-sent events:
+     * hours, thousands of them): Brotli's takes 1 to 2 MiB at quality 4,
+     * gzip's about 256 KiB, so streams get gzip unless brotli_streams. */
+    int brotli = cs.brotli && (complete || cs.brotli_streams);
+    enum compress_coding coding = compress_negotiate_coding(compress_accept_encoding(r), brotli);
     if (coding == COMPRESS_IDENTITY)
         return;
     int level = coding == COMPRESS_GZIP ? cs.gzip_level : cs.brotli_quality;

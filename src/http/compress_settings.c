@@ -10,20 +10,21 @@
 
 /* One table's shape for both scopes: the top level's defaults are the real
  * ones, a route's are "unset" (-1) so that the top level's value holds. */
-#define COMPRESS_SETTINGS_TABLE(name, on, level, br, quality, min, max)                            \
+#define COMPRESS_SETTINGS_TABLE(name, on, level, br, quality, streams, min, max)                   \
     static const struct config_directive name[] = {                                                \
         CONFIG_BOOL(struct compress_settings, enabled, on),                                        \
         CONFIG_INT(struct compress_settings, gzip_level, 0, level, 1, 9),                          \
         CONFIG_BOOL(struct compress_settings, brotli, br),                                         \
         CONFIG_INT(struct compress_settings, brotli_quality, 0, quality, 0, 11),                   \
+        CONFIG_BOOL(struct compress_settings, brotli_streams, streams),                            \
         CONFIG_SIZE(struct compress_settings, min_size, min, 0, 1LL << 40),                        \
         CONFIG_SIZE(struct compress_settings, max_size, max, 0, 1LL << 40),                        \
         CONFIG_STRLIST(struct compress_settings, types),                                           \
         CONFIG_END,                                                                                \
     }
 
-COMPRESS_SETTINGS_TABLE(compress_settings_table, 1, 6, 1, 4, 256, 16777216);
-COMPRESS_SETTINGS_TABLE(compress_settings_route_table, -1, -1, -1, -1, -1, -1);
+COMPRESS_SETTINGS_TABLE(compress_settings_table, 1, 6, 1, 4, 0, 256, 16777216);
+COMPRESS_SETTINGS_TABLE(compress_settings_route_table, -1, -1, -1, -1, -1, -1, -1);
 
 /* Patterns are "type/subtype", "type/" and a star, or a star and "+suffix". */
 static void compress_settings_check(struct config_ctx *ctx, const config_setting_t *g,
@@ -72,6 +73,8 @@ void compress_settings_get(const struct config *cfg, const struct config_route *
         out->brotli = rs->brotli;
     if (rs->brotli_quality >= 0)
         out->brotli_quality = rs->brotli_quality;
+    if (rs->brotli_streams >= 0)
+        out->brotli_streams = rs->brotli_streams;
     if (rs->min_size != (size_t)-1)
         out->min_size = rs->min_size;
     if (rs->max_size != (size_t)-1)

@@ -17,6 +17,7 @@ struct compress_settings {
     int gzip_level;              /* 1..9; default 6 */
     int brotli;                  /* offer br to clients that prefer it; default true */
     int brotli_quality;          /* 0..11; default 4 */
+    int brotli_streams;          /* br for streamed answers too (an encoder of MiBs each); false */
     size_t min_size;             /* finished bodies shorter than this go as they are; 256 */
     size_t max_size;             /* and longer than this too (a file): 16 MiB */
     struct config_strlist types; /* patterns (compress_negotiate.h); none: the built-in list */

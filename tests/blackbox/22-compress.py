@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """22-compress: gzip and Brotli response compression, through real routes of
 a test module (tests/modules/compresstest.c) and the hello module: which
-answers are compressed (types, min_size, max_size, per-route settings) and which never
-are (no body, ranges, a Content-Encoding already, no-transform, HEAD
-bodies); Accept-Encoding negotiation with q-values, and bad or huge values
-that must be harmless; Vary and weak ETags; streamed answers flushed piece by
-piece (server-sent events reach the client while the stream stays open);
-request bodies never inflated; the access log counting the bytes sent.
+answers are compressed (types, min_size, max_size, per-route settings) and
+which never are (no body, ranges, a Content-Encoding already, no-transform,
+HEAD bodies); Accept-Encoding negotiation with q-values, and bad or huge
+values that must be harmless; Vary and weak ETags; streamed answers flushed
+piece by piece (server-sent events reach the client while the stream stays
+open), in gzip unless brotli_streams; encoders freed when a client leaves
+(LeakSanitizer in the sanitizer build); request bodies never inflated; the access log counting the bytes sent.
 Decoded with Python's zlib/gzip and brotli, and with curl --compressed."""
 
 import gzip
@@ -41,7 +42,8 @@ modules = (
                { path = "/capped"; handler = "body"; compress = { max_size = 4000; }; },
                { path = "/custom"; handler = "body";
                  compress = { types = [ "application/x-custom", "font/*" ]; }; },
-               { path = "/gzip1"; handler = "body"; compress = { gzip_level = 1; brotli = false; }; } ); },
+               { path = "/gzip1"; handler = "body"; compress = { gzip_level = 1; brotli = false; }; },
+               { path = "/brstream"; handler = "stream"; compress = { brotli_streams = true; }; } ); },
   { path = "@HELLO@";
     routes = ( { path = "/hello"; handler = "hello"; } ); } );
 """
@@ -351,8 +353,27 @@ def test_streamed_gzip_flushed_per_piece():
         check(len(r.body) < 20000 / 3, "compressed: %d bytes" % len(r.body))
 
 
-def test_streamed_brotli():
+def test_streams_get_gzip_unless_brotli_streams():
     with server() as g:
+        r = get(g, "/stream?pieces=5&size=1000", "br, gzip")
+        eq(r.headers.get("Content-Encoding"), "gzip", "a stream gets gzip by default")
+        eq(gzip.decompress(r.body), text(1000) * 5, "decoded")
+        r = get(g, "/stream?pieces=5&size=1000", "br")
+        eq(r.headers.get("Content-Encoding"), None, "nothing for a br-only client")
+        check("accept-encoding" in vary(r), "but Vary")
+        eq(r.body, text(1000) * 5, "body")
+        r = get(g, "/brstream?pieces=5&size=1000", "br, gzip")
+        eq(r.headers.get("Content-Encoding"), "br", "a route with brotli_streams")
+        eq(unbr(r.body), text(1000) * 5, "decoded")
+        eq(get(g, "/body?size=5000", "br, gzip").headers.get("Content-Encoding"), "br",
+           "finished answers still get br")
+
+
+BR_STREAMS = "compress = { brotli_streams = true; };"
+
+
+def test_streamed_brotli():
+    with server(BR_STREAMS) as g:
         r = get(g, "/stream?pieces=20&size=1000", "br")
         eq(r.headers.get("Content-Encoding"), "br", "br stream")
         eq(unbr(r.body), text(1000) * 20, "decoded stream")
@@ -375,7 +396,7 @@ def test_streamed_http10():
 
 
 def _events(ae, decoder):
-    with server() as g:
+    with server(BR_STREAMS) as g:
         s = socket.create_connection(("127.0.0.1", g.port), timeout=10)
         try:
             s.sendall(req("GET", "/events", headers=[("Accept-Encoding", ae)]))
@@ -420,7 +441,7 @@ def test_server_sent_events_reach_client_br():
 
 
 def test_client_leaves_mid_stream():
-    with server() as g:
+    with server(BR_STREAMS) as g:
         for ae in ("gzip", "br"):
             s = socket.create_connection(("127.0.0.1", g.port), timeout=10)
             s.sendall(req("GET", "/stream?pieces=100000&size=2000",
@@ -434,7 +455,7 @@ def test_client_leaves_mid_stream():
 
 
 def test_curl_compressed():
-    with server() as g:
+    with server(BR_STREAMS) as g:
         for path, want in (("/body?size=9000", text(9000)),
                            ("/stream?pieces=7&size=900", text(900) * 7)):
             for ae in ([], ["-H", "Accept-Encoding: gzip"], ["-H", "Accept-Encoding: br"]):
@@ -487,6 +508,7 @@ def test_config_errors():
         with open(g.conf_path) as f:
             conf = f.read()
         for extra, msg in (('compress = { types = [ "html" ]; };', "types"),
+                           ("compress = { brotli_streams = 1; };", "brotli_streams"),
                            ("compress = { gzip_level = 10; };", "gzip_level"),
                            ("compress = { brotli_quality = 12; };", "brotli_quality"),
                            ("compress = { level = 3; };", "level")):
