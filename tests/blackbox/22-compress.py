@@ -386,6 +386,20 @@ def test_streamed_brotli():
             eq(len(got) % 1000, 0, "each chunk decodes to whole pieces (a flush)")
 
 
+def test_keepalive_after_compressed_answers():
+    with server() as g:
+        ae = [("Accept-Encoding", "gzip")]
+        data = g.raw(req("GET", "/stream?pieces=3&size=800", headers=ae) +
+                     req("GET", "/body?size=3000", headers=ae) +
+                     req("HEAD", "/body?size=3000", headers=ae) +
+                     req("GET", "/body?size=3000", headers=ae + [("Connection", "close")]))
+        rs = parse_responses(data, ["GET", "GET", "HEAD", "GET"])
+        eq(len(rs), 4, "four answers on one connection")
+        eq(gzip.decompress(rs[0].body), text(800) * 3, "the stream")
+        for r in (rs[1], rs[3]):
+            eq(gzip.decompress(r.body), text(3000), "a finished answer after it")
+
+
 def test_streamed_http10():
     with server() as g:
         data = g.raw(req("GET", "/stream?pieces=5&size=700", version="HTTP/1.0",
