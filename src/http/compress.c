@@ -110,6 +110,32 @@ static void compress_weaken_etag(gale_request *r)
             r->rh[i].value = gale_request_printf(r, "W/%s", r->rh[i].value);
 }
 
+/* Whether `type` matches the patterns, remembering the last verdict: most
+ * answers of a worker share a few types, every answer asks, and comparing
+ * the string costs a fraction of matching it. One per worker process (the
+ * loop is single-threaded); `types` is the config's list, which outlives
+ * the worker. */
+static int compress_type_ok(const char *const *types, size_t ntypes, const char *type)
+{
+    static struct {
+        const char *const *types;
+        size_t len;
+        int match;
+        char type[64];
+    } last;
+    size_t len = type ? strlen(type) : 0;
+    if (type && last.types == types && last.len == len && !memcmp(last.type, type, len))
+        return last.match;
+    int match = compress_negotiate_type(types, ntypes, type);
+    if (type && len < sizeof(last.type)) {
+        last.types = types;
+        last.len = len;
+        last.match = match;
+        memcpy(last.type, type, len);
+    }
+    return match;
+}
+
 /* Whether the answer is of a type worth compressing and may be compressed
  * at all (the checks that do not depend on the client or the size). */
 static int compress_eligible(const struct compress_settings *cs, const struct compress_scan *s)
@@ -120,7 +146,7 @@ static int compress_eligible(const struct compress_settings *cs, const struct co
         types = compress_negotiate_default_types;
         ntypes = compress_negotiate_ndefault_types;
     }
-    return !s->range && !s->no_transform && compress_negotiate_type(types, ntypes, s->type);
+    return !s->range && !s->no_transform && compress_type_ok(types, ntypes, s->type);
 }
 
 /* Accept-Encoding as one list: a client may split it over several lines,
