@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/log_settings.h"
 #include "daemon/rlimit.h"
+#include "http/compress_settings.h"
 #include "http/http_settings.h"
 #include "http/static_settings.h"
 #include "net/tls_settings.h"
@@ -21,7 +22,7 @@ void settings_register(void)
         &tls_settings_part,    &http_listen_settings_part, &http_settings_part,
         &ws_settings_part,     &pubsub_settings_part,      &http_route_settings_part,
         &locale_settings_part, &log_settings_part,         &rlimit_settings_part,
-        &static_settings_part,
+        &static_settings_part, &compress_settings_part,    &compress_route_settings_part,
     };
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         if (config_part_register(parts[i]) < 0)

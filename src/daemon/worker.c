@@ -36,6 +36,7 @@
 #include "core/threadpool.h"
 #include "core/timer.h"
 #include "core/util.h"
+#include "http/compress.h"
 #include "http/etag.h"
 #include "http/h1.h"
 #include "http/pipeline.h"
@@ -373,6 +374,7 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
     static const struct http_upgrade websocket = {ws_accept, ws_attach};
     pipeline_set_upgrade(&websocket);
     pipeline_stage_add(&etag_stage);
+    pipeline_stage_add(&compress_stage);
     if (worker_drop_privileges(w->loop.cfg) < 0)
         exit(3);
     /* A master that dies (kill -9, a crash) sends SIGUSR2 to its workers,

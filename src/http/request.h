@@ -18,6 +18,7 @@
 #include "http/http_parser.h"
 
 struct arena;
+struct compress_codec;
 struct evbuffer;
 struct http_wire;
 struct locale;
@@ -102,6 +103,9 @@ struct gale_request {
     /* r->out holds file segments that only sendfile reads (static.c): an
      * output stage must not peek at or rewrite the body. */
     unsigned file_body : 1;
+    /* the encoder of a streamed answer being compressed (compress.c): freed
+     * by its arena cleanup, or when the answer ends */
+    struct compress_codec *compress;
 
     unsigned is_head : 1;
     unsigned head_sent : 1;
@@ -133,6 +137,9 @@ struct gale_request {
 /* Add a response header without gale_response_header's checks (gale's own
  * Connection, Upgrade...): name and value are trusted. */
 void response_header_add(gale_request *r, const char *name, const char *value);
+/* The same without copying name and value: string literals, or memory that
+ * lives as long as r (the header a stage adds to every answer). */
+void response_header_add_static(gale_request *r, const char *name, const char *value);
 /* The first response header named name (case-insensitive), or NULL. */
 const char *response_header_find(const gale_request *r, const char *name);
 /* Remove every response header named name, gale's own included. */

@@ -132,16 +132,21 @@ void response_header_remove(gale_request *r, const char *name)
     r->nrh_keep = keep;
 }
 
-void response_header_add(gale_request *r, const char *name, const char *value)
+void response_header_add_static(gale_request *r, const char *name, const char *value)
 {
     if (r->nrh == r->caprh) {
         size_t cap = r->caprh ? r->caprh * 2 : 8;
         r->rh = arena_realloc(r->arena, r->rh, r->caprh * sizeof(*r->rh), cap * sizeof(*r->rh));
         r->caprh = cap;
     }
-    r->rh[r->nrh].name = arena_strdup(r->arena, name);
-    r->rh[r->nrh].value = arena_strdup(r->arena, value);
+    r->rh[r->nrh].name = name;
+    r->rh[r->nrh].value = value;
     r->nrh++;
+}
+
+void response_header_add(gale_request *r, const char *name, const char *value)
+{
+    response_header_add_static(r, arena_strdup(r->arena, name), arena_strdup(r->arena, value));
 }
 
 int gale_response_write(gale_request *r, const void *data, size_t len)
