@@ -100,6 +100,7 @@ def big_file(name):
 CONF = """
 workers = 1;
 access_log = "off";
+%(compress)s
 listen = ( { address = "127.0.0.1"; port = @PORT@; }%(listen)s );
 static = ( { prefix = "/static/"; path = %(www)s; max_age = 3600; },
            { prefix = "/plain/"; path = %(www)s; precompressed = false; },
@@ -110,13 +111,14 @@ modules = (
 """
 
 
-def start(listen="", more="", with_module=False):
+def start(listen="", more="", with_module=False, compress=False):
     module = ""
     if with_module:
         module = (',\n  { path = %s; routes = ( { path = "/url"; handler = "url"; } ); }'
                   % lc_str(module_path("staticurl")))
     return Gale(conf=CONF % {"www": lc_str(www()), "listen": listen, "more": more,
-                             "module": module})
+                             "module": module,
+                             "compress": "" if compress else "compress = { enabled = false; };"})
 
 
 def get(g, target, headers=(), method="GET"):
@@ -543,6 +545,49 @@ def test_tls():
         ok(tls_get("/static/a.txt"), FILES["a.txt"], "served after the cut (TLS)")
 
 
+def test_compressed_on_the_fly():
+    """With compression on (the default), a small text file without a
+    sibling is gzipped by the compression stage (weak ETag, 304 still); a
+    big one, sent by sendfile or in pieces over TLS, goes as it is, whole and
+    with its own length."""
+    import gzip
+    key, crt = make_cert()
+    d = tempfile.mkdtemp(prefix="gale-static-bigtext-")
+    atexit.register(shutil.rmtree, d, True)
+    os.chmod(d, 0o755)
+    text = b"a line of text that compresses well\n" * 60000  # 2.1 MB
+    with open(os.path.join(d, "big.txt"), "wb") as f:
+        f.write(text)
+    os.chmod(os.path.join(d, "big.txt"), 0o644)
+    tport = free_port()
+    listen = (', { address = "127.0.0.1"; port = %d; tls = { certificate = %s; key = %s; }; }'
+              % (tport, lc_str(crt), lc_str(key)))
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    gz = [("Accept-Encoding", "gzip")]
+    with start(listen=listen, more=", { prefix = \"/bt/\"; path = %s; }" % lc_str(d),
+               compress=True) as g:
+        r = get(g, "/plain/z.txt", gz)
+        eq((r.status, r.headers.get("content-encoding")), (200, "gzip"), "z.txt gzipped")
+        eq(gzip.decompress(r.body), FILES["z.txt"], "z.txt decoded")
+        check("accept-encoding" in r.headers.get("vary", "").lower(), "Vary: %r" % r.headers)
+        tag = r.headers.get("etag", "")
+        check(tag.startswith('W/"'), "a weak ETag for the gzipped file: %r" % tag)
+        eq(get(g, "/plain/z.txt", gz + [("If-None-Match", tag)]).status, 304, "304 for it")
+        r = get(g, "/bt/big.txt", gz)
+        eq(r.headers.get("content-encoding"), None, "a sendfile body goes as it is")
+        ok(r, text, "big text, plain")
+        wait_for(lambda: socket.create_connection(("127.0.0.1", tport)).close() or True, 5)
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", tport), timeout=10),
+                            server_hostname="localhost")
+        s.sendall(req("GET", "/bt/big.txt", headers=gz + [("Connection", "close")]))
+        rs = parse_responses(read_to_close(s, 30), ["GET"])
+        s.close()
+        eq(rs[0].headers.get("content-encoding"), None, "pieces over TLS go as they are")
+        ok(rs[0], text, "big text, TLS")
+
+
 # ---------------------------------------------------------------- gale -t
 
 
@@ -610,7 +655,8 @@ def test_same_as_tornado():
         eq(t.stdout.readline().strip(), b"ready", "Tornado started")
         conf_more = ""
         with Gale(conf=CONF.replace("max_age = 3600; ", "precompressed = false; ")
-                  % {"www": lc_str(www()), "listen": "", "more": conf_more, "module": ""}) as g:
+                  % {"www": lc_str(www()), "listen": "", "more": conf_more, "module": "",
+                     "compress": "compress = { enabled = false; };"}) as g:
             mtime = os.stat(www("a.txt")).st_mtime
             lm = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(mtime))
             cases = [(n, ()) for n in ("a.txt", "index.html", "site.css", "app.js", "data.json",
