@@ -238,11 +238,11 @@ static int tval_number(const json_t *v, double *d)
 
 int tval_equal(const json_t *a, const json_t *b)
 {
-    double x, y;
-    if (tval_number(a, &x) == 0 && tval_number(b, &y) == 0) {
+    double da, db;
+    if (tval_number(a, &da) == 0 && tval_number(b, &db) == 0) {
         if (json_is_integer(a) && json_is_integer(b))
             return json_integer_value(a) == json_integer_value(b);
-        return x == y;
+        return da == db;
     }
     if (json_typeof(a) != json_typeof(b))
         return 0;
