@@ -69,14 +69,15 @@ static double teval_num(const json_t *v)
     return json_is_real(v) ? json_real_value(v) : (double)teval_int(v);
 }
 
-static json_t *teval_lookup(struct trender *r, const char *name)
+/* Borrowed: from the variables or the context. */
+static json_t *teval_lookup(struct trender *r, const char *name, size_t len)
 {
-    json_t *v = json_object_get(r->vars, name);
+    json_t *v = json_object_size(r->vars) ? json_object_getn(r->vars, name, len) : NULL;
     if (v == NULL && r->ctx != NULL)
-        v = json_object_get(r->ctx, name);
+        v = json_object_getn(r->ctx, name, len);
     if (v == NULL)
         return trender_fail(r, "NameError: name '%s' is not defined", name);
-    return json_incref(v);
+    return v;
 }
 
 /* Python's index i (negative from the end) into n items; -1 outside. */
@@ -87,15 +88,17 @@ static long long teval_index(long long i, size_t n)
     return i < 0 || i >= (long long)n ? -1 : i;
 }
 
-static json_t *teval_subscript(struct trender *r, json_t *base, json_t *key)
+/* base[key]: borrowed from base, but for a string's character (*owned). */
+static json_t *teval_subscript(struct trender *r, json_t *base, json_t *key, int *owned)
 {
+    *owned = 0;
     if (json_is_object(base)) {
         if (!json_is_string(key))
             return trender_fail(r, "KeyError: keys are strings, not %s", tval_type(key));
-        json_t *v = json_object_get(base, json_string_value(key));
+        json_t *v = json_object_getn(base, json_string_value(key), json_string_length(key));
         if (v == NULL)
             return trender_fail(r, "KeyError: '%s'", json_string_value(key));
-        return json_incref(v);
+        return v;
     }
     if (!teval_is_int(key))
         return trender_fail(r, "TypeError: %s indices must be integers, not %s", tval_type(base),
@@ -104,7 +107,7 @@ static json_t *teval_subscript(struct trender *r, json_t *base, json_t *key)
         long long i = teval_index(teval_int(key), json_array_size(base));
         if (i < 0)
             return trender_fail(r, "IndexError: list index out of range");
-        return json_incref(json_array_get(base, (size_t)i));
+        return json_array_get(base, (size_t)i);
     }
     if (json_is_string(base)) {
         const char *s = json_string_value(base);
@@ -113,6 +116,7 @@ static json_t *teval_subscript(struct trender *r, json_t *base, json_t *key)
         if (i < 0)
             return trender_fail(r, "IndexError: string index out of range");
         size_t a = teval_uoff(s, n, (size_t)i), b = teval_uoff(s, n, (size_t)i + 1);
+        *owned = 1;
         return json_stringn(s + a, b - a);
     }
     return trender_fail(r, "TypeError: '%s' object is not subscriptable", tval_type(base));
@@ -311,17 +315,23 @@ static int teval_cmp1(struct trender *r, int op, json_t *a, json_t *b)
     return op == TO_LT ? c < 0 : op == TO_LE ? c <= 0 : op == TO_GT ? c > 0 : c >= 0;
 }
 
+json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned);
+static void teval_drop(json_t *v, int owned);
+
 static json_t *teval_cmp(struct trender *r, const struct texpr *e)
 {
-    json_t *a = texpr_eval(r, e->args[0]);
+    int ao, bo;
+    json_t *a = texpr_value(r, e->args[0], &ao);
     int res = 1;
     for (size_t i = 1; a != NULL && i < e->nargs && res == 1; i++) {
-        json_t *b = texpr_eval(r, e->args[i]);
+        json_t *b = texpr_value(r, e->args[i], &bo);
         res = b ? teval_cmp1(r, e->ops[i - 1], a, b) : -1;
-        json_decref(a);
+        teval_drop(a, ao);
         a = b;
+        ao = bo;
     }
-    json_decref(a);
+    if (a != NULL)
+        teval_drop(a, ao);
     return a == NULL || res < 0 ? NULL : json_boolean(res);
 }
 
@@ -406,34 +416,112 @@ static json_t *teval_unary(struct trender *r, const struct texpr *e)
     return v;
 }
 
-json_t *texpr_eval(struct trender *r, const struct texpr *e)
+static void teval_drop(json_t *v, int owned)
 {
-    json_t *a, *b, *c, *v;
+    if (owned)
+        json_decref(v);
+}
+
+/* The value of e either borrowed (*owned = 0: from the context, the
+ * variables or the compiled constants, which outlive the expression) or a
+ * new reference (*owned = 1). Most values a page prints are borrowed: no
+ * reference counting (atomic) on the hot path. */
+json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
+{
+    json_t *a, *b, *v;
+    int ao, bo, t;
     switch (e->kind) {
     case TE_CONST:
-        return json_incref(e->value);
+        *owned = 0;
+        return e->value;
     case TE_NAME:
-        return teval_lookup(r, e->name);
+        *owned = 0;
+        return teval_lookup(r, e->name, e->nlen);
     case TE_ATTR:
-        if ((a = texpr_eval(r, e->args[0])) == NULL)
+        if ((a = texpr_value(r, e->args[0], &ao)) == NULL)
             return NULL;
-        v = json_is_object(a) ? json_object_get(a, e->name) : NULL;
+        v = json_is_object(a) ? json_object_getn(a, e->name, e->nlen) : NULL;
         if (v == NULL)
             trender_fail(r, "AttributeError: '%s' object has no attribute '%s'", tval_type(a),
                          e->name);
-        json_incref(v);
-        json_decref(a);
+        else if (ao)
+            json_incref(v); /* outlives its container */
+        teval_drop(a, ao);
+        *owned = ao;
         return v;
     case TE_INDEX:
+        if ((a = texpr_value(r, e->args[0], &ao)) == NULL)
+            return NULL;
+        if ((b = texpr_value(r, e->args[1], &bo)) == NULL) {
+            teval_drop(a, ao);
+            return NULL;
+        }
+        v = teval_subscript(r, a, b, owned);
+        if (v != NULL && ao && !*owned) {
+            json_incref(v);
+            *owned = 1;
+        }
+        teval_drop(a, ao);
+        teval_drop(b, bo);
+        return v;
+    case TE_AND:
+    case TE_OR:
+        if ((a = texpr_value(r, e->args[0], &ao)) == NULL)
+            return NULL;
+        if (tval_truthy(a) == (e->kind == TE_OR)) {
+            *owned = ao;
+            return a;
+        }
+        teval_drop(a, ao);
+        return texpr_value(r, e->args[1], owned);
+    case TE_COND:
+        if ((a = texpr_value(r, e->args[0], &ao)) == NULL)
+            return NULL;
+        t = tval_truthy(a);
+        teval_drop(a, ao);
+        return texpr_value(r, e->args[t ? 1 : 2], owned);
+    case TE_BINARY:
+        *owned = 1;
+        if ((a = texpr_value(r, e->args[0], &ao)) == NULL)
+            return NULL;
+        if ((b = texpr_value(r, e->args[1], &bo)) == NULL) {
+            teval_drop(a, ao);
+            return NULL;
+        }
+        v = teval_binary(r, e->ops[0], a, b);
+        teval_drop(a, ao);
+        teval_drop(b, bo);
+        return v;
+    default:
+        *owned = 1;
+        return texpr_eval(r, e);
+    }
+}
+
+json_t *texpr_eval(struct trender *r, const struct texpr *e)
+{
+    json_t *a, *b, *c, *v;
+    int owned;
+    switch (e->kind) {
+    case TE_CONST:
+    case TE_NAME:
+    case TE_ATTR:
+    case TE_INDEX:
+    case TE_AND:
+    case TE_OR:
+    case TE_COND:
+    case TE_BINARY:
+        v = texpr_value(r, e, &owned);
+        if (v != NULL && !owned)
+            json_incref(v);
+        return v;
     case TE_SLICE:
         a = texpr_eval(r, e->args[0]);
         b = a && e->args[1] ? texpr_eval(r, e->args[1]) : NULL;
-        c = a && e->args[1] && !b                    ? NULL
-            : a && e->kind == TE_SLICE && e->args[2] ? texpr_eval(r, e->args[2])
-                                                     : NULL;
+        c = a && e->args[1] && !b ? NULL : a && e->args[2] ? texpr_eval(r, e->args[2]) : NULL;
         v = NULL;
-        if (a && (b || !e->args[1]) && (e->kind == TE_INDEX || c || !e->args[2]))
-            v = e->kind == TE_INDEX ? teval_subscript(r, a, b) : teval_slice(r, a, b, c);
+        if (a && (b || !e->args[1]) && (c || !e->args[2]))
+            v = teval_slice(r, a, b, c);
         json_decref(a);
         json_decref(b);
         json_decref(c);
@@ -449,33 +537,8 @@ json_t *texpr_eval(struct trender *r, const struct texpr *e)
     case TE_POS:
     case TE_NOT:
         return teval_unary(r, e);
-    case TE_BINARY:
-        if ((a = texpr_eval(r, e->args[0])) == NULL)
-            return NULL;
-        if ((b = texpr_eval(r, e->args[1])) == NULL) {
-            json_decref(a);
-            return NULL;
-        }
-        v = teval_binary(r, e->ops[0], a, b);
-        json_decref(a);
-        json_decref(b);
-        return v;
     case TE_CMP:
         return teval_cmp(r, e);
-    case TE_AND:
-    case TE_OR:
-        if ((a = texpr_eval(r, e->args[0])) == NULL)
-            return NULL;
-        if (tval_truthy(a) == (e->kind == TE_OR))
-            return a;
-        json_decref(a);
-        return texpr_eval(r, e->args[1]);
-    case TE_COND:
-        if ((a = texpr_eval(r, e->args[0])) == NULL)
-            return NULL;
-        int t = tval_truthy(a);
-        json_decref(a);
-        return texpr_eval(r, e->args[t ? 1 : 2]);
     }
     return NULL;
 }

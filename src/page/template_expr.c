@@ -572,11 +572,26 @@ static struct texpr *texpr_ternary(struct texpr_lexer *lx)
     return c;
 }
 
+/* Names' and string constants' lengths, once, for the look-ups. */
+static void texpr_lengths(struct texpr *e)
+{
+    if (e == NULL)
+        return;
+    if (e->name != NULL)
+        e->nlen = strlen(e->name);
+    else if (e->value != NULL && json_is_string(e->value))
+        e->nlen = json_string_length(e->value);
+    for (size_t i = 0; i < e->nargs; i++)
+        texpr_lengths(e->args[i]);
+}
+
 struct texpr *texpr_compile(const char *src, size_t len, char *what, size_t whatsz)
 {
     struct texpr_lexer lx = {.s = src, .end = src + len, .what = what, .whatsz = whatsz};
     texpr_next(&lx);
     struct texpr *e = texpr_ternary(&lx);
+    if (!lx.failed)
+        texpr_lengths(e);
     if (!lx.failed && lx.kind != TK_END)
         texpr_fail(&lx, "expected the end of the expression, not '%.*s'", (int)lx.len, lx.start);
     json_decref(lx.value);

@@ -86,6 +86,7 @@ struct texpr {
     enum texpr_fn fn;
     json_t *value; /* TE_CONST: owned */
     char *name;    /* TE_NAME, TE_ATTR, TE_METHOD; TE_CALL: the function's name */
+    size_t nlen;   /* strlen(name), or the length of a TE_CONST string */
     struct texpr **args;
     char **kw; /* TE_CALL: kw[i] is args[i]'s keyword, or NULL */
     int *ops;  /* TE_BINARY: ops[0]; TE_CMP: nargs - 1 of them */
@@ -194,13 +195,17 @@ struct trender {
     const struct template *cur; /* for error messages */
     int line;
     int depth;
-    int flow; /* TFLOW_* */
+    int flow;            /* TFLOW_* */
+    unsigned long steps; /* nodes run: see TRENDER_MAX_STEPS */
 };
 
 enum { TFLOW_NONE, TFLOW_BREAK, TFLOW_CONTINUE };
 
 /* Evaluate e: a new reference, or NULL after setting r->err. */
 json_t *texpr_eval(struct trender *r, const struct texpr *e);
+/* The same, borrowed when it can be (*owned = 0; else a new reference):
+ * valid until the variables change. */
+json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned);
 /* Render a template named by the current one (include, Template()). */
 int trender_named(struct trender *r, const char *name, json_t *ctx);
 __attribute__((format(printf, 2, 3))) json_t *trender_fail(struct trender *r, const char *fmt, ...);

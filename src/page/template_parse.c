@@ -177,8 +177,10 @@ static char *tparse_resolve(struct tparser *p, const char *suffix, const char *w
 static int tparse_vars(struct tparser *p, struct tnode *n, const char *s, size_t len)
 {
     char buf[256];
-    if (len >= sizeof(buf))
-        return tparse_fail(p, "expected one or two names, not \"%.*s\"", (int)len, s);
+    if (len >= sizeof(buf)) {
+        tparse_fail(p, "expected one or two names, not \"%.*s\"", (int)len, s);
+        return -1;
+    }
     memcpy(buf, s, len);
     buf[len] = '\0';
     char *save = NULL;
@@ -187,14 +189,18 @@ static int tparse_vars(struct tparser *p, struct tnode *n, const char *s, size_t
         for (char *c = tok; *c; c++)
             ok &= (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' ||
                   (*c >= '0' && *c <= '9');
-        if (!ok)
-            return tparse_fail(p, "expected one or two names to assign, not \"%.*s\"", (int)len, s);
+        if (!ok) {
+            tparse_fail(p, "expected one or two names to assign, not \"%.*s\"", (int)len, s);
+            return -1;
+        }
         n->vars[n->nvars] = strdup(tok);
         if (n->vars[n->nvars++] == NULL)
             abort();
     }
-    if (n->nvars == 0)
-        return tparse_fail(p, "expected a name to assign");
+    if (n->nvars == 0) {
+        tparse_fail(p, "expected a name to assign");
+        return -1;
+    }
     return 0;
 }
 
@@ -403,8 +409,10 @@ static int tparse_tag_end(struct tparser *p, const char *close, const char **s, 
 {
     const char *start = p->text + p->pos;
     const char *end = memmem(start, p->len - p->pos, close, 2);
-    if (end == NULL)
-        return tparse_fail(p, "%s", missing);
+    if (end == NULL) {
+        tparse_fail(p, "%s", missing);
+        return -1;
+    }
     for (const char *c = start; c < end; c++)
         p->line += *c == '\n';
     p->pos = (size_t)(end - p->text) + 2;

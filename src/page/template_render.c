@@ -14,7 +14,17 @@
 #include "page/template_impl.h"
 
 #define TRENDER_MAX_CHAIN 16
-#define TRENDER_MAX_WHILE 10000000 /* iterations: a template must not hang its worker */
+/* A template must not hang or exhaust its worker: limits on the nodes one
+ * render runs and on its output (far lower when fuzzing). */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define TRENDER_MAX_WHILE 10000
+#define TRENDER_MAX_STEPS 100000ul
+#define TRENDER_MAX_OUTPUT (1u << 20)
+#else
+#define TRENDER_MAX_WHILE 10000000
+#define TRENDER_MAX_STEPS 100000000ul
+#define TRENDER_MAX_OUTPUT (256u << 20)
+#endif
 
 json_t *trender_fail(struct trender *r, const char *fmt, ...)
 {
@@ -37,6 +47,15 @@ static int trender_value(struct trender *r, json_t *v, int fn)
     struct template_buf tmp = {0};
     const char *s;
     size_t n;
+    if (json_is_string(v) && fn == TF_XHTML_ESCAPE) { /* the common case first */
+        tval_xhtml_escape(r->out, json_string_value(v), json_string_length(v));
+        return 0;
+    }
+    if ((fn == TF_NONE || fn == TF_XHTML_ESCAPE) && !json_is_string(v) && !json_is_array(v) &&
+        !json_is_object(v)) {
+        tval_str(r->out, v); /* digits, signs, "True", "None"...: nothing to escape */
+        return 0;
+    }
     if (json_is_string(v)) {
         s = json_string_value(v);
         n = json_string_length(v);
@@ -120,10 +139,21 @@ static json_t *trender_iterable(struct trender *r, json_t *v)
 
 static int trender_for(struct trender *r, const struct tnode *n)
 {
-    json_t *v = texpr_eval(r, n->e), *items = v ? trender_iterable(r, v) : NULL;
-    json_decref(v);
-    if (items == NULL)
+    int owned;
+    json_t *v = texpr_value(r, n->e, &owned), *items;
+    if (v == NULL)
         return -1;
+    if (json_is_array(v)) {
+        items = v;
+        if (!owned) /* held: a {% set %} in the body may drop the variable's list */
+            json_incref(items);
+    } else {
+        items = trender_iterable(r, v);
+        if (owned)
+            json_decref(v);
+        if (items == NULL)
+            return -1;
+    }
     int rc = 0, broke = 0;
     for (size_t i = 0; i < json_array_size(items) && rc == 0; i++) {
         r->line = n->line;
@@ -147,11 +177,13 @@ static int trender_while(struct trender *r, const struct tnode *n)
 {
     for (long i = 0;; i++) {
         r->line = n->line;
-        json_t *c = texpr_eval(r, n->e);
+        int owned;
+        json_t *c = texpr_value(r, n->e, &owned);
         if (c == NULL)
             return -1;
         int t = tval_truthy(c);
-        json_decref(c);
+        if (owned)
+            json_decref(c);
         if (!t)
             return trender_body(r, &n->bodies[1]);
         if (i >= TRENDER_MAX_WHILE) {
@@ -171,11 +203,13 @@ static int trender_if(struct trender *r, const struct tnode *n)
 {
     for (size_t i = 0; i < n->nconds; i++) {
         r->line = n->line;
-        json_t *c = texpr_eval(r, n->conds[i]);
+        int owned;
+        json_t *c = texpr_value(r, n->conds[i], &owned);
         if (c == NULL)
             return -1;
         int t = tval_truthy(c);
-        json_decref(c);
+        if (owned)
+            json_decref(c);
         if (t)
             return trender_body(r, &n->bodies[i]);
     }
@@ -236,20 +270,25 @@ static int trender_node(struct trender *r, const struct tnode *n)
 {
     json_t *v;
     const struct template *cur = r->cur;
-    int rc = 0;
+    int rc = 0, owned;
     r->cur = n->owner;
     r->line = n->line;
+    if (++r->steps > TRENDER_MAX_STEPS || r->out->len > TRENDER_MAX_OUTPUT) {
+        trender_fail(r, "RuntimeError: the template ran too long or wrote too much");
+        return -1;
+    }
     switch (n->kind) {
     case TN_TEXT:
         template_buf_add(r->out, n->text, n->len);
         break;
     case TN_EXPR:
-        if ((v = texpr_eval(r, n->e)) == NULL) {
+        if ((v = texpr_value(r, n->e, &owned)) == NULL) {
             rc = -1;
             break;
         }
         rc = trender_value(r, v, n->raw ? TF_NONE : n->escape);
-        json_decref(v);
+        if (owned)
+            json_decref(v);
         break;
     case TN_IF:
         rc = trender_if(r, n);

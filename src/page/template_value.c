@@ -10,17 +10,21 @@
 
 #include "page/template_impl.h"
 
+__attribute__((noinline)) static void template_buf_grow(struct template_buf *b, size_t n)
+{
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    b->s = realloc(b->s, cap);
+    if (b->s == NULL)
+        abort(); /* as the arena: a worker without memory cannot answer */
+    b->cap = cap;
+}
+
 void template_buf_add(struct template_buf *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        b->s = realloc(b->s, cap);
-        if (b->s == NULL)
-            abort(); /* as the arena: a worker without memory cannot answer */
-        b->cap = cap;
-    }
+    if (b->len + n + 1 > b->cap)
+        template_buf_grow(b, n);
     memcpy(b->s + b->len, s, n);
     b->len += n;
     b->s[b->len] = '\0';
@@ -70,6 +74,57 @@ const char *tval_type(const json_t *v)
     return names[json_typeof(v)];
 }
 
+/* Append the decimal digits of v (any sign). */
+static void tval_int(struct template_buf *b, long long v)
+{
+    char buf[24], *p = buf + sizeof(buf);
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        *--p = '-';
+    template_buf_add(b, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/* The common case of tval_float without printf: a value in fixed notation
+ * whose shortest form has at most 15 significant digits. With k decimals
+ * (from 0 up), m = d * 10^k rounded is exact and m / 10^k is the double
+ * nearest the decimal m * 10^-k: when that is d, the decimal reads back as
+ * d; and no other decimal of 15 digits or fewer does (DBL_DIG), so the
+ * first k that works gives the shortest. 0: not this case. */
+static int tval_float_fixed(struct template_buf *b, double d)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    double a = fabs(d);
+    if (!(a >= 1e-4 && a < 1e15))
+        return 0;
+    for (int k = 0; k < 16; k++) {
+        double m = nearbyint(d * pow10[k]);
+        if (fabs(m) >= 1e15)
+            return 0; /* more than 15 digits: the general case */
+        if (m / pow10[k] != d)
+            continue;
+        long long im = (long long)m, ip = (long long)pow10[k];
+        char frac[20];
+        long long f = im < 0 ? -(im % ip) : im % ip;
+        if (d < 0)
+            template_buf_addc(b, '-');
+        tval_int(b, im < 0 ? -(im / ip) : im / ip);
+        template_buf_addc(b, '.');
+        if (k == 0) {
+            template_buf_addc(b, '0');
+            return 1;
+        }
+        for (int i = k - 1; i >= 0; i--, f /= 10)
+            frac[i] = (char)('0' + f % 10);
+        template_buf_add(b, frac, (size_t)k);
+        return 1;
+    }
+    return 0;
+}
+
 /* Python's repr(float): the shortest digits that read back the same, in
  * fixed notation for exponents -4..15, else scientific. */
 void tval_float(struct template_buf *b, double d)
@@ -85,7 +140,12 @@ void tval_float(struct template_buf *b, double d)
         template_buf_adds(b, d < 0 ? "-inf" : "inf");
         return;
     }
-    for (prec = 1; prec <= 17; prec++) {
+    if (tval_float_fixed(b, d))
+        return;
+    /* Any decimal of at most 15 digits survives the trip through a double
+     * (DBL_DIG), so when 15 digits read back the same, they are the shortest
+     * ones padded with zeros; else 16, else 17 (always enough). */
+    for (prec = 15; prec <= 17; prec++) {
         snprintf(digits, sizeof(digits), "%.*e", prec - 1, d);
         if (strtod(digits, NULL) == d)
             break;
@@ -158,7 +218,6 @@ static void tval_repr_string(struct template_buf *b, const char *s, size_t n)
 
 static void tval_print(struct template_buf *b, const json_t *v, int repr)
 {
-    char num[32];
     size_t i;
     const char *k;
     json_t *x;
@@ -171,8 +230,7 @@ static void tval_print(struct template_buf *b, const json_t *v, int repr)
             template_buf_add(b, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        template_buf_adds(b, num);
+        tval_int(b, json_integer_value(v));
         break;
     case JSON_REAL:
         tval_float(b, json_real_value(v));
@@ -302,30 +360,18 @@ int tval_compare(const json_t *a, const json_t *b)
 
 void tval_xhtml_escape(struct template_buf *b, const char *s, size_t n)
 {
+    /* for each byte, the length of its entity (0: none), one look-up a byte */
+    static const unsigned char len[256] = {['&'] = 5, ['<'] = 4, ['>'] = 4, ['"'] = 6, ['\''] = 5};
+    static const char *const entity[256] = {
+        ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
+    };
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *rep;
-        switch (s[i]) {
-        case '&':
-            rep = "&amp;";
-            break;
-        case '<':
-            rep = "&lt;";
-            break;
-        case '>':
-            rep = "&gt;";
-            break;
-        case '"':
-            rep = "&quot;";
-            break;
-        case '\'':
-            rep = "&#39;";
-            break;
-        default:
+        unsigned char c = (unsigned char)s[i];
+        if (len[c] == 0)
             continue;
-        }
         template_buf_add(b, s + start, i - start);
-        template_buf_adds(b, rep);
+        template_buf_add(b, entity[c], len[c]);
         start = i + 1;
     }
     template_buf_add(b, s + start, n - start);

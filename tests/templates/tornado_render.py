@@ -5,6 +5,8 @@ benchmark.
 
     tornado_render.py FOLDER NAME CONTEXT.json [COUNT]
 
+With COUNT, renders COUNT times and prints renders per second of CPU time.
+
 The context's objects allow attribute access (a.b) as gale's do, and the
 namespace holds the same stand-ins for what needs a request as gale's
 engine falls back to (_, static_url), and Template() for {% module %}.
@@ -42,10 +44,10 @@ def main():
     t = loader.load(name)
     if len(sys.argv) > 4:
         count = int(sys.argv[4])
-        start = time.monotonic()
+        start = time.process_time()  # CPU time, as the C driver's
         for _ in range(count):
             t.generate(**ns)
-        print("%.0f" % (count / (time.monotonic() - start)))
+        print("%.0f" % (count / (time.process_time() - start)))
         return
     sys.stdout.buffer.write(t.generate(**ns))
 
