@@ -36,7 +36,19 @@ struct template_buf {
     size_t len, cap;
 };
 
-void template_buf_add(struct template_buf *b, const char *s, size_t n);
+/* Make room for n more bytes and the NUL (aborts without memory). */
+void template_buf_grow(struct template_buf *b, size_t n);
+
+/* Inline: a render appends thousands of short pieces. */
+static inline void template_buf_add(struct template_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap)
+        template_buf_grow(b, n);
+    __builtin_memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
 void template_buf_adds(struct template_buf *b, const char *s);
 void template_buf_addc(struct template_buf *b, char c);
 void template_buf_free(struct template_buf *b);

@@ -72,6 +72,11 @@ static double teval_num(const json_t *v)
 /* Borrowed: from the variables or the context. */
 static json_t *teval_lookup(struct trender *r, const char *name, size_t len)
 {
+    for (size_t i = r->nslots; i-- > r->slot_base;) {
+        struct tslot *sl = &r->slots[i];
+        if (sl->len == len && sl->value && !sl->shadowed && memcmp(sl->name, name, len) == 0)
+            return sl->value;
+    }
     json_t *v = json_object_size(r->vars) ? json_object_getn(r->vars, name, len) : NULL;
     if (v == NULL && r->ctx != NULL)
         v = json_object_getn(r->ctx, name, len);
@@ -787,9 +792,12 @@ static json_t *teval_template(struct trender *r, const struct texpr *e)
     }
     struct template_buf *saved = r->out, b = {0};
     json_t *vars = r->vars;
+    size_t base = r->slot_base;
     r->out = &b;
     r->vars = json_object();
+    r->slot_base = r->nslots; /* the caller's loop variables are not its own */
     int rc = trender_named(r, json_string_value(name), ctx);
+    r->slot_base = base;
     json_decref(r->vars);
     r->vars = vars;
     r->out = saved;
@@ -897,6 +905,16 @@ static json_t *teval_split(json_t *str, json_t *sep)
     }
 }
 
+static json_t *teval_strip(const char *s, size_t n)
+{
+    size_t a = 0;
+    while (a < n && strchr(" \t\n\r\v\f", s[a]))
+        a++;
+    while (n > a && strchr(" \t\n\r\v\f", s[n - 1]))
+        n--;
+    return json_stringn(s + a, n - a);
+}
+
 static json_t *teval_str_method(struct trender *r, const struct texpr *e, json_t *str,
                                 json_t **argv)
 {
@@ -922,15 +940,12 @@ static json_t *teval_str_method(struct trender *r, const struct texpr *e, json_t
         json_decref(parts);
         return v;
     }
-    if (strcmp(m, "strip") == 0) {
-        size_t a = 0;
-        while (a < n && strchr(" \t\n\r\v\f", s[a]))
-            a++;
-        while (n > a && strchr(" \t\n\r\v\f", s[n - 1]))
-            n--;
-        return json_stringn(s + a, n - a);
-    }
-    template_buf_add(&b, s, n);
+    if (strcmp(m, "strip") == 0)
+        return teval_strip(s, n);
+    template_buf_grow(&b, n);
+    memcpy(b.s, s, n);
+    b.len = n;
+    b.s[n] = '\0';
     for (size_t i = 0; i < n; i++) {
         char c = b.s[i];
         int up =

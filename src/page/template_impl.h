@@ -169,7 +169,8 @@ const char *tval_type(const json_t *v);
 int tval_equal(const json_t *a, const json_t *b);
 int tval_compare(const json_t *a, const json_t *b);
 
-/* Tornado's escape functions, appending to b. */
+/* Tornado's escape functions, appending to b. tval_xhtml_escape needs s[n] to
+ * be a NUL (as jansson's strings and template_buf have). */
 void tval_xhtml_escape(struct template_buf *b, const char *s, size_t n);
 void tval_xhtml_unescape(struct template_buf *b, const char *s, size_t n);
 void tval_url_escape(struct template_buf *b, const char *s, size_t n, int plus);
@@ -181,6 +182,19 @@ void tval_json_encode(struct template_buf *b, const json_t *v);
 /* ---- rendering ---- */
 
 #define TEMPLATE_MAX_DEPTH 32 /* nested includes, modules and blocks */
+
+#define TRENDER_MAX_SLOTS 16 /* loop variables of nested for loops, seen at once */
+
+/* A for loop's variable while the loop runs: its value borrowed from the
+ * list the loop holds, so that a row costs no hash table write and no
+ * reference count. A {% set %} of the same name shadows it (the value is
+ * then in vars) until the next iteration binds it again. */
+struct tslot {
+    const char *name;
+    size_t len;
+    json_t *value; /* NULL before the first iteration */
+    int shadowed;
+};
 
 /* One render in progress. */
 struct trender {
@@ -197,6 +211,9 @@ struct trender {
     int depth;
     int flow;            /* TFLOW_* */
     unsigned long steps; /* nodes run: see TRENDER_MAX_STEPS */
+    struct tslot slots[TRENDER_MAX_SLOTS];
+    size_t nslots;
+    size_t slot_base; /* a Template() sees only the slots from here up */
 };
 
 enum { TFLOW_NONE, TFLOW_BREAK, TFLOW_CONTINUE };

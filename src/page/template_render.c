@@ -93,19 +93,56 @@ static int trender_value(struct trender *r, json_t *v, int fn)
     return 0;
 }
 
+/* {% set %}: into vars, shadowing a loop variable of the same name. */
+static void trender_set_var(struct trender *r, const char *name, json_t *v)
+{
+    size_t len = strlen(name);
+    json_object_set(r->vars, name, v);
+    for (size_t i = r->slot_base; i < r->nslots; i++)
+        if (r->slots[i].len == len && memcmp(r->slots[i].name, name, len) == 0)
+            r->slots[i].shadowed = 1;
+}
+
 static int trender_assign(struct trender *r, const struct tnode *n, json_t *v)
 {
     if (n->nvars == 1) {
-        json_object_set(r->vars, n->vars[0], v);
+        trender_set_var(r, n->vars[0], v);
         return 0;
     }
     if (!json_is_array(v) || json_array_size(v) != 2) {
         trender_fail(r, "ValueError: expected 2 values to unpack, not %s", tval_type(v));
         return -1;
     }
-    json_object_set(r->vars, n->vars[0], json_array_get(v, 0));
-    json_object_set(r->vars, n->vars[1], json_array_get(v, 1));
+    trender_set_var(r, n->vars[0], json_array_get(v, 0));
+    trender_set_var(r, n->vars[1], json_array_get(v, 1));
     return 0;
+}
+
+/* Bind a for loop's slots (at `at`) to item v, borrowed. */
+static int trender_bind(struct trender *r, const struct tnode *n, size_t at, json_t *v)
+{
+    if (n->nvars == 2) {
+        if (!json_is_array(v) || json_array_size(v) != 2) {
+            trender_fail(r, "ValueError: expected 2 values to unpack, not %s", tval_type(v));
+            return -1;
+        }
+        r->slots[at + 1].value = json_array_get(v, 1);
+        r->slots[at + 1].shadowed = 0;
+        v = json_array_get(v, 0);
+    }
+    r->slots[at].value = v;
+    r->slots[at].shadowed = 0;
+    return 0;
+}
+
+/* The loop is over: as in Python, its variables keep their last values
+ * (those a {% set %} did not replace since). */
+static void trender_unbind(struct trender *r, size_t at)
+{
+    for (size_t i = at; i < r->nslots; i++)
+        if (r->slots[i].value && !r->slots[i].shadowed)
+            json_object_set(r->vars, r->slots[i].name, r->slots[i].value);
+    r->nslots = at;
 }
 
 /* The items a for loop walks: a list, a dict's keys, a string's
@@ -155,9 +192,17 @@ static int trender_for(struct trender *r, const struct tnode *n)
             return -1;
     }
     int rc = 0, broke = 0;
+    size_t at = r->nslots;
+    if (at + (size_t)n->nvars > TRENDER_MAX_SLOTS) {
+        json_decref(items);
+        trender_fail(r, "RecursionError: for loops nested too deep");
+        return -1;
+    }
+    for (int k = 0; k < n->nvars; k++)
+        r->slots[r->nslots++] = (struct tslot){.name = n->vars[k], .len = strlen(n->vars[k])};
     for (size_t i = 0; i < json_array_size(items) && rc == 0; i++) {
         r->line = n->line;
-        if ((rc = trender_assign(r, n, json_array_get(items, i))) < 0)
+        if ((rc = trender_bind(r, n, at, json_array_get(items, i))) < 0)
             break;
         rc = trender_body(r, &n->bodies[0]);
         if (r->flow == TFLOW_BREAK) {
@@ -167,6 +212,7 @@ static int trender_for(struct trender *r, const struct tnode *n)
         }
         r->flow = TFLOW_NONE;
     }
+    trender_unbind(r, at); /* before items goes: the slots borrow from it */
     json_decref(items);
     if (rc == 0 && !broke)
         rc = trender_body(r, &n->bodies[1]);

@@ -10,7 +10,7 @@
 
 #include "page/template_impl.h"
 
-__attribute__((noinline)) static void template_buf_grow(struct template_buf *b, size_t n)
+void template_buf_grow(struct template_buf *b, size_t n)
 {
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + n + 1)
@@ -19,15 +19,6 @@ __attribute__((noinline)) static void template_buf_grow(struct template_buf *b, 
     if (b->s == NULL)
         abort(); /* as the arena: a worker without memory cannot answer */
     b->cap = cap;
-}
-
-void template_buf_add(struct template_buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap)
-        template_buf_grow(b, n);
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
 }
 
 void template_buf_adds(struct template_buf *b, const char *s)
@@ -360,21 +351,25 @@ int tval_compare(const json_t *a, const json_t *b)
 
 void tval_xhtml_escape(struct template_buf *b, const char *s, size_t n)
 {
-    /* for each byte, the length of its entity (0: none), one look-up a byte */
-    static const unsigned char len[256] = {['&'] = 5, ['<'] = 4, ['>'] = 4, ['"'] = 6, ['\''] = 5};
     static const char *const entity[256] = {
         ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
     };
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (len[c] == 0)
-            continue;
-        template_buf_add(b, s + start, i - start);
-        template_buf_add(b, entity[c], len[c]);
-        start = i + 1;
+    static const unsigned char len[256] = {['&'] = 5, ['<'] = 4, ['>'] = 4, ['"'] = 6, ['\''] = 5};
+    size_t i = 0;
+    while (i < n) {
+        /* jansson's strings end in a NUL: strcspn (vectorised) finds the
+         * next special byte, or an embedded NUL, which is copied as it is */
+        size_t k = strcspn(s + i, "&<>\"'");
+        if (i + k >= n) {
+            template_buf_add(b, s + i, n - i);
+            return;
+        }
+        unsigned char c = (unsigned char)s[i + k];
+        template_buf_add(b, s + i, k + (c == '\0'));
+        if (c != '\0')
+            template_buf_add(b, entity[c], len[c]);
+        i += k + 1;
     }
-    template_buf_add(b, s + start, n - start);
 }
 
 /* Append the UTF-8 form of code point c. */
