@@ -15,9 +15,12 @@
 
 #define TEVAL_MAX_ITEMS 1000000 /* range() and repetition: a typo must not eat the worker */
 
+/* The text b made, as a value (b is emptied). Not checked as UTF-8: what a
+ * function makes of valid text (an entity of a lone surrogate, say) is
+ * written out as it is rather than failing without a reason. */
 static json_t *teval_string(struct template_buf *b)
 {
-    json_t *v = json_stringn(b->s ? b->s : "", b->len);
+    json_t *v = json_stringn_nocheck(b->s ? b->s : "", b->len);
     template_buf_free(b);
     return v;
 }
@@ -122,7 +125,7 @@ static json_t *teval_subscript(struct trender *r, json_t *base, json_t *key, int
             return trender_fail(r, "IndexError: string index out of range");
         size_t a = teval_uoff(s, n, (size_t)i), b = teval_uoff(s, n, (size_t)i + 1);
         *owned = 1;
-        return json_stringn(s + a, b - a);
+        return json_stringn_nocheck(s + a, b - a);
     }
     return trender_fail(r, "TypeError: '%s' object is not subscriptable", tval_type(base));
 }
@@ -157,7 +160,7 @@ static json_t *teval_slice(struct trender *r, json_t *base, json_t *lo, json_t *
         if (b <= a)
             return json_string("");
         size_t x = teval_uoff(s, n, (size_t)a), y = teval_uoff(s, n, (size_t)b);
-        return json_stringn(s + x, y - x);
+        return json_stringn_nocheck(s + x, y - x);
     }
     return trender_fail(r, "TypeError: '%s' object is not subscriptable", tval_type(base));
 }
@@ -891,14 +894,14 @@ static json_t *teval_split(json_t *str, json_t *sep)
             while (s < end && !strchr(" \t\n\r\v\f", *s))
                 s++;
             if (s > w)
-                json_array_append_new(out, json_stringn(w, (size_t)(s - w)));
+                json_array_append_new(out, json_stringn_nocheck(w, (size_t)(s - w)));
         }
         return out;
     }
     size_t n = json_string_length(sep);
     for (;;) {
         const char *p = memmem(s, (size_t)(end - s), json_string_value(sep), n);
-        json_array_append_new(out, json_stringn(s, (size_t)((p ? p : end) - s)));
+        json_array_append_new(out, json_stringn_nocheck(s, (size_t)((p ? p : end) - s)));
         if (p == NULL)
             return out;
         s = p + n;
@@ -912,7 +915,7 @@ static json_t *teval_strip(const char *s, size_t n)
         a++;
     while (n > a && strchr(" \t\n\r\v\f", s[n - 1]))
         n--;
-    return json_stringn(s + a, n - a);
+    return json_stringn_nocheck(s + a, n - a);
 }
 
 static json_t *teval_str_method(struct trender *r, const struct texpr *e, json_t *str,

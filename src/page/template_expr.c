@@ -127,6 +127,8 @@ static void texpr_lex_string(struct texpr_lexer *lx)
     lx->kind = TK_STRING;
     lx->value = json_stringn(b.s ? b.s : "", b.len);
     template_buf_free(&b);
+    if (lx->value == NULL)
+        texpr_fail(lx, "expected UTF-8 text in the string literal");
 }
 
 static void texpr_lex_number(struct texpr_lexer *lx)

@@ -84,7 +84,7 @@ static int trender_value(struct trender *r, json_t *v, int fn)
         tval_xhtml_unescape(r->out, s, n);
         break;
     default: { /* json_encode of the string */
-        json_t *str = json_stringn(s, n);
+        json_t *str = json_stringn_nocheck(s, n);
         tval_json_encode(r->out, str);
         json_decref(str);
     }
@@ -165,7 +165,7 @@ static json_t *trender_iterable(struct trender *r, json_t *v)
             size_t j = i + 1;
             while (j < n && ((unsigned char)s[j] & 0xc0) == 0x80)
                 j++;
-            json_array_append_new(out, json_stringn(s + i, j - i));
+            json_array_append_new(out, json_stringn_nocheck(s + i, j - i));
             i = j;
         }
         return out;
@@ -292,7 +292,7 @@ static int trender_apply(struct trender *r, const struct tnode *n)
     int rc = trender_body(r, &n->bodies[0]);
     r->out = saved;
     if (rc == 0) {
-        json_t *body = json_stringn(b.s ? b.s : "", b.len);
+        json_t *body = json_stringn_nocheck(b.s ? b.s : "", b.len);
         rc = trender_value(r, body, n->fn);
         json_decref(body);
     }
