@@ -458,6 +458,16 @@ json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
         *owned = ao;
         return v;
     case TE_INDEX:
+        if (e->args[0]->kind == TE_NAME && e->args[1]->kind == TE_CONST &&
+            json_is_string(e->args[1]->value)) { /* row["name"]: the common case */
+            if ((a = teval_lookup(r, e->args[0]->name, e->args[0]->nlen)) == NULL)
+                return NULL;
+            *owned = 0;
+            if (json_is_object(a) && (v = json_object_getn(a, json_string_value(e->args[1]->value),
+                                                           e->args[1]->nlen)) != NULL)
+                return v;
+            return teval_subscript(r, a, e->args[1]->value, owned);
+        }
         if ((a = texpr_value(r, e->args[0], &ao)) == NULL)
             return NULL;
         if ((b = texpr_value(r, e->args[1], &bo)) == NULL) {

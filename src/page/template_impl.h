@@ -169,8 +169,7 @@ const char *tval_type(const json_t *v);
 int tval_equal(const json_t *a, const json_t *b);
 int tval_compare(const json_t *a, const json_t *b);
 
-/* Tornado's escape functions, appending to b. tval_xhtml_escape needs s[n] to
- * be a NUL (as jansson's strings and template_buf have). */
+/* Tornado's escape functions, appending to b. */
 void tval_xhtml_escape(struct template_buf *b, const char *s, size_t n);
 void tval_xhtml_unescape(struct template_buf *b, const char *s, size_t n);
 void tval_url_escape(struct template_buf *b, const char *s, size_t n, int plus);

@@ -202,6 +202,11 @@ static int trender_for(struct trender *r, const struct tnode *n)
         r->slots[r->nslots++] = (struct tslot){.name = n->vars[k], .len = strlen(n->vars[k])};
     for (size_t i = 0; i < json_array_size(items) && rc == 0; i++) {
         r->line = n->line;
+        if (++r->steps > TRENDER_MAX_STEPS) { /* the body's text is not counted */
+            trender_fail(r, "RuntimeError: the template ran too long");
+            rc = -1;
+            break;
+        }
         if ((rc = trender_bind(r, n, at, json_array_get(items, i))) < 0)
             break;
         rc = trender_body(r, &n->bodies[0]);
@@ -312,7 +317,7 @@ static const struct tnode *trender_find_block(struct trender *r, const struct tn
     return n;
 }
 
-static int trender_node(struct trender *r, const struct tnode *n)
+__attribute__((noinline)) static int trender_node(struct trender *r, const struct tnode *n)
 {
     json_t *v;
     const struct template *cur = r->cur;
@@ -387,9 +392,17 @@ static int trender_node(struct trender *r, const struct tnode *n)
 
 static int trender_body(struct trender *r, const struct tbody *b)
 {
-    for (size_t i = 0; i < b->n && r->flow == TFLOW_NONE; i++)
-        if (trender_node(r, b->nodes[i]) < 0)
+    for (size_t i = 0; i < b->n && r->flow == TFLOW_NONE; i++) {
+        const struct tnode *n = b->nodes[i];
+        /* text, and expressions that need no node context of their own,
+         * inline: most of a page (trender_node is a large frame to set up) */
+        if (n->kind == TN_TEXT) {
+            template_buf_add(r->out, n->text, n->len);
+            continue;
+        }
+        if (trender_node(r, n) < 0)
             return -1;
+    }
     return 0;
 }
 

@@ -351,25 +351,26 @@ int tval_compare(const json_t *a, const json_t *b)
 
 void tval_xhtml_escape(struct template_buf *b, const char *s, size_t n)
 {
-    static const char *const entity[256] = {
+    /* for each byte its entity's length (0: the byte itself) and the entity
+     * padded to 8 bytes, so that writing one is a single fixed-size copy */
+    static const unsigned char len[256] = {['&'] = 5, ['<'] = 4, ['>'] = 4, ['"'] = 6, ['\''] = 5};
+    static const char entity[256][8] = {
         ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
     };
-    static const unsigned char len[256] = {['&'] = 5, ['<'] = 4, ['>'] = 4, ['"'] = 6, ['\''] = 5};
-    size_t i = 0;
-    while (i < n) {
-        /* jansson's strings end in a NUL: strcspn (vectorised) finds the
-         * next special byte, or an embedded NUL, which is copied as it is */
-        size_t k = strcspn(s + i, "&<>\"'");
-        if (i + k >= n) {
-            template_buf_add(b, s + i, n - i);
-            return;
+    if (b->len + 6 * n + 8 > b->cap) /* the worst case, and the padding */
+        template_buf_grow(b, 6 * n + 8);
+    char *o = b->s + b->len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (len[c] == 0) {
+            *o++ = (char)c;
+        } else {
+            memcpy(o, entity[c], 8);
+            o += len[c];
         }
-        unsigned char c = (unsigned char)s[i + k];
-        template_buf_add(b, s + i, k + (c == '\0'));
-        if (c != '\0')
-            template_buf_add(b, entity[c], len[c]);
-        i += k + 1;
     }
+    *o = '\0';
+    b->len = (size_t)(o - b->s);
 }
 
 /* Append the UTF-8 form of code point c. */
