@@ -72,12 +72,21 @@ static double teval_num(const json_t *v)
     return json_is_real(v) ? json_real_value(v) : (double)teval_int(v);
 }
 
+/* a[0..n) == b[0..n): keys and names are short, a call to memcmp costs more */
+static inline int teval_same(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 /* Borrowed: from the variables or the context. */
 static json_t *teval_lookup(struct trender *r, const char *name, size_t len)
 {
     for (size_t i = r->nslots; i-- > r->slot_base;) {
         struct tslot *sl = &r->slots[i];
-        if (sl->len == len && sl->value && !sl->shadowed && memcmp(sl->name, name, len) == 0)
+        if (sl->len == len && sl->value && !sl->shadowed && teval_same(sl->name, name, len))
             return sl->value;
     }
     json_t *v = json_object_size(r->vars) ? json_object_getn(r->vars, name, len) : NULL;
@@ -94,6 +103,33 @@ static long long teval_index(long long i, size_t n)
     if (i < 0)
         i += (long long)n;
     return i < 0 || i >= (long long)n ? -1 : i;
+}
+
+#define TEVAL_HINT_MAX 16 /* keys walked past at most before hashing */
+
+/* obj[key] (borrowed), trying the key's position in the last object first
+ * (e->hint), then the first TEVAL_HINT_MAX keys (and remembering where it
+ * was), then the hash table. */
+static json_t *teval_key(const struct texpr *e, json_t *obj, const char *key, size_t len)
+{
+    void *it = json_object_iter(obj);
+    for (unsigned i = 0; it != NULL && i < e->hint; i++)
+        it = json_object_iter_next(obj, it);
+    if (it != NULL) {
+        const char *k = json_object_iter_key(it);
+        if (teval_same(k, key, len) && k[len] == '\0')
+            return json_object_iter_value(it);
+    }
+    it = json_object_iter(obj);
+    for (unsigned i = 0; it != NULL && i < TEVAL_HINT_MAX; i++) {
+        const char *k = json_object_iter_key(it);
+        if (teval_same(k, key, len) && k[len] == '\0') {
+            ((struct texpr *)e)->hint = i; /* see struct texpr */
+            return json_object_iter_value(it);
+        }
+        it = json_object_iter_next(obj, it);
+    }
+    return json_object_getn(obj, key, len);
 }
 
 /* base[key]: borrowed from base, but for a string's character (*owned). */
@@ -448,7 +484,7 @@ json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
     case TE_ATTR:
         if ((a = texpr_value(r, e->args[0], &ao)) == NULL)
             return NULL;
-        v = json_is_object(a) ? json_object_getn(a, e->name, e->nlen) : NULL;
+        v = json_is_object(a) ? teval_key(e, a, e->name, e->nlen) : NULL;
         if (v == NULL)
             trender_fail(r, "AttributeError: '%s' object has no attribute '%s'", tval_type(a),
                          e->name);
@@ -463,8 +499,8 @@ json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
             if ((a = teval_lookup(r, e->args[0]->name, e->args[0]->nlen)) == NULL)
                 return NULL;
             *owned = 0;
-            if (json_is_object(a) && (v = json_object_getn(a, json_string_value(e->args[1]->value),
-                                                           e->args[1]->nlen)) != NULL)
+            if (json_is_object(a) &&
+                (v = teval_key(e, a, json_string_value(e->args[1]->value), e->args[1]->nlen)))
                 return v;
             return teval_subscript(r, a, e->args[1]->value, owned);
         }

@@ -87,6 +87,11 @@ struct texpr {
     json_t *value; /* TE_CONST: owned */
     char *name;    /* TE_NAME, TE_ATTR, TE_METHOD; TE_CALL: the function's name */
     size_t nlen;   /* strlen(name), or the length of a TE_CONST string */
+    /* TE_INDEX with a constant key, TE_ATTR: where the key was, in order, in
+     * the last object looked in. Rows of a list mostly have their keys in
+     * the same order: walking a few steps there beats hashing the key. A
+     * hint written during renders, which run on the worker's one thread. */
+    unsigned hint;
     struct texpr **args;
     char **kw; /* TE_CALL: kw[i] is args[i]'s keyword, or NULL */
     int *ops;  /* TE_BINARY: ops[0]; TE_CMP: nargs - 1 of them */

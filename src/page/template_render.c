@@ -202,8 +202,9 @@ static int trender_for(struct trender *r, const struct tnode *n)
         r->slots[r->nslots++] = (struct tslot){.name = n->vars[k], .len = strlen(n->vars[k])};
     for (size_t i = 0; i < json_array_size(items) && rc == 0; i++) {
         r->line = n->line;
-        if (++r->steps > TRENDER_MAX_STEPS) { /* the body's text is not counted */
-            trender_fail(r, "RuntimeError: the template ran too long");
+        /* the body's text and expressions are not counted: the loop is */
+        if (++r->steps > TRENDER_MAX_STEPS || r->out->len > TRENDER_MAX_OUTPUT) {
+            trender_fail(r, "RuntimeError: the template ran too long or wrote too much");
             rc = -1;
             break;
         }
@@ -398,6 +399,18 @@ static int trender_body(struct trender *r, const struct tbody *b)
          * inline: most of a page (trender_node is a large frame to set up) */
         if (n->kind == TN_TEXT) {
             template_buf_add(r->out, n->text, n->len);
+            continue;
+        }
+        if (n->kind == TN_EXPR) {
+            int owned;
+            r->cur = n->owner;
+            r->line = n->line;
+            json_t *v = texpr_value(r, n->e, &owned);
+            if (v == NULL)
+                return -1;
+            trender_value(r, v, n->raw ? TF_NONE : n->escape);
+            if (owned)
+                json_decref(v);
             continue;
         }
         if (trender_node(r, n) < 0)
