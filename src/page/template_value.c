@@ -350,6 +350,14 @@ int tval_compare(const json_t *a, const json_t *b)
     return -2;
 }
 
+/* Non-zero when a byte of w is c. */
+static inline uint64_t tval_has(uint64_t w, unsigned char c)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t x = w ^ (ones * c);
+    return (x - ones) & ~x & highs;
+}
+
 void tval_xhtml_escape(struct template_buf *b, const char *s, size_t n)
 {
     /* for each byte its entity's length (0: the byte itself) and the entity
@@ -365,14 +373,10 @@ void tval_xhtml_escape(struct template_buf *b, const char *s, size_t n)
     /* eight bytes at a time while none is special: a byte equal to one of
      * the five has a zero byte in (word ^ that byte repeated) */
     for (; i + 8 <= n; i += 8) {
-        uint64_t w, hit = 0;
+        uint64_t w;
         memcpy(&w, s + i, 8);
-        static const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-        for (const char *sp = "&<>\"'"; *sp; sp++) {
-            uint64_t x = w ^ (ones * (unsigned char)*sp);
-            hit |= (x - ones) & ~x & highs;
-        }
-        if (hit)
+        if (tval_has(w, '&') | tval_has(w, '<') | tval_has(w, '>') | tval_has(w, '"') |
+            tval_has(w, '\''))
             break;
         memcpy(o, &w, 8);
         o += 8;

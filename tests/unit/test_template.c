@@ -69,6 +69,9 @@ static void test_text_and_expressions(void)
     RENDERS("{{ x }}", "{\"x\": \"<a href='x'>&\\\"</a>\"}",
             "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
     RENDERS("{% raw x %}", "{\"x\": \"<b>\"}", "<b>");
+    /* long runs with nothing to escape, then each special byte at each place in a word */
+    RENDERS("{{ x }}", "{\"x\": \"abcdefghijklmnop&qrstuvwx<yz>0123456\\\"7'\"}",
+            "abcdefghijklmnop&amp;qrstuvwx&lt;yz&gt;0123456&quot;7&#39;");
     RENDERS("a{# gone {{ x }} #}b", NULL, "ab");
     RENDERS("{{! x }} {%! y %} {#! z #}", NULL, "{{ x }} {% y %} {# z #}");
     RENDERS("{{{ 1 }}}", NULL, "{1}");
