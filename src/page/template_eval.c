@@ -529,10 +529,8 @@ json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
         teval_drop(a, ao);
         return texpr_value(r, e->args[1], owned);
     case TE_COND:
-        if ((a = texpr_value(r, e->args[0], &ao)) == NULL)
+        if ((t = texpr_truth(r, e->args[0])) < 0)
             return NULL;
-        t = tval_truthy(a);
-        teval_drop(a, ao);
         return texpr_value(r, e->args[t ? 1 : 2], owned);
     case TE_BINARY:
         *owned = 1;
@@ -550,6 +548,59 @@ json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
         *owned = 1;
         return texpr_eval(r, e);
     }
+}
+
+int texpr_truth(struct trender *r, const struct texpr *e)
+{
+    int ao, bo, t;
+    if (e->kind == TE_BINARY && e->ops[0] >= TO_ADD && e->ops[0] <= TO_MOD && e->ops[0] != TO_DIV) {
+        /* i % 2 and the like: the int is only tested, never made */
+        json_t *a = texpr_value(r, e->args[0], &ao), *b;
+        if (a == NULL)
+            return -1;
+        if ((b = texpr_value(r, e->args[1], &bo)) == NULL) {
+            teval_drop(a, ao);
+            return -1;
+        }
+        json_int_t x = json_is_integer(a) ? json_integer_value(a) : 0;
+        json_int_t y = json_is_integer(b) ? json_integer_value(b) : 0, z;
+        int fast = json_is_integer(a) && json_is_integer(b) && y != 0 && y != -1;
+        if (fast) {
+            switch (e->ops[0]) {
+            case TO_ADD:
+                fast = !__builtin_add_overflow(x, y, &z);
+                break;
+            case TO_SUB:
+                fast = !__builtin_sub_overflow(x, y, &z);
+                break;
+            case TO_MUL:
+                fast = !__builtin_mul_overflow(x, y, &z);
+                break;
+            case TO_MOD:
+                z = x % y; /* Python's sign rule does not change whether it is 0 */
+                break;
+            default: /* floor division: 0 exactly when |x| < |y| and signs agree, or x == 0 */
+                z = x / y - ((x % y != 0) && ((x < 0) != (y < 0)));
+                break;
+            }
+        }
+        json_t *v = fast ? NULL : teval_binary(r, e->ops[0], a, b);
+        teval_drop(a, ao);
+        teval_drop(b, bo);
+        if (fast)
+            return z != 0;
+        if (v == NULL)
+            return -1;
+        t = tval_truthy(v);
+        json_decref(v);
+        return t;
+    }
+    json_t *v = texpr_value(r, e, &ao);
+    if (v == NULL)
+        return -1;
+    t = tval_truthy(v);
+    teval_drop(v, ao);
+    return t;
 }
 
 json_t *texpr_eval(struct trender *r, const struct texpr *e)

@@ -227,6 +227,8 @@ json_t *texpr_eval(struct trender *r, const struct texpr *e);
 /* The same, borrowed when it can be (*owned = 0; else a new reference):
  * valid until the variables change. */
 json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned);
+/* Whether e is true (Python's truth), or -1 after an error. */
+int texpr_truth(struct trender *r, const struct texpr *e);
 /* Render a template named by the current one (include, Template()). */
 int trender_named(struct trender *r, const char *name, json_t *ctx);
 __attribute__((format(printf, 2, 3))) json_t *trender_fail(struct trender *r, const char *fmt, ...);

@@ -229,13 +229,9 @@ static int trender_while(struct trender *r, const struct tnode *n)
 {
     for (long i = 0;; i++) {
         r->line = n->line;
-        int owned;
-        json_t *c = texpr_value(r, n->e, &owned);
-        if (c == NULL)
+        int t = texpr_truth(r, n->e);
+        if (t < 0)
             return -1;
-        int t = tval_truthy(c);
-        if (owned)
-            json_decref(c);
         if (!t)
             return trender_body(r, &n->bodies[1]);
         if (i >= TRENDER_MAX_WHILE) {
@@ -255,13 +251,9 @@ static int trender_if(struct trender *r, const struct tnode *n)
 {
     for (size_t i = 0; i < n->nconds; i++) {
         r->line = n->line;
-        int owned;
-        json_t *c = texpr_value(r, n->conds[i], &owned);
-        if (c == NULL)
+        int t = texpr_truth(r, n->conds[i]);
+        if (t < 0)
             return -1;
-        int t = tval_truthy(c);
-        if (owned)
-            json_decref(c);
         if (t)
             return trender_body(r, &n->bodies[i]);
     }

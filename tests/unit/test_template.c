@@ -111,6 +111,11 @@ static void test_comparisons_and_logic(void)
             "{\"d\": {\"k\": 1}}", "True True True True");
     RENDERS("{{ 0 or 'x' }} {{ 1 and 'y' }} {{ not [] }} {{ 'a' if 0 else 'b' }}", NULL,
             "x y True b");
+    /* conditions on arithmetic, decided without making the number */
+    RENDERS("{{ 'a' if 3 % 2 else 'b' }}{{ 'a' if -4 % 2 else 'b' }}{{ 'a' if 1 // 2 else 'b' }}"
+            "{{ 'a' if -1 // 2 else 'b' }}{{ 'a' if 2 - 2 else 'b' }}{{ 'a' if 1.5 * 2 else 'b' }}",
+            NULL, "abbaba");
+    FAILS("{% if 1 % 0 %}{% end %}", NULL, "t.txt:1: ZeroDivisionError");
     FAILS("{{ 1 < 'a' }}", NULL, "t.txt:1: TypeError");
 }
 
