@@ -536,6 +536,21 @@ int gale_response_remove_header(gale_request *r, const char *name);
  * starts again from the default. */
 int gale_response_reason(gale_request *r, const char *reason);
 
+/* ---- templates (Tornado's template language) ---- */
+
+/* Render the template `name` (relative to the route's `template_path`, else
+ * the top level's) with the JSON object ctx (borrowed; NULL: empty) as its
+ * variables, write it as the body (Content-Type text/html; charset=UTF-8
+ * unless one was set) and FINISH the answer, as Tornado's render(): the
+ * handler then returns GALE_OK and must not touch r. On an error (syntax,
+ * missing template, an error while rendering) it logs the template's file
+ * and line, answers 500 itself (details on the page only with `debug`) and
+ * returns -1. -1 too, and nothing sent, once the head was sent. */
+int gale_template_render(gale_request *r, const char *name, json_t *ctx);
+/* The same rendered to a string instead, owned by the request (freed with
+ * it); the answer is untouched. NULL on an error, which is logged. */
+char *gale_template_render_string(gale_request *r, const char *name, json_t *ctx);
+
 /* ---- WebSockets ---- */
 
 /* Send one message: text (binary = 0; the caller vouches that it is UTF-8)

@@ -41,6 +41,7 @@
 #include "daemon/worker.h"
 #include "net/listen.h"
 #include "net/tls.h"
+#include "page/template_settings.h"
 #include "pubsub/pubsub.h"
 
 #define MASTER_READY_TIMEOUT 30.0             /* seconds new workers get to start */
@@ -252,6 +253,12 @@ int master_check(const char *path)
     if (!cfg) {
         fputs(errors, stderr);
         free(errors);
+        return 1;
+    }
+    if (template_settings_check(cfg, stderr) > 0) {
+        fprintf(stderr, "%s: templates have errors (above)\n", path);
+        tls_free(tls);
+        config_free(cfg);
         return 1;
     }
     fprintf(stderr, "%s: the configuration is valid\n", path);

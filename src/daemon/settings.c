@@ -13,16 +13,20 @@
 #include "http/static_settings.h"
 #include "net/tls_settings.h"
 #include "page/locale_settings.h"
+#include "page/template_settings.h"
 #include "pubsub/pubsub_settings.h"
 #include "ws/ws_settings.h"
 
 void settings_register(void)
 {
     struct config_part *parts[] = {
-        &tls_settings_part,    &http_listen_settings_part, &http_settings_part,
-        &ws_settings_part,     &pubsub_settings_part,      &http_route_settings_part,
-        &locale_settings_part, &log_settings_part,         &rlimit_settings_part,
-        &static_settings_part, &compress_settings_part,    &compress_route_settings_part,
+        &tls_settings_part,      &http_listen_settings_part,
+        &http_settings_part,     &ws_settings_part,
+        &pubsub_settings_part,   &http_route_settings_part,
+        &locale_settings_part,   &log_settings_part,
+        &rlimit_settings_part,   &static_settings_part,
+        &compress_settings_part, &compress_route_settings_part,
+        &template_settings_part, &template_route_settings_part,
     };
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         if (config_part_register(parts[i]) < 0)

@@ -1,0 +1,239 @@
+/*
+ * template_impl.h - the compiled form of a template, shared by the parser
+ * (template_parse.c), the expression compiler (template_expr.c) and the
+ * renderer (template_render.c). Not for users of the engine: template.h is.
+ */
+#ifndef GALE_TEMPLATE_IMPL_H
+#define GALE_TEMPLATE_IMPL_H
+
+#include <jansson.h>
+#include <stdarg.h>
+
+#include "page/template.h"
+
+/* ---- expressions ---- */
+
+enum texpr_kind {
+    TE_CONST,  /* value */
+    TE_NAME,   /* name */
+    TE_ATTR,   /* args[0].name */
+    TE_INDEX,  /* args[0][args[1]] */
+    TE_SLICE,  /* args[0][args[1]:args[2]], either may be NULL */
+    TE_CALL,   /* fn(args...), kw[i] names keyword arguments */
+    TE_METHOD, /* args[0].name(args[1...]) */
+    TE_LIST,   /* [args...] or a tuple */
+    TE_DICT,   /* {args[0]: args[1], ...} */
+    TE_NEG,    /* -args[0] */
+    TE_POS,    /* +args[0] */
+    TE_NOT,    /* not args[0] */
+    TE_BINARY, /* args[0] op args[1] */
+    TE_CMP,    /* args[0] ops[0] args[1] ops[1] args[2]... (Python's chains) */
+    TE_AND,
+    TE_OR,
+    TE_COND, /* args[1] if args[0] else args[2] */
+};
+
+enum texpr_op {
+    TO_ADD,
+    TO_SUB,
+    TO_MUL,
+    TO_DIV,
+    TO_FLOORDIV,
+    TO_MOD,
+    TO_POW,
+    TO_EQ,
+    TO_NE,
+    TO_LT,
+    TO_LE,
+    TO_GT,
+    TO_GE,
+    TO_IN,
+    TO_NOTIN,
+    TO_IS,
+    TO_ISNOT,
+};
+
+/* The functions a template may call: a fixed set, nothing else runs. */
+enum texpr_fn {
+    TF_NONE,
+    TF_LEN,
+    TF_STR,
+    TF_INT,
+    TF_FLOAT,
+    TF_BOOL,
+    TF_RANGE,
+    TF_ENUMERATE,
+    TF_ABS,
+    TF_MIN,
+    TF_MAX,
+    TF_SORTED,
+    TF_XHTML_ESCAPE, /* escape, xhtml_escape */
+    TF_XHTML_UNESCAPE,
+    TF_URL_ESCAPE,
+    TF_JSON_ENCODE,
+    TF_LINKIFY,
+    TF_SQUEEZE,
+    TF_STATIC_URL,
+    TF_XSRF_FORM_HTML,
+    TF_TRANSLATE, /* _ */
+    TF_FORMAT_DATE,
+    TF_REVERSE_URL,
+    TF_TEMPLATE, /* Template(name, k=v): only in {% module %} */
+};
+
+struct texpr {
+    enum texpr_kind kind;
+    enum texpr_fn fn;
+    json_t *value; /* TE_CONST: owned */
+    char *name;    /* TE_NAME, TE_ATTR, TE_METHOD; TE_CALL: the function's name */
+    size_t nlen;   /* strlen(name), or the length of a TE_CONST string */
+    /* TE_INDEX with a constant key, TE_ATTR: where the key was, in order, in
+     * the last object looked in. Rows of a list mostly have their keys in
+     * the same order: walking a few steps there beats hashing the key. A
+     * hint written during renders, which run on the worker's one thread. */
+    unsigned hint;
+    struct texpr **args;
+    char **kw; /* TE_CALL: kw[i] is args[i]'s keyword, or NULL */
+    int *ops;  /* TE_BINARY: ops[0]; TE_CMP: nargs - 1 of them */
+    size_t nargs;
+};
+
+/* Compile src[0..len) as one expression. Returns NULL with a message in
+ * what (what was expected, and where). */
+struct texpr *texpr_compile(const char *src, size_t len, char *what, size_t whatsz);
+/* The names `a` or `a, b` of a for loop's target, before " in ". */
+void texpr_free(struct texpr *e);
+enum texpr_fn texpr_fn_lookup(const char *name);
+
+/* ---- nodes ---- */
+
+enum tnode_kind {
+    TN_TEXT,
+    TN_EXPR,    /* {{ e }}, {% raw e %}, {% module e %} */
+    TN_IF,      /* conds[i] -> bodies[i]; else: bodies[nconds] */
+    TN_FOR,     /* for vars in e: body[0]; else body[1] */
+    TN_WHILE,   /* while e: body[0]; else body[1] */
+    TN_SET,     /* vars[0] = e (or vars[0], vars[1] = e) */
+    TN_BLOCK,   /* {% block name %} */
+    TN_INCLUDE, /* {% include name %} */
+    TN_APPLY,   /* fn(body[0]) */
+    TN_TRY,     /* body[0] except body[1] else body[2] finally body[3] */
+    TN_BREAK,
+    TN_CONTINUE,
+};
+
+struct tnode;
+
+struct tbody {
+    struct tnode **nodes;
+    size_t n;
+};
+
+struct tnode {
+    enum tnode_kind kind;
+    int line;
+    int escape;     /* TN_EXPR: the template's autoescape (an enum texpr_fn, TF_NONE: none) */
+    int raw;        /* TN_EXPR: never escaped */
+    int has_except; /* TN_TRY */
+    char *text;     /* TN_TEXT: the text, whitespace filtered; TN_BLOCK, TN_INCLUDE: the name */
+    size_t len;
+    struct texpr *e;
+    struct texpr **conds; /* TN_IF */
+    size_t nconds;
+    struct tbody *bodies; /* TN_IF: nconds, + 1 with else; others: as above */
+    size_t nbodies;
+    char *vars[2]; /* TN_FOR, TN_SET: one or two names */
+    int nvars;
+    enum texpr_fn fn; /* TN_APPLY */
+    const struct template *owner;
+};
+
+struct template
+{
+    char *name;
+    char *parent; /* {% extends %}, resolved; NULL: none */
+    struct tbody body;
+    int autoescape;        /* enum texpr_fn; TF_NONE after {% autoescape None %} */
+    struct tnode **blocks; /* every {% block %} in the file, nested ones too */
+    size_t nblocks;
+};
+
+void tbody_free(struct tbody *b);
+
+/* ---- values: Python's view of jansson values (template_value.c) ---- */
+
+int tval_truthy(const json_t *v);
+/* Append Python's str(v) / repr(v). */
+void tval_str(struct template_buf *b, const json_t *v);
+void tval_repr(struct template_buf *b, const json_t *v);
+/* Python's repr of a float. */
+void tval_float(struct template_buf *b, double d);
+/* The Python type name of v, for error messages. */
+const char *tval_type(const json_t *v);
+/* Python ==, and the order of two values (-2: not comparable). */
+int tval_equal(const json_t *a, const json_t *b);
+int tval_compare(const json_t *a, const json_t *b);
+
+/* Tornado's escape functions, appending to b. */
+void tval_xhtml_escape(struct template_buf *b, const char *s, size_t n);
+void tval_xhtml_unescape(struct template_buf *b, const char *s, size_t n);
+void tval_url_escape(struct template_buf *b, const char *s, size_t n, int plus);
+void tval_squeeze(struct template_buf *b, const char *s, size_t n);
+void tval_linkify(struct template_buf *b, const char *s, size_t n);
+/* json.dumps(v) with "</" written "<\/", as Tornado's json_encode. */
+void tval_json_encode(struct template_buf *b, const json_t *v);
+
+/* ---- rendering ---- */
+
+#define TEMPLATE_MAX_DEPTH 32 /* nested includes, modules and blocks */
+
+#define TRENDER_MAX_SLOTS 16 /* loop variables of nested for loops, seen at once */
+
+/* A for loop's variable while the loop runs: its value borrowed from the
+ * list the loop holds, so that a row costs no hash table write and no
+ * reference count. A {% set %} of the same name shadows it (the value is
+ * then in vars) until the next iteration binds it again. */
+struct tslot {
+    const char *name;
+    size_t len;
+    json_t *value; /* NULL before the first iteration */
+    int shadowed;
+};
+
+/* One render in progress. */
+struct trender {
+    const struct template_env *env;
+    const struct template_funcs *funcs;
+    json_t *ctx;  /* borrowed: the caller's context */
+    json_t *vars; /* owned: what {% set %} and {% for %} assign */
+    struct template_buf *out;
+    struct template_err *err;
+    const struct template *const *chain; /* extends: the template first, its root last */
+    size_t nchain;
+    const struct template *cur; /* for error messages */
+    int line;
+    int depth;
+    int flow;            /* TFLOW_* */
+    unsigned long steps; /* nodes run: see TRENDER_MAX_STEPS */
+    struct tslot slots[TRENDER_MAX_SLOTS];
+    size_t nslots;
+    size_t slot_base; /* a Template() sees only the slots from here up */
+};
+
+enum { TFLOW_NONE, TFLOW_BREAK, TFLOW_CONTINUE };
+
+/* Evaluate e: a new reference, or NULL after setting r->err. */
+json_t *texpr_eval(struct trender *r, const struct texpr *e);
+/* The same, borrowed when it can be (*owned = 0; else a new reference):
+ * valid until the variables change. */
+json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned);
+/* Whether e is true (Python's truth), or -1 after an error. */
+int texpr_truth(struct trender *r, const struct texpr *e);
+/* Render a template named by the current one (include, Template()). */
+int trender_named(struct trender *r, const char *name, json_t *ctx);
+__attribute__((format(printf, 2, 3))) json_t *trender_fail(struct trender *r, const char *fmt, ...);
+
+__attribute__((format(printf, 4, 5))) void
+template_err_set(struct template_err *err, const char *file, int line, const char *fmt, ...);
+
+#endif

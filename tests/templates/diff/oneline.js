@@ -1,0 +1,4 @@
+var  x = {{ json_encode(names) }};
+    var y   =   1;
+
+function f() {  return  x; }
