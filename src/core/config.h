@@ -27,7 +27,7 @@ struct config_setting_t;
 
 enum config_scope { CONFIG_SCOPE_MAIN, CONFIG_SCOPE_LISTEN, CONFIG_SCOPE_ROUTE };
 
-#define CONFIG_MAX_PARTS 12
+#define CONFIG_MAX_PARTS 24
 
 struct config_part {
     const char *name; /* its group ("websocket"), or NULL: its settings sit among the scope's own */
