@@ -5,6 +5,7 @@
  */
 #include "page/render.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 #include "core/module.h"
 #include "core/router.h"
 #include "http/request.h"
+#include "http/static.h"
+#include "page/locale.h"
 #include "page/template_settings.h"
 
 #define RENDER_MAX_CACHES 32
@@ -64,32 +67,49 @@ static struct template_cache *render_cache(const gale_request *r)
 
 /* ---- the template functions that need the request ---- */
 
-/* LEAD: replace with locale_translate (src/page/locale.c) at the merge;
- * until then the identity, plural chosen by n == 1. */
+/* _(s) and _(singular, plural, n): the request's locale (argument, cookie,
+ * Accept-Language, default), as Tornado's handler.locale.translate. */
 static int render_translate(void *ud, const char *s, const char *plural, long long n,
                             struct template_buf *out, struct template_err *err)
 {
-    (void)ud;
-    return template_funcs_fallback.translate(NULL, s, plural, n, out, err);
+    (void)err;
+    const struct locale *l = locale_for_request(ud);
+    long count = n > LONG_MAX ? LONG_MAX : n < LONG_MIN ? LONG_MIN : (long)n;
+    template_buf_adds(out, l                  ? locale_translate(l, NULL, s, plural, count)
+                           : plural && n != 1 ? plural
+                                              : s);
+    return 0;
 }
 
-/* LEAD: replace with locale_format_date (src/page/locale.c) at the merge;
- * until then "YYYY-MM-DD HH:MM:SS" in UTC shifted by gmt_offset minutes. */
+/* Tornado's locale.format_date in the request's locale, now. */
 static int render_format_date(void *ud, double t, int gmt_offset, int relative, int shorter,
                               int full_format, struct template_buf *out, struct template_err *err)
 {
-    (void)ud;
-    return template_funcs_fallback.format_date(NULL, t, gmt_offset, relative, shorter, full_format,
-                                               out, err);
+    gale_request *r = ud;
+    const struct locale *l = locale_for_request(r);
+    char *s = l ? locale_format_date(l, r->arena, t, gmt_offset, relative, shorter, full_format,
+                                     (double)time(NULL))
+                : NULL;
+    if (s == NULL)
+        return template_funcs_fallback.format_date(NULL, t, gmt_offset, relative, shorter,
+                                                   full_format, out, err);
+    template_buf_adds(out, s);
+    return 0;
 }
 
-/* LEAD: replace with static_url (src/http/static.c) at the merge; until
- * then "/static/" + path, without a version argument. */
+/* static_url(path): the file under the first static folder with "?v=" and
+ * its content hash (static_url in src/http/static.c). */
 static int render_static_url(void *ud, const char *path, struct template_buf *out,
                              struct template_err *err)
 {
-    (void)ud;
-    return template_funcs_fallback.static_url(NULL, path, out, err);
+    const char *url = static_url(ud, path);
+    if (url == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "static_url(%.200s): the config has no static folder",
+                 path);
+        return -1;
+    }
+    template_buf_adds(out, url);
+    return 0;
 }
 
 /* Tornado's xsrf_form_html: the hidden form field with this answer's
@@ -136,6 +156,34 @@ const struct template_funcs render_funcs = {
     .reverse_url = render_reverse_url,
 };
 
+/* The names every template of a request sees, as Tornado's handler gives
+ * them (unless the context has its own): `locale` (the request's locale
+ * code), `current_user` (the user, or None), `request` ({method, path,
+ * uri, query, host}). A shallow copy of ctx: the module's object is left
+ * as it was. */
+static json_t *render_context(gale_request *r, json_t *ctx)
+{
+    json_t *all = json_is_object(ctx) ? json_copy(ctx) : json_object();
+    if (all == NULL)
+        return NULL;
+    if (!json_object_get(all, "locale")) {
+        const struct locale *l = locale_for_request(r);
+        json_object_set_new(all, "locale", json_string(l ? locale_code(l) : "en_US"));
+    }
+    if (!json_object_get(all, "current_user")) {
+        const char *user = gale_request_user(r);
+        json_object_set_new(all, "current_user", user ? json_string(user) : json_null());
+    }
+    if (!json_object_get(all, "request")) {
+        const char *q = r->query ? r->query : "";
+        json_object_set_new(all, "request",
+                            json_pack("{s:s?, s:s?, s:s?, s:s, s:s?}", "method", r->method, "path",
+                                      r->path, "uri", r->target, "query", q, "host",
+                                      gale_request_header(r, "Host")));
+    }
+    return all;
+}
+
 /* Render into out; on an error log it with the template's file and line
  * and return -1 with err filled. */
 static int render_to(gale_request *r, const char *name, json_t *ctx, struct template_buf *out,
@@ -150,7 +198,10 @@ static int render_to(gale_request *r, const char *name, json_t *ctx, struct temp
     }
     const struct template *t = template_cache_get(cache, name, err);
     struct template_env env = {.funcs = &render_funcs, .ud = r, .cache = cache};
-    if (t == NULL || template_render(t, ctx, &env, out, err) < 0) {
+    json_t *all = render_context(r, ctx);
+    int rc = t == NULL || all == NULL ? -1 : template_render(t, all, &env, out, err);
+    json_decref(all);
+    if (rc < 0) {
         log_error("template error: %s/%s (%s %s)", template_cache_root(cache), err->msg, r->method,
                   r->path);
         return -1;

@@ -13,6 +13,7 @@ file, and `gale -t` naming file:line of a syntax error."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -137,14 +138,47 @@ def test_render_through_a_route():
 
 
 def test_request_functions():
-    with pages(MAIN) as g:
-        status, _, body = g.get(target("/page", "funcs.html", {"n": 2}))
-        eq(status, 200, "GET funcs.html")
-        body = body.decode()
-        form, rest = body.split('"/>|', 1)
-        check(re.fullmatch(r'<input type="hidden" name="_xsrf" value="2\|[0-9a-f]{8}\|'
-                           r'[0-9a-f]{32}\|[0-9]+', form), "xsrf_form_html: %r" % body)
-        eq(rest.split("|"), ["/item/ab%20c/7", "/static/a.css", "many"], "reverse_url, static_url, _")
+    """The functions that need the request: xsrf_form_html, reverse_url,
+    static_url (the static folder's file with its content hash), _ (the
+    request's locale, from a Tornado CSV catalog), format_date (relative, in
+    that language), and the names every template sees: locale, current_user,
+    request."""
+    import hashlib
+    import tempfile
+    d = tempfile.mkdtemp(prefix="gale-tpl-funcs-")
+    os.makedirs(os.path.join(d, "static"))
+    os.makedirs(os.path.join(d, "tr"))
+    with open(os.path.join(d, "static", "a.css"), "w") as f:
+        f.write("p { color: red }\n")
+    with open(os.path.join(d, "tr", "es.csv"), "w") as f:
+        f.write('"one","una","singular"\n"many","muchas","plural"\n')
+    for root, dirs, names in os.walk(d):
+        os.chmod(root, 0o755)
+        for n in names:
+            os.chmod(os.path.join(root, n), 0o644)
+    version = hashlib.sha512(b"p { color: red }\n").hexdigest()
+    main_ = MAIN + (' static = ( { prefix = "/static/"; path = "%s/static"; } );'
+                    ' translations = "%s/tr";' % (d, d))
+    files = dict(FILES)
+    files["names.html"] = ("{{ locale }}|{{ current_user }}|{{ request.path }}|"
+                           "{{ format_date(when) }}")
+    try:
+        with pages(main_, files) as g:
+            status, _, body = g.get(target("/page", "funcs.html", {"n": 2}))
+            eq(status, 200, "GET funcs.html")
+            body = body.decode()
+            form, rest = body.split('"/>|', 1)
+            check(re.fullmatch(r'<input type="hidden" name="_xsrf" value="2\|[0-9a-f]{8}\|'
+                               r'[0-9a-f]{32}\|[0-9]+', form), "xsrf_form_html: %r" % body)
+            eq(rest.split("|"), ["/item/ab%20c/7", "/static/a.css?v=" + version, "many"],
+               "reverse_url, static_url, _")
+            es = target("/page", "funcs.html", {"n": 2}) + "&locale=es"
+            eq(body_of(g, es).decode().split("|")[-1], "muchas", "_ in the request's locale")
+            now = time.time()
+            eq(body_of(g, target("/page", "names.html", {"when": now - 120})),
+               b"en_US|None|/page|2 minutes ago", "locale, current_user, request, format_date")
+    finally:
+        shutil.rmtree(d, True)
 
 
 def test_render_error_is_a_500_with_file_and_line():
