@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gale/gale.h>
 
@@ -48,6 +49,45 @@ static int hello(gale_request *r)
     struct hello *h = gale_request_module_data(r);
     gale_response_header(r, "Content-Type", "text/plain; charset=utf-8");
     gale_response_puts(r, h->greeting);
+    return GALE_OK;
+}
+
+/* GET /: for browsers the home page, from the template home.html, with the
+ * greeting from the config and a card for each demo; for other clients the
+ * greeting as text. */
+static int home(gale_request *r)
+{
+    struct hello *h = gale_request_module_data(r);
+    const char *accept = gale_request_header(r, "Accept");
+    if (!accept || !strstr(accept, "text/html"))
+        return hello(r); /* curl and scripts: the greeting as text */
+    json_t *ctx = json_pack(
+        "{s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}]}",
+        "greeting", h->greeting, "flash", "", "demos", /* titles and texts are translated */
+        "url", "/notes", "title", "Notes", "text", "A notes app with accounts, sessions and forms.",
+        "url", "/chat/", "title", "Chat", "text", "A chat over long polling or WebSockets.", "url",
+        "/greet/visitor", "title", "Greeting", "text", "A route with a capture: /greet/NAME.",
+        "url", "/stream", "title", "Streaming", "text", "An answer sent in pieces as it is made.");
+    gale_template_render(r, "home.html", ctx); /* finishes, or answers 500 */
+    json_decref(ctx);
+    return GALE_OK;
+}
+
+/* GET /lang?locale=CODE&next=PATH: remember the visitor's language in the
+ * cookie gale reads it from, then back to the page. */
+static int lang(gale_request *r)
+{
+    const char *code = gale_request_argument(r, "locale");
+    const char *next = gale_request_argument(r, "next");
+    gale_cookie_options o = {.path = "/",
+                             .expires = (long long)time(NULL) + 365 * 86400,
+                             .httponly = 1,
+                             .samesite = GALE_SAMESITE_LAX};
+    if (code &&
+        strspn(code, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == strlen(code))
+        gale_response_set_cookie(r, "locale", code, &o);
+    int local = next && next[0] == '/' && next[1] != '/' && next[1] != '\\';
+    gale_response_redirect(r, 303, local ? next : "/");
     return GALE_OK;
 }
 
@@ -293,6 +333,8 @@ static const gale_websocket wsecho_ws = {
 
 static const gale_handler hello_handlers[] = {
     {.name = "hello", .get = hello},
+    {.name = "home", .get = home},
+    {.name = "lang", .get = lang},
     {.name = "greet", .get = greet},
     {.name = "slow", .get = slow},
     {.name = "echo", .any = echo},

@@ -3,20 +3,25 @@
  *
  * Sign up and log in with a form (passwords hashed with PBKDF2-HMAC-SHA256
  * on the worker's thread pool, never on the event loop), XSRF-protected
- * posts (the config turns xsrf_cookies on), the user in the session, each
- * user's notes in the shared store (LMDB or Redis: every worker and every
- * instance sees them), logout. Every store call may answer at once or later,
- * so each step is a callback.
+ * posts, the user in the session, each user's notes in the shared store
+ * (LMDB or Redis: every worker and every instance sees them), written,
+ * edited and deleted; logout. Pages are templates (www/templates/notes/),
+ * translated (www/translations/); a form with a mistake comes back with the
+ * mistake said in place, and what was done is said once on the next page
+ * (a flash message kept in the session). Every store call may answer at
+ * once or later, so each step is a callback.
  *
  * Settings: iterations (PBKDF2 rounds, default 200000), keep_days (how long
  * users and notes are kept unused, default 365).
  *
  * Store keys: "user:NAME" -> {"salt": hex, "hash": hex, "iter": n};
- * "notes:NAME" -> ["text", ...].
+ * "notes:NAME" -> [{"id": n, "text": "...", "time": seconds}, ...], oldest
+ * first (a plain string, as version 1 stored notes, reads as a note).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gale/gale.h>
 #include <openssl/crypto.h>
@@ -26,6 +31,7 @@
 #define NOTES_SALT 16
 #define NOTES_HASH 32
 #define NOTES_MAX 200 /* notes kept per user */
+#define NOTES_TEXT_MAX 1000
 
 struct notes_conf {
     int iterations;
@@ -45,29 +51,50 @@ static int notes_init(gale_ctx *ctx, const json_t *settings)
     return 0;
 }
 
-/* ---- small helpers ---- */
+/* ---- pages ---- */
 
-static void notes_page(gale_request *r, const char *title)
+/* Say something once, on the next page this visitor sees. */
+static void notes_flash(gale_request *r, const char *message)
 {
-    gale_response_header(r, "Content-Type", "text/html; charset=utf-8");
-    gale_response_puts(r, "<!doctype html><meta charset=\"utf-8\"><title>");
-    gale_response_puts_html(r, title);
-    gale_response_puts(r, "</title><h1>");
-    gale_response_puts_html(r, title);
-    gale_response_puts(r, "</h1>\n");
+    json_t *session = gale_session(r);
+    if (session)
+        json_object_set_new(session, "flash", json_string(message));
 }
 
-static void notes_xsrf(gale_request *r)
+/* Render `page` with `ctx` (stolen) as the answer, with `status`, which
+ * finishes it (or answers 500); the session's flash message goes into the
+ * page and out of the session. */
+static void notes_render(gale_request *r, int status, const char *page, json_t *ctx)
 {
-    gale_response_puts(r, "<input type=\"hidden\" name=\"_xsrf\" value=\"");
-    gale_response_puts_html(r, gale_request_xsrf_token(r));
-    gale_response_puts(r, "\">");
+    json_t *session = gale_session(r);
+    json_t *flash = json_object_get(session, "flash");
+    json_object_set(ctx, "flash", flash ? flash : json_string(""));
+    if (flash)
+        json_object_del(session, "flash");
+    if (!json_object_get(ctx, "error"))
+        json_object_set_new(ctx, "error", json_string(""));
+    gale_response_status(r, status);
+    gale_template_render(r, page, ctx);
+    json_decref(ctx);
 }
 
 static int notes_name_ok(const char *name)
 {
     size_t n = strlen(name);
     return n >= 1 && n <= 32 && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+}
+
+/* The log-in or sign-up form, again with `error` said when not NULL. */
+static void notes_account(gale_request *r, int status, int signup, const char *error)
+{
+    const char *next = gale_request_argument(r, "next");
+    const char *user = gale_request_argument(r, "user");
+    json_t *ctx = json_pack("{s:s, s:s, s:b, s:s, s:s}", "title", signup ? "Sign up" : "Log in",
+                            "action", signup ? "/signup" : "/login", "signup", signup, "next",
+                            next ? next : "", "user", user && json_string(user) ? user : "");
+    if (error)
+        json_object_set_new(ctx, "error", json_string(error));
+    notes_render(r, status, "notes/account.html", ctx);
 }
 
 static void notes_hex(char *out, const unsigned char *in, size_t n)
@@ -123,12 +150,14 @@ static void notes_logged_in(gale_request *r, const char *user)
     gale_response_redirect(r, 303, local ? next : "/notes");
 }
 
-static void notes_refuse(gale_request *r, int status, const char *why)
+/* A hashed request: the fields it came with, for the form to show again. */
+static struct notes_hash *notes_hash_new(gale_request *r, const char *user, const char *password)
 {
-    gale_response_status(r, status);
-    notes_page(r, why);
-    gale_response_puts(r, "<p><a href=\"/login\">log in</a> or <a href=\"/signup\">sign up</a>\n");
-    gale_response_finish(r);
+    struct notes_hash *h = gale_request_alloc(r, sizeof(*h));
+    memset(h, 0, sizeof(*h));
+    snprintf(h->user, sizeof(h->user), "%s", user);
+    snprintf(h->password, sizeof(h->password), "%s", password);
+    return h;
 }
 
 /* ---- sign up ---- */
@@ -169,7 +198,7 @@ static void notes_signup_checked(gale_request *r, void *arg, int status, const c
 {
     struct notes_hash *h = arg;
     if (status == 0) {
-        notes_refuse(r, 409, "that name is taken");
+        notes_account(r, 409, 1, "That name is taken.");
         return;
     }
     if (status < 0 || RAND_bytes(h->salt, NOTES_SALT) != 1 ||
@@ -180,18 +209,15 @@ static void notes_signup_checked(gale_request *r, void *arg, int status, const c
 static int notes_signup_post(gale_request *r)
 {
     struct notes_conf *conf = gale_request_module_data(r);
-    const char *user = gale_request_require_argument(r, "user");
-    const char *password = user ? gale_request_require_argument(r, "password") : NULL;
-    if (!user || !password)
-        return GALE_OK;
-    if (!notes_name_ok(user) || strlen(password) < 8 || strlen(password) > 255) {
-        notes_refuse(r, 400, "names are 1-32 of a-z 0-9 _ -, passwords 8-255 characters");
+    const char *user = gale_request_argument(r, "user");
+    const char *password = gale_request_argument(r, "password");
+    if (!user || !password || !notes_name_ok(user) || strlen(password) < 8 ||
+        strlen(password) > 255) {
+        notes_account(r, 400, 1,
+                      "Names are 1 to 32 of a-z 0-9 _ -, passwords 8 to 255 characters.");
         return GALE_OK;
     }
-    struct notes_hash *h = gale_request_alloc(r, sizeof(*h));
-    memset(h, 0, sizeof(*h));
-    snprintf(h->user, sizeof(h->user), "%s", user);
-    snprintf(h->password, sizeof(h->password), "%s", password);
+    struct notes_hash *h = notes_hash_new(r, user, password);
     h->iterations = conf->iterations;
     if (gale_store_get(r, gale_request_printf(r, "user:%s", user), notes_signup_checked, h) < 0)
         gale_response_error(r, 503, "the config has no sessions store");
@@ -206,9 +232,9 @@ static void notes_login_hashed(gale_request *r, void *data)
     if (h->ok && CRYPTO_memcmp(h->got, h->want, NOTES_HASH) == 0) {
         notes_logged_in(r, h->user);
         gale_response_finish(r);
-        return;
+    } else {
+        notes_account(r, 403, 0, "Wrong name or password.");
     }
-    notes_refuse(r, 403, "wrong name or password");
 }
 
 static void notes_login_found(gale_request *r, void *arg, int status, const char *value, size_t len)
@@ -229,54 +255,32 @@ static void notes_login_found(gale_request *r, void *arg, int status, const char
     }
     /* an unknown name gets the same answer as a wrong password */
     if (!ok || gale_request_blocking(r, notes_hash_work, notes_login_hashed, h, sizeof(*h)) < 0)
-        notes_refuse(r, 403, "wrong name or password");
+        notes_account(r, 403, 0, "Wrong name or password.");
 }
 
 static int notes_login_post(gale_request *r)
 {
-    const char *user = gale_request_require_argument(r, "user");
-    const char *password = user ? gale_request_require_argument(r, "password") : NULL;
-    if (!user || !password)
-        return GALE_OK;
-    if (!notes_name_ok(user) || strlen(password) > 255) {
-        notes_refuse(r, 403, "wrong name or password");
+    const char *user = gale_request_argument(r, "user");
+    const char *password = gale_request_argument(r, "password");
+    if (!user || !password || !notes_name_ok(user) || strlen(password) > 255) {
+        notes_account(r, 403, 0, "Wrong name or password.");
         return GALE_OK;
     }
-    struct notes_hash *h = gale_request_alloc(r, sizeof(*h));
-    memset(h, 0, sizeof(*h));
-    snprintf(h->user, sizeof(h->user), "%s", user);
-    snprintf(h->password, sizeof(h->password), "%s", password);
+    struct notes_hash *h = notes_hash_new(r, user, password);
     if (gale_store_get(r, gale_request_printf(r, "user:%s", user), notes_login_found, h) < 0)
         gale_response_error(r, 503, "the config has no sessions store");
     return GALE_ASYNC;
 }
 
-static void notes_form(gale_request *r, const char *title, const char *action)
-{
-    const char *next = gale_request_argument(r, "next");
-    notes_page(r, title);
-    gale_response_printf(r, "<form method=\"post\" action=\"%s\">", action);
-    notes_xsrf(r);
-    if (next) {
-        gale_response_puts(r, "<input type=\"hidden\" name=\"next\" value=\"");
-        gale_response_puts_html(r, next);
-        gale_response_puts(r, "\">");
-    }
-    gale_response_puts(r, "<p><label>Name <input name=\"user\" autocomplete=\"username\"></label>"
-                          "<p><label>Password <input name=\"password\" type=\"password\"></label>"
-                          "<p><button>Go</button></form>\n");
-}
-
 static int notes_login_get(gale_request *r)
 {
-    notes_form(r, "Log in", "/login");
-    gale_response_puts(r, "<p>No account? <a href=\"/signup\">Sign up</a>\n");
+    notes_account(r, 200, 0, NULL);
     return GALE_OK;
 }
 
 static int notes_signup_get(gale_request *r)
 {
-    notes_form(r, "Sign up", "/signup");
+    notes_account(r, 200, 1, NULL);
     return GALE_OK;
 }
 
@@ -289,81 +293,223 @@ static int notes_logout(gale_request *r)
 
 /* ---- the notes (routes marked authenticated: there is a user) ---- */
 
-static void notes_list(gale_request *r, void *arg, int status, const char *value, size_t len)
+/* What a store call on the user's notes goes on with. */
+typedef void (*notes_step)(gale_request *r, json_t *list, void *arg);
+
+struct notes_load {
+    notes_step next;
+    void *arg;
+};
+
+/* The user's notes as an array of {id, text, time}, oldest first. */
+static json_t *notes_parse(const char *value, size_t len)
 {
-    json_t *list = status == 0 ? json_loadb(value, len, 0, NULL) : NULL;
+    json_t *stored = value ? json_loadb(value, len, 0, NULL) : NULL;
+    json_t *list = json_array();
     size_t i;
     json_t *note;
-    notes_page(r, "Notes");
-    gale_response_puts(r, "<ul>\n");
-    json_array_foreach(list, i, note)
+    json_array_foreach(stored, i, note)
     {
-        gale_response_puts(r, "<li>");
-        gale_response_puts_html(r, json_string_value(note) ? json_string_value(note) : "");
-        gale_response_puts(r, "</li>\n");
+        if (json_is_string(note)) /* as version 1 stored them */
+            json_array_append_new(list, json_pack("{s:I, s:O, s:i}", "id", (json_int_t)i + 1,
+                                                  "text", note, "time", 0));
+        else if (json_is_integer(json_object_get(note, "id")) &&
+                 json_is_string(json_object_get(note, "text")))
+            json_array_append(list, note);
     }
-    gale_response_puts(r, "</ul>\n<form method=\"post\" action=\"/notes/add\">");
-    notes_xsrf(r);
-    gale_response_puts(r, "<input name=\"text\"><button>Add</button></form>\n"
-                          "<form method=\"post\" action=\"/logout\">");
-    notes_xsrf(r);
-    gale_response_puts(r, "<button>Log out ");
-    gale_response_puts_html(r, gale_request_user(r));
-    gale_response_puts(r, "</button></form>\n");
-    json_decref(list);
-    gale_response_finish(r);
+    json_decref(stored);
+    return list;
 }
 
-static int notes_get(gale_request *r)
+static void notes_loaded(gale_request *r, void *arg, int status, const char *value, size_t len)
 {
+    struct notes_load *load = arg;
+    if (status < 0) {
+        gale_response_error(r, 503, "the store is not available");
+        return;
+    }
+    json_t *list = notes_parse(status == 0 ? value : NULL, len);
+    load->next(r, list, load->arg);
+    json_decref(list);
+}
+
+/* Read the user's notes, then next(r, list, arg). */
+static int notes_load(gale_request *r, notes_step next, void *arg)
+{
+    struct notes_load *load = gale_request_alloc(r, sizeof(*load));
+    load->next = next;
+    load->arg = arg;
     const char *key = gale_request_printf(r, "notes:%s", gale_request_user(r));
-    if (gale_store_get(r, key, notes_list, NULL) < 0)
+    if (gale_store_get(r, key, notes_loaded, load) < 0) {
         gale_response_error(r, 503, "the config has no sessions store");
+        return GALE_OK;
+    }
     return GALE_ASYNC;
 }
 
-static void notes_added(gale_request *r, void *arg, int status)
+static void notes_saved(gale_request *r, void *arg, int status)
 {
-    if (status < 0)
+    if (status < 0) {
         gale_response_error(r, 503, "the store is not available");
-    else
-        gale_response_redirect(r, 303, "/notes");
+        return;
+    }
+    notes_flash(r, arg);
+    gale_response_redirect(r, 303, "/notes");
+    gale_response_finish(r);
 }
 
-static void notes_append(gale_request *r, void *arg, int status, const char *value, size_t len)
+/* Store `list`, then say `done` on the notes page. */
+static void notes_store(gale_request *r, json_t *list, const char *done)
 {
     struct notes_conf *conf = gale_request_module_data(r);
-    json_t *list = status == 0 ? json_loadb(value, len, 0, NULL) : NULL;
-    if (!json_is_array(list)) {
-        json_decref(list);
-        list = json_array();
-    }
-    json_array_append_new(list, json_string(arg));
     while (json_array_size(list) > NOTES_MAX)
         json_array_remove(list, 0);
     char *text = json_dumps(list, JSON_COMPACT);
-    json_decref(list);
     const char *key = gale_request_printf(r, "notes:%s", gale_request_user(r));
-    if (!text || gale_store_set(r, key, text, strlen(text), conf->keep, notes_added, NULL) < 0)
+    if (!text ||
+        gale_store_set(r, key, text, strlen(text), conf->keep, notes_saved, (void *)done) < 0)
         gale_response_error(r, 503, "the store is not available");
     free(text);
 }
 
+/* "N notes" in the visitor's language. */
+static const char *notes_count(gale_request *r, size_t n)
+{
+    static const char slot[] = "%(count)d";
+    const char *said = gale_ntranslate(r, "%(count)d note", "%(count)d notes", (long)n);
+    const char *at = strstr(said, slot);
+    if (!at)
+        return said;
+    return gale_request_printf(r, "%.*s%zu%s", (int)(at - said), said, n, at + strlen(slot));
+}
+
+/* The notes page, newest first, with `error` about the text being added. */
+static void notes_show(gale_request *r, json_t *list, const char *error)
+{
+    json_t *newest = json_array();
+    for (size_t i = json_array_size(list); i-- > 0;)
+        json_array_append(newest, json_array_get(list, i));
+    const char *text = gale_request_argument(r, "text");
+    json_t *ctx = json_pack("{s:o, s:s, s:s, s:s, s:s}", "notes", newest, "user",
+                            gale_request_user(r), "count", notes_count(r, json_array_size(list)),
+                            "text", error && text ? text : "", "error", error ? error : "");
+    notes_render(r, error ? 400 : 200, "notes/list.html", ctx);
+}
+
+static void notes_list(gale_request *r, json_t *list, void *arg)
+{
+    notes_show(r, list, arg);
+}
+
+static int notes_get(gale_request *r)
+{
+    return notes_load(r, notes_list, NULL);
+}
+
+/* The text of a note from the form, or NULL when it is not one. */
+static const char *notes_text(gale_request *r)
+{
+    const char *text = gale_request_argument(r, "text");
+    json_t *utf8 = text ? json_string(text) : NULL; /* NULL unless valid UTF-8 */
+    json_decref(utf8);
+    if (!utf8 || !*text || strlen(text) > NOTES_TEXT_MAX)
+        return NULL;
+    return text;
+}
+
+/* The note whose id the form names, or -1. */
+static long notes_find(gale_request *r, json_t *list)
+{
+    const char *id = gale_request_argument(r, "id");
+    long want = id ? strtol(id, NULL, 10) : 0;
+    size_t i;
+    json_t *note;
+    json_array_foreach(list, i, note)
+    {
+        if (want > 0 && json_integer_value(json_object_get(note, "id")) == want)
+            return (long)i;
+    }
+    return -1;
+}
+
+static void notes_append(gale_request *r, json_t *list, void *arg)
+{
+    json_int_t id = 1;
+    size_t i;
+    json_t *note;
+    json_array_foreach(list, i, note)
+    {
+        if (json_integer_value(json_object_get(note, "id")) >= id)
+            id = json_integer_value(json_object_get(note, "id")) + 1;
+    }
+    json_array_append_new(list, json_pack("{s:I, s:s, s:I}", "id", id, "text", (char *)arg, "time",
+                                          (json_int_t)time(NULL)));
+    notes_store(r, list, "Note added.");
+}
+
 static int notes_add(gale_request *r)
 {
-    const char *text = gale_request_require_argument(r, "text");
+    const char *text = notes_text(r);
     if (!text)
-        return GALE_OK;
-    json_t *utf8 = json_string(text); /* NULL unless valid UTF-8 */
-    json_decref(utf8);
-    if (!*text || strlen(text) > 1000 || !utf8) {
-        gale_response_error(r, 400, "a note is 1 to 1000 characters of UTF-8");
-        return GALE_OK;
+        return notes_load(r, notes_list, "A note is 1 to 1000 characters.");
+    return notes_load(r, notes_append, (void *)text);
+}
+
+static void notes_gone(gale_request *r)
+{
+    notes_flash(r, "That note is gone.");
+    gale_response_redirect(r, 303, "/notes");
+    gale_response_finish(r);
+}
+
+static void notes_edit_form(gale_request *r, json_t *list, void *arg)
+{
+    long at = notes_find(r, list);
+    if (at < 0) {
+        notes_gone(r);
+        return;
     }
-    const char *key = gale_request_printf(r, "notes:%s", gale_request_user(r));
-    if (gale_store_get(r, key, notes_append, (void *)text) < 0)
-        gale_response_error(r, 503, "the config has no sessions store");
-    return GALE_ASYNC;
+    json_t *note = json_deep_copy(json_array_get(list, (size_t)at));
+    const char *sent = gale_request_argument(r, "text");
+    json_t *again = arg && sent ? json_string(sent) : NULL; /* NULL unless UTF-8 */
+    if (again) /* the text as sent, with what is wrong with it */
+        json_object_set_new(note, "text", again);
+    json_t *ctx = json_pack("{s:o, s:s, s:s}", "note", note, "user", gale_request_user(r), "error",
+                            arg ? (const char *)arg : "");
+    notes_render(r, arg ? 400 : 200, "notes/edit.html", ctx);
+}
+
+static int notes_edit_get(gale_request *r)
+{
+    return notes_load(r, notes_edit_form, NULL);
+}
+
+static void notes_change(gale_request *r, json_t *list, void *arg)
+{
+    long at = notes_find(r, list);
+    if (at < 0) {
+        notes_gone(r);
+        return;
+    }
+    json_t *note = json_array_get(list, (size_t)at);
+    if (arg)
+        json_object_set_new(note, "text", json_string(arg));
+    else
+        json_array_remove(list, (size_t)at);
+    notes_store(r, list, arg ? "Note saved." : "Note deleted.");
+}
+
+static int notes_edit_post(gale_request *r)
+{
+    const char *text = notes_text(r);
+    if (!text)
+        return notes_load(r, notes_edit_form, "A note is 1 to 1000 characters.");
+    return notes_load(r, notes_change, (void *)text);
+}
+
+static int notes_delete(gale_request *r)
+{
+    return notes_load(r, notes_change, NULL);
 }
 
 static const gale_handler notes_handlers[] = {
@@ -372,6 +518,8 @@ static const gale_handler notes_handlers[] = {
     {.name = "logout", .post = notes_logout},
     {.name = "notes", .get = notes_get},
     {.name = "add", .post = notes_add},
+    {.name = "edit", .get = notes_edit_get, .post = notes_edit_post},
+    {.name = "delete", .post = notes_delete},
     {0},
 };
 

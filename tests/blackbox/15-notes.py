@@ -13,9 +13,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import GALE_MODULES, Gale, Skip, check, eq, free_port, main  # noqa: E402
+from galetest import GALE_MODULES, REPO, Gale, Skip, check, eq, free_port, main  # noqa: E402
 
 NOTES = os.path.join(GALE_MODULES, "notes.so")
+# the demo's templates, stylesheet and catalogs, as conf/notes.conf serves them
+TEMPLATES = ('template_path = "{0}/templates"; translations = "{0}/translations";\n'
+             'static = ( {{ prefix = "/static/"; path = "{0}/static"; }} );'
+             .format(os.path.join(REPO, "www")))
 CONF = """
 workers = 2;
 access_log = "off";
@@ -23,6 +27,7 @@ cookie_secret = "notes test secret";
 xsrf_cookies = true;
 sessions = %s;
 login_url = "/login";
+%s
 listen = ( { address = "127.0.0.1"; port = @PORT@; } );
 modules = ( { path = "%s"; settings = { iterations = 20000; };
               routes = ( { path = "/signup"; handler = "signup"; },
@@ -78,12 +83,12 @@ def _notes(g):
     eq((code, loc.endswith("/notes")), (303, True), "sign up logs in")
     code, _, page = b.get("/notes")
     eq(code, 200, "the notes page")
-    check(b"Log out ann" in page, "the user is shown: %r" % page[:300])
+    check(b'<span class="who">ann</span>' in page, "the user is shown: %r" % page[:300])
     for text in ("first <b>note</b>", "second \u00e9"):
         code, loc, _ = b.post("/notes/add", {"text": text}, "/notes")
         eq((code, loc.endswith("/notes")), (303, True), "add a note")
     page = b.get("/notes")[2]
-    check(b"<li>first &lt;b&gt;note&lt;/b&gt;</li>" in page, "notes escaped: %r" % page)
+    check(b'<div class="text">first &lt;b&gt;note&lt;/b&gt;</div>' in page, "notes escaped: %r" % page)
     check("second \u00e9".encode() in page, "UTF-8 kept")
     eq(b.post("/notes/add", {"text": "no token"})[0], 403, "a post without the XSRF token")
     eq(b.post("/logout", {}, "/notes")[1].endswith("/login"), True, "log out")
@@ -105,7 +110,7 @@ def _notes(g):
 
 
 def test_notes_flow_lmdb():
-    with Gale(conf=CONF % ('{ store = "lmdb"; dir = "@TMP@/state"; }', NOTES)) as g:
+    with Gale(conf=CONF % ('{ store = "lmdb"; dir = "@TMP@/state"; }', TEMPLATES, NOTES)) as g:
         _notes(g)
 
 
@@ -130,7 +135,7 @@ def _redis():
 def test_two_instances_share_login_and_notes():
     proc, port = _redis()
     try:
-        conf = CONF % ('{ store = "redis"; redis = { port = %d; }; }' % port, NOTES)
+        conf = CONF % ('{ store = "redis"; redis = { port = %d; }; }' % port, TEMPLATES, NOTES)
         with Gale(conf=conf) as a, Gale(conf=conf) as other:
             b = _notes(a)
             there = Browser(other, b.jar)  # the same browser, another instance
