@@ -13,13 +13,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import GALE_MODULES, REPO, Gale, Skip, check, eq, free_port, main  # noqa: E402
+from galetest import GALE_MODULES, Gale, Skip, check, eq, free_port, main, www_conf  # noqa: E402
 
 NOTES = os.path.join(GALE_MODULES, "notes.so")
-# the demo's templates, stylesheet and catalogs, as conf/notes.conf serves them
-TEMPLATES = ('template_path = "{0}/templates"; translations = "{0}/translations";\n'
-             'static = ( {{ prefix = "/static/"; path = "{0}/static"; }} );'
-             .format(os.path.join(REPO, "www")))
 CONF = """
 workers = 2;
 access_log = "off";
@@ -110,7 +106,7 @@ def _notes(g):
 
 
 def test_notes_flow_lmdb():
-    with Gale(conf=CONF % ('{ store = "lmdb"; dir = "@TMP@/state"; }', TEMPLATES, NOTES)) as g:
+    with Gale(conf=CONF % ('{ store = "lmdb"; dir = "@TMP@/state"; }', www_conf(), NOTES)) as g:
         _notes(g)
 
 
@@ -135,7 +131,7 @@ def _redis():
 def test_two_instances_share_login_and_notes():
     proc, port = _redis()
     try:
-        conf = CONF % ('{ store = "redis"; redis = { port = %d; }; }' % port, TEMPLATES, NOTES)
+        conf = CONF % ('{ store = "redis"; redis = { port = %d; }; }' % port, www_conf(), NOTES)
         with Gale(conf=conf) as a, Gale(conf=conf) as other:
             b = _notes(a)
             there = Browser(other, b.jar)  # the same browser, another instance

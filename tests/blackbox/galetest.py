@@ -22,6 +22,7 @@ exited by a signal, left workers behind, or logged a sanitizer report (a
 non-zero exit status is printed as a note; 09-signals asserts status 0).
 """
 
+import atexit
 import http.client
 import os
 import re
@@ -1061,6 +1062,33 @@ class _Timeout(BaseException):
 
 NODE_MODULES = os.path.abspath(
     os.environ.get("GALE_NODE_MODULES") or os.path.join(REPO, "tests", "node", "node_modules"))
+
+
+_www = None
+
+
+def www_copy():
+    """A copy of the demo pages (www/: templates, stylesheet, catalogs) that
+    the workers can read: they drop to nobody, and the tree may sit in a
+    folder only root can enter (a clone in `mktemp -d`). Made once."""
+    global _www
+    if _www is None:
+        top = tempfile.mkdtemp(prefix="gale-www-")
+        atexit.register(shutil.rmtree, top, True)
+        os.chmod(top, 0o755)
+        _www = os.path.join(top, "www")
+        shutil.copytree(os.path.join(REPO, "www"), _www)
+        for d, _, names in os.walk(top):
+            os.chmod(d, 0o755)
+            for n in names:
+                os.chmod(os.path.join(d, n), 0o644)
+    return _www
+
+
+def www_conf():
+    """The settings that serve the demo pages, as conf/gale.conf has them."""
+    return ('template_path = "{0}/templates"; translations = "{0}/translations";\n'
+            'static = ( {{ prefix = "/static/"; path = "{0}/static"; }} );'.format(www_copy()))
 
 
 def node_module(name):
