@@ -160,6 +160,15 @@ static json_t *teval_repeat(struct trender *r, json_t *seq, json_int_t times)
     return out;
 }
 
+/* A float result: JSON has no inf or nan, so where Python would make one
+ * (1e308 * 10, 7 ** 2100.0) the render fails with Python's OverflowError. */
+static json_t *teval_real(struct trender *r, double d)
+{
+    if (!isfinite(d))
+        return trender_fail(r, "OverflowError: float result out of range");
+    return json_real(d);
+}
+
 static json_t *teval_int_op(struct trender *r, int op, json_int_t a, json_int_t b)
 {
     json_int_t v;
@@ -194,7 +203,7 @@ static json_t *teval_int_op(struct trender *r, int op, json_int_t a, json_int_t 
                     return trender_fail(r, "OverflowError: integer too large");
             return json_integer(p);
         }
-        return json_real(pow((double)a, (double)b));
+        return teval_real(r, pow((double)a, (double)b));
     }
     return NULL;
 }
@@ -203,15 +212,15 @@ static json_t *teval_float_op(struct trender *r, int op, double a, double b)
 {
     switch (op) {
     case TO_ADD:
-        return json_real(a + b);
+        return teval_real(r, a + b);
     case TO_SUB:
-        return json_real(a - b);
+        return teval_real(r, a - b);
     case TO_MUL:
-        return json_real(a * b);
+        return teval_real(r, a * b);
     case TO_DIV:
         if (b == 0)
             return trender_fail(r, "ZeroDivisionError: division by zero");
-        return json_real(a / b);
+        return teval_real(r, a / b);
     case TO_FLOORDIV:
     case TO_MOD: {
         if (b == 0)
@@ -219,10 +228,10 @@ static json_t *teval_float_op(struct trender *r, int op, double a, double b)
         double m = fmod(a, b);
         if (m != 0 && ((m < 0) != (b < 0)))
             m += b;
-        return json_real(op == TO_MOD ? m : floor((a - m) / b + 0.5));
+        return teval_real(r, op == TO_MOD ? m : floor((a - m) / b + 0.5));
     }
     case TO_POW:
-        return json_real(pow(a, b));
+        return teval_real(r, pow(a, b));
     }
     return NULL;
 }

@@ -110,10 +110,15 @@ static json_t *teval_builtin(struct trender *r, const struct texpr *e, json_t **
                 (e->fn == TF_INT && strpbrk(json_string_value(a), ".eEn")))
                 return trender_fail(r, "ValueError: invalid literal for %s(): '%s'", e->name,
                                     json_string_value(a));
+            if (!isfinite(d) || (e->fn == TF_INT && fabs(d) >= 9.2e18))
+                return trender_fail(r, "ValueError: %s(): '%s' is out of range", e->name,
+                                    json_string_value(a));
             return e->fn == TF_INT ? json_integer((json_int_t)d) : json_real(d);
         }
         if (!teval_is_num(a))
             return trender_fail(r, "TypeError: %s() cannot convert %s", e->name, tval_type(a));
+        if (e->fn == TF_INT && json_is_real(a) && fabs(json_real_value(a)) >= 9.2e18)
+            return trender_fail(r, "OverflowError: int() of a float beyond 64 bits");
         return e->fn == TF_INT
                    ? json_integer(teval_is_int(a) ? teval_int(a) : (json_int_t)json_real_value(a))
                    : json_real(teval_num(a));
