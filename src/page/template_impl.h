@@ -231,6 +231,72 @@ json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned);
 int texpr_truth(struct trender *r, const struct texpr *e);
 /* Render a template named by the current one (include, Template()). */
 int trender_named(struct trender *r, const char *name, json_t *ctx);
+/* The functions and methods a template may call (template_funcs.c). */
+json_t *teval_call(struct trender *r, const struct texpr *e);
+json_t *teval_method(struct trender *r, const struct texpr *e);
+
+/* ---- small helpers of the evaluator and the functions ---- */
+
+/* range() and repetition: a typo must not eat the worker */
+#define TEVAL_MAX_ITEMS 1000000
+
+/* The text b made, as a value (b is emptied). Not checked as UTF-8: what a
+ * function makes of valid text (an entity of a lone surrogate, say) is
+ * written out as it is rather than failing without a reason. */
+static inline json_t *teval_string(struct template_buf *b)
+{
+    json_t *v = json_stringn_nocheck(b->s ? b->s : "", b->len);
+    template_buf_free(b);
+    return v;
+}
+
+/* Code points in UTF-8 s[0..n). */
+static inline size_t teval_ulen(const char *s, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return c;
+}
+
+/* The byte offset of code point i in s[0..n). */
+static inline size_t teval_uoff(const char *s, size_t n, size_t i)
+{
+    size_t off = 0;
+    while (off < n && i > 0) {
+        off++;
+        while (off < n && ((unsigned char)s[off] & 0xc0) == 0x80)
+            off++;
+        i--;
+    }
+    return off;
+}
+
+static inline int teval_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline int teval_is_int(const json_t *v)
+{
+    return json_is_integer(v) || json_is_boolean(v);
+}
+
+static inline json_int_t teval_int(const json_t *v)
+{
+    return json_is_integer(v) ? json_integer_value(v) : json_is_true(v);
+}
+
+static inline int teval_is_num(const json_t *v)
+{
+    return teval_is_int(v) || json_is_real(v);
+}
+
+static inline double teval_num(const json_t *v)
+{
+    return json_is_real(v) ? json_real_value(v) : (double)teval_int(v);
+}
+
 __attribute__((format(printf, 2, 3))) json_t *trender_fail(struct trender *r, const char *fmt, ...);
 
 __attribute__((format(printf, 4, 5))) void

@@ -11,9 +11,8 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc -Iinclude \
  *       -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION tests/fuzz/fuzz_template.c \
- *       src/page/template.c src/page/template_parse.c src/page/template_expr.c \
- *       src/page/template_eval.c src/page/template_render.c src/page/template_value.c \
- *       -ljansson -lm -o fuzz_template
+ *       src/page/template*.c (but template_settings.c) -ljansson -lm \
+ *       -o fuzz_template
  *   ./fuzz_template tests/fuzz/corpus_template
  */
 #include <stdint.h>

@@ -243,6 +243,11 @@ static void test_nothing_outside_the_context(void)
     FAILS("{{ range(10000000) }}", NULL, "t.txt:1: MemoryError");
     FAILS("{{ 'x' * 100000000 }}", NULL, "t.txt:1: MemoryError");
     FAILS("{{ 2 ** 100 }}", NULL, "t.txt:1: OverflowError");
+    FAILS("{{ 7 ** 2100.0 <= 0 }}", NULL, "t.txt:1: OverflowError"); /* JSON has no inf */
+    FAILS("{{ 1e308 * 10 }}", NULL, "t.txt:1: OverflowError");
+    FAILS("{{ int(1e300) }}", NULL, "t.txt:1: OverflowError");
+    FAILS("{{ float('inf') }}", NULL, "t.txt:1: ValueError");
+    FAILS("{{ 1e999 }}", NULL, "t.txt:1: expected a number");
 }
 
 int main(void)
