@@ -68,7 +68,7 @@ static void notes_render(gale_request *r, int status, const char *page, json_t *
 {
     json_t *session = gale_session(r);
     json_t *flash = json_object_get(session, "flash");
-    json_object_set(ctx, "flash", flash ? flash : json_string(""));
+    json_object_set_new(ctx, "flash", flash ? json_incref(flash) : json_string(""));
     if (flash)
         json_object_del(session, "flash");
     if (!json_object_get(ctx, "error"))
@@ -88,10 +88,10 @@ static int notes_name_ok(const char *name)
 static void notes_account(gale_request *r, int status, int signup, const char *error)
 {
     const char *next = gale_request_argument(r, "next");
-    const char *user = gale_request_argument(r, "user");
-    json_t *ctx = json_pack("{s:s, s:s, s:b, s:s, s:s}", "title", signup ? "Sign up" : "Log in",
+    json_t *user = json_string(gale_request_argument(r, "user")); /* NULL unless UTF-8 */
+    json_t *ctx = json_pack("{s:s, s:s, s:b, s:s, s:o}", "title", signup ? "Sign up" : "Log in",
                             "action", signup ? "/signup" : "/login", "signup", signup, "next",
-                            next ? next : "", "user", user && json_string(user) ? user : "");
+                            next ? next : "", "user", user ? user : json_string(""));
     if (error)
         json_object_set_new(ctx, "error", json_string(error));
     notes_render(r, status, "notes/account.html", ctx);
@@ -389,10 +389,11 @@ static void notes_show(gale_request *r, json_t *list, const char *error)
     json_t *newest = json_array();
     for (size_t i = json_array_size(list); i-- > 0;)
         json_array_append(newest, json_array_get(list, i));
-    const char *text = gale_request_argument(r, "text");
-    json_t *ctx = json_pack("{s:o, s:s, s:s, s:s, s:s}", "notes", newest, "user",
+    /* the text sent with a mistake, again in the form (NULL unless UTF-8) */
+    json_t *text = error ? json_string(gale_request_argument(r, "text")) : NULL;
+    json_t *ctx = json_pack("{s:o, s:s, s:s, s:o, s:s}", "notes", newest, "user",
                             gale_request_user(r), "count", notes_count(r, json_array_size(list)),
-                            "text", error && text ? text : "", "error", error ? error : "");
+                            "text", text ? text : json_string(""), "error", error ? error : "");
     notes_render(r, error ? 400 : 200, "notes/list.html", ctx);
 }
 
