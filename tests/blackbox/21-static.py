@@ -11,6 +11,7 @@ StaticFileHandler for the same files and requests."""
 import atexit
 import hashlib
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -20,8 +21,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import (Gale, Skip, check, eq, fail, free_port, lc_str, main,  # noqa: E402
-                      module_path, parse_responses, req, run_gale, wait_for)
+from galetest import (REPO, Gale, Skip, check, eq, fail, free_port, lc_str, main,  # noqa: E402
+                      module_path, node, node_module, parse_responses, req, run_gale, wait_for)
 
 # ---------------------------------------------------------------- the folder
 
@@ -99,7 +100,7 @@ def big_file(name):
 
 CONF = """
 workers = 1;
-access_log = "off";
+access_log = "stderr";
 %(compress)s
 listen = ( { address = "127.0.0.1"; port = @PORT@; }%(listen)s );
 static = ( { prefix = "/static/"; path = %(www)s; max_age = 3600; },
@@ -586,6 +587,44 @@ def test_compressed_on_the_fly():
         s.close()
         eq(rs[0].headers.get("content-encoding"), None, "pieces over TLS go as they are")
         ok(rs[0], text, "big text, TLS")
+
+
+def test_media_seeks_in_a_browser():
+    """Audio from a static folder in headless Chromium: the player reads the
+    duration, seeks near the end, and the server answers its ranges (206)."""
+    import wave
+    node_module("playwright-core")
+    if not os.access("/usr/bin/chromium", os.X_OK):
+        raise Skip("/usr/bin/chromium not found")
+    d = tempfile.mkdtemp(prefix="gale-static-media-")
+    atexit.register(shutil.rmtree, d, True)
+    seconds, rate = 60, 44100
+    with wave.open(os.path.join(d, "tone.wav"), "wb") as w:  # 10 MB: sendfile
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        second = bytes((i * 7) & 0xFF for i in range(rate * 4))
+        for _ in range(seconds):
+            w.writeframes(second)
+    with open(os.path.join(d, "player.html"), "w") as f:
+        f.write('<!doctype html><title>player</title>'
+                '<audio id="a" src="tone.wav" preload="metadata" controls></audio>\n')
+    for n in os.listdir(d):
+        os.chmod(os.path.join(d, n), 0o644)
+    os.chmod(d, 0o755)
+    with start(more=", { prefix = \"/media/\"; path = %s; }" % lc_str(d)) as g:
+        rc, out, err = node(os.path.join(REPO, "tests", "node", "media-seek.js"),
+                            g.url("/media/player.html"), seconds, timeout=60)
+        for line in out.splitlines():
+            print("#   " + line)
+        check(rc == 0, "media-seek.js: %s%s" % (out[-1000:], err[-2000:]))
+        size = os.path.getsize(os.path.join(d, "tone.wav"))
+
+        def ranges():  # the access log is written once a second
+            return [int(n) for n in re.findall(r'"GET /media/tone\.wav HTTP/1\.1" 206 (\d+)',
+                                               g.log()) if int(n) < size]
+        check(wait_for(ranges, 5), "the player's ranges answered 206: %s" % "\n".join(
+            line for line in g.log().splitlines() if "tone.wav" in line))
 
 
 # ---------------------------------------------------------------- gale -t
