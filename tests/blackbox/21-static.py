@@ -22,7 +22,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from galetest import (REPO, Gale, Skip, check, eq, fail, free_port, lc_str, main,  # noqa: E402
-                      module_path, node, node_module, parse_responses, req, run_gale, wait_for)
+                      module_path, node, node_module, parse_responses, readable_tree, req,
+                      run_gale, wait_for)
 
 # ---------------------------------------------------------------- the folder
 
@@ -72,12 +73,7 @@ def tree():
         os.symlink("a.txt", os.path.join(www, "in-link.txt"))
         os.symlink("sub", os.path.join(www, "sub-link"))
         os.mkfifo(os.path.join(www, "fifo.txt"))
-        for d, _, names in os.walk(top):
-            os.chmod(d, 0o755)
-            for n in names:
-                p = os.path.join(d, n)
-                if not os.path.islink(p):
-                    os.chmod(p, 0o644)
+        readable_tree(top)
         _tree = top
     return _tree
 
@@ -504,15 +500,22 @@ def make_cert():
     return key, crt
 
 
-def test_tls():
+def tls_listener():
+    """A TLS listen entry on a free port with a certificate of its own, the
+    port, and a client context that takes any certificate."""
     key, crt = make_cert()
-    d, p = big_file("big.bin")
     tport = free_port()
     listen = (', { address = "127.0.0.1"; port = %d; tls = { certificate = %s; key = %s; }; }'
               % (tport, lc_str(crt), lc_str(key)))
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    return listen, tport, ctx
+
+
+def test_tls():
+    d, p = big_file("big.bin")
+    listen, tport, ctx = tls_listener()
 
     def wrap(s):
         return ctx.wrap_socket(s, server_hostname="localhost")
@@ -552,7 +555,6 @@ def test_compressed_on_the_fly():
     big one, sent by sendfile or in pieces over TLS, goes as it is, whole and
     with its own length."""
     import gzip
-    key, crt = make_cert()
     d = tempfile.mkdtemp(prefix="gale-static-bigtext-")
     atexit.register(shutil.rmtree, d, True)
     os.chmod(d, 0o755)
@@ -560,12 +562,7 @@ def test_compressed_on_the_fly():
     with open(os.path.join(d, "big.txt"), "wb") as f:
         f.write(text)
     os.chmod(os.path.join(d, "big.txt"), 0o644)
-    tport = free_port()
-    listen = (', { address = "127.0.0.1"; port = %d; tls = { certificate = %s; key = %s; }; }'
-              % (tport, lc_str(crt), lc_str(key)))
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    listen, tport, ctx = tls_listener()
     gz = [("Accept-Encoding", "gzip")]
     with start(listen=listen, more=", { prefix = \"/bt/\"; path = %s; }" % lc_str(d),
                compress=True) as g:
@@ -609,9 +606,7 @@ def test_media_seeks_in_a_browser():
     with open(os.path.join(d, "player.html"), "w") as f:
         f.write('<!doctype html><title>player</title>'
                 '<audio id="a" src="tone.wav" preload="metadata" controls></audio>\n')
-    for n in os.listdir(d):
-        os.chmod(os.path.join(d, n), 0o644)
-    os.chmod(d, 0o755)
+    readable_tree(d)
     with start(more=", { prefix = \"/media/\"; path = %s; }" % lc_str(d)) as g:
         rc, out, err = node(os.path.join(REPO, "tests", "node", "media-seek.js"),
                             g.url("/media/player.html"), seconds, timeout=60)

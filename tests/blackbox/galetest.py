@@ -1078,11 +1078,18 @@ def www_copy():
         os.chmod(top, 0o755)
         _www = os.path.join(top, "www")
         shutil.copytree(os.path.join(REPO, "www"), _www)
-        for d, _, names in os.walk(top):
-            os.chmod(d, 0o755)
-            for n in names:
-                os.chmod(os.path.join(d, n), 0o644)
+        readable_tree(top)
     return _www
+
+
+def readable_tree(top):
+    """Let the workers (nobody) read every folder and file below top."""
+    for d, _, names in os.walk(top):
+        os.chmod(d, 0o755)
+        for n in names:
+            p = os.path.join(d, n)
+            if not os.path.islink(p):
+                os.chmod(p, 0o644)
 
 
 def www_conf():
