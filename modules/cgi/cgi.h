@@ -1,0 +1,47 @@
+/*
+ * cgi.h - the CGI module (RFC 3875): its parts share these.
+ */
+#ifndef GALE_MODULE_CGI_H
+#define GALE_MODULE_CGI_H
+
+#include <stddef.h>
+
+#include <gale/gale.h>
+
+/* What a URL maps to: the script, and the variables naming it. */
+struct cgi_target {
+    const char *uri;         /* path and query: the request's, or a local redirect's */
+    const char *root;        /* the route's root, absolute */
+    const char *script;      /* the script's file, absolute, inside root */
+    const char *script_name; /* the URL path that named it */
+    const char *path_info;   /* the rest of the URL path ("" when none) */
+    int redirected;          /* a local redirect: GET, no body */
+};
+
+/* One request handed to a CGI program. */
+struct cgi_run {
+    gale_request *r;
+    gale_process *p;
+    struct cgi_target t;
+    int redirects; /* local redirects followed */
+    char *local;   /* a local redirect's URI, to follow when the child ends */
+    char *head;    /* the answer's head as it comes (until its blank line) */
+    size_t head_len;
+    int head_done; /* the head was parsed: what comes is body */
+    int flushing;  /* a gale_response_flush_then is pending */
+    int failed;    /* an error answer was given */
+};
+
+/* The meta-variables (RFC 3875 section 4.1) for r and t, NULL-ended, in
+ * r's memory. */
+const char *const *cgi_env(gale_request *r, const struct cgi_target *t);
+
+/* The answer's head is complete in head[0..len) (modified in place): set
+ * the status and headers of r from it. 0; 1 for a local redirect (*local
+ * set to its URI, nothing set on r); -1 for a head that is not CGI's, with
+ * *why saying what is wrong. */
+int cgi_head_apply(gale_request *r, char *head, size_t len, char **local, const char **why);
+/* Where the head ends in data[0..len): the offset past its blank line, or 0. */
+size_t cgi_head_end(const char *data, size_t len);
+
+#endif
