@@ -59,6 +59,7 @@ struct gale_process {
     int killing;  /* SIGTERM sent; ev_timer now waits for the grace */
     int close_in; /* close stdin once `in` is written */
     int paused;
+    int reaped; /* its pid may belong to another process now: never signal it */
 };
 
 /* The worker's children (one list for the process: a worker has one loop). */
@@ -102,6 +103,8 @@ static void process_free(gale_process *p)
 
 static void process_signal(gale_process *p, int sig)
 {
+    if (p->reaped)
+        return;
     /* The group first (a shell script's children, php-cgi's workers), the
      * child itself should it have left the group. */
     kill(-p->pid, sig);
@@ -200,6 +203,7 @@ static void process_exit_cb(evutil_socket_t fd, short what, void *arg)
         ;
     if (got == 0)
         return; /* not yet (cannot happen with a pidfd; harmless) */
+    p->reaped = 1;
     /* The child is gone: what it wrote is in its pipes. Read it all, paused
      * or not; a grandchild that kept a pipe open is not waited for. */
     p->paused = 0;
