@@ -72,7 +72,7 @@ static int cgi_segment_ok(const char *seg, size_t len)
 /* The script t->uri names below the prefix, walking the folders of root
  * from the left: the first regular file is the script, the rest PATH_INFO.
  * 0, or -1 (404). */
-static int cgi_resolve(gale_request *r, struct cgi_target *t)
+int cgi_resolve(gale_request *r, struct cgi_target *t)
 {
     const char *prefix = cgi_setting(r, "prefix"), *index = cgi_setting(r, "index");
     char root[PATH_MAX];
@@ -113,7 +113,7 @@ static int cgi_resolve(gale_request *r, struct cgi_target *t)
     return 0;
 }
 
-static void cgi_fail(struct cgi_run *run, int status, const char *what)
+void cgi_fail(struct cgi_run *run, int status, const char *what)
 {
     gale_log(GALE_LOG_ERROR, "cgi %s: %s", run->t.script ? run->t.script : "?", what);
     run->failed = 1;
@@ -124,7 +124,7 @@ static void cgi_drained(gale_request *r, void *arg)
 {
     struct cgi_run *run = arg;
     run->flushing = 0;
-    gale_process_pause(run->p, 0);
+    run->pause(run, 0);
 }
 
 /* Body bytes: to the client, reading no more until they are written. */
@@ -136,7 +136,7 @@ static void cgi_body(struct cgi_run *run, const char *data, size_t len)
     if (!run->flushing && !gale_request_aborted(run->r) &&
         gale_response_flush_then(run->r, cgi_drained, run) == 0) {
         run->flushing = 1;
-        gale_process_pause(run->p, 1);
+        run->pause(run, 1);
     }
 }
 
@@ -158,17 +158,14 @@ static void cgi_head(struct cgi_run *run, size_t end)
     cgi_body(run, rest, have - end);
 }
 
-static void cgi_stdout(gale_process *p, void *arg, const char *data, size_t len)
+void cgi_output(struct cgi_run *run, const char *data, size_t len)
 {
-    struct cgi_run *run = arg;
     if (run->failed)
         return;
     if (run->head_done)
         return cgi_body(run, data, len);
-    if (run->head_len + len > CGI_HEAD_MAX) {
-        gale_process_kill(p);
-        return cgi_fail(run, 502, "a head longer than 64 KiB");
-    }
+    if (run->head_len + len > CGI_HEAD_MAX)
+        return cgi_fail(run, 502, "a head longer than 64 KiB"); /* ends the program */
     run->head = realloc(run->head, run->head_len + len + 1);
     if (!run->head)
         abort();
@@ -179,20 +176,39 @@ static void cgi_stdout(gale_process *p, void *arg, const char *data, size_t len)
         cgi_head(run, end);
 }
 
-static void cgi_stderr(gale_process *p, void *arg, const char *data, size_t len)
+static void cgi_stdout(gale_process *p, void *arg, const char *data, size_t len)
 {
-    struct cgi_run *run = arg;
+    cgi_output(arg, data, len);
+}
+
+void cgi_log_stderr(struct cgi_run *run, const char *data, size_t len)
+{
     while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
         len--;
     gale_log(GALE_LOG_WARN, "cgi %s: %.*s", run->t.script, (int)len, data);
 }
 
-static int cgi_start(struct cgi_run *run);
+static void cgi_stderr(gale_process *p, void *arg, const char *data, size_t len)
+{
+    cgi_log_stderr(arg, data, len);
+}
+
+static void cgi_pause(struct cgi_run *run, int paused)
+{
+    gale_process_pause(run->p, paused);
+}
 
 static void cgi_exit(gale_process *p, void *arg, int code, int why)
 {
     struct cgi_run *run = arg;
     run->p = NULL;
+    if (why == GALE_PROCESS_FLOODED && run->head_done && !run->failed)
+        gale_log(GALE_LOG_ERROR, "cgi %s: wrote too much, its answer cut short", run->t.script);
+    cgi_done(run, why == GALE_PROCESS_TIMEOUT, code);
+}
+
+void cgi_done(struct cgi_run *run, int timeout, int code)
+{
     if (run->failed)
         return; /* answered already */
     if (run->local && !gale_request_aborted(run->r)) {
@@ -210,19 +226,18 @@ static void cgi_exit(gale_process *p, void *arg, int code, int why)
             gale_response_error(run->r, 404, "no such script");
             return;
         }
-        if (cgi_start(run) < 0)
-            return;
+        run->start(run);
         return;
     }
     if (!run->head_done) {
-        if (why == GALE_PROCESS_TIMEOUT)
+        if (timeout)
             return cgi_fail(run, 504, "the program ran past its timeout");
         char *what = gale_request_printf(run->r, "the program ended (%d) without a head", code);
         return cgi_fail(run, 502, what);
     }
-    if (why == GALE_PROCESS_TIMEOUT || why == GALE_PROCESS_FLOODED)
-        gale_log(GALE_LOG_ERROR, "cgi %s: %s, its answer cut short", run->t.script,
-                 why == GALE_PROCESS_TIMEOUT ? "ran past its timeout" : "wrote too much");
+    if (timeout)
+        gale_log(GALE_LOG_ERROR, "cgi %s: ran past its timeout, its answer cut short",
+                 run->t.script);
     gale_response_finish(run->r);
 }
 
@@ -274,13 +289,22 @@ static void cgi_free(void *arg)
     free(((struct cgi_run *)arg)->head);
 }
 
-static int cgi_handler(gale_request *r)
+struct cgi_run *cgi_run_new(gale_request *r, void (*pause)(struct cgi_run *, int),
+                            int (*start)(struct cgi_run *))
 {
     struct cgi_run *run = gale_request_alloc(r, sizeof(*run));
     memset(run, 0, sizeof(*run));
     run->r = r;
     run->t.uri = gale_request_target(r);
+    run->pause = pause;
+    run->start = start;
     gale_request_cleanup(r, cgi_free, run);
+    return run;
+}
+
+static int cgi_handler(gale_request *r)
+{
+    struct cgi_run *run = cgi_run_new(r, cgi_pause, cgi_start);
     if (cgi_resolve(r, &run->t) < 0) {
         gale_response_error(r, 404, "no such script");
         return GALE_OK;
@@ -290,6 +314,7 @@ static int cgi_handler(gale_request *r)
 
 static const gale_handler cgi_handlers[] = {
     {.name = "cgi", .any = cgi_handler},
+    {.name = "fastcgi", .any = fastcgi_handler},
     {0},
 };
 

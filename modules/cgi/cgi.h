@@ -18,10 +18,15 @@ struct cgi_target {
     int redirected;          /* a local redirect: GET, no body */
 };
 
-/* One request handed to a CGI program. */
+/* One request handed to a CGI program or a FastCGI server. */
 struct cgi_run {
     gale_request *r;
-    gale_process *p;
+    gale_process *p;           /* CGI: the program */
+    struct fastcgi_conn *fcgi; /* FastCGI: the connection */
+    /* Stop (1) or go on (0) reading the answer: back-pressure. */
+    void (*pause)(struct cgi_run *run, int paused);
+    /* Start again for run->t (a local redirect): 0, or -1 after answering. */
+    int (*start)(struct cgi_run *run);
     struct cgi_target t;
     int redirects; /* local redirects followed */
     char *local;   /* a local redirect's URI, to follow when the child ends */
@@ -31,6 +36,23 @@ struct cgi_run {
     int flushing;  /* a gale_response_flush_then is pending */
     int failed;    /* an error answer was given */
 };
+
+/* A run for r, in r's memory (its head buffer freed with r). */
+struct cgi_run *cgi_run_new(gale_request *r, void (*pause)(struct cgi_run *, int),
+                            int (*start)(struct cgi_run *));
+/* The script r's URL (t->uri) names: 0, or -1 (answer 404). */
+int cgi_resolve(gale_request *r, struct cgi_target *t);
+/* Answer status with what (and log it); r and run are gone after it. */
+void cgi_fail(struct cgi_run *run, int status, const char *what);
+/* Bytes of the answer (head, then body) as they come. */
+void cgi_output(struct cgi_run *run, const char *data, size_t len);
+/* The answer ended; timeout: it ran past its time. */
+void cgi_done(struct cgi_run *run, int timeout, int code);
+/* A line of the program's stderr, to the error log. */
+void cgi_log_stderr(struct cgi_run *run, const char *data, size_t len);
+
+/* The FastCGI handler (fastcgi.c). */
+int fastcgi_handler(gale_request *r);
 
 /* The meta-variables (RFC 3875 section 4.1) for r and t, NULL-ended, in
  * r's memory. */
