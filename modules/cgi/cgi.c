@@ -276,21 +276,45 @@ static int cgi_start(struct cgi_run *run)
                  gale_request_printf(r, "cannot run %s: %s", argv[0], strerror(e)));
         return -1;
     }
-    size_t len = 0;
-    const char *body = run->t.redirected ? NULL : gale_request_body(r, &len);
-    if (len)
-        gale_process_write(run->p, body, len);
-    gale_process_close_stdin(run->p);
+    if (run->t.redirected) /* no body: else it streams in (cgi_data) */
+        gale_process_close_stdin(run->p);
     return 0;
 }
 
+static int cgi_body_in(struct cgi_run *run, const char *data, size_t len)
+{
+    if (!data)
+        return gale_process_close_stdin(run->p);
+    gale_process_write(run->p, data, len); /* -1: the child closed stdin, it wants no more */
+    return 0;
+}
+
+/* The runs whose request body still comes: data_received finds its run here
+ * (the API has no per-request pointer for a module). Few at a time. */
+static struct cgi_run *cgi_runs;
+
 static void cgi_free(void *arg)
 {
-    free(((struct cgi_run *)arg)->head);
+    struct cgi_run *run = arg;
+    for (struct cgi_run **p = &cgi_runs; *p; p = &(*p)->next)
+        if (*p == run) {
+            *p = run->next;
+            break;
+        }
+    free(run->head);
+}
+
+static struct cgi_run *cgi_run_find(gale_request *r)
+{
+    for (struct cgi_run *run = cgi_runs; run; run = run->next)
+        if (run->r == r)
+            return run;
+    return NULL;
 }
 
 struct cgi_run *cgi_run_new(gale_request *r, void (*pause)(struct cgi_run *, int),
-                            int (*start)(struct cgi_run *))
+                            int (*start)(struct cgi_run *),
+                            int (*body)(struct cgi_run *, const char *, size_t))
 {
     struct cgi_run *run = gale_request_alloc(r, sizeof(*run));
     memset(run, 0, sizeof(*run));
@@ -298,28 +322,76 @@ struct cgi_run *cgi_run_new(gale_request *r, void (*pause)(struct cgi_run *, int
     run->t.uri = gale_request_target(r);
     run->pause = pause;
     run->start = start;
+    run->body = body;
+    run->next = cgi_runs;
+    cgi_runs = run;
     gale_request_cleanup(r, cgi_free, run);
     return run;
 }
 
-static int cgi_handler(gale_request *r)
+/* Before the body: find the script and start it (or reach the FastCGI
+ * server), so that the body streams to it as it comes. A chunked body of
+ * unknown length cannot: CGI needs CONTENT_LENGTH (411). */
+int cgi_prepare_run(gale_request *r, void (*pause)(struct cgi_run *, int),
+                    int (*start)(struct cgi_run *),
+                    int (*body)(struct cgi_run *, const char *, size_t))
 {
-    struct cgi_run *run = cgi_run_new(r, cgi_pause, cgi_start);
+    if (gale_request_header(r, "Transfer-Encoding") && !gale_request_header(r, "Content-Length")) {
+        gale_response_error(r, 411, "a body needs a Content-Length here");
+        return GALE_OK;
+    }
+    struct cgi_run *run = cgi_run_new(r, pause, start, body);
     if (cgi_resolve(r, &run->t) < 0) {
         gale_response_error(r, 404, "no such script");
         return GALE_OK;
     }
-    return cgi_start(run) < 0 ? GALE_OK : GALE_ASYNC;
+    start(run);
+    return GALE_OK;
+}
+
+static int cgi_prepare(gale_request *r)
+{
+    return cgi_prepare_run(r, cgi_pause, cgi_start, cgi_body_in);
+}
+
+int cgi_data(gale_request *r, const char *data, size_t len)
+{
+    struct cgi_run *run = cgi_run_find(r);
+    if (run && !run->failed)
+        run->body(run, data, len);
+    return GALE_OK;
+}
+
+/* The body's end: the program or server has all of it. */
+int cgi_end(gale_request *r)
+{
+    struct cgi_run *run = cgi_run_find(r);
+    if (!run)
+        return GALE_ERROR;
+    for (struct cgi_run **p = &cgi_runs; *p; p = &(*p)->next)
+        if (*p == run) {
+            *p = run->next;
+            break;
+        }
+    if (!run->failed)
+        run->body(run, NULL, 0);
+    return GALE_ASYNC;
 }
 
 static const gale_handler cgi_handlers[] = {
-    {.name = "cgi", .any = cgi_handler},
-    {.name = "fastcgi", .any = fastcgi_handler},
+    {.name = "cgi", .prepare = cgi_prepare, .data_received = cgi_data, .any = cgi_end},
+    {.name = "fastcgi", .prepare = fastcgi_prepare, .data_received = cgi_data, .any = cgi_end},
     {0},
 };
+
+static void cgi_shutdown(gale_ctx *ctx)
+{
+    fastcgi_pool_free_all();
+}
 
 GALE_MODULE_EXPORT const gale_module gale_module_entry = {
     GALE_MODULE_HEADER,
     .name = "cgi",
     .handlers = cgi_handlers,
+    .shutdown = cgi_shutdown,
 };

@@ -32,14 +32,18 @@ struct cgi_run {
     char *local;   /* a local redirect's URI, to follow when the child ends */
     char *head;    /* the answer's head as it comes (until its blank line) */
     size_t head_len;
-    int head_done; /* the head was parsed: what comes is body */
-    int flushing;  /* a gale_response_flush_then is pending */
-    int failed;    /* an error answer was given */
+    int head_done;        /* the head was parsed: what comes is body */
+    int flushing;         /* a gale_response_flush_then is pending */
+    int failed;           /* an error answer was given */
+    struct cgi_run *next; /* the runs of the worker whose body still comes */
+    /* The body as it arrives (NULL: its end); 0, or -1 when it cannot go on. */
+    int (*body)(struct cgi_run *run, const char *data, size_t len);
 };
 
 /* A run for r, in r's memory (its head buffer freed with r). */
 struct cgi_run *cgi_run_new(gale_request *r, void (*pause)(struct cgi_run *, int),
-                            int (*start)(struct cgi_run *));
+                            int (*start)(struct cgi_run *),
+                            int (*body)(struct cgi_run *, const char *, size_t));
 /* The script r's URL (t->uri) names: 0, or -1 (answer 404). */
 int cgi_resolve(gale_request *r, struct cgi_target *t);
 /* Answer status with what (and log it); r and run are gone after it. */
@@ -51,8 +55,22 @@ void cgi_done(struct cgi_run *run, int timeout, int code);
 /* A line of the program's stderr, to the error log. */
 void cgi_log_stderr(struct cgi_run *run, const char *data, size_t len);
 
-/* The FastCGI handler (fastcgi.c). */
-int fastcgi_handler(gale_request *r);
+/* The handler's callbacks: prepare starts the run (cgi_prepare_run with
+ * the kind's functions), data_received streams the body to it, the method's
+ * callback ends the body. */
+int cgi_prepare_run(gale_request *r, void (*pause)(struct cgi_run *, int),
+                    int (*start)(struct cgi_run *),
+                    int (*body)(struct cgi_run *, const char *, size_t));
+int cgi_data(gale_request *r, const char *data, size_t len);
+int cgi_end(gale_request *r);
+int fastcgi_prepare(gale_request *r); /* fastcgi.c */
+
+struct bufferevent;
+/* Keep an idle connection to server (fastcgi_pool.c), or free it when the
+ * pool is full; an idle one for server, or NULL; free them all. */
+void fastcgi_pool_put(const char *server, struct bufferevent *bev);
+struct bufferevent *fastcgi_pool_take(const char *server);
+void fastcgi_pool_free_all(void);
 
 /* The meta-variables (RFC 3875 section 4.1) for r and t, NULL-ended, in
  * r's memory. */

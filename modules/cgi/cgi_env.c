@@ -88,9 +88,6 @@ const char *const *cgi_env(gale_request *r, const struct cgi_target *t)
     struct cgi_env_list e = {.r = r};
     int https = !strcmp(gale_request_scheme(r), "https");
     const char *query = strchr(t->uri, '?');
-    size_t len = 0;
-    if (!t->redirected)
-        gale_request_body(r, &len);
     cgi_env_add(&e, "GATEWAY_INTERFACE", "CGI/1.1");
     cgi_env_add(&e, "SERVER_SOFTWARE", "gale/" GALE_VERSION_STRING);
     cgi_env_add(&e, "SERVER_PROTOCOL", gale_request_http_minor(r) ? "HTTP/1.1" : "HTTP/1.0");
@@ -107,8 +104,11 @@ const char *const *cgi_env(gale_request *r, const struct cgi_target *t)
         cgi_env_add(&e, "PATH_TRANSLATED", gale_request_printf(r, "%s%s", t->root, t->path_info));
     }
     cgi_env_add(&e, "REMOTE_ADDR", gale_request_client(r));
-    if (len || (!t->redirected && gale_request_header(r, "Content-Length")))
-        cgi_env_add(&e, "CONTENT_LENGTH", gale_request_printf(r, "%zu", len));
+    /* The body streams in (cgi.c): its length is the client's word, which
+     * gale holds it to. */
+    const char *length = gale_request_header(r, "Content-Length");
+    if (!t->redirected && length)
+        cgi_env_add(&e, "CONTENT_LENGTH", length);
     if (!t->redirected)
         cgi_env_add(&e, "CONTENT_TYPE", gale_request_header(r, "Content-Type"));
     if (https)

@@ -7,6 +7,7 @@ bad inputs: a script that does not exist (404), a slow script (504),
 php-fpm stopped (502), a script that prints nothing at all (PHP adds its own
 head, so only a FastCGI server that closes without an answer is 502)."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -35,6 +36,11 @@ echo json_encode(['get' => $_GET, 'post' => $_POST, 'method' => $_SERVER['REQUES
     "go.php": "<?php header('Location: /fpm/index.php?done=1'); http_response_code(303);\n",
     "local.php": "<?php header('Location: /fpm/index.php?local=1');\n",
     "hello.php": "<?php echo 'Hello from php-fpm';\n",
+    "upload.php": """<?php
+$f = $_FILES['f'];
+echo json_encode(['name' => $f['name'], 'size' => $f['size'], 'md5' => md5_file($f['tmp_name']),
+                  'note' => $_POST['note']]);
+""",
     "slow.php": "<?php sleep(5); echo 'late';\n",
     "big.php": "<?php header('Content-Type: text/plain'); echo str_repeat('x', 3000000);\n",
 }
@@ -145,6 +151,34 @@ def test_form_post_and_redirects():
         eq((r[0], r[1].get("Location")), (303, "/fpm/index.php?done=1"), "redirect by PHP")
         r = g.get("/fpm/local.php")
         eq(r[0], 302, "PHP answers Location with its own 302: a client redirect")
+
+
+def test_upload():
+    with Fpm() as fpm, server(fpm, folder(PHP)) as g:
+        data = bytes(range(256)) * 4000
+        boundary = "galeboundary42"
+        body = ("--%s\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n"
+                "--%s\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n" % (boundary, boundary)).encode()
+        body += data + ("\r\n--%s--\r\n" % boundary).encode()
+        r = g.request("POST", "/fpm/upload.php", body=body,
+                      headers={"Content-Type": "multipart/form-data; boundary=" + boundary})
+        eq(r[0], 200, "status")
+        j = json.loads(r[2])
+        eq((j["name"], j["size"], j["md5"], j["note"]),
+           ("a.bin", len(data), hashlib.md5(data).hexdigest(), "hi"), "the file PHP got")
+
+
+def test_connections_kept_and_renewed():
+    with Fpm() as fpm, server(fpm, folder(PHP)) as g:
+        for i in range(20):
+            eq(g.get("/fpm/hello.php")[0], 200, "request %d on a kept connection" % i)
+        # a reload closes every connection php-fpm holds, the kept ones too
+        fpm.proc.send_signal(signal.SIGUSR2)
+        ok = wait_for(lambda: g.get("/fpm/hello.php")[0] == 200, 10)
+        check(ok, "answers again after php-fpm reloaded")
+        for i in range(5):
+            eq(g.get("/fpm/hello.php")[0], 200, "request %d after the reload" % i)
 
 
 def test_large_answer():
