@@ -8,8 +8,10 @@ streamed; bad inputs: a script that does not exist or lies outside the root
 (404), one that prints no head (502 and a log line), one that cannot run
 (502), one that runs past its timeout (504)."""
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import sys
@@ -37,6 +39,7 @@ sys.stdout.write(json.dumps({"env": dict(os.environ), "body": body, "cwd": os.ge
     "slow.sh": "#!/bin/sh\nsleep 100\n",
     "big.sh": "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nhead -c 3000000 /dev/zero | tr '\\000' x\n",
     "sub/deep.sh": "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n%s|%s' \"$SCRIPT_NAME\" \"$PATH_INFO\"\n",
+    "pid.sh": "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'; echo $$; exec sleep 100\n",
     ".hidden.sh": "#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\nhidden'\n",
 }
 
@@ -50,6 +53,7 @@ echo json_encode(['get' => $_GET, 'post' => $_POST, 'method' => $_SERVER['REQUES
 """,
     "go.php": "<?php header('Location: /php/index.php?done=1'); http_response_code(303);\n",
     "hello.php": "<?php echo 'Hello from PHP ', PHP_MAJOR_VERSION;\n",
+    "upload.php": "<?php $f = $_FILES['f']; echo $f['name'], ' ', $f['size'], ' ', md5_file($f['tmp_name']);\n",
 }
 
 
@@ -71,7 +75,9 @@ def server(root, php=None):
     if cgi is None:
         raise Skip("cgi.so not built")
     routes = ['{ path = "/cgi/.*"; handler = "cgi"; xsrf = false;'
-              ' settings = { prefix = "/cgi/"; root = "%s"; timeout = 0.5; }; }' % root]
+              ' settings = { prefix = "/cgi/"; root = "%s"; timeout = 0.5; }; }' % root,
+              '{ path = "/long/.*"; handler = "cgi"; xsrf = false;'
+              ' settings = { prefix = "/long/"; root = "%s"; timeout = 60.0; }; }' % root]
     if php:
         routes.append('{ path = "/php/.*"; handler = "cgi"; xsrf = false;'
                       ' settings = { prefix = "/php/"; root = "%s"; program = "/usr/bin/php-cgi";'
@@ -186,6 +192,30 @@ def test_large_answer_streamed():
         eq((r[0], len(r[2]), r[2][:3]), (200, 3000000, b"xxx"), "3 MB through")
 
 
+def test_chunked_body_needs_a_length():
+    with server(scripts()) as g:
+        data = g.raw(req("POST", "/cgi/env.py", headers=[("Transfer-Encoding", "chunked"),
+                                                          ("Connection", "close")],
+                         body=b"5\r\nhello\r\n0\r\n\r\n"))
+        eq(parse_responses(data)[0][0], 411, "chunked body")
+
+
+def test_script_ended_when_the_client_leaves():
+    with server(scripts()) as g:
+        s = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+        s.sendall(b"GET /long/pid.sh HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while not re.search(rb"\r\n\r\n[0-9a-f]+\r\n\d+\n", data):  # the pid, in a chunk
+            chunk = s.recv(4096)
+            check(chunk, "closed early: %r" % data)
+            data += chunk
+        pid = int(re.search(rb"\r\n\r\n[0-9a-f]+\r\n(\d+)\n", data).group(1))
+        check(os.path.exists("/proc/%d" % pid), "the script runs")
+        s.close()
+        check(wait_for(lambda: not os.path.exists("/proc/%d" % pid), 10),
+              "script %d ended when its client left" % pid)
+
+
 def php_server():
     if not os.path.exists("/usr/bin/php-cgi"):
         raise Skip("php-cgi not installed (Debian package php-cgi)")
@@ -215,6 +245,14 @@ def test_php_form_post_and_redirect():
         r = g.get("/php/go.php")
         eq((r[0], r[1].get("Location")), (303, "/php/index.php?done=1"), "redirect by PHP")
         eq(g.get("/php/missing.php")[0], 404, "a PHP file that does not exist")
+        data = bytes(range(256)) * 2000
+        b = "galeboundary42"
+        body = ("--%s\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.bin\"\r\n"
+                "Content-Type: application/octet-stream\r\n\r\n" % b).encode()
+        body += data + ("\r\n--%s--\r\n" % b).encode()
+        r = g.request("POST", "/php/upload.php", body=body,
+                      headers={"Content-Type": "multipart/form-data; boundary=" + b})
+        eq(r[2].decode(), "a.bin %d %s" % (len(data), hashlib.md5(data).hexdigest()), "an upload")
 
 
 if __name__ == "__main__":
