@@ -583,6 +583,72 @@ size_t gale_ws_capture_count(const gale_ws *ws);
 const char *gale_ws_capture(const gale_ws *ws, size_t i);
 const char *gale_ws_user(const gale_ws *ws);
 
+/* ---- subprocesses ---- */
+
+/* A program run by the worker without a shell, its pipes read and written
+ * on the worker's loop (Tornado's process.Subprocess). */
+typedef struct gale_process gale_process;
+
+/* Why a process ended, as told to on_exit. */
+enum gale_process_end {
+    GALE_PROCESS_EXITED = 0,  /* it ended by itself (or by a signal it was not sent by gale) */
+    GALE_PROCESS_TIMEOUT = 1, /* it ran past its timeout: terminated, then killed */
+    GALE_PROCESS_FLOODED = 2, /* its output passed the limit: killed */
+    GALE_PROCESS_KILLED = 3,  /* gale_process_kill() */
+};
+
+typedef struct gale_process_options {
+    /* argv[0] is the program's path: no PATH search, no shell. NULL-ended;
+     * copied at the start. */
+    const char *const *argv;
+    /* The environment, "NAME=value" strings, NULL-ended, copied; NULL: an
+     * empty one (the worker's is not passed on unless given here). */
+    const char *const *env;
+    const char *cwd;   /* the working folder; NULL: the worker's */
+    double timeout;    /* seconds; 0: the config's process.timeout; < 0: none */
+    size_t output_max; /* bytes of stdout and stderr together; 0: process.max_output */
+    /* Output as it comes, on the loop (data valid during the call). NULL
+     * callbacks drop what comes. */
+    void (*on_stdout)(gale_process *p, void *arg, const char *data, size_t len);
+    void (*on_stderr)(gale_process *p, void *arg, const char *data, size_t len);
+    /* The end, once the child is reaped and its output read to the end:
+     * code is its exit status (0..255), or minus the signal that killed
+     * it; why an enum gale_process_end. p is freed when it returns. */
+    void (*on_exit)(gale_process *p, void *arg, int code, int why);
+    void *arg;
+    /* For a process started for a request: 0 (the default) ends it
+     * (SIGTERM, then SIGKILL) when the client goes away, and on_exit
+     * follows with GALE_PROCESS_KILLED (to finish the request); 1 lets it
+     * run to its end. Either way no callback runs after the request is
+     * freed (a child still running then is ended, unless it may outlive). */
+    int outlive_request;
+} gale_process_options;
+
+/* Start a process on the worker's loop. With r (ctx may then be NULL), it
+ * belongs to that request; with r NULL, to the worker (ctx). Its stdin is a
+ * pipe that stays open until gale_process_close_stdin(). It runs in a
+ * process group of its own, with signals at their defaults. The worker
+ * reaps it (no zombie is left): the child is killed and reaped when the
+ * worker exits. Returns the process, or NULL with errno set: ENOENT,
+ * EACCES... (the program cannot be run), EAGAIN (process.max_children of
+ * this worker already run), EINVAL (no argv). The handle stays valid until
+ * on_exit returns (or, without on_exit, until the child ends). */
+gale_process *gale_process_start(gale_ctx *ctx, gale_request *r, const gale_process_options *o);
+/* Queue data for the child's stdin (written as the pipe takes it). -1 once
+ * stdin was closed, or the child closed its end (EPIPE: the rest dropped). */
+int gale_process_write(gale_process *p, const void *data, size_t len);
+/* Close stdin once what was queued is written (the child sees its end). */
+int gale_process_close_stdin(gale_process *p);
+/* Stop (1) or go on (0) reading stdout and stderr: back-pressure for a
+ * reader that forwards the output to a slow client. When the child ends,
+ * what is left in its pipes is delivered anyway. */
+void gale_process_pause(gale_process *p, int paused);
+/* End it: SIGTERM to its group, SIGKILL after process.kill_grace seconds.
+ * on_exit follows with GALE_PROCESS_KILLED. */
+void gale_process_kill(gale_process *p);
+/* Its process id. */
+int gale_process_pid(const gale_process *p);
+
 /* ---- publish/subscribe, across workers and instances ---- */
 
 typedef struct gale_subscription gale_subscription;

@@ -14,6 +14,7 @@
 #include "net/tls_settings.h"
 #include "page/locale_settings.h"
 #include "page/template_settings.h"
+#include "proc/process_settings.h"
 #include "pubsub/pubsub_settings.h"
 #include "ws/ws_settings.h"
 
@@ -27,6 +28,7 @@ void settings_register(void)
         &rlimit_settings_part,   &static_settings_part,
         &compress_settings_part, &compress_route_settings_part,
         &template_settings_part, &template_route_settings_part,
+        &process_settings_part,
     };
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         if (config_part_register(parts[i]) < 0)

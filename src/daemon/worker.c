@@ -46,6 +46,7 @@
 #include "net/tls.h"
 #include "page/locale.h"
 #include "page/locale_settings.h"
+#include "proc/process.h"
 #include "pubsub/pubsub.h"
 #include "ws/ws.h"
 
@@ -189,7 +190,8 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
     while (w->loop.conns)
         conn_close(w->loop.conns);
     module_shutdown_all(w->ms);
-    timer_free_all(&w->loop); /* after shutdown: the modules' handles were valid in it */
+    timer_free_all(&w->loop);   /* after shutdown: the modules' handles were valid in it */
+    process_free_all(&w->loop); /* after the connections: their requests ended theirs */
     pipeline_free_orphans();
     pubsub_shutdown();
     session_shutdown();

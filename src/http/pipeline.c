@@ -745,6 +745,8 @@ void pipeline_client_gone(gale_request *r, int handler_running)
         r->abort_cb(r, r->abort_arg);
     if (r->gone && !r->finished)
         r->gone(r);
+    for (struct request_gone_hook *h = r->gone_hooks; h; h = h->next)
+        h->fn(h->arg);
     r->in_handler = inside;
     if (!inside && r->finished)
         pipeline_request_done(r);

@@ -330,6 +330,15 @@ void gale_request_on_abort(gale_request *r, void (*fn)(gale_request *, void *), 
     r->abort_arg = arg;
 }
 
+void request_on_gone(gale_request *r, void (*fn)(void *), void *arg)
+{
+    struct request_gone_hook *h = arena_calloc(r->arena, sizeof(*h));
+    h->fn = fn;
+    h->arg = arg;
+    h->next = r->gone_hooks;
+    r->gone_hooks = h;
+}
+
 /* ---- timers tied to a request ---- */
 
 struct request_timer {

@@ -123,6 +123,8 @@ struct gale_request {
     /* Set by the layer above that holds the request (a long poll): told when
      * the client goes away, after the module's abort callback. */
     void (*gone)(gale_request *r);
+    /* More of the same, any number (request_on_gone): a child process. */
+    struct request_gone_hook *gone_hooks;
 
     void (*abort_cb)(gale_request *, void *);
     void *abort_arg;
@@ -133,6 +135,17 @@ struct gale_request {
     gale_request *orphan_prev, *orphan_next; /* while aborted and unfinished */
     const struct locale *locale;             /* page/locale_request.c: chosen on first use */
 };
+
+struct request_gone_hook {
+    void (*fn)(void *arg);
+    void *arg;
+    struct request_gone_hook *next;
+};
+
+/* Call fn(arg) when the client goes away before the answer is finished
+ * (after the module's abort callback), for the layers above http that hold
+ * something for the request. The hook lives in r's arena. */
+void request_on_gone(gale_request *r, void (*fn)(void *), void *arg);
 
 /* Add a response header without gale_response_header's checks (gale's own
  * Connection, Upgrade...): name and value are trusted. */

@@ -8,6 +8,7 @@
     ws       WebSockets
     pubsub   channels and long polls
     page     translations and templates
+    proc     subprocesses, CGI
     daemon   main, master, worker: composition
 
 A file of src/ may include its own folder's headers and those of folders on a
@@ -25,7 +26,7 @@ import os
 import re
 import sys
 
-RANK = {"core": 0, "net": 1, "store": 1, "http": 2, "ws": 3, "pubsub": 3, "page": 3, "daemon": 4}
+RANK = {"core": 0, "net": 1, "store": 1, "http": 2, "ws": 3, "pubsub": 3, "page": 3, "proc": 3, "daemon": 4}
 
 # (file, included header): why it is still there.
 KNOWN = {

@@ -1,0 +1,87 @@
+/*
+ * cgi.h - the CGI module (RFC 3875): its parts share these.
+ */
+#ifndef GALE_MODULE_CGI_H
+#define GALE_MODULE_CGI_H
+
+#include <stddef.h>
+
+#include <gale/gale.h>
+
+/* What a URL maps to: the script, and the variables naming it. */
+struct cgi_target {
+    const char *uri;         /* path and query: the request's, or a local redirect's */
+    const char *root;        /* the route's root, absolute */
+    const char *script;      /* the script's file, absolute, inside root */
+    const char *script_name; /* the URL path that named it */
+    const char *path_info;   /* the rest of the URL path ("" when none) */
+    int redirected;          /* a local redirect: GET, no body */
+};
+
+/* One request handed to a CGI program or a FastCGI server. */
+struct cgi_run {
+    gale_request *r;
+    gale_process *p;           /* CGI: the program */
+    struct fastcgi_conn *fcgi; /* FastCGI: the connection */
+    /* Stop (1) or go on (0) reading the answer: back-pressure. */
+    void (*pause)(struct cgi_run *run, int paused);
+    /* Start again for run->t (a local redirect): 0, or -1 after answering. */
+    int (*start)(struct cgi_run *run);
+    struct cgi_target t;
+    int redirects; /* local redirects followed */
+    char *local;   /* a local redirect's URI, to follow when the child ends */
+    char *head;    /* the answer's head as it comes (until its blank line) */
+    size_t head_len;
+    int head_done;        /* the head was parsed: what comes is body */
+    int flushing;         /* a gale_response_flush_then is pending */
+    int failed;           /* an error answer was given */
+    struct cgi_run *next; /* the runs of the worker whose body still comes */
+    /* The body as it arrives (NULL: its end); 0, or -1 when it cannot go on. */
+    int (*body)(struct cgi_run *run, const char *data, size_t len);
+};
+
+/* A run for r, in r's memory (its head buffer freed with r). */
+struct cgi_run *cgi_run_new(gale_request *r, void (*pause)(struct cgi_run *, int),
+                            int (*start)(struct cgi_run *),
+                            int (*body)(struct cgi_run *, const char *, size_t));
+/* The script r's URL (t->uri) names: 0, or -1 (answer 404). */
+int cgi_resolve(gale_request *r, struct cgi_target *t);
+/* Answer status with what (and log it); r and run are gone after it. */
+void cgi_fail(struct cgi_run *run, int status, const char *what);
+/* Bytes of the answer (head, then body) as they come. */
+void cgi_output(struct cgi_run *run, const char *data, size_t len);
+/* The answer ended; timeout: it ran past its time. */
+void cgi_done(struct cgi_run *run, int timeout, int code);
+/* A line of the program's stderr, to the error log. */
+void cgi_log_stderr(struct cgi_run *run, const char *data, size_t len);
+
+/* The handler's callbacks: prepare starts the run (cgi_prepare_run with
+ * the kind's functions), data_received streams the body to it, the method's
+ * callback ends the body. */
+int cgi_prepare_run(gale_request *r, void (*pause)(struct cgi_run *, int),
+                    int (*start)(struct cgi_run *),
+                    int (*body)(struct cgi_run *, const char *, size_t));
+int cgi_data(gale_request *r, const char *data, size_t len);
+int cgi_end(gale_request *r);
+int fastcgi_prepare(gale_request *r); /* fastcgi.c */
+
+struct bufferevent;
+/* Keep an idle connection to server (fastcgi_pool.c), or free it when the
+ * pool is full; an idle one for server, or NULL; free them all. */
+void fastcgi_pool_put(const char *server, struct bufferevent *bev);
+struct bufferevent *fastcgi_pool_take(const char *server);
+void fastcgi_pool_free_all(void);
+
+/* The meta-variables (RFC 3875 section 4.1) for r and t, NULL-ended, in
+ * r's memory. */
+const char *const *cgi_env(gale_request *r, const struct cgi_target *t);
+
+/* The answer's head is complete in head[0..len) (modified in place): set
+ * the status and headers of r from it. 0; 1 for a local redirect (*local
+ * set to its URI, nothing set on r); -1 for a head that is not CGI's, with
+ * *why saying what is wrong. */
+int cgi_head_apply(gale_request *r, char *head, size_t len, char **local, const char **why);
+/* Where the head ends in data[0..len): the offset past its blank line, or 0. */
+size_t cgi_head_end(const char *data, size_t len);
+
+#endif
