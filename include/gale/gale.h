@@ -742,7 +742,9 @@ void gale_fetch_cancel(gale_fetch *f);
 /* The outcome, in done (status and headers also in a download callback). */
 int gale_fetch_error(const gale_fetch *f);          /* an enum gale_fetch_error */
 const char *gale_fetch_message(const gale_fetch *f); /* "" when OK, else why, for a log */
-int gale_fetch_status(const gale_fetch *f);          /* HTTP status, 0 when no answer */
+/* The status of the last answer's head, 0 when none came; a transfer that
+ * failed after the head (timeout, broken) keeps it. */
+int gale_fetch_status(const gale_fetch *f);
 const char *gale_fetch_url(const gale_fetch *f);     /* the last URL, after redirects */
 /* A header of the (last) answer, the first of that name; NULL when absent. */
 const char *gale_fetch_header(const gale_fetch *f, const char *name);

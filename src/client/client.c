@@ -137,6 +137,20 @@ int client_cancel(struct client *c, gale_fetch *f)
     return 0;
 }
 
+void client_end(struct client *c, gale_fetch *f)
+{
+    if (f->state == FETCH_RUNNING && c->in_curl) {
+        f->cancelled = 1; /* client_settle ends it (f->gone says how) */
+        return;
+    }
+    if (f->state == FETCH_QUEUED)
+        client_list_del(&c->qhead, &c->qtail, f);
+    else if (f->state == FETCH_RUNNING)
+        client_stop(c, f);
+    client_fetch_finish(f, CURLE_ABORTED_BY_CALLBACK);
+    client_pump(c);
+}
+
 /* ---- libcurl's callbacks and the events they set ---- */
 
 static void client_action(struct client *c, evutil_socket_t fd, int flags)
@@ -218,6 +232,16 @@ static int client_timer_set(CURLM *multi, long ms, void *userp)
     return evtimer_add(&c->timer, &tv);
 }
 
+/* A transfer off the multi handle: cancelled ones are freed silently,
+ * except those whose client went away (done tells them CANCELLED). */
+static void client_reap(gale_fetch *f, CURLcode code)
+{
+    if (f->cancelled && !f->gone)
+        client_fetch_free(f);
+    else
+        client_fetch_finish(f, code);
+}
+
 /* After libcurl returned: end the finished transfers (their done callbacks
  * may start or cancel others, which is safe now), reap the ones cancelled
  * meanwhile, then start queued ones. */
@@ -232,16 +256,14 @@ static void client_settle(struct client *c)
         CURLcode code = msg->data.result;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&f);
         client_stop(c, f);
-        if (f->cancelled)
-            client_fetch_free(f);
-        else
-            client_fetch_finish(f, code);
+        client_reap(f, code);
     }
     for (gale_fetch *f = c->running, *next; f; f = next) {
         next = f->next;
         if (f->cancelled) {
             client_stop(c, f);
-            client_fetch_free(f);
+            client_reap(f, CURLE_ABORTED_BY_CALLBACK);
+            next = c->running; /* done may have changed the list: start over */
         }
     }
     client_pump(c);

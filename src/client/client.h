@@ -27,4 +27,8 @@ int client_add(struct client *c, struct gale_fetch *f);
  * freed by then or will be, 0 when the caller must free it now. */
 int client_cancel(struct client *c, struct gale_fetch *f);
 
+/* Stop f (running or queued) and end it with its done callback: at once,
+ * or once libcurl returns when inside it. */
+void client_end(struct client *c, struct gale_fetch *f);
+
 #endif

@@ -26,18 +26,55 @@
 
 /* ---- making and freeing ---- */
 
+static void client_fetch_unbind(gale_fetch *f);
+
 static void client_fetch_request_gone(void *arg)
 {
     gale_fetch *f = arg;
-    f->req = NULL; /* its arena is going: nothing to remove */
+    client_fetch_unbind(f); /* its cleanup is running: removing it is harmless */
+    f->req = NULL;
     gale_fetch_cancel(f);
 }
 
 static void client_fetch_unbind(gale_fetch *f)
 {
-    if (f->req)
-        arena_cleanup_remove(f->req->arena, client_fetch_request_gone, f);
-    f->req = NULL;
+    if (!f->bound)
+        return;
+    arena_cleanup_remove(f->req->arena, client_fetch_request_gone, f);
+    if (f->rprev)
+        f->rprev->rnext = f->rnext;
+    else
+        f->req->fetches = f->rnext;
+    if (f->rnext)
+        f->rnext->rprev = f->rprev;
+    f->rprev = f->rnext = NULL;
+    f->bound = 0; /* req stays readable: done still answers it */
+}
+
+/* The request's client went away while its handler waits for fetches:
+ * end each with CANCELLED, so that the handler's done finishes the request
+ * (an aborted request's writes are dropped). */
+static void client_fetch_client_gone(gale_request *r)
+{
+    /* Only those under way now: a done callback may start others (started
+     * for an aborted request, they run to their end), or cancel these. */
+    for (gale_fetch *f = r->fetches; f; f = f->rnext)
+        f->gone = f->state != FETCH_NEW;
+    for (;;) {
+        gale_fetch *f = r->fetches;
+        while (f && !f->gone)
+            f = f->rnext;
+        if (!f)
+            return;
+        client_fetch_unbind(f);
+        client_fetch_gone(f);
+    }
+}
+
+void client_fetch_gone(gale_fetch *f)
+{
+    f->gone = 1;
+    client_end(f->client, f);
 }
 
 static void client_fetch_clear_headers(gale_fetch *f)
@@ -105,7 +142,13 @@ gale_fetch *gale_request_fetch(gale_request *r, const char *method, const char *
     if (!f)
         return NULL;
     f->req = r;
+    f->bound = 1;
     arena_cleanup_add(r->arena, client_fetch_request_gone, f);
+    f->rnext = r->fetches;
+    if (r->fetches)
+        r->fetches->rprev = f;
+    r->fetches = f;
+    r->fetches_gone = client_fetch_client_gone;
     return f;
 }
 
@@ -390,7 +433,9 @@ int client_fetch_prepare(gale_fetch *f)
 static void client_fetch_outcome(gale_fetch *f, CURLcode code)
 {
     int kind = client_error_kind(code);
-    if (f->oversize)
+    if (f->gone)
+        kind = GALE_FETCH_CANCELLED;
+    else if (f->oversize)
         kind = GALE_FETCH_TOO_LARGE;
     else if (f->stopped)
         kind = GALE_FETCH_CANCELLED;
@@ -401,7 +446,9 @@ static void client_fetch_outcome(gale_fetch *f, CURLcode code)
     if (kind == GALE_FETCH_OK)
         return;
     struct strbuf b = {0};
-    const char *why = f->errbuf[0] ? f->errbuf : curl_easy_strerror(code);
+    const char *why = f->gone        ? "the client went away"
+                      : f->errbuf[0] ? f->errbuf
+                                     : curl_easy_strerror(code);
     if (kind == GALE_FETCH_TOO_LARGE)
         strbuf_addf(&b, "%s: above %zu bytes (%s)", client_error_what(kind), f->max_size, f->url);
     else

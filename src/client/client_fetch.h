@@ -27,6 +27,8 @@ struct gale_fetch {
     unsigned cancelled : 1; /* cancelled inside libcurl: reap once it returns */
     unsigned oversize : 1;  /* the write callback stopped it at the limit */
     unsigned stopped : 1;   /* an upload or download callback returned -1 */
+    unsigned bound : 1;     /* holds a cleanup on req's arena, is on req's list */
+    unsigned gone : 1;      /* its client went away: done tells CANCELLED */
 
     char *method, *url;
     struct curl_slist *headers;
@@ -54,7 +56,8 @@ struct gale_fetch {
     size_t rbody_len, rbody_cap, received;
     char errbuf[CURL_ERROR_SIZE];
 
-    gale_fetch *prev, *next; /* the client's list: queued ones first, in order */
+    gale_fetch *prev, *next;   /* on the client's running list or its queue */
+    gale_fetch *rprev, *rnext; /* on req->fetches while bound */
 };
 
 /* Apply f's request to its easy handle (at start). 0 or -1. */
@@ -62,6 +65,10 @@ int client_fetch_prepare(gale_fetch *f);
 /* The transfer ended with libcurl's code: set the outcome, call done
  * (unless cancelled), free f. */
 void client_fetch_finish(gale_fetch *f, CURLcode code);
+/* The client of f's request went away: end f (started) with
+ * GALE_FETCH_CANCELLED (done is called, so that the module finishes the
+ * request). */
+void client_fetch_gone(gale_fetch *f);
 /* Free f and all it holds, without a callback; unbinds it from its request. */
 void client_fetch_free(gale_fetch *f);
 

@@ -745,6 +745,8 @@ void pipeline_client_gone(gale_request *r, int handler_running)
         r->abort_cb(r, r->abort_arg);
     if (r->gone && !r->finished)
         r->gone(r);
+    if (r->fetches_gone && !r->finished)
+        r->fetches_gone(r);
     r->in_handler = inside;
     if (!inside && r->finished)
         pipeline_request_done(r);

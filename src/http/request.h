@@ -123,6 +123,10 @@ struct gale_request {
     /* Set by the layer above that holds the request (a long poll): told when
      * the client goes away, after the module's abort callback. */
     void (*gone)(gale_request *r);
+    /* The outgoing fetches bound to the request (client/client_fetch.c),
+     * and what ends them when the client goes away (set by that layer). */
+    struct gale_fetch *fetches;
+    void (*fetches_gone)(gale_request *r);
 
     void (*abort_cb)(gale_request *, void *);
     void *abort_arg;
