@@ -722,8 +722,8 @@ int gale_fetch_set_upload(gale_fetch *f, long long length,
  * headers are readable by then) and the body is not kept; it returns 0 to
  * go on, or -1 to stop (ended with GALE_FETCH_CANCELLED). The size limit
  * still applies; set it to 0 for none. 0 or -1. */
-int gale_fetch_set_download(gale_fetch *f, int (*fn)(gale_fetch *f, void *arg, const char *data,
-                                                     size_t len),
+int gale_fetch_set_download(gale_fetch *f,
+                            int (*fn)(gale_fetch *f, void *arg, const char *data, size_t len),
                             void *arg);
 /* Seconds to connect and for the whole transfer (0: no limit; < 0: keep the
  * config's), the redirects followed (0: none, the 3xx is the answer), the
@@ -740,12 +740,12 @@ int gale_fetch_start(gale_fetch *f, gale_fetch_done_fn done, void *arg);
 void gale_fetch_cancel(gale_fetch *f);
 
 /* The outcome, in done (status and headers also in a download callback). */
-int gale_fetch_error(const gale_fetch *f);          /* an enum gale_fetch_error */
+int gale_fetch_error(const gale_fetch *f);           /* an enum gale_fetch_error */
 const char *gale_fetch_message(const gale_fetch *f); /* "" when OK, else why, for a log */
 /* The status of the last answer's head, 0 when none came; a transfer that
  * failed after the head (timeout, broken) keeps it. */
 int gale_fetch_status(const gale_fetch *f);
-const char *gale_fetch_url(const gale_fetch *f);     /* the last URL, after redirects */
+const char *gale_fetch_url(const gale_fetch *f); /* the last URL, after redirects */
 /* A header of the (last) answer, the first of that name; NULL when absent. */
 const char *gale_fetch_header(const gale_fetch *f, const char *name);
 /* The i-th header of the answer: 0 with *name, *value set, -1 past the end. */

@@ -27,7 +27,8 @@ void settings_register(void)
         &locale_settings_part,   &log_settings_part,
         &rlimit_settings_part,   &static_settings_part,
         &compress_settings_part, &compress_route_settings_part,
-        &template_settings_part, &template_route_settings_part, &client_settings_part,
+        &template_settings_part, &template_route_settings_part,
+        &client_settings_part,
     };
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         if (config_part_register(parts[i]) < 0)
