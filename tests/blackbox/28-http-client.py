@@ -11,7 +11,8 @@ per worker with 8 asked at once (queued, never more than 2 on the server,
 connections reused); streamed upload and download; a client that goes away
 while its fetch runs (the fetch stops: the server sees the connection
 closed, done runs once with CANCELLED), a handler that answers without
-waiting (the request is freed: the fetch is cancelled, done never runs)."""
+waiting (the request is freed: the fetch is cancelled, done never runs); a
+proxy from the config (http.server standing in for it)."""
 
 import hashlib
 import http.server
@@ -100,7 +101,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.answer(404, "no such path")
 
     def path_hello(self, q):
-        self.answer(200, "hello", headers=[("X-Server", "py")])
+        # a proxy is sent the absolute URL: say so
+        seen = "proxied" if self.path.startswith("http://") else "direct"
+        self.answer(200, "hello", headers=[("X-Server", "py"), ("X-Seen", seen)])
 
     def path_echo(self, q):
         data, chunked = self.body()
@@ -360,6 +363,18 @@ def test_request_freed_cancels():
             check(event("gone", "drop").wait(20), "the server saw the fetch go")
         eq(stats(g)["done"], before, "done never ran")
         eq(fetch(g, url=py("/hello"))["body"], "hello", "the worker lives on")
+
+
+def test_proxy_from_config():
+    """client.proxy: every transfer goes through it, names resolved there."""
+    conf = CONF % {"ca": setup()["ca"]}
+    proxy = 'client = { proxy = "%s"; ' % py("")
+    with Gale(conf=conf.replace("client = { ", proxy)) as g:
+        out = fetch(g, url="http://through-the-proxy.invalid/hello")
+        eq((out["error"], out["body"]), (OK, "hello"), "answered by the proxy (%s)" % out["message"])
+        eq(out["headers"].get("X-Seen"), "proxied", "the proxy got the absolute URL")
+    with gale() as g:
+        eq(fetch(g, url=py("/hello"))["headers"].get("X-Seen"), "direct", "no proxy by default")
 
 
 def test_config_checked():
