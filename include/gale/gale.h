@@ -711,17 +711,23 @@ int gale_fetch_set_body(gale_fetch *f, const void *data, size_t len);
 /* The request body as JSON (borrowed; written compact) with Content-Type:
  * application/json. 0 or -1. */
 int gale_fetch_set_json(gale_fetch *f, const json_t *json);
+/* What an upload or download callback returns to pause the transfer until
+ * gale_fetch_resume(f) (back-pressure: the data is not ready yet, or the
+ * client reading what is downloaded is slow). */
+#define GALE_FETCH_PAUSE (-2)
+
 /* A streamed request body: fn is called whenever the connection can take
- * more and fills buf with up to size bytes at once (it cannot wait):
- * returns the count, 0 at the end, or -1 to stop the transfer (ended with
- * GALE_FETCH_CANCELLED). length: the total when known, or -1 (sent
- * chunked). 0 or -1. */
+ * more and fills buf with up to size bytes: returns the count, 0 at the
+ * end, GALE_FETCH_PAUSE when it has nothing yet, or -1 to stop the
+ * transfer (ended with GALE_FETCH_CANCELLED). length: the total when known,
+ * or -1 (sent chunked). 0 or -1. */
 int gale_fetch_set_upload(gale_fetch *f, long long length,
                           long (*fn)(gale_fetch *f, void *arg, char *buf, size_t size), void *arg);
 /* A streamed answer: fn gets each piece of the body as it comes (status and
  * headers are readable by then) and the body is not kept; it returns 0 to
- * go on, or -1 to stop (ended with GALE_FETCH_CANCELLED). The size limit
- * still applies; set it to 0 for none. 0 or -1. */
+ * go on, GALE_FETCH_PAUSE to be given the same piece again after
+ * gale_fetch_resume, or -1 to stop (ended with GALE_FETCH_CANCELLED). The
+ * size limit still applies; set it to 0 for none. 0 or -1. */
 int gale_fetch_set_download(gale_fetch *f,
                             int (*fn)(gale_fetch *f, void *arg, const char *data, size_t len),
                             void *arg);
@@ -735,6 +741,10 @@ int gale_fetch_set_max_size(gale_fetch *f, size_t bytes);
 /* Start (or queue, above the worker's cap); done(f, arg) is called later,
  * never inside this call. 0, or -1 with f freed. */
 int gale_fetch_start(gale_fetch *f, gale_fetch_done_fn done, void *arg);
+/* Go on with a transfer paused by GALE_FETCH_PAUSE, never inside its own
+ * callbacks (from a timer, gale_response_flush_then...). 0, or -1 when f is
+ * not paused. */
+int gale_fetch_resume(gale_fetch *f);
 /* Stop a transfer and free it: done is not called. Allowed before start,
  * and from any of its callbacks but done (where it does nothing). */
 void gale_fetch_cancel(gale_fetch *f);

@@ -162,6 +162,15 @@ static void client_action(struct client *c, evutil_socket_t fd, int flags)
     client_settle(c);
 }
 
+int client_resume(struct client *c, gale_fetch *f)
+{
+    c->in_curl++;
+    CURLcode rc = curl_easy_pause(f->easy, CURLPAUSE_CONT);
+    c->in_curl--;
+    client_settle(c);
+    return rc == CURLE_OK ? 0 : -1;
+}
+
 static void client_event_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct client_sock *cs = arg;

@@ -31,4 +31,8 @@ int client_cancel(struct client *c, struct gale_fetch *f);
  * or once libcurl returns when inside it. */
 void client_end(struct client *c, struct gale_fetch *f);
 
+/* Unpause f's transfer: libcurl may call f's callbacks at once, so this
+ * counts as being inside libcurl and settles afterwards. 0 or -1. */
+int client_resume(struct client *c, struct gale_fetch *f);
+
 #endif

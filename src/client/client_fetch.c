@@ -335,7 +335,13 @@ static size_t client_fetch_write_cb(char *data, size_t size, size_t n, void *arg
         client_fetch_keep(f, data, len);
         return len;
     }
-    if (f->download(f, f->download_arg, data, len) < 0) {
+    int rc = f->download(f, f->download_arg, data, len);
+    if (rc == GALE_FETCH_PAUSE && !f->cancelled) {
+        f->received -= len; /* libcurl hands the same piece again on resume */
+        f->paused = 1;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    if (rc < 0) {
         f->stopped = 1;
         return 0;
     }
@@ -348,6 +354,10 @@ static size_t client_fetch_read_cb(char *buf, size_t size, size_t n, void *arg)
     if (f->cancelled)
         return CURL_READFUNC_ABORT;
     long got = f->upload(f, f->upload_arg, buf, size * n);
+    if (got == GALE_FETCH_PAUSE && !f->cancelled) {
+        f->paused = 1;
+        return CURL_READFUNC_PAUSE;
+    }
     if (got < 0 || (size_t)got > size * n || f->cancelled) {
         f->stopped = 1;
         return CURL_READFUNC_ABORT;
@@ -484,6 +494,14 @@ int gale_fetch_start(gale_fetch *f, gale_fetch_done_fn done, void *arg)
         return -1;
     }
     return 0;
+}
+
+int gale_fetch_resume(gale_fetch *f)
+{
+    if (!f || f->state != FETCH_RUNNING || !f->paused || f->cancelled)
+        return -1;
+    f->paused = 0;
+    return client_resume(f->client, f);
 }
 
 void gale_fetch_cancel(gale_fetch *f)

@@ -29,6 +29,7 @@ struct gale_fetch {
     unsigned stopped : 1;   /* an upload or download callback returned -1 */
     unsigned bound : 1;     /* holds a cleanup on req's arena, is on req's list */
     unsigned gone : 1;      /* its client went away: done tells CANCELLED */
+    unsigned paused : 1;    /* a callback returned GALE_FETCH_PAUSE */
 
     char *method, *url;
     struct curl_slist *headers;

@@ -8,7 +8,8 @@ error). Errors are values with a clear message: a name that does not resolve,
 a refused port, a total timeout, a server that closes mid-answer, an oversize
 answer (by Content-Length and chunked), a redirect loop. A cap of 2 transfers
 per worker with 8 asked at once (queued, never more than 2 on the server,
-connections reused); streamed upload and download; a client that goes away
+connections reused); streamed upload and download, paused and resumed (a relay to a slow
+client, an upload whose data comes late); a client that goes away
 while its fetch runs (the fetch stops: the server sees the connection
 closed, done runs once with CANCELLED), a handler that answers without
 waiting (the request is freed: the fetch is cancelled, done never runs); a
@@ -46,6 +47,7 @@ modules = (
                { path = "/up"; handler = "up"; },
                { path = "/stats"; handler = "stats"; },
                { path = "/drop"; handler = "drop"; },
+               { path = "/relay"; handler = "relay"; },
                { path = "/echo"; handler = "echo"; } ); } );
 """
 
@@ -237,7 +239,7 @@ def gale():
 def fetch(g, route="/fetch", **q):
     status, headers, body = g.get(route + "?" + urllib.parse.urlencode(q), timeout=60)
     eq(status, 200, "%s %r answered" % (route, q))
-    return json.loads(body) if route != "/down" else (headers, body)
+    return json.loads(body) if route not in ("/down", "/relay") else (headers, body)
 
 
 def failed(out, kind, words):
@@ -336,6 +338,35 @@ def stats(g):
     return json.loads(g.get("/stats")[2])
 
 
+def test_paused_transfers():
+    """GALE_FETCH_PAUSE and gale_fetch_resume: a relay that waits for its
+    client to read each piece, to a client that reads slowly; an upload whose
+    data comes later than asked."""
+    with gale() as g:
+        size = 3000000
+        s = socket.create_connection(("127.0.0.1", g.port))
+        q = urllib.parse.urlencode({"url": py("/bigchunked?n=%d" % size)})
+        s.sendall(b"GET /relay?%s HTTP/1.0\r\n\r\n" % q.encode())
+        got = b""
+        while True:
+            piece = s.recv(65536)
+            if not piece:
+                break
+            got += piece
+            if len(got) < 1000000:
+                time.sleep(0.01)  # slow at first: the relay must wait for us
+        s.close()
+        head, _, body = got.partition(b"\r\n\r\n")
+        check(head.startswith(b"HTTP/1.1 200"), "relay answered: %r" % head[:40])
+        eq(len(body), size, "every byte relayed")
+        check(body == b"y" * size and b"ERROR" not in body, "the body as sent")
+        check(stats(g)["pauses"] > 0, "the relay paused the download")
+        out = fetch(g, "/up", url=py("/echo"), method="POST", size="30000", pause="1")
+        want = hashlib.sha256(bytes(97 + i % 26 for i in range(30000))).hexdigest()
+        eq((out["error"], out["json"]["len"], out["json"]["sha"]), (OK, 30000, want),
+           "the paused upload arrived whole")
+
+
 def test_client_gone_cancels():
     """The client leaves while the handler waits for its fetch: the fetch
     stops (the server sees its connection go) and done runs once with
@@ -348,7 +379,8 @@ def test_client_gone_cancels():
         check(event("started", "gone").wait(20), "the fetch reached the server")
         s.close()
         check(event("gone", "gone").wait(20), "the fetch was stopped: the server saw it go")
-        eq(stats(g), {"done": before + 1, "last_error": CANCELLED}, "done ran once, cancelled")
+        st = stats(g)
+        eq((st["done"], st["last_error"]), (before + 1, CANCELLED), "done ran once, cancelled")
         eq(fetch(g, url=py("/hello"))["body"], "hello", "the worker lives on")
 
 

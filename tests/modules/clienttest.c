@@ -13,6 +13,7 @@
 
 static long clienttest_done_calls; /* done callbacks run, for the cancel tests */
 static int clienttest_last_error;  /* the error of the last one */
+static long clienttest_pauses;     /* GALE_FETCH_PAUSE returned by the relay */
 
 static double clienttest_number(gale_request *r, const char *name, double def)
 {
@@ -155,16 +156,72 @@ static int clienttest_down(gale_request *r)
     return GALE_ASYNC;
 }
 
-/* GET /up?url=&size=: a POST of size bytes ('a' + i % 26) made piece by piece,
+/* GET /relay?url=: the answer relayed to a client that may read slowly:
+ * after each piece the fetch waits until our client took it
+ * (gale_response_flush_then), pausing on the next piece meanwhile. */
+struct clienttest_relay {
+    gale_fetch *f;
+    int waiting;
+};
+
+static void clienttest_relay_drained(gale_request *r, void *arg)
+{
+    struct clienttest_relay *rl = arg;
+    (void)r;
+    rl->waiting = 0;
+    gale_fetch_resume(rl->f); /* -1 when no piece came meanwhile: fine */
+}
+
+static int clienttest_relay_piece(gale_fetch *f, void *arg, const char *data, size_t len)
+{
+    struct clienttest_relay *rl = arg;
+    gale_request *r = gale_fetch_request(f);
+    if (rl->waiting) {
+        clienttest_pauses++;
+        return GALE_FETCH_PAUSE;
+    }
+    gale_response_write(r, data, len);
+    rl->waiting = 1;
+    return gale_response_flush_then(r, clienttest_relay_drained, rl) < 0 ? -1 : 0;
+}
+
+static int clienttest_relay(gale_request *r)
+{
+    struct clienttest_relay *rl = gale_request_alloc(r, sizeof(*rl));
+    rl->waiting = 0;
+    gale_fetch *f = rl->f = clienttest_make(r);
+    if (!f || gale_fetch_set_max_size(f, 0) < 0 ||
+        gale_fetch_set_download(f, clienttest_relay_piece, rl) < 0 ||
+        gale_fetch_start(f, clienttest_down_done, NULL) < 0)
+        return GALE_ERROR;
+    return GALE_ASYNC;
+}
+
+/* GET /up?url=&size=&pause=: a POST of size bytes ('a' + i % 26) made piece by piece,
  * of unknown length (sent chunked); answers the outcome. */
 struct clienttest_up {
     long long sent, size;
+    int pause; /* ?pause=1: every other call has nothing yet */
+    int ready;
+    gale_fetch *f;
 };
+
+static void clienttest_up_ready(gale_request *r, void *arg)
+{
+    struct clienttest_up *u = arg;
+    (void)r;
+    u->ready = 1;
+    gale_fetch_resume(u->f);
+}
 
 static long clienttest_up_piece(gale_fetch *f, void *arg, char *buf, size_t size)
 {
     struct clienttest_up *u = arg;
-    (void)f;
+    if (u->pause && !u->ready) {
+        gale_request_later(gale_fetch_request(f), 0.001, clienttest_up_ready, u);
+        return GALE_FETCH_PAUSE;
+    }
+    u->ready = 0;
     size_t n = 0;
     while (n < size && n < 1000 && u->sent < u->size)
         buf[n++] = (char)('a' + u->sent++ % 26);
@@ -176,7 +233,9 @@ static int clienttest_up(gale_request *r)
     struct clienttest_up *u = gale_request_alloc(r, sizeof(*u));
     u->sent = 0;
     u->size = (long long)clienttest_number(r, "size", 100000);
-    gale_fetch *f = clienttest_make(r);
+    u->pause = gale_request_query(r, "pause") != NULL;
+    u->ready = 0;
+    gale_fetch *f = u->f = clienttest_make(r);
     if (!f || gale_fetch_set_upload(f, -1, clienttest_up_piece, u) < 0 ||
         gale_fetch_start(f, clienttest_answer, NULL) < 0)
         return GALE_ERROR;
@@ -197,8 +256,9 @@ static int clienttest_drop(gale_request *r)
 /* GET /stats: the done callbacks run so far in this worker. */
 static int clienttest_stats(gale_request *r)
 {
-    json_t *j = json_pack("{s:I, s:i}", "done", (json_int_t)clienttest_done_calls, "last_error",
-                          clienttest_last_error);
+    json_t *j =
+        json_pack("{s:I, s:i, s:I}", "done", (json_int_t)clienttest_done_calls, "last_error",
+                  clienttest_last_error, "pauses", (json_int_t)clienttest_pauses);
     gale_response_json(r, j);
     json_decref(j);
     return GALE_OK;
@@ -220,10 +280,15 @@ static int clienttest_echo(gale_request *r)
 }
 
 static const gale_handler clienttest_handlers[] = {
-    {.name = "fetch", .get = clienttest_fetch}, {.name = "many", .get = clienttest_many},
-    {.name = "down", .get = clienttest_down},   {.name = "up", .get = clienttest_up},
-    {.name = "stats", .get = clienttest_stats}, {.name = "drop", .get = clienttest_drop},
-    {.name = "echo", .any = clienttest_echo},   {0},
+    {.name = "fetch", .get = clienttest_fetch},
+    {.name = "many", .get = clienttest_many},
+    {.name = "down", .get = clienttest_down},
+    {.name = "up", .get = clienttest_up},
+    {.name = "stats", .get = clienttest_stats},
+    {.name = "drop", .get = clienttest_drop},
+    {.name = "relay", .get = clienttest_relay},
+    {.name = "echo", .any = clienttest_echo},
+    {0},
 };
 
 GALE_MODULE_EXPORT const gale_module gale_module_entry = {
