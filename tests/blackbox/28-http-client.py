@@ -292,6 +292,10 @@ def test_tls_ca_file():
         eq((out["error"], out["status"], out["body"]), (OK, 200, "hello"),
            "TLS with the CA of the config (%s)" % out["message"])
         failed(fetch(g, url=py("/hello", "bad")), TLS, "TLS")
+    conf = (CONF % {"ca": setup()["ca"]}).replace("client = { ", "client = { verify = false; ")
+    with Gale(conf=conf) as g:
+        out = fetch(g, url=py("/hello", "bad"))
+        eq((out["error"], out["body"]), (OK, "hello"), "verify = false trusts any server")
 
 
 def test_errors_are_values():
