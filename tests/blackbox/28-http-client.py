@@ -30,7 +30,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import Gale, check, eq, free_port, main, module_path  # noqa: E402
+from galetest import Gale, check, eq, free_port, main, module_path, run_gale  # noqa: E402
 
 OK, DNS, REFUSED, TIMEOUT, TLS, TOO_LARGE, REDIRECTS, BROKEN, CANCELLED, FAILED = range(10)
 
@@ -418,7 +418,6 @@ def test_config_checked():
         bad = os.path.join(g.tmp, "bad.conf")
         with open(g.conf_path) as f:
             conf = f.read()
-        from galetest import run_gale
         for extra, word in (("client = { max_concurrent = 0; };", "max_concurrent"),
                             ("client = { timeout = -1; };", "timeout"),
                             ("client = { verify = 3; };", "verify")):
