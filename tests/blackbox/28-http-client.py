@@ -304,6 +304,21 @@ def test_errors_are_values():
         failed(fetch(g, url="http://127.0.0.1:%d/" % free_port()), REFUSED, "could not connect")
         failed(fetch(g, url=py("/slow?tag=timeout"), timeout="1"), TIMEOUT, "timed out")
         failed(fetch(g, url=py("/close")), BROKEN, "connection broken")
+        # a listener whose queue is full drops new SYNs: the connect hangs
+        full = socket.socket()
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        waiting = []
+        while len(waiting) < 10:  # until one connect hangs: the queue is full
+            try:
+                waiting.append(socket.create_connection(full.getsockname(), timeout=0.5))
+            except socket.timeout:
+                break
+        out = fetch(g, url="http://127.0.0.1:%d/" % full.getsockname()[1], connect="0.5")
+        failed(out, TIMEOUT, "timed out")
+        check("onnect" in out["message"], "the connect timed out: %s" % out["message"])
+        for c in waiting + [full]:
+            c.close()
         failed(fetch(g, url=py("/big?n=200000"), max="100000"), TOO_LARGE, "100000 bytes")
         failed(fetch(g, url=py("/bigchunked?n=200000"), max="100000"), TOO_LARGE, "too large")
         out = fetch(g, url=py("/big?n=200000"))
