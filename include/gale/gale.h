@@ -728,6 +728,109 @@ char *gale_friendly_number(gale_request *r, long long value);
  * version. NULL when the config has no static folder. */
 const char *gale_static_url(gale_request *r, const char *path);
 
+/* ---- the HTTP client ---- */
+
+/* An outgoing HTTP/1.1 or HTTPS transfer run on the worker's loop (libcurl),
+ * never blocking it: made with gale_fetch_new or gale_request_fetch, set up
+ * with the gale_fetch_set_* calls, started with gale_fetch_start; its done
+ * callback runs once when it ends. Defaults (timeouts, redirects, size
+ * limit, TLS verification, CA file, proxy) come from the config's `client`
+ * group. A worker runs at most client.max_concurrent transfers at once and
+ * queues the others in order; connections are kept and reused. */
+typedef struct gale_fetch gale_fetch;
+
+/* How a transfer ended: gale_fetch_error(). Only GALE_FETCH_OK has an
+ * answer (of any status, 404 and 500 included). */
+enum gale_fetch_error {
+    GALE_FETCH_OK = 0,
+    GALE_FETCH_DNS,       /* the host name did not resolve */
+    GALE_FETCH_REFUSED,   /* could not connect: refused or unreachable */
+    GALE_FETCH_TIMEOUT,   /* the connect or total timeout passed */
+    GALE_FETCH_TLS,       /* TLS failed: certificate not trusted, wrong name, handshake */
+    GALE_FETCH_TOO_LARGE, /* the answer's body is above the size limit */
+    GALE_FETCH_REDIRECTS, /* more redirects than the limit */
+    GALE_FETCH_BROKEN,    /* the server closed mid-answer or did not speak HTTP */
+    GALE_FETCH_CANCELLED, /* a chunk or upload callback stopped it */
+    GALE_FETCH_FAILED,    /* anything else (a bad URL, a protocol other than http/https) */
+};
+
+/* Called once when the transfer ends, on the loop; the fetch and what its
+ * accessors return are freed when it returns. */
+typedef void (*gale_fetch_done_fn)(gale_fetch *f, void *arg);
+
+/* A new transfer of `method` ("GET", "POST", "PUT", "DELETE", "HEAD", ...)
+ * to `url` (http or https), for the module ctx. NULL on a bad argument. Not
+ * started: set it up, then gale_fetch_start, or gale_fetch_cancel to drop it. */
+gale_fetch *gale_fetch_new(gale_ctx *ctx, const char *method, const char *url);
+/* The same, bound to the request r: when r goes away (the client left, or
+ * the answer was finished) before the transfer ends, the transfer is
+ * cancelled and its done callback is NOT called. */
+gale_fetch *gale_request_fetch(gale_request *r, const char *method, const char *url);
+/* The request a fetch is bound to, or NULL. */
+gale_request *gale_fetch_request(const gale_fetch *f);
+
+/* Add a request header; 0, or -1 for a name that is not a token, a value
+ * with CR, LF or NUL, or once started. */
+int gale_fetch_set_header(gale_fetch *f, const char *name, const char *value);
+/* The request body, copied. 0 or -1. */
+int gale_fetch_set_body(gale_fetch *f, const void *data, size_t len);
+/* The request body as JSON (borrowed; written compact) with Content-Type:
+ * application/json. 0 or -1. */
+int gale_fetch_set_json(gale_fetch *f, const json_t *json);
+/* What an upload or download callback returns to pause the transfer until
+ * gale_fetch_resume(f) (back-pressure: the data is not ready yet, or the
+ * client reading what is downloaded is slow). */
+#define GALE_FETCH_PAUSE (-2)
+
+/* A streamed request body: fn is called whenever the connection can take
+ * more and fills buf with up to size bytes: returns the count, 0 at the
+ * end, GALE_FETCH_PAUSE when it has nothing yet, or -1 to stop the
+ * transfer (ended with GALE_FETCH_CANCELLED). length: the total when known,
+ * or -1 (sent chunked). 0 or -1. */
+int gale_fetch_set_upload(gale_fetch *f, long long length,
+                          long (*fn)(gale_fetch *f, void *arg, char *buf, size_t size), void *arg);
+/* A streamed answer: fn gets each piece of the body as it comes (status and
+ * headers are readable by then) and the body is not kept; it returns 0 to
+ * go on, GALE_FETCH_PAUSE to be given the same piece again after
+ * gale_fetch_resume, or -1 to stop (ended with GALE_FETCH_CANCELLED). The
+ * size limit still applies; set it to 0 for none. 0 or -1. */
+int gale_fetch_set_download(gale_fetch *f,
+                            int (*fn)(gale_fetch *f, void *arg, const char *data, size_t len),
+                            void *arg);
+/* Seconds to connect and for the whole transfer (0: no limit; < 0: keep the
+ * config's), the redirects followed (0: none, the 3xx is the answer), the
+ * largest answer body (0: no limit). 0 or -1 on a bad value or once started. */
+int gale_fetch_set_timeouts(gale_fetch *f, double connect, double total);
+int gale_fetch_set_max_redirects(gale_fetch *f, int n);
+int gale_fetch_set_max_size(gale_fetch *f, size_t bytes);
+
+/* Start (or queue, above the worker's cap); done(f, arg) is called later,
+ * never inside this call. 0, or -1 with f freed. */
+int gale_fetch_start(gale_fetch *f, gale_fetch_done_fn done, void *arg);
+/* Go on with a transfer paused by GALE_FETCH_PAUSE, never inside its own
+ * callbacks (from a timer, gale_response_flush_then...). 0, or -1 when f is
+ * not paused. */
+int gale_fetch_resume(gale_fetch *f);
+/* Stop a transfer and free it: done is not called. Allowed before start,
+ * and from any of its callbacks but done (where it does nothing). */
+void gale_fetch_cancel(gale_fetch *f);
+
+/* The outcome, in done (status and headers also in a download callback). */
+int gale_fetch_error(const gale_fetch *f);           /* an enum gale_fetch_error */
+const char *gale_fetch_message(const gale_fetch *f); /* "" when OK, else why, for a log */
+/* The status of the last answer's head, 0 when none came; a transfer that
+ * failed after the head (timeout, broken) keeps it. */
+int gale_fetch_status(const gale_fetch *f);
+const char *gale_fetch_url(const gale_fetch *f); /* the last URL, after redirects */
+/* A header of the (last) answer, the first of that name; NULL when absent. */
+const char *gale_fetch_header(const gale_fetch *f, const char *name);
+/* The i-th header of the answer: 0 with *name, *value set, -1 past the end. */
+int gale_fetch_header_at(const gale_fetch *f, size_t i, const char **name, const char **value);
+/* The body (NUL-terminated, "" when streamed or empty) and its length. */
+const char *gale_fetch_body(const gale_fetch *f, size_t *len);
+/* The body parsed as JSON: a new reference (json_decref it), NULL if not JSON. */
+json_t *gale_fetch_json(const gale_fetch *f);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

@@ -18,6 +18,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+struct client;
 struct config;
 struct conn;
 struct event_base;
@@ -53,6 +54,7 @@ struct loop {
     void (*conns_changed)(struct loop *loop, int added);
 
     struct gale_timer *timers; /* the modules' pending timers (core/timer.c) */
+    struct client *client;     /* the outgoing HTTP client (client/client.c), made on first use */
 
     char date[64]; /* "Date: ...\r\n", see loop_date_header */
     size_t date_len;

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 
+#include "client/client_settings.h"
 #include "core/config.h"
 #include "core/log_settings.h"
 #include "daemon/rlimit.h"
@@ -28,7 +29,7 @@ void settings_register(void)
         &rlimit_settings_part,   &static_settings_part,
         &compress_settings_part, &compress_route_settings_part,
         &template_settings_part, &template_route_settings_part,
-        &process_settings_part,
+        &process_settings_part,  &client_settings_part,
     };
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         if (config_part_register(parts[i]) < 0)

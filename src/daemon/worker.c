@@ -26,6 +26,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "client/client.h"
 #include "core/config.h"
 #include "core/ipc.h"
 #include "core/log.h"
@@ -192,6 +193,7 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
     module_shutdown_all(w->ms);
     timer_free_all(&w->loop);   /* after shutdown: the modules' handles were valid in it */
     process_free_all(&w->loop); /* after the connections: their requests ended theirs */
+    client_free(&w->loop);      /* before the base its events are on */
     pipeline_free_orphans();
     pubsub_shutdown();
     session_shutdown();

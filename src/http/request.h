@@ -125,6 +125,9 @@ struct gale_request {
     void (*gone)(gale_request *r);
     /* More of the same, any number (request_on_gone): a child process. */
     struct request_gone_hook *gone_hooks;
+    /* The outgoing fetches bound to the request (client/client_fetch.c),
+     * ended through request_on_gone when the client goes away. */
+    struct gale_fetch *fetches;
 
     void (*abort_cb)(gale_request *, void *);
     void *abort_arg;

@@ -26,7 +26,8 @@ import os
 import re
 import sys
 
-RANK = {"core": 0, "net": 1, "store": 1, "http": 2, "ws": 3, "pubsub": 3, "page": 3, "proc": 3, "daemon": 4}
+RANK = {"core": 0, "net": 1, "store": 1, "http": 2, "ws": 3, "pubsub": 3, "page": 3, "proc": 3, "client": 3,
+        "daemon": 4}
 
 # (file, included header): why it is still there.
 KNOWN = {
