@@ -67,6 +67,7 @@ struct h2_stream {
     unsigned ended : 1;     /* the answer is complete: EOF after `out` */
     unsigned body_held : 1; /* wire->read_body has not come yet */
     unsigned drain_watch : 1;
+    unsigned body_wanted : 1; /* wire->read_body came: feed what was held, from the loop */
 };
 
 struct h2_conn {
@@ -104,8 +105,9 @@ static const struct http_wire h2_wire = {
     .watch_drained = h2_watch_drained,
 };
 
-static void h2_send(struct h2_conn *hc);
+static int h2_send(struct h2_conn *hc);
 static void h2_later(struct h2_conn *hc);
+static void h2_body_release(struct h2_stream *st);
 
 /* ---- streams ---- */
 
@@ -281,12 +283,14 @@ static void h2_send_body(gale_request *r)
     h2_resume(st);
 }
 
+/* Frames leave from the loop, never inside a call of the pipeline's:
+ * sending may close the stream, and its request must be done by then. */
 static void h2_flush(gale_request *r)
 {
     struct h2_stream *st = r->stream;
     if (st->hc->processing)
         return; /* h2_read sends when nghttp2 returns */
-    h2_send(st->hc);
+    h2_later(st->hc);
 }
 
 static void h2_end(gale_request *r)
@@ -328,8 +332,19 @@ static void h2_watch_drained(gale_request *r)
 static void h2_after_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct h2_conn *hc = arg;
-    h2_send(hc);
-    if (conn_pending(hc->c) != 0)
+    int again;
+    do { /* a body given to the pipeline may change the list */
+        again = 0;
+        for (struct h2_stream *st = hc->streams; st; st = st->next)
+            if (st->body_wanted && st->req) {
+                h2_body_release(st);
+                again = 1;
+                break;
+            }
+    } while (again);
+    if (h2_send(hc) < 0)
+        return;
+    if (hc->c->closing || conn_pending(hc->c) != 0)
         return; /* the write callback comes back here */
     struct h2_stream *st = hc->streams;
     while (st) {
@@ -457,8 +472,15 @@ static void h2_body_end(struct h2_stream *st)
 static void h2_body_wanted(gale_request *r)
 {
     struct h2_stream *st = r->stream;
-    struct h2_conn *hc = st->hc;
     st->body_held = 0;
+    st->body_wanted = 1;
+    h2_later(st->hc);
+}
+
+static void h2_body_release(struct h2_stream *st)
+{
+    struct h2_conn *hc = st->hc;
+    st->body_wanted = 0;
     if (st->held) {
         size_t len = evbuffer_get_length(st->held);
         const uint8_t *p = evbuffer_pullup(st->held, -1);
@@ -472,8 +494,6 @@ static void h2_body_wanted(gale_request *r)
     if (st->closed || nghttp2_session_get_stream_remote_close(hc->s, st->id))
         if (st->state == HS_BODY && st->req)
             h2_body_end(st);
-    if (!hc->processing)
-        h2_later(hc);
 }
 
 /* ---- nghttp2's callbacks ---- */
@@ -613,15 +633,12 @@ static int h2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_cod
         return 0;
     st->closed = 1;
     gale_request *r = st->req;
-    if (r && !r->finished) {
-        int running = !r->session_op && st->state == HS_HANDLER;
+    if (r) { /* as in h1_release */
+        int running = !r->session_op && st->state == HS_HANDLER && !r->finished;
         st->req = NULL;
         if (running)
             st->arena = NULL; /* the orphan's now */
         pipeline_client_gone(r, running);
-    } else if (r) {
-        st->req = NULL; /* finished; its done comes no more through a closed stream */
-        r->stream = NULL;
     }
     h2_stream_maybe_free(st);
     return 0;
@@ -710,19 +727,23 @@ static void h2_timer(struct h2_conn *hc)
     conn_timer(hc->c, tv);
 }
 
-static void h2_send(struct h2_conn *hc)
+/* Send what nghttp2 has ready. -1: the connection was closed or is
+ * closing (outside a callback of its own, hc may be gone). */
+static int h2_send(struct h2_conn *hc)
 {
     if (hc->c->closing || hc->c->lingering)
-        return;
+        return 0;
     int rc = nghttp2_session_send(hc->s);
     conn_flush(hc->c);
     if (rc != 0) {
         log_debug("%s: HTTP/2: %s", hc->c->client, nghttp2_strerror(rc));
         conn_close(hc->c);
-        return;
+        return -1;
     }
-    if (!h2_check_end(hc))
-        h2_timer(hc);
+    if (h2_check_end(hc))
+        return -1;
+    h2_timer(hc);
+    return 0;
 }
 
 static void h2_read(struct conn *c)
@@ -748,15 +769,15 @@ static void h2_read(struct conn *c)
         conn_close_after_write(c);
         return;
     }
-    h2_send(hc);
-    h2_later(hc);
+    if (h2_send(hc) == 0)
+        h2_later(hc);
 }
 
 static void h2_write(struct conn *c)
 {
     struct h2_conn *hc = c->data;
-    h2_send(hc);
-    h2_later(hc);
+    if (h2_send(hc) == 0)
+        h2_later(hc);
 }
 
 static void h2_eof(struct conn *c)
