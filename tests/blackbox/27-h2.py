@@ -127,6 +127,17 @@ class Raw:
         self.send()
         return sid
 
+    def request(self, method, path, headers=(), body=None):
+        """One request; (status, headers, body) of its answer."""
+        sid = self.c.get_next_available_stream_id()
+        self.c.send_headers(sid, [(":method", method), (":path", path), (":scheme", "http"),
+                                  (":authority", "localhost")] + list(headers),
+                            end_stream=body is None)
+        if body is not None:
+            self.c.send_data(sid, body, end_stream=True)
+        self.send()
+        return self.answer(sid)
+
     def answer(self, sid, timeout=10):
         """(status, headers dict, body) of stream sid."""
         self.pump(lambda ev: any(isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset))
@@ -260,6 +271,64 @@ def test_raw_streams_and_flow_control():
             status, hdrs, body = c.answer(s)
             eq((status, body), (200, b"Hello, " + n.encode()), "stream %d" % s)
         c.close()
+
+
+FEATURES = """
+workers = 1;
+access_log = "off";
+cookie_secret = "0123456789abcdef0123456789abcdef";
+xsrf_cookies = true;
+listen = ( { address = "127.0.0.1"; port = @PORT@; http2 = { cleartext = true; }; } );
+static = ( { prefix = "/static/"; path = "%s"; } );
+modules = ( { path = "@HELLO@";
+              routes = ( { path = "/greet/([a-z]+)"; handler = "greet"; },
+                         { path = "/visits"; handler = "visits"; },
+                         { path = "/note"; handler = "note"; } ); } );
+"""
+
+
+def test_features_over_h2():
+    """Cookies, XSRF, ETag/304, a static file with a range and compression."""
+    need_h2()
+    www = tempfile.mkdtemp(prefix="gale-h2-www-")
+    os.chmod(www, 0o755)
+    text = b"".join(b"line %04d of a static file\n" % i for i in range(400))
+    with open(os.path.join(www, "a.txt"), "wb") as f:
+        f.write(text)
+    os.chmod(os.path.join(www, "a.txt"), 0o644)
+    try:
+        with Gale(conf=FEATURES % www) as g:
+            c = Raw(g)
+            status, h, body = c.request("GET", "/visits")
+            eq((status, body), (200, b"visits: 1\n"), "first visit")
+            cookie = h["set-cookie"].split(";")[0]
+            status, h, body = c.request("GET", "/visits", [("cookie", "a=b"), ("cookie", cookie)])
+            eq((status, body), (200, b"visits: 2\n"), "the signed cookie came back (split)")
+            status, h, page = c.request("GET", "/note")
+            xsrf = h["set-cookie"].split(";")[0]
+            token = page.split(b'name="_xsrf" value="')[1].split(b'"')[0]
+            form = [("content-type", "application/x-www-form-urlencoded")]
+            status, _, _ = c.request("POST", "/note", form, b"text=hi")
+            eq(status, 403, "POST without the XSRF token")
+            status, _, body = c.request("POST", "/note", form + [("cookie", xsrf)],
+                                        b"text=hi&_xsrf=" + token)
+            eq((status, body), (200, b"saved: hi\n"), "POST with the token")
+            status, h, body = c.request("GET", "/greet/abc")
+            check("etag" in h, "an ETag: %r" % h)
+            status, h2_, body = c.request("GET", "/greet/abc", [("if-none-match", h["etag"])])
+            eq((status, body), (304, b""), "If-None-Match")
+            status, h, body = c.request("GET", "/static/a.txt", [("range", "bytes=5-14")])
+            eq((status, body, h.get("content-range")),
+               (206, text[5:15], "bytes 5-14/%d" % len(text)), "a range of a static file")
+            status, h, body = c.request("GET", "/static/a.txt")
+            eq((status, body), (200, text), "a whole static file")
+            status, h, body = c.request("GET", "/static/a.txt", [("accept-encoding", "gzip")])
+            eq(h.get("content-encoding"), "gzip", "compressed over h2")
+            import gzip
+            eq(gzip.decompress(body), text, "the compressed body")
+            c.close()
+    finally:
+        shutil.rmtree(www, ignore_errors=True)
 
 
 def test_raw_invalid_requests():
