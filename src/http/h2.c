@@ -43,7 +43,17 @@
 
 enum h2_stream_state { HS_HEAD, HS_BODY, HS_HANDLER, HS_DONE };
 
+/* Empty DATA frames cost the server work and the client nothing: a burst of
+ * H2_EMPTY_BURST, then H2_EMPTY_RATE a second. */
+#define H2_EMPTY_BURST 100
+#define H2_EMPTY_RATE 10
+
 struct h2_conn;
+
+/* A token bucket: what a client may do in a burst, then at a rate. */
+struct h2_bucket {
+    double tokens, time;
+};
 
 struct h2_stream {
     struct h2_conn *hc;
@@ -81,8 +91,8 @@ struct h2_conn {
     struct event *after_ev; /* drained checks and sends, from the loop */
     unsigned processing : 1;
     unsigned goaway : 1;
-    double reset_tokens; /* rapid reset: a bucket of max_resets refilled at reset_rate/s */
-    double reset_time;
+    struct h2_bucket resets; /* rapid reset: max_resets, refilled at reset_rate/s */
+    struct h2_bucket empty;  /* DATA frames that carry nothing and end nothing */
 };
 
 static int h2_send_head(gale_request *r, int streaming);
@@ -565,21 +575,22 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *frame, const ui
     return 0;
 }
 
-/* Rapid reset (CVE-2023-44487): a client that opens and cancels streams
- * faster than the bucket refills is told to calm down and is closed. */
-static int h2_count_reset(struct h2_conn *hc)
+/* Take a token; a client that empties the bucket is told to calm down and
+ * is closed: rapid reset (CVE-2023-44487), empty-frame floods. */
+static int h2_bucket_take(struct h2_conn *hc, struct h2_bucket *b, double burst, double rate,
+                          const char *what)
 {
     double now = util_now();
-    hc->reset_tokens += (now - hc->reset_time) * hc->set->reset_rate;
-    if (hc->reset_tokens > hc->set->max_resets)
-        hc->reset_tokens = hc->set->max_resets;
-    hc->reset_time = now;
-    if (hc->reset_tokens < 1) {
-        log_info("%s: HTTP/2 client resets streams too fast: closing", hc->c->client);
+    b->tokens += (now - b->time) * rate;
+    if (b->tokens > burst)
+        b->tokens = burst;
+    b->time = now;
+    if (b->tokens < 1) {
+        log_info("%s: HTTP/2 client sends %s too fast: closing", hc->c->client, what);
         nghttp2_session_terminate_session(hc->s, NGHTTP2_ENHANCE_YOUR_CALM);
         return -1;
     }
-    hc->reset_tokens -= 1;
+    b->tokens -= 1;
     return 0;
 }
 
@@ -587,9 +598,13 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void
 {
     struct h2_conn *hc = user;
     if (frame->hd.type == NGHTTP2_RST_STREAM) {
-        h2_count_reset(hc);
+        h2_bucket_take(hc, &hc->resets, hc->set->max_resets, hc->set->reset_rate, "resets");
         return 0;
     }
+    if (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 &&
+        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+        h2_bucket_take(hc, &hc->empty, H2_EMPTY_BURST, H2_EMPTY_RATE, "empty DATA frames") < 0)
+        return 0;
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
     struct h2_stream *st = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
@@ -853,8 +868,9 @@ void h2_conn_start(struct conn *c)
     hc->loop = c->loop;
     hc->lim = &c->loop->cfg->limits;
     hc->set = h2_settings(c->lc);
-    hc->reset_tokens = hc->set->max_resets;
-    hc->reset_time = util_now();
+    hc->resets.tokens = hc->set->max_resets;
+    hc->empty.tokens = H2_EMPTY_BURST;
+    hc->resets.time = hc->empty.time = util_now();
     if (nghttp2_session_server_new2(&hc->s, h2_callbacks, hc, h2_options) != 0)
         util_oom();
     nghttp2_settings_entry iv[] = {

@@ -19,7 +19,7 @@ import time
 # python3-h2 is Debian's: pyenv's python3 does not see it
 sys.path.append("/usr/lib/python3/dist-packages")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import Gale, Skip, check, eq, free_port, main, make_conf  # noqa: E402
+from galetest import Gale, Skip, check, eq, fail, free_port, main, make_conf  # noqa: E402
 
 try:
     import h2.config  # noqa: E402
@@ -396,6 +396,107 @@ def test_body_that_never_ends():
         c.send()
         status, _, _ = c.answer(sid, timeout=15)
         eq(status, 408, "a body that never ends")
+        c.close()
+
+
+def closed_by_server(sock, timeout=10):
+    """Read until the server closes; the GOAWAY error code seen, or -1 for none."""
+    from hyperframe.frame import Frame
+    sock.settimeout(timeout)
+    data = b""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            got = sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            got = b""
+        except socket.timeout:
+            fail("the server did not close the connection")
+        if not got:
+            break
+        data += got
+    else:
+        fail("the server did not close the connection")
+    code = -1
+    while len(data) >= 9:
+        frame, length = Frame.parse_frame_header(memoryview(data[:9]))
+        if len(data) < 9 + length:
+            break
+        if frame.type == 0x7:
+            code = int.from_bytes(data[9 + 4:9 + 8], "big")
+        data = data[9 + length:]
+    return code
+
+
+def test_window_that_never_opens():
+    need_h2()
+    with h2c_gale(limits={"send_timeout": 1.0}) as g:
+        c = Raw(g, {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+        c.get("/greet/abc")
+        t0 = time.monotonic()
+        code = closed_by_server(c.sock, 15)
+        check(code in (-1, 0), "closed with NO_ERROR: %r" % code)
+        check(time.monotonic() - t0 < 14, "closed by send_timeout")
+        c.close()
+        c = Raw(g)
+        eq(c.request("GET", "/greet/abc")[0], 200, "the server goes on")
+        c.close()
+
+
+def test_continuation_flood():
+    need_h2()
+    from hyperframe.frame import ContinuationFrame, HeadersFrame
+    import hpack
+    with h2c_gale() as g:
+        c = Raw(g)
+        enc = hpack.Encoder()
+        hf = HeadersFrame(1)
+        hf.data = enc.encode([(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                              (":authority", "localhost")])
+        hf.flags.add("END_STREAM")
+        frames = [hf.serialize()]
+        for i in range(2000):
+            cf = ContinuationFrame(1)
+            cf.data = enc.encode([("x-flood-%d" % i, "v")])
+            frames.append(cf.serialize())
+        try:
+            c.sock.sendall(b"".join(frames))
+        except OSError:
+            pass  # closed already
+        code = closed_by_server(c.sock)
+        check(code != 0, "a CONTINUATION flood is an error, not a clean end: %r" % code)
+        c.close()
+        c = Raw(g)
+        eq(c.request("GET", "/greet/abc")[0], 200, "the server goes on")
+        c.close()
+
+
+def test_empty_data_and_settings_floods():
+    need_h2()
+    from hyperframe.frame import DataFrame, SettingsFrame
+    with h2c_gale() as g:
+        c = Raw(g)
+        sid = c.c.get_next_available_stream_id()
+        c.c.send_headers(sid, [(":method", "POST"), (":path", "/echo"), (":scheme", "http"),
+                               (":authority", "localhost")])
+        c.send()
+        try:
+            c.sock.sendall(b"".join(DataFrame(sid).serialize() for _ in range(5000)))
+        except OSError:
+            pass
+        eq(closed_by_server(c.sock), 11, "empty DATA frames: ENHANCE_YOUR_CALM")
+        c.close()
+        c = Raw(g)
+        sf = SettingsFrame(0)
+        sf.settings = {0x4 + 0x100 * i: 1 for i in range(1, 60)}  # unknown ids: many entries
+        try:
+            c.sock.sendall(sf.serialize())
+        except OSError:
+            pass
+        eq(closed_by_server(c.sock), 11, "a SETTINGS frame with too many entries")
+        c.close()
+        c = Raw(g)
+        eq(c.request("GET", "/greet/abc")[0], 200, "the server goes on")
         c.close()
 
 
