@@ -331,6 +331,43 @@ def test_features_over_h2():
         shutil.rmtree(www, ignore_errors=True)
 
 
+STREAMS = """
+workers = 1;
+access_log = "off";
+limits = { max_body_size = 104857600; };
+listen = ( { address = "127.0.0.1"; port = @PORT@; http2 = { cleartext = true; }; } );
+modules = ( { path = "@TESTMODULES@/apiv2b.so";
+              routes = ( { path = "/stream"; handler = "stream"; },
+                         { path = "/flushed"; handler = "flushed"; },
+                         { path = "/upload"; handler = "upload"; } ); } );
+"""
+
+
+def test_streamed_bodies_both_ways():
+    """A body streamed to data_received (8 MiB through 64 KiB windows that open
+    as the handler takes it), an answer written piece by piece from
+    gale_response_flush_then, and its callback run after the write."""
+    need("curl")
+    import hashlib
+    import json
+    from galetest import module_path
+    module_path("apiv2b")
+    with Gale(conf=STREAMS) as g:
+        body = os.urandom(1024 * 1024) * 8
+        src = os.path.join(g.tmp, "body.bin")
+        with open(src, "wb") as f:
+            f.write(body)
+        status, out = curl(g, "/upload", "--data-binary", "@" + src)
+        eq(status, "2 200", "streamed upload")
+        got = json.loads(out)
+        eq((got.get("bytes"), got.get("sha256")), (len(body), hashlib.sha256(body).hexdigest()),
+           "the handler saw the whole body")
+        status, out = curl(g, "/stream?size=300000&piece=16384")
+        eq((status, len(out)), ("2 200", 300000), "an answer flushed piece by piece")
+        status, out = curl(g, "/flushed")
+        eq((status, out), ("2 200", b"first;later"), "flush_then runs after the write")
+
+
 def test_raw_invalid_requests():
     need_h2()
     with h2c_gale() as g:
