@@ -65,6 +65,14 @@ static void proto_timeout(struct conn *c)
     conn_close(c);
 }
 
+/* The worker stops: a connection that sent nothing yet gets the short
+ * idle time of a drain, as an idle HTTP/1 one does (h1_drain). */
+static void proto_drain(struct conn *c)
+{
+    if (!evbuffer_get_length(conn_in(c)))
+        conn_timer(c, c->loop->tv[LOOP_TV_DRAIN_IDLE]);
+}
+
 static void proto_nothing(struct conn *c)
 {
 }
@@ -74,7 +82,7 @@ static const struct conn_proto proto_choosing = {
     .write = proto_nothing,
     .eof = proto_eof,
     .timeout = proto_timeout,
-    .drain = proto_eof,
+    .drain = proto_drain,
     .release = proto_nothing,
 };
 
