@@ -151,7 +151,7 @@ static int tls_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outle
      * server prefer) */
     static const unsigned char both[] = "\x02h2\x08http/1.1";
     static const unsigned char http11[] = "\x08http/1.1";
-    int h2 = arg != NULL;
+    int h2 = arg != NULL; /* tls_ctx_settings: non-NULL when tls.http2 is on */
     unsigned char *sel;
     if (SSL_select_next_proto(&sel, outlen, h2 ? both : http11,
                               h2 ? sizeof(both) - 1 : sizeof(http11) - 1, in,

@@ -368,6 +368,29 @@ def test_streamed_bodies_both_ways():
         eq((status, out), ("2 200", b"first;later"), "flush_then runs after the write")
 
 
+def test_static_file_over_tls_h2():
+    """A 3 MiB static file and a range of it over h2 by ALPN (file pieces
+    through the TLS writer)."""
+    need("curl")
+    www = tempfile.mkdtemp(prefix="gale-h2-www-")
+    os.chmod(www, 0o755)
+    try:
+        cert, key = self_signed(www)
+        data = os.urandom(3 * 1024 * 1024 + 17)
+        with open(os.path.join(www, "big.bin"), "wb") as f:
+            f.write(data)
+        os.chmod(os.path.join(www, "big.bin"), 0o644)
+        conf = (FEATURES % www).replace("http2 = { cleartext = true; };",
+                                        'tls = { certificate = "%s"; key = "%s"; };' % (cert, key))
+        with Gale(conf=conf) as g:
+            status, body = curl(g, "/static/big.bin", tls=True)
+            eq((status, len(body), body == data), ("2 200", len(data), True), "the whole file")
+            status, body = curl(g, "/static/big.bin", "-r", "1000-2999999", tls=True)
+            eq((status, body == data[1000:3000000]), ("2 206", True), "a range of it")
+    finally:
+        shutil.rmtree(www, ignore_errors=True)
+
+
 def test_raw_invalid_requests():
     need_h2()
     with h2c_gale() as g:
