@@ -78,6 +78,7 @@ struct h2_stream {
     unsigned body_held : 1; /* wire->read_body has not come yet */
     unsigned drain_watch : 1;
     unsigned body_wanted : 1; /* wire->read_body came: feed what was held, from the loop */
+    unsigned reset_after : 1; /* RST_STREAM NO_ERROR after the answer's last frame */
 };
 
 struct h2_conn {
@@ -311,9 +312,10 @@ static void h2_end(gale_request *r)
     } else {
         st->ended = 1;
         h2_resume(st);
-        /* the answer came before the body's end: the rest is not wanted */
-        if (st->state == HS_BODY || st->state == HS_HEAD)
-            nghttp2_submit_rst_stream(st->hc->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
+        /* the answer came before the body's end (an error, or a handler
+         * that did not wait): the rest is not wanted (RFC 9113 8.1) */
+        if (!st->closed && !nghttp2_session_get_stream_remote_close(st->hc->s, st->id))
+            st->reset_after = 1; /* once the answer is out: h2_on_frame_send */
     }
     h2_flush(r);
 }
@@ -659,6 +661,21 @@ static int h2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_cod
     return 0;
 }
 
+/* A RST_STREAM submitted with the answer would overtake its DATA frames:
+ * it goes when the last of them went. */
+static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void *user)
+{
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
+        (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS))
+        return 0;
+    struct h2_stream *st = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    if (st && st->reset_after) {
+        st->reset_after = 0;
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
+    }
+    return 0;
+}
+
 static ssize_t h2_on_send(nghttp2_session *s, const uint8_t *data, size_t len, int flags,
                           void *user)
 {
@@ -704,6 +721,7 @@ static void h2_setup_once(void)
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h2_on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, h2_on_data);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, h2_on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, h2_on_frame_send);
     /* windows open as the pipeline takes the body, not as bytes arrive */
     nghttp2_option_set_no_auto_window_update(h2_options, 1);
     /* SETTINGS and PING floods: acknowledgements that pile up unsent */

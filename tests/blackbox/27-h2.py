@@ -413,6 +413,36 @@ def test_raw_invalid_requests():
         c.close()
 
 
+def test_max_concurrent_streams_and_early_answers():
+    need_h2()
+    with h2c_gale(http2="cleartext = true; max_concurrent_streams = 2;",
+                  limits={"max_body_size": 1000}) as g:
+        c = Raw(g)
+        c.pump(lambda ev: any(isinstance(e, h2.events.RemoteSettingsChanged) for e in ev))
+        eq(c.c.remote_settings.max_concurrent_streams, 2, "SETTINGS_MAX_CONCURRENT_STREAMS")
+        # python3-h2 keeps to the limit itself: a third stream goes out anyway
+        c.c.remote_settings._settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS] = [100]
+        sids = [c.get("/slow") for _ in range(3)]
+        t = c.goaway()
+        # after the client acknowledged the limit, nghttp2 takes it as a
+        # connection error (RFC 9113 5.1.2 allows that or REFUSED_STREAM)
+        check(t is not None, "a stream beyond the acknowledged limit ends the connection")
+        eq((t.error_code, t.last_stream_id), (1, sids[1]), "GOAWAY PROTOCOL_ERROR")
+        c.close()
+        # a body above max_body_size: 413 before its end, then the stream is reset
+        c = Raw(g)
+        sid = c.c.get_next_available_stream_id()
+        c.c.send_headers(sid, [(":method", "POST"), (":path", "/echo"), (":scheme", "http"),
+                               (":authority", "localhost")])
+        c.c.send_data(sid, b"z" * 2000)
+        c.send()
+        status, _, _ = c.answer(sid)
+        eq(status, 413, "a body too large")
+        c.pump(lambda ev: c.reset_of(sid) is not None, 5)
+        eq(c.reset_of(sid), 0, "then RST_STREAM NO_ERROR: the rest is not wanted")
+        c.close()
+
+
 def test_oversized_header_list():
     need_h2()
     with h2c_gale(limits={"max_header_size": 4096}) as g:
