@@ -391,6 +391,7 @@ static gale_request *h2_request_new(struct h2_conn *hc, struct h2_stream *st)
         pipeline_request_new(st->arena, hc->loop, &h2_wire, st, hc->c->client, hc->c->https, NULL);
     st->req = r;
     r->minor = 1; /* the semantics of HTTP/1.1: keep-alive, no 1.0 framing */
+    r->http2 = 1;
     r->method = st->method;
     r->mid = http_method_lookup(st->method, strlen(st->method));
     r->is_head = r->mid == HTTP_M_HEAD;

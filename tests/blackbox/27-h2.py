@@ -19,7 +19,7 @@ import time
 # python3-h2 is Debian's: pyenv's python3 does not see it
 sys.path.append("/usr/lib/python3/dist-packages")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import Gale, Skip, check, eq, fail, free_port, main, make_conf  # noqa: E402
+from galetest import Gale, Skip, check, eq, fail, free_port, main, make_conf, wait_for  # noqa: E402
 
 try:
     import h2.config  # noqa: E402
@@ -41,7 +41,8 @@ def need_h2():
 
 
 def h2c_conf(port, http2="cleartext = true;", limits=None, **kw):
-    text = make_conf(port, workers=1, access_log="off", limits=limits, **kw)
+    kw.setdefault("access_log", "off")
+    text = make_conf(port, workers=1, limits=limits, **kw)
     entry = '  { address = "127.0.0.1"; port = %d; }' % port
     check(entry in text, "make_conf changed its listen format")
     return text.replace(entry, '  { address = "127.0.0.1"; port = %d; http2 = { %s }; }'
@@ -178,7 +179,7 @@ class Raw:
 
 def test_h2c_prior_knowledge_curl():
     need("curl")
-    with Gale(conf=h2c_conf(0).replace("port = 0", "port = @PORT@")) as g:
+    with Gale(conf=h2c_conf(0, access_log="stderr").replace("port = 0", "port = @PORT@")) as g:
         for path, want in (("/", b"Hello, world"), ("/greet/ana", b"Hello, ana")):
             status, body = curl(g, path)
             eq(status, "2 200", "status of " + path)
@@ -197,6 +198,8 @@ def test_h2c_prior_knowledge_curl():
         p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_version}",
                             "http://127.0.0.1:%d/" % g.port], capture_output=True, timeout=30)
         eq(p.stdout, b"1.1", "HTTP/1.1 beside h2c")
+        check(wait_for(lambda: '"GET /greet/ana HTTP/2.0" 200' in g.log(), 5),
+              "the access log says HTTP/2.0: %s" % g.log_tail())
 
 
 def test_plain_listener_without_h2c_stays_http1():
