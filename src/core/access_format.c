@@ -176,6 +176,14 @@ static void access_putf(struct access_out *o, const char *fmt, ...)
 }
 
 /* A client's bytes, escaped; "-" when absent or empty (as nginx). */
+static void access_version(struct access_out *o, const struct access_entry *e)
+{
+    if (e->http2)
+        access_put(o, "HTTP/2.0", 8);
+    else
+        access_putf(o, "HTTP/1.%d", e->minor);
+}
+
 static void access_put_escaped(struct access_out *o, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -260,7 +268,8 @@ static void access_put_var(struct access_out *o, enum access_var v, const struct
         access_put_escaped(o, e->method);
         access_put(o, " ", 1);
         access_put_escaped(o, e->target);
-        access_putf(o, " HTTP/1.%d", e->minor);
+        access_put(o, " ", 1);
+        access_version(o, e);
         break;
     case AV_REQUEST_METHOD:
         access_put_escaped(o, e->method);
@@ -269,7 +278,7 @@ static void access_put_var(struct access_out *o, enum access_var v, const struct
         access_put_escaped(o, e->target);
         break;
     case AV_SERVER_PROTOCOL:
-        access_putf(o, "HTTP/1.%d", e->minor);
+        access_version(o, e);
         break;
     case AV_STATUS:
         access_putf(o, "%d", e->status);

@@ -18,6 +18,7 @@ struct access_entry {
     const char *referer;    /* Referer header */
     const char *user_agent; /* User-Agent header */
     int minor;              /* HTTP/1.minor */
+    int http2;              /* HTTP/2 (minor then says nothing) */
     int status;
     size_t bytes;   /* body bytes sent */
     double seconds; /* from the first byte of the request to the end of the answer */

@@ -10,6 +10,7 @@
 #include "core/log_settings.h"
 #include "daemon/rlimit.h"
 #include "http/compress_settings.h"
+#include "http/h2_settings.h"
 #include "http/http_settings.h"
 #include "http/static_settings.h"
 #include "net/tls_settings.h"
@@ -30,6 +31,7 @@ void settings_register(void)
         &compress_settings_part, &compress_route_settings_part,
         &template_settings_part, &template_route_settings_part,
         &process_settings_part,  &client_settings_part,
+        &h2_settings_part,
     };
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         if (config_part_register(parts[i]) < 0)

@@ -41,6 +41,7 @@
 #include "http/etag.h"
 #include "http/h1.h"
 #include "http/pipeline.h"
+#include "http/proto.h"
 #include "http/session.h"
 #include "net/conn.h"
 #include "net/listen.h"
@@ -110,7 +111,7 @@ static void worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struc
     struct worker_listener *wl = arg;
     struct conn *c = conn_new(&wl->w->loop, fd, sa, wl->lc, wl->tls);
     if (c) {
-        h1_conn_start(c);
+        proto_conn_start(c);
         conn_read_now(c);
     }
 }

@@ -537,6 +537,7 @@ static void pipeline_log(gale_request *r)
         .referer = gale_request_header(r, "Referer"),
         .user_agent = gale_request_header(r, "User-Agent"),
         .minor = r->minor,
+        .http2 = r->http2,
         .status = r->aborted ? 499 : r->status,
         .bytes = r->bytes_out,
         .seconds = util_now() - r->start,

@@ -53,7 +53,8 @@ struct gale_request {
     const char *method;
     int mid; /* enum http_method */
     const char *target, *path, *query;
-    int minor; /* HTTP/1.minor */
+    int minor; /* HTTP/1.minor (1 over HTTP/2: its semantics) */
+    int http2; /* the request came on an HTTP/2 stream */
     struct http_header *hdrs;
     size_t nhdrs;
     const char *host;

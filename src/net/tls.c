@@ -147,10 +147,15 @@ static int tls_ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[
 static int tls_alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                        const unsigned char *in, unsigned int inlen, void *arg)
 {
+    /* h2 first: a client offering both gets HTTP/2 (RFC 7301 3.2 lets the
+     * server prefer) */
+    static const unsigned char both[] = "\x02h2\x08http/1.1";
     static const unsigned char http11[] = "\x08http/1.1";
+    int h2 = arg != NULL; /* tls_ctx_settings: non-NULL when tls.http2 is on */
     unsigned char *sel;
-    if (SSL_select_next_proto(&sel, outlen, http11, sizeof(http11) - 1, in, inlen) !=
-        OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto(&sel, outlen, h2 ? both : http11,
+                              h2 ? sizeof(both) - 1 : sizeof(http11) - 1, in,
+                              inlen) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK; /* nothing we speak: go on without ALPN */
     *out = sel;
     return SSL_TLSEXT_ERR_OK;
@@ -216,7 +221,7 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct tls_settings *t, size_t i
         SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
     else
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-    SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, NULL);
+    SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, t->http2 ? (void *)ctx : NULL);
     if (t->verify_client != TLS_VERIFY_OFF) {
         if (t->client_ca && tls_readable(err, file, t->line, "tls.client_ca", t->client_ca) < 0)
             return -1;

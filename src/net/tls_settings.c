@@ -37,6 +37,7 @@ static const struct config_directive tls_settings_table[] = {
     CONFIG_PATH(struct tls_settings, client_ca, 0, NULL, NULL),
     CONFIG_INT(struct tls_settings, hsts_max_age, 0, 0, 0, 2 * 365 * 86400),
     CONFIG_BOOL(struct tls_settings, hsts_subdomains, 0),
+    CONFIG_BOOL(struct tls_settings, http2, 1),
     CONFIG_END,
 };
 

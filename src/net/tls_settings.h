@@ -34,6 +34,7 @@ struct tls_settings {
     char *client_ca;        /* PEM CAs that client certificates must chain to */
     int hsts_max_age;       /* seconds; 0 (default): no Strict-Transport-Security */
     int hsts_subdomains;
+    int http2; /* offer h2 by ALPN; default on */
 };
 
 extern struct config_part tls_settings_part;

@@ -496,19 +496,30 @@ def test_server_cipher_preference():
 
 
 def test_alpn():
+    """h2 is preferred when offered (HTTP/2 itself is 27-h2's); with
+    tls.http2 = false only http/1.1 is, and curl falls back to it."""
     c = certs()
-    with tls_gale() as g:
-        for offer, want in ((["h2", "http/1.1"], "http/1.1"), (["http/1.1"], "http/1.1"),
-                            (["h2"], None), (None, None)):
-            with TLSConn(g.port, ctx=client_ctx(alpn=offer)) as conn:
-                eq(conn.sock.selected_alpn_protocol(), want, "ALPN selected for offer %r" % offer)
-                conn.send(req("GET", "/"))
-                r = conn.read_response()
-                eq((r.status, r.version), (200, "HTTP/1.1"), "GET with ALPN offer %r" % offer)
-        # curl built with nghttp2 offers h2 first: it must fall back to HTTP/1.1
-        r = curl("--cacert", c.ca_pem, "-w", "%{http_version}", "https://localhost:%d/" % g.port)
-        eq((r.rc, r.status, r.body), (0, 200, b"Hello, world"), "curl (ALPN h2,http/1.1) %s" % r)
-        eq(r.stdout, "1.1", "HTTP version curl used")
+    for h2 in (True, False):
+        tls = tls_settings()
+        if not h2:
+            tls["http2"] = False
+        with tls_gale(tls) as g:
+            for offer, want in ((["h2", "http/1.1"], "h2" if h2 else "http/1.1"),
+                                (["http/1.1"], "http/1.1"), (["h2"], "h2" if h2 else None),
+                                (None, None)):
+                with TLSConn(g.port, ctx=client_ctx(alpn=offer)) as conn:
+                    eq(conn.sock.selected_alpn_protocol(), want,
+                       "ALPN selected for offer %r" % offer)
+                    if want == "h2":
+                        continue
+                    conn.send(req("GET", "/"))
+                    r = conn.read_response()
+                    eq((r.status, r.version), (200, "HTTP/1.1"), "GET with ALPN offer %r" % offer)
+            r = curl("--cacert", c.ca_pem, "-w", "%{http_version}",
+                     "https://localhost:%d/" % g.port)
+            eq((r.rc, r.status, r.body), (0, 200, b"Hello, world"),
+               "curl (ALPN h2,http/1.1) %s" % r)
+            eq(r.stdout, "2" if h2 else "1.1", "HTTP version curl used")
 
 
 # ---------------------------------------------------------------- HTTP over TLS

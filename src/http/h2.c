@@ -1,0 +1,908 @@
+/*
+ * h2.c - the HTTP/2 wire: libnghttp2 frames the connection and keeps its
+ * streams' states, flow control and HPACK; each stream carries one request
+ * through the pipeline (pipeline.h), which answers through h2_wire as it
+ * does through h1.c's table.
+ *
+ * Flow control, in: the connection's and the streams' windows open only as
+ * the pipeline takes the body (nghttp2_session_consume), so a body held for
+ * a handler that has not asked for it yet fills no memory beyond the
+ * window. Out: each stream's answer waits in the stream's own buffer and
+ * leaves through a deferred data provider as the client's windows allow;
+ * nghttp2 is asked for more frames only while the socket keeps up.
+ *
+ * Ownership: a stream (struct h2_stream) lives until nghttp2 closes it and
+ * its request is over. The request lives in the stream's arena; a request
+ * whose client went away while its handler works takes the arena over
+ * (pipeline_client_gone), as in h1.c.
+ */
+#include "http/h2.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <nghttp2/nghttp2.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/util.h"
+#include "http/h2_settings.h"
+#include "http/http_parser.h"
+#include "http/pipeline.h"
+#include "http/request.h"
+#include "net/conn.h"
+
+#define H2_ARENA_SIZE 4096
+#define H2_OUT_HIGH (256 * 1024) /* ask nghttp2 for no more frames above this */
+
+enum h2_stream_state { HS_HEAD, HS_BODY, HS_HANDLER, HS_DONE };
+
+/* Empty DATA frames cost the server work and the client nothing: a burst of
+ * H2_EMPTY_BURST, then H2_EMPTY_RATE a second. */
+#define H2_EMPTY_BURST 100
+#define H2_EMPTY_RATE 10
+
+struct h2_conn;
+
+/* A token bucket: what a client may do in a burst, then at a rate. */
+struct h2_bucket {
+    double tokens, time;
+};
+
+struct h2_stream {
+    struct h2_conn *hc;
+    struct h2_stream *prev, *next;
+    int32_t id;
+    enum h2_stream_state state;
+    struct arena *arena;
+    gale_request *req;
+    struct evbuffer *out;  /* the answer's body, waiting for the windows */
+    struct evbuffer *held; /* a streamed body the handler has not asked for yet */
+    struct http_header *hdrs;
+    size_t nhdrs;
+    size_t head_bytes; /* the header list's size so far (limits.max_header_size) */
+    const char *method, *path, *scheme, *authority;
+    char *cookie;           /* cookie fields joined (RFC 9113 8.2.3) */
+    int fail_status;        /* the head is refused: answered when it is complete */
+    const char *fail_why;   /* ... saying why */
+    uint64_t body_received; /* DATA bytes so far */
+    unsigned closed : 1;    /* nghttp2 closed it */
+    unsigned deferred : 1;  /* the data provider waits for more body */
+    unsigned ended : 1;     /* the answer is complete: EOF after `out` */
+    unsigned body_held : 1; /* wire->read_body has not come yet */
+    unsigned drain_watch : 1;
+    unsigned body_wanted : 1; /* wire->read_body came: feed what was held, from the loop */
+    unsigned reset_after : 1; /* RST_STREAM NO_ERROR after the answer's last frame */
+};
+
+struct h2_conn {
+    struct conn *c;
+    struct loop *loop;
+    const struct config_limits *lim;
+    const struct h2_settings *set;
+    nghttp2_session *s;
+    struct h2_stream *streams;
+    size_t nstreams;
+    struct event *after_ev; /* drained checks and sends, from the loop */
+    unsigned processing : 1;
+    unsigned goaway : 1;
+    struct h2_bucket resets; /* rapid reset: max_resets, refilled at reset_rate/s */
+    struct h2_bucket empty;  /* DATA frames that carry nothing and end nothing */
+};
+
+static int h2_send_head(gale_request *r, int streaming);
+static void h2_send_body(gale_request *r);
+static void h2_flush(gale_request *r);
+static void h2_end(gale_request *r);
+static void h2_done(gale_request *r);
+static struct conn *h2_conn_of(const gale_request *r);
+static void h2_body_wanted(gale_request *r);
+static void h2_watch_drained(gale_request *r);
+
+static const struct http_wire h2_wire = {
+    .send_head = h2_send_head,
+    .send_body = h2_send_body,
+    .flush = h2_flush,
+    .end = h2_end,
+    .done = h2_done,
+    .conn = h2_conn_of,
+    .read_body = h2_body_wanted,
+    .watch_drained = h2_watch_drained,
+};
+
+static int h2_send(struct h2_conn *hc);
+static void h2_later(struct h2_conn *hc);
+static void h2_body_release(struct h2_stream *st);
+
+/* ---- streams ---- */
+
+static struct h2_stream *h2_stream_new(struct h2_conn *hc, int32_t id)
+{
+    struct h2_stream *st = xcalloc(1, sizeof(*st));
+    st->hc = hc;
+    st->id = id;
+    st->state = HS_HEAD;
+    st->arena = arena_new(H2_ARENA_SIZE);
+    st->out = evbuffer_new();
+    if (!st->out)
+        util_oom();
+    st->hdrs = arena_calloc(st->arena, sizeof(struct http_header) * hc->lim->max_headers);
+    st->next = hc->streams;
+    if (hc->streams)
+        hc->streams->prev = st;
+    hc->streams = st;
+    hc->nstreams++;
+    return st;
+}
+
+/* Free the stream once both nghttp2 and the pipeline are done with it. */
+static void h2_stream_maybe_free(struct h2_stream *st)
+{
+    if (!st->closed || st->req)
+        return;
+    struct h2_conn *hc = st->hc;
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        hc->streams = st->next;
+    if (st->next)
+        st->next->prev = st->prev;
+    hc->nstreams--;
+    if (st->arena)
+        arena_free(st->arena);
+    evbuffer_free(st->out);
+    if (st->held)
+        evbuffer_free(st->held);
+    free(st);
+}
+
+static struct conn *h2_conn_of(const gale_request *r)
+{
+    return ((const struct h2_stream *)r->stream)->hc->c;
+}
+
+/* ---- answers ---- */
+
+static void h2_nv(nghttp2_nv *nv, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    nv->name = (uint8_t *)name;
+    nv->namelen = nlen;
+    nv->value = (uint8_t *)value;
+    nv->valuelen = vlen;
+    nv->flags = NGHTTP2_NV_FLAG_NONE;
+}
+
+/* HTTP/1's connection-specific fields have no place in HTTP/2 (RFC 9113
+ * 8.2.2): a handler's or stage's are dropped. */
+static int h2_connection_field(const char *name)
+{
+    static const char *const names[] = {"connection", "keep-alive", "proxy-connection",
+                                        "transfer-encoding", "upgrade"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Field names are lowercase in HTTP/2 (RFC 9113 8.2.1). */
+static char *h2_lower(struct arena *a, const char *s, size_t *len)
+{
+    *len = strlen(s);
+    char *l = arena_alloc(a, *len + 1);
+    for (size_t i = 0; i <= *len; i++)
+        l[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
+    return l;
+}
+
+static ssize_t h2_data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
+                            uint32_t *flags, nghttp2_data_source *source, void *user)
+{
+    struct h2_stream *st = source->ptr;
+    size_t have = evbuffer_get_length(st->out);
+    if (have == 0 && !st->ended) {
+        st->deferred = 1;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    size_t n = have < length ? have : length;
+    /* the bytes move to the socket's buffer in h2_data_send: no copy here,
+     * and file segments stay sendfile's */
+    *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+    if (n == have && st->ended)
+        *flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+static int h2_data_send(nghttp2_session *s, nghttp2_frame *frame, const uint8_t *framehd,
+                        size_t length, nghttp2_data_source *source, void *user)
+{
+    struct h2_conn *hc = user;
+    struct h2_stream *st = source->ptr;
+    struct evbuffer *out = conn_out(hc->c);
+    if (conn_pending(hc->c) > H2_OUT_HIGH)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    evbuffer_add(out, framehd, 9);
+    evbuffer_remove_buffer(st->out, out, length);
+    if (st->req)
+        st->req->bytes_out += length;
+    return 0;
+}
+
+static int h2_send_head(gale_request *r, int streaming)
+{
+    struct h2_stream *st = r->stream;
+    struct h2_conn *hc = st->hc;
+    nghttp2_nv *nva = arena_alloc(r->arena, sizeof(nghttp2_nv) * (r->nrh + 4));
+    size_t n = 0;
+    char *status = arena_alloc(r->arena, 4);
+    status[0] = (char)('0' + r->status / 100 % 10);
+    status[1] = (char)('0' + r->status / 10 % 10);
+    status[2] = (char)('0' + r->status % 10);
+    status[3] = '\0';
+    h2_nv(&nva[n++], ":status", 7, status, 3);
+    size_t dlen;
+    const char *date = loop_date_header(r->loop, &dlen);
+    /* the loop's "Date: ...\r\n": the value alone */
+    if (dlen > 8)
+        h2_nv(&nva[n++], "date", 4, date + 6, dlen - 8);
+    if (r->loop->server_len > 10)
+        h2_nv(&nva[n++], "server", 6, r->loop->server + 8, r->loop->server_len - 10);
+    for (size_t i = 0; i < r->nrh; i++) {
+        if (h2_connection_field(r->rh[i].name))
+            continue;
+        size_t nlen;
+        char *name = h2_lower(r->arena, r->rh[i].name, &nlen);
+        h2_nv(&nva[n++], name, nlen, r->rh[i].value, strlen(r->rh[i].value));
+    }
+    int body = !pipeline_status_no_body(r->status);
+    if (body && (!streaming || r->length_known)) {
+        char *len = arena_alloc(r->arena, 24);
+        unsigned long long v = r->length_known ? r->known_length : evbuffer_get_length(r->out);
+        int l = snprintf(len, 24, "%llu", v);
+        h2_nv(&nva[n++], "content-length", 14, len, (size_t)l);
+    }
+    nghttp2_data_provider prd = {.source.ptr = st, .read_callback = h2_data_read};
+    int rc = nghttp2_submit_response(hc->s, st->id, nva, n, body && !r->is_head ? &prd : NULL);
+    if (rc != 0)
+        return -1;
+    r->head_sent = 1;
+    return 0;
+}
+
+static void h2_resume(struct h2_stream *st)
+{
+    if (st->deferred) {
+        st->deferred = 0;
+        nghttp2_session_resume_data(st->hc->s, st->id);
+    }
+}
+
+static void h2_send_body(gale_request *r)
+{
+    struct h2_stream *st = r->stream;
+    size_t len = evbuffer_get_length(r->out);
+    if (r->is_head || pipeline_status_no_body(r->status) || len == 0) {
+        evbuffer_drain(r->out, len);
+        return;
+    }
+    evbuffer_add_buffer(st->out, r->out);
+    h2_resume(st);
+}
+
+/* Frames leave from the loop, never inside a call of the pipeline's:
+ * sending may close the stream, and its request must be done by then. */
+static void h2_flush(gale_request *r)
+{
+    struct h2_stream *st = r->stream;
+    if (st->hc->processing)
+        return; /* h2_read sends when nghttp2 returns */
+    h2_later(st->hc);
+}
+
+static void h2_end(gale_request *r)
+{
+    struct h2_stream *st = r->stream;
+    if (r->broken) {
+        nghttp2_submit_rst_stream(st->hc->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    } else {
+        st->ended = 1;
+        h2_resume(st);
+        /* the answer came before the body's end (an error, or a handler
+         * that did not wait): the rest is not wanted (RFC 9113 8.1) */
+        if (!st->closed && !nghttp2_session_get_stream_remote_close(st->hc->s, st->id))
+            st->reset_after = 1; /* once the answer is out: h2_on_frame_send */
+    }
+    h2_flush(r);
+}
+
+static void h2_done(gale_request *r)
+{
+    struct h2_stream *st = r->stream;
+    st->req = NULL;
+    st->drain_watch = 0;
+    st->state = HS_DONE;
+    arena_free(st->arena);
+    st->arena = NULL;
+    h2_stream_maybe_free(st);
+}
+
+/* ---- output drained ---- */
+
+static void h2_watch_drained(gale_request *r)
+{
+    struct h2_stream *st = r->stream;
+    st->drain_watch = 1;
+    h2_later(st->hc);
+}
+
+/* From the loop: streams whose output was all written hear of it. */
+static void h2_after_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct h2_conn *hc = arg;
+    int again;
+    do { /* a body given to the pipeline may change the list */
+        again = 0;
+        for (struct h2_stream *st = hc->streams; st; st = st->next)
+            if (st->body_wanted && st->req) {
+                h2_body_release(st);
+                again = 1;
+                break;
+            }
+    } while (again);
+    if (h2_send(hc) < 0)
+        return;
+    if (hc->c->closing || conn_pending(hc->c) != 0)
+        return; /* the write callback comes back here */
+    struct h2_stream *st = hc->streams;
+    while (st) {
+        struct h2_stream *next = st->next;
+        if (st->drain_watch && st->req && evbuffer_get_length(st->out) == 0) {
+            st->drain_watch = 0;
+            pipeline_drained(st->req);
+        }
+        st = next;
+    }
+}
+
+static void h2_later(struct h2_conn *hc)
+{
+    if (!hc->after_ev && !(hc->after_ev = event_new(hc->loop->base, -1, 0, h2_after_cb, hc)))
+        util_oom();
+    event_active(hc->after_ev, EV_TIMEOUT, 1);
+}
+
+/* ---- the request ---- */
+
+static void h2_fail(struct h2_stream *st, int status, const char *why)
+{
+    log_info("%s: HTTP/2 stream %d: %d %s", st->hc->c->client, st->id, status, why);
+    st->state = HS_HANDLER;
+    pipeline_error(st->req, status, why);
+}
+
+static gale_request *h2_request_new(struct h2_conn *hc, struct h2_stream *st)
+{
+    gale_request *r =
+        pipeline_request_new(st->arena, hc->loop, &h2_wire, st, hc->c->client, hc->c->https, NULL);
+    st->req = r;
+    r->minor = 1; /* the semantics of HTTP/1.1: keep-alive, no 1.0 framing */
+    r->http2 = 1;
+    r->method = st->method;
+    r->mid = http_method_lookup(st->method, strlen(st->method));
+    r->is_head = r->mid == HTTP_M_HEAD;
+    const char *q = strchr(st->path, '?');
+    r->target = st->path;
+    r->path = q ? arena_strndup(st->arena, st->path, (size_t)(q - st->path)) : st->path;
+    r->query = q ? q + 1 : "";
+    if (st->cookie) {
+        struct http_header *h = &st->hdrs[st->nhdrs++];
+        h->name = "cookie";
+        h->name_len = 6;
+        h->value = st->cookie;
+        h->value_len = strlen(st->cookie);
+    }
+    r->hdrs = st->hdrs;
+    r->nhdrs = st->nhdrs;
+    if (st->authority)
+        r->host = st->authority;
+    else
+        for (size_t i = 0; i < st->nhdrs; i++)
+            if (strcasecmp(st->hdrs[i].name, "host") == 0)
+                r->host = st->hdrs[i].value;
+    return r;
+}
+
+static void h2_dispatch(struct h2_stream *st)
+{
+    st->state = HS_HANDLER;
+    pipeline_dispatch(st->req);
+}
+
+/* The head is in (END_HEADERS): make the request. */
+static void h2_head_done(struct h2_conn *hc, struct h2_stream *st, int end_stream)
+{
+    if (!st->fail_status && (!st->method || !st->path))
+        st->fail_status = 400, st->fail_why = "missing pseudo-header";
+    if (!st->method)
+        st->method = "GET";
+    if (!st->path)
+        st->path = "/";
+    gale_request *r = h2_request_new(hc, st);
+    if (st->fail_status) {
+        h2_fail(st, st->fail_status, st->fail_why);
+        return;
+    }
+    pipeline_head(r, r->path, strlen(r->path));
+    if (end_stream) {
+        h2_dispatch(st);
+        return;
+    }
+    st->state = HS_BODY;
+    int streams = pipeline_body_begin(r);
+    st->body_held = streams;
+    if (streams)
+        pipeline_dispatch(r); /* up to prepare; the body waits for h2_body_wanted */
+}
+
+static int h2_body_piece(struct h2_conn *hc, struct h2_stream *st, const uint8_t *data, size_t len)
+{
+    gale_request *r = st->req;
+    const char *why;
+    st->body_received += len;
+    if (st->body_received > hc->lim->max_body_size) {
+        h2_fail(st, 413, "request body too large");
+        return -1;
+    }
+    if (r->upload || r->body_streams) {
+        if (pipeline_body_data(r, (const char *)data, len, &why) < 0) {
+            if (why)
+                h2_fail(st, 400, why);
+            return -1;
+        }
+    } else {
+        evbuffer_add(r->body, data, len);
+    }
+    return 0;
+}
+
+static void h2_body_end(struct h2_stream *st)
+{
+    const char *why;
+    if (pipeline_body_end(st->req, &why) < 0) {
+        h2_fail(st, 400, why);
+        return;
+    }
+    h2_dispatch(st);
+}
+
+/* wire->read_body: prepare let a streamed body come: what was held goes
+ * to the handler, and the windows open. */
+static void h2_body_wanted(gale_request *r)
+{
+    struct h2_stream *st = r->stream;
+    st->body_held = 0;
+    st->body_wanted = 1;
+    h2_later(st->hc);
+}
+
+static void h2_body_release(struct h2_stream *st)
+{
+    struct h2_conn *hc = st->hc;
+    st->body_wanted = 0;
+    if (st->held) {
+        size_t len = evbuffer_get_length(st->held);
+        const uint8_t *p = evbuffer_pullup(st->held, -1);
+        int rc = h2_body_piece(hc, st, p, len);
+        evbuffer_free(st->held);
+        st->held = NULL;
+        if (rc < 0)
+            return;
+        nghttp2_session_consume(hc->s, st->id, len);
+    }
+    if (st->closed || nghttp2_session_get_stream_remote_close(hc->s, st->id))
+        if (st->state == HS_BODY && st->req)
+            h2_body_end(st);
+}
+
+/* ---- nghttp2's callbacks ---- */
+
+static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, void *user)
+{
+    struct h2_conn *hc = user;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    struct h2_stream *st = h2_stream_new(hc, frame->hd.stream_id);
+    nghttp2_session_set_stream_user_data(s, frame->hd.stream_id, st);
+    return 0;
+}
+
+static int h2_on_header(nghttp2_session *s, const nghttp2_frame *frame, const uint8_t *name,
+                        size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
+                        void *user)
+{
+    struct h2_conn *hc = user;
+    struct h2_stream *st = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    if (!st || st->state != HS_HEAD)
+        return 0; /* trailers: ignored */
+    st->head_bytes += namelen + valuelen + 4;
+    if (st->head_bytes > hc->lim->max_header_size) {
+        st->fail_status = 431;
+        st->fail_why = "request head too large";
+    }
+    if (st->fail_status)
+        return 0;
+    const char *v = arena_strndup(st->arena, (const char *)value, valuelen);
+    if (name[0] == ':') {
+        if (namelen == 7 && memcmp(name, ":method", 7) == 0)
+            st->method = v;
+        else if (namelen == 5 && memcmp(name, ":path", 5) == 0)
+            st->path = v;
+        else if (namelen == 7 && memcmp(name, ":scheme", 7) == 0)
+            st->scheme = v;
+        else if (namelen == 10 && memcmp(name, ":authority", 10) == 0)
+            st->authority = v;
+        if (st->path && valuelen > hc->lim->max_uri_size) {
+            st->fail_status = 414;
+            st->fail_why = "request target too long";
+        }
+        return 0;
+    }
+    if (namelen == 6 && memcmp(name, "cookie", 6) == 0) {
+        if (st->cookie) {
+            size_t a = strlen(st->cookie);
+            char *j = arena_alloc(st->arena, a + 2 + valuelen + 1);
+            memcpy(j, st->cookie, a);
+            memcpy(j + a, "; ", 2);
+            memcpy(j + a + 2, v, valuelen + 1);
+            st->cookie = j;
+        } else {
+            st->cookie = (char *)v;
+        }
+        return 0;
+    }
+    if (st->nhdrs + 1 >= hc->lim->max_headers) { /* one kept for the joined cookie */
+        st->fail_status = 431;
+        st->fail_why = "too many header fields";
+        return 0;
+    }
+    struct http_header *h = &st->hdrs[st->nhdrs++];
+    h->name = arena_strndup(st->arena, (const char *)name, namelen);
+    h->name_len = namelen;
+    h->value = v;
+    h->value_len = valuelen;
+    return 0;
+}
+
+/* Take a token; a client that empties the bucket is told to calm down and
+ * is closed: rapid reset (CVE-2023-44487), empty-frame floods. */
+static int h2_bucket_take(struct h2_conn *hc, struct h2_bucket *b, double burst, double rate,
+                          const char *what)
+{
+    double now = util_now();
+    b->tokens += (now - b->time) * rate;
+    if (b->tokens > burst)
+        b->tokens = burst;
+    b->time = now;
+    if (b->tokens < 1) {
+        log_info("%s: HTTP/2 client sends %s too fast: closing", hc->c->client, what);
+        nghttp2_session_terminate_session(hc->s, NGHTTP2_ENHANCE_YOUR_CALM);
+        return -1;
+    }
+    b->tokens -= 1;
+    return 0;
+}
+
+static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *user)
+{
+    struct h2_conn *hc = user;
+    if (frame->hd.type == NGHTTP2_RST_STREAM) {
+        h2_bucket_take(hc, &hc->resets, hc->set->max_resets, hc->set->reset_rate, "resets");
+        return 0;
+    }
+    if (frame->hd.type == NGHTTP2_DATA && frame->hd.length == 0 &&
+        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+        h2_bucket_take(hc, &hc->empty, H2_EMPTY_BURST, H2_EMPTY_RATE, "empty DATA frames") < 0)
+        return 0;
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+        return 0;
+    struct h2_stream *st = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    if (!st)
+        return 0;
+    int end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (frame->hd.type == NGHTTP2_HEADERS && st->state == HS_HEAD) {
+        h2_head_done(hc, st, end_stream);
+        return 0;
+    }
+    if (end_stream && st->state == HS_BODY && !st->body_held && st->req)
+        h2_body_end(st);
+    return 0;
+}
+
+static int h2_on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8_t *data,
+                      size_t len, void *user)
+{
+    struct h2_conn *hc = user;
+    struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+    if (!st || st->state != HS_BODY || !st->req) {
+        nghttp2_session_consume(s, id, len); /* not wanted: the windows stay open */
+        return 0;
+    }
+    if (st->body_held) { /* the window stays closed by what waits here */
+        if (!st->held && !(st->held = evbuffer_new()))
+            util_oom();
+        evbuffer_add(st->held, data, len);
+        return 0;
+    }
+    if (h2_body_piece(hc, st, data, len) < 0)
+        return 0;
+    nghttp2_session_consume(s, id, len);
+    return 0;
+}
+
+static int h2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_code, void *user)
+{
+    struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+    if (!st)
+        return 0;
+    st->closed = 1;
+    gale_request *r = st->req;
+    if (r) { /* as in h1_release */
+        int running = !r->session_op && st->state == HS_HANDLER && !r->finished;
+        st->req = NULL;
+        if (running)
+            st->arena = NULL; /* the orphan's now */
+        pipeline_client_gone(r, running);
+    }
+    h2_stream_maybe_free(st);
+    return 0;
+}
+
+/* A RST_STREAM submitted with the answer would overtake its DATA frames:
+ * it goes when the last of them went. */
+static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void *user)
+{
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
+        (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS))
+        return 0;
+    struct h2_stream *st = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+    if (st && st->reset_after) {
+        st->reset_after = 0;
+        nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
+    }
+    return 0;
+}
+
+static ssize_t h2_on_send(nghttp2_session *s, const uint8_t *data, size_t len, int flags,
+                          void *user)
+{
+    struct h2_conn *hc = user;
+    if (conn_pending(hc->c) > H2_OUT_HIGH)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    evbuffer_add(conn_out(hc->c), data, len);
+    return (ssize_t)len;
+}
+
+/* ---- the connection ---- */
+
+static void h2_release(struct conn *c);
+static void h2_read(struct conn *c);
+static void h2_write(struct conn *c);
+static void h2_eof(struct conn *c);
+static void h2_timeout(struct conn *c);
+static void h2_drain(struct conn *c);
+
+static const struct conn_proto h2_proto = {
+    .read = h2_read,
+    .write = h2_write,
+    .eof = h2_eof,
+    .timeout = h2_timeout,
+    .drain = h2_drain,
+    .release = h2_release,
+};
+
+static nghttp2_session_callbacks *h2_callbacks;
+static nghttp2_option *h2_options;
+
+static void h2_setup_once(void)
+{
+    if (h2_callbacks)
+        return;
+    if (nghttp2_session_callbacks_new(&h2_callbacks) != 0 || nghttp2_option_new(&h2_options))
+        util_oom();
+    nghttp2_session_callbacks *cb = h2_callbacks;
+    nghttp2_session_callbacks_set_send_callback(cb, h2_on_send);
+    nghttp2_session_callbacks_set_send_data_callback(cb, h2_data_send);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, h2_on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h2_on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, h2_on_data);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, h2_on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, h2_on_frame_send);
+    /* windows open as the pipeline takes the body, not as bytes arrive */
+    nghttp2_option_set_no_auto_window_update(h2_options, 1);
+    /* SETTINGS and PING floods: acknowledgements that pile up unsent */
+    nghttp2_option_set_max_outbound_ack(h2_options, 1000);
+    nghttp2_option_set_max_settings(h2_options, 32);
+    /* CONTINUATION floods (CVE-2024-27316) */
+    nghttp2_option_set_max_continuations(h2_options, 16);
+}
+
+/* Nothing more to read or write: the connection ends. */
+static int h2_check_end(struct h2_conn *hc)
+{
+    if (nghttp2_session_want_read(hc->s) || nghttp2_session_want_write(hc->s))
+        return 0;
+    conn_close_after_write(hc->c);
+    return 1;
+}
+
+/* Arm the timer for what the connection waits for. */
+static void h2_timer(struct h2_conn *hc)
+{
+    int receiving = 0, sending = 0;
+    for (struct h2_stream *st = hc->streams; st; st = st->next) {
+        if ((st->state == HS_HEAD || (st->state == HS_BODY && !st->body_held)) && !st->closed)
+            receiving = 1;
+        if (evbuffer_get_length(st->out) && !st->closed)
+            sending = 1;
+    }
+    const struct timeval *tv = NULL;
+    if (receiving)
+        tv = hc->loop->tv[LOOP_TV_BODY];
+    else if (sending || conn_pending(hc->c))
+        tv = hc->loop->tv[LOOP_TV_SEND];
+    else if (hc->nstreams == 0)
+        tv = hc->loop->tv[hc->loop->draining ? LOOP_TV_DRAIN_IDLE : LOOP_TV_IDLE];
+    conn_timer(hc->c, tv);
+}
+
+/* Send what nghttp2 has ready. -1: the connection was closed or is
+ * closing (outside a callback of its own, hc may be gone). */
+static int h2_send(struct h2_conn *hc)
+{
+    if (hc->c->closing || hc->c->lingering)
+        return 0;
+    int rc = nghttp2_session_send(hc->s);
+    conn_flush(hc->c);
+    if (rc != 0) {
+        log_debug("%s: HTTP/2: %s", hc->c->client, nghttp2_strerror(rc));
+        conn_close(hc->c);
+        return -1;
+    }
+    if (h2_check_end(hc))
+        return -1;
+    h2_timer(hc);
+    return 0;
+}
+
+static void h2_read(struct conn *c)
+{
+    struct h2_conn *hc = c->data;
+    struct evbuffer *in = conn_in(c);
+    hc->processing = 1;
+    ssize_t rc = 0;
+    while (evbuffer_get_length(in) && rc >= 0 && !c->closing && !c->lingering) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        rc = nghttp2_session_mem_recv(hc->s, v.iov_base, v.iov_len);
+        if (rc > 0)
+            evbuffer_drain(in, (size_t)rc);
+    }
+    hc->processing = 0;
+    if (rc < 0) {
+        log_debug("%s: HTTP/2: %s", c->client, nghttp2_strerror((int)rc));
+        /* nghttp2 queued a GOAWAY for most errors: send it, then close */
+        nghttp2_session_send(hc->s);
+        conn_flush(c);
+        conn_close_after_write(c);
+        return;
+    }
+    if (h2_send(hc) == 0)
+        h2_later(hc);
+}
+
+static void h2_write(struct conn *c)
+{
+    struct h2_conn *hc = c->data;
+    if (h2_send(hc) == 0)
+        h2_later(hc);
+}
+
+static void h2_eof(struct conn *c)
+{
+    conn_close(c); /* streams in handlers become orphans in h2_release */
+}
+
+static void h2_timeout(struct conn *c)
+{
+    struct h2_conn *hc = c->data;
+    int answered = 0;
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        if (st->req && st->state == HS_BODY && !st->body_held && !st->closed) {
+            h2_fail(st, 408, "request body not received in time");
+            answered = 1;
+            break; /* the list may have changed */
+        }
+    if (answered) {
+        h2_send(hc);
+        return;
+    }
+    /* idle, a header block never finished, or a window that never opens */
+    log_debug("%s: HTTP/2 connection timed out", c->client);
+    nghttp2_session_terminate_session(hc->s, NGHTTP2_NO_ERROR);
+    nghttp2_session_send(hc->s);
+    conn_flush(c);
+    conn_close_after_write(c);
+}
+
+/* The worker stops: GOAWAY with the last stream taken; those finish. */
+static void h2_drain(struct conn *c)
+{
+    struct h2_conn *hc = c->data;
+    if (hc->goaway)
+        return;
+    hc->goaway = 1;
+    nghttp2_submit_goaway(hc->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(hc->s),
+                          NGHTTP2_NO_ERROR, NULL, 0);
+    h2_send(hc);
+}
+
+static void h2_release(struct conn *c)
+{
+    struct h2_conn *hc = c->data;
+    /* the session goes first: its stream close callbacks must not run later */
+    struct h2_stream *st = hc->streams;
+    while (st) {
+        struct h2_stream *next = st->next;
+        gale_request *r = st->req;
+        if (r) {
+            int running = !r->session_op && st->state == HS_HANDLER && !r->finished;
+            st->req = NULL;
+            if (running)
+                st->arena = NULL;
+            pipeline_client_gone(r, running);
+        }
+        st->closed = 1;
+        h2_stream_maybe_free(st);
+        st = next;
+    }
+    nghttp2_session_del(hc->s);
+    if (hc->after_ev)
+        event_free(hc->after_ev);
+    free(hc);
+    c->data = NULL;
+}
+
+void h2_conn_start(struct conn *c)
+{
+    h2_setup_once();
+    struct h2_conn *hc = xcalloc(1, sizeof(*hc));
+    hc->c = c;
+    hc->loop = c->loop;
+    hc->lim = &c->loop->cfg->limits;
+    hc->set = h2_settings(c->lc);
+    hc->resets.tokens = hc->set->max_resets;
+    hc->empty.tokens = H2_EMPTY_BURST;
+    hc->resets.time = hc->empty.time = util_now();
+    if (nghttp2_session_server_new2(&hc->s, h2_callbacks, hc, h2_options) != 0)
+        util_oom();
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, hc->set->max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, hc->set->initial_window},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)hc->lim->max_header_size},
+    };
+    nghttp2_submit_settings(hc->s, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
+    c->proto = &h2_proto;
+    c->data = hc;
+    struct timeval send_tv = *c->loop->tv[LOOP_TV_SEND];
+    bufferevent_set_timeouts(c->bev, NULL, &send_tv);
+    conn_read(c, 1);
+    conn_timer(c, c->loop->tv[LOOP_TV_HEADER]);
+    h2_send(hc);
+}

@@ -1,0 +1,618 @@
+#!/usr/bin/env python3
+"""27-h2: HTTP/2 with real clients (curl, nghttp, h2load) and raw frames
+(python3-h2): h2c with prior knowledge on a plain listener that asks for it,
+h2 by ALPN on TLS (and tls.http2 = false turning it off); hello routes, a
+POST body, a streamed answer, flow control with a window the client opens
+late; GOAWAY on stop; hardening (rapid reset, oversized header lists,
+invalid pseudo-headers, connection-specific headers, a body that never
+ends)."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+# python3-h2 is Debian's: pyenv's python3 does not see it
+sys.path.append("/usr/lib/python3/dist-packages")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from galetest import Gale, Skip, check, eq, fail, free_port, main, make_conf, wait_for  # noqa: E402
+
+try:
+    import h2.config  # noqa: E402
+    import h2.connection  # noqa: E402
+    import h2.events  # noqa: E402
+    import h2.settings  # noqa: E402
+except ImportError:
+    h2 = None
+
+
+def need(tool):
+    if not shutil.which(tool):
+        raise Skip("%s not found" % tool)
+
+
+def need_h2():
+    if h2 is None:
+        raise Skip("python3-h2 not installed")
+
+
+def h2c_conf(port, http2="cleartext = true;", limits=None, **kw):
+    kw.setdefault("access_log", "off")
+    text = make_conf(port, workers=1, limits=limits, **kw)
+    entry = '  { address = "127.0.0.1"; port = %d; }' % port
+    check(entry in text, "make_conf changed its listen format")
+    return text.replace(entry, '  { address = "127.0.0.1"; port = %d; http2 = { %s }; }'
+                        % (port, http2))
+
+
+def curl(g, path, *args, tls=False):
+    url = "%s://127.0.0.1:%d%s" % ("https" if tls else "http", g.port, path)
+    cmd = ["curl", "-sS", "--max-time", "20", "-o", "-", "-w", "\n%{http_version} %{http_code}"]
+    cmd += ["-k", "--http2"] if tls else ["--http2-prior-knowledge"]
+    p = subprocess.run(cmd + list(args) + [url], capture_output=True, timeout=30)
+    check(p.returncode == 0, "curl %s failed: %s" % (path, p.stderr.decode(errors="replace")))
+    body, _, status = p.stdout.rpartition(b"\n")
+    return status.decode(), body
+
+
+def self_signed(folder):
+    need("openssl")
+    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-keyout", key,
+                        "-out", cert, "-subj", "/CN=localhost"],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    check(p.returncode == 0, "openssl req failed: %s" % p.stderr)
+    os.chmod(key, 0o644)
+    return cert, key
+
+
+# ---------------------------------------------------------------- raw frames
+
+
+class Raw:
+    """A python3-h2 client on a socket to gale."""
+
+    def __init__(self, g, settings=None):
+        need_h2()
+        self.sock = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+        cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
+                                        validate_outbound_headers=False,
+                                        normalize_outbound_headers=False)
+        self.c = h2.connection.H2Connection(config=cfg)
+        self.c.initiate_connection()
+        if settings:
+            self.c.update_settings(settings)
+        self.send()
+        self.events = []
+        self.acked = set()  # DataReceived events whose bytes were given back
+        self.closed = False
+
+    def send(self):
+        data = self.c.data_to_send()
+        if data:
+            self.sock.sendall(data)
+
+    def pump(self, until, timeout=10):
+        """Read and handle events until until(events) is true or the peer closes."""
+        end = time.monotonic() + timeout
+        while not until(self.events):
+            if self.closed or time.monotonic() > end:
+                return False
+            self.sock.settimeout(max(0.05, end - time.monotonic()))
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                return False
+            except ConnectionResetError:
+                data = b""
+            if not data:
+                self.closed = True
+                continue
+            try:
+                self.events += self.c.receive_data(data)
+            except h2.exceptions.ProtocolError as e:
+                self.events.append(e)
+            self.send()
+        return True
+
+    def get(self, path, extra=(), end=True):
+        sid = self.c.get_next_available_stream_id()
+        hdrs = [(":method", "GET"), (":path", path), (":scheme", "http"),
+                (":authority", "localhost")] + list(extra)
+        self.c.send_headers(sid, hdrs, end_stream=end)
+        self.send()
+        return sid
+
+    def request(self, method, path, headers=(), body=None):
+        """One request; (status, headers, body) of its answer."""
+        sid = self.c.get_next_available_stream_id()
+        self.c.send_headers(sid, [(":method", method), (":path", path), (":scheme", "http"),
+                                  (":authority", "localhost")] + list(headers),
+                            end_stream=body is None)
+        if body is not None:
+            self.c.send_data(sid, body, end_stream=True)
+        self.send()
+        return self.answer(sid)
+
+    def answer(self, sid, timeout=10):
+        """(status, headers dict, body) of stream sid."""
+        self.pump(lambda ev: any(isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset))
+                                 and e.stream_id == sid for e in ev), timeout)
+        status, hdrs, body = None, {}, b""
+        for e in self.events:
+            if isinstance(e, h2.events.ResponseReceived) and e.stream_id == sid:
+                hdrs = dict(e.headers)
+                status = int(hdrs[":status"])
+            if isinstance(e, h2.events.DataReceived) and e.stream_id == sid:
+                body += e.data
+                if id(e) not in self.acked:
+                    self.acked.add(id(e))
+                    self.c.acknowledge_received_data(e.flow_controlled_length, sid)
+        self.send()
+        return status, hdrs, body
+
+    def reset_of(self, sid):
+        for e in self.events:
+            if isinstance(e, h2.events.StreamReset) and e.stream_id == sid:
+                return e.error_code
+        return None
+
+    def goaway(self, timeout=10):
+        self.pump(lambda ev: any(isinstance(e, h2.events.ConnectionTerminated) for e in ev),
+                  timeout)
+        for e in self.events:
+            if isinstance(e, h2.events.ConnectionTerminated):
+                return e
+        return None
+
+    def close(self):
+        self.sock.close()
+
+
+# ---------------------------------------------------------------- real clients
+
+
+def test_h2c_prior_knowledge_curl():
+    need("curl")
+    with Gale(conf=h2c_conf(0, access_log="stderr").replace("port = 0", "port = @PORT@")) as g:
+        for path, want in (("/", b"Hello, world"), ("/greet/ana", b"Hello, ana")):
+            status, body = curl(g, path)
+            eq(status, "2 200", "status of " + path)
+            check(want in body, "%s: %r" % (path, body))
+        status, body = curl(g, "/echo", "--data-binary", "x" * 100000)
+        eq(status, "2 200", "POST status")
+        check(body.count(b"x") == 100000, "the POST body came back whole: %d" % body.count(b"x"))
+        status, body = curl(g, "/stream?n=5")
+        eq(status, "2 200", "stream status")
+        eq(body.decode().split("\n")[:5], ["chunk %d" % i for i in range(1, 6)], "stream")
+        status, body = curl(g, "/nowhere")
+        eq(status, "2 404", "404 over h2")
+        status, body = curl(g, "/", "-I")
+        eq(status, "2 200", "HEAD")
+        # the same listener still speaks HTTP/1.1 to a client without the preface
+        p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_version}",
+                            "http://127.0.0.1:%d/" % g.port], capture_output=True, timeout=30)
+        eq(p.stdout, b"1.1", "HTTP/1.1 beside h2c")
+        check(wait_for(lambda: '"GET /greet/ana HTTP/2.0" 200' in g.log(), 5),
+              "the access log says HTTP/2.0: %s" % g.log_tail())
+
+
+def test_plain_listener_without_h2c_stays_http1():
+    need("curl")
+    with Gale(access_log="off", workers=1) as g:
+        p = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "--max-time", "10",
+                            "http://127.0.0.1:%d/" % g.port], capture_output=True, timeout=30)
+        check(p.returncode != 0, "h2c is off by default: %r" % p.stdout)
+
+
+def test_alpn_h2_over_tls_and_off_switch():
+    need("curl")
+    folder = tempfile.mkdtemp(prefix="gale-h2-")
+    os.chmod(folder, 0o755)  # the workers read the key as nobody
+    cert, key = self_signed(folder)
+    port = free_port()
+    for on in (True, False):
+        text = make_conf(port, workers=1, access_log="off")
+        entry = '  { address = "127.0.0.1"; port = %d; }' % port
+        tls = '  { address = "127.0.0.1"; port = %d; tls = { certificate = "%s"; key = "%s";%s }; }' % (
+            port, cert, key, "" if on else " http2 = false;")
+        with Gale(conf=text.replace(entry, tls), port=port) as g:
+            status, body = curl(g, "/greet/tls", tls=True)
+            eq(status, ("2" if on else "1.1") + " 200", "ALPN (http2 %s)" % on)
+            check(b"Hello, tls" in body, repr(body))
+            if on:
+                status, body = curl(g, "/echo", "--data-binary", "y" * 70000, tls=True)
+                check(body.count(b"y") == 70000, "TLS POST body")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_nghttp_many_streams_and_h2load():
+    need("nghttp")
+    need("h2load")
+    with Gale(conf=h2c_conf(0).replace("port = 0", "port = @PORT@")) as g:
+        url = "http://127.0.0.1:%d/" % g.port
+        p = subprocess.run(["nghttp", "-n", "-s", "-m", "20", url], capture_output=True,
+                           timeout=60, text=True)
+        check(p.returncode == 0, "nghttp: %s %s" % (p.stdout, p.stderr))
+        p = subprocess.run(["h2load", "-n", "2000", "-c", "4", "-m", "16", url],
+                           capture_output=True, timeout=120, text=True)
+        check(p.returncode == 0, "h2load: %s" % p.stderr)
+        check("2000 succeeded, 0 failed, 0 errored" in p.stdout, p.stdout[-800:])
+
+
+# ---------------------------------------------------------------- raw frames
+
+
+def h2c_gale(**kw):
+    return Gale(conf=h2c_conf(0, **kw).replace("port = 0", "port = @PORT@"))
+
+
+def test_raw_streams_and_flow_control():
+    need_h2()
+    with h2c_gale() as g:
+        # the client's window is 1 byte: the answer waits, then flows as it opens
+        c = Raw(g, {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1})
+        c.pump(lambda ev: any(isinstance(e, h2.events.SettingsAcknowledged) for e in ev))
+        sid = c.get("/stream?n=3")
+        c.pump(lambda ev: any(isinstance(e, h2.events.DataReceived) for e in ev), 3)
+        got = b"".join(e.data for e in c.events if isinstance(e, h2.events.DataReceived))
+        check(len(got) <= 1, "the stream window held the answer back: %r" % got)
+        c.c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 65535})
+        c.send()
+        status, hdrs, body = c.answer(sid)
+        eq(status, 200, "status after the window opened")
+        eq(body, b"chunk 1\nchunk 2\nchunk 3\n", "body after the window opened")
+        # several streams at once on one connection
+        names = ["abcdefghij"[:i + 1] for i in range(10)]
+        sids = [c.get("/greet/" + n) for n in names]
+        for n, s in zip(names, sids):
+            status, hdrs, body = c.answer(s)
+            eq((status, body), (200, b"Hello, " + n.encode()), "stream %d" % s)
+        c.close()
+
+
+FEATURES = """
+workers = 1;
+access_log = "off";
+cookie_secret = "0123456789abcdef0123456789abcdef";
+xsrf_cookies = true;
+listen = ( { address = "127.0.0.1"; port = @PORT@; http2 = { cleartext = true; }; } );
+static = ( { prefix = "/static/"; path = "%s"; } );
+modules = ( { path = "@HELLO@";
+              routes = ( { path = "/greet/([a-z]+)"; handler = "greet"; },
+                         { path = "/visits"; handler = "visits"; },
+                         { path = "/note"; handler = "note"; } ); } );
+"""
+
+
+def test_features_over_h2():
+    """Cookies, XSRF, ETag/304, a static file with a range and compression."""
+    need_h2()
+    www = tempfile.mkdtemp(prefix="gale-h2-www-")
+    os.chmod(www, 0o755)
+    text = b"".join(b"line %04d of a static file\n" % i for i in range(400))
+    with open(os.path.join(www, "a.txt"), "wb") as f:
+        f.write(text)
+    os.chmod(os.path.join(www, "a.txt"), 0o644)
+    try:
+        with Gale(conf=FEATURES % www) as g:
+            c = Raw(g)
+            status, h, body = c.request("GET", "/visits")
+            eq((status, body), (200, b"visits: 1\n"), "first visit")
+            cookie = h["set-cookie"].split(";")[0]
+            status, h, body = c.request("GET", "/visits", [("cookie", "a=b"), ("cookie", cookie)])
+            eq((status, body), (200, b"visits: 2\n"), "the signed cookie came back (split)")
+            status, h, page = c.request("GET", "/note")
+            xsrf = h["set-cookie"].split(";")[0]
+            token = page.split(b'name="_xsrf" value="')[1].split(b'"')[0]
+            form = [("content-type", "application/x-www-form-urlencoded")]
+            status, _, _ = c.request("POST", "/note", form, b"text=hi")
+            eq(status, 403, "POST without the XSRF token")
+            status, _, body = c.request("POST", "/note", form + [("cookie", xsrf)],
+                                        b"text=hi&_xsrf=" + token)
+            eq((status, body), (200, b"saved: hi\n"), "POST with the token")
+            status, h, body = c.request("GET", "/greet/abc")
+            check("etag" in h, "an ETag: %r" % h)
+            status, h2_, body = c.request("GET", "/greet/abc", [("if-none-match", h["etag"])])
+            eq((status, body), (304, b""), "If-None-Match")
+            status, h, body = c.request("GET", "/static/a.txt", [("range", "bytes=5-14")])
+            eq((status, body, h.get("content-range")),
+               (206, text[5:15], "bytes 5-14/%d" % len(text)), "a range of a static file")
+            status, h, body = c.request("GET", "/static/a.txt")
+            eq((status, body), (200, text), "a whole static file")
+            status, h, body = c.request("GET", "/static/a.txt", [("accept-encoding", "gzip")])
+            eq(h.get("content-encoding"), "gzip", "compressed over h2")
+            import gzip
+            eq(gzip.decompress(body), text, "the compressed body")
+            c.close()
+    finally:
+        shutil.rmtree(www, ignore_errors=True)
+
+
+STREAMS = """
+workers = 1;
+access_log = "off";
+limits = { max_body_size = 104857600; };
+listen = ( { address = "127.0.0.1"; port = @PORT@; http2 = { cleartext = true; }; } );
+modules = ( { path = "@TESTMODULES@/apiv2b.so";
+              routes = ( { path = "/stream"; handler = "stream"; },
+                         { path = "/flushed"; handler = "flushed"; },
+                         { path = "/upload"; handler = "upload"; } ); } );
+"""
+
+
+def test_streamed_bodies_both_ways():
+    """A body streamed to data_received (8 MiB through 64 KiB windows that open
+    as the handler takes it), an answer written piece by piece from
+    gale_response_flush_then, and its callback run after the write."""
+    need("curl")
+    import hashlib
+    import json
+    from galetest import module_path
+    module_path("apiv2b")
+    with Gale(conf=STREAMS) as g:
+        body = os.urandom(1024 * 1024) * 8
+        src = os.path.join(g.tmp, "body.bin")
+        with open(src, "wb") as f:
+            f.write(body)
+        status, out = curl(g, "/upload", "--data-binary", "@" + src)
+        eq(status, "2 200", "streamed upload")
+        got = json.loads(out)
+        eq((got.get("bytes"), got.get("sha256")), (len(body), hashlib.sha256(body).hexdigest()),
+           "the handler saw the whole body")
+        status, out = curl(g, "/stream?size=300000&piece=16384")
+        eq((status, len(out)), ("2 200", 300000), "an answer flushed piece by piece")
+        status, out = curl(g, "/flushed")
+        eq((status, out), ("2 200", b"first;later"), "flush_then runs after the write")
+
+
+def test_static_file_over_tls_h2():
+    """A 3 MiB static file and a range of it over h2 by ALPN (file pieces
+    through the TLS writer)."""
+    need("curl")
+    www = tempfile.mkdtemp(prefix="gale-h2-www-")
+    os.chmod(www, 0o755)
+    try:
+        cert, key = self_signed(www)
+        data = os.urandom(3 * 1024 * 1024 + 17)
+        with open(os.path.join(www, "big.bin"), "wb") as f:
+            f.write(data)
+        os.chmod(os.path.join(www, "big.bin"), 0o644)
+        conf = (FEATURES % www).replace("http2 = { cleartext = true; };",
+                                        'tls = { certificate = "%s"; key = "%s"; };' % (cert, key))
+        with Gale(conf=conf) as g:
+            status, body = curl(g, "/static/big.bin", tls=True)
+            eq((status, len(body), body == data), ("2 200", len(data), True), "the whole file")
+            status, body = curl(g, "/static/big.bin", "-r", "1000-2999999", tls=True)
+            eq((status, body == data[1000:3000000]), ("2 206", True), "a range of it")
+    finally:
+        shutil.rmtree(www, ignore_errors=True)
+
+
+def test_raw_invalid_requests():
+    need_h2()
+    with h2c_gale() as g:
+        c = Raw(g)
+        # a connection-specific field: a malformed request, the stream is reset
+        sid = c.get("/", [("connection", "keep-alive")])
+        c.answer(sid)
+        eq(c.reset_of(sid), 1, "connection header: PROTOCOL_ERROR")
+        # an unknown pseudo-header
+        sid = c.get("/", [(":bogus", "x")])
+        c.answer(sid)
+        eq(c.reset_of(sid), 1, "unknown pseudo-header: PROTOCOL_ERROR")
+        # uppercase field name
+        sid = c.get("/", [("X-Upper", "x")])
+        c.answer(sid)
+        eq(c.reset_of(sid), 1, "uppercase field name: PROTOCOL_ERROR")
+        # the connection still serves
+        status, _, body = c.answer(c.get("/"))
+        eq(status, 200, "after the errors")
+        c.close()
+
+
+def test_max_concurrent_streams_and_early_answers():
+    need_h2()
+    with h2c_gale(http2="cleartext = true; max_concurrent_streams = 2;",
+                  limits={"max_body_size": 1000}) as g:
+        c = Raw(g)
+        c.pump(lambda ev: any(isinstance(e, h2.events.RemoteSettingsChanged) for e in ev))
+        eq(c.c.remote_settings.max_concurrent_streams, 2, "SETTINGS_MAX_CONCURRENT_STREAMS")
+        # python3-h2 keeps to the limit itself: a third stream goes out anyway
+        c.c.remote_settings._settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS] = [100]
+        sids = [c.get("/slow") for _ in range(3)]
+        t = c.goaway()
+        # after the client acknowledged the limit, nghttp2 takes it as a
+        # connection error (RFC 9113 5.1.2 allows that or REFUSED_STREAM)
+        check(t is not None, "a stream beyond the acknowledged limit ends the connection")
+        eq((t.error_code, t.last_stream_id), (1, sids[1]), "GOAWAY PROTOCOL_ERROR")
+        c.close()
+        # a body above max_body_size: 413 before its end, then the stream is reset
+        c = Raw(g)
+        sid = c.c.get_next_available_stream_id()
+        c.c.send_headers(sid, [(":method", "POST"), (":path", "/echo"), (":scheme", "http"),
+                               (":authority", "localhost")])
+        c.c.send_data(sid, b"z" * 2000)
+        c.send()
+        status, _, _ = c.answer(sid)
+        eq(status, 413, "a body too large")
+        c.pump(lambda ev: c.reset_of(sid) is not None, 5)
+        eq(c.reset_of(sid), 0, "then RST_STREAM NO_ERROR: the rest is not wanted")
+        c.close()
+
+
+def test_oversized_header_list():
+    need_h2()
+    with h2c_gale(limits={"max_header_size": 4096}) as g:
+        c = Raw(g)
+        sid = c.get("/", [("x-big", "a" * 3000), ("x-big2", "b" * 3000)])
+        status, _, _ = c.answer(sid)
+        eq(status, 431, "an oversized header list")
+        c.close()
+
+
+def test_rapid_reset_goaway():
+    need_h2()
+    with h2c_gale(http2="cleartext = true; max_resets = 50; reset_rate = 1;") as g:
+        c = Raw(g)
+        for i in range(200):
+            try:
+                sid = c.get("/slow", end=True)
+                c.c.reset_stream(sid)
+                c.send()
+            except OSError:
+                break  # closed after its GOAWAY
+        t = c.goaway()
+        check(t is not None, "GOAWAY after rapid resets")
+        eq(t.error_code, 11, "ENHANCE_YOUR_CALM")
+        c.close()
+        # the server is fine
+        c = Raw(g)
+        status, _, body = c.answer(c.get("/"))
+        eq(status, 200, "a new connection is served")
+        c.close()
+
+
+def test_body_that_never_ends():
+    need_h2()
+    with h2c_gale(limits={"body_timeout": 1.0}) as g:
+        c = Raw(g)
+        sid = c.c.get_next_available_stream_id()
+        c.c.send_headers(sid, [(":method", "POST"), (":path", "/echo"), (":scheme", "http"),
+                               (":authority", "localhost")])
+        c.c.send_data(sid, b"partial")
+        c.send()
+        status, _, _ = c.answer(sid, timeout=15)
+        eq(status, 408, "a body that never ends")
+        c.close()
+
+
+def closed_by_server(sock, timeout=10):
+    """Read until the server closes; the GOAWAY error code seen, or -1 for none."""
+    from hyperframe.frame import Frame
+    sock.settimeout(timeout)
+    data = b""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            got = sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            got = b""
+        except socket.timeout:
+            fail("the server did not close the connection")
+        if not got:
+            break
+        data += got
+    else:
+        fail("the server did not close the connection")
+    code = -1
+    while len(data) >= 9:
+        frame, length = Frame.parse_frame_header(memoryview(data[:9]))
+        if len(data) < 9 + length:
+            break
+        if frame.type == 0x7:
+            code = int.from_bytes(data[9 + 4:9 + 8], "big")
+        data = data[9 + length:]
+    return code
+
+
+def test_window_that_never_opens():
+    need_h2()
+    with h2c_gale(limits={"send_timeout": 1.0}) as g:
+        c = Raw(g, {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
+        c.get("/greet/abc")
+        t0 = time.monotonic()
+        code = closed_by_server(c.sock, 15)
+        check(code in (-1, 0), "closed with NO_ERROR: %r" % code)
+        check(time.monotonic() - t0 < 14, "closed by send_timeout")
+        c.close()
+        c = Raw(g)
+        eq(c.request("GET", "/greet/abc")[0], 200, "the server goes on")
+        c.close()
+
+
+def test_continuation_flood():
+    need_h2()
+    from hyperframe.frame import ContinuationFrame, HeadersFrame
+    import hpack
+    with h2c_gale() as g:
+        c = Raw(g)
+        enc = hpack.Encoder()
+        hf = HeadersFrame(1)
+        hf.data = enc.encode([(":method", "GET"), (":path", "/"), (":scheme", "http"),
+                              (":authority", "localhost")])
+        hf.flags.add("END_STREAM")
+        frames = [hf.serialize()]
+        for i in range(2000):
+            cf = ContinuationFrame(1)
+            cf.data = enc.encode([("x-flood-%d" % i, "v")])
+            frames.append(cf.serialize())
+        try:
+            c.sock.sendall(b"".join(frames))
+        except OSError:
+            pass  # closed already
+        code = closed_by_server(c.sock)
+        check(code != 0, "a CONTINUATION flood is an error, not a clean end: %r" % code)
+        c.close()
+        c = Raw(g)
+        eq(c.request("GET", "/greet/abc")[0], 200, "the server goes on")
+        c.close()
+
+
+def test_empty_data_and_settings_floods():
+    need_h2()
+    from hyperframe.frame import DataFrame, SettingsFrame
+    with h2c_gale() as g:
+        c = Raw(g)
+        sid = c.c.get_next_available_stream_id()
+        c.c.send_headers(sid, [(":method", "POST"), (":path", "/echo"), (":scheme", "http"),
+                               (":authority", "localhost")])
+        c.send()
+        try:
+            c.sock.sendall(b"".join(DataFrame(sid).serialize() for _ in range(5000)))
+        except OSError:
+            pass
+        eq(closed_by_server(c.sock), 11, "empty DATA frames: ENHANCE_YOUR_CALM")
+        c.close()
+        c = Raw(g)
+        sf = SettingsFrame(0)
+        sf.settings = {0x4 + 0x100 * i: 1 for i in range(1, 60)}  # unknown ids: many entries
+        try:
+            c.sock.sendall(sf.serialize())
+        except OSError:
+            pass
+        eq(closed_by_server(c.sock), 11, "a SETTINGS frame with too many entries")
+        c.close()
+        c = Raw(g)
+        eq(c.request("GET", "/greet/abc")[0], 200, "the server goes on")
+        c.close()
+
+
+def test_goaway_on_stop_lets_streams_finish():
+    need("curl")
+    need_h2()
+    with h2c_gale(grace_period=10) as g:
+        # python3-h2 takes GOAWAY as the end of everything: curl waits for its stream
+        p = subprocess.Popen(["curl", "-sS", "--max-time", "20", "--http2-prior-knowledge",
+                              "http://127.0.0.1:%d/slow" % g.port], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        c = Raw(g)
+        sid = c.get("/slow")
+        c.pump(lambda ev: False, 0.3)
+        g.signal(signal.SIGQUIT)
+        t = c.goaway()
+        check(t is not None, "GOAWAY on stop")
+        eq((t.error_code, t.last_stream_id), (0, sid), "GOAWAY NO_ERROR with the last stream id")
+        out, err = p.communicate(timeout=30)
+        eq((p.returncode, out), (0, b"slow"), "curl's stream in flight finished (%r)" % err)
+        c.close()
+        eq(g.wait(15), 0, "gale stopped after its streams")
+
+
+if __name__ == "__main__":
+    main()
