@@ -1,0 +1,445 @@
+#!/usr/bin/env python3
+"""31-channels: causal publish, history and recovery, Server-Sent Events.
+
+The chantest module (tests/modules/chantest.c) publishes with
+gale_publish_then (POST /pub, answered once the master sequenced the
+message: "WORKER EPOCH OFFSET"), streams a channel as Server-Sent Events
+(GET /events: gale_request_sse) and tells which worker serves (GET
+/whoami). The SSE clients here are raw sockets: they parse the chunked
+text/event-stream themselves and, like EventSource, reconnect with
+Last-Event-ID when a stream ends.
+"""
+
+import http.client
+import os
+import signal
+import socket
+import threading
+import time
+import urllib.parse
+
+import galetest
+from galetest import Gale, check, eq, module_path, wait_for
+
+ROUTES = (
+    ("/pub", "pub"),
+    ("/pubfast", "pubfast"),
+    ("/events", "events"),
+    ("/whoami", "whoami"),
+    ("/since", "since", {"websocket": True}),
+)
+
+HISTORY = """pubsub = { history = (
+  { channel = "hist*"; size = 5; },
+  { channel = "load*"; size = 10000; },
+  { channel = "brief*"; size = 10; ttl = 1; } ); };"""
+
+
+def start(workers=2, extra=HISTORY, **kw):
+    return Gale(workers=workers, module=module_path("chantest"), routes=ROUTES, extra=extra, **kw)
+
+
+def q(channel):
+    return urllib.parse.quote(channel)
+
+
+class Conn:
+    """A keep-alive connection, and the worker that serves it."""
+
+    def __init__(self, port):
+        self.c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        self.c.request("GET", "/whoami")
+        r = self.c.getresponse()
+        self.worker = int(r.read().split()[0])
+
+    def send_pub(self, channel, body):
+        self.c.request("POST", "/pub?channel=" + q(channel), body=body.encode())
+
+    def answer(self):
+        r = self.c.getresponse()
+        body = r.read()
+        eq(r.status, 200, "publish status")
+        worker, epoch, offset = body.split()
+        return int(epoch), int(offset)
+
+    def pub(self, channel, body):
+        self.send_pub(channel, body)
+        return self.answer()
+
+    def close(self):
+        self.c.close()
+
+
+def conns_on_every_worker(port, n=2, tries=60):
+    """{worker: Conn} with one connection per worker."""
+    by = {}
+    for _ in range(tries):
+        c = Conn(port)
+        if c.worker in by:
+            c.close()
+        else:
+            by[c.worker] = c
+        if len(by) == n:
+            return by
+    galetest.fail("no connection reached every worker: %r" % sorted(by))
+
+
+def publish(port, channel, body):
+    c = Conn(port)
+    try:
+        return c.pub(channel, body)
+    finally:
+        c.close()
+
+
+class SSE(threading.Thread):
+    """A raw-socket EventSource: events as (id, event, data); reconnects with
+    Last-Event-ID when the stream ends (reconnect=True) as a browser does."""
+
+    def __init__(self, port, channel, last_id=None, reconnect=False, extra=""):
+        super().__init__(daemon=True)
+        self.port, self.channel, self.last_id, self.reconnect = port, channel, last_id, reconnect
+        self.extra = extra
+        self.events, self.workers, self.comments = [], [], []
+        self.streams = 0
+        self.retry = None
+        self.headers = None
+        self.error = None
+        self.stopping = False
+        self.cond = threading.Condition()
+        self.sock = None
+        self.start()
+
+    def run(self):
+        try:
+            while not self.stopping:
+                self.one_stream()
+                if not self.reconnect:
+                    break
+                time.sleep(0.05)
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            if not self.stopping:
+                self.error = e
+        with self.cond:
+            self.cond.notify_all()
+
+    def one_stream(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        self.sock = s
+        head = "GET /events?channel=%s%s HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n" % (
+            q(self.channel), self.extra)
+        if self.last_id:
+            head += "Last-Event-ID: %s\r\n" % self.last_id
+        s.sendall((head + "\r\n").encode())
+        f = s.makefile("rb")
+        status = f.readline()
+        if not status:  # a worker that drained just as we connected
+            s.close()
+            return
+        check(status.startswith(b"HTTP/1.1 200"), "SSE status: %r" % status)
+        headers = {}
+        while True:
+            line = f.readline()
+            if line in (b"\r\n", b""):
+                break
+            k, v = line.decode().split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+        with self.cond:
+            self.headers = headers
+            self.streams += 1
+        check(headers.get("transfer-encoding") == "chunked", "chunked: %r" % headers)
+        buf = b""
+        while True:
+            size_line = f.readline()
+            if not size_line:
+                break
+            size = int(size_line.strip() or b"0", 16)
+            if size == 0:
+                f.readline()
+                break
+            buf += f.read(size)
+            f.readline()
+            while b"\n\n" in buf:
+                block, buf = buf.split(b"\n\n", 1)
+                self.block(block.decode())
+        s.close()
+
+    def block(self, block):
+        ev = {"data": []}
+        for line in block.split("\n"):
+            if line.startswith(":"):
+                text = line[1:].strip()
+                with self.cond:
+                    if text.startswith("worker "):
+                        self.workers.append(int(text.split()[1]))
+                    self.comments.append(text)
+                    self.cond.notify_all()
+                continue
+            k, _, v = line.partition(":")
+            v = v[1:] if v.startswith(" ") else v
+            if k == "data":
+                ev["data"].append(v)
+            elif k in ("id", "event", "retry"):
+                ev[k] = v
+        if "retry" in ev:
+            self.retry = int(ev["retry"])
+        if "id" in ev:
+            self.last_id = ev["id"]
+        if ev["data"]:
+            with self.cond:
+                self.events.append((ev.get("id"), ev.get("event", "message"), "\n".join(ev["data"])))
+                self.cond.notify_all()
+
+    def wait(self, cond, timeout=15):
+        end = time.monotonic() + timeout
+        with self.cond:
+            while not cond(self):
+                left = end - time.monotonic()
+                if left <= 0 or (self.error and not self.is_alive()):
+                    return False
+                self.cond.wait(min(left, 0.2))
+        return True
+
+    def wait_events(self, n, timeout=15):
+        check(self.wait(lambda s: len(s.events) >= n, timeout),
+              "SSE got %d of %d events (error %r): %r" % (len(self.events), n, self.error,
+                                                         self.events[-5:]))
+        return self.events
+
+    def stop(self):
+        self.stopping = True
+        if self.sock:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.join(5)
+
+
+def readers_on_every_worker(port, channel, workers=2, most=24):
+    readers = []
+    while len(readers) < most:
+        r = SSE(port, channel)
+        check(r.wait(lambda s: s.workers), "SSE stream did not start (%r)" % r.error)
+        readers.append(r)
+        if len(readers) >= 4 and len({w for x in readers for w in x.workers}) == workers:
+            return readers
+    galetest.fail("SSE streams all on one worker")
+
+
+def ids(events):
+    return [e[0] for e in events]
+
+
+def datas(events):
+    return [e[2] for e in events]
+
+
+# ---- causal publish ----
+
+def test_causal_pairs_across_workers_with_a_stalled_master():
+    """Publish on worker A, wait for the report, publish on worker B: every
+    subscriber on every worker sees A's before B's, also when the master
+    was stopped while A's message waited for it (before causal publish,
+    B's message could then overtake A's)."""
+    with start() as g:
+        readers = readers_on_every_worker(g.port, "pairs")
+        conns = conns_on_every_worker(g.port)
+        a, b = conns[0], conns[1]
+        pairs = 150
+        want, offsets = [], []
+        for i in range(pairs):
+            if i % 3 == 0:  # A's message waits in the master's socket
+                os.kill(g.pid, signal.SIGSTOP)
+                try:
+                    a.send_pub("pairs", "a%d" % i)
+                    time.sleep(0.005)
+                finally:
+                    os.kill(g.pid, signal.SIGCONT)
+                ea, oa = a.answer()
+            else:
+                ea, oa = a.pub("pairs", "a%d" % i)
+            eb, ob = b.pub("pairs", "b%d" % i)
+            eq(eb, ea, "one epoch")
+            eq(ob, oa + 1, "B's offset right after A's")
+            want += ["a%d" % i, "b%d" % i]
+            offsets += [oa, ob]
+        eq(offsets, list(range(1, 2 * pairs + 1)), "offsets 1, 2, ...")
+        epoch = ea
+        for r in readers:
+            evs = r.wait_events(2 * pairs)
+            eq(datas(evs), want, "messages seen by a subscriber on worker %d" % r.workers[0])
+            eq(ids(evs), ["%d:%d" % (epoch, o) for o in offsets], "event ids")
+            r.stop()
+        for c in conns.values():
+            c.close()
+
+
+def test_publish_report_waits_for_the_master():
+    """The report comes only once the master has sequenced the message."""
+    with start(workers=1) as g:
+        c = Conn(g.port)
+        os.kill(g.pid, signal.SIGSTOP)
+        try:
+            c.send_pub("slow", "x")
+            c.c.sock.settimeout(0.3)
+            try:
+                c.c.getresponse()
+                galetest.fail("answered while the master was stopped")
+            except socket.timeout:
+                pass
+        finally:
+            os.kill(g.pid, signal.SIGCONT)
+        c.close()
+        e, o = publish(g.port, "slow", "y")
+        eq(o, 2, "the stalled message was sequenced first")
+
+
+# ---- history and recovery ----
+
+def test_resume_from_an_offset():
+    with start() as g:
+        e, o1 = publish(g.port, "hist", "one")
+        publish(g.port, "hist", "two")
+        publish(g.port, "hist", "three\nlines")
+        r = SSE(g.port, "hist", last_id="%d:%d" % (e, o1))
+        evs = r.wait_events(2)
+        eq(evs, [("%d:2" % e, "message", "two"), ("%d:3" % e, "message", "three\nlines")],
+           "missed messages")
+        check(r.wait(lambda s: s.workers), "stream started")
+        publish(g.port, "hist", "four")
+        evs = r.wait_events(3)
+        eq(evs[2], ("%d:4" % e, "message", "four"), "then live")
+        eq(r.retry, 1000, "retry")
+        eq(r.headers.get("content-type"), "text/event-stream; charset=utf-8", "type")
+        eq(r.headers.get("cache-control"), "no-cache", "cache-control")
+        # up to date: nothing again
+        r2 = SSE(g.port, "hist", last_id="%d:4" % e)
+        check(r2.wait(lambda s: s.workers), "stream started")
+        publish(g.port, "hist", "five")
+        eq(r2.wait_events(1), [("%d:5" % e, "message", "five")], "only the new one")
+        time.sleep(0.2)
+        eq(len(r.events), 4, "no repeat")
+        eq(len(r2.events), 1, "no repeat")
+        r.stop()
+        r2.stop()
+
+
+def test_cannot_recover():
+    with start() as g:
+        for i in range(8):
+            e, _ = publish(g.port, "hist", "m%d" % i)  # offsets 1..8, 4..8 kept
+        r = SSE(g.port, "hist", last_id="%d:3" % e)
+        eq(datas(r.wait_events(5)), ["m%d" % i for i in range(3, 8)], "all kept: recovered")
+        lost = SSE(g.port, "hist", last_id="%d:2" % e)
+        eq(lost.wait_events(1), [("%d:8" % e, "lost", "%d:8" % e)], "fell out of the history")
+        other = SSE(g.port, "hist", last_id="%d:8" % (e + 1))
+        eq(other.wait_events(1), [("%d:8" % e, "lost", "%d:8" % e)], "another epoch")
+        ahead = SSE(g.port, "hist", last_id="%d:99" % e)
+        eq(ahead.wait_events(1)[0][1], "lost", "an offset never given")
+        publish(g.port, "hist", "m8")
+        for x in (lost, other, ahead):
+            eq(x.wait_events(2)[1], ("%d:9" % e, "message", "m8"), "live after the loss")
+            x.stop()
+        r.stop()
+
+
+def test_history_expires():
+    with start(workers=1) as g:
+        e, _ = publish(g.port, "brief", "soon gone")
+        r = SSE(g.port, "brief", last_id="%d:0" % e)
+        eq(r.wait_events(1), [("%d:1" % e, "message", "soon gone")], "within the ttl")
+        r.stop()
+        time.sleep(1.3)
+        r = SSE(g.port, "brief", last_id="%d:0" % e)
+        eq(r.wait_events(1)[0][1], "lost", "after the ttl")
+        r.stop()
+
+
+def test_no_gap_no_repeat_while_publishing():
+    """Subscribers that join at many points of a stream of messages, each
+    from an offset a little behind, see every message after it once."""
+    with start() as g:
+        n = 400
+        done = []
+
+        def publisher():
+            c = conns_on_every_worker(g.port)
+            for i in range(n):
+                done.append(c[i % 2].pub("load", "m%d" % i))
+            for x in c.values():
+                x.close()
+        t = threading.Thread(target=publisher, daemon=True)
+        t.start()
+        readers = []
+        while t.is_alive() and len(readers) < 20:
+            if done:
+                e, top = done[-1]
+                since = max(0, top - 3)
+                readers.append((since, SSE(g.port, "load", last_id="%d:%d" % (e, since))))
+            time.sleep(0.02)
+        t.join(60)
+        check(len(readers) >= 5, "few readers joined: %d" % len(readers))
+        e = done[-1][0]
+        for since, r in readers:
+            evs = r.wait_events(n - since)
+            eq(ids(evs), ["%d:%d" % (e, o) for o in range(since + 1, n + 1)],
+               "offsets seen from %d" % since)
+            eq(datas(evs), ["m%d" % (o - 1) for o in range(since + 1, n + 1)], "messages")
+            r.stop()
+
+
+# ---- Server-Sent Events across reloads ----
+
+def test_sse_resumes_across_reloads():
+    """Streams end when their worker drains; the client reconnects with
+    Last-Event-ID to a new worker and misses nothing, repeats nothing, and
+    the history (in the master) outlives the workers."""
+    with start(grace_period=10) as g:
+        readers = [SSE(g.port, "load", reconnect=True) for _ in range(4)]
+        for r in readers:
+            check(r.wait(lambda s: s.workers), "stream started")
+        n = 120
+        stop = threading.Event()
+        sent = []
+
+        def publisher():
+            for i in range(n):
+                for _ in range(50):
+                    try:
+                        sent.append(publish(g.port, "load", "m%d" % i))
+                        break
+                    except (OSError, http.client.HTTPException):
+                        time.sleep(0.05)  # a connection refused mid-reload: send again
+                time.sleep(0.01)
+            stop.set()
+        t = threading.Thread(target=publisher, daemon=True)
+        t.start()
+        for _ in range(2):
+            time.sleep(0.4)
+            old = set(g.workers())
+            g.signal(signal.SIGHUP)
+            check(wait_for(lambda: not (old & set(g.workers())) and len(g.workers()) == 2, 15),
+                  "the reload finished")
+        t.join(60)
+        eq(len(sent), n, "messages published")
+        e = sent[0][0]
+        for r in readers:
+            evs = r.wait_events(n)
+            eq(datas(evs), ["m%d" % i for i in range(n)], "every message once, in order")
+            eq(ids(evs), ["%d:%d" % (e, o) for o in range(1, n + 1)], "ids")
+            check(r.streams >= 2, "the stream was reconnected (%d)" % r.streams)
+            r.stop()
+
+
+def test_sse_event_name_and_keepalive():
+    with start(workers=1) as g:
+        r = SSE(g.port, "named", extra="&event=chat&keepalive=0.2")
+        check(r.wait(lambda s: "keepalive" in s.comments, 5), "keepalive comment")
+        e, o = publish(g.port, "named", "hi")
+        eq(r.wait_events(1), [("%d:%d" % (e, o), "chat", "hi")], "named event")
+        r.stop()
+
+
+if __name__ == "__main__":
+    galetest.main()
