@@ -11,7 +11,9 @@ Last-Event-ID when a stream ends.
 """
 
 import http.client
+import json
 import os
+import re
 import signal
 import socket
 import threading
@@ -439,6 +441,94 @@ def test_sse_event_name_and_keepalive():
         e, o = publish(g.port, "named", "hi")
         eq(r.wait_events(1), [("%d:%d" % (e, o), "chat", "hi")], "named event")
         r.stop()
+
+
+# ---- the chat, on causal publish and history ----
+
+CHAT_CONF = """
+workers = 2;
+access_log = "off";
+cookie_secret = "chat test secret";
+xsrf_cookies = true;
+grace_period = 10.0;
+listen = ( { address = "127.0.0.1"; port = @PORT@; } );
+pubsub = { history = ( { channel = "chat"; size = 200; } ); };
+modules = ( { path = "%s";
+              settings = { poll_timeout = 1.0; };
+              routes = ( { path = "/"; handler = "page"; },
+                         { path = "/a/message/new"; handler = "new"; },
+                         { path = "/a/message/updates"; handler = "updates"; },
+                         { path = "/a/message/events"; handler = "events"; } ); } );
+"""
+
+
+class Visitor:
+    """The page's XSRF token and cookie, then posts on fresh connections."""
+
+    def __init__(self, g):
+        self.g = g
+        status, headers, body = g.get("/")
+        eq(status, 200, "GET /")
+        self.token = re.search(rb'<meta name="xsrf-token" content="([^"]+)">', body).group(1).decode()
+        self.cookie = [c for c in headers.get_all("set-cookie") if c.startswith("_xsrf=")][0]
+        self.cookie = self.cookie.split(";")[0]
+
+    def post(self, path, fields, timeout=10):
+        fields = dict(fields, _xsrf=self.token)
+        return galetest.request(self.g.port, "POST", path, body=urllib.parse.urlencode(fields),
+                                headers={"Content-Type": "application/x-www-form-urlencoded",
+                                         "Cookie": self.cookie}, timeout=timeout)
+
+    def new(self, body):
+        status, _, answer = self.post("/a/message/new", {"body": body})
+        eq(status, 200, "post %r: %r" % (body, answer[:200]))
+        return json.loads(answer)
+
+    def updates(self, cursor):
+        status, _, answer = self.post("/a/message/updates", {"cursor": cursor})
+        eq(status, 200, "updates")
+        return json.loads(answer)["messages"]
+
+
+def chat():
+    so = os.path.join(galetest.GALE_MODULES, "chat.so")
+    if not os.path.exists(so):
+        raise galetest.Skip("chat.so not built")
+    return Gale(conf=CHAT_CONF % so)
+
+
+def test_chat_answers_a_post_once_sequenced():
+    with chat() as g:
+        v = Visitor(g)
+        got = []
+        os.kill(g.pid, signal.SIGSTOP)
+        try:
+            t = threading.Thread(target=lambda: got.append(v.new("first")), daemon=True)
+            t.start()
+            t.join(0.5)
+            check(not got, "the post was answered before the master sequenced it")
+        finally:
+            os.kill(g.pid, signal.SIGCONT)
+        t.join(10)
+        eq(got[0]["body"], "first", "answered once sequenced")
+
+
+def test_chat_recovers_its_messages_after_a_reload():
+    """New workers start with the room's history from the master: a cursor
+    from before the reload gets exactly what came after it."""
+    with chat() as g:
+        v = Visitor(g)
+        posted = [v.new("m%d" % i)["id"] for i in range(4)]
+        old = set(g.workers())
+        g.signal(signal.SIGHUP)
+        check(wait_for(lambda: not (old & set(g.workers())) and len(g.workers()) == 2, 15),
+              "the reload finished")
+        v = Visitor(g)
+        for _ in range(10):  # fresh connections: both new workers answer some
+            got = []
+            check(wait_for(lambda: got.append([m["id"] for m in v.updates(posted[1])]) or got[-1], 5),
+                  "the new worker knows the cursor")
+            eq(got[-1], posted[2:], "the messages after the cursor")
 
 
 if __name__ == "__main__":
