@@ -53,6 +53,7 @@ struct gale_subscription {
     struct gale_subscription *rnext; /* P.recovering */
     unsigned dead : 1;
     unsigned recovering : 1;
+    unsigned now : 1; /* pubsub_subscribe_now: told where "now" is */
 };
 
 /* A gale_publish_then waiting for the master's IPC_SEQUENCED. */
@@ -345,10 +346,9 @@ gale_subscription *pubsub_subscribe_live(const char *channel, gale_position_fn f
     return fn ? pubsub_subscribe(channel, NULL, fn, arg) : NULL;
 }
 
-gale_subscription *gale_subscribe_since(gale_ctx *ctx, const char *channel, uint64_t epoch,
-                                        uint64_t offset, gale_position_fn fn, void *arg)
+static gale_subscription *pubsub_subscribe_from(const char *channel, uint64_t epoch,
+                                                uint64_t offset, gale_position_fn fn, void *arg)
 {
-    (void)ctx;
     if (!fn || P.backend == PUBSUB_REDIS || !P.out)
         return NULL; /* history lives in the master only, so far */
     gale_subscription *s = pubsub_subscribe(channel, NULL, fn, arg);
@@ -372,6 +372,23 @@ gale_subscription *gale_subscribe_since(gale_ctx *ctx, const char *channel, uint
     s->recovering = 1;
     s->rnext = P.recovering;
     P.recovering = s;
+    return s;
+}
+
+gale_subscription *gale_subscribe_since(gale_ctx *ctx, const char *channel, uint64_t epoch,
+                                        uint64_t offset, gale_position_fn fn, void *arg)
+{
+    (void)ctx;
+    return offset == PUBSUB_NOW ? NULL : pubsub_subscribe_from(channel, epoch, offset, fn, arg);
+}
+
+gale_subscription *pubsub_subscribe_now(const char *channel, gale_position_fn fn, void *arg)
+{
+    if (P.backend == PUBSUB_REDIS)
+        return pubsub_subscribe_live(channel, fn, arg);
+    gale_subscription *s = pubsub_subscribe_from(channel, 0, PUBSUB_NOW, fn, arg);
+    if (s)
+        s->now = 1;
     return s;
 }
 
@@ -421,11 +438,12 @@ static void pubsub_history_end(const unsigned char *p, size_t len)
     s->recovering = 0;
     if (s->dead)
         return;
-    int lost = status != 0 || epoch != s->epoch;
+    int lost = status != 0, now = s->now;
     s->epoch = epoch;
-    if (s->last < top || lost)
+    s->now = 0;
+    if (s->last < top || lost || now)
         s->last = top;
-    if (lost) {
+    if (lost || now) {
         struct pubsub_channel *ch = s->ch;
         ch->delivering++;
         s->pfn(s->arg, ch->name, NULL, 0, epoch, top);

@@ -46,6 +46,13 @@ void pubsub_shutdown(void);
 /* A subscription told each message's position, from the next live one on
  * (no history asked). */
 gale_subscription *pubsub_subscribe_live(const char *channel, gale_position_fn fn, void *arg);
+/* A subscription from the next message sequenced: fn is called first with
+ * msg NULL and the position now (epoch, last offset), then with each
+ * message. (With Redis: as pubsub_subscribe_live.) */
+gale_subscription *pubsub_subscribe_now(const char *channel, gale_position_fn fn, void *arg);
+/* IPC_HISTORY's `since` that asks for the position only. */
+#define PUBSUB_NOW UINT64_MAX
+
 /* The worker drains: Server-Sent Event streams end (pubsub_sse.c), so that
  * their clients reconnect to a new worker and resume from their last id. */
 void pubsub_sse_drain(void);

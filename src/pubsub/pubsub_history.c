@@ -140,6 +140,8 @@ int pubsub_history_since(const struct pubsub_settings *ps, const char *channel, 
 {
     struct pubsub_history_channel *c = pubsub_history_find(channel, chlen, 0);
     *top = c ? c->top : 0;
+    if (since == PUBSUB_NOW) /* where the channel is, no more */
+        return 0;
     if (!c) /* never published since the master started */
         return epoch == 0 || (epoch == pubsub_history_epoch() && since == 0) ? 0 : -1;
     pubsub_history_trim(ps, c);

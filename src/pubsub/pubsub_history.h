@@ -25,8 +25,8 @@ uint64_t pubsub_history_add(const struct pubsub_settings *ps, const char *channe
 /* The messages after offset `since` of `epoch`, in order: fn(arg, offset,
  * msg, len) for each. Returns 0 when they are all there (also none), or -1
  * when some are lost (another epoch, or fell out of the history: nothing is
- * called then). Epoch 0 asks for every message kept. *top is the channel's
- * last offset. */
+ * called then). Epoch 0 asks for every message kept, since PUBSUB_NOW for none. *top is the
+ * channel's last offset. */
 int pubsub_history_since(const struct pubsub_settings *ps, const char *channel, size_t chlen,
                          uint64_t epoch, uint64_t since, uint64_t *top,
                          void (*fn)(void *arg, uint64_t offset, const void *msg, size_t len),

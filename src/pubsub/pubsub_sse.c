@@ -25,6 +25,7 @@ struct pubsub_sse {
     gale_subscription *sub;
     const char *event; /* NULL: the default "message" */
     double keepalive;
+    int fresh;                      /* no Last-Event-ID: told the position first, with no event */
     struct pubsub_sse *prev, *next; /* every stream of the worker, for the drain */
     unsigned ended : 1;
 };
@@ -107,6 +108,16 @@ static void pubsub_sse_message(void *arg, const char *channel, const char *msg, 
     struct pubsub_sse *s = arg;
     if (msg) {
         pubsub_sse_send(s, s->event, msg, len, epoch, offset);
+    } else if (s->fresh) {
+        /* an id with no data: EventSource keeps it as its last event id
+         * without an event, so even a stream that never got a message
+         * resumes from here */
+        s->fresh = 0;
+        if (!s->ended && epoch) {
+            gale_response_printf(s->r, "id: %" PRIu64 ":%" PRIu64 "\n\n", epoch, offset);
+            if (gale_response_flush(s->r) < 0)
+                pubsub_sse_end(s->r, s);
+        }
     } else { /* what it missed is gone: say so, and where it goes on from */
         char pos[48];
         int n = snprintf(pos, sizeof(pos), "%" PRIu64 ":%" PRIu64, epoch, offset);
@@ -161,7 +172,8 @@ int gale_request_sse(gale_request *r, const char *channel, const char *event, do
         s->sub = gale_subscribe_since(gale_request_ctx(r), channel, epoch, offset,
                                       pubsub_sse_message, s);
     else
-        s->sub = pubsub_subscribe_live(channel, pubsub_sse_message, s);
+        s->sub = pubsub_subscribe_now(channel, pubsub_sse_message, s);
+    s->fresh = !epoch;
     if (!s->sub)
         return -1;
     gale_request_cleanup(r, pubsub_sse_cleanup, s);

@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -432,6 +433,64 @@ def test_sse_resumes_across_reloads():
             eq(ids(evs), ["%d:%d" % (e, o) for o in range(1, n + 1)], "ids")
             check(r.streams >= 2, "the stream was reconnected (%d)" % r.streams)
             r.stop()
+
+
+def test_a_fresh_stream_resumes_from_its_start():
+    """A stream opened without Last-Event-ID is told its position first (an
+    id with no event): one that ends before any message came resumes from
+    there, and gets what was published meanwhile."""
+    with start(grace_period=10) as g:
+        e, _ = publish(g.port, "load", "old one")
+        publish(g.port, "load", "old two")
+        r = SSE(g.port, "load", reconnect=True)
+        check(r.wait(lambda s: s.last_id == "%d:2" % e), "position first: %r" % r.last_id)
+        old = set(g.workers())
+        g.signal(signal.SIGHUP)
+        check(r.wait(lambda s: s.streams >= 2), "reconnected")
+        publish(g.port, "load", "new")
+        eq(r.wait_events(1), [("%d:3" % e, "message", "new")], "only what came after the start")
+        check(wait_for(lambda: not (old & set(g.workers())), 15), "the reload finished")
+        r.stop()
+
+
+def test_browser_eventsource_across_reloads():
+    """Chromium's own EventSource: two reloads while messages are published,
+    and every message is shown once, in order."""
+    galetest.node_module("playwright-core")
+    if not os.access("/usr/bin/chromium", os.X_OK):
+        raise galetest.Skip("/usr/bin/chromium not found")
+    with start(grace_period=10) as g:
+        n = 60
+        env = dict(os.environ, NODE_PATH=galetest.NODE_MODULES)
+        p = subprocess.Popen(["node", os.path.join(galetest.REPO, "tests", "node", "sse-browser.js"),
+                              g.url("/whoami"), "/events?channel=load", str(n)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            line = p.stdout.readline().strip()
+            eq(line, "READY", "EventSource open (%s)" % (line or p.stderr.read()[-2000:]))
+            sent = []
+            for i in range(n):
+                if i in (20, 40):
+                    old = set(g.workers())
+                    g.signal(signal.SIGHUP)
+                    check(wait_for(lambda: not (old & set(g.workers())) and len(g.workers()) == 2,
+                                   15), "the reload finished")
+                for _ in range(50):
+                    try:
+                        sent.append(publish(g.port, "load", "m%d" % i))
+                        break
+                    except (OSError, http.client.HTTPException):
+                        time.sleep(0.05)
+            out, err = p.communicate(timeout=90)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        eq(p.returncode, 0, "node (%s)" % err[-2000:])
+        got = json.loads(out.strip().splitlines()[-1])
+        e = sent[0][0]
+        eq(got["events"], [["%d:%d" % (e, i + 1), "m%d" % i] for i in range(n)],
+           "every message once, in order")
+        check(got["opens"] >= 3, "EventSource reconnected after each reload: %d" % got["opens"])
 
 
 def test_sse_event_name_and_keepalive():
