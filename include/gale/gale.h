@@ -638,6 +638,18 @@ int gale_request_wait(gale_request *r, const char *channel, double timeout,
                       void (*fn)(gale_request *r, void *arg, const char *msg, size_t len),
                       void *arg);
 
+/* A long poll with recovery (as gale_subscribe_since): fn(r, arg, msg,
+ * len, epoch, offset) runs exactly once, with the first message after
+ * offset `offset` of `epoch` (from the history at once, or the next live
+ * one) and its position, which the client sends back in its next poll; or
+ * with msg NULL and epoch 0 when gale_request_wait would give NULL (timeout,
+ * drain, client gone); or with msg NULL and the position to go on from when
+ * the messages after `offset` are lost. 0, or -1 (also with Redis). */
+typedef void (*gale_wait_position_fn)(gale_request *r, void *arg, const char *msg, size_t len,
+                                      uint64_t epoch, uint64_t offset);
+int gale_request_wait_since(gale_request *r, const char *channel, uint64_t epoch, uint64_t offset,
+                            double timeout, gale_wait_position_fn fn, void *arg);
+
 /* Server-Sent Events: answer r as a text/event-stream of channel's
  * messages, each as an event (id "EPOCH:OFFSET", the event name `event`,
  * or EventSource's "message" when NULL; one data line per line of the

@@ -70,6 +70,7 @@ struct pubsub_waiter {
     gale_subscription *sub;
     struct event timer;
     void (*fn)(gale_request *r, void *arg, const char *msg, size_t len);
+    gale_wait_position_fn pfn; /* gale_request_wait_since: fn is NULL */
     void *arg;
     struct pubsub_waiter *prev, *next; /* every waiter of the worker, for the drain */
     unsigned done : 1;
@@ -498,20 +499,33 @@ static int pubsub_waiter_stop(struct pubsub_waiter *wt)
 }
 
 /* The wait is over: the module answers. */
-static void pubsub_waiter_end(struct pubsub_waiter *wt, const char *msg, size_t len)
+static void pubsub_waiter_end(struct pubsub_waiter *wt, const char *msg, size_t len, uint64_t epoch,
+                              uint64_t offset)
 {
-    if (pubsub_waiter_stop(wt) == 0)
-        wt->fn(wt->r, wt->arg, msg, len); /* may free r, and wt with it */
+    if (pubsub_waiter_stop(wt) < 0)
+        return;
+    if (wt->pfn) /* either may free r, and wt with it */
+        wt->pfn(wt->r, wt->arg, msg, len, epoch, offset);
+    else
+        wt->fn(wt->r, wt->arg, msg, len);
 }
 
 static void pubsub_waiter_msg(void *arg, const char *channel, const char *msg, size_t len)
 {
-    pubsub_waiter_end(arg, msg, len);
+    pubsub_waiter_end(arg, msg, len, 0, 0);
+}
+
+/* The first message after the waiter's position, or the news that the
+ * ones after it are lost (msg NULL, where to go on from). */
+static void pubsub_waiter_pos(void *arg, const char *channel, const char *msg, size_t len,
+                              uint64_t epoch, uint64_t offset)
+{
+    pubsub_waiter_end(arg, msg, len, epoch, offset);
 }
 
 static void pubsub_waiter_timer(evutil_socket_t fd, short what, void *arg)
 {
-    pubsub_waiter_end(arg, NULL, 0);
+    pubsub_waiter_end(arg, NULL, 0, 0, 0);
 }
 
 /* The request is freed (answered, or its worker exits). */
@@ -528,17 +542,9 @@ static void pubsub_request_gone(gale_request *r)
         event_active(&r->waiter->timer, EV_TIMEOUT, 0);
 }
 
-int gale_request_wait(gale_request *r, const char *channel, double timeout,
-                      void (*fn)(gale_request *r, void *arg, const char *msg, size_t len),
-                      void *arg)
+/* A waiter of r on sub (made by the caller, with the waiter as its arg). */
+static int pubsub_wait(gale_request *r, struct pubsub_waiter *wt, double timeout)
 {
-    if (!fn || r->waiter || r->finished || timeout < 0 || !P.base)
-        return -1;
-    struct pubsub_waiter *wt = arena_calloc(r->arena, sizeof(*wt));
-    wt->r = r;
-    wt->fn = fn;
-    wt->arg = arg;
-    wt->sub = gale_subscribe(NULL, channel, pubsub_waiter_msg, wt);
     if (!wt->sub)
         return -1;
     evtimer_assign(&wt->timer, P.base, pubsub_waiter_timer, wt);
@@ -556,6 +562,33 @@ int gale_request_wait(gale_request *r, const char *channel, double timeout,
         evtimer_add(&wt->timer, &tv);
     }
     return 0;
+}
+
+int gale_request_wait(gale_request *r, const char *channel, double timeout,
+                      void (*fn)(gale_request *r, void *arg, const char *msg, size_t len),
+                      void *arg)
+{
+    if (!fn || r->waiter || r->finished || timeout < 0 || !P.base)
+        return -1;
+    struct pubsub_waiter *wt = arena_calloc(r->arena, sizeof(*wt));
+    wt->r = r;
+    wt->fn = fn;
+    wt->arg = arg;
+    wt->sub = gale_subscribe(NULL, channel, pubsub_waiter_msg, wt);
+    return pubsub_wait(r, wt, timeout);
+}
+
+int gale_request_wait_since(gale_request *r, const char *channel, uint64_t epoch, uint64_t offset,
+                            double timeout, gale_wait_position_fn fn, void *arg)
+{
+    if (!fn || r->waiter || r->finished || timeout < 0 || !P.base)
+        return -1;
+    struct pubsub_waiter *wt = arena_calloc(r->arena, sizeof(*wt));
+    wt->r = r;
+    wt->pfn = fn;
+    wt->arg = arg;
+    wt->sub = gale_subscribe_since(NULL, channel, epoch, offset, pubsub_waiter_pos, wt);
+    return pubsub_wait(r, wt, timeout);
 }
 
 void pubsub_drain(void)

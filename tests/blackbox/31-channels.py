@@ -30,6 +30,7 @@ ROUTES = (
     ("/events", "events"),
     ("/whoami", "whoami"),
     ("/since", "since", {"websocket": True}),
+    ("/waitsince", "waitsince"),
 )
 
 HISTORY = """pubsub = { history = (
@@ -390,6 +391,46 @@ def test_no_gap_no_repeat_while_publishing():
                "offsets seen from %d" % since)
             eq(datas(evs), ["m%d" % (o - 1) for o in range(since + 1, n + 1)], "messages")
             r.stop()
+
+
+def waitsince(port, channel, pos, timeout=0):
+    e, o = pos
+    r = galetest.request(port, "GET", "/waitsince?channel=%s&epoch=%d&offset=%d&timeout=%s"
+                         % (q(channel), e, o, timeout), timeout=20)
+    return r[0], r[2].decode()
+
+
+def test_long_polls_from_an_offset():
+    """A long poll that says where it is gets the next message at once from
+    the history, or waits for it; a client following the offsets it is
+    given sees every message once, across a reload."""
+    with start(grace_period=10) as g:
+        e, _ = publish(g.port, "hist", "one")
+        publish(g.port, "hist", "two")
+        eq(waitsince(g.port, "hist", (e, 0)), (200, "%d 1 one" % e), "from the history")
+        eq(waitsince(g.port, "hist", (e, 1)), (200, "%d 2 two" % e), "the next one")
+        eq(waitsince(g.port, "hist", (e, 2), timeout=0.3), (204, ""), "nothing new: timeout")
+        eq(waitsince(g.port, "hist", (e + 1, 2)), (200, "lost %d 2" % e), "another epoch")
+        got = []
+
+        def poller():
+            pos = (e, 0)
+            while len(got) < 30:
+                status, body = waitsince(g.port, "load", pos, timeout=5)
+                if status == 200:
+                    ep, off, msg = body.split(" ", 2)
+                    got.append(msg)
+                    pos = (int(ep), int(off))
+        t = threading.Thread(target=poller, daemon=True)
+        t.start()
+        for i in range(30):
+            if i == 15:
+                old = set(g.workers())
+                g.signal(signal.SIGHUP)
+                check(wait_for(lambda: not (old & set(g.workers())), 15), "the reload finished")
+            publish(g.port, "load", "m%d" % i)
+        t.join(30)
+        eq(got, ["m%d" % i for i in range(30)], "every message once, in order")
 
 
 # ---- Server-Sent Events across reloads ----

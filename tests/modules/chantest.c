@@ -11,6 +11,8 @@
  *            after O (gale_subscribe_since) as text "EPOCH OFFSET MSG", a
  *            loss as "lost EPOCH OFFSET".
  *   whoami   GET: "WORKER PID\n".
+ *   waitsince GET ?channel=NAME&epoch=E&offset=O[&timeout=S]: a long poll
+ *            with recovery: "EPOCH OFFSET MSG", "lost EPOCH OFFSET", or 204.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -110,6 +112,35 @@ static int events_get(gale_request *r)
     return GALE_ASYNC;
 }
 
+static void waitsince_done(gale_request *r, void *arg, const char *msg, size_t len, uint64_t epoch,
+                           uint64_t offset)
+{
+    gale_response_header(r, "Content-Type", "text/plain");
+    if (msg)
+        gale_response_printf(r, "%" PRIu64 " %" PRIu64 " %.*s", epoch, offset, (int)len, msg);
+    else if (epoch)
+        gale_response_printf(r, "lost %" PRIu64 " %" PRIu64, epoch, offset);
+    else
+        gale_response_status(r, 204);
+    gale_response_finish(r);
+}
+
+static int waitsince_get(gale_request *r)
+{
+    const char *channel = gale_request_require_argument(r, "channel");
+    if (!channel)
+        return GALE_OK;
+    const char *e = gale_request_query(r, "epoch"), *o = gale_request_query(r, "offset");
+    const char *t = gale_request_query(r, "timeout");
+    if (gale_request_wait_since(r, channel, e ? strtoull(e, NULL, 10) : 0,
+                                o ? strtoull(o, NULL, 10) : 0, t ? strtod(t, NULL) : 0,
+                                waitsince_done, NULL) < 0) {
+        gale_response_error(r, 500, "wait failed");
+        return GALE_OK;
+    }
+    return GALE_ASYNC;
+}
+
 static int whoami_get(gale_request *r)
 {
     gale_response_header(r, "Content-Type", "text/plain");
@@ -162,9 +193,13 @@ static const gale_websocket since_ws = {
 };
 
 static const gale_handler chantest_handlers[] = {
-    {.name = "pub", .post = pub_post},     {.name = "pubfast", .post = pubfast_post},
-    {.name = "events", .get = events_get}, {.name = "since", .websocket = &since_ws},
-    {.name = "whoami", .get = whoami_get}, {0},
+    {.name = "pub", .post = pub_post},
+    {.name = "pubfast", .post = pubfast_post},
+    {.name = "events", .get = events_get},
+    {.name = "since", .websocket = &since_ws},
+    {.name = "whoami", .get = whoami_get},
+    {.name = "waitsince", .get = waitsince_get},
+    {0},
 };
 
 GALE_MODULE_EXPORT const gale_module gale_module_entry = {
