@@ -543,6 +543,54 @@ def test_sse_event_name_and_keepalive():
         r.stop()
 
 
+def test_websocket_subscriber_from_an_offset():
+    """gale_subscribe_since behind a WebSocket (the npm ws client): the
+    missed messages, then the live ones, then a loss said as such."""
+    galetest.node_module("ws")
+    script = r"""
+const WebSocket = require('ws');
+const [url, n] = [process.argv[1], +process.argv[2]];
+const got = [];
+const ws = new WebSocket(url);
+ws.on('open', () => console.log('READY'));
+ws.on('message', (d) => { got.push(String(d)); if (got.length >= n) {
+    console.log(JSON.stringify(got)); process.exit(0); } });
+ws.on('error', (e) => { console.error(e.message); process.exit(2); });
+setTimeout(() => { console.log(JSON.stringify(got)); process.exit(3); }, 20000);
+"""
+    with start() as g:
+        for i in range(4):
+            e, _ = publish(g.port, "hist", "m%d" % i)
+        env = dict(os.environ, NODE_PATH=galetest.NODE_MODULES)
+        runs = []
+        for since, n in (((e, 2), 3), ((e + 1, 2), 2)):
+            url = "ws://127.0.0.1:%d/since?channel=hist&epoch=%d&offset=%d" % (g.port, since[0],
+                                                                                 since[1])
+            runs.append(subprocess.Popen(["node", "-e", script, url, str(n)], stdout=subprocess.PIPE,
+                                         text=True, env=env))
+        for p in runs:
+            eq(p.stdout.readline().strip(), "READY", "socket open")
+        time.sleep(0.3)  # let both catch up before the live message
+        publish(g.port, "hist", "live")
+        outs = [json.loads(p.communicate(timeout=25)[0].strip().splitlines()[-1]) for p in runs]
+        eq(outs[0], ["%d 3 m2" % e, "%d 4 m3" % e, "%d 5 live" % e], "recovered, then live")
+        eq(outs[1], ["lost %d 4" % e, "%d 5 live" % e], "lost, then live")
+
+
+def test_history_rules_are_checked():
+    with start(workers=1) as g:
+        path = os.path.join(g.tmp, "bad.conf")
+        with open(path, "w") as f:
+            f.write(g.conf_text.replace(HISTORY, 'pubsub = { history = ( { size = 5; } ); };'))
+        p = galetest.run_gale(["-t", "-c", path])
+        check(p.returncode != 0 and "channel" in p.stderr, "a rule with no channel: %r" % p.stderr)
+        with open(path, "w") as f:
+            f.write(g.conf_text.replace(HISTORY, 'pubsub = { history = ( { channel = "a"; '
+                                                  'size = -1; } ); };'))
+        p = galetest.run_gale(["-t", "-c", path])
+        check(p.returncode != 0 and "size" in p.stderr, "a negative size: %r" % p.stderr)
+
+
 # ---- the chat, on causal publish and history ----
 
 CHAT_CONF = """
