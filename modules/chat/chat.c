@@ -14,7 +14,12 @@
  * backend, to every gale sharing the Redis server) through the subscription,
  * in the same order everywhere. So the caches of all workers agree, and a
  * message id is a cursor that every worker understands: "what came after the
- * message I saw last".
+ * message I saw last". A post is answered only once the master (or Redis)
+ * has sequenced it (gale_publish_then): a reply posted after that answer
+ * can never reach anyone before it. With a `history` rule for the channel
+ * in the pubsub settings (conf/chat.conf has one), each worker's cache
+ * starts from the room's history kept in the master (gale_subscribe_since),
+ * so the workers of a reload begin with the room as it was.
  *
  * Routes (conf/chat.conf binds them; the names are the handlers'):
  *     GET  /                   page     index.html with the XSRF token, the
@@ -32,6 +37,10 @@
  *                                       when nothing is new, it waits for the
  *                                       next message (poll_timeout, then
  *                                       {"messages": []}: poll again)
+ *     GET  /a/message/events   events   Server-Sent Events: each message's
+ *                                       JSON as an event (id "EPOCH:OFFSET";
+ *                                       Last-Event-ID resumes through the
+ *                                       history)
  *     GET  /chatsocket         socket   WebSocket: ?cursor=ID catches up on
  *                                       open, then every message arrives as
  *                                       {"messages": [m]}; a text frame
@@ -46,8 +55,10 @@
  * cursor when there were none: "" is never an id, so it gets the whole cache,
  * and nothing posted between the page and its first poll or connection is
  * lost. chat.js shows each id once and keeps the cursor of the stream. The
- * caches live in the workers' memory: a restart or a reload starts them
- * empty, and a cursor from before then gets the whole (new) cache.
+ * caches live in the workers' memory, filled from the master's history when
+ * a worker starts: a restart of gale (or a room with no history rule)
+ * starts them empty, and a cursor from before then gets the whole (new)
+ * cache.
  *
  * The sockets of a worker share the module's one subscription: a message is
  * turned into its frame once and sent to each (a socket whose peer does not
