@@ -209,17 +209,21 @@ struct pubsub_history_reply {
     uint32_t token;
     pubsub_send_fn to;
     void *to_arg;
+    int failed; /* an item could not be queued: the rest is not sent */
 };
 
 static void pubsub_history_item(void *arg, uint64_t offset, const void *msg, size_t len)
 {
     struct pubsub_history_reply *rp = arg;
+    if (rp->failed)
+        return;
     unsigned char head[20];
     uint64_t epoch = pubsub_history_epoch();
     memcpy(head, &rp->token, 4);
     memcpy(head + 4, &epoch, 8);
     memcpy(head + 12, &offset, 8);
-    rp->to(rp->to_arg, IPC_HISTORY_ITEM, head, sizeof(head), msg, len);
+    if (rp->to(rp->to_arg, IPC_HISTORY_ITEM, head, sizeof(head), msg, len) < 0)
+        rp->failed = 1;
 }
 
 int pubsub_master_history(const struct pubsub_settings *ps, const void *payload, size_t len,
@@ -238,7 +242,9 @@ int pubsub_master_history(const struct pubsub_settings *ps, const void *payload,
     channel[p[20]] = '\0';
     int rc = pubsub_history_since(ps, channel, p[20], epoch, since, &top, pubsub_history_item, &rp);
     unsigned char end[24];
-    uint32_t status = rc < 0;
+    /* a history the worker could not take in full is a loss, said as such
+     * (it goes on from top, and its subscriber knows that it missed some) */
+    uint32_t status = rc < 0 || rp.failed;
     uint64_t cur = pubsub_history_epoch();
     memcpy(end, &rp.token, 4);
     memcpy(end + 4, &status, 4);
