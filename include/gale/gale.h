@@ -654,7 +654,8 @@ int gale_request_wait_since(gale_request *r, const char *channel, uint64_t epoch
  * messages, each as an event (id "EPOCH:OFFSET", the event name `event`,
  * or EventSource's "message" when NULL; one data line per line of the
  * message), with "retry: 1000" first and a comment line every `keepalive`
- * seconds (0: none). A request with Last-Event-ID resumes through the
+ * seconds (0: none). A request with Last-Event-ID (or, for a first
+ * connection, the query argument last_event_id) resumes through the
  * channel's history (gale_subscribe_since): the missed messages, then the
  * live ones; when they are lost, an event "lost" whose id is the position
  * it goes on from. The stream ends when the client goes away and when the

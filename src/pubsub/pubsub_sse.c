@@ -164,7 +164,11 @@ int gale_request_sse(gale_request *r, const char *channel, const char *event, do
     s->r = r;
     s->event = event ? gale_request_strdup(r, event) : NULL;
     s->keepalive = keepalive;
+    /* EventSource sends the header when it reconnects; a page that knows
+     * where to start (its first connection) can only say it in the URL */
     const char *last = gale_request_header(r, "Last-Event-ID");
+    if (!last)
+        last = gale_request_query(r, "last_event_id");
     uint64_t epoch = 0, offset = 0;
     if (last)
         pubsub_sse_parse_id(last, &epoch, &offset);

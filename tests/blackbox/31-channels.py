@@ -325,8 +325,12 @@ def test_resume_from_an_offset():
         time.sleep(0.2)
         eq(len(r.events), 4, "no repeat")
         eq(len(r2.events), 1, "no repeat")
+        # a first connection says where it starts in the URL
+        r3 = SSE(g.port, "hist", extra="&last_event_id=%d:3" % e)
+        eq(datas(r3.wait_events(2)), ["four", "five"], "from the query argument")
         r.stop()
         r2.stop()
+        r3.stop()
 
 
 def test_cannot_recover():
