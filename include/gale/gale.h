@@ -671,6 +671,29 @@ void gale_unsubscribe(gale_subscription *s);
 /* Subscriptions to channel in this worker. */
 size_t gale_subscribers(gale_ctx *ctx, const char *channel);
 
+/* Causal publish: as gale_publish, then fn(arg, channel, status, epoch,
+ * offset) once the message is sequenced (status 0: it has its offset in the
+ * channel), or lost (status -1). From that call on, every message published
+ * anywhere (any worker; with Redis, any instance) reaches every subscriber
+ * after this one: answer a post only then. With Redis, epoch and offset are
+ * 0. fn is not called if the worker exits first. 0, or -1 (fn never runs). */
+typedef void (*gale_published_fn)(void *arg, const char *channel, int status, uint64_t epoch,
+                                  uint64_t offset);
+int gale_publish_then(gale_ctx *ctx, const char *channel, const void *msg, size_t len,
+                      gale_published_fn fn, void *arg);
+/* Subscribe with recovery (backend "local"; the channel's history is set by
+ * the `history` rules of the pubsub settings): fn(arg, channel, msg, len,
+ * epoch, offset) gets every message after offset `offset` of epoch `epoch`
+ * kept in the history, then the live ones, none twice and none skipped.
+ * When some are lost (the epoch changed: the master restarted; or they
+ * fell out of the history) fn is called once with msg NULL and the current
+ * epoch and last offset, then the live ones follow. epoch 0: everything
+ * kept, then the live ones. NULL on error (also with Redis, for now). */
+typedef void (*gale_position_fn)(void *arg, const char *channel, const char *msg, size_t len,
+                                 uint64_t epoch, uint64_t offset);
+gale_subscription *gale_subscribe_since(gale_ctx *ctx, const char *channel, uint64_t epoch,
+                                        uint64_t offset, gale_position_fn fn, void *arg);
+
 /* Long polling: wait, without blocking anything, for the next message on
  * channel. fn runs exactly once: with the message; or with msg NULL after
  * timeout seconds (0: no limit), when the worker drains (a reload: answer,
@@ -680,6 +703,31 @@ size_t gale_subscribers(gale_ctx *ctx, const char *channel);
 int gale_request_wait(gale_request *r, const char *channel, double timeout,
                       void (*fn)(gale_request *r, void *arg, const char *msg, size_t len),
                       void *arg);
+
+/* A long poll with recovery (as gale_subscribe_since): fn(r, arg, msg,
+ * len, epoch, offset) runs exactly once, with the first message after
+ * offset `offset` of `epoch` (from the history at once, or the next live
+ * one) and its position, which the client sends back in its next poll; or
+ * with msg NULL and epoch 0 when gale_request_wait would give NULL (timeout,
+ * drain, client gone); or with msg NULL and the position to go on from when
+ * the messages after `offset` are lost. 0, or -1 (also with Redis). */
+typedef void (*gale_wait_position_fn)(gale_request *r, void *arg, const char *msg, size_t len,
+                                      uint64_t epoch, uint64_t offset);
+int gale_request_wait_since(gale_request *r, const char *channel, uint64_t epoch, uint64_t offset,
+                            double timeout, gale_wait_position_fn fn, void *arg);
+
+/* Server-Sent Events: answer r as a text/event-stream of channel's
+ * messages, each as an event (id "EPOCH:OFFSET", the event name `event`,
+ * or EventSource's "message" when NULL; one data line per line of the
+ * message), with "retry: 1000" first and a comment line every `keepalive`
+ * seconds (0: none). A request with Last-Event-ID (or, for a first
+ * connection, the query argument last_event_id) resumes through the
+ * channel's history (gale_subscribe_since): the missed messages, then the
+ * live ones; when they are lost, an event "lost" whose id is the position
+ * it goes on from. The stream ends when the client goes away and when the
+ * worker drains (EventSource then reconnects to a new worker and resumes).
+ * The handler returns GALE_ASYNC. 0, or -1 (answer the error yourself). */
+int gale_request_sse(gale_request *r, const char *channel, const char *event, double keepalive);
 
 /* ---- translations ---- */
 

@@ -14,7 +14,12 @@
  * backend, to every gale sharing the Redis server) through the subscription,
  * in the same order everywhere. So the caches of all workers agree, and a
  * message id is a cursor that every worker understands: "what came after the
- * message I saw last".
+ * message I saw last". A post is answered only once the master (or Redis)
+ * has sequenced it (gale_publish_then): a reply posted after that answer
+ * can never reach anyone before it. With a `history` rule for the channel
+ * in the pubsub settings (conf/chat.conf has one), each worker's cache
+ * starts from the room's history kept in the master (gale_subscribe_since),
+ * so the workers of a reload begin with the room as it was.
  *
  * Routes (conf/chat.conf binds them; the names are the handlers'):
  *     GET  /                   page     index.html with the XSRF token, the
@@ -32,6 +37,10 @@
  *                                       when nothing is new, it waits for the
  *                                       next message (poll_timeout, then
  *                                       {"messages": []}: poll again)
+ *     GET  /a/message/events   events   Server-Sent Events: each message's
+ *                                       JSON as an event (id "EPOCH:OFFSET";
+ *                                       Last-Event-ID resumes through the
+ *                                       history)
  *     GET  /chatsocket         socket   WebSocket: ?cursor=ID catches up on
  *                                       open, then every message arrives as
  *                                       {"messages": [m]}; a text frame
@@ -46,8 +55,10 @@
  * cursor when there were none: "" is never an id, so it gets the whole cache,
  * and nothing posted between the page and its first poll or connection is
  * lost. chat.js shows each id once and keeps the cursor of the stream. The
- * caches live in the workers' memory: a restart or a reload starts them
- * empty, and a cursor from before then gets the whole (new) cache.
+ * caches live in the workers' memory, filled from the master's history when
+ * a worker starts: a restart of gale (or a room with no history rule)
+ * starts them empty, and a cursor from before then gets the whole (new)
+ * cache.
  *
  * The sockets of a worker share the module's one subscription: a message is
  * turned into its frame once and sent to each (a socket whose peer does not
@@ -261,11 +272,16 @@ static json_t *chat_compose(const char *body, const char *name, const char **why
 }
 
 /* Send m to every subscriber of the room. It reaches the cache (ours too)
- * later, through the subscription. 0, or -1. */
-static int chat_publish(gale_ctx *ctx, struct chat *c, const json_t *m)
+ * later, through the subscription. fn (may be NULL) runs once the message
+ * is sequenced: whatever anyone posts after that comes after it, for every
+ * reader. 0, or -1. */
+static int chat_publish(gale_ctx *ctx, struct chat *c, const json_t *m, gale_published_fn fn,
+                        void *arg)
 {
     char *text = json_dumps(m, JSON_COMPACT);
-    int rc = text ? gale_publish(ctx, c->channel, text, strlen(text)) : -1;
+    int rc = !text ? -1
+             : fn  ? gale_publish_then(ctx, c->channel, text, strlen(text), fn, arg)
+                   : gale_publish(ctx, c->channel, text, strlen(text));
     free(text);
     return rc;
 }
@@ -303,6 +319,16 @@ static void chat_on_message(void *arg, const char *channel, const char *text, si
     }
     chat_push(c, &m);
     chat_fanout(c);
+}
+
+/* The room's subscription with recovery: the history the master keeps
+ * first (a worker started by a reload begins with the messages before it),
+ * then the live ones. A loss (msg NULL) leaves the cache as it is. */
+static void chat_on_position(void *arg, const char *channel, const char *text, size_t len,
+                             uint64_t epoch, uint64_t offset)
+{
+    if (text)
+        chat_on_message(arg, channel, text, len);
 }
 
 /* ---- HTTP answers ---- */
@@ -450,6 +476,59 @@ static int chat_static(gale_request *r)
 }
 
 /* POST /a/message/new: body, name; next (optional) for forms without JS. */
+/* A post waiting to be sequenced before it is answered. Freed by whichever
+ * comes last: the report, or the end of the request (a client that left). */
+struct chat_post {
+    gale_request *r; /* NULL once the request is gone */
+    json_t *m;
+    int reported;
+};
+
+static void chat_post_free(struct chat_post *p)
+{
+    json_decref(p->m);
+    free(p);
+}
+
+static void chat_post_gone(void *arg)
+{
+    struct chat_post *p = arg;
+    if (p->reported)
+        chat_post_free(p);
+    else
+        p->r = NULL;
+}
+
+/* The post is sequenced: answer it now, so that a reply the poster sends
+ * next can never be shown before it. */
+static void chat_new_sequenced(void *arg, const char *channel, int status, uint64_t epoch,
+                               uint64_t offset)
+{
+    struct chat_post *p = arg;
+    gale_request *r = p->r;
+    if (!r) {
+        chat_post_free(p);
+        return;
+    }
+    p->reported = 1; /* freed with the request */
+    struct chat *c = gale_request_module_data(r);
+    const char *next = gale_request_argument(r, "next");
+    if (status < 0) {
+        gale_response_error(r, 503, "the message could not be sent; try again");
+    } else if (next) {
+        int local = next[0] == '/' && next[1] != '/' && next[1] != '\\';
+        if (!local || gale_response_redirect(r, 303, next) < 0)
+            gale_response_redirect(r, 303, gale_request_printf(r, "%s/", c->prefix));
+    } else {
+        chat_json_head(r);
+        char *text = json_dumps(p->m, JSON_COMPACT);
+        if (text)
+            gale_response_puts(r, text);
+        free(text);
+    }
+    gale_response_finish(r);
+}
+
 static int chat_new(gale_request *r)
 {
     struct chat *c = gale_request_module_data(r);
@@ -460,24 +539,21 @@ static int chat_new(gale_request *r)
         gale_response_error(r, 400, why);
         return GALE_OK;
     }
-    if (chat_publish(gale_request_ctx(r), c, m) < 0) {
+    struct chat_post *p = calloc(1, sizeof(*p));
+    if (!p) {
+        json_decref(m);
         gale_response_error(r, 503, "the message could not be sent; try again");
-    } else {
-        const char *next = gale_request_argument(r, "next");
-        if (next) {
-            int local = next[0] == '/' && next[1] != '/' && next[1] != '\\';
-            if (!local || gale_response_redirect(r, 303, next) < 0)
-                gale_response_redirect(r, 303, gale_request_printf(r, "%s/", c->prefix));
-        } else {
-            chat_json_head(r);
-            char *text = json_dumps(m, JSON_COMPACT);
-            if (text)
-                gale_response_puts(r, text);
-            free(text);
-        }
+        return GALE_OK;
     }
-    json_decref(m);
-    return GALE_OK;
+    p->r = r;
+    p->m = m;
+    if (chat_publish(gale_request_ctx(r), c, m, chat_new_sequenced, p) < 0) {
+        chat_post_free(p);
+        gale_response_error(r, 503, "the message could not be sent; try again");
+        return GALE_OK;
+    }
+    gale_request_cleanup(r, chat_post_gone, p);
+    return GALE_ASYNC;
 }
 
 /* The wait of a long poll ended: a message came (msg), or the time is up or
@@ -515,6 +591,19 @@ static int chat_updates(gale_request *r)
     }
     if (gale_request_wait(r, c->channel, c->poll_timeout, chat_updates_woke, (void *)cursor) < 0) {
         gale_response_error(r, 503, "cannot wait for messages now");
+        return GALE_OK;
+    }
+    return GALE_ASYNC;
+}
+
+/* GET /a/message/events: the room as Server-Sent Events, each message's
+ * JSON an event; EventSource resumes after a reload (Last-Event-ID) through
+ * the room's history. */
+static int chat_events(gale_request *r)
+{
+    struct chat *c = gale_request_module_data(r);
+    if (gale_request_sse(r, c->channel, NULL, 25.0) < 0) {
+        gale_response_error(r, 503, "cannot stream the room now");
         return GALE_OK;
     }
     return GALE_ASYNC;
@@ -574,7 +663,7 @@ static void chat_ws_message(gale_ws *ws, const char *data, size_t len, int binar
                          &why);
     if (!m)
         chat_ws_error(ws, why);
-    else if (chat_publish(ctx, c, m) < 0)
+    else if (chat_publish(ctx, c, m, NULL, NULL) < 0)
         chat_ws_error(ws, "the message could not be sent; try again");
     json_decref(m);
     json_decref(in);
@@ -770,7 +859,8 @@ static int chat_init(gale_ctx *ctx, const json_t *settings)
         chat_file(&c->page, folder, "index.html") < 0 || chat_file(&c->js, folder, "chat.js") < 0 ||
         chat_file(&c->css, folder, "chat.css") < 0 || chat_template(NULL, c) < 0 ||
         (c->ring = calloc(c->cache_size, sizeof(*c->ring))) == NULL ||
-        (c->sub = gale_subscribe(ctx, c->channel, chat_on_message, c)) == NULL) {
+        ((c->sub = gale_subscribe_since(ctx, c->channel, 0, 0, chat_on_position, c)) == NULL &&
+         (c->sub = gale_subscribe(ctx, c->channel, chat_on_message, c)) == NULL)) {
         free(folder);
         chat_free(c);
         return -1;
@@ -798,6 +888,7 @@ static const gale_handler chat_handlers[] = {
     {.name = "page", .get = chat_page},
     {.name = "static", .get = chat_static},
     {.name = "new", .post = chat_new},
+    {.name = "events", .get = chat_events},
     {.name = "updates", .post = chat_updates},
     {.name = "socket", .websocket = &chat_socket},
     {0},

@@ -13,10 +13,14 @@
 struct event_base;
 
 enum ipc_type {
-    IPC_READY = 1, /* worker -> master: listening and modules initialised */
-    IPC_DRAINING,  /* worker -> master: stopped accepting (SIGQUIT) */
-    IPC_PUBLISH,   /* worker -> master: a pub/sub message (pubsub.h's format) */
-    IPC_MESSAGE,   /* master -> every worker: a pub/sub message, in the master's order */
+    IPC_READY = 1,    /* worker -> master: listening and modules initialised */
+    IPC_DRAINING,     /* worker -> master: stopped accepting (SIGQUIT) */
+    IPC_PUBLISH,      /* worker -> master: a pub/sub message (pubsub.h's format) */
+    IPC_MESSAGE,      /* master -> every worker: a pub/sub message, in the master's order */
+    IPC_SEQUENCED,    /* master -> a worker: its publish got this offset */
+    IPC_HISTORY,      /* worker -> master: the messages of a channel since an offset */
+    IPC_HISTORY_ITEM, /* master -> a worker: one of them */
+    IPC_HISTORY_END,  /* master -> a worker: all sent, or they cannot be */
     IPC_TYPE_MAX,
 };
 

@@ -43,6 +43,8 @@
 #include "net/tls.h"
 #include "page/template_settings.h"
 #include "pubsub/pubsub.h"
+#include "pubsub/pubsub_history.h"
+#include "pubsub/pubsub_settings.h"
 
 #define MASTER_READY_TIMEOUT 30.0             /* seconds new workers get to start */
 #define MASTER_STOP_TIMEOUT 5.0               /* seconds a quick stop waits before SIGKILL */
@@ -269,19 +271,32 @@ int master_check(const char *path)
 
 /* ---- workers ---- */
 
-/* A pub/sub message: to every worker, old generation included, in the
- * order messages arrive here (the one order every subscriber sees). A
- * worker that cannot keep up loses messages rather than stall the others. */
-static void master_relay(const char *payload, size_t len)
+/* A pub/sub message, sequenced (pubsub_history.h): to every worker, old
+ * generation included, in the order messages arrive here (the one order
+ * every subscriber sees). A worker that cannot keep up loses messages
+ * rather than stall the others. */
+static void master_relay(void *arg, const void *a, size_t alen, const void *b, size_t blen)
 {
-    if (pubsub_check_payload(payload, len) < 0)
-        return;
+    (void)arg;
     for (size_t i = 0; i < M.nw; i++) {
         struct mworker *mw = &M.w[i];
-        if (mw->out && ipc_queue_send(mw->out, IPC_MESSAGE, payload, len, NULL, 0) < 0)
+        if (mw->out && ipc_queue_send(mw->out, IPC_MESSAGE, a, alen, b, blen) < 0)
             log_warn("worker %d (pid %d) is not reading: a pub/sub message is dropped", mw->slot,
                      (int)mw->pid);
     }
+}
+
+/* An answer to one worker (its publish sequenced, the history it asked). */
+static int master_answer(void *arg, uint32_t type, const void *a, size_t alen, const void *b,
+                         size_t blen)
+{
+    struct mworker *mw = arg;
+    if (!mw->out || ipc_queue_send(mw->out, type, a, alen, b, blen) < 0) {
+        log_warn("worker %d (pid %d) is not reading: a pub/sub answer is dropped", mw->slot,
+                 (int)mw->pid);
+        return -1;
+    }
+    return 0;
 }
 
 static void master_ipc_cb(evutil_socket_t fd, short what, void *arg)
@@ -299,7 +314,12 @@ static void master_ipc_cb(evutil_socket_t fd, short what, void *arg)
             return;
         }
         if (type == IPC_PUBLISH) {
-            master_relay(buf, (size_t)n);
+            pubsub_master_publish(pubsub_settings(M.cur.cfg), buf, (size_t)n, master_relay, NULL,
+                                  master_answer, mw);
+            continue;
+        }
+        if (type == IPC_HISTORY) {
+            pubsub_master_history(pubsub_settings(M.cur.cfg), buf, (size_t)n, master_answer, mw);
             continue;
         }
         if (type == IPC_READY && mw->state == MW_STARTING) {
@@ -735,6 +755,7 @@ int master_run(const char *path)
         master_forget(&M.w[0]);
     master_free_generation(&M.prev);
     master_free_generation(&M.cur);
+    pubsub_history_free();
     event_free(M.sig_ev);
     event_free(M.tick);
     event_base_free(M.base);

@@ -42,9 +42,27 @@ struct pubsub_channel {
 struct gale_subscription {
     struct pubsub_channel *ch;
     gale_message_fn fn;
+    gale_position_fn pfn; /* gale_subscribe_since: fn is NULL */
     void *arg;
     struct gale_subscription *prev, *next;
+    /* gale_subscribe_since: where the subscriber is; while the master
+     * answers its history request (token), live messages are dropped: the
+     * ones sequenced before the answer are in it, the later ones follow it. */
+    uint64_t epoch, last;
+    uint32_t token;
+    struct gale_subscription *rnext; /* P.recovering */
     unsigned dead : 1;
+    unsigned recovering : 1;
+    unsigned now : 1; /* pubsub_subscribe_now: told where "now" is */
+};
+
+/* A gale_publish_then waiting for the master's IPC_SEQUENCED. */
+struct pubsub_then {
+    uint32_t token;
+    gale_published_fn fn;
+    void *arg;
+    char channel[PUBSUB_MAX_CHANNEL + 1];
+    struct pubsub_then *next;
 };
 
 struct pubsub_waiter {
@@ -52,6 +70,7 @@ struct pubsub_waiter {
     gale_subscription *sub;
     struct event timer;
     void (*fn)(gale_request *r, void *arg, const char *msg, size_t len);
+    gale_wait_position_fn pfn; /* gale_request_wait_since: fn is NULL */
     void *arg;
     struct pubsub_waiter *prev, *next; /* every waiter of the worker, for the drain */
     unsigned done : 1;
@@ -68,11 +87,14 @@ static struct {
     size_t nbuckets, nchannels;
     struct pubsub_waiter *waiters;
     int draining;
+    uint32_t token;                      /* the last one given */
+    struct pubsub_then *then, *then_end; /* in the order sent: the master answers in order */
+    gale_subscription *recovering;
 } P = {.ipc_fd = -1};
 
 /* ---- channels ---- */
 
-static uint32_t pubsub_hash(const char *s, size_t len)
+uint32_t pubsub_hash(const char *s, size_t len)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
     for (size_t i = 0; i < len; i++)
@@ -143,6 +165,12 @@ static void pubsub_channel_gc(struct pubsub_channel *ch)
 static void pubsub_unlink(gale_subscription *s)
 {
     struct pubsub_channel *ch = s->ch;
+    if (s->recovering) {
+        gale_subscription **pp = &P.recovering;
+        while (*pp != s)
+            pp = &(*pp)->rnext;
+        *pp = s->rnext;
+    }
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -165,7 +193,23 @@ static void pubsub_sweep(struct pubsub_channel *ch)
     pubsub_channel_gc(ch);
 }
 
-void pubsub_deliver(const char *channel, size_t chlen, const char *msg, size_t len)
+/* One message to one subscription; a positioned one skips what it has. */
+static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len, uint64_t epoch,
+                               uint64_t offset)
+{
+    if (s->fn) {
+        s->fn(s->arg, s->ch->name, msg, len);
+        return;
+    }
+    if (s->recovering || (epoch == s->epoch && offset <= s->last))
+        return;
+    s->epoch = epoch;
+    s->last = offset;
+    s->pfn(s->arg, s->ch->name, msg, len, epoch, offset);
+}
+
+void pubsub_deliver(const char *channel, size_t chlen, const char *msg, size_t len, uint64_t epoch,
+                    uint64_t offset)
 {
     struct pubsub_channel *ch = pubsub_find(channel, chlen, pubsub_hash(channel, chlen));
     if (!ch)
@@ -175,7 +219,7 @@ void pubsub_deliver(const char *channel, size_t chlen, const char *msg, size_t l
     gale_subscription *last = ch->tail;
     for (gale_subscription *s = ch->head; s; s = s->next) {
         if (!s->dead)
-            s->fn(s->arg, ch->name, msg, len);
+            pubsub_deliver_one(s, msg, len, epoch, offset);
         if (s == last)
             break;
     }
@@ -191,36 +235,96 @@ static int pubsub_channel_ok(const char *channel, size_t *len)
     return *len > 0 && *len <= PUBSUB_MAX_CHANNEL;
 }
 
-int gale_publish(gale_ctx *ctx, const char *channel, const void *msg, size_t len)
+static int pubsub_publish(const char *channel, const void *msg, size_t len, gale_published_fn fn,
+                          void *arg)
 {
     size_t chlen;
-    (void)ctx;
     if (!pubsub_channel_ok(channel, &chlen) || len > PUBSUB_MAX_MESSAGE || (!msg && len))
         return -1;
     if (P.backend == PUBSUB_REDIS)
-        return pubsub_redis_publish(channel, msg, len);
+        return pubsub_redis_publish(channel, msg, len, fn, arg);
     if (!P.out)
         return -1;
-    unsigned char head[1 + PUBSUB_MAX_CHANNEL];
-    head[0] = (unsigned char)chlen;
-    memcpy(head + 1, channel, chlen);
-    if (ipc_queue_send(P.out, IPC_PUBLISH, head, 1 + chlen, msg, len) < 0) {
+    uint32_t token = 0;
+    if (fn && !++P.token)
+        P.token = 1; /* 0 says "no report" */
+    if (fn)
+        token = P.token;
+    unsigned char head[4 + 1 + PUBSUB_MAX_CHANNEL];
+    memcpy(head, &token, 4);
+    head[4] = (unsigned char)chlen;
+    memcpy(head + 5, channel, chlen);
+    if (ipc_queue_send(P.out, IPC_PUBLISH, head, 5 + chlen, msg, len) < 0) {
         log_warn("pubsub: cannot send to the master: message on %s dropped", channel);
         return -1;
+    }
+    if (fn) {
+        struct pubsub_then *t = xcalloc(1, sizeof(*t));
+        t->token = token;
+        t->fn = fn;
+        t->arg = arg;
+        memcpy(t->channel, channel, chlen + 1);
+        if (P.then_end)
+            P.then_end->next = t;
+        else
+            P.then = t;
+        P.then_end = t;
     }
     return 0;
 }
 
-gale_subscription *gale_subscribe(gale_ctx *ctx, const char *channel, gale_message_fn fn, void *arg)
+int gale_publish(gale_ctx *ctx, const char *channel, const void *msg, size_t len)
+{
+    (void)ctx;
+    return pubsub_publish(channel, msg, len, NULL, NULL);
+}
+
+int gale_publish_then(gale_ctx *ctx, const char *channel, const void *msg, size_t len,
+                      gale_published_fn fn, void *arg)
+{
+    (void)ctx;
+    if (!fn)
+        return -1;
+    return pubsub_publish(channel, msg, len, fn, arg);
+}
+
+/* IPC_SEQUENCED: the oldest publish waiting is this one (the master
+ * answers in order; one it could not sequence was malformed, never sent). */
+static void pubsub_sequenced(const unsigned char *p, size_t len)
+{
+    uint32_t token;
+    uint64_t pos[2];
+    if (len != 20)
+        return;
+    memcpy(&token, p, 4);
+    memcpy(pos, p + 4, 16);
+    while (P.then) {
+        struct pubsub_then *t = P.then;
+        P.then = t->next;
+        if (!P.then)
+            P.then_end = NULL;
+        int mine = t->token == token;
+        if (mine)
+            t->fn(t->arg, t->channel, 0, pos[0], pos[1]);
+        else /* the master dropped its answer (this worker was not reading) */
+            t->fn(t->arg, t->channel, -1, 0, 0);
+        free(t);
+        if (mine)
+            break;
+    }
+}
+
+static gale_subscription *pubsub_subscribe(const char *channel, gale_message_fn fn,
+                                           gale_position_fn pfn, void *arg)
 {
     size_t chlen;
-    (void)ctx;
-    if (!fn || !pubsub_channel_ok(channel, &chlen))
+    if ((!fn && !pfn) || !pubsub_channel_ok(channel, &chlen))
         return NULL;
     struct pubsub_channel *ch = pubsub_channel(channel, chlen);
     gale_subscription *s = xcalloc(1, sizeof(*s));
     s->ch = ch;
     s->fn = fn;
+    s->pfn = pfn;
     s->arg = arg;
     s->prev = ch->tail;
     if (ch->tail)
@@ -230,6 +334,123 @@ gale_subscription *gale_subscribe(gale_ctx *ctx, const char *channel, gale_messa
     ch->tail = s;
     ch->n++;
     return s;
+}
+
+gale_subscription *gale_subscribe(gale_ctx *ctx, const char *channel, gale_message_fn fn, void *arg)
+{
+    (void)ctx;
+    return fn ? pubsub_subscribe(channel, fn, NULL, arg) : NULL;
+}
+
+gale_subscription *pubsub_subscribe_live(const char *channel, gale_position_fn fn, void *arg)
+{
+    return fn ? pubsub_subscribe(channel, NULL, fn, arg) : NULL;
+}
+
+static gale_subscription *pubsub_subscribe_from(const char *channel, uint64_t epoch,
+                                                uint64_t offset, gale_position_fn fn, void *arg)
+{
+    if (!fn || P.backend == PUBSUB_REDIS || !P.out)
+        return NULL; /* history lives in the master only, so far */
+    gale_subscription *s = pubsub_subscribe(channel, NULL, fn, arg);
+    if (!s)
+        return NULL;
+    if (!++P.token)
+        P.token = 1;
+    unsigned char req[21 + PUBSUB_MAX_CHANNEL];
+    memcpy(req, &P.token, 4);
+    memcpy(req + 4, &epoch, 8);
+    memcpy(req + 12, &offset, 8);
+    req[20] = (unsigned char)s->ch->len;
+    memcpy(req + 21, s->ch->name, s->ch->len);
+    if (ipc_queue_send(P.out, IPC_HISTORY, req, 21 + s->ch->len, NULL, 0) < 0) {
+        gale_unsubscribe(s);
+        return NULL;
+    }
+    s->epoch = epoch;
+    s->last = offset;
+    s->token = P.token;
+    s->recovering = 1;
+    s->rnext = P.recovering;
+    P.recovering = s;
+    return s;
+}
+
+gale_subscription *gale_subscribe_since(gale_ctx *ctx, const char *channel, uint64_t epoch,
+                                        uint64_t offset, gale_position_fn fn, void *arg)
+{
+    (void)ctx;
+    return offset == PUBSUB_NOW ? NULL : pubsub_subscribe_from(channel, epoch, offset, fn, arg);
+}
+
+gale_subscription *pubsub_subscribe_now(const char *channel, gale_position_fn fn, void *arg)
+{
+    if (P.backend == PUBSUB_REDIS)
+        return pubsub_subscribe_live(channel, fn, arg);
+    gale_subscription *s = pubsub_subscribe_from(channel, 0, PUBSUB_NOW, fn, arg);
+    if (s)
+        s->now = 1;
+    return s;
+}
+
+static gale_subscription *pubsub_recovering(const unsigned char *p)
+{
+    uint32_t token;
+    memcpy(&token, p, 4);
+    for (gale_subscription *s = P.recovering; s; s = s->rnext)
+        if (s->token == token)
+            return s;
+    return NULL;
+}
+
+/* One message of a history asked for: deliver it as if live. */
+static void pubsub_history_item(const unsigned char *p, size_t len)
+{
+    gale_subscription *s = len >= 20 ? pubsub_recovering(p) : NULL;
+    if (!s || s->dead)
+        return;
+    uint64_t epoch, offset;
+    memcpy(&epoch, p + 4, 8);
+    memcpy(&offset, p + 12, 8);
+    struct pubsub_channel *ch = s->ch;
+    ch->delivering++;
+    s->recovering = 0; /* for pubsub_deliver_one */
+    pubsub_deliver_one(s, (const char *)p + 20, len - 20, epoch, offset);
+    s->recovering = 1;
+    if (--ch->delivering == 0)
+        pubsub_sweep(ch);
+}
+
+/* The history is complete, or lost: either way, live messages from now. */
+static void pubsub_history_end(const unsigned char *p, size_t len)
+{
+    gale_subscription *s = len == 24 ? pubsub_recovering(p) : NULL;
+    if (!s)
+        return;
+    uint32_t status;
+    uint64_t epoch, top;
+    memcpy(&status, p + 4, 4);
+    memcpy(&epoch, p + 8, 8);
+    memcpy(&top, p + 16, 8);
+    gale_subscription **pp = &P.recovering;
+    while (*pp != s)
+        pp = &(*pp)->rnext;
+    *pp = s->rnext;
+    s->recovering = 0;
+    if (s->dead)
+        return;
+    int lost = status != 0, now = s->now;
+    s->epoch = epoch;
+    s->now = 0;
+    if (s->last < top || lost || now)
+        s->last = top;
+    if (lost || now) {
+        struct pubsub_channel *ch = s->ch;
+        ch->delivering++;
+        s->pfn(s->arg, ch->name, NULL, 0, epoch, top);
+        if (--ch->delivering == 0)
+            pubsub_sweep(ch);
+    }
 }
 
 void gale_unsubscribe(gale_subscription *s)
@@ -278,20 +499,33 @@ static int pubsub_waiter_stop(struct pubsub_waiter *wt)
 }
 
 /* The wait is over: the module answers. */
-static void pubsub_waiter_end(struct pubsub_waiter *wt, const char *msg, size_t len)
+static void pubsub_waiter_end(struct pubsub_waiter *wt, const char *msg, size_t len, uint64_t epoch,
+                              uint64_t offset)
 {
-    if (pubsub_waiter_stop(wt) == 0)
-        wt->fn(wt->r, wt->arg, msg, len); /* may free r, and wt with it */
+    if (pubsub_waiter_stop(wt) < 0)
+        return;
+    if (wt->pfn) /* either may free r, and wt with it */
+        wt->pfn(wt->r, wt->arg, msg, len, epoch, offset);
+    else
+        wt->fn(wt->r, wt->arg, msg, len);
 }
 
 static void pubsub_waiter_msg(void *arg, const char *channel, const char *msg, size_t len)
 {
-    pubsub_waiter_end(arg, msg, len);
+    pubsub_waiter_end(arg, msg, len, 0, 0);
+}
+
+/* The first message after the waiter's position, or the news that the
+ * ones after it are lost (msg NULL, where to go on from). */
+static void pubsub_waiter_pos(void *arg, const char *channel, const char *msg, size_t len,
+                              uint64_t epoch, uint64_t offset)
+{
+    pubsub_waiter_end(arg, msg, len, epoch, offset);
 }
 
 static void pubsub_waiter_timer(evutil_socket_t fd, short what, void *arg)
 {
-    pubsub_waiter_end(arg, NULL, 0);
+    pubsub_waiter_end(arg, NULL, 0, 0, 0);
 }
 
 /* The request is freed (answered, or its worker exits). */
@@ -308,17 +542,9 @@ static void pubsub_request_gone(gale_request *r)
         event_active(&r->waiter->timer, EV_TIMEOUT, 0);
 }
 
-int gale_request_wait(gale_request *r, const char *channel, double timeout,
-                      void (*fn)(gale_request *r, void *arg, const char *msg, size_t len),
-                      void *arg)
+/* A waiter of r on sub (made by the caller, with the waiter as its arg). */
+static int pubsub_wait(gale_request *r, struct pubsub_waiter *wt, double timeout)
 {
-    if (!fn || r->waiter || r->finished || timeout < 0 || !P.base)
-        return -1;
-    struct pubsub_waiter *wt = arena_calloc(r->arena, sizeof(*wt));
-    wt->r = r;
-    wt->fn = fn;
-    wt->arg = arg;
-    wt->sub = gale_subscribe(NULL, channel, pubsub_waiter_msg, wt);
     if (!wt->sub)
         return -1;
     evtimer_assign(&wt->timer, P.base, pubsub_waiter_timer, wt);
@@ -338,21 +564,53 @@ int gale_request_wait(gale_request *r, const char *channel, double timeout,
     return 0;
 }
 
+int gale_request_wait(gale_request *r, const char *channel, double timeout,
+                      void (*fn)(gale_request *r, void *arg, const char *msg, size_t len),
+                      void *arg)
+{
+    if (!fn || r->waiter || r->finished || timeout < 0 || !P.base)
+        return -1;
+    struct pubsub_waiter *wt = arena_calloc(r->arena, sizeof(*wt));
+    wt->r = r;
+    wt->fn = fn;
+    wt->arg = arg;
+    wt->sub = gale_subscribe(NULL, channel, pubsub_waiter_msg, wt);
+    return pubsub_wait(r, wt, timeout);
+}
+
+int gale_request_wait_since(gale_request *r, const char *channel, uint64_t epoch, uint64_t offset,
+                            double timeout, gale_wait_position_fn fn, void *arg)
+{
+    if (!fn || r->waiter || r->finished || timeout < 0 || !P.base)
+        return -1;
+    struct pubsub_waiter *wt = arena_calloc(r->arena, sizeof(*wt));
+    wt->r = r;
+    wt->pfn = fn;
+    wt->arg = arg;
+    wt->sub = gale_subscribe_since(NULL, channel, epoch, offset, pubsub_waiter_pos, wt);
+    return pubsub_wait(r, wt, timeout);
+}
+
 void pubsub_drain(void)
 {
     P.draining = 1;
+    pubsub_sse_drain();
     for (struct pubsub_waiter *wt = P.waiters; wt; wt = wt->next)
         event_active(&wt->timer, EV_TIMEOUT, 0);
 }
 
 /* ---- the local backend: messages from the master ---- */
 
-int pubsub_check_payload(const void *payload, size_t len)
+static void pubsub_ipc_message(char *buf, size_t n)
 {
-    const unsigned char *p = payload;
-    if (len < 1 || p[0] == 0 || p[0] > PUBSUB_MAX_CHANNEL || len < 1 + (size_t)p[0])
-        return -1;
-    return (int)len;
+    const unsigned char *p = (const unsigned char *)buf;
+    uint64_t pos[2];
+    if (n < 17 || p[16] == 0 || p[16] > PUBSUB_MAX_CHANNEL || n < 17 + (size_t)p[16])
+        return;
+    memcpy(pos, p, 16);
+    size_t chlen = p[16];
+    buf[n] = '\0'; /* messages are NUL-terminated for the callbacks */
+    pubsub_deliver(buf + 17, chlen, buf + 17 + chlen, n - 17 - chlen, pos[0], pos[1]);
 }
 
 static void pubsub_ipc_cb(evutil_socket_t fd, short what, void *arg)
@@ -367,11 +625,16 @@ static void pubsub_ipc_cb(evutil_socket_t fd, short what, void *arg)
             event_del(P.ipc_ev); /* the master is gone: PDEATHSIG stops us */
             return;
         }
-        if (type != IPC_MESSAGE || pubsub_check_payload(buf, (size_t)n) < 0)
-            continue;
-        size_t chlen = (unsigned char)buf[0];
-        buf[n] = '\0'; /* messages are NUL-terminated for the callbacks */
-        pubsub_deliver(buf + 1, chlen, buf + 1 + chlen, (size_t)n - 1 - chlen);
+        if (type == IPC_MESSAGE) {
+            pubsub_ipc_message(buf, (size_t)n);
+        } else if (type == IPC_SEQUENCED) {
+            pubsub_sequenced((unsigned char *)buf, (size_t)n);
+        } else if (type == IPC_HISTORY_ITEM) {
+            buf[n] = '\0';
+            pubsub_history_item((unsigned char *)buf, (size_t)n);
+        } else if (type == IPC_HISTORY_END) {
+            pubsub_history_end((unsigned char *)buf, (size_t)n);
+        }
     }
 }
 
@@ -412,6 +675,11 @@ void pubsub_shutdown(void)
         }
     }
     free(P.buckets);
+    while (P.then) { /* the worker exits: nobody waits for these any more */
+        struct pubsub_then *t = P.then;
+        P.then = t->next;
+        free(t);
+    }
     memset(&P, 0, sizeof(P));
     P.ipc_fd = -1;
 }

@@ -8,13 +8,25 @@
  * worker). So every subscriber of a channel, in any worker or instance, sees
  * the same messages in the same order, the publisher's worker included.
  *
- * Wire format of IPC_PUBLISH and IPC_MESSAGE: one byte, the channel's
- * length; the channel; the message.
+ * The master is the sequencer: it gives each message the next offset of its
+ * channel (pubsub_history.h) before relaying it, and tells a publisher that
+ * asked (gale_publish_then) only after the message is queued to every
+ * worker, so whatever is published after that report, anywhere, comes after
+ * it for every subscriber.
+ *
+ * Wire formats (integers in the host's order: both ends are one machine):
+ *   IPC_PUBLISH       u32 token (0: no report), u8 channel length, channel, message
+ *   IPC_MESSAGE       u64 epoch, u64 offset, u8 channel length, channel, message
+ *   IPC_SEQUENCED     u32 token, u64 epoch, u64 offset
+ *   IPC_HISTORY       u32 token, u64 epoch, u64 since, u8 channel length, channel
+ *   IPC_HISTORY_ITEM  u32 token, u64 epoch, u64 offset, message
+ *   IPC_HISTORY_END   u32 token, u32 status (0 complete, 1 lost), u64 epoch, u64 top
  */
 #ifndef GALE_PUBSUB_H
 #define GALE_PUBSUB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "gale/gale.h"
 
@@ -31,9 +43,41 @@ void pubsub_drain(void);
 /* Free everything (after the modules' shutdown). */
 void pubsub_shutdown(void);
 
-/* The master: a worker published (payload as above); relay it. Returns the
- * payload length checked, or -1 when it is malformed. */
-int pubsub_check_payload(const void *payload, size_t len);
+/* A subscription told each message's position, from the next live one on
+ * (no history asked). */
+gale_subscription *pubsub_subscribe_live(const char *channel, gale_position_fn fn, void *arg);
+/* A subscription from the next message sequenced: fn is called first with
+ * msg NULL and the position now (epoch, last offset), then with each
+ * message. (With Redis: as pubsub_subscribe_live.) */
+gale_subscription *pubsub_subscribe_now(const char *channel, gale_position_fn fn, void *arg);
+/* IPC_HISTORY's `since` that asks for the position only. */
+#define PUBSUB_NOW UINT64_MAX
+
+/* The worker drains: Server-Sent Event streams end (pubsub_sse.c), so that
+ * their clients reconnect to a new worker and resume from their last id. */
+void pubsub_sse_drain(void);
+
+/* FNV-1a of a channel name. */
+uint32_t pubsub_hash(const char *s, size_t len);
+
+/* ---- the master's side (pubsub_history.c) ---- */
+
+struct pubsub_settings;
+
+/* What the master sends: to one worker's queue (arg). 0, or -1. */
+typedef int (*pubsub_send_fn)(void *arg, uint32_t type, const void *a, size_t alen, const void *b,
+                              size_t blen);
+
+/* A worker published (IPC_PUBLISH): sequence the message, send it as
+ * IPC_MESSAGE to every worker through each(), then IPC_SEQUENCED to the
+ * publisher (to, when it asked). -1 when the payload is malformed. */
+int pubsub_master_publish(const struct pubsub_settings *ps, const void *payload, size_t len,
+                          void (*each)(void *arg, const void *a, size_t alen, const void *b,
+                                       size_t blen),
+                          void *each_arg, pubsub_send_fn to, void *to_arg);
+/* A worker asked for history (IPC_HISTORY): answer it through to. */
+int pubsub_master_history(const struct pubsub_settings *ps, const void *payload, size_t len,
+                          pubsub_send_fn to, void *to_arg);
 
 /* ---- between pubsub.c and the Redis backend (pubsub_redis.c) ---- */
 
@@ -41,10 +85,12 @@ struct event_base;
 struct config_redis;
 
 /* A message came from the sequencer: call the channel's subscribers. */
-void pubsub_deliver(const char *channel, size_t chlen, const char *msg, size_t len);
+void pubsub_deliver(const char *channel, size_t chlen, const char *msg, size_t len, uint64_t epoch,
+                    uint64_t offset);
 
 int pubsub_redis_init(struct event_base *base, const struct config_redis *cfg);
-int pubsub_redis_publish(const char *channel, const void *msg, size_t len);
+int pubsub_redis_publish(const char *channel, const void *msg, size_t len, gale_published_fn fn,
+                         void *arg);
 void pubsub_redis_shutdown(void);
 
 #endif

@@ -10,6 +10,7 @@
  * published elsewhere meanwhile are lost to this worker, as with Redis
  * pub/sub itself.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,7 @@ static void pubsub_redis_on_message(redisAsyncContext *ac, void *r, void *privda
         ch->len <= R.prefix_len)
         return;
     /* hiredis NUL-terminates string replies */
-    pubsub_deliver(ch->str + R.prefix_len, ch->len - R.prefix_len, msg->str, msg->len);
+    pubsub_deliver(ch->str + R.prefix_len, ch->len - R.prefix_len, msg->str, msg->len, 0, 0);
 }
 
 /* Every connection of the subscribing link starts with the subscription. */
@@ -56,21 +57,46 @@ static void pubsub_redis_subscribe(struct redis_link *l, void *arg)
 
 /* ---- publishing ---- */
 
+/* A gale_publish_then waiting for Redis: its PUBLISH reply comes after
+ * Redis gave the message to every subscriber's connection, so whatever is
+ * published after it (by anyone) is delivered after it. */
+struct pubsub_redis_then {
+    gale_published_fn fn;
+    void *arg;
+    char channel[PUBSUB_MAX_CHANNEL + 1];
+};
+
 static void pubsub_redis_on_published(redisAsyncContext *ac, void *r, void *privdata)
 {
     const redisReply *reply = r;
+    struct pubsub_redis_then *t = privdata;
+    int ok = reply && reply->type == REDIS_REPLY_INTEGER;
     if (reply && reply->type == REDIS_REPLY_ERROR)
         log_warn("pubsub: redis PUBLISH: %s", reply->str);
+    if (t) {
+        /* no offsets with Redis pub/sub (epoch and offset 0) */
+        t->fn(t->arg, t->channel, ok ? 0 : -1, 0, 0);
+        free(t);
+    }
 }
 
-int pubsub_redis_publish(const char *channel, const void *msg, size_t len)
+int pubsub_redis_publish(const char *channel, const void *msg, size_t len, gale_published_fn fn,
+                         void *arg)
 {
     if (!R.pub.ac)
         return -1;
-    return redisAsyncCommand(R.pub.ac, pubsub_redis_on_published, NULL, "PUBLISH %s%s %b",
-                             R.cfg->prefix, channel, msg, len) == REDIS_OK
-               ? 0
-               : -1;
+    struct pubsub_redis_then *t = NULL;
+    if (fn) {
+        t = xcalloc(1, sizeof(*t));
+        t->fn = fn;
+        t->arg = arg;
+        snprintf(t->channel, sizeof(t->channel), "%s", channel);
+    }
+    if (redisAsyncCommand(R.pub.ac, pubsub_redis_on_published, t, "PUBLISH %s%s %b", R.cfg->prefix,
+                          channel, msg, len) == REDIS_OK)
+        return 0;
+    free(t);
+    return -1;
 }
 
 int pubsub_redis_init(struct event_base *base, const struct config_redis *cfg)

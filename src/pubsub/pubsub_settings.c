@@ -9,9 +9,18 @@ static const char *const pubsub_settings_backends[] = {"local", "redis", NULL};
 
 CONFIG_REDIS_TABLE(pubsub_settings_redis_table, "gale:pubsub:");
 
+static const struct config_directive pubsub_settings_history_table[] = {
+    CONFIG_STRING(struct pubsub_history_rule, channel, CONFIG_REQUIRED, NULL),
+    CONFIG_COUNT(struct pubsub_history_rule, size, 100, 0, 1000000),
+    CONFIG_SECONDS(struct pubsub_history_rule, ttl, 0, 0, 365 * CONFIG_ONE_DAY),
+    CONFIG_END,
+};
+
 static const struct config_directive pubsub_settings_table[] = {
     CONFIG_ENUM(struct pubsub_settings, backend, PUBSUB_LOCAL, pubsub_settings_backends),
     CONFIG_GROUP(struct pubsub_settings, redis, pubsub_settings_redis_table),
+    CONFIG_LIST("history", struct pubsub_settings, history, nhistory, 0, 0,
+                struct pubsub_history_rule, pubsub_settings_history_table, NULL),
     CONFIG_END,
 };
 

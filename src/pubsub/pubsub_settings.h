@@ -9,10 +9,20 @@
 
 enum pubsub_backend { PUBSUB_LOCAL = 0, PUBSUB_REDIS };
 
+/* history = ( { channel = "room.*"; size = 100; ttl = 3600; }, ... ) */
+struct pubsub_history_rule {
+    int line;
+    char *channel; /* an fnmatch(3) pattern */
+    size_t size;   /* messages kept */
+    double ttl;    /* seconds a message is kept; 0: no limit */
+};
+
 struct pubsub_settings {
-    int line;                  /* 0: no pubsub group (local) */
-    int backend;               /* enum pubsub_backend */
-    struct config_redis redis; /* prefix default "gale:pubsub:" */
+    int line;                            /* 0: no pubsub group (local) */
+    int backend;                         /* enum pubsub_backend */
+    struct config_redis redis;           /* prefix default "gale:pubsub:" */
+    struct pubsub_history_rule *history; /* the first that matches a channel applies */
+    size_t nhistory;
 };
 
 extern struct config_part pubsub_settings_part;
