@@ -96,6 +96,90 @@ static const struct http_wire h1_wire = {
     .watch_drained = h1_watch_drained,
 };
 
+/* ---- the buffers of a request, lent while one is under way ---- */
+
+/* An idle keep-alive connection needs none of its request's buffers until
+ * bytes arrive, and thousands of them may wait: each gives back its arena,
+ * head buffer, header array and spare output buffer when it goes idle
+ * (h1_idle) and takes them again when a request starts. A few are kept on
+ * the worker's free lists for the next request (H1_SPARES of each, so the
+ * lists never hold much once a burst is over); the rest go back to malloc. */
+#define H1_SPARES 64
+
+static struct {
+    struct arena *arena[H1_SPARES];
+    char *in[H1_SPARES]; /* H1_IN_INITIAL bytes each */
+    struct http_header *hdrs[H1_SPARES];
+    struct evbuffer *out[H1_SPARES];
+    size_t narena, nin, nhdrs, nout;
+    size_t hdrs_size; /* max_headers of the arrays kept (one config per worker) */
+} h1_spares;
+
+static struct arena *h1_arena_take(void)
+{
+    return h1_spares.narena ? h1_spares.arena[--h1_spares.narena] : arena_new(H1_ARENA_SIZE);
+}
+
+static char *h1_in_take(void)
+{
+    return h1_spares.nin ? h1_spares.in[--h1_spares.nin] : xmalloc(H1_IN_INITIAL);
+}
+
+static struct http_header *h1_hdrs_take(size_t n)
+{
+    if (h1_spares.nhdrs && h1_spares.hdrs_size == n)
+        return h1_spares.hdrs[--h1_spares.nhdrs];
+    return xmalloc(sizeof(struct http_header) * n);
+}
+
+static struct evbuffer *h1_out_take(void)
+{
+    return h1_spares.nout ? h1_spares.out[--h1_spares.nout]
+                          : NULL; /* NULL: the pipeline makes one */
+}
+
+/* Give back what an idle connection holds (the request is over: nothing
+ * points into these any more). */
+static void h1_idle(struct h1_conn *hc)
+{
+    if (hc->arena) {
+        if (h1_spares.narena < H1_SPARES)
+            h1_spares.arena[h1_spares.narena++] = hc->arena;
+        else
+            arena_free(hc->arena);
+        hc->arena = NULL;
+    }
+    if (hc->in) {
+        if (hc->incap == H1_IN_INITIAL && h1_spares.nin < H1_SPARES)
+            h1_spares.in[h1_spares.nin++] = hc->in;
+        else
+            free(hc->in); /* grown for a big head: not worth keeping */
+        hc->in = NULL;
+        hc->incap = hc->inlen = 0;
+    }
+    if (hc->hdrs) {
+        size_t n = hc->lim->max_headers;
+        if (h1_spares.nhdrs == 0)
+            h1_spares.hdrs_size = n;
+        if (h1_spares.hdrs_size == n && h1_spares.nhdrs < H1_SPARES)
+            h1_spares.hdrs[h1_spares.nhdrs++] = hc->hdrs;
+        else
+            free(hc->hdrs);
+        hc->hdrs = NULL;
+    }
+    if (hc->spare_out) {
+        if (h1_spares.nout < H1_SPARES)
+            h1_spares.out[h1_spares.nout++] = hc->spare_out;
+        else
+            evbuffer_free(hc->spare_out);
+        hc->spare_out = NULL;
+    }
+    if (hc->drained_ev && !hc->drain_watch) {
+        event_free(hc->drained_ev);
+        hc->drained_ev = NULL;
+    }
+}
+
 /* ---- the connection ---- */
 
 /* Everything HTTP holds for a connection (the request in it is over or was
@@ -155,7 +239,9 @@ static struct conn *h1_conn_of(const gale_request *r)
 static gale_request *h1_request_new(struct h1_conn *hc)
 {
     if (!hc->arena)
-        hc->arena = arena_new(H1_ARENA_SIZE);
+        hc->arena = h1_arena_take();
+    if (!hc->spare_out)
+        hc->spare_out = h1_out_take();
     /* The connection's spare body buffer: an answer's chains move to the
      * output, leaving it empty for the next request. */
     gale_request *r = pipeline_request_new(hc->arena, hc->loop, &h1_wire, hc, hc->c->client,
@@ -206,6 +292,7 @@ static void h1_done(gale_request *r)
             return;
         }
         conn_timer(c, hc->loop->tv[hc->loop->draining ? LOOP_TV_DRAIN_IDLE : LOOP_TV_IDLE]);
+        h1_idle(hc);
     } else if (!hc->processing) {
         /* an async answer ended; pipelined requests wait: read them from the loop */
         bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
@@ -455,6 +542,14 @@ void h1_shutdown(void)
     if (h1_timeouts.ev)
         event_free(h1_timeouts.ev);
     h1_timeouts.ev = NULL;
+    while (h1_spares.narena)
+        arena_free(h1_spares.arena[--h1_spares.narena]);
+    while (h1_spares.nin)
+        free(h1_spares.in[--h1_spares.nin]);
+    while (h1_spares.nhdrs)
+        free(h1_spares.hdrs[--h1_spares.nhdrs]);
+    while (h1_spares.nout)
+        evbuffer_free(h1_spares.out[--h1_spares.nout]);
 }
 
 static void h1_timeout_count(struct h1_conn *hc)
@@ -499,7 +594,10 @@ static int h1_fill(struct h1_conn *hc, struct evbuffer *in)
         size_t cap = hc->incap ? hc->incap : H1_IN_INITIAL;
         while (cap < hc->inlen + want + 1)
             cap *= 2;
-        hc->in = xrealloc(hc->in, cap);
+        if (!hc->in && cap == H1_IN_INITIAL)
+            hc->in = h1_in_take();
+        else
+            hc->in = xrealloc(hc->in, cap);
         hc->incap = cap;
     }
     struct evbuffer_ptr p;
@@ -513,7 +611,7 @@ static int h1_fill(struct h1_conn *hc, struct evbuffer *in)
 static void h1_head_begin(struct h1_conn *hc)
 {
     if (!hc->hdrs)
-        hc->hdrs = xmalloc(sizeof(struct http_header) * hc->lim->max_headers);
+        hc->hdrs = h1_hdrs_take(hc->lim->max_headers);
     http_parser_init(&hc->parser, hc->lim->max_header_size, hc->lim->max_uri_size, hc->hdrs,
                      hc->lim->max_headers);
     hc->inlen = 0;
