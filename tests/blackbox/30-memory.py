@@ -19,7 +19,7 @@ CONNS = 2000
 KEEPALIVE_BOUND = 3 * KiB  # per idle keep-alive connection
 WS_BOUND = 2 * KiB  # per idle WebSocket
 FLOOD_CONNS = 4000
-FLOOD_LEFT = 8 * MiB  # RSS above the start still held after a flood has gone
+FLOOD_LEFT = 4 * MiB  # RSS above the start still held after a flood has gone
 
 
 def rss(pid):
