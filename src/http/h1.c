@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "core/arena.h"
@@ -223,8 +222,6 @@ void h1_conn_start(struct conn *c)
     hc->state = HC_IDLE;
     c->proto = &h1_proto;
     c->data = hc;
-    struct timeval send_tv = *c->loop->tv[LOOP_TV_SEND];
-    bufferevent_set_timeouts(c->bev, NULL, &send_tv);
     conn_read(c, 1);
     conn_timer(c, c->loop->tv[LOOP_TV_HEADER]);
 }
@@ -295,7 +292,7 @@ static void h1_done(gale_request *r)
         h1_idle(hc);
     } else if (!hc->processing) {
         /* an async answer ended; pipelined requests wait: read them from the loop */
-        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+        conn_read_later(c);
     }
 }
 
@@ -865,7 +862,7 @@ static void h1_body_wanted(gale_request *r)
     if (hc->processing)
         return;
     conn_flush(hc->c);
-    bufferevent_trigger(hc->c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    conn_read_later(hc->c);
 }
 
 static void h1_read(struct conn *c)
