@@ -48,8 +48,7 @@ struct h1_conn {
     char *in; /* the current request head; request strings point into it */
     size_t inlen, incap;
     struct http_header *hdrs;
-    struct http_parser parser;
-    struct http_head head;
+    struct h1_parse *p; /* while a request is read or answered */
     gale_request *req;
     struct arena *arena;
     struct evbuffer *spare_out; /* kept between requests */
@@ -69,6 +68,12 @@ struct h1_conn {
     unsigned expect_continue : 1; /* a streamed body's client waits for 100 Continue */
     int64_t body_left;            /* Content-Length bytes still to read */
     size_t body_received;         /* chunked: data bytes so far */
+};
+
+/* The parsers' state: needed from a request's first byte to its answer. */
+struct h1_parse {
+    struct http_parser parser;
+    struct http_head head;
     struct http_chunked chunked;
 };
 
@@ -110,7 +115,8 @@ static struct {
     char *in[H1_SPARES]; /* H1_IN_INITIAL bytes each */
     struct http_header *hdrs[H1_SPARES];
     struct evbuffer *out[H1_SPARES];
-    size_t narena, nin, nhdrs, nout;
+    struct h1_parse *parse[H1_SPARES];
+    size_t narena, nin, nhdrs, nout, nparse;
     size_t hdrs_size; /* max_headers of the arrays kept (one config per worker) */
 } h1_spares;
 
@@ -135,6 +141,12 @@ static struct evbuffer *h1_out_take(void)
 {
     return h1_spares.nout ? h1_spares.out[--h1_spares.nout]
                           : NULL; /* NULL: the pipeline makes one */
+}
+
+static struct h1_parse *h1_parse_take(void)
+{
+    return h1_spares.nparse ? h1_spares.parse[--h1_spares.nparse]
+                            : xmalloc(sizeof(struct h1_parse));
 }
 
 /* Give back what an idle connection holds (the request is over: nothing
@@ -173,6 +185,13 @@ static void h1_idle(struct h1_conn *hc)
             evbuffer_free(hc->spare_out);
         hc->spare_out = NULL;
     }
+    if (hc->p) {
+        if (h1_spares.nparse < H1_SPARES)
+            h1_spares.parse[h1_spares.nparse++] = hc->p;
+        else
+            free(hc->p);
+        hc->p = NULL;
+    }
     if (hc->drained_ev && !hc->drain_watch) {
         event_free(hc->drained_ev);
         hc->drained_ev = NULL;
@@ -192,6 +211,7 @@ static void h1_conn_free(struct h1_conn *hc)
         evbuffer_free(hc->spare_out);
     free(hc->in);
     free(hc->hdrs);
+    free(hc->p);
     free(hc);
 }
 
@@ -545,6 +565,8 @@ void h1_shutdown(void)
         free(h1_spares.in[--h1_spares.nin]);
     while (h1_spares.nhdrs)
         free(h1_spares.hdrs[--h1_spares.nhdrs]);
+    while (h1_spares.nparse)
+        free(h1_spares.parse[--h1_spares.nparse]);
     while (h1_spares.nout)
         evbuffer_free(h1_spares.out[--h1_spares.nout]);
 }
@@ -609,7 +631,9 @@ static void h1_head_begin(struct h1_conn *hc)
 {
     if (!hc->hdrs)
         hc->hdrs = h1_hdrs_take(hc->lim->max_headers);
-    http_parser_init(&hc->parser, hc->lim->max_header_size, hc->lim->max_uri_size, hc->hdrs,
+    if (!hc->p)
+        hc->p = h1_parse_take();
+    http_parser_init(&hc->p->parser, hc->lim->max_header_size, hc->lim->max_uri_size, hc->hdrs,
                      hc->lim->max_headers);
     hc->inlen = 0;
     hc->state = HC_HEAD;
@@ -653,14 +677,14 @@ static void h1_request_strings(struct h1_conn *hc, gale_request *r, const struct
 /* The head is complete: make the request and decide how its body comes. */
 static int h1_begin_request(struct h1_conn *hc, struct evbuffer *in)
 {
-    struct http_head *h = &hc->head;
+    struct http_head *h = &hc->p->head;
     evbuffer_drain(in, h->head_len);
     gale_request *r = h1_request_new(hc);
     h1_request_strings(hc, r, h);
     pipeline_head(r, h->path, h->path_len);
     if (h->chunked) {
         hc->body_chunked = 1;
-        http_chunked_init(&hc->chunked);
+        http_chunked_init(&hc->p->chunked);
     } else if (h->content_length > 0) {
         if ((uint64_t)h->content_length > hc->lim->max_body_size) {
             h1_fail(hc, 413, "request body too large");
@@ -728,16 +752,16 @@ static int h1_read_chunked(struct h1_conn *hc, gale_request *r, struct evbuffer 
             return 0;
         size_t used = 0, dlen = 0;
         const char *data = NULL;
-        int rc = http_chunked_parse(&hc->chunked, v.iov_base, v.iov_len, &used, &data, &dlen);
+        int rc = http_chunked_parse(&hc->p->chunked, v.iov_base, v.iov_len, &used, &data, &dlen);
         if (rc == HTTP_CHUNKED_DATA && h1_body_data(hc, r, data, dlen) < 0)
             return -1;
         evbuffer_drain(in, used);
         if (rc == HTTP_CHUNKED_ERROR) {
-            h1_fail(hc, 400, hc->chunked.reason ? hc->chunked.reason : "bad chunked body");
+            h1_fail(hc, 400, hc->p->chunked.reason ? hc->p->chunked.reason : "bad chunked body");
             return -1;
         }
         /* refuse as soon as a chunk size announces too much, not after reading it */
-        if (hc->body_received + hc->chunked.remaining > hc->lim->max_body_size) {
+        if (hc->body_received + hc->p->chunked.remaining > hc->lim->max_body_size) {
             h1_fail(hc, 413, "request body too large");
             return -1;
         }
@@ -784,9 +808,9 @@ static void h1_dispatch(struct h1_conn *hc)
 static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
 {
     h1_fill(hc, in);
-    int rc = http_parse_request(&hc->parser, hc->in, hc->inlen, &hc->head);
+    int rc = http_parse_request(&hc->p->parser, hc->in, hc->inlen, &hc->p->head);
     if (rc < 0) {
-        h1_fail(hc, hc->parser.status, hc->parser.reason);
+        h1_fail(hc, hc->p->parser.status, hc->p->parser.reason);
         return -1;
     }
     if (rc == 0) {
