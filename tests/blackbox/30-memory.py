@@ -4,15 +4,18 @@ after a burst. One worker; its VmRSS (/proc/PID/status) is read before and
 after opening many connections that each made one request (or opened a
 WebSocket) and then wait. The bounds are generous: they catch a connection
 that keeps its request's buffers while it waits (about 12 KiB each before),
-not the allocator's noise."""
+not the allocator's noise. Under AddressSanitizer (redzones, a quarantine
+of freed memory) RSS says nothing of what gale frees: the same connections
+are made, for the sanitizer's sake, and the bounds are not checked."""
 
 import base64
 import os
 import socket
 import time
 
-from galetest import Gale, check, fail, main, module_path, wait_for
+from galetest import Gale, asan_build, check, fail, main, module_path, wait_for
 
+SANITIZED = asan_build()
 KiB = 1024
 MiB = 1024 * 1024
 CONNS = 2000
@@ -92,7 +95,7 @@ def test_idle_keepalive():
     with Gale(workers=1, limits={"max_connections": 10000}, access_log="off") as g:
         cost = per_conn(g, CONNS, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         print("# %.0f bytes per idle keep-alive connection" % cost)
-        check(cost < KEEPALIVE_BOUND, "an idle keep-alive connection costs %.0f bytes (bound %d)"
+        check(SANITIZED or cost < KEEPALIVE_BOUND, "an idle keep-alive connection costs %.0f bytes (bound %d)"
               % (cost, KEEPALIVE_BOUND))
 
 
@@ -104,7 +107,7 @@ def test_idle_websocket():
               module=module_path("wstest"), routes=(("/ws", "echo", {"websocket": True}),)) as g:
         cost = per_conn(g, CONNS, upgrade)
         print("# %.0f bytes per idle WebSocket" % cost)
-        check(cost < WS_BOUND, "an idle WebSocket costs %.0f bytes (bound %d)" % (cost, WS_BOUND))
+        check(SANITIZED or cost < WS_BOUND, "an idle WebSocket costs %.0f bytes (bound %d)" % (cost, WS_BOUND))
 
 
 def test_memory_back_after_flood():
@@ -121,7 +124,7 @@ def test_memory_back_after_flood():
         peak = settled_rss(pid)
         for s in socks:
             s.close()
-        check(wait_for(lambda: rss(pid) - start < FLOOD_LEFT, 15),
+        check(SANITIZED or wait_for(lambda: rss(pid) - start < FLOOD_LEFT, 15),
               "RSS %d KiB after the flood went (started at %d KiB, peak %d KiB)"
               % (rss(pid) // KiB, start // KiB, peak // KiB))
         print("# RSS start %d KiB, flood %d KiB, after %d KiB"
