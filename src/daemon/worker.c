@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@
 #include "core/threadpool.h"
 #include "core/timer.h"
 #include "core/util.h"
+#include "daemon/trim.h"
 #include "http/compress.h"
 #include "http/etag.h"
 #include "http/h1.h"
@@ -99,6 +101,8 @@ static void worker_conns_changed(struct loop *loop, int added)
     if (!added && loop->nconns + 1 == max && !loop->draining && !w->accept_paused)
         for (size_t i = 0; i < w->nlsn; i++)
             evconnlistener_enable(w->lsn[i]);
+    if (!added)
+        trim_conns(loop->base, loop->nconns);
     if (loop->draining)
         worker_exit_if_done(w);
 }
@@ -213,6 +217,7 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
     if (w->accept_resume)
         event_free(w->accept_resume);
     h1_shutdown();
+    trim_shutdown();
     if (w->grace)
         event_free(w->grace);
     router_free(w->rt);
@@ -407,6 +412,11 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
         log_error("cannot set up the event loop's timeouts");
         exit(3);
     }
+    struct rlimit nofile;
+    size_t nfds = w->loop.cfg->limits.max_connections + 64; /* listeners, logs, modules' */
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nfds)
+        nfds = nofile.rlim_cur;
+    trim_prepare(w->loop.base, (int)nfds);
     w->loop.modules = w->ms;
     w->loop.router = w->rt;
     w->loop.conns_changed = worker_conns_changed;

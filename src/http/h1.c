@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "core/arena.h"
@@ -49,8 +48,7 @@ struct h1_conn {
     char *in; /* the current request head; request strings point into it */
     size_t inlen, incap;
     struct http_header *hdrs;
-    struct http_parser parser;
-    struct http_head head;
+    struct h1_parse *p; /* while a request is read or answered */
     gale_request *req;
     struct arena *arena;
     struct evbuffer *spare_out; /* kept between requests */
@@ -70,6 +68,12 @@ struct h1_conn {
     unsigned expect_continue : 1; /* a streamed body's client waits for 100 Continue */
     int64_t body_left;            /* Content-Length bytes still to read */
     size_t body_received;         /* chunked: data bytes so far */
+};
+
+/* The parsers' state: needed from a request's first byte to its answer. */
+struct h1_parse {
+    struct http_parser parser;
+    struct http_head head;
     struct http_chunked chunked;
 };
 
@@ -96,6 +100,104 @@ static const struct http_wire h1_wire = {
     .watch_drained = h1_watch_drained,
 };
 
+/* ---- the buffers of a request, lent while one is under way ---- */
+
+/* An idle keep-alive connection needs none of its request's buffers until
+ * bytes arrive, and thousands of them may wait: each gives back its arena,
+ * head buffer, header array and spare output buffer when it goes idle
+ * (h1_idle) and takes them again when a request starts. A few are kept on
+ * the worker's free lists for the next request (H1_SPARES of each, so the
+ * lists never hold much once a burst is over); the rest go back to malloc. */
+#define H1_SPARES 64
+
+static struct {
+    struct arena *arena[H1_SPARES];
+    char *in[H1_SPARES]; /* H1_IN_INITIAL bytes each */
+    struct http_header *hdrs[H1_SPARES];
+    struct evbuffer *out[H1_SPARES];
+    struct h1_parse *parse[H1_SPARES];
+    size_t narena, nin, nhdrs, nout, nparse;
+    size_t hdrs_size; /* max_headers of the arrays kept (one config per worker) */
+} h1_spares;
+
+static struct arena *h1_arena_take(void)
+{
+    return h1_spares.narena ? h1_spares.arena[--h1_spares.narena] : arena_new(H1_ARENA_SIZE);
+}
+
+static char *h1_in_take(void)
+{
+    return h1_spares.nin ? h1_spares.in[--h1_spares.nin] : xmalloc(H1_IN_INITIAL);
+}
+
+static struct http_header *h1_hdrs_take(size_t n)
+{
+    if (h1_spares.nhdrs && h1_spares.hdrs_size == n)
+        return h1_spares.hdrs[--h1_spares.nhdrs];
+    return xmalloc(sizeof(struct http_header) * n);
+}
+
+static struct evbuffer *h1_out_take(void)
+{
+    return h1_spares.nout ? h1_spares.out[--h1_spares.nout]
+                          : NULL; /* NULL: the pipeline makes one */
+}
+
+static struct h1_parse *h1_parse_take(void)
+{
+    return h1_spares.nparse ? h1_spares.parse[--h1_spares.nparse]
+                            : xmalloc(sizeof(struct h1_parse));
+}
+
+/* Give back what an idle connection holds (the request is over: nothing
+ * points into these any more). */
+static void h1_idle(struct h1_conn *hc)
+{
+    if (hc->arena) {
+        if (h1_spares.narena < H1_SPARES)
+            h1_spares.arena[h1_spares.narena++] = hc->arena;
+        else
+            arena_free(hc->arena);
+        hc->arena = NULL;
+    }
+    if (hc->in) {
+        if (hc->incap == H1_IN_INITIAL && h1_spares.nin < H1_SPARES)
+            h1_spares.in[h1_spares.nin++] = hc->in;
+        else
+            free(hc->in); /* grown for a big head: not worth keeping */
+        hc->in = NULL;
+        hc->incap = hc->inlen = 0;
+    }
+    if (hc->hdrs) {
+        size_t n = hc->lim->max_headers;
+        if (h1_spares.nhdrs == 0)
+            h1_spares.hdrs_size = n;
+        if (h1_spares.hdrs_size == n && h1_spares.nhdrs < H1_SPARES)
+            h1_spares.hdrs[h1_spares.nhdrs++] = hc->hdrs;
+        else
+            free(hc->hdrs);
+        hc->hdrs = NULL;
+    }
+    if (hc->spare_out) {
+        if (h1_spares.nout < H1_SPARES)
+            h1_spares.out[h1_spares.nout++] = hc->spare_out;
+        else
+            evbuffer_free(hc->spare_out);
+        hc->spare_out = NULL;
+    }
+    if (hc->p) {
+        if (h1_spares.nparse < H1_SPARES)
+            h1_spares.parse[h1_spares.nparse++] = hc->p;
+        else
+            free(hc->p);
+        hc->p = NULL;
+    }
+    if (hc->drained_ev && !hc->drain_watch) {
+        event_free(hc->drained_ev);
+        hc->drained_ev = NULL;
+    }
+}
+
 /* ---- the connection ---- */
 
 /* Everything HTTP holds for a connection (the request in it is over or was
@@ -109,6 +211,7 @@ static void h1_conn_free(struct h1_conn *hc)
         evbuffer_free(hc->spare_out);
     free(hc->in);
     free(hc->hdrs);
+    free(hc->p);
     free(hc);
 }
 
@@ -139,8 +242,6 @@ void h1_conn_start(struct conn *c)
     hc->state = HC_IDLE;
     c->proto = &h1_proto;
     c->data = hc;
-    struct timeval send_tv = *c->loop->tv[LOOP_TV_SEND];
-    bufferevent_set_timeouts(c->bev, NULL, &send_tv);
     conn_read(c, 1);
     conn_timer(c, c->loop->tv[LOOP_TV_HEADER]);
 }
@@ -155,7 +256,9 @@ static struct conn *h1_conn_of(const gale_request *r)
 static gale_request *h1_request_new(struct h1_conn *hc)
 {
     if (!hc->arena)
-        hc->arena = arena_new(H1_ARENA_SIZE);
+        hc->arena = h1_arena_take();
+    if (!hc->spare_out)
+        hc->spare_out = h1_out_take();
     /* The connection's spare body buffer: an answer's chains move to the
      * output, leaving it empty for the next request. */
     gale_request *r = pipeline_request_new(hc->arena, hc->loop, &h1_wire, hc, hc->c->client,
@@ -206,9 +309,10 @@ static void h1_done(gale_request *r)
             return;
         }
         conn_timer(c, hc->loop->tv[hc->loop->draining ? LOOP_TV_DRAIN_IDLE : LOOP_TV_IDLE]);
+        h1_idle(hc);
     } else if (!hc->processing) {
         /* an async answer ended; pipelined requests wait: read them from the loop */
-        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+        conn_read_later(c);
     }
 }
 
@@ -455,6 +559,16 @@ void h1_shutdown(void)
     if (h1_timeouts.ev)
         event_free(h1_timeouts.ev);
     h1_timeouts.ev = NULL;
+    while (h1_spares.narena)
+        arena_free(h1_spares.arena[--h1_spares.narena]);
+    while (h1_spares.nin)
+        free(h1_spares.in[--h1_spares.nin]);
+    while (h1_spares.nhdrs)
+        free(h1_spares.hdrs[--h1_spares.nhdrs]);
+    while (h1_spares.nparse)
+        free(h1_spares.parse[--h1_spares.nparse]);
+    while (h1_spares.nout)
+        evbuffer_free(h1_spares.out[--h1_spares.nout]);
 }
 
 static void h1_timeout_count(struct h1_conn *hc)
@@ -499,7 +613,10 @@ static int h1_fill(struct h1_conn *hc, struct evbuffer *in)
         size_t cap = hc->incap ? hc->incap : H1_IN_INITIAL;
         while (cap < hc->inlen + want + 1)
             cap *= 2;
-        hc->in = xrealloc(hc->in, cap);
+        if (!hc->in && cap == H1_IN_INITIAL)
+            hc->in = h1_in_take();
+        else
+            hc->in = xrealloc(hc->in, cap);
         hc->incap = cap;
     }
     struct evbuffer_ptr p;
@@ -513,8 +630,10 @@ static int h1_fill(struct h1_conn *hc, struct evbuffer *in)
 static void h1_head_begin(struct h1_conn *hc)
 {
     if (!hc->hdrs)
-        hc->hdrs = xmalloc(sizeof(struct http_header) * hc->lim->max_headers);
-    http_parser_init(&hc->parser, hc->lim->max_header_size, hc->lim->max_uri_size, hc->hdrs,
+        hc->hdrs = h1_hdrs_take(hc->lim->max_headers);
+    if (!hc->p)
+        hc->p = h1_parse_take();
+    http_parser_init(&hc->p->parser, hc->lim->max_header_size, hc->lim->max_uri_size, hc->hdrs,
                      hc->lim->max_headers);
     hc->inlen = 0;
     hc->state = HC_HEAD;
@@ -558,14 +677,14 @@ static void h1_request_strings(struct h1_conn *hc, gale_request *r, const struct
 /* The head is complete: make the request and decide how its body comes. */
 static int h1_begin_request(struct h1_conn *hc, struct evbuffer *in)
 {
-    struct http_head *h = &hc->head;
+    struct http_head *h = &hc->p->head;
     evbuffer_drain(in, h->head_len);
     gale_request *r = h1_request_new(hc);
     h1_request_strings(hc, r, h);
     pipeline_head(r, h->path, h->path_len);
     if (h->chunked) {
         hc->body_chunked = 1;
-        http_chunked_init(&hc->chunked);
+        http_chunked_init(&hc->p->chunked);
     } else if (h->content_length > 0) {
         if ((uint64_t)h->content_length > hc->lim->max_body_size) {
             h1_fail(hc, 413, "request body too large");
@@ -633,16 +752,16 @@ static int h1_read_chunked(struct h1_conn *hc, gale_request *r, struct evbuffer 
             return 0;
         size_t used = 0, dlen = 0;
         const char *data = NULL;
-        int rc = http_chunked_parse(&hc->chunked, v.iov_base, v.iov_len, &used, &data, &dlen);
+        int rc = http_chunked_parse(&hc->p->chunked, v.iov_base, v.iov_len, &used, &data, &dlen);
         if (rc == HTTP_CHUNKED_DATA && h1_body_data(hc, r, data, dlen) < 0)
             return -1;
         evbuffer_drain(in, used);
         if (rc == HTTP_CHUNKED_ERROR) {
-            h1_fail(hc, 400, hc->chunked.reason ? hc->chunked.reason : "bad chunked body");
+            h1_fail(hc, 400, hc->p->chunked.reason ? hc->p->chunked.reason : "bad chunked body");
             return -1;
         }
         /* refuse as soon as a chunk size announces too much, not after reading it */
-        if (hc->body_received + hc->chunked.remaining > hc->lim->max_body_size) {
+        if (hc->body_received + hc->p->chunked.remaining > hc->lim->max_body_size) {
             h1_fail(hc, 413, "request body too large");
             return -1;
         }
@@ -689,9 +808,9 @@ static void h1_dispatch(struct h1_conn *hc)
 static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
 {
     h1_fill(hc, in);
-    int rc = http_parse_request(&hc->parser, hc->in, hc->inlen, &hc->head);
+    int rc = http_parse_request(&hc->p->parser, hc->in, hc->inlen, &hc->p->head);
     if (rc < 0) {
-        h1_fail(hc, hc->parser.status, hc->parser.reason);
+        h1_fail(hc, hc->p->parser.status, hc->p->parser.reason);
         return -1;
     }
     if (rc == 0) {
@@ -767,7 +886,7 @@ static void h1_body_wanted(gale_request *r)
     if (hc->processing)
         return;
     conn_flush(hc->c);
-    bufferevent_trigger(hc->c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+    conn_read_later(hc->c);
 }
 
 static void h1_read(struct conn *c)

@@ -2,13 +2,17 @@
  * conn.c - connections: accept, callbacks to the protocol, timers, close.
  *
  * Reads: a plain socket is read here, one recv(2) per readiness, into the
- * bufferevent's input buffer (the bufferevent's own reader costs an
+ * connection's own input buffer (a bufferevent's reader costs an
  * ioctl(FIONREAD) and a readv(2) each time); a TLS connection is read by its
  * OpenSSL bufferevent. Writes: answers are staged in `wbuf` and conn_flush
  * sends them straight to a plain socket when nothing is queued before them;
- * only what the kernel does not take goes through the bufferevent, which then
+ * only what the kernel does not take goes through a bufferevent, which then
  * waits for the socket and enforces the send timeout. Both save the poll
  * registrations a bufferevent makes per answer.
+ *
+ * A plain socket gets its bufferevent (about 1 KiB) only when the kernel
+ * first pushes back: most connections, and every idle one that only ever
+ * had small answers, never need one.
  */
 #include "net/conn.h"
 
@@ -90,7 +94,7 @@ static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
     }
     event_del(&c->rev);
     c->reading = 0;
-    conn_event_cb(c->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+    conn_event_cb(NULL, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
 }
 
 void conn_read_now(struct conn *c)
@@ -148,10 +152,8 @@ static void conn_client_addr(struct conn *c, const struct sockaddr *sa)
         strcpy(c->client, "-");
 }
 
-static struct bufferevent *conn_bev(struct loop *loop, int fd, struct tls_server *tls)
+static struct bufferevent *conn_bev_tls(struct loop *loop, int fd, struct tls_server *tls)
 {
-    if (!tls)
-        return bufferevent_socket_new(loop->base, fd, BEV_OPT_CLOSE_ON_FREE);
     SSL *ssl = tls_ssl_new(tls);
     if (!ssl)
         return NULL;
@@ -196,8 +198,8 @@ static void conn_unlink(struct loop *loop, struct conn *c)
 struct conn *conn_new(struct loop *loop, int fd, const struct sockaddr *sa,
                       const struct config_listen *lc, struct tls_server *tls)
 {
-    struct bufferevent *bev = conn_bev(loop, fd, tls);
-    if (!bev) {
+    struct bufferevent *bev = NULL;
+    if (tls && !(bev = conn_bev_tls(loop, fd, tls))) {
         close(fd);
         return NULL;
     }
@@ -210,6 +212,7 @@ struct conn *conn_new(struct loop *loop, int fd, const struct sockaddr *sa,
     c->bev = bev;
     c->fd = fd;
     c->https = tls != NULL;
+    c->own_fd = tls == NULL; /* a TLS bufferevent closes the socket it was given */
     c->lc = lc;
     if (tls) {
         /* The handshake's last flight and the session tickets leave before
@@ -222,11 +225,11 @@ struct conn *conn_new(struct loop *loop, int fd, const struct sockaddr *sa,
     conn_client_addr(c, sa);
     evtimer_assign(&c->timer, loop->base, conn_timer_cb, c);
     event_assign(&c->rev, loop->base, fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
-    bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-    /* A plain socket's bufferevent only writes what conn_flush could not:
-     * enabled then, so that no poll registration is made per connection. */
-    if (tls)
+    if (tls) {
+        bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+        bufferevent_set_timeouts(bev, NULL, loop->tv[LOOP_TV_SEND]);
         bufferevent_enable(bev, EV_WRITE);
+    }
     conn_link(loop, c);
     return c;
 }
@@ -257,7 +260,12 @@ void conn_close(struct conn *c)
         SSL_shutdown(bufferevent_openssl_get_ssl(c->bev)); /* close_notify, best effort */
     evtimer_del(&c->timer);
     event_del(&c->rev);
-    bufferevent_free(c->bev);
+    if (c->later)
+        event_free(c->later);
+    if (c->bev)
+        bufferevent_free(c->bev);
+    if (c->own_fd)
+        close(c->fd);
     evbuffer_free(c->wbuf);
     evbuffer_free(c->rbuf);
     conn_unlink(c->loop, c);
@@ -269,9 +277,41 @@ struct evbuffer *conn_out(struct conn *c)
     return c->wbuf;
 }
 
+/* Bytes handed to the bufferevent and not yet sent. */
+static size_t conn_queued(struct conn *c)
+{
+    return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
 size_t conn_pending(struct conn *c)
 {
-    return evbuffer_get_length(c->wbuf) + evbuffer_get_length(bufferevent_get_output(c->bev));
+    return evbuffer_get_length(c->wbuf) + conn_queued(c);
+}
+
+/* A plain socket's bufferevent, made when the kernel first leaves output
+ * over; it writes only that, so it is enabled for writing alone. */
+static void conn_bev_plain(struct conn *c)
+{
+    c->bev = bufferevent_socket_new(c->loop->base, c->fd, 0);
+    if (!c->bev)
+        util_oom();
+    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    bufferevent_set_timeouts(c->bev, NULL, c->loop->tv[LOOP_TV_SEND]);
+}
+
+static void conn_later_cb(evutil_socket_t fd, short what, void *arg);
+
+void conn_read_later(struct conn *c)
+{
+    if (c->https) {
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+        return;
+    }
+    /* Few connections need this (pipelined requests after an async
+     * answer): the event is made for the first time, not for every one. */
+    if (!c->later && !(c->later = event_new(c->loop->base, -1, 0, conn_later_cb, c)))
+        util_oom();
+    event_active(c->later, EV_TIMEOUT, 1);
 }
 
 /* TLS with nothing queued: SSL_write straight away, one record per 16 KiB.
@@ -309,10 +349,10 @@ void conn_flush(struct conn *c)
         int one = 1;
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    if (c->https && evbuffer_get_length(out) == 0)
+    size_t queued = conn_queued(c);
+    if (c->https && queued == 0)
         conn_tls_write(c);
-    if (!c->https && evbuffer_get_length(out) == 0) {
+    if (!c->https && queued == 0) {
         /* errors are left for the bufferevent to find on its own write; a
          * write stops where a file segment (sendfile) starts: go on with it */
         while (evbuffer_get_length(c->wbuf) > 0 && evbuffer_write(c->wbuf, c->fd) > 0)
@@ -320,7 +360,9 @@ void conn_flush(struct conn *c)
         if (evbuffer_get_length(c->wbuf) == 0)
             return;
     }
-    evbuffer_add_buffer(out, c->wbuf);
+    if (!c->bev)
+        conn_bev_plain(c);
+    evbuffer_add_buffer(bufferevent_get_output(c->bev), c->wbuf);
     if (!c->https)
         bufferevent_enable(c->bev, EV_WRITE);
 }
@@ -350,13 +392,21 @@ void conn_close_after_write(struct conn *c)
         return;
     c->closing = 1; /* input from now on is dropped (conn_dispatch_read) */
     conn_flush(c);
-    if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+    if (conn_queued(c) == 0)
         conn_linger(c);
     else
         conn_timer(c, c->loop->tv[LOOP_TV_SEND]);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    conn_enter(c);
+    conn_dispatch_read(c);
+    conn_leave(c);
+}
+
+static void conn_later_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
     conn_enter(c);

@@ -31,9 +31,9 @@ struct conn_proto {
 
 struct conn {
     struct loop *loop;
-    struct bufferevent *bev;
-    struct evbuffer *wbuf; /* answers staged here, sent by conn_flush */
-    struct evbuffer *rbuf; /* plain sockets: what was read (TLS: the bufferevent's input) */
+    struct bufferevent *bev; /* TLS: always; plain: made when the kernel first pushes back */
+    struct evbuffer *wbuf;   /* answers staged here, sent by conn_flush */
+    struct evbuffer *rbuf;   /* plain sockets: what was read (TLS: the bufferevent's input) */
     int fd;
     char client[INET6_ADDRSTRLEN];  /* address without port */
     int https;                      /* arrived on a TLS listener */
@@ -42,6 +42,7 @@ struct conn {
     void *data; /* the protocol's state, freed by proto->release */
     struct event timer;
     struct event rev;            /* plain sockets: readable */
+    struct event *later;         /* conn_read_later on a plain socket; made on first use */
     struct conn *prev, *next;    /* the loop's list */
     unsigned closing : 1;        /* flushing output before the close */
     unsigned lingering : 1;      /* write side shut, discarding input until EOF */
@@ -52,6 +53,7 @@ struct conn {
     unsigned reading : 1;        /* reads are enabled (want_read and below the high mark) */
     unsigned handshake_done : 1; /* TLS: the handshake completed */
     unsigned close_pending : 1;  /* conn_close was called inside a callback */
+    unsigned own_fd : 1;         /* conn_close closes fd (no bufferevent owns it) */
     int busy;                    /* libevent callbacks under way on it */
     unsigned flushes;            /* conn_flush calls that sent something */
 };
@@ -79,6 +81,9 @@ size_t conn_pending(struct conn *c);
  * consumed some. */
 void conn_read(struct conn *c, int on);
 void conn_read_check(struct conn *c);
+/* Call the protocol's read from the loop soon, for input already buffered
+ * (pipelined requests waiting behind an answer that ended outside a read). */
+void conn_read_later(struct conn *c);
 /* Try reading at once, as if the socket were readable (right after accept). */
 void conn_read_now(struct conn *c);
 /* Close now (or, inside one of its callbacks, when that returns): pending
