@@ -900,9 +900,7 @@ void h2_conn_start(struct conn *c)
     nghttp2_submit_settings(hc->s, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
     c->proto = &h2_proto;
     c->data = hc;
-    struct timeval send_tv = *c->loop->tv[LOOP_TV_SEND];
-    bufferevent_set_timeouts(c->bev, NULL, &send_tv);
-    conn_read(c, 1);
+    conn_read(c, 1); /* conn.c sets the send timeout on the buffers it makes */
     conn_timer(c, c->loop->tv[LOOP_TV_HEADER]);
     h2_send(hc);
 }
