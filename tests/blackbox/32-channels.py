@@ -371,15 +371,18 @@ def test_no_gap_no_repeat_while_publishing():
         n = 400
         done = []
 
+        readers = []
+
         def publisher():
             c = conns_on_every_worker(g.port)
             for i in range(n):
                 done.append(c[i % 2].pub("load", "m%d" % i))
+                if i % 20 == 19:  # a reader joins every 20 messages, however fast this goes
+                    wait_for(lambda: len(readers) > i // 20, 5)
             for x in c.values():
                 x.close()
         t = threading.Thread(target=publisher, daemon=True)
         t.start()
-        readers = []
         while t.is_alive() and len(readers) < 20:
             if done:
                 e, top = done[-1]
