@@ -23,6 +23,7 @@ struct config;
 struct conn;
 struct event_base;
 struct gale_timer;
+struct metrics_slot;
 struct module_set;
 struct router;
 
@@ -55,6 +56,9 @@ struct loop {
 
     struct gale_timer *timers; /* the modules' pending timers (core/timer.c) */
     struct client *client;     /* the outgoing HTTP client (client/client.c), made on first use */
+    /* this worker's counters in the master's shared region (core/metrics.h),
+     * NULL when metrics are off: every layer counts into it directly */
+    struct metrics_slot *metrics;
 
     char date[64]; /* "Date: ...\r\n", see loop_date_header */
     size_t date_len;

@@ -7,6 +7,7 @@
 
 #include "daemon/master.h"
 #include "daemon/settings.h"
+#include "daemon/upgrade.h"
 #include "gale/gale.h"
 
 #define MAIN_DEFAULT_CONF GALE_SYSCONFDIR "/gale/gale.conf"
@@ -19,7 +20,8 @@ static void main_usage(FILE *f)
             "  -t       check the configuration and its modules, then exit\n"
             "  -v       print the version and exit\n"
             "  -h       print this help and exit\n"
-            "Signals: HUP reload, TERM/INT quick stop, QUIT graceful stop, USR1 reopen logs.\n",
+            "Signals: HUP reload, TERM/INT quick stop, QUIT graceful stop, USR1 reopen logs,\n"
+            "USR2 start the binary again (upgrade; then QUIT the old master).\n",
             MAIN_DEFAULT_CONF);
 }
 
@@ -27,6 +29,7 @@ int main(int argc, char **argv)
 {
     const char *conf = MAIN_DEFAULT_CONF;
     int test = 0, c;
+    upgrade_init(argc, argv);
     while ((c = getopt(argc, argv, "c:tvh")) != -1) {
         switch (c) {
         case 'c':

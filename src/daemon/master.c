@@ -12,6 +12,11 @@
  * port match). Only when all of that works are new workers forked; when every
  * one of them says it is ready, the old workers get SIGQUIT and drain. A bad
  * config, or new workers that fail to start, leave the old workers serving.
+ *
+ * Metrics (daemon/metrics.h): each generation has a shared region its
+ * workers count into; the master reads it when scraped, and adds a worker's
+ * counts to the retired totals when it reaps the worker. SIGUSR2 starts a
+ * new binary with the sockets (daemon/upgrade.h).
  */
 #include "daemon/master.h"
 
@@ -28,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "core/config.h"
@@ -36,8 +42,12 @@
 #include "core/log_settings.h"
 #include "core/module.h"
 #include "core/util.h"
+#include "daemon/metrics.h"
+#include "daemon/metrics_server.h"
+#include "daemon/metrics_settings.h"
 #include "daemon/notify.h"
 #include "daemon/rlimit.h"
+#include "daemon/upgrade.h"
 #include "daemon/worker.h"
 #include "net/listen.h"
 #include "net/tls.h"
@@ -62,8 +72,9 @@ struct mworker {
     struct event *ipc_ev;
     struct ipc_queue *out; /* pub/sub messages the worker has not taken yet */
     double started;
-    double kill_at;  /* draining: SIGKILL after this (monotonic) */
-    int drain_acked; /* draining: it said it stopped accepting */
+    double kill_at;              /* draining: SIGKILL after this (monotonic) */
+    int drain_acked;             /* draining: it said it stopped accepting */
+    struct metrics_map *metrics; /* its generation's region (a reference), NULL: off */
 };
 
 /* One generation's config and sockets; the current one and, during a reload,
@@ -72,7 +83,8 @@ struct generation {
     unsigned id;
     struct config *cfg;
     struct listen_set ls;
-    struct tls_set *tls; /* certificates and keys, read here as root */
+    struct tls_set *tls;         /* certificates and keys, read here as root */
+    struct metrics_map *metrics; /* the workers' counters (a reference), NULL: off */
 };
 
 static struct {
@@ -96,6 +108,8 @@ static struct {
     int *fast_deaths;   /* per slot: deaths right after start, for the back-off */
     double *respawn_at; /* per slot: 0, or when to fork its replacement */
     int nslots;
+    pid_t upgrade_pid; /* the new binary started by SIGUSR2, 0: none */
+    char *oldbin;      /* the pid file's name while a new binary runs */
 } M = {.sigfd = -1};
 
 static void master_fork_worker(struct generation *g, int slot);
@@ -113,6 +127,7 @@ static struct mworker *master_find(pid_t pid)
 
 static void master_forget(struct mworker *mw)
 {
+    metrics_map_drop(mw->metrics);
     if (mw->ipc_ev)
         event_free(mw->ipc_ev);
     ipc_queue_free(mw->out);
@@ -198,6 +213,25 @@ static int master_check_files(const struct config *cfg, char **errors)
     return -1;
 }
 
+/* The metrics never share a public listener's address and port (they
+ * would be served to the world, or the bind would fail later). */
+static int master_check_metrics(const struct config *cfg, char **errors)
+{
+    const struct metrics_settings *ms = metrics_settings(cfg);
+    for (size_t i = 0; ms->line && i < cfg->nlistens; i++) {
+        if (cfg->listens[i].port != ms->port || strcmp(cfg->listens[i].address, ms->address))
+            continue;
+        struct strbuf b = {0};
+        strbuf_addf(&b,
+                    "%s:%d: metrics: %s port %d is a public listener (line %d): give the "
+                    "metrics an address or port of their own\n",
+                    cfg->file, ms->line, ms->address, ms->port, cfg->listens[i].line);
+        *errors = strbuf_take(&b);
+        return -1;
+    }
+    return 0;
+}
+
 static int master_modules_here(const struct config *cfg, char **errors)
 {
     struct module_set *ms = module_load_all(cfg, errors);
@@ -238,7 +272,7 @@ static struct config *master_load(const char *path, int apart, struct tls_set **
     if (!cfg)
         return NULL;
     if (master_check_user(cfg, errors) == 0 && master_check_files(cfg, errors) == 0 &&
-        (*tls = tls_load(cfg, errors)) != NULL &&
+        master_check_metrics(cfg, errors) == 0 && (*tls = tls_load(cfg, errors)) != NULL &&
         (apart ? master_modules_apart(cfg, errors) : master_modules_here(cfg, errors)) == 0)
         return cfg;
     tls_free(*tls);
@@ -339,6 +373,7 @@ static void master_child_setup(struct generation *g, int slot, int ipc_fd)
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
     close(M.sigfd);
+    metrics_server_child();
     for (size_t i = 0; i < M.nw; i++)
         close(M.w[i].ipc_fd);
     struct generation *other = g == &M.cur ? &M.prev : &M.cur;
@@ -371,7 +406,7 @@ static void master_fork_worker(struct generation *g, int slot)
     if (pid == 0) {
         close(fds[0]);
         master_child_setup(g, slot, fds[1]);
-        worker_run(g->cfg, &g->ls, g->tls, slot, g->id, fds[1]);
+        worker_run(g->cfg, &g->ls, g->tls, slot, g->id, fds[1], metrics_map_slot(g->metrics, slot));
     }
     close(fds[1]);
     if (M.nw == M.capw) {
@@ -385,6 +420,7 @@ static void master_fork_worker(struct generation *g, int slot)
     mw->gen = g->id;
     mw->state = MW_STARTING;
     mw->ipc_fd = fds[0];
+    mw->metrics = metrics_map_hold(g->metrics);
     mw->started = util_now();
     mw->ipc_ev =
         event_new(M.base, fds[0], EV_READ | EV_PERSIST, master_ipc_cb, (void *)(intptr_t)pid);
@@ -427,15 +463,21 @@ static void master_describe_exit(const struct mworker *mw, int status)
 
 static void master_abort_reload(const char *why);
 static void master_stop(int sig);
+static void master_upgrade_ended(int status);
 
 /* A worker ended: replace it if it belonged to the serving generation. */
 static void master_reap_one(pid_t pid, int status)
 {
+    if (pid == M.upgrade_pid) {
+        master_upgrade_ended(status);
+        return;
+    }
     struct mworker *mwp = master_find(pid);
     if (!mwp)
         return;
     struct mworker mw = *mwp;
     master_describe_exit(&mw, status);
+    metrics_retire(mwp->metrics, mwp->slot, mwp->slot);
     master_forget(mwp);
     if (M.stopping || mw.state == MW_DRAINING)
         return;
@@ -489,6 +531,8 @@ static void master_free_generation(struct generation *g)
     listen_close(&g->ls);
     tls_free(g->tls);
     g->tls = NULL;
+    metrics_map_drop(g->metrics);
+    g->metrics = NULL;
     config_free(g->cfg);
     g->cfg = NULL;
 }
@@ -535,6 +579,8 @@ static void master_check_drained(void)
     notify_ready();
 }
 
+static void master_metrics_render(struct evbuffer *out);
+
 static void master_reload(void)
 {
     if (M.reloading) {
@@ -554,7 +600,10 @@ static void master_reload(void)
         return;
     }
     struct generation g = {.id = M.cur.id + 1, .cfg = cfg, .tls = tls};
-    if (listen_open(&g.ls, cfg, cfg->workers, &M.cur.ls, &errors) < 0) {
+    int bound = listen_open(&g.ls, cfg, cfg->workers, &M.cur.ls, &errors) == 0;
+    if (!bound || metrics_server_prepare(cfg, NULL, &errors) < 0) {
+        if (bound)
+            listen_close(&g.ls);
         tls_free(g.tls);
         master_log_errors(errors);
         free(errors);
@@ -567,6 +616,8 @@ static void master_reload(void)
         log_error("reopening the logs: %s (keeping the old ones)", strerror(errno));
     master_access_setup(cfg);
     rlimit_apply(cfg);
+    metrics_server_commit(M.base, cfg, master_metrics_render);
+    g.metrics = metrics_map_new(cfg);
     M.prev = M.cur;
     M.cur = g;
     M.reloading = 1;
@@ -586,6 +637,65 @@ static void master_reopen_logs(void)
         log_error("reopening logs: %s", strerror(errno));
     if (M.cur.cfg && worker_credentials(M.cur.cfg, &uid, &gid) == 1 && log_chown(uid, gid) < 0)
         log_warn("giving the logs to uid %u: %s", (unsigned)uid, strerror(errno));
+}
+
+/* ---- metrics ---- */
+
+/* A scrape: every live worker with a region, old generation included. */
+static void master_metrics_render(struct evbuffer *out)
+{
+    struct metrics_source *src = xcalloc(M.nw + 1, sizeof(*src));
+    size_t n = 0;
+    for (size_t i = 0; i < M.nw; i++)
+        if (M.w[i].metrics)
+            src[n++] = (struct metrics_source){M.w[i].slot, M.w[i].metrics, M.w[i].slot};
+    metrics_render(out, src, n);
+    free(src);
+}
+
+/* ---- upgrading the binary ---- */
+
+static void master_upgrade(void)
+{
+    if (M.upgrade_pid) {
+        log_warn("upgrade: a new binary (pid %d) is already running: QUIT this master or that "
+                 "one first",
+                 (int)M.upgrade_pid);
+        return;
+    }
+    const char *pid_file = M.cur.cfg->pid_file;
+    if (pid_file) {
+        struct strbuf b = {0};
+        strbuf_addf(&b, "%s.oldbin", pid_file);
+        M.oldbin = strbuf_take(&b);
+        if (rename(pid_file, M.oldbin) < 0)
+            log_warn("upgrade: renaming %s to %s: %s", pid_file, M.oldbin, strerror(errno));
+    }
+    const struct metrics_settings *ms = metrics_settings(M.cur.cfg);
+    pid_t pid = upgrade_start(&M.cur.ls, metrics_server_fd(), ms->address, ms->port);
+    if (pid < 0) {
+        log_error("upgrade: fork: %s", strerror(errno));
+        master_upgrade_ended(0);
+        return;
+    }
+    M.upgrade_pid = pid;
+    log_info("upgrade: started the new binary (pid %d); QUIT this master (pid %d) once it serves",
+             (int)pid, (int)getpid());
+}
+
+/* The new binary exited (or never started): this master serves on, under
+ * its own pid file again. */
+static void master_upgrade_ended(int status)
+{
+    if (M.upgrade_pid)
+        log_error("upgrade: the new binary (pid %d) %s %d: this master (pid %d) goes on serving",
+                  (int)M.upgrade_pid, WIFSIGNALED(status) ? "was killed by signal" : "exited with",
+                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), (int)getpid());
+    M.upgrade_pid = 0;
+    if (M.oldbin && M.cur.cfg && M.cur.cfg->pid_file && rename(M.oldbin, M.cur.cfg->pid_file) < 0)
+        log_warn("upgrade: renaming %s back: %s", M.oldbin, strerror(errno));
+    free(M.oldbin);
+    M.oldbin = NULL;
 }
 
 /* ---- stopping ---- */
@@ -617,6 +727,10 @@ static void master_signal_cb(evutil_socket_t fd, short what, void *arg)
         case SIGHUP:
             if (!M.stopping)
                 master_reload();
+            break;
+        case SIGUSR2:
+            if (!M.stopping)
+                master_upgrade();
             break;
         case SIGUSR1:
             master_reopen_logs();
@@ -682,7 +796,7 @@ static int master_signals(void)
 {
     sigset_t set;
     sigemptyset(&set);
-    int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD, SIGUSR1};
+    int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2};
     for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
         sigaddset(&set, sigs[i]);
     signal(SIGPIPE, SIG_IGN);
@@ -725,7 +839,12 @@ int master_run(const char *path)
     M.cur.id = 1;
     M.cur.cfg = cfg;
     M.cur.tls = tls;
-    if (listen_open(&M.cur.ls, cfg, cfg->workers, NULL, &errors) < 0) {
+    struct listen_set inherited; /* from the old master, in an upgrade */
+    upgrade_inherited(&inherited);
+    int bound = listen_open(&M.cur.ls, cfg, cfg->workers, &inherited, &errors) == 0 &&
+                metrics_server_prepare(cfg, &inherited, &errors) == 0;
+    listen_close(&inherited);
+    if (!bound) {
         log_error("%s", errors);
         return 1;
     }
@@ -743,12 +862,19 @@ int master_run(const char *path)
     struct timeval tick = {0, 100000};
     M.tick = event_new(M.base, -1, EV_PERSIST, master_tick_cb, NULL);
     event_add(M.tick, &tick);
+    metrics_server_commit(M.base, cfg, master_metrics_render);
+    M.cur.metrics = metrics_map_new(cfg);
     master_start_generation(&M.cur);
     event_base_dispatch(M.base);
 
     int failed = M.start_failed;
-    if (M.cur.cfg && M.cur.cfg->pid_file)
+    /* after an upgrade the pid file is the new master's */
+    if (M.upgrade_pid && M.oldbin)
+        unlink(M.oldbin);
+    else if (M.cur.cfg && M.cur.cfg->pid_file)
         unlink(M.cur.cfg->pid_file);
+    free(M.oldbin);
+    metrics_server_close();
     log_info("stopped");
     log_flush();
     while (M.nw)
@@ -756,6 +882,7 @@ int master_run(const char *path)
     master_free_generation(&M.prev);
     master_free_generation(&M.cur);
     pubsub_history_free();
+    metrics_free();
     event_free(M.sig_ev);
     event_free(M.tick);
     event_base_free(M.base);

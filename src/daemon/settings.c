@@ -8,6 +8,7 @@
 #include "client/client_settings.h"
 #include "core/config.h"
 #include "core/log_settings.h"
+#include "daemon/metrics_settings.h"
 #include "daemon/rlimit.h"
 #include "http/compress_settings.h"
 #include "http/h2_settings.h"
@@ -31,7 +32,7 @@ void settings_register(void)
         &compress_settings_part, &compress_route_settings_part,
         &template_settings_part, &template_route_settings_part,
         &process_settings_part,  &client_settings_part,
-        &h2_settings_part,
+        &h2_settings_part,       &metrics_settings_part,
     };
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
         if (config_part_register(parts[i]) < 0)

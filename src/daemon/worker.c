@@ -33,6 +33,7 @@
 #include "core/log.h"
 #include "core/log_settings.h"
 #include "core/loop.h"
+#include "core/metrics.h"
 #include "core/module.h"
 #include "core/router.h"
 #include "core/threadpool.h"
@@ -95,6 +96,7 @@ static void worker_conns_changed(struct loop *loop, int added)
 {
     struct worker *w = (struct worker *)loop; /* loop is w's first member */
     size_t max = loop->cfg->limits.max_connections;
+    METRICS_ADD(loop->metrics, connections, added ? 1 : -1);
     if (added && loop->nconns >= max)
         for (size_t i = 0; i < w->nlsn; i++)
             evconnlistener_disable(w->lsn[i]);
@@ -433,7 +435,7 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
 }
 
 void worker_run(const struct config *cfg, const struct listen_set *ls, const struct tls_set *tls,
-                int slot, unsigned gen, int ipc_fd)
+                int slot, unsigned gen, int ipc_fd, struct metrics_slot *metrics)
 {
     static struct worker w;
     char who[32];
@@ -443,6 +445,7 @@ void worker_run(const struct config *cfg, const struct listen_set *ls, const str
     w.loop.cfg = cfg;
     w.gen = gen;
     w.ipc_fd = ipc_fd;
+    w.loop.metrics = metrics;
     pid_t master = getppid();
     worker_setup(&w, ls, tls, slot);
     if (getppid() != master) /* it died before PR_SET_PDEATHSIG was set */

@@ -11,14 +11,16 @@
 
 struct config;
 struct listen_set;
+struct metrics_slot;
 struct tls_set;
 
 /* Run worker `slot` of generation `gen` on sockets ls (slot's fds) with the
- * TLS contexts tls (per listen entry), sending
- * IPC to `ipc_fd`. Never returns: exits 0 after a stop, 3 when modules fail
- * to load or initialise. */
+ * TLS contexts tls (per listen entry), sending IPC to `ipc_fd` and counting
+ * into `metrics` (NULL: metrics are off). Never returns: exits 0 after a
+ * stop, 3 when modules fail to load or initialise. */
 void worker_run(const struct config *cfg, const struct listen_set *ls, const struct tls_set *tls,
-                int slot, unsigned gen, int ipc_fd) __attribute__((noreturn));
+                int slot, unsigned gen, int ipc_fd, struct metrics_slot *metrics)
+    __attribute__((noreturn));
 
 /* The user and group workers run as: 1 and the ids when privileges are to
  * be dropped (started as root: `user`, by default "nobody"), 0 when not,

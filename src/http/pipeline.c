@@ -17,6 +17,7 @@
 #include "core/access_format.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/metrics.h"
 #include "core/module.h"
 #include "core/util.h"
 #include "http/cookie_api.h"
@@ -527,8 +528,14 @@ static void pipeline_saved(gale_request *r)
     pipeline_finish(r);
 }
 
+/* The access log line and the metrics of a finished request. */
 static void pipeline_log(gale_request *r)
 {
+    double seconds = util_now() - r->start;
+    int status = r->aborted ? 499 : r->status;
+    /* route 0 is "no module route"; the routes are counted in config order */
+    size_t route = r->route ? (size_t)(r->route - r->loop->modules->routes) + 1 : 0;
+    metrics_request(r->loop->metrics, route, status, seconds);
     struct access_entry e = {
         .client = r->client,
         .method = r->method,
@@ -538,9 +545,9 @@ static void pipeline_log(gale_request *r)
         .user_agent = gale_request_header(r, "User-Agent"),
         .minor = r->minor,
         .http2 = r->http2,
-        .status = r->aborted ? 499 : r->status,
+        .status = status,
         .bytes = r->bytes_out,
-        .seconds = util_now() - r->start,
+        .seconds = seconds,
     };
     log_access(&e);
 }

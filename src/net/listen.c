@@ -40,9 +40,10 @@ static int listen_sockaddr(const char *address, int port, struct sockaddr_storag
     return -1;
 }
 
-/* One socket: non-blocking, close-on-exec, SO_REUSEPORT (the slots), and
- * IPV6_V6ONLY so that "::" and "0.0.0.0" can share a port. */
-static int listen_bind_one(const char *address, int port, int backlog)
+/* One socket: non-blocking, close-on-exec, IPV6_V6ONLY so that "::" and
+ * "0.0.0.0" can share a port, and for the public listeners (`slots`)
+ * SO_REUSEPORT and TCP_DEFER_ACCEPT. */
+int listen_socket(const char *address, int port, int backlog, int slots)
 {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -53,12 +54,12 @@ static int listen_bind_one(const char *address, int port, int backlog)
     if (fd < 0)
         return -1;
     if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+        (slots && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
         (ss.ss_family == AF_INET6 &&
          setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
         /* Accept only once the client has sent something (the request, or a
          * TLS ClientHello): the worker then reads it without waiting. */
-        setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one)) < 0 ||
+        (slots && setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one)) < 0) ||
         bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog) < 0) {
         int e = errno;
         close(fd);
@@ -68,7 +69,7 @@ static int listen_bind_one(const char *address, int port, int backlog)
     return fd;
 }
 
-static struct listen_sock *listen_find(struct listen_set *ls, const char *address, int port)
+struct listen_sock *listen_find(struct listen_set *ls, const char *address, int port)
 {
     for (size_t i = 0; ls && i < ls->n; i++)
         if (ls->socks[i].port == port && !strcmp(ls->socks[i].address, address))
@@ -103,7 +104,7 @@ static int listen_fill(struct listen_sock *s, int slots, struct listen_sock *pre
             if (s->fds[i] >= 0 && listen(s->fds[i], s->backlog) < 0)
                 return -1;
         } else
-            s->fds[i] = listen_bind_one(s->address, s->port, s->backlog);
+            s->fds[i] = listen_socket(s->address, s->port, s->backlog, 1);
         if (s->fds[i] < 0)
             return -1;
     }

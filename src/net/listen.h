@@ -34,6 +34,11 @@ struct listen_set {
  * it). Returns 0, or -1 with a message in *err (caller frees). */
 int listen_open(struct listen_set *ls, const struct config *cfg, int slots, struct listen_set *old,
                 char **err);
+/* One listening socket, or -1 with errno set; `slots`: a public one, shared
+ * by the worker slots (SO_REUSEPORT), else a socket of its own. */
+int listen_socket(const char *address, int port, int backlog, int slots);
+/* The socket of ls (may be NULL) on that address and port, or NULL. */
+struct listen_sock *listen_find(struct listen_set *ls, const char *address, int port);
 /* Close every socket still owned by the set and free it. */
 void listen_close(struct listen_set *ls);
 

@@ -21,6 +21,7 @@
 #include "core/ipc.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/metrics.h"
 #include "core/module.h"
 #include "core/util.h"
 #include "http/request.h"
@@ -193,11 +194,18 @@ static void pubsub_sweep(struct pubsub_channel *ch)
     pubsub_channel_gc(ch);
 }
 
+/* The worker's counters, NULL when metrics are off (or before pubsub_init). */
+static struct metrics_slot *pubsub_metrics(void)
+{
+    return P.loop ? P.loop->metrics : NULL;
+}
+
 /* One message to one subscription; a positioned one skips what it has. */
 static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len, uint64_t epoch,
                                uint64_t offset)
 {
     if (s->fn) {
+        METRICS_ADD(pubsub_metrics(), delivered, 1);
         s->fn(s->arg, s->ch->name, msg, len);
         return;
     }
@@ -205,6 +213,7 @@ static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len
         return;
     s->epoch = epoch;
     s->last = offset;
+    METRICS_ADD(pubsub_metrics(), delivered, 1);
     s->pfn(s->arg, s->ch->name, msg, len, epoch, offset);
 }
 
@@ -241,8 +250,12 @@ static int pubsub_publish(const char *channel, const void *msg, size_t len, gale
     size_t chlen;
     if (!pubsub_channel_ok(channel, &chlen) || len > PUBSUB_MAX_MESSAGE || (!msg && len))
         return -1;
-    if (P.backend == PUBSUB_REDIS)
-        return pubsub_redis_publish(channel, msg, len, fn, arg);
+    if (P.backend == PUBSUB_REDIS) {
+        int rc = pubsub_redis_publish(channel, msg, len, fn, arg);
+        if (rc == 0)
+            METRICS_ADD(pubsub_metrics(), published, 1);
+        return rc;
+    }
     if (!P.out)
         return -1;
     uint32_t token = 0;
@@ -258,6 +271,7 @@ static int pubsub_publish(const char *channel, const void *msg, size_t len, gale
         log_warn("pubsub: cannot send to the master: message on %s dropped", channel);
         return -1;
     }
+    METRICS_ADD(pubsub_metrics(), published, 1);
     if (fn) {
         struct pubsub_then *t = xcalloc(1, sizeof(*t));
         t->token = token;

@@ -24,6 +24,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/metrics.h"
 #include "core/module.h"
 #include "core/util.h"
 #include "http/pipeline.h"
@@ -505,6 +506,7 @@ static void ws_release(struct conn *c)
 {
     gale_ws *ws = c->data;
     ws->c = NULL;
+    METRICS_ADD(ws->loop->metrics, websockets, -1);
     if (ws->state == WS_OPEN) /* closed under it: the worker exits, a send failed */
         ws_set_close(ws, 1006, "connection lost", 15);
     ws->state = WS_CLOSED;
@@ -528,6 +530,7 @@ void ws_attach(struct conn *c, gale_ws *ws)
     c->proto = &ws_proto;
     c->data = ws;
     ws->c = c;
+    METRICS_ADD(ws->loop->metrics, websockets, 1); /* ws_release takes it off */
     if (ws->state == WS_OPEN)
         ws_arm_ping(ws);
     else
