@@ -207,7 +207,8 @@ static void metrics_render_requests(struct evbuffer *out, const struct metrics_s
 {
     size_t n = R.nreq, cap = R.nreq + 64;
     struct metrics_count *v = xmalloc(cap * sizeof(*v));
-    memcpy(v, R.req, R.nreq * sizeof(*v));
+    if (R.nreq) /* R.req is NULL until a worker retired */
+        memcpy(v, R.req, R.nreq * sizeof(*v));
     for (size_t s = 0; s < nsrc; s++) {
         const struct metrics_map *map = src[s].map;
         const struct metrics_slot *m = metrics_map_slot((struct metrics_map *)map, src[s].slot);

@@ -28,6 +28,7 @@
 #define METRICS_SERVER_MAX_HEAD 8192 /* bytes of a request head */
 #define METRICS_SERVER_TIMEOUT 10    /* seconds a scrape may take */
 #define METRICS_SERVER_BACKLOG 64
+#define METRICS_SERVER_CLIENTS 32 /* at a time: the master's descriptors are not for a flood */
 
 struct metrics_client {
     struct bufferevent *bev;
@@ -41,6 +42,7 @@ static struct {
     char *path;
     metrics_server_render_fn render;
     struct metrics_client *clients;
+    int nclients;
     int next_fd;   /* made ready by prepare, -1: none */
     int next_keep; /* prepare found the running socket right */
 } S = {.next_fd = -1};
@@ -55,6 +57,7 @@ static void metrics_server_client_free(struct metrics_client *c)
         S.clients = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    S.nclients--;
     bufferevent_free(c->bev);
     free(c);
 }
@@ -133,11 +136,13 @@ static void metrics_server_accept_cb(struct evconnlistener *l, evutil_socket_t f
                                      struct sockaddr *sa, int socklen, void *arg)
 {
     struct event_base *base = evconnlistener_get_base(l);
-    struct bufferevent *bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!bev) {
+    struct bufferevent *bev = NULL;
+    if (S.nclients >= METRICS_SERVER_CLIENTS ||
+        !(bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE))) {
         close(fd);
         return;
     }
+    S.nclients++;
     struct metrics_client *c = xcalloc(1, sizeof(*c));
     c->bev = bev;
     c->next = S.clients;

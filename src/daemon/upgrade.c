@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -103,8 +104,10 @@ static int upgrade_parse_one(char *entry, struct listen_sock *s, int *nfds)
     s->port = atoi(port);
     *nfds = 0;
     for (char *t = strtok_r(NULL, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-        int fd = atoi(t);
-        if (fd < 3 || fcntl(fd, F_GETFD) < 0)
+        int fd = atoi(t), listening = 0;
+        socklen_t len = sizeof(listening);
+        /* only a listening socket: a stray variable must not hand us a file */
+        if (fd < 3 || getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening)
             return -1;
         fcntl(fd, F_SETFD, FD_CLOEXEC); /* not into the workers, nor a later upgrade */
         s->fds = xrealloc(s->fds, sizeof(int) * (size_t)(*nfds + 1));

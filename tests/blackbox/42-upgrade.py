@@ -106,6 +106,9 @@ def test_failed_then_real_upgrade():
             check(not os.path.exists(pidfile + ".oldbin"), ".oldbin left after QUIT")
             eq(g.get("/")[0], 200, "served by the new master")
             eq(curl("http://127.0.0.1:%d/metrics" % mport).status, 200, "metrics after the upgrade")
+            stop_new(new)  # its log is the same file: checked for sanitizer reports at the end
+            check(wait_for(lambda: "master[%d]: stopped" % new in g.log(), 5),
+                  "the new master did not log its stop")
     finally:
         stop_new(new)
         shutil.rmtree(bindir, ignore_errors=True)
