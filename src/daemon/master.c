@@ -213,13 +213,25 @@ static int master_check_files(const struct config *cfg, char **errors)
     return -1;
 }
 
+/* Whether two addresses of one port overlap: equal, or one is the wildcard
+ * of the other's family (listeners are IPV6_V6ONLY: "::" is IPv6 alone). */
+static int master_same_socket(const char *a, const char *b)
+{
+    int v6 = strchr(a, ':') != NULL;
+    if (v6 != (strchr(b, ':') != NULL))
+        return 0;
+    const char *any = v6 ? "::" : "0.0.0.0";
+    return !strcmp(a, b) || !strcmp(a, any) || !strcmp(b, any);
+}
+
 /* The metrics never share a public listener's address and port (they
  * would be served to the world, or the bind would fail later). */
 static int master_check_metrics(const struct config *cfg, char **errors)
 {
     const struct metrics_settings *ms = metrics_settings(cfg);
     for (size_t i = 0; ms->line && i < cfg->nlistens; i++) {
-        if (cfg->listens[i].port != ms->port || strcmp(cfg->listens[i].address, ms->address))
+        if (cfg->listens[i].port != ms->port ||
+            !master_same_socket(cfg->listens[i].address, ms->address))
             continue;
         struct strbuf b = {0};
         strbuf_addf(&b,

@@ -301,6 +301,11 @@ def test_config_errors():
     p = run_gale(["-t", "-c", path])
     check(p.returncode != 0 and "is a public listener" in p.stderr,
           "metrics on the public port: %r" % p.stderr)
+    with open(path, "w") as f:  # the wildcard covers the loopback address
+        f.write(galetest.make_conf(port, address="0.0.0.0", extra='metrics = { port = %d; };' % port))
+    p = run_gale(["-t", "-c", path])
+    check(p.returncode != 0 and "is a public listener" in p.stderr,
+          "metrics on a port the wildcard listener holds: %r" % p.stderr)
     with open(path, "w") as f:
         f.write(galetest.make_conf(port, extra='metrics = { path = "stats"; };'))
     p = run_gale(["-t", "-c", path])
