@@ -66,6 +66,7 @@ struct h1_conn {
     unsigned eof_framed : 1;      /* streaming to an HTTP/1.0 client: the close ends the body */
     unsigned body_held : 1;       /* a streamed body waits for wire->read_body */
     unsigned expect_continue : 1; /* a streamed body's client waits for 100 Continue */
+    unsigned head_timed : 1;      /* the header timeout runs for this head */
     int64_t body_left;            /* Content-Length bytes still to read */
     size_t body_received;         /* chunked: data bytes so far */
 };
@@ -644,7 +645,7 @@ static void h1_head_begin(struct h1_conn *hc)
                      hc->lim->max_headers);
     hc->inlen = 0;
     hc->state = HC_HEAD;
-    conn_timer(hc->c, hc->loop->tv[LOOP_TV_HEADER]);
+    hc->head_timed = 0; /* armed by h1_step_head if the head is not all here */
 }
 
 /* Terminate a slice in place: the byte after it is a delimiter we no longer need. */
@@ -824,6 +825,12 @@ static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
         if (hc->inlen >= hc->lim->max_header_size + 4) {
             h1_fail(hc, 431, "request head too large");
             return -1;
+        }
+        /* from the head's first bytes, once: a client that trickles it in
+         * does not push the deadline back */
+        if (!hc->head_timed) {
+            conn_timer(hc->c, hc->loop->tv[LOOP_TV_HEADER]);
+            hc->head_timed = 1;
         }
         return 0;
     }
