@@ -291,7 +291,9 @@ int gale_request_header_at(const gale_request *r, size_t i, const char **name, c
 /* The first value of a query argument, percent- and '+'-decoded, or NULL. */
 const char *gale_request_query(const gale_request *r, const char *name);
 
-/* The whole request body (bytes; a NUL follows them for convenience). */
+/* The whole request body (bytes; a NUL follows them for convenience).
+ * A multipart/form-data body is parsed as it arrives into arguments and
+ * files (gale_request_argument, gale_request_file) and not kept: "" then. */
 const char *gale_request_body(const gale_request *r, size_t *len);
 
 /* Arguments, as Tornado's get_argument: from the query string, then from a

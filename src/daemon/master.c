@@ -558,7 +558,10 @@ static void master_abort_reload(const char *why)
             M.w[i].state = MW_DRAINING; /* reaped without replacement */
     master_free_generation(&M.cur);
     M.cur = M.prev;
-    master_access_setup(M.cur.cfg); /* the format was the dropped config's */
+    /* the log paths and the access format were the dropped config's */
+    if (log_open(M.cur.cfg->error_log, M.cur.cfg->log_level, M.cur.cfg->access_log) < 0)
+        log_error("reopening the old logs: %s", strerror(errno));
+    master_access_setup(M.cur.cfg);
     memset(&M.prev, 0, sizeof(M.prev));
     M.reloading = 0;
     notify_ready();

@@ -178,22 +178,49 @@ static void compress_whole(gale_request *r, struct compress_codec *c)
     evbuffer_free(plain);
 }
 
-static void compress_head(gale_request *r, int complete)
+/* Whether r's answer may be compressed as the head stands (the checks that
+ * do not depend on the body); fills cs and s. */
+static int compress_head_ok(gale_request *r, struct compress_settings *cs, struct compress_scan *s)
 {
     if (pipeline_status_no_body(r->status) || r->status == 206)
-        return;
+        return 0;
+    compress_settings_get(r->loop->cfg, r->route ? r->route->conf : NULL, cs);
+    if (!cs->enabled)
+        return 0;
+    compress_scan(r, s);
+    return compress_eligible(cs, s);
+}
+
+/* The coding for r's answer, streamed or complete. */
+static enum compress_coding compress_coding_for(gale_request *r, const struct compress_settings *cs,
+                                                int complete)
+{
+    /* A stream holds its encoder as long as it is open (server-sent events:
+     * hours, thousands of them): Brotli's takes 1 to 2 MiB at quality 4,
+     * gzip's about 256 KiB, so streams get gzip unless brotli_streams. */
+    int brotli = cs->brotli && (complete || cs->brotli_streams);
+    return compress_negotiate_coding(compress_accept_encoding(r), brotli);
+}
+
+/* http_stage.rewrites: a large file streams through here when this is so. */
+static int compress_rewrites(gale_request *r)
+{
     struct compress_settings cs;
-    compress_settings_get(r->loop->cfg, r->route ? r->route->conf : NULL, &cs);
-    if (!cs.enabled)
-        return;
     struct compress_scan s;
-    compress_scan(r, &s);
-    if (!compress_eligible(&cs, &s))
+    return compress_head_ok(r, &cs, &s) && !s.encoded &&
+           compress_coding_for(r, &cs, 0) != COMPRESS_IDENTITY;
+}
+
+static void compress_head(gale_request *r, int complete)
+{
+    struct compress_settings cs;
+    struct compress_scan s;
+    if (!compress_head_ok(r, &cs, &s))
         return;
     compress_vary(r, &s);
     /* A file that only sendfile reads, or a body whose length went in the
-     * head (a large file over TLS, in pieces): not ours to rewrite. Static
-     * folders serve such files compressed from their .gz and .br siblings. */
+     * head: not ours to rewrite (a static folder streams a large file
+     * through here instead when compress_rewrites says so). */
     if (r->file_body || r->length_known)
         return;
     size_t len = evbuffer_get_length(r->out);
@@ -201,11 +228,7 @@ static void compress_head(gale_request *r, int complete)
      * one (a file) would hold the worker up, so it goes as it is. */
     if (s.encoded || (complete && (len < cs.min_size || len > cs.max_size)))
         return;
-    /* A stream holds its encoder as long as it is open (server-sent events:
-     * hours, thousands of them): Brotli's takes 1 to 2 MiB at quality 4,
-     * gzip's about 256 KiB, so streams get gzip unless brotli_streams. */
-    int brotli = cs.brotli && (complete || cs.brotli_streams);
-    enum compress_coding coding = compress_negotiate_coding(compress_accept_encoding(r), brotli);
+    enum compress_coding coding = compress_coding_for(r, &cs, complete);
     if (coding == COMPRESS_IDENTITY)
         return;
     int level = coding == COMPRESS_GZIP ? cs.gzip_level : cs.brotli_quality;
@@ -243,4 +266,5 @@ const struct http_stage compress_stage = {
     .name = "compress",
     .head = compress_head,
     .body = compress_body,
+    .rewrites = compress_rewrites,
 };

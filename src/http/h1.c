@@ -66,6 +66,7 @@ struct h1_conn {
     unsigned eof_framed : 1;      /* streaming to an HTTP/1.0 client: the close ends the body */
     unsigned body_held : 1;       /* a streamed body waits for wire->read_body */
     unsigned expect_continue : 1; /* a streamed body's client waits for 100 Continue */
+    unsigned head_timed : 1;      /* the header timeout runs for this head */
     int64_t body_left;            /* Content-Length bytes still to read */
     size_t body_received;         /* chunked: data bytes so far */
 };
@@ -534,31 +535,36 @@ static void h1_end(gale_request *r)
     h1_flush(r);
 }
 
-/* An answer gale gives on its own (parse errors, timeouts), closing after it. */
-/* Slow clients (408) come by the thousand under a slowloris: each is noise
- * at debug, and info gets one line per H1_TIMEOUT_REPORT seconds that had
+/* Answers to bad clients (slow: 408; malformed or too large: 400, 413,
+ * 431...) come by the thousand under a slowloris or a scan: each is noise
+ * at debug, and info gets one line per H1_REPORT_SECS seconds that had
  * any, with their number. */
-#define H1_TIMEOUT_REPORT 10
+#define H1_REPORT_SECS 10
 
 static struct {
-    unsigned long n;  /* timeouts since the report was armed */
-    struct event *ev; /* the worker's report timer, made on first use */
-} h1_timeouts;
+    unsigned long timeouts; /* 408s since the report was armed */
+    unsigned long refused;  /* the other answers of h1_fail since then */
+    struct event *ev;       /* the worker's report timer, made on first use */
+} h1_report;
 
-static void h1_timeout_report_cb(evutil_socket_t fd, short what, void *arg)
+static void h1_report_cb(evutil_socket_t fd, short what, void *arg)
 {
-    log_info("%lu connections timed out (408) in the last %d s; each is logged at debug level",
-             h1_timeouts.n, H1_TIMEOUT_REPORT);
-    h1_timeouts.n = 0;
+    if (h1_report.timeouts)
+        log_info("%lu connections timed out (408) in the last %d s; each is logged at debug level",
+                 h1_report.timeouts, H1_REPORT_SECS);
+    if (h1_report.refused)
+        log_info("%lu requests refused as malformed or too large (4xx) in the last %d s; each is "
+                 "logged at debug level",
+                 h1_report.refused, H1_REPORT_SECS);
+    h1_report.timeouts = h1_report.refused = 0;
 }
 
 void h1_shutdown(void)
 {
-    if (h1_timeouts.n)
-        h1_timeout_report_cb(-1, 0, NULL);
-    if (h1_timeouts.ev)
-        event_free(h1_timeouts.ev);
-    h1_timeouts.ev = NULL;
+    h1_report_cb(-1, 0, NULL);
+    if (h1_report.ev)
+        event_free(h1_report.ev);
+    h1_report.ev = NULL;
     while (h1_spares.narena)
         arena_free(h1_spares.arena[--h1_spares.narena]);
     while (h1_spares.nin)
@@ -571,26 +577,28 @@ void h1_shutdown(void)
         evbuffer_free(h1_spares.out[--h1_spares.nout]);
 }
 
-static void h1_timeout_count(struct h1_conn *hc)
+static void h1_report_count(struct h1_conn *hc, int status)
 {
-    if (h1_timeouts.n++ > 0)
+    unsigned long before = h1_report.timeouts + h1_report.refused;
+    if (status == 408)
+        h1_report.timeouts++;
+    else
+        h1_report.refused++;
+    if (before > 0)
         return; /* the report is armed */
-    if (!h1_timeouts.ev)
-        h1_timeouts.ev = evtimer_new(hc->loop->base, h1_timeout_report_cb, NULL);
-    struct timeval tv = {H1_TIMEOUT_REPORT, 0};
-    if (h1_timeouts.ev)
-        evtimer_add(h1_timeouts.ev, &tv);
+    if (!h1_report.ev)
+        h1_report.ev = evtimer_new(hc->loop->base, h1_report_cb, NULL);
+    struct timeval tv = {H1_REPORT_SECS, 0};
+    if (h1_report.ev)
+        evtimer_add(h1_report.ev, &tv);
 }
 
+/* An answer gale gives on its own (parse errors, timeouts), closing after it. */
 static void h1_fail(struct h1_conn *hc, int status, const char *reason)
 {
     gale_request *r = hc->req ? hc->req : h1_request_new(hc);
-    if (status == 408) {
-        log_debug("%s: %d %s", hc->c->client, status, reason);
-        h1_timeout_count(hc);
-    } else {
-        log_info("%s: %d %s", hc->c->client, status, reason);
-    }
+    log_debug("%s: %d %s", hc->c->client, status, reason);
+    h1_report_count(hc, status);
     hc->keepalive = 0;
     hc->c->linger = 1; /* the client may still be sending what we did not read */
     hc->state = HC_HANDLER;
@@ -637,7 +645,7 @@ static void h1_head_begin(struct h1_conn *hc)
                      hc->lim->max_headers);
     hc->inlen = 0;
     hc->state = HC_HEAD;
-    conn_timer(hc->c, hc->loop->tv[LOOP_TV_HEADER]);
+    hc->head_timed = 0; /* armed by h1_step_head if the head is not all here */
 }
 
 /* Terminate a slice in place: the byte after it is a delimiter we no longer need. */
@@ -817,6 +825,12 @@ static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
         if (hc->inlen >= hc->lim->max_header_size + 4) {
             h1_fail(hc, 431, "request head too large");
             return -1;
+        }
+        /* from the head's first bytes, once: a client that trickles it in
+         * does not push the deadline back */
+        if (!hc->head_timed) {
+            conn_timer(hc->c, hc->loop->tv[LOOP_TV_HEADER]);
+            hc->head_timed = 1;
         }
         return 0;
     }

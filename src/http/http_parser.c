@@ -132,6 +132,22 @@ static int http_parse_ieq(const unsigned char *s, size_t n, const char *lit)
     return 1;
 }
 
+size_t http_token_span(const char *s)
+{
+    size_t i = 0;
+    while (HP_IS(s[i], HP_C_TCHAR)) /* NUL is none */
+        i++;
+    return i;
+}
+
+size_t http_value_span(const char *s)
+{
+    size_t i = 0;
+    while (HP_IS(s[i], HP_C_VALUE)) /* NUL is none */
+        i++;
+    return i;
+}
+
 static int http_parse_is_token(const unsigned char *s, size_t n)
 {
     size_t i;

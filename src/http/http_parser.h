@@ -135,4 +135,10 @@ enum http_method {
 };
 enum http_method http_method_lookup(const char *name, size_t len);
 
+/* How many bytes of the string s are token characters (RFC 9110 5.6.2),
+ * and how many may be in a field value (field-vchar, obs-text, SP, HTAB):
+ * s is all of them when s[span] is its NUL. */
+size_t http_token_span(const char *s);
+size_t http_value_span(const char *s);
+
 #endif

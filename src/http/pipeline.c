@@ -105,6 +105,14 @@ int pipeline_stage_add(const struct http_stage *stage)
     return 0;
 }
 
+int pipeline_body_rewritten(gale_request *r)
+{
+    for (size_t i = 0; i < pipeline_nstages; i++)
+        if (pipeline_stages[i]->rewrites && pipeline_stages[i]->rewrites(r))
+            return 1;
+    return 0;
+}
+
 static struct http_upgrade pipeline_upgrade_table;
 
 void pipeline_set_upgrade(const struct http_upgrade *u)

@@ -71,12 +71,19 @@ struct http_stage {
      * set, the body is file segments only sendfile reads (static files):
      * a stage must neither peek at nor rewrite it. */
     void (*body)(gale_request *r, struct evbuffer *data, int last);
+    /* Whether this stage would rewrite the body of r's answer as its head
+     * now stands, streamed (NULL: never). A producer that could send bytes
+     * no stage may touch (sendfile, a length in the head) asks first, and
+     * streams them through the stages when one would. */
+    int (*rewrites)(gale_request *r);
 };
 
 /* Add a stage at the end of the list (the worker, before it serves). At
  * most PIPELINE_MAX_STAGES. Returns 0, or -1 when full. */
 #define PIPELINE_MAX_STAGES 8
 int pipeline_stage_add(const struct http_stage *stage);
+/* Whether any stage would rewrite r's answer if it streamed (see rewrites). */
+int pipeline_body_rewritten(gale_request *r);
 
 /* What takes a connection over after a 101 (WebSocket, a layer above
  * HTTP): the worker sets it before serving, so that HTTP reaches the layer

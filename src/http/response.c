@@ -1,7 +1,6 @@
 /*
  * response.c - the module API for answers: status, headers, body, streaming.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <event2/buffer.h>
 
 #include "core/arena.h"
+#include "http/http_parser.h"
 #include "http/pipeline.h"
 #include "http/request.h"
 
@@ -17,29 +17,19 @@
  * prose that belongs in the body. */
 #define RESPONSE_REASON_MAX 64
 
-/* Headers whose framing or meaning gale owns. */
-static const char *const response_reserved[] = {
-    "Content-Length", "Transfer-Encoding", "Connection", "Date", "Server", "Keep-Alive", "Upgrade",
+/* Headers whose framing or meaning gale owns, with their lengths: most
+ * names a module sets have none of these lengths, and are not compared. */
+static const struct {
+    const char *name;
+    size_t len;
+} response_reserved[] = {
+    {"Content-Length", 14}, {"Transfer-Encoding", 17}, {"Connection", 10}, {"Date", 4},
+    {"Server", 6},          {"Keep-Alive", 10},        {"Upgrade", 7},
 };
-
-static int response_is_token(const char *s)
-{
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) || (unsigned char)*s >= 0x80)
-            if (!strchr(extra, *s))
-                return 0;
-    return 1;
-}
 
 static int response_value_ok(const char *v)
 {
-    for (; *v; v++)
-        if (*v == '\r' || *v == '\n' || (*v > 0 && *v < 0x20 && *v != '\t') || *v == 0x7f)
-            return 0;
-    return 1;
+    return v[http_value_span(v)] == '\0';
 }
 
 int gale_response_status(gale_request *r, int status)
@@ -54,10 +44,13 @@ int gale_response_status(gale_request *r, int status)
  * that is not one of gale's own. */
 static int response_name_ok(const gale_request *r, const char *name)
 {
-    if (r->head_sent || !name || !response_is_token(name))
+    if (r->head_sent || !name)
+        return 0;
+    size_t n = http_token_span(name);
+    if (n == 0 || name[n] != '\0')
         return 0;
     for (size_t i = 0; i < sizeof(response_reserved) / sizeof(*response_reserved); i++)
-        if (!strcasecmp(name, response_reserved[i]))
+        if (n == response_reserved[i].len && !strcasecmp(name, response_reserved[i].name))
             return 0;
     return 1;
 }

@@ -39,7 +39,8 @@
 #include "net/conn.h"
 
 /* Files up to this size are read into the answer; larger ones are sent by
- * sendfile (plain) or in pieces of STATIC_PIECE (TLS). */
+ * sendfile (plain), or in pieces of STATIC_PIECE (TLS, or when an output
+ * stage such as compression rewrites them). */
 #define STATIC_SMALL (64 * 1024)
 #define STATIC_PIECE (256 * 1024)
 
@@ -238,6 +239,13 @@ static void static_body(gale_request *r, struct static_file *f, uint64_t first, 
             pipeline_error(r, 500, "the file shrank while it was read");
             return;
         }
+    } else if (pipeline_body_rewritten(r)) {
+        /* a stage rewrites it (compression): the file goes through the
+         * stages in pieces, its length unknown until the end */
+        gale_request_on_abort(r, static_send_abort, s);
+        if (pipeline_send_head(r, 1) == 0)
+            static_pump(r, s);
+        return;
     } else if (c && !c->https) {
         struct evbuffer_file_segment *seg = evbuffer_file_segment_new(
             s->fd, (ev_off_t)first, (ev_off_t)len, EVBUF_FS_CLOSE_ON_FREE);

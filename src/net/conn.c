@@ -129,9 +129,32 @@ void conn_read(struct conn *c, int on)
     conn_read_check(c);
 }
 
+/* Seconds in tv, a common timeout's too: libevent keeps its marks in the
+ * bits of tv_usec above the 20 that hold the microseconds (< 2^20). */
+static double conn_tv_secs(const struct timeval *tv)
+{
+    return (double)tv->tv_sec + (double)(tv->tv_usec & 0xfffff) / 1e6;
+}
+
+static void conn_timer_arm(struct conn *c, const struct timeval *tv, double at)
+{
+    evtimer_add(&c->timer, tv);
+    c->armed_at = at;
+}
+
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
+    if (c->deadline == 0)
+        return; /* disarmed since it was added */
+    double now = util_now();
+    if (c->deadline > now + 0.001) { /* moved later since it was added */
+        double left = c->deadline - now;
+        struct timeval tv = {(time_t)left, (suseconds_t)((left - (double)(time_t)left) * 1e6)};
+        conn_timer_arm(c, &tv, c->deadline);
+        return;
+    }
+    c->deadline = 0;
     conn_enter(c);
     if (c->lingering || c->closing)
         conn_close(c);
@@ -239,12 +262,22 @@ struct ssl_st *conn_ssl(struct conn *c)
     return c->https ? bufferevent_openssl_get_ssl(c->bev) : NULL;
 }
 
+/* Lazy: a keep-alive connection arms the idle timer again at the end of
+ * every answer, a moment later than the last time, and re-adding the event
+ * cost more than the rest of the request's bookkeeping. So only a deadline
+ * earlier than the pending event's touches libevent; a later one (or none)
+ * is noted, and conn_timer_cb arms the event again for what is left, or
+ * does nothing. A connection thus wakes at most once per timeout spent. */
 void conn_timer(struct conn *c, const struct timeval *tv)
 {
-    if (tv)
-        evtimer_add(&c->timer, tv);
-    else
-        evtimer_del(&c->timer);
+    if (!tv) {
+        c->deadline = 0;
+        return;
+    }
+    double at = util_now() + conn_tv_secs(tv);
+    c->deadline = at;
+    if (!evtimer_pending(&c->timer, NULL) || c->armed_at > at)
+        conn_timer_arm(c, tv, at);
 }
 
 void conn_close(struct conn *c)

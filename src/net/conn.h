@@ -39,8 +39,10 @@ struct conn {
     int https;                      /* arrived on a TLS listener */
     const struct config_listen *lc; /* the listen entry it arrived on */
     const struct conn_proto *proto;
-    void *data; /* the protocol's state, freed by proto->release */
-    struct event timer;
+    void *data;                  /* the protocol's state, freed by proto->release */
+    struct event timer;          /* pending until armed_at at most (see conn_timer) */
+    double deadline;             /* when the protocol's timeout is due (util_now); 0: none */
+    double armed_at;             /* when the timer event fires, if pending */
     struct event rev;            /* plain sockets: readable */
     struct event *later;         /* conn_read_later on a plain socket; made on first use */
     struct conn *prev, *next;    /* the loop's list */
@@ -64,7 +66,8 @@ struct conn *conn_new(struct loop *loop, int fd, const struct sockaddr *sa,
                       const struct config_listen *lc, struct tls_server *tls);
 /* The connection's SSL, or NULL on a plain socket. */
 struct ssl_st *conn_ssl(struct conn *c);
-/* Arm the timer (NULL disarms). Use the loop's tv[] values: common timeouts. */
+/* Arm the timer for tv from now (NULL disarms): proto->timeout runs then.
+ * Use the loop's tv[] values (common timeouts). Lazy: see conn.c. */
 void conn_timer(struct conn *c, const struct timeval *tv);
 /* What arrived and was not consumed yet. */
 struct evbuffer *conn_in(struct conn *c);

@@ -67,13 +67,25 @@ static struct template_cache *render_cache(const gale_request *r)
 
 /* ---- the template functions that need the request ---- */
 
+/* One render's ud: the request, and the names every template of it sees
+ * (render_global), made when first used and dropped when it ends. */
+struct render_call {
+    gale_request *r;
+    json_t *locale, *current_user, *request;
+};
+
+static gale_request *render_request(void *ud)
+{
+    return ((struct render_call *)ud)->r;
+}
+
 /* _(s) and _(singular, plural, n): the request's locale (argument, cookie,
  * Accept-Language, default), as Tornado's handler.locale.translate. */
 static int render_translate(void *ud, const char *s, const char *plural, long long n,
                             struct template_buf *out, struct template_err *err)
 {
     (void)err;
-    const struct locale *l = locale_for_request(ud);
+    const struct locale *l = locale_for_request(render_request(ud));
     long count = n > LONG_MAX ? LONG_MAX : n < LONG_MIN ? LONG_MIN : (long)n;
     template_buf_adds(out, l                  ? locale_translate(l, NULL, s, plural, count)
                            : plural && n != 1 ? plural
@@ -85,7 +97,7 @@ static int render_translate(void *ud, const char *s, const char *plural, long lo
 static int render_format_date(void *ud, double t, int gmt_offset, int relative, int shorter,
                               int full_format, struct template_buf *out, struct template_err *err)
 {
-    gale_request *r = ud;
+    gale_request *r = render_request(ud);
     const struct locale *l = locale_for_request(r);
     char *s = l ? locale_format_date(l, r->arena, t, gmt_offset, relative, shorter, full_format,
                                      (double)time(NULL))
@@ -102,7 +114,7 @@ static int render_format_date(void *ud, double t, int gmt_offset, int relative, 
 static int render_static_url(void *ud, const char *path, struct template_buf *out,
                              struct template_err *err)
 {
-    const char *url = static_url(ud, path);
+    const char *url = static_url(render_request(ud), path);
     if (url == NULL) {
         snprintf(err->msg, sizeof(err->msg), "static_url(%.200s): the config has no static folder",
                  path);
@@ -116,7 +128,7 @@ static int render_static_url(void *ud, const char *path, struct template_buf *ou
  * masked token (which also sets the _xsrf cookie when needed). */
 static int render_xsrf_form_html(void *ud, struct template_buf *out, struct template_err *err)
 {
-    const char *token = gale_request_xsrf_token(ud);
+    const char *token = gale_request_xsrf_token(render_request(ud));
     if (token == NULL) {
         snprintf(err->msg, sizeof(err->msg), "no XSRF token for this request");
         return -1;
@@ -132,7 +144,7 @@ static int render_xsrf_form_html(void *ud, struct template_buf *out, struct temp
 static int render_reverse_url(void *ud, const char *name, const char *const *args, size_t nargs,
                               struct template_buf *out, struct template_err *err)
 {
-    gale_request *r = ud;
+    gale_request *r = render_request(ud);
     char url[RENDER_URL_SIZE];
     const struct route *route = module_route_named(r->loop->modules, name);
     if (route == NULL) {
@@ -148,41 +160,48 @@ static int render_reverse_url(void *ud, const char *name, const char *const *arg
     return 0;
 }
 
-const struct template_funcs render_funcs = {
+/* The names every template of a request sees, as Tornado's handler gives
+ * them (a context's own names come first): `locale` (the request's locale
+ * code), `current_user` (the user, or None), `request` ({method, path, uri,
+ * query, host}). */
+static json_t *render_global(void *ud, const char *name, size_t len)
+{
+    struct render_call *c = ud;
+    gale_request *r = c->r;
+    if (len == 6 && memcmp(name, "locale", 6) == 0) {
+        if (c->locale == NULL) {
+            const struct locale *l = locale_for_request(r);
+            c->locale = json_string(l ? locale_code(l) : "en_US");
+        }
+        return c->locale;
+    }
+    if (len == 12 && memcmp(name, "current_user", 12) == 0) {
+        if (c->current_user == NULL) {
+            const char *user = gale_request_user(r);
+            c->current_user = user ? json_string(user) : json_null();
+        }
+        return c->current_user;
+    }
+    if (len == 7 && memcmp(name, "request", 7) == 0) {
+        if (c->request == NULL)
+            c->request = json_pack("{s:s?, s:s?, s:s?, s:s, s:s?}", "method", r->method, "path",
+                                   r->path, "uri", r->target, "query", r->query ? r->query : "",
+                                   "host", gale_request_header(r, "Host"));
+        return c->request;
+    }
+    return NULL;
+}
+
+/* The template environment of a request: its translations, XSRF token,
+ * routes, static files and names. */
+static const struct template_funcs render_funcs = {
     .translate = render_translate,
     .format_date = render_format_date,
     .static_url = render_static_url,
     .xsrf_form_html = render_xsrf_form_html,
     .reverse_url = render_reverse_url,
+    .global = render_global,
 };
-
-/* The names every template of a request sees, as Tornado's handler gives
- * them (unless the context has its own): `locale` (the request's locale
- * code), `current_user` (the user, or None), `request` ({method, path,
- * uri, query, host}). A shallow copy of ctx: the module's object is left
- * as it was. */
-static json_t *render_context(gale_request *r, json_t *ctx)
-{
-    json_t *all = json_is_object(ctx) ? json_copy(ctx) : json_object();
-    if (all == NULL)
-        return NULL;
-    if (!json_object_get(all, "locale")) {
-        const struct locale *l = locale_for_request(r);
-        json_object_set_new(all, "locale", json_string(l ? locale_code(l) : "en_US"));
-    }
-    if (!json_object_get(all, "current_user")) {
-        const char *user = gale_request_user(r);
-        json_object_set_new(all, "current_user", user ? json_string(user) : json_null());
-    }
-    if (!json_object_get(all, "request")) {
-        const char *q = r->query ? r->query : "";
-        json_object_set_new(all, "request",
-                            json_pack("{s:s?, s:s?, s:s?, s:s, s:s?}", "method", r->method, "path",
-                                      r->path, "uri", r->target, "query", q, "host",
-                                      gale_request_header(r, "Host")));
-    }
-    return all;
-}
 
 /* Render into out; on an error log it with the template's file and line
  * and return -1 with err filled. */
@@ -197,10 +216,12 @@ static int render_to(gale_request *r, const char *name, json_t *ctx, struct temp
         return -1;
     }
     const struct template *t = template_cache_get(cache, name, err);
-    struct template_env env = {.funcs = &render_funcs, .ud = r, .cache = cache};
-    json_t *all = render_context(r, ctx);
-    int rc = t == NULL || all == NULL ? -1 : template_render(t, all, &env, out, err);
-    json_decref(all);
+    struct render_call call = {.r = r};
+    struct template_env env = {.funcs = &render_funcs, .ud = &call, .cache = cache};
+    int rc = t == NULL ? -1 : template_render(t, ctx, &env, out, err);
+    json_decref(call.locale);
+    json_decref(call.current_user);
+    json_decref(call.request);
     if (rc < 0) {
         log_error("template error: %s/%s (%s %s)", template_cache_root(cache), err->msg, r->method,
                   r->path);

@@ -13,10 +13,6 @@
 #include "gale/gale.h"
 #include "page/template.h"
 
-/* The functions of the template environment for request r (its XSRF token,
- * its routes, and the stand-ins for translations and static files). */
-extern const struct template_funcs render_funcs;
-
 /* Free every cache (a worker that exits). */
 void render_caches_free(void);
 

@@ -70,6 +70,10 @@ struct template_funcs {
     /* reverse_url(name, args...): args as Python's str() of each. */
     int (*reverse_url)(void *ud, const char *name, const char *const *args, size_t nargs,
                        struct template_buf *out, struct template_err *err);
+    /* A name[0..len) that neither the template nor the context defines:
+     * borrowed, valid until the render ends, or NULL (a NameError). Made
+     * when first asked for, so that a render pays only for what it uses. */
+    json_t *(*global)(void *ud, const char *name, size_t len);
 };
 
 /* The engine's own fallbacks, for tests and for a server without the real

@@ -34,6 +34,8 @@ static json_t *teval_lookup(struct trender *r, const char *name, size_t len)
     json_t *v = json_object_size(r->vars) ? json_object_getn(r->vars, name, len) : NULL;
     if (v == NULL && r->ctx != NULL)
         v = json_object_getn(r->ctx, name, len);
+    if (v == NULL && r->funcs->global != NULL)
+        v = r->funcs->global(r->env->ud, name, len);
     if (v == NULL)
         return trender_fail(r, "NameError: name '%s' is not defined", name);
     return v;

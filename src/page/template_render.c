@@ -505,6 +505,7 @@ int template_render(const struct template *t, json_t *ctx, const struct template
         funcs.static_url = f->static_url ? f->static_url : funcs.static_url;
         funcs.xsrf_form_html = f->xsrf_form_html ? f->xsrf_form_html : funcs.xsrf_form_html;
         funcs.reverse_url = f->reverse_url ? f->reverse_url : funcs.reverse_url;
+        funcs.global = f->global;
     }
     r.funcs = &funcs;
     memset(err, 0, sizeof(*err));

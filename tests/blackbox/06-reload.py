@@ -2,10 +2,12 @@
 """06-reload: SIGHUP rereads the config and replaces the workers without losing
 a request; an invalid config on SIGHUP keeps the old one serving."""
 
+import os
 import signal
 import time
 
-from galetest import (Gale, Load, append_line, check, eq, fail, main, req, wait_for)
+from galetest import (Gale, Load, append_line, check, eq, fail, main, module_path, req,
+                      wait_for)
 
 
 def body_of(g, path="/"):
@@ -152,6 +154,39 @@ def test_reload_twice_quickly():
         for _ in range(10):
             eq(body_of(g), b"r2", "GET / after two quick reloads")
         check(g.running(), "master died")
+
+def test_reload_with_workers_that_cannot_start_keeps_old_logs():
+    """The new config is valid but its workers cannot start (a module's init
+    fails): the old workers go on serving, and the logs stay where the old
+    config put them (new workers forked later write there, not to the
+    dropped config's files)."""
+    module_path("apiv2b")  # skips when the test modules were not built
+    conf = """
+workers = 1;
+error_log = "stderr";
+access_log = "@TMP@/%s";
+listen = ( { address = "127.0.0.1"; port = @PORT@; } );
+modules = ( { path = "@TESTMODULES@/apiv2b.so"; %s
+              routes = ( { path = "/settings"; handler = "settings"; } ); } );
+"""
+    with Gale(conf=conf % ("old.log", "")) as g:
+        eq(g.get("/settings")[0], 200, "GET before the reload")
+        g.write_conf(conf % ("new.log", "settings = { fail_init = true; };"))
+        g.signal(signal.SIGHUP)
+        check(wait_for(lambda: "reload failed" in g.log(), 15),
+              "no 'reload failed':\n%s" % g.log_tail())
+        old = os.path.join(g.tmp, "old.log")
+        before = os.path.getsize(old)
+        for w in g.workers():  # a worker forked after the failure
+            os.kill(w, signal.SIGKILL)
+        check(wait_for(lambda: g.get("/settings", timeout=2)[0] == 200, 10),
+              "no worker answers after the failed reload:\n%s" % g.log_tail())
+        check(wait_for(lambda: os.path.getsize(old) > before, 5),
+              "the access line went elsewhere than old.log:\n%s" % g.log_tail())
+        new = os.path.join(g.tmp, "new.log")
+        check(not os.path.exists(new) or os.path.getsize(new) == 0,
+              "lines in the dropped config's access log")
+
 
 
 if __name__ == "__main__":

@@ -550,10 +550,11 @@ def test_tls():
 
 
 def test_compressed_on_the_fly():
-    """With compression on (the default), a small text file without a
-    sibling is gzipped by the compression stage (weak ETag, 304 still); a
-    big one, sent by sendfile or in pieces over TLS, goes as it is, whole and
-    with its own length."""
+    """With compression on (the default), a text file without a sibling is
+    gzipped by the compression stage (weak ETag, 304 still): a small one at
+    once, a big one streamed through it in pieces (plain and TLS). Without
+    Accept-Encoding the big one goes by sendfile with its length, and a
+    range of it is never compressed."""
     import gzip
     d = tempfile.mkdtemp(prefix="gale-static-bigtext-")
     atexit.register(shutil.rmtree, d, True)
@@ -574,16 +575,24 @@ def test_compressed_on_the_fly():
         check(tag.startswith('W/"'), "a weak ETag for the gzipped file: %r" % tag)
         eq(get(g, "/plain/z.txt", gz + [("If-None-Match", tag)]).status, 304, "304 for it")
         r = get(g, "/bt/big.txt", gz)
-        eq(r.headers.get("content-encoding"), None, "a sendfile body goes as it is")
+        eq(r.headers.get("content-encoding"), "gzip", "big text, plain, gzipped")
+        check(len(r.body) < len(text) // 20, "big text compressed to %d bytes" % len(r.body))
+        eq(gzip.decompress(r.body), text, "big text, plain, decoded")
+        r = get(g, "/bt/big.txt")
+        eq(r.headers.get("content-encoding"), None, "no Accept-Encoding: as it is")
+        eq(r.headers.get("content-length"), str(len(text)), "with its length")
         ok(r, text, "big text, plain")
+        r = get(g, "/bt/big.txt", gz + [("Range", "bytes=100-1999999")])
+        eq((r.status, r.headers.get("content-encoding")), (206, None), "a range as it is")
+        eq(r.body, text[100:2000000], "the range's bytes")
         wait_for(lambda: socket.create_connection(("127.0.0.1", tport)).close() or True, 5)
         s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", tport), timeout=10),
                             server_hostname="localhost")
         s.sendall(req("GET", "/bt/big.txt", headers=gz + [("Connection", "close")]))
         rs = parse_responses(read_to_close(s, 30), ["GET"])
         s.close()
-        eq(rs[0].headers.get("content-encoding"), None, "pieces over TLS go as they are")
-        ok(rs[0], text, "big text, TLS")
+        eq(rs[0].headers.get("content-encoding"), "gzip", "big text, TLS, gzipped")
+        eq(gzip.decompress(rs[0].body), text, "big text, TLS, decoded")
 
 
 def test_media_seeks_in_a_browser():

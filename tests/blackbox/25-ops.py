@@ -330,6 +330,24 @@ def test_slow_clients_summarised_at_info():
         check(lines and len(lines) == 3, "expected 3 debug lines:\n%s" % g.log_tail())
 
 
+def test_bad_requests_summarised_at_info():
+    """Malformed or oversized requests (a scan, a fuzzer) are per-client noise
+    too: one summary line at info, counted apart from the 408s."""
+    with Gale(workers=1, access_log="off") as g:
+        for bad in (b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                    b"GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 70000 + b"\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", g.port), timeout=5) as c:
+                c.sendall(bad)
+                check(c.recv(64).startswith(b"HTTP/1.1 4"), "no 4xx for %r" % bad[:40])
+        g.signal(signal.SIGQUIT)
+        eq(g.wait(15), 0, "status after SIGQUIT")
+        check("3 requests refused as malformed or too large (4xx)" in g.log(),
+              "no summary of the refused requests:\n%s" % g.log_tail())
+        check(not re.search(r"\[info\].*: 4\d\d ", g.log()),
+              "a line per bad request at info:\n%s" % g.log_tail())
+
+
 def test_journal_priority_prefixes():
     """When stderr is the journal (JOURNAL_STREAM names it), each line starts
     with its sd-daemon priority <N> instead of a timestamp."""

@@ -19,6 +19,7 @@
  *              request's path, captures and user as JSON, read after open.
  *              check_origin allows no Origin and https://good.example only.
  *
+ * Module setting fail_init = true: init fails (a worker that cannot start).
  * The current user is the X-User header (the module's current_user hook).
  * Lines in gale's error log: "apiv2b: ..." (shutdown, aborts).
  */
@@ -402,6 +403,10 @@ static const char *apiv2b_user(gale_request *r)
 
 static int apiv2b_init(gale_ctx *ctx, const json_t *settings)
 {
+    if (json_is_true(json_object_get(settings, "fail_init"))) {
+        gale_log(GALE_LOG_ERROR, "apiv2b: init fails, as its settings ask");
+        return -1;
+    }
     return timers_start(ctx);
 }
 
