@@ -237,7 +237,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def slow_token(self):
         self.form()
         time.sleep(3)  # above the module's timeout
-        self.answer(200, {"access_token": "late"})
+        try:
+            self.answer(200, {"access_token": "late"})
+        except OSError:
+            pass  # gale gave up and closed: what this case is about
 
     def user(self, q):
         auth = self.headers.get("Authorization", "")
@@ -473,10 +476,10 @@ def expect_failure(g, b, url, status, why):
 def login(provider):
     g, b = gale(), Browser()
     eq(b.whoami(g), "user: -", "nobody before")
-    sid = b.jar.get("session")
+    sid = b.jar.get("gale_session")
     status, loc, body = b.get(b.to_callback(g, provider))
     eq((status, loc), (302, g.url("/whoami")), "the login ends at after_login: %r" % body[:300])
-    check(sid is None or b.jar.get("session") != sid, "a new session id at login: %r" % b.jar)
+    check(sid and b.jar.get("gale_session") not in (None, sid), "a new session id at login: %r" % b.jar)
     return g, b
 
 
