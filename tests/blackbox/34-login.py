@@ -30,6 +30,7 @@ import secrets
 import shutil
 import socketserver
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -39,7 +40,7 @@ sys.path.append("/usr/lib/python3/dist-packages")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import galetest  # noqa: E402
 from galetest import (GALE_MODULES, Gale, Skip, check, eq, free_port, main, node,  # noqa: E402
-                      node_module)
+                      node_module, run_gale)
 
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils  # noqa: E402
@@ -613,6 +614,28 @@ def test_oauth1_twitter():
 def test_unknown_provider():
     g = gale()
     eq(Browser().get(g.url("/auth/nosuch"))[0], 404, "an unknown provider")
+
+
+def test_config_check():
+    """A provider the module cannot use is a config error at `gale -t`, with its name."""
+    if not os.path.exists(LOGIN):
+        raise Skip("login.so not built")
+    d = tempfile.mkdtemp(prefix="gale-login-")
+    try:
+        for provider, want in (('x = { kind = "saml"; };', "providers.x: kind must be"),
+                               ('gh = { kind = "oauth2"; client_id = "a"; client_secret = "b"; };',
+                                "providers.gh: a provider of kind oauth2 needs authorize_url")):
+            path = os.path.join(d, "gale.conf")
+            with open(path, "w") as f:
+                f.write('listen = ( { address = "127.0.0.1"; port = %d; } );\n'
+                        'modules = ( { path = "%s"; settings = { providers = { %s }; };\n'
+                        '  routes = ( { path = "/auth/(.*)"; handler = "login"; } ); } );\n'
+                        % (free_port(), LOGIN, provider))
+            p = run_gale(["-t", "-c", path])
+            check(p.returncode != 0 and want in p.stderr + p.stdout,
+                  "gale -t refuses %s: %s%s" % (provider, p.stdout, p.stderr))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_headless_browser():
