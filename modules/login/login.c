@@ -135,6 +135,7 @@ static const gale_handler login_handlers[] = {
     {.name = "login", .get = login_start},
     {.name = "callback", .get = login_callback},
     {.name = "logout", .get = login_logout, .post = login_logout},
+    {.name = "demo", .get = login_demo, .post = login_demo},
     {0},
 };
 

@@ -41,6 +41,7 @@ struct login_conf {
     double leeway;    /* seconds of clock skew allowed on ID tokens */
     double cache_ttl; /* seconds a discovery document and key set are kept */
     const char *session_key, *after_login, *after_logout, *cookie;
+    const char *demo_secret; /* the demo provider's; NULL: it is off */
 };
 
 /* One login in progress, in the request's memory. */
@@ -109,6 +110,9 @@ void login_oidc_discover(struct login_flow *fl, void (*then)(struct login_flow *
 const char *login_oidc_endpoint(struct login_provider *p, const char *member, const char *own);
 /* Validate the ID token (fetching the key set as needed), then done. */
 void login_oidc_id_token(struct login_flow *fl, const char *id_token);
+
+/* ---- login_demo.c: the demo config's mock provider ---- */
+int login_demo(gale_request *r);
 
 /* ---- login_oauth1.c: RFC 5849 ---- */
 void login_oauth1_start(struct login_flow *fl);

@@ -115,6 +115,7 @@ int login_settings_parse(const json_t *settings, struct login_conf *c, char *err
     c->after_login = login_settings_str(settings, "after_login", "/");
     c->after_logout = login_settings_str(settings, "after_logout", "/");
     c->cookie = login_settings_str(settings, "cookie", "gale_login");
+    c->demo_secret = login_settings_str(settings, "demo_provider", NULL);
     c->providers = calloc(json_object_size(providers), sizeof(*c->providers));
     if (!c->providers) {
         snprintf(err, errlen, "out of memory");

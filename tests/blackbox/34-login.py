@@ -39,8 +39,8 @@ import urllib.parse
 sys.path.append("/usr/lib/python3/dist-packages")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import galetest  # noqa: E402
-from galetest import (GALE_MODULES, Gale, Skip, check, eq, free_port, main, node,  # noqa: E402
-                      node_module, run_gale)
+from galetest import (GALE_MODULES, REPO, Gale, Skip, check, eq, free_port, main,  # noqa: E402
+                      node, node_module, run_gale, www_copy)
 
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils  # noqa: E402
@@ -614,6 +614,40 @@ def test_oauth1_twitter():
 def test_unknown_provider():
     g = gale()
     eq(Browser().get(g.url("/auth/nosuch"))[0], 404, "an unknown provider")
+
+
+def test_demo_config():
+    """conf/notes.conf as shipped: the notes app's "Log in with the demo
+    provider" button, the module's own mock provider (labelled as a demo),
+    and the notes of the user it logs in."""
+    if not os.path.exists(os.path.join(GALE_MODULES, "notes.so")):
+        raise Skip("notes.so not built")
+    gale()  # the mock providers' port is taken: the demo's own fetches go to gale
+    with open(os.path.join(REPO, "conf", "notes.conf")) as f:
+        conf = f.read()
+    www = www_copy()
+    conf = (conf.replace('"../modules/', '"%s/' % GALE_MODULES).replace('"../www/', '"%s/' % www)
+            .replace('"../state"', '"@TMP@/state"').replace("8889", "@PORT@")
+            .replace('workers = "auto";', "workers = 2;"))
+    with Gale(conf=conf) as g:
+        b = Browser()
+        status, _, page = b.get(g.url("/login?next=/notes"))
+        eq(status, 200, "the notes' login page")
+        check(b'action="/auth/demo"' in page and b"Log in with the demo provider" in page,
+              "a Log in with button: %r" % page)
+        status, loc, _ = b.get(g.url("/auth/demo?next=/notes"))
+        check(status == 302 and loc.startswith(g.url("/mockauth/authorize?")), "to the demo: %s" % loc)
+        status, _, page = b.get(loc)
+        check(status == 200 and b"This is a demo" in page, "a page labelled as a demo: %r" % page)
+        status, back, _ = b.get(loc + "&name=bob")
+        check(status == 302 and back.startswith(g.url("/auth/demo/callback?")), "back: %s" % back)
+        status, loc, page = b.get(back)
+        eq((status, loc), (302, g.url("/notes")), "logged in: %r" % page[:300])
+        status, _, page = b.get(loc)
+        check(status == 200 and b'<span class="who">demo:bob</span>' in page, "the notes: %r" % page[:500])
+        status, _, _ = b.get(g.url("/mockauth/authorize?redirect_uri=http://evil.example/&state=s"
+                                   "&code_challenge=c&name=bob"))
+        eq(status, 400, "the demo provider sends nobody to another site")
 
 
 def test_config_check():
