@@ -81,6 +81,21 @@ static const char *login_flow_user(struct login_flow *fl, const json_t *profile)
     return NULL;
 }
 
+/* The profile kept in the session: its scalar members only (a provider's
+ * nested objects and lists would only grow every session). Takes profile. */
+static json_t *login_flow_profile(json_t *profile)
+{
+    json_t *out = json_object(), *v;
+    const char *k;
+    json_object_foreach(profile, k, v)
+    {
+        if (json_is_string(v) || json_is_number(v) || json_is_boolean(v))
+            json_object_set(out, k, v);
+    }
+    json_decref(profile);
+    return out;
+}
+
 void login_flow_done(struct login_flow *fl, json_t *profile)
 {
     gale_request *r = fl->r;
@@ -95,7 +110,8 @@ void login_flow_done(struct login_flow *fl, json_t *profile)
                                        : "the config has no sessions (%s)",
                                fl->p->user_field);
     }
-    json_t *login = json_pack("{s:s, s:o}", "provider", fl->p->name, "profile", profile);
+    json_t *login =
+        json_pack("{s:s, s:o}", "provider", fl->p->name, "profile", login_flow_profile(profile));
     if (gale_session_regenerate(r) < 0) {
         json_decref(name);
         json_decref(login);

@@ -72,6 +72,12 @@ static void login_oauth2_profile(struct login_flow *fl, gale_fetch *f)
 static void login_oauth2_token(struct login_flow *fl, gale_fetch *f)
 {
     json_t *j = gale_fetch_json(f);
+    if (!json_is_object(j)) { /* GitHub's form answer, for a client that asks no JSON */
+        size_t len;
+        const char *body = gale_fetch_body(f, &len);
+        json_decref(j);
+        j = login_flow_form(body, len);
+    }
     const char *access = json_string_value(json_object_get(j, "access_token"));
     const char *id_token = json_string_value(json_object_get(j, "id_token"));
     if (!access || (fl->p->kind == LOGIN_OIDC && !id_token)) {
