@@ -683,5 +683,13 @@ def test_headless_browser():
     check(rc == 0, "login-browser.js: %s%s" % (out[-1500:], err[-2000:]))
 
 
+def test_shared_gale_stops_clean():
+    """Last: the gale the tests shared exits on SIGTERM with no sanitizer report
+    and no worker left (what galetest checks after each test of its own)."""
+    if _gale is None:
+        raise Skip("no test started gale")
+    _gale.stop()
+
+
 if __name__ == "__main__":
     main()
