@@ -90,7 +90,9 @@ static int login_demo_page(gale_request *r, const char *error)
         gale_response_puts_html(r, error);
         gale_response_puts(r, "</p>\n");
     }
-    gale_response_puts(r, "<form method=\"get\" action=\"\">\n");
+    gale_response_puts(r, "<form method=\"get\" action=\"");
+    gale_response_puts_html(r, gale_request_path(r));
+    gale_response_puts(r, "\">\n");
     for (size_t i = 0; login_demo_fields[i]; i++) {
         const char *v = gale_request_query(r, login_demo_fields[i]);
         gale_response_printf(r, "<input type=\"hidden\" name=\"%s\" value=\"",

@@ -469,6 +469,7 @@ def expect_failure(g, b, url, status, why):
     eq(got, status, "status of a failed login (%s)" % why)
     check(b"<h1>Login failed</h1>" in page, "a login-failed page: %r" % page[:300])
     check(why.encode() in page, "the page says %r: %r" % (why, page))
+    valid(page, "the login-failed page")
     check(failures(g) == before + 1, "one log line: %s" % g.log_tail(5))
     eq(b.whoami(g), "user: -", "nobody is logged in")
     return page
@@ -616,6 +617,15 @@ def test_unknown_provider():
     eq(Browser().get(g.url("/auth/nosuch"))[0], 404, "an unknown provider")
 
 
+def valid(page, what):
+    """page parses with html5lib's strict parser (python3-html5lib), as 26-demos checks."""
+    import html5lib
+    try:
+        html5lib.HTMLParser(strict=True).parse(page)
+    except Exception as e:
+        raise galetest.Fail("%s is not valid HTML: %s: %r" % (what, e, page[:400]))
+
+
 def test_demo_config():
     """conf/notes.conf as shipped: the notes app's "Log in with the demo
     provider" button, the module's own mock provider (labelled as a demo),
@@ -635,10 +645,12 @@ def test_demo_config():
         eq(status, 200, "the notes' login page")
         check(b'action="/auth/demo"' in page and b"Log in with the demo provider" in page,
               "a Log in with button: %r" % page)
+        valid(page, "the login page with its button")
         status, loc, _ = b.get(g.url("/auth/demo?next=/notes"))
         check(status == 302 and loc.startswith(g.url("/mockauth/authorize?")), "to the demo: %s" % loc)
         status, _, page = b.get(loc)
         check(status == 200 and b"This is a demo" in page, "a page labelled as a demo: %r" % page)
+        valid(page, "the demo provider's page")
         status, back, _ = b.get(loc + "&name=bob")
         check(status == 302 and back.startswith(g.url("/auth/demo/callback?")), "back: %s" % back)
         status, loc, page = b.get(back)
