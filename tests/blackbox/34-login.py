@@ -626,20 +626,22 @@ def valid(page, what):
         raise galetest.Fail("%s is not valid HTML: %s: %r" % (what, e, page[:400]))
 
 
+def demo_conf():
+    """conf/notes.conf as shipped, on a free port, with this build's modules."""
+    with open(os.path.join(REPO, "conf", "notes.conf")) as f:
+        conf = f.read()
+    return (conf.replace('"../modules/', '"%s/' % GALE_MODULES).replace('"../www/', '"%s/' % www_copy())
+            .replace('"../state"', '"@TMP@/state"').replace("8889", "@PORT@")
+            .replace('workers = "auto";', "workers = 2;"))
+
+
 def test_demo_config():
     """conf/notes.conf as shipped: the notes app's "Log in with the demo
     provider" button, the module's own mock provider (labelled as a demo),
     and the notes of the user it logs in."""
     if not os.path.exists(os.path.join(GALE_MODULES, "notes.so")):
         raise Skip("notes.so not built")
-    gale()  # the mock providers' port is taken: the demo's own fetches go to gale
-    with open(os.path.join(REPO, "conf", "notes.conf")) as f:
-        conf = f.read()
-    www = www_copy()
-    conf = (conf.replace('"../modules/', '"%s/' % GALE_MODULES).replace('"../www/', '"%s/' % www)
-            .replace('"../state"', '"@TMP@/state"').replace("8889", "@PORT@")
-            .replace('workers = "auto";', "workers = 2;"))
-    with Gale(conf=conf) as g:
+    with Gale(conf=demo_conf()) as g:
         b = Browser()
         status, _, page = b.get(g.url("/login?next=/notes"))
         eq(status, 200, "the notes' login page")
@@ -689,7 +691,9 @@ def test_headless_browser():
     if not os.access(CHROMIUM, os.X_OK):
         raise Skip("%s not found" % CHROMIUM)
     g = gale()
-    rc, out, err = node(os.path.join(NODE_DIR, "login-browser.js"), g.url(""), timeout=60)
+    with Gale(conf=demo_conf()) as demo:
+        rc, out, err = node(os.path.join(NODE_DIR, "login-browser.js"), g.url(""), demo.url(""),
+                            timeout=60)
     for line in out.splitlines():
         print("#   " + line)
     check(rc == 0, "login-browser.js: %s%s" % (out[-1500:], err[-2000:]))

@@ -2,19 +2,22 @@
 // headless Chromium (Debian's /usr/bin/chromium driven by playwright-core),
 // clicking through the mock providers of tests/blackbox/34-login.py:
 //
-//   node login-browser.js GALE_URL
+//   node login-browser.js GALE_URL DEMO_URL
 //
 // "Log in with" GitHub-like OAuth 2.0, OpenID Connect and OAuth 1.0a: the
 // browser is sent to the provider's page, the test clicks "Allow", and the
 // browser comes back logged in (hello.so's /whoami names the user); the
 // login cookie is gone and the session cookie is HttpOnly. A denied login
-// ends on the "Login failed" page, logged out. Prints "ok: ..." lines,
+// ends on the "Login failed" page, logged out. Then the notes demo
+// (conf/notes.conf at DEMO_URL): its "Log in with the demo provider" button,
+// a name typed on the demo provider's page, and the notes page of that
+// user. Prints "ok: ..." lines,
 // exits 0; on a failure prints why on stderr and exits 1.
 'use strict';
 
 const { chromium } = require('playwright-core');
 
-const base = process.argv[2];
+const [base, demo] = process.argv.slice(2, 4);
 const TIMEOUT = 10000;
 
 let browser = null;
@@ -65,6 +68,17 @@ async function denied(page) {
     console.log('ok: a denied login ends on the login-failed page');
 }
 
+// The notes demo's button, the demo provider's form, the user's notes.
+async function notesDemo(page) {
+    await page.goto(demo + '/login');
+    await page.click('form.login-with button');
+    check((await page.textContent('h1')) === 'Demo login provider', 'the demo provider: ' + page.url());
+    await page.fill('input[name="name"]', 'carol');
+    await Promise.all([page.waitForURL(demo + '/notes'), page.click('#allow')]);
+    check((await page.textContent('.who')) === 'demo:carol', 'the notes of demo:carol');
+    console.log('ok: the notes demo, logged in with the demo provider');
+}
+
 (async () => {
     browser = await chromium.launch({
         executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -76,6 +90,7 @@ async function denied(page) {
     page.setDefaultTimeout(TIMEOUT);
     await logins(context, page);
     await denied(page);
+    await notesDemo(page);
     await browser.close();
 })().catch(async (e) => {
     console.error('FAIL: ' + e.message);
