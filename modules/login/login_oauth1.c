@@ -26,9 +26,12 @@ static const char *login_oauth1_header(struct login_flow *fl, const char *url,
     struct login_param p[LOGIN_OAUTH1_MAX + 1];
     char ts[32];
     size_t n = 0;
+    const char *nonce = login_flow_token(fl, 33);
+    if (!nonce)
+        return NULL;
     snprintf(ts, sizeof(ts), "%lld", (long long)login_flow_now());
     p[n++] = (struct login_param){"oauth_consumer_key", fl->p->client_id};
-    p[n++] = (struct login_param){"oauth_nonce", login_flow_token(fl, 33)};
+    p[n++] = (struct login_param){"oauth_nonce", nonce};
     p[n++] = (struct login_param){"oauth_signature_method", "HMAC-SHA1"};
     p[n++] = (struct login_param){"oauth_timestamp", gale_request_strdup(fl->r, ts)};
     p[n++] = (struct login_param){"oauth_version", "1.0"};
@@ -37,7 +40,7 @@ static const char *login_oauth1_header(struct login_flow *fl, const char *url,
     char *base = login_oauth1_sign_base("POST", url, p, n);
     char *sig = base ? login_oauth1_sign(base, fl->p->client_secret, token_secret) : NULL;
     free(base);
-    if (!sig || !p[1].value)
+    if (!sig)
         return NULL;
     p[n++] = (struct login_param){"oauth_signature", gale_request_strdup(fl->r, sig)};
     free(sig);
@@ -48,7 +51,8 @@ static const char *login_oauth1_header(struct login_flow *fl, const char *url,
     return h;
 }
 
-/* A signed POST to url; done gets the answer's form as fl's ... */
+/* A POST to url with an empty body, signed in its Authorization header with
+ * the extra oauth_* parameters; done(fl, f) gets a 2xx answer. */
 static void login_oauth1_post(struct login_flow *fl, const char *url, const char *what,
                               const struct login_param *extra, size_t n, const char *token_secret,
                               void (*done)(struct login_flow *fl, gale_fetch *f))
