@@ -105,10 +105,9 @@ void login_flow_done(struct login_flow *fl, json_t *profile)
     if (!session || !name) {
         json_decref(profile);
         json_decref(name);
-        return login_flow_fail(fl, 502,
-                               session ? "the provider's profile has no %s"
-                                       : "the config has no sessions (%s)",
-                               fl->p->user_field);
+        if (!session)
+            return login_flow_fail(fl, 500, "the config has no sessions");
+        return login_flow_fail(fl, 502, "the provider's profile has no %s", fl->p->user_field);
     }
     json_t *login =
         json_pack("{s:s, s:o}", "provider", fl->p->name, "profile", login_flow_profile(profile));
