@@ -94,6 +94,10 @@ static void notes_account(gale_request *r, int status, int signup, const char *e
                             next ? next : "", "user", user ? user : json_string(""));
     if (error)
         json_object_set_new(ctx, "error", json_string(error));
+    /* "Log in with ..." buttons: the login module's providers named in the
+     * settings (login_with = ( { name = "demo"; label = "..."; } )) */
+    json_t *with = json_object_get(gale_ctx_settings(gale_request_ctx(r)), "login_with");
+    json_object_set_new(ctx, "login_with", json_is_array(with) ? json_incref(with) : json_array());
     notes_render(r, status, "notes/account.html", ctx);
 }
 

@@ -7,7 +7,7 @@ libconfig-dev libjansson-dev libpcre2-dev libsystemd-dev liblmdb-dev libhiredis-
 libbrotli-dev libcurl4-openssl-dev libnghttp2-dev"
 # Packages the tests need on top: CUnit, the clients they drive, clang for fuzzing,
 # clang-format for tests/source/format.py.
-GALE_TEST_PKGS="libcunit1-dev curl python3 openssl clang clang-format libclang-rt-14-dev procps testssl.sh redis-server python3-tornado chromium gettext python3-brotli python3-html5lib php-cgi php-fpm nghttp2-client python3-h2"
+GALE_TEST_PKGS="libcunit1-dev curl python3 openssl clang clang-format libclang-rt-14-dev procps testssl.sh redis-server python3-tornado chromium gettext python3-brotli python3-html5lib php-cgi php-fpm nghttp2-client python3-h2 python3-cryptography"
 
 # Install the Debian packages that are missing (as root; with sudo otherwise).
 # apt's own output goes to a log shown only when it fails; what is shown is a
