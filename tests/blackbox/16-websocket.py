@@ -602,7 +602,7 @@ def test_plain_get_is_426_and_post_is_405():
 def test_origin_same_origin_by_default():
     """Without origins: no Origin is accepted, the same host[:port] is, any
     other origin gets 403."""
-    module_path("wstest")
+    need_ws()
     with ws_gale() as g:
         host = "127.0.0.1:%d" % g.port
         cases = [(None, 101), ("http://" + host, 101), ("https://" + host, 101),
