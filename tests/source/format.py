@@ -13,6 +13,7 @@ silently does nothing would let the layout drift (scripts/test installs it).
 
 CLANG_FORMAT names another clang-format binary than the one on PATH.
 """
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -68,10 +69,16 @@ def main():
         return 1
     bad = []
     known_bad = []
-    for f in files:
+
+    def check(f):
         # cwd = srcdir, so that clang-format finds the repository's .clang-format
-        out = subprocess.run([tool, "--dry-run", "--Werror", f], cwd=srcdir,
-                             capture_output=True, text=True)
+        return subprocess.run([tool, "--dry-run", "--Werror", f], cwd=srcdir,
+                              capture_output=True, text=True)
+
+    # one clang-format per file, as many at a time as there are CPUs
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        outs = list(pool.map(check, files))
+    for f, out in zip(files, outs):
         if out.returncode == 0:
             if f in KNOWN:
                 bad.append("%s is formatted now: take it off KNOWN in tests/source/format.py" % f)
