@@ -41,6 +41,25 @@ gale_install_packages() {
     return "$rc"
 }
 
+# The arm64 cross build (a Raspberry Pi's architecture): Debian's cross
+# compiler, qemu-user to run the unit tests, and the arm64 build of every
+# library gale links (multiarch: they sit beside the machine's own).
+GALE_CROSS_ARCH=arm64
+GALE_CROSS_HOST=aarch64-linux-gnu
+gale_cross_packages() {
+    local p pkgs="crossbuild-essential-$GALE_CROSS_ARCH qemu-user libcunit1-dev:$GALE_CROSS_ARCH"
+    for p in $GALE_BUILD_PKGS; do
+        case $p in lib*-dev | zlib1g-dev) pkgs="$pkgs $p:$GALE_CROSS_ARCH" ;; esac
+    done
+    if ! dpkg --print-foreign-architectures | grep -qx "$GALE_CROSS_ARCH"; then
+        local SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+        $SUDO dpkg --add-architecture "$GALE_CROSS_ARCH" || return 1
+    fi
+    # shellcheck disable=SC2086 # one argument per package
+    gale_install_packages $pkgs
+}
+
 # autoreconf prints what it installs (build-aux/compile, ...) on stderr at
 # every run; that is not an error, so its output is shown only on failure.
 gale_autoreconf() {
