@@ -43,13 +43,19 @@ gale_install_packages() {
 
 # The arm64 cross build (a Raspberry Pi's architecture): Debian's cross
 # compiler, qemu-user to run the unit tests, and the arm64 build of every
-# library gale links (multiarch: they sit beside the machine's own).
+# library gale links (multiarch: they sit beside the machine's own). All but
+# libevent-dev: Debian 12's cannot sit beside the machine's (its
+# event-config.h is in /usr/include), and installing it would remove the
+# native one; its arm64 runtime libraries are installed, and
+# gale_cross_libevent unpacks its headers into a folder of the build.
 GALE_CROSS_ARCH=arm64
 GALE_CROSS_HOST=aarch64-linux-gnu
 gale_cross_packages() {
-    local p pkgs="crossbuild-essential-$GALE_CROSS_ARCH qemu-user libcunit1-dev:$GALE_CROSS_ARCH"
+    local p a=$GALE_CROSS_ARCH
+    local pkgs="crossbuild-essential-$a qemu-user libcunit1-dev:$a libevent-2.1-7:$a"
+    pkgs="$pkgs libevent-openssl-2.1-7:$a"
     for p in $GALE_BUILD_PKGS; do
-        case $p in lib*-dev | zlib1g-dev) pkgs="$pkgs $p:$GALE_CROSS_ARCH" ;; esac
+        case $p in libevent-dev) ;; lib*-dev | zlib1g-dev) pkgs="$pkgs $p:$a" ;; esac
     done
     if ! dpkg --print-foreign-architectures | grep -qx "$GALE_CROSS_ARCH"; then
         local SUDO=""
@@ -58,6 +64,17 @@ gale_cross_packages() {
     fi
     # shellcheck disable=SC2086 # one argument per package
     gale_install_packages $pkgs
+}
+
+# Unpack the arm64 libevent-dev into DIR and print the configure variables
+# that use its headers with the installed arm64 libraries.
+gale_cross_libevent() {
+    local dir=$1 lib=/usr/lib/$GALE_CROSS_HOST
+    rm -rf "$dir" && mkdir -p "$dir" &&
+        (cd "$dir" && apt-get download -q "libevent-dev:$GALE_CROSS_ARCH" >/dev/null) &&
+        dpkg-deb -x "$dir"/libevent-dev_*.deb "$dir/root" || return 1
+    echo "LIBEVENT_CFLAGS=-I$dir/root/usr/include"
+    echo "LIBEVENT_LIBS=$lib/libevent-2.1.so.7 $lib/libevent_openssl-2.1.so.7"
 }
 
 # autoreconf prints what it installs (build-aux/compile, ...) on stderr at
