@@ -50,7 +50,10 @@ static MDB_val store_lmdb_key(const char *key)
 }
 
 /* A value too short to hold its header is treated as expired, so that it
- * reads as absent and gets cleaned up rather than failing forever. */
+ * reads as absent and gets cleaned up rather than failing forever. Expiry
+ * is in whole seconds: an entry goes once its second has passed, so that
+ * it lives at least its ttl (ttl to ttl + 1 s), never less (a 1 s entry
+ * written at X.999 was gone at X+1.000). */
 static int store_lmdb_expired(const MDB_val *v, time_t now)
 {
     const unsigned char *p = v->mv_data;
@@ -61,7 +64,7 @@ static int store_lmdb_expired(const MDB_val *v, time_t now)
         return 1;
     for (i = 0; i < STORE_LMDB_HEADER; i++)
         expiry = expiry << 8 | p[i];
-    return expiry <= (uint64_t)now;
+    return expiry < (uint64_t)now;
 }
 
 /* Returns an LMDB code. */
