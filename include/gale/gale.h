@@ -555,8 +555,22 @@ char *gale_template_render_string(gale_request *r, const char *name, json_t *ctx
 
 /* Send one message: text (binary = 0; the caller vouches that it is UTF-8)
  * or binary, compressed when the connection negotiated permessage-deflate.
- * 0, or -1 once the connection is closing or closed. */
+ * 0, or -1 once the connection is closing or closed. A client that does
+ * not read is bounded: when the bytes waiting for it would pass the
+ * config's websocket.max_queue_size, the socket is closed with 1008 (the
+ * close callback tells the module) and -1 is returned. */
 int gale_ws_send(gale_ws *ws, const void *data, size_t len, int binary);
+/* A message for many sockets, framed once (and compressed once per
+ * deflate window size for the sockets that negotiated
+ * server_no_context_takeover): make it, gale_ws_send_message it to each
+ * socket, free it. The data is copied; sockets that could not send it at
+ * once keep their own reference, so it may be freed right after the loop.
+ * NULL when data is NULL with len > 0. */
+typedef struct gale_ws_message gale_ws_message;
+gale_ws_message *gale_ws_message_new(const void *data, size_t len, int binary);
+/* As gale_ws_send, with the frame made by gale_ws_message_new. */
+int gale_ws_send_message(gale_ws *ws, gale_ws_message *m);
+void gale_ws_message_free(gale_ws_message *m); /* NULL is ignored */
 /* Send a ping with up to 125 bytes of payload; the pong callback gets the
  * answer. gale also pings by itself (the config's ping_interval). */
 int gale_ws_ping(gale_ws *ws, const void *data, size_t len);
