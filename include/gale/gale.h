@@ -673,11 +673,15 @@ typedef void (*gale_message_fn)(void *arg, const char *channel, const char *msg,
  * config's `pubsub` group. Every subscriber of a channel sees its messages
  * in the same order; delivery is always later, from the loop, never inside
  * this call. channel: 1 to 200 bytes; msg: up to 65,000 bytes. 0 when the
- * message left, -1 when it cannot be sent. */
+ * message left, -1 when it cannot be sent: errno EMSGSIZE for a longer
+ * message (refused whole, with a warning in the log; send a reference to
+ * it instead: a key of gale_store, a file name), EINVAL for a bad channel. */
 int gale_publish(gale_ctx *ctx, const char *channel, const void *msg, size_t len);
 /* Call fn(arg, channel, msg, len) for each message published on channel
  * until gale_unsubscribe (msg is valid during the call; a NUL follows it).
- * NULL on error. */
+ * NULL on error. When this worker falls behind (pubsub.relay_queue_size)
+ * it may miss messages, which a warning counts: subscribe with
+ * gale_subscribe_since to get them from the history instead. */
 gale_subscription *gale_subscribe(gale_ctx *ctx, const char *channel, gale_message_fn fn,
                                   void *arg);
 /* Stop a subscription (also from inside its own callback). */

@@ -46,10 +46,9 @@
 #include "pubsub/pubsub_history.h"
 #include "pubsub/pubsub_settings.h"
 
-#define MASTER_READY_TIMEOUT 30.0             /* seconds new workers get to start */
-#define MASTER_STOP_TIMEOUT 5.0               /* seconds a quick stop waits before SIGKILL */
-#define MASTER_IPC_BATCH 256                  /* messages read from a worker per loop turn */
-#define MASTER_RELAY_LIMIT (64 * 1024 * 1024) /* pub/sub bytes queued per worker */
+#define MASTER_READY_TIMEOUT 30.0 /* seconds new workers get to start */
+#define MASTER_STOP_TIMEOUT 5.0   /* seconds a quick stop waits before SIGKILL */
+#define MASTER_IPC_BATCH 256      /* messages read from a worker per loop turn */
 
 enum mw_state { MW_STARTING, MW_READY, MW_DRAINING };
 
@@ -62,8 +61,9 @@ struct mworker {
     struct event *ipc_ev;
     struct ipc_queue *out; /* pub/sub messages the worker has not taken yet */
     double started;
-    double kill_at;  /* draining: SIGKILL after this (monotonic) */
-    int drain_acked; /* draining: it said it stopped accepting */
+    double kill_at;        /* draining: SIGKILL after this (monotonic) */
+    int drain_acked;       /* draining: it said it stopped accepting */
+    unsigned long dropped; /* pub/sub messages lost since its queue filled */
 };
 
 /* One generation's config and sockets; the current one and, during a reload,
@@ -271,6 +271,26 @@ int master_check(const char *path)
 
 /* ---- workers ---- */
 
+/* Said once when a worker starts losing messages, and once when it takes
+ * them again: the worker finds the gap in the offsets and its subscribers
+ * with a position recover through history (pubsub.c). */
+static void master_relay_one(struct mworker *mw, const void *a, size_t alen, const void *b,
+                             size_t blen)
+{
+    if (!mw->out)
+        return;
+    if (ipc_queue_send(mw->out, IPC_MESSAGE, a, alen, b, blen) < 0) {
+        if (mw->dropped++ == 0)
+            log_warn("worker %d (pid %d) is not reading: pub/sub messages are dropped until "
+                     "it catches up (pubsub.relay_queue_size)",
+                     mw->slot, (int)mw->pid);
+    } else if (mw->dropped) {
+        log_warn("worker %d (pid %d) reads again: %lu pub/sub messages were dropped", mw->slot,
+                 (int)mw->pid, mw->dropped);
+        mw->dropped = 0;
+    }
+}
+
 /* A pub/sub message, sequenced (pubsub_history.h): to every worker, old
  * generation included, in the order messages arrive here (the one order
  * every subscriber sees). A worker that cannot keep up loses messages
@@ -278,12 +298,8 @@ int master_check(const char *path)
 static void master_relay(void *arg, const void *a, size_t alen, const void *b, size_t blen)
 {
     (void)arg;
-    for (size_t i = 0; i < M.nw; i++) {
-        struct mworker *mw = &M.w[i];
-        if (mw->out && ipc_queue_send(mw->out, IPC_MESSAGE, a, alen, b, blen) < 0)
-            log_warn("worker %d (pid %d) is not reading: a pub/sub message is dropped", mw->slot,
-                     (int)mw->pid);
-    }
+    for (size_t i = 0; i < M.nw; i++)
+        master_relay_one(&M.w[i], a, alen, b, blen);
 }
 
 /* An answer to one worker (its publish sequenced, the history it asked). */
@@ -389,7 +405,7 @@ static void master_fork_worker(struct generation *g, int slot)
     mw->ipc_ev =
         event_new(M.base, fds[0], EV_READ | EV_PERSIST, master_ipc_cb, (void *)(intptr_t)pid);
     event_add(mw->ipc_ev, NULL);
-    mw->out = ipc_queue_new(M.base, fds[0], MASTER_RELAY_LIMIT);
+    mw->out = ipc_queue_new(M.base, fds[0], pubsub_settings(g->cfg)->relay_queue_size);
     M.respawn_at[slot] = 0;
 }
 
