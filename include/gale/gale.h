@@ -681,7 +681,8 @@ int gale_publish(gale_ctx *ctx, const char *channel, const void *msg, size_t len
  * until gale_unsubscribe (msg is valid during the call; a NUL follows it).
  * NULL on error. When this worker falls behind (pubsub.relay_queue_size)
  * it may miss messages, which a warning counts: subscribe with
- * gale_subscribe_since to get them from the history instead. */
+ * gale_subscribe_since to get them from the history instead (the master
+ * tells the worker, which asks for them before any later message). */
 gale_subscription *gale_subscribe(gale_ctx *ctx, const char *channel, gale_message_fn fn,
                                   void *arg);
 /* Stop a subscription (also from inside its own callback). */

@@ -61,9 +61,10 @@ struct mworker {
     struct event *ipc_ev;
     struct ipc_queue *out; /* pub/sub messages the worker has not taken yet */
     double started;
-    double kill_at;        /* draining: SIGKILL after this (monotonic) */
-    int drain_acked;       /* draining: it said it stopped accepting */
-    unsigned long dropped; /* pub/sub messages lost since its queue filled */
+    double kill_at;       /* draining: SIGKILL after this (monotonic) */
+    int drain_acked;      /* draining: it said it stopped accepting */
+    uint64_t dropped;     /* pub/sub messages lost since its queue filled */
+    struct event *lag_ev; /* while dropped: retries telling it (IPC_LAGGED) */
 };
 
 /* One generation's config and sockets; the current one and, during a reload,
@@ -115,6 +116,8 @@ static void master_forget(struct mworker *mw)
 {
     if (mw->ipc_ev)
         event_free(mw->ipc_ev);
+    if (mw->lag_ev)
+        event_free(mw->lag_ev);
     ipc_queue_free(mw->out);
     if (mw->ipc_fd >= 0)
         close(mw->ipc_fd);
@@ -271,24 +274,50 @@ int master_check(const char *path)
 
 /* ---- workers ---- */
 
+/* A worker that lost messages is told (IPC_LAGGED) once half its queue is
+ * free (not at the first byte of room: it would fall behind again at once),
+ * before any later message: its subscribers with a position then recover
+ * through the history (pubsub.c). 0 once told (or nothing to tell). */
+static int master_tell_lag(struct mworker *mw)
+{
+    if (!mw->dropped)
+        return 0;
+    if (!ipc_queue_half_empty(mw->out) ||
+        ipc_queue_send(mw->out, IPC_LAGGED, &mw->dropped, sizeof(mw->dropped), NULL, 0) < 0)
+        return -1;
+    log_warn("worker %d (pid %d) reads again: %llu pub/sub messages for it were dropped", mw->slot,
+             (int)mw->pid, (unsigned long long)mw->dropped);
+    mw->dropped = 0;
+    event_del(mw->lag_ev);
+    return 0;
+}
+
+static void master_lag_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct mworker *mw = master_find((pid_t)(intptr_t)arg);
+    if (mw)
+        master_tell_lag(mw);
+}
+
 /* Said once when a worker starts losing messages, and once when it takes
- * them again: the worker finds the gap in the offsets and its subscribers
- * with a position recover through history (pubsub.c). */
+ * them again; a timer retries telling it when no message comes. */
 static void master_relay_one(struct mworker *mw, const void *a, size_t alen, const void *b,
                              size_t blen)
 {
     if (!mw->out)
         return;
-    if (ipc_queue_send(mw->out, IPC_MESSAGE, a, alen, b, blen) < 0) {
-        if (mw->dropped++ == 0)
-            log_warn("worker %d (pid %d) is not reading: pub/sub messages are dropped until "
-                     "it catches up (pubsub.relay_queue_size)",
-                     mw->slot, (int)mw->pid);
-    } else if (mw->dropped) {
-        log_warn("worker %d (pid %d) reads again: %lu pub/sub messages were dropped", mw->slot,
-                 (int)mw->pid, mw->dropped);
-        mw->dropped = 0;
-    }
+    if (master_tell_lag(mw) == 0 && ipc_queue_send(mw->out, IPC_MESSAGE, a, alen, b, blen) == 0)
+        return;
+    if (mw->dropped++ > 0)
+        return;
+    log_warn("worker %d (pid %d) is not reading: pub/sub messages are dropped until it "
+             "catches up (pubsub.relay_queue_size)",
+             mw->slot, (int)mw->pid);
+    static const struct timeval retry = {0, 50000};
+    if (!mw->lag_ev &&
+        !(mw->lag_ev = event_new(M.base, -1, EV_PERSIST, master_lag_cb, (void *)(intptr_t)mw->pid)))
+        util_oom();
+    event_add(mw->lag_ev, &retry);
 }
 
 /* A pub/sub message, sequenced (pubsub_history.h): to every worker, old

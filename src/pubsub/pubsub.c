@@ -658,6 +658,24 @@ static void pubsub_ipc_message(char *buf, size_t n)
     pubsub_deliver(buf + 17, chlen, buf + 17 + chlen, n - 17 - chlen, pos[0], pos[1]);
 }
 
+/* IPC_LAGGED: the master dropped messages for this worker; every later
+ * one follows. Positioned subscriptions ask the history for what they
+ * missed (an empty answer when nothing of theirs was lost). */
+static void pubsub_lagged(const unsigned char *p, size_t len)
+{
+    uint64_t dropped = 0;
+    if (len == sizeof(dropped))
+        memcpy(&dropped, p, sizeof(dropped));
+    log_warn("pubsub: the master dropped %llu messages for this worker (it fell behind): "
+             "subscriptions with a position recover them from the history, plain ones lost them",
+             (unsigned long long)dropped);
+    for (size_t i = 0; i < P.nbuckets; i++)
+        for (struct pubsub_channel *ch = P.buckets[i]; ch; ch = ch->next)
+            for (gale_subscription *s = ch->head; s; s = s->next)
+                if (!s->dead && !s->fn && !s->recovering && s->epoch)
+                    pubsub_ask_history(s, s->epoch, s->last);
+}
+
 static void pubsub_ipc_cb(evutil_socket_t fd, short what, void *arg)
 {
     static char buf[IPC_MAX_PAYLOAD + 1];
@@ -679,6 +697,8 @@ static void pubsub_ipc_cb(evutil_socket_t fd, short what, void *arg)
             pubsub_history_item((unsigned char *)buf, (size_t)n);
         } else if (type == IPC_HISTORY_END) {
             pubsub_history_end((unsigned char *)buf, (size_t)n);
+        } else if (type == IPC_LAGGED) {
+            pubsub_lagged((unsigned char *)buf, (size_t)n);
         }
     }
 }
