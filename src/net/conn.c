@@ -352,7 +352,7 @@ static void conn_nodelay(struct conn *c)
 size_t conn_write_now(struct conn *c, const struct iovec *iov, int n)
 {
     c->full = 0;
-    if (c->https || c->error || c->closing || conn_pending(c) > 0)
+    if (c->https || c->error || c->closing || c->lingering || conn_pending(c) > 0)
         return 0;
     conn_nodelay(c);
     struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
