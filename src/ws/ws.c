@@ -128,7 +128,7 @@ static void ws_set_close(gale_ws *ws, int code, const char *reason, size_t len)
     ws->close_reason[reason ? len : 0] = '\0';
 }
 
-static void ws_abort(gale_ws *ws, int code, const char *reason, int send_frame);
+static void ws_abort(gale_ws *ws, int code, const char *reason, int send_frame, int tell);
 
 /* The client does not read what we send: close it (1008) rather than let
  * its queue grow, or slow the other sockets of a broadcast. 1 when it was
@@ -139,10 +139,14 @@ static int ws_too_slow(gale_ws *ws, size_t add)
     size_t pending = conn_pending(ws->c);
     if (pending == 0 || pending + add <= ws->cfg->max_queue_size)
         return 0;
+    if (ws->c->error)
+        return 1; /* failed already: its event closes it, not this call */
     log_warn("%s: WebSocket closed: 1008 too slow: %zu bytes wait to be sent "
              "(websocket.max_queue_size is %zu)",
              ws->c->client, pending, ws->cfg->max_queue_size);
-    ws_abort(ws, WS_FRAME_CLOSE_POLICY, "too slow: messages were dropped", 1);
+    /* no error callback here: it would run inside the module's broadcast
+     * loop; the close callback (1008) tells the module, from the loop */
+    ws_abort(ws, WS_FRAME_CLOSE_POLICY, "too slow: messages were dropped", 1, 0);
     return 1;
 }
 
@@ -309,17 +313,18 @@ static void ws_free(gale_ws *ws)
 
 /* ---- failing ---- */
 
-/* The peer broke the protocol (or died): tell the module, send our close
- * frame when the connection can still carry one, and close without waiting
- * for an answer (RFC 6455 7.1.7). */
-static void ws_abort(gale_ws *ws, int code, const char *reason, int send_frame)
+/* The peer broke the protocol (or died, or does not read): tell the module
+ * (its error callback, when tell), send our close frame when the connection
+ * can still carry one, and close without waiting for an answer (RFC 6455
+ * 7.1.7). */
+static void ws_abort(gale_ws *ws, int code, const char *reason, int send_frame, int tell)
 {
     if (ws->state == WS_CLOSED || !ws->c)
         return;
     int was_open = ws->state == WS_OPEN;
     ws->state = WS_CLOSED;
     ws_set_close(ws, code, reason, strlen(reason));
-    if (was_open && ws->cb->error)
+    if (was_open && tell && ws->cb->error)
         ws->cb->error(ws, code, reason);
     if (send_frame && was_open)
         ws_send_close(ws, code, reason);
@@ -337,7 +342,7 @@ static void ws_fail(gale_ws *ws, int code, const char *reason, int send_frame)
         log_debug("%s: WebSocket closed: %d %s", ws->c->client, code, reason);
     else
         log_info("%s: WebSocket closed: %d %s", ws->c->client, code, reason);
-    ws_abort(ws, code, reason, send_frame);
+    ws_abort(ws, code, reason, send_frame, 1);
 }
 
 /* ---- receiving ---- */
