@@ -557,8 +557,22 @@ char *gale_template_render_string(gale_request *r, const char *name, json_t *ctx
 
 /* Send one message: text (binary = 0; the caller vouches that it is UTF-8)
  * or binary, compressed when the connection negotiated permessage-deflate.
- * 0, or -1 once the connection is closing or closed. */
+ * 0, or -1 once the connection is closing or closed. A client that does
+ * not read is bounded: when the bytes waiting for it would pass the
+ * config's websocket.max_queue_size, the socket is closed with 1008 (the
+ * close callback tells the module) and -1 is returned. */
 int gale_ws_send(gale_ws *ws, const void *data, size_t len, int binary);
+/* A message for many sockets, framed once (and compressed once per
+ * deflate window size for the sockets that negotiated
+ * server_no_context_takeover): make it, gale_ws_send_message it to each
+ * socket, free it. The data is copied; sockets that could not send it at
+ * once keep their own reference, so it may be freed right after the loop.
+ * NULL when data is NULL with len > 0. */
+typedef struct gale_ws_message gale_ws_message;
+gale_ws_message *gale_ws_message_new(const void *data, size_t len, int binary);
+/* As gale_ws_send, with the frame made by gale_ws_message_new. */
+int gale_ws_send_message(gale_ws *ws, gale_ws_message *m);
+void gale_ws_message_free(gale_ws_message *m); /* NULL is ignored */
 /* Send a ping with up to 125 bytes of payload; the pong callback gets the
  * answer. gale also pings by itself (the config's ping_interval). */
 int gale_ws_ping(gale_ws *ws, const void *data, size_t len);
@@ -661,11 +675,16 @@ typedef void (*gale_message_fn)(void *arg, const char *channel, const char *msg,
  * config's `pubsub` group. Every subscriber of a channel sees its messages
  * in the same order; delivery is always later, from the loop, never inside
  * this call. channel: 1 to 200 bytes; msg: up to 65,000 bytes. 0 when the
- * message left, -1 when it cannot be sent. */
+ * message left, -1 when it cannot be sent: errno EMSGSIZE for a longer
+ * message (refused whole, with a warning in the log; send a reference to
+ * it instead: a key of gale_store, a file name), EINVAL for a bad channel. */
 int gale_publish(gale_ctx *ctx, const char *channel, const void *msg, size_t len);
 /* Call fn(arg, channel, msg, len) for each message published on channel
  * until gale_unsubscribe (msg is valid during the call; a NUL follows it).
- * NULL on error. */
+ * NULL on error. When this worker falls behind (pubsub.relay_queue_size)
+ * it may miss messages, which a warning counts: subscribe with
+ * gale_subscribe_since to get them from the history instead (the master
+ * tells the worker, which asks for them before any later message). */
 gale_subscription *gale_subscribe(gale_ctx *ctx, const char *channel, gale_message_fn fn,
                                   void *arg);
 /* Stop a subscription (also from inside its own callback). */

@@ -288,21 +288,26 @@ static int chat_publish(gale_ctx *ctx, struct chat *c, const json_t *m, gale_pub
 
 /* ---- the subscription: the cache, then the sockets ---- */
 
-/* Send the newest message to every socket of this worker, made once. */
+/* Send the newest message to every socket of this worker, made and framed
+ * once. */
 static void chat_fanout(struct chat *c)
 {
     size_t len;
     char *frame = chat_batch(c, c->count - 1, NULL, &len);
     if (!frame)
         return;
+    gale_ws_message *m = gale_ws_message_new(frame, len, 0);
+    free(frame);
+    if (!m)
+        return;
     for (struct chat_sock *s = c->socks, *next; s; s = next) {
         next = s->next;
         if (gale_ws_buffered(s->ws) > CHAT_SOCKET_BACKLOG)
             gale_ws_close(s->ws, 1008, "too slow: reconnect with your cursor");
         else
-            gale_ws_send(s->ws, frame, len, 0);
+            gale_ws_send_message(s->ws, m);
     }
-    free(frame);
+    gale_ws_message_free(m);
 }
 
 static void chat_on_message(void *arg, const char *channel, const char *text, size_t len)

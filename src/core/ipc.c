@@ -151,6 +151,11 @@ int ipc_queue_send(struct ipc_queue *q, uint32_t type, const void *a, size_t ale
     return 0;
 }
 
+int ipc_queue_half_empty(const struct ipc_queue *q)
+{
+    return evbuffer_get_length(q->q) <= q->limit / 2;
+}
+
 void ipc_queue_free(struct ipc_queue *q)
 {
     if (!q)

@@ -21,6 +21,7 @@ enum ipc_type {
     IPC_HISTORY,      /* worker -> master: the messages of a channel since an offset */
     IPC_HISTORY_ITEM, /* master -> a worker: one of them */
     IPC_HISTORY_END,  /* master -> a worker: all sent, or they cannot be */
+    IPC_LAGGED,       /* master -> a worker: messages for it were dropped (it fell behind) */
     IPC_TYPE_MAX,
 };
 
@@ -52,6 +53,8 @@ struct ipc_queue *ipc_queue_new(struct event_base *base, int fd, size_t limit);
  * (the message is dropped: the peer is stuck or gone). */
 int ipc_queue_send(struct ipc_queue *q, uint32_t type, const void *a, size_t alen, const void *b,
                    size_t blen);
+/* Whether at most half of the limit waits (room again after a drop). */
+int ipc_queue_half_empty(const struct ipc_queue *q);
 void ipc_queue_free(struct ipc_queue *q);
 
 #endif

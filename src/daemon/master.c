@@ -56,10 +56,9 @@
 #include "pubsub/pubsub_history.h"
 #include "pubsub/pubsub_settings.h"
 
-#define MASTER_READY_TIMEOUT 30.0             /* seconds new workers get to start */
-#define MASTER_STOP_TIMEOUT 5.0               /* seconds a quick stop waits before SIGKILL */
-#define MASTER_IPC_BATCH 256                  /* messages read from a worker per loop turn */
-#define MASTER_RELAY_LIMIT (64 * 1024 * 1024) /* pub/sub bytes queued per worker */
+#define MASTER_READY_TIMEOUT 30.0 /* seconds new workers get to start */
+#define MASTER_STOP_TIMEOUT 5.0   /* seconds a quick stop waits before SIGKILL */
+#define MASTER_IPC_BATCH 256      /* messages read from a worker per loop turn */
 
 enum mw_state { MW_STARTING, MW_READY, MW_DRAINING };
 
@@ -75,6 +74,8 @@ struct mworker {
     double kill_at;              /* draining: SIGKILL after this (monotonic) */
     int drain_acked;             /* draining: it said it stopped accepting */
     struct metrics_map *metrics; /* its generation's region (a reference), NULL: off */
+    uint64_t dropped;            /* pub/sub messages lost since its queue filled */
+    struct event *lag_ev;        /* while dropped: retries telling it (IPC_LAGGED) */
 };
 
 /* One generation's config and sockets; the current one and, during a reload,
@@ -130,6 +131,8 @@ static void master_forget(struct mworker *mw)
     metrics_map_drop(mw->metrics);
     if (mw->ipc_ev)
         event_free(mw->ipc_ev);
+    if (mw->lag_ev)
+        event_free(mw->lag_ev);
     ipc_queue_free(mw->out);
     if (mw->ipc_fd >= 0)
         close(mw->ipc_fd);
@@ -317,6 +320,52 @@ int master_check(const char *path)
 
 /* ---- workers ---- */
 
+/* A worker that lost messages is told (IPC_LAGGED) once half its queue is
+ * free (not at the first byte of room: it would fall behind again at once),
+ * before any later message: its subscribers with a position then recover
+ * through the history (pubsub.c). 0 once told (or nothing to tell). */
+static int master_tell_lag(struct mworker *mw)
+{
+    if (!mw->dropped)
+        return 0;
+    if (!ipc_queue_half_empty(mw->out) ||
+        ipc_queue_send(mw->out, IPC_LAGGED, &mw->dropped, sizeof(mw->dropped), NULL, 0) < 0)
+        return -1;
+    log_warn("worker %d (pid %d) reads again: %llu pub/sub messages for it were dropped", mw->slot,
+             (int)mw->pid, (unsigned long long)mw->dropped);
+    mw->dropped = 0;
+    event_del(mw->lag_ev);
+    return 0;
+}
+
+static void master_lag_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct mworker *mw = master_find((pid_t)(intptr_t)arg);
+    if (mw)
+        master_tell_lag(mw);
+}
+
+/* Said once when a worker starts losing messages, and once when it takes
+ * them again; a timer retries telling it when no message comes. */
+static void master_relay_one(struct mworker *mw, const void *a, size_t alen, const void *b,
+                             size_t blen)
+{
+    if (!mw->out)
+        return;
+    if (master_tell_lag(mw) == 0 && ipc_queue_send(mw->out, IPC_MESSAGE, a, alen, b, blen) == 0)
+        return;
+    if (mw->dropped++ > 0)
+        return;
+    log_warn("worker %d (pid %d) is not reading: pub/sub messages are dropped until it "
+             "catches up (pubsub.relay_queue_size)",
+             mw->slot, (int)mw->pid);
+    static const struct timeval retry = {0, 50000};
+    if (!mw->lag_ev &&
+        !(mw->lag_ev = event_new(M.base, -1, EV_PERSIST, master_lag_cb, (void *)(intptr_t)mw->pid)))
+        util_oom();
+    event_add(mw->lag_ev, &retry);
+}
+
 /* A pub/sub message, sequenced (pubsub_history.h): to every worker, old
  * generation included, in the order messages arrive here (the one order
  * every subscriber sees). A worker that cannot keep up loses messages
@@ -324,12 +373,8 @@ int master_check(const char *path)
 static void master_relay(void *arg, const void *a, size_t alen, const void *b, size_t blen)
 {
     (void)arg;
-    for (size_t i = 0; i < M.nw; i++) {
-        struct mworker *mw = &M.w[i];
-        if (mw->out && ipc_queue_send(mw->out, IPC_MESSAGE, a, alen, b, blen) < 0)
-            log_warn("worker %d (pid %d) is not reading: a pub/sub message is dropped", mw->slot,
-                     (int)mw->pid);
-    }
+    for (size_t i = 0; i < M.nw; i++)
+        master_relay_one(&M.w[i], a, alen, b, blen);
 }
 
 /* An answer to one worker (its publish sequenced, the history it asked). */
@@ -437,7 +482,7 @@ static void master_fork_worker(struct generation *g, int slot)
     mw->ipc_ev =
         event_new(M.base, fds[0], EV_READ | EV_PERSIST, master_ipc_cb, (void *)(intptr_t)pid);
     event_add(mw->ipc_ev, NULL);
-    mw->out = ipc_queue_new(M.base, fds[0], MASTER_RELAY_LIMIT);
+    mw->out = ipc_queue_new(M.base, fds[0], pubsub_settings(g->cfg)->relay_queue_size);
     M.respawn_at[slot] = 0;
 }
 

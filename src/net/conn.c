@@ -370,22 +370,45 @@ static void conn_tls_write(struct conn *c)
     }
 }
 
-void conn_flush(struct conn *c)
+/* A first answer leaves at once anyway (nothing unacknowledged holds it
+ * back); from the second on, Nagle's algorithm could hold a small answer
+ * for an ACK, so turn it off then (as nginx does on keep-alive) and save
+ * the call on one-request connections. */
+static void conn_nodelay(struct conn *c)
 {
-    if (evbuffer_get_length(c->wbuf) == 0 || c->error)
-        return;
-    /* A first answer leaves at once anyway (nothing unacknowledged holds it
-     * back); from the second on, Nagle's algorithm could hold a small answer
-     * for an ACK, so turn it off then (as nginx does on keep-alive) and save
-     * the call on one-request connections. */
     if (c->flushes++ == 1) {
         int one = 1;
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
+}
+
+size_t conn_write_now(struct conn *c, const struct iovec *iov, int n)
+{
+    c->full = 0;
+    if (c->https || c->error || c->closing || c->lingering || conn_pending(c) > 0)
+        return 0;
+    conn_nodelay(c);
+    struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    ssize_t w = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    /* errors other than a full socket are left for the flush to find */
+    c->full = (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) || (w >= 0 && (size_t)w < total);
+    return w > 0 ? (size_t)w : 0;
+}
+
+void conn_flush(struct conn *c)
+{
+    int full = c->full;
+    c->full = 0;
+    if (evbuffer_get_length(c->wbuf) == 0 || c->error)
+        return;
+    conn_nodelay(c);
     size_t queued = conn_queued(c);
     if (c->https && queued == 0)
         conn_tls_write(c);
-    if (!c->https && queued == 0) {
+    if (!c->https && queued == 0 && !full) {
         /* errors are left for the bufferevent to find on its own write; a
          * write stops where a file segment (sendfile) starts: go on with it */
         while (evbuffer_get_length(c->wbuf) > 0 && evbuffer_write(c->wbuf, c->fd) > 0)

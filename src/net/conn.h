@@ -56,6 +56,7 @@ struct conn {
     unsigned handshake_done : 1; /* TLS: the handshake completed */
     unsigned close_pending : 1;  /* conn_close was called inside a callback */
     unsigned own_fd : 1;         /* conn_close closes fd (no bufferevent owns it) */
+    unsigned full : 1;           /* conn_write_now just found the socket full */
     int busy;                    /* libevent callbacks under way on it */
     unsigned flushes;            /* conn_flush calls that sent something */
 };
@@ -77,6 +78,13 @@ struct evbuffer *conn_out(struct conn *c);
  * bytes go straight to the socket (one writev, no poll registration); only
  * what the kernel does not take is queued in the bufferevent. */
 void conn_flush(struct conn *c);
+/* Send iov straight to a plain socket (one sendmsg, nothing copied, no
+ * poll registration) when nothing is staged or queued before it. Returns
+ * the bytes the kernel took; the caller stages the rest in conn_out and
+ * calls conn_flush, which then queues it without trying the full socket
+ * again. 0 on TLS, while closing, behind queued output, or on an error
+ * (which the flush finds). For one message to many sockets. */
+size_t conn_write_now(struct conn *c, const struct iovec *iov, int n);
 /* Bytes staged or queued and not yet sent. */
 size_t conn_pending(struct conn *c);
 /* Ask for input (on) or stop it. Reading also pauses by itself while much

@@ -37,6 +37,7 @@ struct pubsub_channel {
     struct gale_subscription *head, *tail;
     size_t n;                    /* live subscriptions */
     int delivering;              /* nesting depth of deliveries under way */
+    uint64_t epoch, top;         /* the last live message (local backend): a jump is a loss */
     struct pubsub_channel *next; /* hash chain */
 };
 
@@ -217,12 +218,37 @@ static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len
     s->pfn(s->arg, s->ch->name, msg, len, epoch, offset);
 }
 
+static int pubsub_ask_history(gale_subscription *s, uint64_t epoch, uint64_t offset);
+
+/* Offsets of a channel only grow by one: a jump says that the master
+ * dropped messages for this worker (it fell behind, master.c). Positioned
+ * subscriptions ask the history for what they missed (the message that
+ * showed the gap is in the answer); plain ones cannot, and the log says so. */
+static void pubsub_gap(struct pubsub_channel *ch, uint64_t epoch, uint64_t offset)
+{
+    int gap = P.backend == PUBSUB_LOCAL && ch->top && epoch == ch->epoch && offset > ch->top + 1;
+    uint64_t missed = gap ? offset - ch->top - 1 : 0;
+    if (epoch != ch->epoch || offset > ch->top) {
+        ch->epoch = epoch;
+        ch->top = offset;
+    }
+    if (!gap)
+        return;
+    log_warn("pubsub: %llu messages on %s did not reach this worker (it fell behind): "
+             "subscriptions with a position recover them from the history",
+             (unsigned long long)missed, ch->name);
+    for (gale_subscription *s = ch->head; s; s = s->next)
+        if (!s->dead && !s->fn && !s->recovering && s->epoch == epoch && s->last < offset - 1)
+            pubsub_ask_history(s, s->epoch, s->last);
+}
+
 void pubsub_deliver(const char *channel, size_t chlen, const char *msg, size_t len, uint64_t epoch,
                     uint64_t offset)
 {
     struct pubsub_channel *ch = pubsub_find(channel, chlen, pubsub_hash(channel, chlen));
     if (!ch)
         return;
+    pubsub_gap(ch, epoch, offset);
     ch->delivering++;
     /* Subscriptions made by the callbacks start with the next message. */
     gale_subscription *last = ch->tail;
@@ -248,8 +274,18 @@ static int pubsub_publish(const char *channel, const void *msg, size_t len, gale
                           void *arg)
 {
     size_t chlen;
-    if (!pubsub_channel_ok(channel, &chlen) || len > PUBSUB_MAX_MESSAGE || (!msg && len))
+    if (!pubsub_channel_ok(channel, &chlen) || (!msg && len)) {
+        errno = EINVAL;
         return -1;
+    }
+    if (len > PUBSUB_MAX_MESSAGE) {
+        /* one IPC packet carries a message: refused here, said once, rather
+         * than lost on the way */
+        log_warn("pubsub: a message of %zu bytes on %s is refused: the limit is %d bytes", len,
+                 channel, PUBSUB_MAX_MESSAGE);
+        errno = EMSGSIZE;
+        return -1;
+    }
     if (P.backend == PUBSUB_REDIS) {
         int rc = pubsub_redis_publish(channel, msg, len, fn, arg);
         if (rc == 0)
@@ -369,6 +405,17 @@ static gale_subscription *pubsub_subscribe_from(const char *channel, uint64_t ep
     gale_subscription *s = pubsub_subscribe(channel, NULL, fn, arg);
     if (!s)
         return NULL;
+    if (pubsub_ask_history(s, epoch, offset) < 0) {
+        gale_unsubscribe(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Ask the master for s's messages after offset of epoch; live ones are
+ * held back (dropped: the answer has them) until its end. 0, or -1. */
+static int pubsub_ask_history(gale_subscription *s, uint64_t epoch, uint64_t offset)
+{
     if (!++P.token)
         P.token = 1;
     unsigned char req[21 + PUBSUB_MAX_CHANNEL];
@@ -377,17 +424,15 @@ static gale_subscription *pubsub_subscribe_from(const char *channel, uint64_t ep
     memcpy(req + 12, &offset, 8);
     req[20] = (unsigned char)s->ch->len;
     memcpy(req + 21, s->ch->name, s->ch->len);
-    if (ipc_queue_send(P.out, IPC_HISTORY, req, 21 + s->ch->len, NULL, 0) < 0) {
-        gale_unsubscribe(s);
-        return NULL;
-    }
+    if (ipc_queue_send(P.out, IPC_HISTORY, req, 21 + s->ch->len, NULL, 0) < 0)
+        return -1;
     s->epoch = epoch;
     s->last = offset;
     s->token = P.token;
     s->recovering = 1;
     s->rnext = P.recovering;
     P.recovering = s;
-    return s;
+    return 0;
 }
 
 gale_subscription *gale_subscribe_since(gale_ctx *ctx, const char *channel, uint64_t epoch,
@@ -627,6 +672,24 @@ static void pubsub_ipc_message(char *buf, size_t n)
     pubsub_deliver(buf + 17, chlen, buf + 17 + chlen, n - 17 - chlen, pos[0], pos[1]);
 }
 
+/* IPC_LAGGED: the master dropped messages for this worker; every later
+ * one follows. Positioned subscriptions ask the history for what they
+ * missed (an empty answer when nothing of theirs was lost). */
+static void pubsub_lagged(const unsigned char *p, size_t len)
+{
+    uint64_t dropped = 0;
+    if (len == sizeof(dropped))
+        memcpy(&dropped, p, sizeof(dropped));
+    log_warn("pubsub: the master dropped %llu messages for this worker (it fell behind): "
+             "subscriptions with a position recover them from the history, plain ones lost them",
+             (unsigned long long)dropped);
+    for (size_t i = 0; i < P.nbuckets; i++)
+        for (struct pubsub_channel *ch = P.buckets[i]; ch; ch = ch->next)
+            for (gale_subscription *s = ch->head; s; s = s->next)
+                if (!s->dead && !s->fn && !s->recovering && s->epoch)
+                    pubsub_ask_history(s, s->epoch, s->last);
+}
+
 static void pubsub_ipc_cb(evutil_socket_t fd, short what, void *arg)
 {
     static char buf[IPC_MAX_PAYLOAD + 1];
@@ -648,6 +711,8 @@ static void pubsub_ipc_cb(evutil_socket_t fd, short what, void *arg)
             pubsub_history_item((unsigned char *)buf, (size_t)n);
         } else if (type == IPC_HISTORY_END) {
             pubsub_history_end((unsigned char *)buf, (size_t)n);
+        } else if (type == IPC_LAGGED) {
+            pubsub_lagged((unsigned char *)buf, (size_t)n);
         }
     }
 }

@@ -18,6 +18,7 @@ static const struct config_directive pubsub_settings_history_table[] = {
 
 static const struct config_directive pubsub_settings_table[] = {
     CONFIG_ENUM(struct pubsub_settings, backend, PUBSUB_LOCAL, pubsub_settings_backends),
+    CONFIG_SIZE(struct pubsub_settings, relay_queue_size, 67108864, 65536, 1LL << 32),
     CONFIG_GROUP(struct pubsub_settings, redis, pubsub_settings_redis_table),
     CONFIG_LIST("history", struct pubsub_settings, history, nhistory, 0, 0,
                 struct pubsub_history_rule, pubsub_settings_history_table, NULL),

@@ -23,6 +23,7 @@ struct pubsub_settings {
     struct config_redis redis;           /* prefix default "gale:pubsub:" */
     struct pubsub_history_rule *history; /* the first that matches a channel applies */
     size_t nhistory;
+    size_t relay_queue_size; /* bytes the master holds for a worker that lags; default 64 MiB */
 };
 
 extern struct config_part pubsub_settings_part;

@@ -17,6 +17,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <event2/buffer.h>
 
@@ -32,6 +33,7 @@
 #include "net/conn.h"
 #include "ws/ws_deflate.h"
 #include "ws/ws_frame.h"
+#include "ws/ws_message.h"
 #include "ws/ws_settings.h"
 
 #define WS_COMPRESS_MIN 64 /* smaller messages are not worth deflating */
@@ -127,12 +129,70 @@ static void ws_set_close(gale_ws *ws, int code, const char *reason, size_t len)
     ws->close_reason[reason ? len : 0] = '\0';
 }
 
+static void ws_abort(gale_ws *ws, int code, const char *reason, int send_frame, int tell);
+
+/* The client does not read what we send: close it (1008) rather than let
+ * its queue grow, or slow the other sockets of a broadcast. 1 when it was
+ * closed: the frame of `add` bytes is not sent. A frame alone above the
+ * limit still goes to a socket that has nothing waiting. */
+static int ws_too_slow(gale_ws *ws, size_t add)
+{
+    size_t pending = conn_pending(ws->c);
+    if (pending == 0 || pending + add <= ws->cfg->max_queue_size)
+        return 0;
+    if (ws->c->error)
+        return 1; /* failed already: its event closes it, not this call */
+    log_warn("%s: WebSocket closed: 1008 too slow: %zu bytes wait to be sent "
+             "(websocket.max_queue_size is %zu)",
+             ws->c->client, pending, ws->cfg->max_queue_size);
+    /* no error callback here: it would run inside the module's broadcast
+     * loop; the close callback (1008) tells the module, from the loop */
+    ws_abort(ws, WS_FRAME_CLOSE_POLICY, "too slow: messages were dropped", 1, 0);
+    return 1;
+}
+
+/* A data frame: written at once when nothing waits before it (no copy, no
+ * poll registration); else, or for what the kernel did not take, queued:
+ * the payload by reference to m where that is worth it, copied when m is
+ * NULL (f's bytes are the caller's, valid during the call only). */
+static int ws_put(gale_ws *ws, gale_ws_message *m, const struct ws_message_frame *f)
+{
+    if (ws_too_slow(ws, f->hlen + f->len))
+        return -1;
+    size_t done = 0;
+    if (!ws->reading) {
+        struct iovec iov[2] = {{(void *)f->hdr, f->hlen}, {(void *)f->data, f->len}};
+        done = conn_write_now(ws->c, iov, f->len ? 2 : 1);
+        if (done == f->hlen + f->len)
+            return 0;
+    }
+    ws_message_add_to(m, f, done, conn_out(ws->c));
+    ws_flush(ws);
+    return 0;
+}
+
+int gale_ws_send_message(gale_ws *ws, gale_ws_message *m)
+{
+    if (!ws || !m || !ws->c || ws->state != WS_OPEN)
+        return -1;
+    struct ws_message_frame f;
+    const struct ws_deflate_params *dp = ws->deflate ? ws_deflate_params(ws->deflate) : NULL;
+    if (dp && ws_message_deflated(m, dp, ws->cfg->compression_level, WS_COMPRESS_MIN, &f) == 0)
+        return ws_put(ws, m, &f);
+    ws_message_plain(m, &f);
+    if (dp && !dp->server_no_context_takeover && f.len >= WS_COMPRESS_MIN)
+        return gale_ws_send(ws, f.data, f.len, f.binary);
+    return ws_put(ws, m, &f);
+}
+
 int gale_ws_send(gale_ws *ws, const void *data, size_t len, int binary)
 {
     if (!ws || !ws->c || ws->state != WS_OPEN)
         return -1;
     int opcode = binary ? WS_FRAME_BINARY : WS_FRAME_TEXT;
     if (ws->deflate && len >= WS_COMPRESS_MIN) {
+        if (ws_too_slow(ws, len))
+            return -1;
         struct evbuffer *z = evbuffer_new();
         if (!z)
             util_oom();
@@ -144,9 +204,10 @@ int gale_ws_send(gale_ws *ws, const void *data, size_t len, int binary)
         }
         evbuffer_free(z); /* a 256-byte window was asked for (or no memory): send it plain */
     }
-    ws_put_frame(ws, opcode, 0, data, len, NULL);
-    ws_flush(ws);
-    return 0;
+    unsigned char hdr[10];
+    struct ws_message_frame f = {.hdr = hdr, .data = data, .len = len, .binary = binary};
+    f.hlen = ws_frame_header(hdr, 1, opcode, len, 0);
+    return ws_put(ws, NULL, &f);
 }
 
 int gale_ws_ping(gale_ws *ws, const void *data, size_t len)
@@ -253,9 +314,26 @@ static void ws_free(gale_ws *ws)
 
 /* ---- failing ---- */
 
-/* The peer broke the protocol (or died): tell the module, send our close
- * frame when the connection can still carry one, and close without waiting
- * for an answer (RFC 6455 7.1.7). */
+/* The peer broke the protocol (or died, or does not read): tell the module
+ * (its error callback, when tell), send our close frame when the connection
+ * can still carry one, and close without waiting for an answer (RFC 6455
+ * 7.1.7). */
+static void ws_abort(gale_ws *ws, int code, const char *reason, int send_frame, int tell)
+{
+    if (ws->state == WS_CLOSED || !ws->c)
+        return;
+    int was_open = ws->state == WS_OPEN;
+    ws->state = WS_CLOSED;
+    ws_set_close(ws, code, reason, strlen(reason));
+    if (was_open && tell && ws->cb->error)
+        ws->cb->error(ws, code, reason);
+    if (send_frame && was_open)
+        ws_send_close(ws, code, reason);
+    conn_timer(ws->c, NULL);
+    conn_close_after_write(ws->c);
+}
+
+/* As ws_abort, logged. */
 static void ws_fail(gale_ws *ws, int code, const char *reason, int send_frame)
 {
     if (ws->state == WS_CLOSED || !ws->c)
@@ -265,15 +343,7 @@ static void ws_fail(gale_ws *ws, int code, const char *reason, int send_frame)
         log_debug("%s: WebSocket closed: %d %s", ws->c->client, code, reason);
     else
         log_info("%s: WebSocket closed: %d %s", ws->c->client, code, reason);
-    int was_open = ws->state == WS_OPEN;
-    ws->state = WS_CLOSED;
-    ws_set_close(ws, code, reason, strlen(reason));
-    if (was_open && ws->cb->error)
-        ws->cb->error(ws, code, reason);
-    if (send_frame && was_open)
-        ws_send_close(ws, code, reason);
-    conn_timer(ws->c, NULL);
-    conn_close_after_write(ws->c);
+    ws_abort(ws, code, reason, send_frame, 1);
 }
 
 /* ---- receiving ---- */

@@ -385,6 +385,11 @@ static int ws_deflate_deflate_slice(z_stream *z, struct evbuffer *out, unsigned 
     return evbuffer_commit_space(out, &v, 1);
 }
 
+const struct ws_deflate_params *ws_deflate_params(const struct ws_deflate *d)
+{
+    return &d->p;
+}
+
 int ws_deflate_compress(struct ws_deflate *d, const void *data, size_t len, struct evbuffer *out)
 {
     unsigned char held[4];

@@ -48,6 +48,8 @@ struct ws_deflate;
 /* level: zlib compression level 1..9. */
 struct ws_deflate *ws_deflate_new(const struct ws_deflate_params *p, int level);
 void ws_deflate_free(struct ws_deflate *d);
+/* What was agreed for d's connection. */
+const struct ws_deflate_params *ws_deflate_params(const struct ws_deflate *d);
 
 /* Compress one whole message (data, len) into out, as RFC 7692 7.2.1 says:
  * deflate with a sync flush, the final 00 00 ff ff removed. Resets the

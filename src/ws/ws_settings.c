@@ -7,6 +7,7 @@
 
 static const struct config_directive ws_settings_table[] = {
     CONFIG_SIZE(struct ws_settings, max_message_size, 16777216, 1, 1LL << 32),
+    CONFIG_SIZE(struct ws_settings, max_queue_size, 1048576, 1024, 1LL << 32),
     CONFIG_SECONDS(struct ws_settings, ping_interval, 30, 0, CONFIG_ONE_DAY),
     CONFIG_SECONDS(struct ws_settings, ping_timeout, 30, 0.001, CONFIG_ONE_DAY),
     CONFIG_SECONDS(struct ws_settings, close_timeout, 5, 0.001, 3600),

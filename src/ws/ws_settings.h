@@ -11,6 +11,7 @@
 
 struct ws_settings {
     size_t max_message_size; /* bytes, after decompression; above: close 1009; default 16 MiB */
+    size_t max_queue_size;   /* bytes waiting for a client; above: close 1008; default 1 MiB */
     double ping_interval;    /* seconds between keepalive pings; 0: none; default 30 */
     double ping_timeout;     /* seconds a pong may take before the peer counts as dead; 30 */
     double close_timeout;    /* seconds to wait for the peer's close frame; default 5 */
