@@ -729,6 +729,38 @@ int gale_request_wait_since(gale_request *r, const char *channel, uint64_t epoch
  * The handler returns GALE_ASYNC. 0, or -1 (answer the error yourself). */
 int gale_request_sse(gale_request *r, const char *channel, const char *event, double keepalive);
 
+/* Presence: who is in a channel, across workers (the master keeps the
+ * table) and, with Redis, across instances. gale_presence_join says that
+ * member_id (1 to 200 bytes) is in channel, with info (a JSON object, up to
+ * 16 KiB as text; borrowed; NULL: {}), until gale_presence_leave: typically
+ * one handle per open WebSocket or event stream, left in its close
+ * callback. A member with several handles (two tabs, two workers) is one
+ * member; its info is the latest join's. It stays present for the pubsub
+ * setting presence_timeout after its last handle left (or its worker
+ * died), so a client that reconnects at once (a reload, a network blip)
+ * never shows as leaving; after that it leaves. NULL on error. */
+typedef struct gale_presence gale_presence;
+gale_presence *gale_presence_join(gale_ctx *ctx, const char *channel, const char *member_id,
+                                  const json_t *info);
+/* Let go of a handle (also inside a callback); it is freed. */
+void gale_presence_leave(gale_presence *p);
+/* Who is in channel: later, from the loop, fn(arg, channel, status, count,
+ * members) with status 0, the number of members and a JSON array of
+ * {"id": ID, "info": INFO} (borrowed for the call), or status -1 (no
+ * answer: count 0, members NULL). 0, or -1 (fn never runs). */
+typedef void (*gale_presence_fn)(void *arg, const char *channel, int status, size_t count,
+                                 const json_t *members);
+int gale_presence_get(gale_ctx *ctx, const char *channel, gale_presence_fn fn, void *arg);
+/* Join and leave events of channel: fn(arg, channel, event, member_id,
+ * info) with event "join" or "leave" (a member that came back within the
+ * timeout neither left nor joined), info borrowed for the call. Every
+ * subscriber sees them in one order. Stop with gale_unsubscribe. NULL on
+ * error. */
+typedef void (*gale_presence_event_fn)(void *arg, const char *channel, const char *event,
+                                       const char *member_id, const json_t *info);
+gale_subscription *gale_presence_subscribe(gale_ctx *ctx, const char *channel,
+                                           gale_presence_event_fn fn, void *arg);
+
 /* ---- translations ---- */
 
 /* The request's locale code ("en_US", "pt_BR"), as Tornado's

@@ -24,6 +24,7 @@
 #include "core/module.h"
 #include "core/util.h"
 #include "http/request.h"
+#include "pubsub/pubsub_presence.h"
 #include "pubsub/pubsub_settings.h"
 
 #define PUBSUB_QUEUE_LIMIT (64 * 1024 * 1024) /* messages waiting for the master */
@@ -42,7 +43,8 @@ struct pubsub_channel {
 struct gale_subscription {
     struct pubsub_channel *ch;
     gale_message_fn fn;
-    gale_position_fn pfn; /* gale_subscribe_since: fn is NULL */
+    gale_position_fn pfn;       /* gale_subscribe_since: fn is NULL */
+    gale_presence_event_fn efn; /* gale_presence_subscribe: fn and pfn are NULL */
     void *arg;
     struct gale_subscription *prev, *next;
     /* gale_subscribe_since: where the subscriber is; while the master
@@ -201,6 +203,10 @@ static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len
         s->fn(s->arg, s->ch->name, msg, len);
         return;
     }
+    if (s->efn) { /* the name is NUL + the channel's */
+        pubsub_presence_event(s->efn, s->arg, s->ch->name + 1, msg, len);
+        return;
+    }
     if (s->recovering || (epoch == s->epoch && offset <= s->last))
         return;
     s->epoch = epoch;
@@ -314,13 +320,12 @@ static void pubsub_sequenced(const unsigned char *p, size_t len)
     }
 }
 
-static gale_subscription *pubsub_subscribe(const char *channel, gale_message_fn fn,
-                                           gale_position_fn pfn, void *arg)
+/* A subscription to the channel named by len bytes (a presence stream's
+ * name starts with NUL). */
+static gale_subscription *pubsub_subscribe_name(const char *name, size_t len, gale_message_fn fn,
+                                                gale_position_fn pfn, void *arg)
 {
-    size_t chlen;
-    if ((!fn && !pfn) || !pubsub_channel_ok(channel, &chlen))
-        return NULL;
-    struct pubsub_channel *ch = pubsub_channel(channel, chlen);
+    struct pubsub_channel *ch = pubsub_channel(name, len);
     gale_subscription *s = xcalloc(1, sizeof(*s));
     s->ch = ch;
     s->fn = fn;
@@ -334,6 +339,46 @@ static gale_subscription *pubsub_subscribe(const char *channel, gale_message_fn 
     ch->tail = s;
     ch->n++;
     return s;
+}
+
+static gale_subscription *pubsub_subscribe(const char *channel, gale_message_fn fn,
+                                           gale_position_fn pfn, void *arg)
+{
+    size_t chlen;
+    if ((!fn && !pfn) || !pubsub_channel_ok(channel, &chlen))
+        return NULL;
+    return pubsub_subscribe_name(channel, chlen, fn, pfn, arg);
+}
+
+gale_subscription *pubsub_subscribe_presence(const char *channel, gale_presence_event_fn fn,
+                                             void *arg)
+{
+    size_t chlen;
+    char name[PUBSUB_MAX_NAME];
+    if (!fn || !pubsub_channel_ok(channel, &chlen))
+        return NULL;
+    name[0] = '\0';
+    memcpy(name + 1, channel, chlen);
+    gale_subscription *s = pubsub_subscribe_name(name, chlen + 1, NULL, NULL, arg);
+    s->efn = fn;
+    return s;
+}
+
+int pubsub_send(uint32_t type, const void *a, size_t alen, const void *b, size_t blen)
+{
+    return P.out ? ipc_queue_send(P.out, type, a, alen, b, blen) : -1;
+}
+
+uint32_t pubsub_token(void)
+{
+    if (!++P.token)
+        P.token = 1;
+    return P.token;
+}
+
+int pubsub_backend(void)
+{
+    return P.base ? P.backend : -1;
 }
 
 gale_subscription *gale_subscribe(gale_ctx *ctx, const char *channel, gale_message_fn fn, void *arg)
@@ -605,7 +650,7 @@ static void pubsub_ipc_message(char *buf, size_t n)
 {
     const unsigned char *p = (const unsigned char *)buf;
     uint64_t pos[2];
-    if (n < 17 || p[16] == 0 || p[16] > PUBSUB_MAX_CHANNEL || n < 17 + (size_t)p[16])
+    if (n < 17 || p[16] == 0 || p[16] >= PUBSUB_MAX_NAME || n < 17 + (size_t)p[16])
         return;
     memcpy(pos, p, 16);
     size_t chlen = p[16];
@@ -634,6 +679,8 @@ static void pubsub_ipc_cb(evutil_socket_t fd, short what, void *arg)
             pubsub_history_item((unsigned char *)buf, (size_t)n);
         } else if (type == IPC_HISTORY_END) {
             pubsub_history_end((unsigned char *)buf, (size_t)n);
+        } else if (type == IPC_PRESENCE_LIST) {
+            pubsub_presence_list((unsigned char *)buf, (size_t)n);
         }
     }
 }
@@ -646,7 +693,11 @@ int pubsub_init(struct loop *loop, int ipc_fd)
     P.backend = pubsub_settings(cfg)->backend;
     P.ipc_fd = ipc_fd;
     if (P.backend == PUBSUB_REDIS)
-        return pubsub_redis_init(P.base, &pubsub_settings(cfg)->redis);
+        return pubsub_redis_init(P.base, &pubsub_settings(cfg)->redis) < 0 ||
+                       pubsub_presence_redis_init(P.base, &pubsub_settings(cfg)->redis,
+                                                  pubsub_settings(cfg)->presence_timeout) < 0
+                   ? -1
+                   : 0;
     P.out = ipc_queue_new(P.base, ipc_fd, PUBSUB_QUEUE_LIMIT);
     P.ipc_ev = event_new(P.base, ipc_fd, EV_READ | EV_PERSIST, pubsub_ipc_cb, NULL);
     if (!P.ipc_ev)
@@ -657,8 +708,11 @@ int pubsub_init(struct loop *loop, int ipc_fd)
 
 void pubsub_shutdown(void)
 {
-    if (P.backend == PUBSUB_REDIS)
+    pubsub_presence_shutdown();
+    if (P.backend == PUBSUB_REDIS) {
+        pubsub_presence_redis_shutdown();
         pubsub_redis_shutdown();
+    }
     if (P.ipc_ev)
         event_free(P.ipc_ev);
     ipc_queue_free(P.out);

@@ -34,6 +34,9 @@ struct loop;
 
 #define PUBSUB_MAX_CHANNEL 200
 #define PUBSUB_MAX_MESSAGE 65000
+/* Bytes of a channel's name inside pub/sub, NUL-led presence streams
+ * (pubsub_presence.h) included, plus one. */
+#define PUBSUB_MAX_NAME (PUBSUB_MAX_CHANNEL + 2)
 
 /* Start the worker's side: read the master's messages from ipc_fd, or
  * connect to Redis. 0, or -1 (logged). */
@@ -50,6 +53,16 @@ gale_subscription *pubsub_subscribe_live(const char *channel, gale_position_fn f
  * msg NULL and the position now (epoch, last offset), then with each
  * message. (With Redis: as pubsub_subscribe_live.) */
 gale_subscription *pubsub_subscribe_now(const char *channel, gale_position_fn fn, void *arg);
+/* A subscription to channel's presence stream (pubsub_presence.h). */
+gale_subscription *pubsub_subscribe_presence(const char *channel, gale_presence_event_fn fn,
+                                             void *arg);
+/* Queue a message to the master (backend "local"). 0, or -1. */
+int pubsub_send(uint32_t type, const void *a, size_t alen, const void *b, size_t blen);
+/* A fresh token for a question to the master (never 0). */
+uint32_t pubsub_token(void);
+/* enum pubsub_backend, or -1 before pubsub_init. */
+int pubsub_backend(void);
+
 /* IPC_HISTORY's `since` that asks for the position only. */
 #define PUBSUB_NOW UINT64_MAX
 
@@ -92,5 +105,9 @@ int pubsub_redis_init(struct event_base *base, const struct config_redis *cfg);
 int pubsub_redis_publish(const char *channel, const void *msg, size_t len, gale_published_fn fn,
                          void *arg);
 void pubsub_redis_shutdown(void);
+/* The connection for commands (not the subscribed one); NULL while Redis
+ * is away. */
+struct redisAsyncContext;
+struct redisAsyncContext *pubsub_redis_context(void);
 
 #endif

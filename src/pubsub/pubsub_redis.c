@@ -99,6 +99,11 @@ int pubsub_redis_publish(const char *channel, const void *msg, size_t len, gale_
     return -1;
 }
 
+struct redisAsyncContext *pubsub_redis_context(void)
+{
+    return R.pub.ac;
+}
+
 int pubsub_redis_init(struct event_base *base, const struct config_redis *cfg)
 {
     R.cfg = cfg;

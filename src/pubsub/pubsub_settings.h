@@ -23,6 +23,7 @@ struct pubsub_settings {
     struct config_redis redis;           /* prefix default "gale:pubsub:" */
     struct pubsub_history_rule *history; /* the first that matches a channel applies */
     size_t nhistory;
+    double presence_timeout; /* seconds a member stays after its last client went */
 };
 
 extern struct config_part pubsub_settings_part;
