@@ -676,19 +676,21 @@ size_t gale_subscribers(gale_ctx *ctx, const char *channel);
  * channel), or lost (status -1). From that call on, every message published
  * anywhere (any worker; with Redis, any instance) reaches every subscriber
  * after this one: answer a post only then. With Redis, epoch and offset are
- * 0. fn is not called if the worker exits first. 0, or -1 (fn never runs). */
+ * 0 unless a `history` rule covers the channel (then Redis gives them, for
+ * every instance alike). fn is not called if the worker exits first. 0, or -1 (fn never runs). */
 typedef void (*gale_published_fn)(void *arg, const char *channel, int status, uint64_t epoch,
                                   uint64_t offset);
 int gale_publish_then(gale_ctx *ctx, const char *channel, const void *msg, size_t len,
                       gale_published_fn fn, void *arg);
-/* Subscribe with recovery (backend "local"; the channel's history is set by
- * the `history` rules of the pubsub settings): fn(arg, channel, msg, len,
+/* Subscribe with recovery (the channel's history is set by the `history`
+ * rules of the pubsub settings; kept in the master, or with Redis in a
+ * Redis stream shared by every instance): fn(arg, channel, msg, len,
  * epoch, offset) gets every message after offset `offset` of epoch `epoch`
  * kept in the history, then the live ones, none twice and none skipped.
  * When some are lost (the epoch changed: the master restarted; or they
  * fell out of the history) fn is called once with msg NULL and the current
  * epoch and last offset, then the live ones follow. epoch 0: everything
- * kept, then the live ones. NULL on error (also with Redis, for now). */
+ * kept, then the live ones. NULL on error. */
 typedef void (*gale_position_fn)(void *arg, const char *channel, const char *msg, size_t len,
                                  uint64_t epoch, uint64_t offset);
 gale_subscription *gale_subscribe_since(gale_ctx *ctx, const char *channel, uint64_t epoch,
@@ -710,7 +712,7 @@ int gale_request_wait(gale_request *r, const char *channel, double timeout,
  * one) and its position, which the client sends back in its next poll; or
  * with msg NULL and epoch 0 when gale_request_wait would give NULL (timeout,
  * drain, client gone); or with msg NULL and the position to go on from when
- * the messages after `offset` are lost. 0, or -1 (also with Redis). */
+ * the messages after `offset` are lost. 0, or -1. */
 typedef void (*gale_wait_position_fn)(gale_request *r, void *arg, const char *msg, size_t len,
                                       uint64_t epoch, uint64_t offset);
 int gale_request_wait_since(gale_request *r, const char *channel, uint64_t epoch, uint64_t offset,

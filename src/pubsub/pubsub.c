@@ -24,6 +24,7 @@
 #include "core/module.h"
 #include "core/util.h"
 #include "http/request.h"
+#include "pubsub/pubsub_history.h"
 #include "pubsub/pubsub_presence.h"
 #include "pubsub/pubsub_settings.h"
 
@@ -53,9 +54,20 @@ struct gale_subscription {
     uint64_t epoch, last;
     uint32_t token;
     struct gale_subscription *rnext; /* P.recovering */
+    /* Redis: live messages that came while recovering, in order. They may
+     * come before the history's answer (another connection), so they
+     * wait for it instead of being dropped as the master's are. */
+    struct pubsub_pending *pending, *pending_end;
     unsigned dead : 1;
     unsigned recovering : 1;
     unsigned now : 1; /* pubsub_subscribe_now: told where "now" is */
+};
+
+struct pubsub_pending {
+    uint64_t epoch, offset;
+    size_t len;
+    struct pubsub_pending *next;
+    char msg[]; /* len bytes and a NUL */
 };
 
 /* A gale_publish_then waiting for the master's IPC_SEQUENCED. */
@@ -164,9 +176,20 @@ static void pubsub_channel_gc(struct pubsub_channel *ch)
     free(ch);
 }
 
+static void pubsub_pending_free(gale_subscription *s)
+{
+    while (s->pending) {
+        struct pubsub_pending *q = s->pending;
+        s->pending = q->next;
+        free(q);
+    }
+    s->pending_end = NULL;
+}
+
 static void pubsub_unlink(gale_subscription *s)
 {
     struct pubsub_channel *ch = s->ch;
+    pubsub_pending_free(s);
     if (s->recovering) {
         gale_subscription **pp = &P.recovering;
         while (*pp != s)
@@ -205,6 +228,21 @@ static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len
     }
     if (s->efn) { /* the name is NUL + the channel's */
         pubsub_presence_event(s->efn, s->arg, s->ch->name + 1, msg, len);
+        return;
+    }
+    if (s->recovering && P.backend == PUBSUB_REDIS) {
+        struct pubsub_pending *q = xmalloc(sizeof(*q) + len + 1);
+        q->epoch = epoch;
+        q->offset = offset;
+        q->len = len;
+        q->next = NULL;
+        memcpy(q->msg, msg, len);
+        q->msg[len] = '\0';
+        if (s->pending_end)
+            s->pending_end->next = q;
+        else
+            s->pending = q;
+        s->pending_end = q;
         return;
     }
     if (s->recovering || (epoch == s->epoch && offset <= s->last))
@@ -247,8 +285,12 @@ static int pubsub_publish(const char *channel, const void *msg, size_t len, gale
     size_t chlen;
     if (!pubsub_channel_ok(channel, &chlen) || len > PUBSUB_MAX_MESSAGE || (!msg && len))
         return -1;
-    if (P.backend == PUBSUB_REDIS)
-        return pubsub_redis_publish(channel, msg, len, fn, arg);
+    if (P.backend == PUBSUB_REDIS) {
+        const struct pubsub_settings *ps = pubsub_settings(P.loop->cfg);
+        const struct pubsub_history_rule *rule = pubsub_history_rule(ps, channel);
+        return rule ? pubsub_redis_history_publish(&ps->redis, rule, channel, msg, len, fn, arg)
+                    : pubsub_redis_publish(channel, msg, len, fn, arg);
+    }
     if (!P.out)
         return -1;
     uint32_t token = 0;
@@ -392,29 +434,40 @@ gale_subscription *pubsub_subscribe_live(const char *channel, gale_position_fn f
     return fn ? pubsub_subscribe(channel, NULL, fn, arg) : NULL;
 }
 
+/* Ask the master (or Redis) for ch's history since offset of epoch. */
+static int pubsub_ask_history(const struct pubsub_channel *ch, uint64_t epoch, uint64_t offset,
+                              uint32_t token)
+{
+    if (P.backend == PUBSUB_REDIS) {
+        const struct pubsub_settings *ps = pubsub_settings(P.loop->cfg);
+        return pubsub_redis_history_since(&ps->redis, pubsub_history_rule(ps, ch->name), ch->name,
+                                          epoch, offset, token);
+    }
+    unsigned char req[21 + PUBSUB_MAX_CHANNEL];
+    memcpy(req, &token, 4);
+    memcpy(req + 4, &epoch, 8);
+    memcpy(req + 12, &offset, 8);
+    req[20] = (unsigned char)ch->len;
+    memcpy(req + 21, ch->name, ch->len);
+    return ipc_queue_send(P.out, IPC_HISTORY, req, 21 + ch->len, NULL, 0);
+}
+
 static gale_subscription *pubsub_subscribe_from(const char *channel, uint64_t epoch,
                                                 uint64_t offset, gale_position_fn fn, void *arg)
 {
-    if (!fn || P.backend == PUBSUB_REDIS || !P.out)
-        return NULL; /* history lives in the master only, so far */
+    if (!fn || (P.backend != PUBSUB_REDIS && !P.out))
+        return NULL;
     gale_subscription *s = pubsub_subscribe(channel, NULL, fn, arg);
     if (!s)
         return NULL;
-    if (!++P.token)
-        P.token = 1;
-    unsigned char req[21 + PUBSUB_MAX_CHANNEL];
-    memcpy(req, &P.token, 4);
-    memcpy(req + 4, &epoch, 8);
-    memcpy(req + 12, &offset, 8);
-    req[20] = (unsigned char)s->ch->len;
-    memcpy(req + 21, s->ch->name, s->ch->len);
-    if (ipc_queue_send(P.out, IPC_HISTORY, req, 21 + s->ch->len, NULL, 0) < 0) {
+    uint32_t token = pubsub_token();
+    if (pubsub_ask_history(s->ch, epoch, offset, token) < 0) {
         gale_unsubscribe(s);
         return NULL;
     }
     s->epoch = epoch;
     s->last = offset;
-    s->token = P.token;
+    s->token = token;
     s->recovering = 1;
     s->rnext = P.recovering;
     P.recovering = s;
@@ -430,53 +483,80 @@ gale_subscription *gale_subscribe_since(gale_ctx *ctx, const char *channel, uint
 
 gale_subscription *pubsub_subscribe_now(const char *channel, gale_position_fn fn, void *arg)
 {
-    if (P.backend == PUBSUB_REDIS)
-        return pubsub_subscribe_live(channel, fn, arg);
     gale_subscription *s = pubsub_subscribe_from(channel, 0, PUBSUB_NOW, fn, arg);
     if (s)
         s->now = 1;
     return s;
 }
 
-static gale_subscription *pubsub_recovering(const unsigned char *p)
+static gale_subscription *pubsub_recovering(uint32_t token)
 {
-    uint32_t token;
-    memcpy(&token, p, 4);
     for (gale_subscription *s = P.recovering; s; s = s->rnext)
         if (s->token == token)
             return s;
     return NULL;
 }
 
-/* One message of a history asked for: deliver it as if live. */
-static void pubsub_history_item(const unsigned char *p, size_t len)
+void pubsub_history_item_at(uint32_t token, uint64_t epoch, uint64_t offset, const char *msg,
+                            size_t len)
 {
-    gale_subscription *s = len >= 20 ? pubsub_recovering(p) : NULL;
+    gale_subscription *s = pubsub_recovering(token);
     if (!s || s->dead)
         return;
-    uint64_t epoch, offset;
-    memcpy(&epoch, p + 4, 8);
-    memcpy(&offset, p + 12, 8);
     struct pubsub_channel *ch = s->ch;
     ch->delivering++;
     s->recovering = 0; /* for pubsub_deliver_one */
-    pubsub_deliver_one(s, (const char *)p + 20, len - 20, epoch, offset);
+    pubsub_deliver_one(s, msg, len, epoch, offset);
     s->recovering = 1;
     if (--ch->delivering == 0)
         pubsub_sweep(ch);
 }
 
+/* One message of a history asked for: deliver it as if live. */
+static void pubsub_history_item(const unsigned char *p, size_t len)
+{
+    uint32_t token;
+    uint64_t epoch, offset;
+    if (len < 20)
+        return;
+    memcpy(&token, p, 4);
+    memcpy(&epoch, p + 4, 8);
+    memcpy(&offset, p + 12, 8);
+    pubsub_history_item_at(token, epoch, offset, (const char *)p + 20, len - 20);
+}
+
+/* The live messages that came while s recovered, after what it got. */
+static void pubsub_pending_flush(gale_subscription *s)
+{
+    while (s->pending && !s->dead) {
+        struct pubsub_pending *q = s->pending;
+        s->pending = q->next;
+        if (!s->pending)
+            s->pending_end = NULL;
+        pubsub_deliver_one(s, q->msg, q->len, q->epoch, q->offset);
+        free(q);
+    }
+}
+
 /* The history is complete, or lost: either way, live messages from now. */
 static void pubsub_history_end(const unsigned char *p, size_t len)
 {
-    gale_subscription *s = len == 24 ? pubsub_recovering(p) : NULL;
-    if (!s)
-        return;
-    uint32_t status;
+    uint32_t token, status;
     uint64_t epoch, top;
+    if (len != 24)
+        return;
+    memcpy(&token, p, 4);
     memcpy(&status, p + 4, 4);
     memcpy(&epoch, p + 8, 8);
     memcpy(&top, p + 16, 8);
+    pubsub_history_end_at(token, status, epoch, top);
+}
+
+void pubsub_history_end_at(uint32_t token, uint32_t status, uint64_t epoch, uint64_t top)
+{
+    gale_subscription *s = pubsub_recovering(token);
+    if (!s)
+        return;
     gale_subscription **pp = &P.recovering;
     while (*pp != s)
         pp = &(*pp)->rnext;
@@ -489,13 +569,13 @@ static void pubsub_history_end(const unsigned char *p, size_t len)
     s->now = 0;
     if (s->last < top || lost || now)
         s->last = top;
-    if (lost || now) {
-        struct pubsub_channel *ch = s->ch;
-        ch->delivering++;
+    struct pubsub_channel *ch = s->ch;
+    ch->delivering++;
+    if (lost || now)
         s->pfn(s->arg, ch->name, NULL, 0, epoch, top);
-        if (--ch->delivering == 0)
-            pubsub_sweep(ch);
-    }
+    pubsub_pending_flush(s);
+    if (--ch->delivering == 0)
+        pubsub_sweep(ch);
 }
 
 void gale_unsubscribe(gale_subscription *s)

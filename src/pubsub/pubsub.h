@@ -105,6 +105,20 @@ int pubsub_redis_init(struct event_base *base, const struct config_redis *cfg);
 int pubsub_redis_publish(const char *channel, const void *msg, size_t len, gale_published_fn fn,
                          void *arg);
 void pubsub_redis_shutdown(void);
+/* Redis history (pubsub_redis_history.c): a publish on a channel with a
+ * history rule, and a history asked for (answered through the two below). */
+struct pubsub_history_rule;
+int pubsub_redis_history_publish(const struct config_redis *cfg,
+                                 const struct pubsub_history_rule *rule, const char *channel,
+                                 const void *msg, size_t len, gale_published_fn fn, void *arg);
+int pubsub_redis_history_since(const struct config_redis *cfg,
+                               const struct pubsub_history_rule *rule, const char *channel,
+                               uint64_t epoch, uint64_t since, uint32_t token);
+/* The answer to a history asked for with token: each message, then the end
+ * (status 0 complete, 1 lost; the epoch and the channel's last offset). */
+void pubsub_history_item_at(uint32_t token, uint64_t epoch, uint64_t offset, const char *msg,
+                            size_t len);
+void pubsub_history_end_at(uint32_t token, uint32_t status, uint64_t epoch, uint64_t top);
 /* The connection for commands (not the subscribed one); NULL while Redis
  * is away. */
 struct redisAsyncContext;

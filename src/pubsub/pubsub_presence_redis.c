@@ -139,7 +139,9 @@ static int pubsub_presence_redis_send(gale_presence *h)
 
 int pubsub_presence_redis_join(gale_presence *h)
 {
-    return pubsub_presence_redis_send(h);
+    /* Redis away: the heartbeat joins it once Redis is back */
+    pubsub_presence_redis_send(h);
+    return 0;
 }
 
 void pubsub_presence_redis_leave(gale_presence *h)
