@@ -39,13 +39,23 @@
  *                                       {"messages": []}: poll again)
  *     GET  /a/message/events   events   Server-Sent Events: each message's
  *                                       JSON as an event (id "EPOCH:OFFSET";
- *                                       Last-Event-ID resumes through the
- *                                       history)
+ *                                       Last-Event-ID, or last_event_id for
+ *                                       the first connection, resumes
+ *                                       through the history)
+ *     GET  /a/here             here     who is here: {"count": N, "names":
+ *                                       [...]}
  *     GET  /chatsocket         socket   WebSocket: ?cursor=ID catches up on
  *                                       open, then every message arrives as
  *                                       {"messages": [m]}; a text frame
  *                                       {"body": ..., "name": ...} posts, and a
  *                                       bad one is answered {"error": ...}
+ * Polls, event streams and sockets may carry visitor (8-32 hex digits,
+ * drawn by the page once per tab) and name: the visitor is then in the
+ * room (gale_presence_join) while the connection is open, and for the
+ * pubsub presence_timeout after it, so that the gaps between polls and the
+ * reconnections after a reload never show as leaving. Each socket gets
+ * {"here": {"count": N, "names": [...]}} whenever someone joins or leaves.
+ *
  * A message is {"id": 32 hex digits, "from": name, "body": text, "time": unix
  * seconds}. The posts are XSRF-protected by gale (xsrf_cookies = true); the
  * socket by gale's Origin check.
@@ -105,6 +115,7 @@ struct chat_msg {
     json_t *obj; /* {"id", "from", "body", "time"}: for the page */
     char *json;  /* its compact text: for the answers and frames */
     size_t len;
+    uint64_t epoch, offset; /* its place in the channel's history (epoch 0: unknown) */
 };
 
 /* A file from the static folder, read once at init. */
@@ -117,6 +128,7 @@ struct chat_file {
 /* An open socket of this worker; freed by its close callback (or shutdown). */
 struct chat_sock {
     gale_ws *ws;
+    gale_presence *here; /* the visitor in the room, NULL when it gave no id */
     struct chat_sock *prev, *next;
 };
 
@@ -130,6 +142,8 @@ struct chat {
     struct chat_msg *ring; /* cache_size slots; message i is ring[(first + i) % cache_size] */
     size_t first, count;
     gale_subscription *sub;
+    gale_subscription *presence; /* joins and leaves: the sockets get who is here */
+    gale_ctx *ctx;               /* borrowed: the module's, for presence questions */
     struct chat_sock *socks;
 };
 
@@ -305,9 +319,9 @@ static void chat_fanout(struct chat *c)
     free(frame);
 }
 
-static void chat_on_message(void *arg, const char *channel, const char *text, size_t len)
+static void chat_on_message_at(struct chat *c, const char *channel, const char *text, size_t len,
+                               uint64_t epoch, uint64_t offset)
 {
-    struct chat *c = arg;
     struct chat_msg m;
     if (chat_msg_parse(&m, text, len) < 0) {
         gale_log(GALE_LOG_WARN, "chat: not a chat message on channel %s: dropped", channel);
@@ -317,8 +331,15 @@ static void chat_on_message(void *arg, const char *channel, const char *text, si
         chat_msg_free(&m);
         return;
     }
+    m.epoch = epoch;
+    m.offset = offset;
     chat_push(c, &m);
     chat_fanout(c);
+}
+
+static void chat_on_message(void *arg, const char *channel, const char *text, size_t len)
+{
+    chat_on_message_at(arg, channel, text, len, 0, 0);
 }
 
 /* The room's subscription with recovery: the history the master keeps
@@ -328,7 +349,78 @@ static void chat_on_position(void *arg, const char *channel, const char *text, s
                              uint64_t epoch, uint64_t offset)
 {
     if (text)
-        chat_on_message(arg, channel, text, len);
+        chat_on_message_at(arg, channel, text, len, epoch, offset);
+}
+
+/* ---- who is here ---- */
+
+/* A visitor id from the page: 8 to 32 hex digits, drawn by chat.js once per
+ * tab, so that a reload or a reconnection is the same visitor. */
+static int chat_is_visitor(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n >= 8 && n <= CHAT_ID_HEX && strspn(s, "0123456789abcdef") == n;
+}
+
+/* The visitor of a connection is in the room while the connection lasts
+ * (and for the pubsub presence_timeout after: a long poll's gaps and a
+ * reconnection do not show). NULL when the page gave no visitor id. */
+static gale_presence *chat_join(gale_ctx *ctx, struct chat *c, const char *visitor,
+                                const char *name)
+{
+    if (!chat_is_visitor(visitor))
+        return NULL;
+    if (!name || !*name || strlen(name) > CHAT_NAME_MAX)
+        name = "anonymous";
+    json_t *info = json_pack("{s:s}", "name", name); /* NULL for a name that is not UTF-8 */
+    if (!info)
+        info = json_pack("{s:s}", "name", "anonymous");
+    gale_presence *p = gale_presence_join(ctx, c->channel, visitor, info);
+    json_decref(info);
+    return p;
+}
+
+/* A request's cleanup: its visitor's connection is over. */
+static void chat_leave(void *arg)
+{
+    gale_presence_leave(arg);
+}
+
+/* {"count": N, "names": [...]}, one name per member. A new reference. */
+static json_t *chat_here(size_t count, const json_t *members)
+{
+    json_t *names = json_array(), *m;
+    size_t i;
+    json_array_foreach(members, i, m)
+    {
+        const char *name = json_string_value(json_object_get(json_object_get(m, "info"), "name"));
+        json_array_append_new(names, json_string(name ? name : "anonymous"));
+    }
+    return json_pack("{s:I, s:o}", "count", (json_int_t)count, "names", names);
+}
+
+/* Who is here, to every socket of this worker: {"here": {...}}. */
+static void chat_here_push(void *arg, const char *channel, int status, size_t count,
+                           const json_t *members)
+{
+    struct chat *c = arg;
+    if (status < 0 || !c->socks)
+        return;
+    json_t *frame = json_pack("{s:o}", "here", chat_here(count, members));
+    char *text = frame ? json_dumps(frame, JSON_COMPACT) : NULL;
+    json_decref(frame);
+    for (struct chat_sock *s = c->socks; text && s; s = s->next)
+        gale_ws_send(s->ws, text, strlen(text), 0);
+    free(text);
+}
+
+/* Someone joined or left (anywhere): the sockets here learn who is here. */
+static void chat_on_presence(void *arg, const char *channel, const char *event, const char *id,
+                             const json_t *info)
+{
+    struct chat *c = arg;
+    if (c->socks)
+        gale_presence_get(c->ctx, c->channel, chat_here_push, c);
 }
 
 /* ---- HTTP answers ---- */
@@ -393,6 +485,13 @@ static int chat_slot(gale_request *r, struct chat *c, const char *name, size_t l
     } else if (CHAT_IS("cursor")) {
         if (r && c->count > 0)
             gale_response_puts(r, chat_at(c, c->count - 1)->id);
+    } else if (CHAT_IS("position")) {
+        /* where the page's messages end in the room's history: the first
+         * Server-Sent Events connection resumes from there */
+        const struct chat_msg *m = c->count ? chat_at(c, c->count - 1) : NULL;
+        if (r && m && m->epoch)
+            gale_response_printf(r, "%llu:%llu", (unsigned long long)m->epoch,
+                                 (unsigned long long)m->offset);
     } else if (CHAT_IS("messages")) {
         for (size_t i = 0; r && i < c->count; i++)
             chat_page_message(r, chat_at(c, i));
@@ -584,6 +683,10 @@ static int chat_updates(gale_request *r)
     struct chat *c = gale_request_module_data(r);
     const char *cursor = gale_request_argument(r, "cursor");
     size_t from = chat_after(c, cursor);
+    gale_presence *here = chat_join(gale_request_ctx(r), c, gale_request_argument(r, "visitor"),
+                                    gale_request_argument(r, "name"));
+    if (here)
+        gale_request_cleanup(r, chat_leave, here);
 
     if (from < c->count) {
         chat_answer(r, c, from, NULL);
@@ -602,10 +705,70 @@ static int chat_updates(gale_request *r)
 static int chat_events(gale_request *r)
 {
     struct chat *c = gale_request_module_data(r);
+    gale_presence *here = chat_join(gale_request_ctx(r), c, gale_request_query(r, "visitor"),
+                                    gale_request_query(r, "name"));
+    if (here)
+        gale_request_cleanup(r, chat_leave, here);
     if (gale_request_sse(r, c->channel, NULL, 25.0) < 0) {
         gale_response_error(r, 503, "cannot stream the room now");
         return GALE_OK;
     }
+    return GALE_ASYNC;
+}
+
+/* A GET /a/here waiting for its answer; r is NULL once the request is gone.
+ * Freed by whichever comes last. */
+struct chat_asking {
+    gale_request *r;
+    int answered;
+};
+
+static void chat_asking_gone(void *arg)
+{
+    struct chat_asking *a = arg;
+    if (a->answered)
+        free(a);
+    else
+        a->r = NULL;
+}
+
+static void chat_here_answer(void *arg, const char *channel, int status, size_t count,
+                             const json_t *members)
+{
+    struct chat_asking *a = arg;
+    gale_request *r = a->r;
+    if (!r) {
+        free(a);
+        return;
+    }
+    a->answered = 1; /* freed with the request */
+    if (status < 0) {
+        gale_response_error(r, 503, "cannot tell who is here now");
+    } else {
+        json_t *here = chat_here(count, members);
+        chat_json_head(r);
+        gale_response_json(r, here);
+        json_decref(here);
+    }
+    gale_response_finish(r);
+}
+
+/* GET /a/here: {"count": N, "names": [...]}, the room's visitors. */
+static int chat_here_get(gale_request *r)
+{
+    struct chat *c = gale_request_module_data(r);
+    struct chat_asking *a = calloc(1, sizeof(*a));
+    if (!a) {
+        gale_response_error(r, 503, "out of memory");
+        return GALE_OK;
+    }
+    a->r = r;
+    if (gale_presence_get(gale_request_ctx(r), c->channel, chat_here_answer, a) < 0) {
+        free(a);
+        gale_response_error(r, 503, "cannot tell who is here now");
+        return GALE_OK;
+    }
+    gale_request_cleanup(r, chat_asking_gone, a);
     return GALE_ASYNC;
 }
 
@@ -630,6 +793,8 @@ static void chat_ws_open(gale_ws *ws, gale_request *r)
         return;
     }
     s->ws = ws;
+    s->here = chat_join(gale_ws_ctx(ws), c, gale_request_query(r, "visitor"),
+                        gale_request_query(r, "name"));
     s->next = c->socks;
     if (c->socks)
         c->socks->prev = s;
@@ -682,6 +847,7 @@ static void chat_ws_close(gale_ws *ws, int code, const char *reason)
     if (s->next)
         s->next->prev = s->prev;
     gale_ws_set_data(ws, NULL);
+    gale_presence_leave(s->here);
     free(s);
 }
 
@@ -762,8 +928,11 @@ static void chat_free(struct chat *c)
         struct chat_sock *s = c->socks;
         c->socks = s->next;
         gale_ws_set_data(s->ws, NULL);
+        gale_presence_leave(s->here);
         free(s);
     }
+    if (c->presence)
+        gale_unsubscribe(c->presence);
     for (size_t i = 0; c->ring && i < c->count; i++)
         chat_msg_free(chat_at(c, i));
     free(c->ring);
@@ -866,6 +1035,8 @@ static int chat_init(gale_ctx *ctx, const json_t *settings)
         return -1;
     }
     free(folder);
+    c->ctx = ctx;
+    c->presence = gale_presence_subscribe(ctx, c->channel, chat_on_presence, c);
     gale_ctx_set_data(ctx, c);
     return 0;
 }
@@ -890,6 +1061,7 @@ static const gale_handler chat_handlers[] = {
     {.name = "new", .post = chat_new},
     {.name = "events", .get = chat_events},
     {.name = "updates", .post = chat_updates},
+    {.name = "here", .get = chat_here_get},
     {.name = "socket", .websocket = &chat_socket},
     {0},
 };

@@ -245,7 +245,9 @@ static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len
         s->pending_end = q;
         return;
     }
-    if (s->recovering || (epoch == s->epoch && offset <= s->last))
+    /* offset 0: a message with no place (Redis, a channel with no history
+     * rule): never taken for one already had */
+    if (s->recovering || (offset && epoch == s->epoch && offset <= s->last))
         return;
     s->epoch = epoch;
     s->last = offset;

@@ -15,14 +15,12 @@ import shutil
 import signal
 import socket
 import struct
-import subprocess
-import tempfile
 import threading
 import time
 import urllib.parse
 
 import galetest
-from galetest import Gale, check, eq, fail, free_port, module_path, wait_for
+from galetest import Gale, check, eq, fail, module_path, wait_for
 
 ROUTES = (
     ("/member", "member", {"websocket": True}),
@@ -31,6 +29,11 @@ ROUTES = (
 )
 
 TIMEOUT = 1.0  # presence_timeout of the tests' configs
+
+
+
+
+channels = galetest.load_test("32-channels")
 
 
 def conf_extra(pubsub=""):
@@ -255,40 +258,80 @@ def test_a_dead_workers_members_leave():
             ws.sock.close()
 
 
+# ---------------------------------------------------------------- the chat
+
+CHAT_CONF = """
+workers = 2;
+access_log = "off";
+cookie_secret = "presence test secret";
+xsrf_cookies = true;
+listen = ( { address = "127.0.0.1"; port = @PORT@; } );
+%s
+modules = ( { path = "%s";
+              settings = { poll_timeout = 2.0; };
+              routes = ( { path = "/"; handler = "page"; },
+                         { path = "/a/message/updates"; handler = "updates"; },
+                         { path = "/a/message/events"; handler = "events"; },
+                         { path = "/a/here"; handler = "here"; },
+                         { path = "/chatsocket"; handler = "socket"; websocket = true; } ); } );
+"""
+
+
+def here(port):
+    status, _, body = galetest.request(port, "GET", "/a/here")
+    eq(status, 200, "/a/here status")
+    got = json.loads(body)
+    return got["count"], sorted(got["names"])
+
+
+def test_the_chat_shows_who_is_here():
+    """Visitors by WebSocket (on both workers), Server-Sent Events and long
+    polling are counted with their names; a socket is told of each change."""
+    chat = os.path.join(galetest.GALE_MODULES, "chat.so")
+    check(os.path.exists(chat), "chat.so built")
+    with Gale(conf=CHAT_CONF % (conf_extra(), chat)) as g:
+        eq(here(g.port), (0, []), "nobody yet")
+        sockets = []
+        for i in range(8):  # eight sockets reach both workers (the kernel spreads them)
+            ws = WS(g.port, "/chatsocket?" + urllib.parse.urlencode(
+                {"visitor": "%032x" % (i + 1), "name": "ws%d" % i}))
+            sockets.append(ws)
+        check(wait_for(lambda: here(g.port)[0] == 8, 5), "eight sockets here: %r" % (here(g.port),))
+        first = sockets[0]
+        first.wait(lambda t: any('"here"' in x for x in t), what="a here frame")
+        # a reader of Server-Sent Events and a long poller
+        sse = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+        sse.sendall(b"GET /a/message/events?visitor=00000000000000000000000000000aaa&name=Sam "
+                    b"HTTP/1.1\r\nHost: x\r\n\r\n")
+        v = channels.Visitor(g)
+        poller = threading.Thread(target=v.post, daemon=True, args=(
+            "/a/message/updates", {"visitor": "00000000000000000000000000000bbb", "name": "Pat"}))
+        poller.start()
+        check(wait_for(lambda: here(g.port)[0] == 10, 5), "ten here: %r" % (here(g.port),))
+        eq(here(g.port)[1], sorted(["ws%d" % i for i in range(8)] + ["Sam", "Pat"]), "names")
+        # a socket without a visitor id is not counted; closing them makes them leave
+        WS(g.port, "/chatsocket").close()
+        for ws in sockets[1:]:
+            ws.close()
+        sse.close()
+        check(wait_for(lambda: here(g.port) == (1, ["ws0"]), TIMEOUT + 5),
+              "only ws0 left: %r" % (here(g.port),))
+        first.wait(lambda t: '{"here":{"count":1,"names":["ws0"]}}' in t, 5,
+                   "the socket is told that the others left")
+        first.close()
+        poller.join(5)
+
+
 # ---------------------------------------------------------------- Redis
 
-class Redis:
-    def __init__(self):
-        if shutil.which("redis-server") is None:
-            fail("redis-server not installed")
-        self.dir = tempfile.mkdtemp(prefix="gale-redis-")
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return True
-            except OSError:
-                return False
-        if not wait_for(up, 5):
-            self.close()
-            fail("redis-server did not start")
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+def redis_server():
+    if shutil.which("redis-server") is None:
+        fail("redis-server not installed")
+    return galetest.load_test("17-pubsub").Redis()
 
 
 def test_across_two_instances_sharing_redis():
-    redis = Redis()
+    redis = redis_server()
     try:
         pubsub = 'backend = "redis"; redis = { port = %d; };' % redis.port
         with start(pubsub=pubsub) as a, start(pubsub=pubsub) as b:

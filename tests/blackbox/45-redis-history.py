@@ -9,8 +9,6 @@ position (GET /waitsince) and streams Server-Sent Events (GET /events); the
 SSE client is 32-channels' raw-socket EventSource.
 """
 
-import importlib.util
-import os
 import shutil
 import socket
 import urllib.parse
@@ -19,17 +17,10 @@ import galetest
 from galetest import Gale, check, eq, fail, module_path
 
 
-def load(name):
-    """Another black-box test file as a module (for its clients)."""
-    path = os.path.join(galetest.HERE, name + ".py")
-    spec = importlib.util.spec_from_file_location(name.replace("-", "_"), path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
-channels = load("32-channels")
-pubsub = load("17-pubsub")
+channels = galetest.load_test("32-channels")
+pubsub = galetest.load_test("17-pubsub")
 
 HISTORY = 'history = ( { channel = "hist*"; size = 5; }, { channel = "long*"; size = 1000; } );'
 
@@ -84,6 +75,13 @@ def test_two_instances_agree_on_offsets():
                 eq(channels.ids(r.wait_events(20)), want, "ids seen on each instance")
                 eq(channels.datas(r.events), ["m%d" % i for i in range(20)], "data")
                 r.stop()
+            # a channel with no history rule: no positions, every message still arrives
+            plain = channels.SSE(b.port, "plain")
+            check(plain.wait(lambda s: s.workers), "SSE stream started (%r)" % plain.error)
+            for i in range(3):
+                eq(publish(a.port, "plain", "p%d" % i), (0, 0), "no position without a rule")
+            eq(channels.datas(plain.wait_events(3)), ["p0", "p1", "p2"], "each one once")
+            plain.stop()
     finally:
         redis.close()
 
