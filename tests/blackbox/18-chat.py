@@ -4,8 +4,9 @@ publish/subscribe: the page and its token, posts (XSRF, validation, the
 redirect of forms without JS), long polling with cursors across two workers
 (at once, held then answered, the whole cache for an unknown cursor, the
 timeout), the WebSocket room with the npm `ws` client, the page itself in
-headless Chromium (long polling and WebSocket), and two gale instances
-sharing one room through a real redis-server."""
+headless Chromium (long polling, WebSocket and Server-Sent Events, with the
+line of who is here), and two gale instances sharing one room through a
+real redis-server."""
 
 import atexit
 import http.client
@@ -59,6 +60,8 @@ modules = ( { path = "%(so)s";
                          { path = "/static/(chat\\\\.js|chat\\\\.css)"; handler = "static"; },
                          { path = "/a/message/new"; handler = "new"; },
                          { path = "/a/message/updates"; handler = "updates"; },
+                         { path = "/a/message/events"; handler = "events"; },
+                         { path = "/a/here"; handler = "here"; },
                          { path = "/chatsocket"; handler = "socket"; websocket = true; } ); } );
 """
 
@@ -371,7 +374,13 @@ def browser():
 def test_browser_room_polling_and_websocket():
     browser()
     with chat() as g:
-        run_node("chat-browser.js", g.url(""), g.url(""), timeout=40)
+        run_node("chat-browser.js", g.url(""), g.url(""), "poll", "ws", timeout=40)
+
+
+def test_browser_room_server_sent_events():
+    browser()
+    with chat() as g:
+        run_node("chat-browser.js", g.url(""), g.url(""), "sse", timeout=40)
 
 
 def redis():
@@ -407,7 +416,7 @@ def test_two_instances_share_the_room_through_redis():
             eq(waiting.answer(), [m], "a post on one instance reaches a poll on the other")
             settle()
             eq(ids(b.updates("")), [m["id"]], "and the other instance's cache")
-            run_node("chat-browser.js", one.url(""), two.url(""), timeout=40)
+            run_node("chat-browser.js", one.url(""), two.url(""), "poll", "ws", timeout=40)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
