@@ -95,6 +95,7 @@ class WS(threading.Thread):
                 if op == 9 and not self.mute:
                     self.send(data, 10)
                 elif op == 8:
+                    self.send(data[:2], 8)  # the closing handshake's answer
                     break
                 elif op == 1:
                     with self.cond:
@@ -182,8 +183,8 @@ def test_members_on_both_workers_and_leave_on_close():
             if len(seen_from) == 2:
                 break
         eq(seen_from, {0, 1}, "answered by both workers")
-        eq(who(g.port, "elsewhere"), {"worker": who(g.port, "elsewhere")["worker"], "count": 0,
-                                      "members": []}, "an empty channel")
+        empty = who(g.port, "elsewhere")
+        eq((empty["count"], empty["members"]), (0, []), "an empty channel")
         gone = by[0]
         gone_id = [m["id"] for m in who(g.port, "room")["members"] if m["info"]["worker"] == 0]
         gone.close()
@@ -213,6 +214,28 @@ def test_join_and_leave_events_and_a_quick_reconnect():
         watcher.wait(lambda t: "leave alice Alice" in t, TIMEOUT + 5, "alice's leave")
         eq(sorted(m["id"] for m in who(g.port, "ev")["members"]), ["watcher"], "alice left")
         watcher.close()
+
+
+def test_a_reload_is_not_seen_as_leaving():
+    """The old workers close their sockets (1001) as a reload drains them;
+    clients that reconnect at once never show as leaving."""
+    with start() as g:
+        ids = ["r%d" % i for i in range(4)]
+        socks = [member(g.port, "reload", i) for i in ids]
+        old = set(g.workers())
+        g.signal(signal.SIGHUP)
+        for i, ws in enumerate(socks):
+            with ws.cond:
+                check(ws.cond.wait_for(lambda: ws.closed, 15), "closed by the drain")
+            socks[i] = member(g.port, "reload", ids[i])
+        watcher = member(g.port, "reload", "watcher", events=True)
+        check(wait_for(lambda: not old & set(g.workers()), 10), "the old workers exited")
+        time.sleep(TIMEOUT + 0.5)
+        eq(names(watcher.texts, "leave"), [], "nobody left")
+        eq(sorted(m["id"] for m in who(g.port, "reload")["members"]), ids + ["watcher"],
+           "everyone is here")
+        for ws in socks + [watcher]:
+            ws.close()
 
 
 def test_a_vanished_client_leaves_within_the_timeout():
