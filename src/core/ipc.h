@@ -13,18 +13,21 @@
 struct event_base;
 
 enum ipc_type {
-    IPC_READY = 1,      /* worker -> master: listening and modules initialised */
-    IPC_DRAINING,       /* worker -> master: stopped accepting (SIGQUIT) */
-    IPC_PUBLISH,        /* worker -> master: a pub/sub message (pubsub.h's format) */
-    IPC_MESSAGE,        /* master -> every worker: a pub/sub message, in the master's order */
-    IPC_SEQUENCED,      /* master -> a worker: its publish got this offset */
-    IPC_HISTORY,        /* worker -> master: the messages of a channel since an offset */
-    IPC_HISTORY_ITEM,   /* master -> a worker: one of them */
-    IPC_HISTORY_END,    /* master -> a worker: all sent, or they cannot be */
-    IPC_PRESENCE_JOIN,  /* worker -> master: a member joined a channel (pubsub_presence.h) */
-    IPC_PRESENCE_LEAVE, /* worker -> master: that member's client went */
-    IPC_PRESENCE_GET,   /* worker -> master: who is in a channel */
-    IPC_PRESENCE_LIST,  /* master -> a worker: the answer */
+    IPC_READY = 1,    /* worker -> master: listening and modules initialised */
+    IPC_DRAINING,     /* worker -> master: stopped accepting (SIGQUIT) */
+    IPC_PUBLISH,      /* worker -> master: a pub/sub message (pubsub.h's format) */
+    IPC_MESSAGE,      /* master -> every worker: a pub/sub message, in the master's order */
+    IPC_SEQUENCED,    /* master -> a worker: its publish got this offset */
+    IPC_HISTORY,      /* worker -> master: the messages of a channel since an offset */
+    IPC_HISTORY_ITEM, /* master -> a worker: one of them */
+    IPC_HISTORY_END,  /* master -> a worker: all sent, or they cannot be */
+    /* presence (pubsub_presence.h): worker -> master, a member joined a
+     * channel, its client went, who is in a channel; master -> a worker,
+     * the answer */
+    IPC_PRESENCE_JOIN,
+    IPC_PRESENCE_LEAVE,
+    IPC_PRESENCE_GET,
+    IPC_PRESENCE_LIST,
     IPC_TYPE_MAX,
 };
 
