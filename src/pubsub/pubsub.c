@@ -790,6 +790,9 @@ int pubsub_init(struct loop *loop, int ipc_fd)
 
 void pubsub_shutdown(void)
 {
+    /* closing the Redis links answers what is pending: no history answer
+     * may reach a subscriber any more */
+    P.recovering = NULL;
     pubsub_presence_shutdown();
     if (P.backend == PUBSUB_REDIS) {
         pubsub_presence_redis_shutdown();

@@ -196,6 +196,10 @@ static void pubsub_presence_redis_on_list(struct redisAsyncContext *ac, void *r,
     const redisReply *reply = r;
     struct pubsub_presence_redis_ask *a = privdata;
     (void)ac;
+    if (!PR.cfg) { /* the worker exits (the link is closed after the modules' shutdown) */
+        free(a);
+        return;
+    }
     if (!reply || reply->type != REDIS_REPLY_ARRAY) {
         if (reply && reply->type == REDIS_REPLY_ERROR)
             log_warn("presence: redis get: %s", reply->str);
