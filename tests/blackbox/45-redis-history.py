@@ -11,6 +11,7 @@ SSE client is 32-channels' raw-socket EventSource.
 
 import shutil
 import socket
+import time
 import urllib.parse
 
 import galetest
@@ -22,7 +23,8 @@ from galetest import Gale, check, eq, fail, module_path
 channels = galetest.load_test("32-channels")
 pubsub = galetest.load_test("17-pubsub")
 
-HISTORY = 'history = ( { channel = "hist*"; size = 5; }, { channel = "long*"; size = 1000; } );'
+HISTORY = ('history = ( { channel = "hist*"; size = 5; }, { channel = "long*"; size = 1000; },'
+           ' { channel = "brief*"; size = 10; ttl = 1; } );')
 
 
 def redis_server():
@@ -108,6 +110,20 @@ def test_recovery_since_an_offset_and_losses():
             eq(o2, 1, "offsets start again")
             eq(waitsince(a.port, "hist", e, 8), "lost %d 1" % e2, "the old epoch is lost")
             eq(waitsince(a.port, "hist", e2, 0), "%d 1 after" % e2, "the new one recovers")
+    finally:
+        redis.close()
+
+
+def test_history_expires_after_its_ttl():
+    redis = redis_server()
+    try:
+        with start(redis) as a, start(redis) as b:
+            e, _ = publish(a.port, "brief", "old1")
+            publish(b.port, "brief", "old2")
+            time.sleep(1.3)
+            publish(a.port, "brief", "new")
+            eq(waitsince(b.port, "brief", e, 2), "%d 3 new" % e, "kept within the ttl")
+            eq(waitsince(b.port, "brief", e, 1), "lost %d 3" % e, "older than the ttl: gone")
     finally:
         redis.close()
 
