@@ -13,8 +13,9 @@
  * presence stream, PREFIX NUL C, which every worker's PSUBSCRIBE PREFIX*
  * receives.
  *
- * A handle that goes sends nothing: its member leaves once no handle
- * anywhere refreshed it for `timeout`, as a client that vanished does.
+ * A handle that goes refreshes its member one last time: the member leaves
+ * once no handle anywhere refreshed it for `timeout` (found by the next
+ * sweep, up to timeout/3 later), as a client that vanished does.
  */
 #include "pubsub/pubsub_presence.h"
 
@@ -146,7 +147,9 @@ int pubsub_presence_redis_join(gale_presence *h)
 
 void pubsub_presence_redis_leave(gale_presence *h)
 {
-    (void)h; /* no refresh any more: its member leaves after the timeout */
+    /* a last refresh, so that the timeout counts from now, as with the
+     * master; none after it: its member leaves once the timeout ran out */
+    pubsub_presence_redis_send(h);
 }
 
 static void pubsub_presence_redis_refresh(gale_presence *h, void *arg)
