@@ -696,6 +696,19 @@ typedef void (*gale_position_fn)(void *arg, const char *channel, const char *msg
 gale_subscription *gale_subscribe_since(gale_ctx *ctx, const char *channel, uint64_t epoch,
                                         uint64_t offset, gale_position_fn fn, void *arg);
 
+/* Read channel's history at once, without subscribing (what a page shows
+ * before it streams): later, from the loop, fn(arg, channel, 0, msg, len,
+ * epoch, offset) for each message kept after offset `offset` of `epoch`
+ * (epoch 0: every message kept), in order, then once with msg NULL, the
+ * current epoch and the channel's last offset, and status 0 (that was all),
+ * 1 (the messages after `offset` are lost: none was given) or -1 (no
+ * answer). msg is valid during the call. fn is not called if the worker
+ * exits first. 0, or -1 (fn never runs). */
+typedef void (*gale_history_fn)(void *arg, const char *channel, int status, const char *msg,
+                                size_t len, uint64_t epoch, uint64_t offset);
+int gale_history_read(gale_ctx *ctx, const char *channel, uint64_t epoch, uint64_t offset,
+                      gale_history_fn fn, void *arg);
+
 /* Long polling: wait, without blocking anything, for the next message on
  * channel. fn runs exactly once: with the message; or with msg NULL after
  * timeout seconds (0: no limit), when the worker drains (a reload: answer,

@@ -46,6 +46,7 @@ struct gale_subscription {
     gale_message_fn fn;
     gale_position_fn pfn;       /* gale_subscribe_since: fn is NULL */
     gale_presence_event_fn efn; /* gale_presence_subscribe: fn and pfn are NULL */
+    gale_history_fn hfn;        /* gale_history_read: the others are NULL */
     void *arg;
     struct gale_subscription *prev, *next;
     /* gale_subscribe_since: where the subscriber is; while the master
@@ -226,6 +227,8 @@ static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len
         s->fn(s->arg, s->ch->name, msg, len);
         return;
     }
+    if (s->hfn) /* a read takes the history only */
+        return;
     if (s->efn) { /* the name is NUL + the channel's */
         pubsub_presence_event(s->efn, s->arg, s->ch->name + 1, msg, len);
         return;
@@ -476,6 +479,28 @@ static gale_subscription *pubsub_subscribe_from(const char *channel, uint64_t ep
     return s;
 }
 
+int gale_history_read(gale_ctx *ctx, const char *channel, uint64_t epoch, uint64_t offset,
+                      gale_history_fn fn, void *arg)
+{
+    size_t chlen;
+    (void)ctx;
+    if (!fn || offset == PUBSUB_NOW || !pubsub_channel_ok(channel, &chlen) ||
+        (P.backend != PUBSUB_REDIS && !P.out) || !P.base)
+        return -1;
+    gale_subscription *s = pubsub_subscribe_name(channel, chlen, NULL, NULL, arg);
+    s->hfn = fn;
+    uint32_t token = pubsub_token();
+    if (pubsub_ask_history(s->ch, epoch, offset, token) < 0) {
+        gale_unsubscribe(s);
+        return -1;
+    }
+    s->token = token;
+    s->recovering = 1;
+    s->rnext = P.recovering;
+    P.recovering = s;
+    return 0;
+}
+
 gale_subscription *gale_subscribe_since(gale_ctx *ctx, const char *channel, uint64_t epoch,
                                         uint64_t offset, gale_position_fn fn, void *arg)
 {
@@ -508,7 +533,10 @@ void pubsub_history_item_at(uint32_t token, uint64_t epoch, uint64_t offset, con
     struct pubsub_channel *ch = s->ch;
     ch->delivering++;
     s->recovering = 0; /* for pubsub_deliver_one */
-    pubsub_deliver_one(s, msg, len, epoch, offset);
+    if (s->hfn)
+        s->hfn(s->arg, ch->name, 0, msg, len, epoch, offset);
+    else
+        pubsub_deliver_one(s, msg, len, epoch, offset);
     s->recovering = 1;
     if (--ch->delivering == 0)
         pubsub_sweep(ch);
@@ -566,6 +594,15 @@ void pubsub_history_end_at(uint32_t token, uint32_t status, uint64_t epoch, uint
     s->recovering = 0;
     if (s->dead)
         return;
+    if (s->hfn) { /* a read is over: its end, and it goes */
+        struct pubsub_channel *ch = s->ch;
+        ch->delivering++;
+        s->hfn(s->arg, ch->name, !status ? 0 : epoch ? 1 : -1, NULL, 0, epoch, top);
+        gale_unsubscribe(s);
+        if (--ch->delivering == 0)
+            pubsub_sweep(ch);
+        return;
+    }
     int lost = status != 0, now = s->now;
     s->epoch = epoch;
     s->now = 0;

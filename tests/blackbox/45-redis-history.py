@@ -22,6 +22,7 @@ from galetest import Gale, check, eq, fail, module_path
 
 channels = galetest.load_test("32-channels")
 pubsub = galetest.load_test("17-pubsub")
+ROUTES = channels.ROUTES + (("/read", "read"),)
 
 HISTORY = ('history = ( { channel = "hist*"; size = 5; }, { channel = "long*"; size = 1000; },'
            ' { channel = "brief*"; size = 10; ttl = 1; } );')
@@ -35,7 +36,7 @@ def redis_server():
 
 def start(redis, workers=2):
     extra = 'pubsub = { backend = "redis"; redis = { port = %d; }; %s };' % (redis.port, HISTORY)
-    return Gale(workers=workers, module=module_path("chantest"), routes=channels.ROUTES,
+    return Gale(workers=workers, module=module_path("chantest"), routes=ROUTES,
                 extra=extra)
 
 
@@ -110,6 +111,34 @@ def test_recovery_since_an_offset_and_losses():
             eq(o2, 1, "offsets start again")
             eq(waitsince(a.port, "hist", e, 8), "lost %d 1" % e2, "the old epoch is lost")
             eq(waitsince(a.port, "hist", e2, 0), "%d 1 after" % e2, "the new one recovers")
+    finally:
+        redis.close()
+
+
+def read(port, channel, epoch, offset):
+    status, _, body = galetest.request(port, "GET", "/read?channel=%s&epoch=%d&offset=%d" % (
+        urllib.parse.quote(channel), epoch, offset))
+    eq(status, 200, "read status")
+    return body.decode().splitlines()
+
+
+def test_reading_the_history_at_once():
+    """gale_history_read answers alike from the master and from Redis."""
+    redis = redis_server()
+    try:
+        local = Gale(workers=2, module=module_path("chantest"), routes=ROUTES,
+                     extra="pubsub = { %s };" % HISTORY)
+        with local, start(redis) as shared:
+            for g in (local, shared):
+                e = None
+                for i in range(8):
+                    e, _ = publish(g.port, "hist", "m%d" % i)
+                kept = ["%d %d m%d" % (e, i + 1, i) for i in range(3, 8)]
+                eq(read(g.port, "hist", e, 3), kept + ["end 0 %d 8" % e], "after 3")
+                eq(read(g.port, "hist", 0, 0), kept + ["end 0 %d 8" % e], "all kept")
+                eq(read(g.port, "hist", e, 8), ["end 0 %d 8" % e], "nothing new")
+                eq(read(g.port, "hist", e, 2), ["end 1 %d 8" % e], "fell out")
+                eq(read(g.port, "hist", e + 1, 5), ["end 1 %d 8" % e], "another epoch")
     finally:
         redis.close()
 
