@@ -66,7 +66,11 @@ modules = ( { path = "%(so)s";
 """
 
 
-def chat(timeout=30.0, cache=200, pubsub='{ backend = "local"; }', static=None):
+# The room's messages live in its channel's history (the chat keeps none).
+HISTORY = 'history = ( { channel = "chat"; size = 200; } );'
+
+
+def chat(timeout=30.0, cache=200, pubsub='{ backend = "local"; %s }' % HISTORY, static=None):
     """gale with the chat room; its page from chat.so's own copy, or from the
     folder `static`."""
     if not os.path.exists(CHAT):
@@ -407,7 +411,8 @@ def test_two_instances_share_the_room_through_redis():
     browser()
     proc, port, d = redis()
     try:
-        pubsub = '{ backend = "redis"; redis = { port = %d; prefix = "chat-test:"; }; }' % port
+        pubsub = '{ backend = "redis"; redis = { port = %d; prefix = "chat-test:"; }; %s }' % (
+            port, HISTORY)
         with chat(pubsub=pubsub) as one, chat(pubsub=pubsub) as two:
             a, b = Room(one), Room(two)
             waiting = Poll(b, "")

@@ -9,9 +9,9 @@
  * the id of the last message the stream gave it, and sends it with each poll
  * and each (re)connection so that the server answers what came after it:
  * nothing is lost across a poll's gap or a reconnection, and what arrives
- * twice (the answer to our own post, a whole-cache catch-up) is shown once,
- * by id. The page starts with the messages cached when it was made and
- * their cursor; an empty cursor asks for the whole cache.
+ * twice (the answer to our own post, a whole-history catch-up) is shown
+ * once, by id. The page starts with the room's last messages when it was
+ * made and their cursor; an empty cursor asks for the whole history.
  *
  * Who is here: every connection carries the tab's visitor id (drawn once
  * and kept in sessionStorage, so a reload is the same visitor) and the
