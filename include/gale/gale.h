@@ -697,23 +697,38 @@ size_t gale_subscribers(gale_ctx *ctx, const char *channel);
  * channel), or lost (status -1). From that call on, every message published
  * anywhere (any worker; with Redis, any instance) reaches every subscriber
  * after this one: answer a post only then. With Redis, epoch and offset are
- * 0. fn is not called if the worker exits first. 0, or -1 (fn never runs). */
+ * 0 unless a `history` rule covers the channel (then Redis gives them, for
+ * every instance alike). fn is not called if the worker exits first. 0, or -1 (fn never runs). */
 typedef void (*gale_published_fn)(void *arg, const char *channel, int status, uint64_t epoch,
                                   uint64_t offset);
 int gale_publish_then(gale_ctx *ctx, const char *channel, const void *msg, size_t len,
                       gale_published_fn fn, void *arg);
-/* Subscribe with recovery (backend "local"; the channel's history is set by
- * the `history` rules of the pubsub settings): fn(arg, channel, msg, len,
+/* Subscribe with recovery (the channel's history is set by the `history`
+ * rules of the pubsub settings; kept in the master, or with Redis in a
+ * Redis stream shared by every instance): fn(arg, channel, msg, len,
  * epoch, offset) gets every message after offset `offset` of epoch `epoch`
  * kept in the history, then the live ones, none twice and none skipped.
  * When some are lost (the epoch changed: the master restarted; or they
  * fell out of the history) fn is called once with msg NULL and the current
  * epoch and last offset, then the live ones follow. epoch 0: everything
- * kept, then the live ones. NULL on error (also with Redis, for now). */
+ * kept, then the live ones. NULL on error. */
 typedef void (*gale_position_fn)(void *arg, const char *channel, const char *msg, size_t len,
                                  uint64_t epoch, uint64_t offset);
 gale_subscription *gale_subscribe_since(gale_ctx *ctx, const char *channel, uint64_t epoch,
                                         uint64_t offset, gale_position_fn fn, void *arg);
+
+/* Read channel's history at once, without subscribing (what a page shows
+ * before it streams): later, from the loop, fn(arg, channel, 0, msg, len,
+ * epoch, offset) for each message kept after offset `offset` of `epoch`
+ * (epoch 0: every message kept), in order, then once with msg NULL, the
+ * current epoch and the channel's last offset, and status 0 (that was all),
+ * 1 (the messages after `offset` are lost: none was given) or -1 (no
+ * answer). msg is valid during the call. fn is not called if the worker
+ * exits first. 0, or -1 (fn never runs). */
+typedef void (*gale_history_fn)(void *arg, const char *channel, int status, const char *msg,
+                                size_t len, uint64_t epoch, uint64_t offset);
+int gale_history_read(gale_ctx *ctx, const char *channel, uint64_t epoch, uint64_t offset,
+                      gale_history_fn fn, void *arg);
 
 /* Long polling: wait, without blocking anything, for the next message on
  * channel. fn runs exactly once: with the message; or with msg NULL after
@@ -731,7 +746,7 @@ int gale_request_wait(gale_request *r, const char *channel, double timeout,
  * one) and its position, which the client sends back in its next poll; or
  * with msg NULL and epoch 0 when gale_request_wait would give NULL (timeout,
  * drain, client gone); or with msg NULL and the position to go on from when
- * the messages after `offset` are lost. 0, or -1 (also with Redis). */
+ * the messages after `offset` are lost. 0, or -1. */
 typedef void (*gale_wait_position_fn)(gale_request *r, void *arg, const char *msg, size_t len,
                                       uint64_t epoch, uint64_t offset);
 int gale_request_wait_since(gale_request *r, const char *channel, uint64_t epoch, uint64_t offset,
@@ -749,6 +764,38 @@ int gale_request_wait_since(gale_request *r, const char *channel, uint64_t epoch
  * worker drains (EventSource then reconnects to a new worker and resumes).
  * The handler returns GALE_ASYNC. 0, or -1 (answer the error yourself). */
 int gale_request_sse(gale_request *r, const char *channel, const char *event, double keepalive);
+
+/* Presence: who is in a channel, across workers (the master keeps the
+ * table) and, with Redis, across instances. gale_presence_join says that
+ * member_id (1 to 200 bytes) is in channel, with info (a JSON object, up to
+ * 16 KiB as text; borrowed; NULL: {}), until gale_presence_leave: typically
+ * one handle per open WebSocket or event stream, left in its close
+ * callback. A member with several handles (two tabs, two workers) is one
+ * member; its info is the latest join's. It stays present for the pubsub
+ * setting presence_timeout after its last handle left (or its worker
+ * died), so a client that reconnects at once (a reload, a network blip)
+ * never shows as leaving; after that it leaves. NULL on error. */
+typedef struct gale_presence gale_presence;
+gale_presence *gale_presence_join(gale_ctx *ctx, const char *channel, const char *member_id,
+                                  const json_t *info);
+/* Let go of a handle (also inside a callback); it is freed. */
+void gale_presence_leave(gale_presence *p);
+/* Who is in channel: later, from the loop, fn(arg, channel, status, count,
+ * members) with status 0, the number of members and a JSON array of
+ * {"id": ID, "info": INFO} (borrowed for the call), or status -1 (no
+ * answer: count 0, members NULL). 0, or -1 (fn never runs). */
+typedef void (*gale_presence_fn)(void *arg, const char *channel, int status, size_t count,
+                                 const json_t *members);
+int gale_presence_get(gale_ctx *ctx, const char *channel, gale_presence_fn fn, void *arg);
+/* Join and leave events of channel: fn(arg, channel, event, member_id,
+ * info) with event "join" or "leave" (a member that came back within the
+ * timeout neither left nor joined), info borrowed for the call. Every
+ * subscriber sees them in one order. Stop with gale_unsubscribe. NULL on
+ * error. */
+typedef void (*gale_presence_event_fn)(void *arg, const char *channel, const char *event,
+                                       const char *member_id, const json_t *info);
+gale_subscription *gale_presence_subscribe(gale_ctx *ctx, const char *channel,
+                                           gale_presence_event_fn fn, void *arg);
 
 /* ---- translations ---- */
 

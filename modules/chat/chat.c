@@ -6,24 +6,24 @@
  *     src/gale -c conf/chat.conf
  *
  * and open http://127.0.0.1:8888/ in two browsers (http://127.0.0.1:8888/?ws=1
- * for the WebSocket variant of the page).
+ * for the WebSocket variant of the page, ?sse=1 for Server-Sent Events).
  *
- * How it works. Every worker subscribes to the room's channel in init and
- * keeps the last cache_size messages in a ring. A post is not written to the
- * ring: it is published, and comes back to every worker (and, with the redis
- * backend, to every gale sharing the Redis server) through the subscription,
- * in the same order everywhere. So the caches of all workers agree, and a
- * message id is a cursor that every worker understands: "what came after the
- * message I saw last". A post is answered only once the master (or Redis)
- * has sequenced it (gale_publish_then): a reply posted after that answer
- * can never reach anyone before it. With a `history` rule for the channel
- * in the pubsub settings (conf/chat.conf has one), each worker's cache
- * starts from the room's history kept in the master (gale_subscribe_since),
- * so the workers of a reload begin with the room as it was.
+ * How it works. The module keeps no messages of its own: the room is its
+ * channel's history, which the `history` rule of the pubsub settings gives
+ * it (conf/chat.conf has one) and which lives in the master (or in Redis,
+ * shared by every gale using it), so it survives reloads and every worker
+ * sees the same one. A post is published, and reaches every worker through
+ * the channel in the same order everywhere; it is answered only once the
+ * master (or Redis) has sequenced it (gale_publish_then): a reply posted
+ * after that answer can never reach anyone before it. A message id is a
+ * cursor that every worker understands, "what came after the message I saw
+ * last": the page, a poll and a socket's catch-up read the history
+ * (gale_history_read) and answer what came after it. Without a history
+ * rule the room has no past: pages start empty and polls wait.
  *
  * Routes (conf/chat.conf binds them; the names are the handlers'):
  *     GET  /                   page     index.html with the XSRF token, the
- *                                       cached messages and their cursor
+ *                                       room's last messages and their cursor
  *     GET  /static/(NAME)      static   chat.js and chat.css, read at init
  *     POST /a/message/new      new      fields body (1-2000 bytes) and name
  *                                       (0-40 bytes): publishes the message and
@@ -31,45 +31,57 @@
  *                                       to a local `next` (a form without JS)
  *     POST /a/message/updates  updates  field cursor: long polling. The
  *                                       messages after the cursor at once when
- *                                       there are some; a cursor the cache does
- *                                       not hold (evicted, another life, "")
- *                                       gets the whole cache; with no cursor, or
+ *                                       there are some; a cursor the history
+ *                                       does not hold (gone, another life, "")
+ *                                       gets all of it; with no cursor, or
  *                                       when nothing is new, it waits for the
  *                                       next message (poll_timeout, then
  *                                       {"messages": []}: poll again)
  *     GET  /a/message/events   events   Server-Sent Events: each message's
  *                                       JSON as an event (id "EPOCH:OFFSET";
- *                                       Last-Event-ID resumes through the
- *                                       history)
+ *                                       Last-Event-ID, or last_event_id for
+ *                                       the first connection, resumes
+ *                                       through the history)
+ *     GET  /a/here             here     who is here: {"count": N, "names":
+ *                                       [...]}
  *     GET  /chatsocket         socket   WebSocket: ?cursor=ID catches up on
  *                                       open, then every message arrives as
  *                                       {"messages": [m]}; a text frame
  *                                       {"body": ..., "name": ...} posts, and a
  *                                       bad one is answered {"error": ...}
+ * Polls, event streams and sockets may carry visitor (8-32 hex digits,
+ * drawn by the page once per tab) and name: the visitor is then in the
+ * room (gale_presence_join) while the connection is open, and for the
+ * pubsub presence_timeout after it, so that the gaps between polls and the
+ * reconnections after a reload never show as leaving. Each socket gets
+ * {"here": {"count": N, "names": [...]}} whenever someone joins or leaves.
+ *
  * A message is {"id": 32 hex digits, "from": name, "body": text, "time": unix
  * seconds}. The posts are XSRF-protected by gale (xsrf_cookies = true); the
  * socket by gale's Origin check.
  *
  * The page (static/index.html, whose {{slots}} are filled per answer) starts
- * with the cached messages and the id of the last as its cursor, or an empty
- * cursor when there were none: "" is never an id, so it gets the whole cache,
- * and nothing posted between the page and its first poll or connection is
- * lost. chat.js shows each id once and keeps the cursor of the stream. The
- * caches live in the workers' memory, filled from the master's history when
- * a worker starts: a restart of gale (or a room with no history rule)
- * starts them empty, and a cursor from before then gets the whole (new)
- * cache.
+ * with the room's last messages and the id of the last as its cursor, or an
+ * empty cursor when there were none: "" is never an id, so it gets the whole
+ * history, and nothing posted between the page and its first poll or
+ * connection is lost; and with the room's position (EPOCH:OFFSET), where
+ * its event stream starts. chat.js shows each id once and keeps the cursor
+ * of the stream. A restart of gale loses the master's history: a cursor
+ * from before then gets the whole (new) history.
  *
- * The sockets of a worker share the module's one subscription: a message is
- * turned into its frame once and sent to each (a socket whose peer does not
- * read is closed rather than buffered without end; it reconnects with its
- * cursor and loses nothing still cached).
+ * The sockets of a worker share the module's one live subscription: a
+ * message is turned into its frame once and sent to each (a socket whose
+ * peer does not read is closed rather than buffered without end; it
+ * reconnects with its cursor and loses nothing still in the history). A new
+ * socket keeps the live messages aside while its catch-up is read, and
+ * sends those the history did not hold yet after it.
  *
  * Settings: static (a folder to read index.html, chat.js and chat.css from at
  * init, relative to gale's working directory, for working on the page; by
  * default the copies compiled into chat.so by embed.sh are served, so the
- * workers' user needs no access to the tree), channel (default "chat"), cache_size (default
- * 200), poll_timeout (seconds a long poll waits, default 60; 0: no limit),
+ * workers' user needs no access to the tree), channel (default "chat"),
+ * cache_size (the most messages a page or a catch-up carries, the last ones
+ * of the history; default 200), poll_timeout (seconds a long poll waits, default 60; 0: no limit),
  * title (default "Chat"), prefix (the path the routes are mounted under,
  * as conf/gale.conf mounts the room at /chat/; default "").
  *
@@ -99,12 +111,19 @@
     "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "                      \
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-/* One cached message. obj and json are owned by the ring slot. */
+/* One message of the room, checked. obj and json are owned by its list. */
 struct chat_msg {
     char id[CHAT_ID_HEX + 1];
     json_t *obj; /* {"id", "from", "body", "time"}: for the page */
     char *json;  /* its compact text: for the answers and frames */
     size_t len;
+};
+
+/* Messages in the room's order: a read of the room's history, or the live
+ * ones a socket got while its catch-up was read. */
+struct chat_list {
+    struct chat_msg *m; /* owned, n of cap */
+    size_t n, cap;
 };
 
 /* A file from the static folder, read once at init. */
@@ -114,48 +133,57 @@ struct chat_file {
     char version[17]; /* the start of its SHA-256, for cache-busting URLs */
 };
 
+struct chat_read;
+
 /* An open socket of this worker; freed by its close callback (or shutdown). */
 struct chat_sock {
     gale_ws *ws;
+    gale_presence *here;       /* the visitor in the room, NULL when it gave no id */
+    struct chat_read *reading; /* its catch-up while the history is read; NULL after */
+    struct chat_list pending;  /* the live messages that came meanwhile */
     struct chat_sock *prev, *next;
 };
 
-/* The module's state in one worker. */
+/* The module's state in one worker. It keeps no messages: they live in the
+ * room's channel history (the master's, or Redis's), read when a page, a
+ * poll or a socket needs them. */
 struct chat {
     char *channel, *title; /* owned */
     char *prefix;          /* owned: where the routes are mounted, "" or "/chat" */
-    size_t cache_size;
+    size_t cache_size;     /* the most messages a page or a catch-up carries */
     double poll_timeout;
     struct chat_file page, js, css;
-    struct chat_msg *ring; /* cache_size slots; message i is ring[(first + i) % cache_size] */
-    size_t first, count;
-    gale_subscription *sub;
+    gale_subscription *sub;      /* the live messages, for the sockets */
+    gale_subscription *presence; /* joins and leaves: the sockets get who is here */
+    gale_ctx *ctx;               /* borrowed: the module's, for presence questions */
     struct chat_sock *socks;
+    struct chat_read *reads; /* not ended yet: freed at shutdown */
 };
 
-/* ---- the cache ---- */
+/* A read of the room's history for a request (page, poll) or a socket's
+ * catch-up: the list, then done(rd), which must not use rd after it
+ * finished the request. Freed when it ended and its request is gone (the
+ * request's cleanup, or at once when the request went first), or by done
+ * for a socket. */
+struct chat_read {
+    struct chat *c;
+    gale_request *r;     /* the request's; NULL once it is gone */
+    struct chat_sock *s; /* the socket's; NULL once it closed */
+    int for_socket;
+    char *cursor; /* owned copy, or NULL */
+    struct chat_list list;
+    uint64_t epoch, top; /* where the room is (epoch 0: unknown) */
+    int status;          /* gale_history_read's: 0, 1 lost, -1 no answer */
+    int ended;
+    void (*done)(struct chat_read *rd);
+    struct chat_read *prev, *next; /* c->reads while not ended */
+};
 
-static struct chat_msg *chat_at(struct chat *c, size_t i)
-{
-    return &c->ring[(c->first + i) % c->cache_size];
-}
+/* ---- messages and lists ---- */
 
 static int chat_is_id(const char *s)
 {
     return s && strlen(s) == CHAT_ID_HEX && strspn(s, "0123456789abcdef") == CHAT_ID_HEX;
-}
-
-/* Where the answer to `cursor` starts: after the cached message with that id;
- * 0 (the whole cache) for an id it does not hold; count (nothing) for no
- * cursor. */
-static size_t chat_after(struct chat *c, const char *cursor)
-{
-    if (!cursor)
-        return c->count;
-    for (size_t i = c->count; i-- > 0;)
-        if (strcmp(chat_at(c, i)->id, cursor) == 0)
-            return i + 1;
-    return 0;
 }
 
 /* Check a message from the channel and make its canonical form: anything
@@ -194,41 +222,167 @@ static void chat_msg_free(struct chat_msg *m)
     m->json = NULL;
 }
 
-/* Append m (its memory moves into the ring), dropping the oldest when full. */
-static void chat_push(struct chat *c, const struct chat_msg *m)
+/* Append m (its memory moves into the list). */
+static void chat_list_push(struct chat_list *l, const struct chat_msg *m)
 {
-    if (c->count == c->cache_size) {
-        chat_msg_free(chat_at(c, 0));
-        c->first = (c->first + 1) % c->cache_size;
-        c->count--;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct chat_msg *more = realloc(l->m, cap * sizeof(*more));
+        if (!more) {
+            struct chat_msg lost = *m;
+            chat_msg_free(&lost);
+            return;
+        }
+        l->m = more;
+        l->cap = cap;
     }
-    *chat_at(c, c->count++) = *m;
+    l->m[l->n++] = *m;
 }
 
-/* {"messages":[...]} of the cached messages from index `from` on, plus
- * `extra` when not NULL. Malloc'd (the caller frees), NULL when out of memory. */
-static char *chat_batch(struct chat *c, size_t from, const struct chat_msg *extra, size_t *len)
+static void chat_list_clear(struct chat_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        chat_msg_free(&l->m[i]);
+    free(l->m);
+    memset(l, 0, sizeof(*l));
+}
+
+/* Keep the last max messages. */
+static void chat_list_trim(struct chat_list *l, size_t max)
+{
+    if (l->n <= max)
+        return;
+    size_t drop = l->n - max;
+    for (size_t i = 0; i < drop; i++)
+        chat_msg_free(&l->m[i]);
+    memmove(l->m, l->m + drop, max * sizeof(*l->m));
+    l->n = max;
+}
+
+/* Where the answer to `cursor` starts: after the message with that id; 0
+ * (all of them) for an id the list does not hold; n (nothing) for no
+ * cursor. */
+static size_t chat_after(const struct chat_list *l, const char *cursor)
+{
+    if (!cursor)
+        return l->n;
+    for (size_t i = l->n; i-- > 0;)
+        if (strcmp(l->m[i].id, cursor) == 0)
+            return i + 1;
+    return 0;
+}
+
+/* {"messages":[...]} of n messages. Malloc'd (the caller frees), NULL when
+ * out of memory. */
+static char *chat_batch(const struct chat_msg *m, size_t n, size_t *len)
 {
     static const char head[] = "{\"messages\":[", tail[] = "]}";
-    size_t n = sizeof(head) + sizeof(tail), at;
-    for (size_t i = from; i < c->count; i++)
-        n += chat_at(c, i)->len + 1;
-    n += extra ? extra->len + 1 : 0;
-    char *out = malloc(n);
+    size_t size = sizeof(head) + sizeof(tail), at;
+    for (size_t i = 0; i < n; i++)
+        size += m[i].len + 1;
+    char *out = malloc(size);
     if (!out)
         return NULL;
     memcpy(out, head, sizeof(head) - 1);
     at = sizeof(head) - 1;
-    for (size_t i = from; i < c->count + (extra != NULL); i++) {
-        const struct chat_msg *m = i < c->count ? chat_at(c, i) : extra;
-        if (i > from)
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
             out[at++] = ',';
-        memcpy(out + at, m->json, m->len);
-        at += m->len;
+        memcpy(out + at, m[i].json, m[i].len);
+        at += m[i].len;
     }
     memcpy(out + at, tail, sizeof(tail));
     *len = at + sizeof(tail) - 1;
     return out;
+}
+
+/* ---- reading the room's history ---- */
+
+static void chat_read_free(struct chat_read *rd)
+{
+    if (!rd->ended) { /* shutdown: gale drops the read unanswered */
+        if (rd->prev)
+            rd->prev->next = rd->next;
+        else
+            rd->c->reads = rd->next;
+        if (rd->next)
+            rd->next->prev = rd->prev;
+    }
+    chat_list_clear(&rd->list);
+    free(rd->cursor);
+    free(rd);
+}
+
+static void chat_read_step(void *arg, const char *channel, int status, const char *msg, size_t len,
+                           uint64_t epoch, uint64_t offset)
+{
+    struct chat_read *rd = arg;
+    struct chat_msg m;
+    if (msg) {
+        if (chat_msg_parse(&m, msg, len) == 0)
+            chat_list_push(&rd->list, &m);
+        return;
+    }
+    if (rd->prev)
+        rd->prev->next = rd->next;
+    else
+        rd->c->reads = rd->next;
+    if (rd->next)
+        rd->next->prev = rd->prev;
+    rd->ended = 1;
+    rd->status = status;
+    rd->epoch = status < 0 ? 0 : epoch;
+    rd->top = offset;
+    chat_list_trim(&rd->list, rd->c->cache_size);
+    if (rd->for_socket ? !rd->s : !rd->r) {
+        chat_read_free(rd); /* nobody waits for it any more */
+        return;
+    }
+    rd->done(rd);
+}
+
+/* Read the room's history for done; NULL when it cannot be asked. */
+static struct chat_read *chat_read_start(struct chat *c, gale_ctx *ctx, const char *cursor,
+                                         void (*done)(struct chat_read *rd))
+{
+    struct chat_read *rd = calloc(1, sizeof(*rd));
+    if (!rd || (cursor && !(rd->cursor = strdup(cursor))) ||
+        gale_history_read(ctx, c->channel, 0, 0, chat_read_step, rd) < 0) {
+        if (rd)
+            free(rd->cursor);
+        free(rd);
+        return NULL;
+    }
+    rd->c = c;
+    rd->done = done;
+    rd->next = c->reads;
+    if (c->reads)
+        c->reads->prev = rd;
+    c->reads = rd;
+    return rd;
+}
+
+/* A request's cleanup: its read goes now, or when it ends. */
+static void chat_read_gone(void *arg)
+{
+    struct chat_read *rd = arg;
+    if (rd->ended)
+        chat_read_free(rd);
+    else
+        rd->r = NULL;
+}
+
+/* A read for request r (its cleanup frees it). */
+static struct chat_read *chat_read_for(gale_request *r, const char *cursor,
+                                       void (*done)(struct chat_read *rd))
+{
+    struct chat *c = gale_request_module_data(r);
+    struct chat_read *rd = chat_read_start(c, gale_request_ctx(r), cursor, done);
+    if (rd) {
+        rd->r = r;
+        gale_request_cleanup(r, chat_read_gone, rd);
+    }
+    return rd;
 }
 
 /* ---- composing and publishing a message ---- */
@@ -271,10 +425,9 @@ static json_t *chat_compose(const char *body, const char *name, const char **why
     return m;
 }
 
-/* Send m to every subscriber of the room. It reaches the cache (ours too)
- * later, through the subscription. fn (may be NULL) runs once the message
- * is sequenced: whatever anyone posts after that comes after it, for every
- * reader. 0, or -1. */
+/* Send m to every subscriber of the room (and into its history). fn (may be NULL) runs once the
+ * message is sequenced: whatever anyone posts after that comes after it, for every reader. 0, or
+ * -1. */
 static int chat_publish(gale_ctx *ctx, struct chat *c, const json_t *m, gale_published_fn fn,
                         void *arg)
 {
@@ -286,54 +439,116 @@ static int chat_publish(gale_ctx *ctx, struct chat *c, const json_t *m, gale_pub
     return rc;
 }
 
-/* ---- the subscription: the cache, then the sockets ---- */
+/* ---- the live messages, to the sockets ---- */
 
-/* Send the newest message to every socket of this worker, made and framed
- * once. */
-static void chat_fanout(struct chat *c)
+static int chat_msg_copy(struct chat_msg *to, const struct chat_msg *m)
 {
-    size_t len;
-    char *frame = chat_batch(c, c->count - 1, NULL, &len);
-    if (!frame)
-        return;
-    gale_ws_message *m = gale_ws_message_new(frame, len, 0);
-    free(frame);
-    if (!m)
-        return;
-    for (struct chat_sock *s = c->socks, *next; s; s = next) {
-        next = s->next;
-        if (gale_ws_buffered(s->ws) > CHAT_SOCKET_BACKLOG)
-            gale_ws_close(s->ws, 1008, "too slow: reconnect with your cursor");
-        else
-            gale_ws_send_message(s->ws, m);
-    }
-    gale_ws_message_free(m);
+    *to = *m;
+    to->json = strdup(m->json);
+    if (!to->json)
+        return -1;
+    json_incref(m->obj);
+    return 0;
 }
 
+/* Each message, to every socket of this worker (the frame made once); a
+ * socket still reading its catch-up keeps it for later. */
 static void chat_on_message(void *arg, const char *channel, const char *text, size_t len)
 {
     struct chat *c = arg;
-    struct chat_msg m;
+    struct chat_msg m, copy;
     if (chat_msg_parse(&m, text, len) < 0) {
         gale_log(GALE_LOG_WARN, "chat: not a chat message on channel %s: dropped", channel);
         return;
     }
-    if (chat_after(c, m.id) != 0) { /* published twice: once is enough */
-        chat_msg_free(&m);
-        return;
+    size_t flen;
+    char *frame = chat_batch(&m, 1, &flen);
+    gale_ws_message *wm = frame ? gale_ws_message_new(frame, flen, 0) : NULL;
+    free(frame);
+    for (struct chat_sock *s = c->socks, *next; wm && s; s = next) {
+        next = s->next;
+        if (s->reading) {
+            if (chat_msg_copy(&copy, &m) == 0)
+                chat_list_push(&s->pending, &copy);
+        } else if (gale_ws_buffered(s->ws) > CHAT_SOCKET_BACKLOG) {
+            gale_ws_close(s->ws, 1008, "too slow: reconnect with your cursor");
+        } else {
+            gale_ws_send_message(s->ws, wm);
+        }
     }
-    chat_push(c, &m);
-    chat_fanout(c);
+    gale_ws_message_free(wm);
+    chat_msg_free(&m);
 }
 
-/* The room's subscription with recovery: the history the master keeps
- * first (a worker started by a reload begins with the messages before it),
- * then the live ones. A loss (msg NULL) leaves the cache as it is. */
-static void chat_on_position(void *arg, const char *channel, const char *text, size_t len,
-                             uint64_t epoch, uint64_t offset)
+/* ---- who is here ---- */
+
+/* A visitor id from the page: 8 to 32 hex digits, drawn by chat.js once per
+ * tab, so that a reload or a reconnection is the same visitor. */
+static int chat_is_visitor(const char *s)
 {
-    if (text)
-        chat_on_message(arg, channel, text, len);
+    size_t n = s ? strlen(s) : 0;
+    return n >= 8 && n <= CHAT_ID_HEX && strspn(s, "0123456789abcdef") == n;
+}
+
+/* The visitor of a connection is in the room while the connection lasts
+ * (and for the pubsub presence_timeout after: a long poll's gaps and a
+ * reconnection do not show). NULL when the page gave no visitor id. */
+static gale_presence *chat_join(gale_ctx *ctx, struct chat *c, const char *visitor,
+                                const char *name)
+{
+    if (!chat_is_visitor(visitor))
+        return NULL;
+    if (!name || !*name || strlen(name) > CHAT_NAME_MAX)
+        name = "anonymous";
+    json_t *info = json_pack("{s:s}", "name", name); /* NULL for a name that is not UTF-8 */
+    if (!info)
+        info = json_pack("{s:s}", "name", "anonymous");
+    gale_presence *p = gale_presence_join(ctx, c->channel, visitor, info);
+    json_decref(info);
+    return p;
+}
+
+/* A request's cleanup: its visitor's connection is over. */
+static void chat_leave(void *arg)
+{
+    gale_presence_leave(arg);
+}
+
+/* {"count": N, "names": [...]}, one name per member. A new reference. */
+static json_t *chat_here(size_t count, const json_t *members)
+{
+    json_t *names = json_array(), *m;
+    size_t i;
+    json_array_foreach(members, i, m)
+    {
+        const char *name = json_string_value(json_object_get(json_object_get(m, "info"), "name"));
+        json_array_append_new(names, json_string(name ? name : "anonymous"));
+    }
+    return json_pack("{s:I, s:o}", "count", (json_int_t)count, "names", names);
+}
+
+/* Who is here, to every socket of this worker: {"here": {...}}. */
+static void chat_here_push(void *arg, const char *channel, int status, size_t count,
+                           const json_t *members)
+{
+    struct chat *c = arg;
+    if (status < 0 || !c->socks)
+        return;
+    json_t *frame = json_pack("{s:o}", "here", chat_here(count, members));
+    char *text = frame ? json_dumps(frame, JSON_COMPACT) : NULL;
+    json_decref(frame);
+    for (struct chat_sock *s = c->socks; text && s; s = s->next)
+        gale_ws_send(s->ws, text, strlen(text), 0);
+    free(text);
+}
+
+/* Someone joined or left (anywhere): the sockets here learn who is here. */
+static void chat_on_presence(void *arg, const char *channel, const char *event, const char *id,
+                             const json_t *info)
+{
+    struct chat *c = arg;
+    if (c->socks)
+        gale_presence_get(c->ctx, c->channel, chat_here_push, c);
 }
 
 /* ---- HTTP answers ---- */
@@ -345,12 +560,11 @@ static void chat_json_head(gale_request *r)
     gale_response_header(r, "X-Content-Type-Options", "nosniff");
 }
 
-/* Write {"messages": [...]}: the cache from `from`, plus extra. The caller
- * finishes the answer. */
-static void chat_answer(gale_request *r, struct chat *c, size_t from, const struct chat_msg *extra)
+/* Write {"messages": [...]} of n messages. The caller finishes the answer. */
+static void chat_answer(gale_request *r, const struct chat_msg *m, size_t n)
 {
     size_t len;
-    char *text = chat_batch(c, from, extra, &len);
+    char *text = chat_batch(m, n, &len);
     if (!text) {
         gale_response_status(r, 503);
         gale_response_puts(r, "out of memory\n");
@@ -381,10 +595,13 @@ static void chat_page_message(gale_request *r, const struct chat_msg *m)
     gale_response_puts(r, "</span></div>\n");
 }
 
-/* The value of a {{slot}} of index.html; r NULL only checks that the name is
- * known (at init). 0, or -1 for an unknown slot. */
-static int chat_slot(gale_request *r, struct chat *c, const char *name, size_t len)
+/* The value of a {{slot}} of index.html, with the messages read (rd, NULL
+ * when none could be); r NULL only checks that the name is known (at
+ * init). 0, or -1 for an unknown slot. */
+static int chat_slot(gale_request *r, struct chat *c, const struct chat_read *rd, const char *name,
+                     size_t len)
 {
+    const struct chat_list *l = rd ? &rd->list : NULL;
 #define CHAT_IS(word) (len == sizeof(word) - 1 && memcmp(name, word, len) == 0)
     if (CHAT_IS("title")) {
         if (r)
@@ -396,11 +613,17 @@ static int chat_slot(gale_request *r, struct chat *c, const char *name, size_t l
         if (r)
             gale_response_puts_html(r, gale_request_xsrf_token(r));
     } else if (CHAT_IS("cursor")) {
-        if (r && c->count > 0)
-            gale_response_puts(r, chat_at(c, c->count - 1)->id);
+        if (r && l && l->n > 0)
+            gale_response_puts(r, l->m[l->n - 1].id);
+    } else if (CHAT_IS("position")) {
+        /* where the room was when the page was made: the first Server-Sent
+         * Events connection resumes from there */
+        if (r && rd && rd->epoch)
+            gale_response_printf(r, "%llu:%llu", (unsigned long long)rd->epoch,
+                                 (unsigned long long)rd->top);
     } else if (CHAT_IS("messages")) {
-        for (size_t i = 0; r && i < c->count; i++)
-            chat_page_message(r, chat_at(c, i));
+        for (size_t i = 0; r && l && i < l->n; i++)
+            chat_page_message(r, &l->m[i]);
     } else if (CHAT_IS("js_version")) {
         if (r)
             gale_response_puts(r, c->js.version);
@@ -415,13 +638,13 @@ static int chat_slot(gale_request *r, struct chat *c, const char *name, size_t l
 }
 
 /* Fill the {{slots}} of the page template (r NULL: only check them). */
-static int chat_template(gale_request *r, struct chat *c)
+static int chat_template(gale_request *r, struct chat *c, const struct chat_read *rd)
 {
     const char *t = c->page.data, *open, *close;
     while ((open = strstr(t, "{{")) != NULL && (close = strstr(open + 2, "}}")) != NULL) {
         if (r)
             gale_response_write(r, t, (size_t)(open - t));
-        if (chat_slot(r, c, open + 2, (size_t)(close - open - 2)) < 0) {
+        if (chat_slot(r, c, rd, open + 2, (size_t)(close - open - 2)) < 0) {
             gale_log(GALE_LOG_ERROR, "chat: index.html: unknown slot {{%.*s}}",
                      (int)(close - open - 2), open + 2);
             return -1;
@@ -433,16 +656,31 @@ static int chat_template(gale_request *r, struct chat *c)
     return 0;
 }
 
-/* GET /: the room. Never cached: it holds a token masked for this answer. */
-static int chat_page(gale_request *r)
+/* The page with the messages read (rd NULL: none could be). */
+static void chat_page_write(gale_request *r, struct chat *c, const struct chat_read *rd)
 {
-    struct chat *c = gale_request_module_data(r);
     gale_response_header(r, "Content-Type", "text/html; charset=utf-8");
     gale_response_header(r, "Cache-Control", "no-cache");
     gale_response_header(r, "Content-Security-Policy", CHAT_CSP);
     gale_response_header(r, "X-Content-Type-Options", "nosniff");
     gale_response_header(r, "Referrer-Policy", "same-origin");
-    chat_template(r, c);
+    chat_template(r, c, rd);
+}
+
+static void chat_page_read(struct chat_read *rd)
+{
+    gale_request *r = rd->r;
+    chat_page_write(r, rd->c, rd);
+    gale_response_finish(r); /* may free rd */
+}
+
+/* GET /: the room, with its last messages from the channel's history.
+ * Never cached: it holds a token masked for this answer. */
+static int chat_page(gale_request *r)
+{
+    if (chat_read_for(r, NULL, chat_page_read))
+        return GALE_ASYNC;
+    chat_page_write(r, gale_request_module_data(r), NULL);
     return GALE_OK;
 }
 
@@ -561,40 +799,62 @@ static int chat_new(gale_request *r)
     return GALE_ASYNC;
 }
 
-/* The wait of a long poll ended: a message came (msg), or the time is up or
- * the worker drains (msg NULL: an empty answer, and the client polls again).
- * The cache normally holds the message already (the module subscribed
- * first); when it does not, the message itself is the answer. */
+/* The wait of a long poll ended: a message came (msg), or the time is up,
+ * the worker drains or what came is lost (msg NULL: an empty answer, and
+ * the client polls again). */
 static void chat_updates_woke(gale_request *r, void *arg, const char *msg, size_t len)
 {
-    struct chat *c = gale_request_module_data(r);
-    const char *cursor = arg;
     struct chat_msg m;
-    size_t from = cursor ? chat_after(c, cursor) : c->count;
-
-    if (from < c->count)
-        chat_answer(r, c, from, NULL);
-    else if (msg && chat_msg_parse(&m, msg, len) == 0) {
-        chat_answer(r, c, c->count, &m);
+    if (msg && chat_msg_parse(&m, msg, len) == 0) {
+        chat_answer(r, &m, 1);
         chat_msg_free(&m);
-    } else
-        chat_answer(r, c, c->count, NULL);
+    } else {
+        chat_answer(r, NULL, 0);
+    }
     gale_response_finish(r);
 }
 
-/* POST /a/message/updates: cursor (optional). The cursor string belongs to
- * the request, which outlives its wait. */
+static void chat_updates_woke_at(gale_request *r, void *arg, const char *msg, size_t len,
+                                 uint64_t epoch, uint64_t offset)
+{
+    chat_updates_woke(r, arg, msg, len);
+}
+
+/* The history is read: what came after the cursor at once, or wait for
+ * the next message from where the room was (no gap between the two). */
+static void chat_updates_read(struct chat_read *rd)
+{
+    gale_request *r = rd->r;
+    struct chat *c = rd->c;
+    size_t from = chat_after(&rd->list, rd->cursor);
+    int rc;
+    if (from < rd->list.n) {
+        chat_answer(r, rd->list.m + from, rd->list.n - from);
+        gale_response_finish(r);
+        return;
+    }
+    if (rd->epoch)
+        rc = gale_request_wait_since(r, c->channel, rd->epoch, rd->top, c->poll_timeout,
+                                     chat_updates_woke_at, NULL);
+    else
+        rc = gale_request_wait(r, c->channel, c->poll_timeout, chat_updates_woke, NULL);
+    if (rc < 0) {
+        gale_response_error(r, 503, "cannot wait for messages now");
+        gale_response_finish(r);
+    }
+}
+
+/* POST /a/message/updates: cursor (optional). */
 static int chat_updates(gale_request *r)
 {
     struct chat *c = gale_request_module_data(r);
-    const char *cursor = gale_request_argument(r, "cursor");
-    size_t from = chat_after(c, cursor);
-
-    if (from < c->count) {
-        chat_answer(r, c, from, NULL);
-        return GALE_OK;
-    }
-    if (gale_request_wait(r, c->channel, c->poll_timeout, chat_updates_woke, (void *)cursor) < 0) {
+    gale_presence *here = chat_join(gale_request_ctx(r), c, gale_request_argument(r, "visitor"),
+                                    gale_request_argument(r, "name"));
+    if (here)
+        gale_request_cleanup(r, chat_leave, here);
+    if (chat_read_for(r, gale_request_argument(r, "cursor"), chat_updates_read))
+        return GALE_ASYNC;
+    if (gale_request_wait(r, c->channel, c->poll_timeout, chat_updates_woke, NULL) < 0) {
         gale_response_error(r, 503, "cannot wait for messages now");
         return GALE_OK;
     }
@@ -607,10 +867,70 @@ static int chat_updates(gale_request *r)
 static int chat_events(gale_request *r)
 {
     struct chat *c = gale_request_module_data(r);
+    gale_presence *here = chat_join(gale_request_ctx(r), c, gale_request_query(r, "visitor"),
+                                    gale_request_query(r, "name"));
+    if (here)
+        gale_request_cleanup(r, chat_leave, here);
     if (gale_request_sse(r, c->channel, NULL, 25.0) < 0) {
         gale_response_error(r, 503, "cannot stream the room now");
         return GALE_OK;
     }
+    return GALE_ASYNC;
+}
+
+/* A GET /a/here waiting for its answer; r is NULL once the request is gone.
+ * Freed by whichever comes last. */
+struct chat_asking {
+    gale_request *r;
+    int answered;
+};
+
+static void chat_asking_gone(void *arg)
+{
+    struct chat_asking *a = arg;
+    if (a->answered)
+        free(a);
+    else
+        a->r = NULL;
+}
+
+static void chat_here_answer(void *arg, const char *channel, int status, size_t count,
+                             const json_t *members)
+{
+    struct chat_asking *a = arg;
+    gale_request *r = a->r;
+    if (!r) {
+        free(a);
+        return;
+    }
+    a->answered = 1; /* freed with the request */
+    if (status < 0) {
+        gale_response_error(r, 503, "cannot tell who is here now");
+    } else {
+        json_t *here = chat_here(count, members);
+        chat_json_head(r);
+        gale_response_json(r, here);
+        json_decref(here);
+    }
+    gale_response_finish(r);
+}
+
+/* GET /a/here: {"count": N, "names": [...]}, the room's visitors. */
+static int chat_here_get(gale_request *r)
+{
+    struct chat *c = gale_request_module_data(r);
+    struct chat_asking *a = calloc(1, sizeof(*a));
+    if (!a) {
+        gale_response_error(r, 503, "out of memory");
+        return GALE_OK;
+    }
+    a->r = r;
+    if (gale_presence_get(gale_request_ctx(r), c->channel, chat_here_answer, a) < 0) {
+        free(a);
+        gale_response_error(r, 503, "cannot tell who is here now");
+        return GALE_OK;
+    }
+    gale_request_cleanup(r, chat_asking_gone, a);
     return GALE_ASYNC;
 }
 
@@ -626,6 +946,31 @@ static void chat_ws_error(gale_ws *ws, const char *why)
     json_decref(e);
 }
 
+/* A socket's catch-up is read: what came after its cursor, then the live
+ * messages it kept meanwhile that the history did not hold yet. */
+static void chat_ws_read(struct chat_read *rd)
+{
+    struct chat_sock *s = rd->s;
+    size_t from = chat_after(&rd->list, rd->cursor), len;
+    if (from < rd->list.n) {
+        char *text = chat_batch(rd->list.m + from, rd->list.n - from, &len);
+        if (text)
+            gale_ws_send(s->ws, text, len, 0);
+        free(text);
+    }
+    for (size_t i = 0; i < s->pending.n; i++) {
+        if (chat_after(&rd->list, s->pending.m[i].id) != 0)
+            continue; /* it was in the history */
+        char *text = chat_batch(&s->pending.m[i], 1, &len);
+        if (text)
+            gale_ws_send(s->ws, text, len, 0);
+        free(text);
+    }
+    chat_list_clear(&s->pending);
+    s->reading = NULL;
+    chat_read_free(rd);
+}
+
 static void chat_ws_open(gale_ws *ws, gale_request *r)
 {
     struct chat *c = gale_ctx_data(gale_ws_ctx(ws));
@@ -635,21 +980,19 @@ static void chat_ws_open(gale_ws *ws, gale_request *r)
         return;
     }
     s->ws = ws;
+    s->here = chat_join(gale_ws_ctx(ws), c, gale_request_query(r, "visitor"),
+                        gale_request_query(r, "name"));
     s->next = c->socks;
     if (c->socks)
         c->socks->prev = s;
     c->socks = s;
     gale_ws_set_data(ws, s);
-
-    /* catching up and joining the fan-out happen in the same turn of the
-     * loop: no message falls between them */
-    const char *cursor = gale_request_query(r, "cursor");
-    size_t from = chat_after(c, cursor), len;
-    if (from < c->count) {
-        char *text = chat_batch(c, from, NULL, &len);
-        if (text)
-            gale_ws_send(ws, text, len, 0);
-        free(text);
+    /* the catch-up comes from the history; live messages wait until it is
+     * sent (no socket gets one message twice or out of order) */
+    s->reading = chat_read_start(c, gale_ws_ctx(ws), gale_request_query(r, "cursor"), chat_ws_read);
+    if (s->reading) {
+        s->reading->for_socket = 1;
+        s->reading->s = s;
     }
 }
 
@@ -687,6 +1030,10 @@ static void chat_ws_close(gale_ws *ws, int code, const char *reason)
     if (s->next)
         s->next->prev = s->prev;
     gale_ws_set_data(ws, NULL);
+    gale_presence_leave(s->here);
+    if (s->reading) /* freed when it ends */
+        s->reading->s = NULL;
+    chat_list_clear(&s->pending);
     free(s);
 }
 
@@ -767,11 +1114,14 @@ static void chat_free(struct chat *c)
         struct chat_sock *s = c->socks;
         c->socks = s->next;
         gale_ws_set_data(s->ws, NULL);
+        gale_presence_leave(s->here);
+        chat_list_clear(&s->pending);
         free(s);
     }
-    for (size_t i = 0; c->ring && i < c->count; i++)
-        chat_msg_free(chat_at(c, i));
-    free(c->ring);
+    while (c->reads) /* gale drops them unanswered */
+        chat_read_free(c->reads);
+    if (c->presence)
+        gale_unsubscribe(c->presence);
     free(c->page.data);
     free(c->js.data);
     free(c->css.data);
@@ -862,15 +1212,15 @@ static int chat_init(gale_ctx *ctx, const json_t *settings)
         (json_object_get(settings, "static") &&
          chat_string(settings, "static", NULL, &folder) < 0) ||
         chat_file(&c->page, folder, "index.html") < 0 || chat_file(&c->js, folder, "chat.js") < 0 ||
-        chat_file(&c->css, folder, "chat.css") < 0 || chat_template(NULL, c) < 0 ||
-        (c->ring = calloc(c->cache_size, sizeof(*c->ring))) == NULL ||
-        ((c->sub = gale_subscribe_since(ctx, c->channel, 0, 0, chat_on_position, c)) == NULL &&
-         (c->sub = gale_subscribe(ctx, c->channel, chat_on_message, c)) == NULL)) {
+        chat_file(&c->css, folder, "chat.css") < 0 || chat_template(NULL, c, NULL) < 0 ||
+        (c->sub = gale_subscribe(ctx, c->channel, chat_on_message, c)) == NULL) {
         free(folder);
         chat_free(c);
         return -1;
     }
     free(folder);
+    c->ctx = ctx;
+    c->presence = gale_presence_subscribe(ctx, c->channel, chat_on_presence, c);
     gale_ctx_set_data(ctx, c);
     return 0;
 }
@@ -895,6 +1245,7 @@ static const gale_handler chat_handlers[] = {
     {.name = "new", .post = chat_new},
     {.name = "events", .get = chat_events},
     {.name = "updates", .post = chat_updates},
+    {.name = "here", .get = chat_here_get},
     {.name = "socket", .websocket = &chat_socket},
     {0},
 };

@@ -22,6 +22,13 @@ enum ipc_type {
     IPC_HISTORY_ITEM, /* master -> a worker: one of them */
     IPC_HISTORY_END,  /* master -> a worker: all sent, or they cannot be */
     IPC_LAGGED,       /* master -> a worker: messages for it were dropped (it fell behind) */
+    /* presence (pubsub_presence.h): worker -> master, a member joined a
+     * channel, its client went, who is in a channel; master -> a worker,
+     * the answer */
+    IPC_PRESENCE_JOIN,
+    IPC_PRESENCE_LEAVE,
+    IPC_PRESENCE_GET,
+    IPC_PRESENCE_LIST,
     IPC_TYPE_MAX,
 };
 

@@ -54,6 +54,7 @@
 #include "page/template_settings.h"
 #include "pubsub/pubsub.h"
 #include "pubsub/pubsub_history.h"
+#include "pubsub/pubsub_presence.h"
 #include "pubsub/pubsub_settings.h"
 
 #define MASTER_READY_TIMEOUT 30.0 /* seconds new workers get to start */
@@ -390,6 +391,21 @@ static int master_answer(void *arg, uint32_t type, const void *a, size_t alen, c
     return 0;
 }
 
+/* The presence messages of a worker (pubsub_presence.h); -1 for others. */
+static int master_presence(struct mworker *mw, uint32_t type, const void *buf, size_t n)
+{
+    double timeout = pubsub_settings(M.cur.cfg)->presence_timeout;
+    if (type == IPC_PRESENCE_JOIN)
+        pubsub_presence_table_join(mw->pid, buf, n, master_relay, NULL);
+    else if (type == IPC_PRESENCE_LEAVE)
+        pubsub_presence_table_leave(mw->pid, buf, n, timeout);
+    else if (type == IPC_PRESENCE_GET)
+        pubsub_presence_table_get(buf, n, master_answer, mw);
+    else
+        return -1;
+    return 0;
+}
+
 static void master_ipc_cb(evutil_socket_t fd, short what, void *arg)
 {
     static char buf[IPC_MAX_PAYLOAD];
@@ -413,6 +429,8 @@ static void master_ipc_cb(evutil_socket_t fd, short what, void *arg)
             pubsub_master_history(pubsub_settings(M.cur.cfg), buf, (size_t)n, master_answer, mw);
             continue;
         }
+        if (master_presence(mw, type, buf, (size_t)n) == 0)
+            continue;
         if (type == IPC_READY && mw->state == MW_STARTING) {
             mw->state = MW_READY;
             log_debug("worker %d (pid %d) ready", mw->slot, (int)mw->pid);
@@ -535,6 +553,8 @@ static void master_reap_one(pid_t pid, int status)
     struct mworker mw = *mwp;
     master_describe_exit(&mw, status);
     metrics_retire(mwp->metrics, mwp->slot, mwp->slot);
+    /* its members linger: their clients may come back to another worker */
+    pubsub_presence_table_worker_gone(pid, pubsub_settings(M.cur.cfg)->presence_timeout);
     master_forget(mwp);
     if (M.stopping || mw.state == MW_DRAINING)
         return;
@@ -825,6 +845,7 @@ static void master_tick_cb(evutil_socket_t fd, short what, void *arg)
     for (int s = 0; M.cur.cfg && s < M.cur.cfg->workers; s++)
         if (M.respawn_at[s] > 0 && now >= M.respawn_at[s])
             master_fork_worker(&M.cur, s);
+    pubsub_presence_table_tick(master_relay, NULL);
     master_progress();
 }
 
@@ -943,6 +964,7 @@ int master_run(const char *path)
     master_free_generation(&M.cur);
     pubsub_history_free();
     metrics_free();
+    pubsub_presence_table_free();
     event_free(M.sig_ev);
     event_free(M.tick);
     event_base_free(M.base);

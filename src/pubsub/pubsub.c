@@ -25,6 +25,8 @@
 #include "core/module.h"
 #include "core/util.h"
 #include "http/request.h"
+#include "pubsub/pubsub_history.h"
+#include "pubsub/pubsub_presence.h"
 #include "pubsub/pubsub_settings.h"
 
 #define PUBSUB_QUEUE_LIMIT (64 * 1024 * 1024) /* messages waiting for the master */
@@ -44,7 +46,9 @@ struct pubsub_channel {
 struct gale_subscription {
     struct pubsub_channel *ch;
     gale_message_fn fn;
-    gale_position_fn pfn; /* gale_subscribe_since: fn is NULL */
+    gale_position_fn pfn;       /* gale_subscribe_since: fn is NULL */
+    gale_presence_event_fn efn; /* gale_presence_subscribe: fn and pfn are NULL */
+    gale_history_fn hfn;        /* gale_history_read: the others are NULL */
     void *arg;
     struct gale_subscription *prev, *next;
     /* gale_subscribe_since: where the subscriber is; while the master
@@ -53,9 +57,20 @@ struct gale_subscription {
     uint64_t epoch, last;
     uint32_t token;
     struct gale_subscription *rnext; /* P.recovering */
+    /* Redis: live messages that came while recovering, in order. They may
+     * come before the history's answer (another connection), so they
+     * wait for it instead of being dropped as the master's are. */
+    struct pubsub_pending *pending, *pending_end;
     unsigned dead : 1;
     unsigned recovering : 1;
     unsigned now : 1; /* pubsub_subscribe_now: told where "now" is */
+};
+
+struct pubsub_pending {
+    uint64_t epoch, offset;
+    size_t len;
+    struct pubsub_pending *next;
+    char msg[]; /* len bytes and a NUL */
 };
 
 /* A gale_publish_then waiting for the master's IPC_SEQUENCED. */
@@ -164,9 +179,20 @@ static void pubsub_channel_gc(struct pubsub_channel *ch)
     free(ch);
 }
 
+static void pubsub_pending_free(gale_subscription *s)
+{
+    while (s->pending) {
+        struct pubsub_pending *q = s->pending;
+        s->pending = q->next;
+        free(q);
+    }
+    s->pending_end = NULL;
+}
+
 static void pubsub_unlink(gale_subscription *s)
 {
     struct pubsub_channel *ch = s->ch;
+    pubsub_pending_free(s);
     if (s->recovering) {
         gale_subscription **pp = &P.recovering;
         while (*pp != s)
@@ -210,7 +236,30 @@ static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len
         s->fn(s->arg, s->ch->name, msg, len);
         return;
     }
-    if (s->recovering || (epoch == s->epoch && offset <= s->last))
+    if (s->hfn) /* a read takes the history only */
+        return;
+    if (s->efn) { /* the name is NUL + the channel's */
+        pubsub_presence_event(s->efn, s->arg, s->ch->name + 1, msg, len);
+        return;
+    }
+    if (s->recovering && P.backend == PUBSUB_REDIS) {
+        struct pubsub_pending *q = xmalloc(sizeof(*q) + len + 1);
+        q->epoch = epoch;
+        q->offset = offset;
+        q->len = len;
+        q->next = NULL;
+        memcpy(q->msg, msg, len);
+        q->msg[len] = '\0';
+        if (s->pending_end)
+            s->pending_end->next = q;
+        else
+            s->pending = q;
+        s->pending_end = q;
+        return;
+    }
+    /* offset 0: a message with no place (Redis, a channel with no history
+     * rule): never taken for one already had */
+    if (s->recovering || (offset && epoch == s->epoch && offset <= s->last))
         return;
     s->epoch = epoch;
     s->last = offset;
@@ -218,7 +267,7 @@ static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len
     s->pfn(s->arg, s->ch->name, msg, len, epoch, offset);
 }
 
-static int pubsub_ask_history(gale_subscription *s, uint64_t epoch, uint64_t offset);
+static int pubsub_recover(gale_subscription *s, uint64_t epoch, uint64_t offset);
 
 /* Offsets of a channel only grow by one: a jump says that the master
  * dropped messages for this worker (it fell behind, master.c). Positioned
@@ -239,7 +288,7 @@ static void pubsub_gap(struct pubsub_channel *ch, uint64_t epoch, uint64_t offse
              (unsigned long long)missed, ch->name);
     for (gale_subscription *s = ch->head; s; s = s->next)
         if (!s->dead && !s->fn && !s->recovering && s->epoch == epoch && s->last < offset - 1)
-            pubsub_ask_history(s, s->epoch, s->last);
+            pubsub_recover(s, s->epoch, s->last);
 }
 
 void pubsub_deliver(const char *channel, size_t chlen, const char *msg, size_t len, uint64_t epoch,
@@ -287,7 +336,10 @@ static int pubsub_publish(const char *channel, const void *msg, size_t len, gale
         return -1;
     }
     if (P.backend == PUBSUB_REDIS) {
-        int rc = pubsub_redis_publish(channel, msg, len, fn, arg);
+        const struct pubsub_settings *ps = pubsub_settings(P.loop->cfg);
+        const struct pubsub_history_rule *rule = pubsub_history_rule(ps, channel);
+        int rc = rule ? pubsub_redis_history_publish(&ps->redis, rule, channel, msg, len, fn, arg)
+                      : pubsub_redis_publish(channel, msg, len, fn, arg);
         if (rc == 0)
             METRICS_ADD(pubsub_metrics(), published, 1);
         return rc;
@@ -364,13 +416,12 @@ static void pubsub_sequenced(const unsigned char *p, size_t len)
     }
 }
 
-static gale_subscription *pubsub_subscribe(const char *channel, gale_message_fn fn,
-                                           gale_position_fn pfn, void *arg)
+/* A subscription to the channel named by len bytes (a presence stream's
+ * name starts with NUL). */
+static gale_subscription *pubsub_subscribe_name(const char *name, size_t len, gale_message_fn fn,
+                                                gale_position_fn pfn, void *arg)
 {
-    size_t chlen;
-    if ((!fn && !pfn) || !pubsub_channel_ok(channel, &chlen))
-        return NULL;
-    struct pubsub_channel *ch = pubsub_channel(channel, chlen);
+    struct pubsub_channel *ch = pubsub_channel(name, len);
     gale_subscription *s = xcalloc(1, sizeof(*s));
     s->ch = ch;
     s->fn = fn;
@@ -386,6 +437,46 @@ static gale_subscription *pubsub_subscribe(const char *channel, gale_message_fn 
     return s;
 }
 
+static gale_subscription *pubsub_subscribe(const char *channel, gale_message_fn fn,
+                                           gale_position_fn pfn, void *arg)
+{
+    size_t chlen;
+    if ((!fn && !pfn) || !pubsub_channel_ok(channel, &chlen))
+        return NULL;
+    return pubsub_subscribe_name(channel, chlen, fn, pfn, arg);
+}
+
+gale_subscription *pubsub_subscribe_presence(const char *channel, gale_presence_event_fn fn,
+                                             void *arg)
+{
+    size_t chlen;
+    char name[PUBSUB_MAX_NAME];
+    if (!fn || !pubsub_channel_ok(channel, &chlen))
+        return NULL;
+    name[0] = '\0';
+    memcpy(name + 1, channel, chlen);
+    gale_subscription *s = pubsub_subscribe_name(name, chlen + 1, NULL, NULL, arg);
+    s->efn = fn;
+    return s;
+}
+
+int pubsub_send(uint32_t type, const void *a, size_t alen, const void *b, size_t blen)
+{
+    return P.out ? ipc_queue_send(P.out, type, a, alen, b, blen) : -1;
+}
+
+uint32_t pubsub_token(void)
+{
+    if (!++P.token)
+        P.token = 1;
+    return P.token;
+}
+
+int pubsub_backend(void)
+{
+    return P.base ? P.backend : -1;
+}
+
 gale_subscription *gale_subscribe(gale_ctx *ctx, const char *channel, gale_message_fn fn, void *arg)
 {
     (void)ctx;
@@ -397,38 +488,71 @@ gale_subscription *pubsub_subscribe_live(const char *channel, gale_position_fn f
     return fn ? pubsub_subscribe(channel, NULL, fn, arg) : NULL;
 }
 
+/* Ask the master (or Redis) for ch's history since offset of epoch. */
+static int pubsub_ask_history(const struct pubsub_channel *ch, uint64_t epoch, uint64_t offset,
+                              uint32_t token)
+{
+    if (P.backend == PUBSUB_REDIS) {
+        const struct pubsub_settings *ps = pubsub_settings(P.loop->cfg);
+        return pubsub_redis_history_since(&ps->redis, pubsub_history_rule(ps, ch->name), ch->name,
+                                          epoch, offset, token);
+    }
+    unsigned char req[21 + PUBSUB_MAX_CHANNEL];
+    memcpy(req, &token, 4);
+    memcpy(req + 4, &epoch, 8);
+    memcpy(req + 12, &offset, 8);
+    req[20] = (unsigned char)ch->len;
+    memcpy(req + 21, ch->name, ch->len);
+    return ipc_queue_send(P.out, IPC_HISTORY, req, 21 + ch->len, NULL, 0);
+}
+
 static gale_subscription *pubsub_subscribe_from(const char *channel, uint64_t epoch,
                                                 uint64_t offset, gale_position_fn fn, void *arg)
 {
-    if (!fn || P.backend == PUBSUB_REDIS || !P.out)
-        return NULL; /* history lives in the master only, so far */
+    if (!fn || (P.backend != PUBSUB_REDIS && !P.out))
+        return NULL;
     gale_subscription *s = pubsub_subscribe(channel, NULL, fn, arg);
     if (!s)
         return NULL;
-    if (pubsub_ask_history(s, epoch, offset) < 0) {
+    if (pubsub_recover(s, epoch, offset) < 0) {
         gale_unsubscribe(s);
         return NULL;
     }
     return s;
 }
 
-/* Ask the master for s's messages after offset of epoch; live ones are
- * held back (dropped: the answer has them) until its end. 0, or -1. */
-static int pubsub_ask_history(gale_subscription *s, uint64_t epoch, uint64_t offset)
+/* Ask for s's messages after offset of epoch; live ones are held back
+ * until the answer's end (pubsub_pending_flush). 0, or -1. */
+static int pubsub_recover(gale_subscription *s, uint64_t epoch, uint64_t offset)
 {
-    if (!++P.token)
-        P.token = 1;
-    unsigned char req[21 + PUBSUB_MAX_CHANNEL];
-    memcpy(req, &P.token, 4);
-    memcpy(req + 4, &epoch, 8);
-    memcpy(req + 12, &offset, 8);
-    req[20] = (unsigned char)s->ch->len;
-    memcpy(req + 21, s->ch->name, s->ch->len);
-    if (ipc_queue_send(P.out, IPC_HISTORY, req, 21 + s->ch->len, NULL, 0) < 0)
+    uint32_t token = pubsub_token();
+    if (pubsub_ask_history(s->ch, epoch, offset, token) < 0)
         return -1;
     s->epoch = epoch;
     s->last = offset;
-    s->token = P.token;
+    s->token = token;
+    s->recovering = 1;
+    s->rnext = P.recovering;
+    P.recovering = s;
+    return 0;
+}
+
+int gale_history_read(gale_ctx *ctx, const char *channel, uint64_t epoch, uint64_t offset,
+                      gale_history_fn fn, void *arg)
+{
+    size_t chlen;
+    (void)ctx;
+    if (!fn || offset == PUBSUB_NOW || !pubsub_channel_ok(channel, &chlen) ||
+        (P.backend != PUBSUB_REDIS && !P.out) || !P.base)
+        return -1;
+    gale_subscription *s = pubsub_subscribe_name(channel, chlen, NULL, NULL, arg);
+    s->hfn = fn;
+    uint32_t token = pubsub_token();
+    if (pubsub_ask_history(s->ch, epoch, offset, token) < 0) {
+        gale_unsubscribe(s);
+        return -1;
+    }
+    s->token = token;
     s->recovering = 1;
     s->rnext = P.recovering;
     P.recovering = s;
@@ -444,53 +568,83 @@ gale_subscription *gale_subscribe_since(gale_ctx *ctx, const char *channel, uint
 
 gale_subscription *pubsub_subscribe_now(const char *channel, gale_position_fn fn, void *arg)
 {
-    if (P.backend == PUBSUB_REDIS)
-        return pubsub_subscribe_live(channel, fn, arg);
     gale_subscription *s = pubsub_subscribe_from(channel, 0, PUBSUB_NOW, fn, arg);
     if (s)
         s->now = 1;
     return s;
 }
 
-static gale_subscription *pubsub_recovering(const unsigned char *p)
+static gale_subscription *pubsub_recovering(uint32_t token)
 {
-    uint32_t token;
-    memcpy(&token, p, 4);
     for (gale_subscription *s = P.recovering; s; s = s->rnext)
         if (s->token == token)
             return s;
     return NULL;
 }
 
-/* One message of a history asked for: deliver it as if live. */
-static void pubsub_history_item(const unsigned char *p, size_t len)
+void pubsub_history_item_at(uint32_t token, uint64_t epoch, uint64_t offset, const char *msg,
+                            size_t len)
 {
-    gale_subscription *s = len >= 20 ? pubsub_recovering(p) : NULL;
+    gale_subscription *s = pubsub_recovering(token);
     if (!s || s->dead)
         return;
-    uint64_t epoch, offset;
-    memcpy(&epoch, p + 4, 8);
-    memcpy(&offset, p + 12, 8);
     struct pubsub_channel *ch = s->ch;
     ch->delivering++;
     s->recovering = 0; /* for pubsub_deliver_one */
-    pubsub_deliver_one(s, (const char *)p + 20, len - 20, epoch, offset);
+    if (s->hfn)
+        s->hfn(s->arg, ch->name, 0, msg, len, epoch, offset);
+    else
+        pubsub_deliver_one(s, msg, len, epoch, offset);
     s->recovering = 1;
     if (--ch->delivering == 0)
         pubsub_sweep(ch);
 }
 
+/* One message of a history asked for: deliver it as if live. */
+static void pubsub_history_item(const unsigned char *p, size_t len)
+{
+    uint32_t token;
+    uint64_t epoch, offset;
+    if (len < 20)
+        return;
+    memcpy(&token, p, 4);
+    memcpy(&epoch, p + 4, 8);
+    memcpy(&offset, p + 12, 8);
+    pubsub_history_item_at(token, epoch, offset, (const char *)p + 20, len - 20);
+}
+
+/* The live messages that came while s recovered, after what it got. */
+static void pubsub_pending_flush(gale_subscription *s)
+{
+    while (s->pending && !s->dead) {
+        struct pubsub_pending *q = s->pending;
+        s->pending = q->next;
+        if (!s->pending)
+            s->pending_end = NULL;
+        pubsub_deliver_one(s, q->msg, q->len, q->epoch, q->offset);
+        free(q);
+    }
+}
+
 /* The history is complete, or lost: either way, live messages from now. */
 static void pubsub_history_end(const unsigned char *p, size_t len)
 {
-    gale_subscription *s = len == 24 ? pubsub_recovering(p) : NULL;
-    if (!s)
-        return;
-    uint32_t status;
+    uint32_t token, status;
     uint64_t epoch, top;
+    if (len != 24)
+        return;
+    memcpy(&token, p, 4);
     memcpy(&status, p + 4, 4);
     memcpy(&epoch, p + 8, 8);
     memcpy(&top, p + 16, 8);
+    pubsub_history_end_at(token, status, epoch, top);
+}
+
+void pubsub_history_end_at(uint32_t token, uint32_t status, uint64_t epoch, uint64_t top)
+{
+    gale_subscription *s = pubsub_recovering(token);
+    if (!s)
+        return;
     gale_subscription **pp = &P.recovering;
     while (*pp != s)
         pp = &(*pp)->rnext;
@@ -498,18 +652,27 @@ static void pubsub_history_end(const unsigned char *p, size_t len)
     s->recovering = 0;
     if (s->dead)
         return;
+    if (s->hfn) { /* a read is over: its end, and it goes */
+        struct pubsub_channel *ch = s->ch;
+        ch->delivering++;
+        s->hfn(s->arg, ch->name, !status ? 0 : epoch ? 1 : -1, NULL, 0, epoch, top);
+        gale_unsubscribe(s);
+        if (--ch->delivering == 0)
+            pubsub_sweep(ch);
+        return;
+    }
     int lost = status != 0, now = s->now;
     s->epoch = epoch;
     s->now = 0;
     if (s->last < top || lost || now)
         s->last = top;
-    if (lost || now) {
-        struct pubsub_channel *ch = s->ch;
-        ch->delivering++;
+    struct pubsub_channel *ch = s->ch;
+    ch->delivering++;
+    if (lost || now)
         s->pfn(s->arg, ch->name, NULL, 0, epoch, top);
-        if (--ch->delivering == 0)
-            pubsub_sweep(ch);
-    }
+    pubsub_pending_flush(s);
+    if (--ch->delivering == 0)
+        pubsub_sweep(ch);
 }
 
 void gale_unsubscribe(gale_subscription *s)
@@ -664,7 +827,7 @@ static void pubsub_ipc_message(char *buf, size_t n)
 {
     const unsigned char *p = (const unsigned char *)buf;
     uint64_t pos[2];
-    if (n < 17 || p[16] == 0 || p[16] > PUBSUB_MAX_CHANNEL || n < 17 + (size_t)p[16])
+    if (n < 17 || p[16] == 0 || p[16] >= PUBSUB_MAX_NAME || n < 17 + (size_t)p[16])
         return;
     memcpy(pos, p, 16);
     size_t chlen = p[16];
@@ -687,7 +850,7 @@ static void pubsub_lagged(const unsigned char *p, size_t len)
         for (struct pubsub_channel *ch = P.buckets[i]; ch; ch = ch->next)
             for (gale_subscription *s = ch->head; s; s = s->next)
                 if (!s->dead && !s->fn && !s->recovering && s->epoch)
-                    pubsub_ask_history(s, s->epoch, s->last);
+                    pubsub_recover(s, s->epoch, s->last);
 }
 
 static void pubsub_ipc_cb(evutil_socket_t fd, short what, void *arg)
@@ -713,6 +876,8 @@ static void pubsub_ipc_cb(evutil_socket_t fd, short what, void *arg)
             pubsub_history_end((unsigned char *)buf, (size_t)n);
         } else if (type == IPC_LAGGED) {
             pubsub_lagged((unsigned char *)buf, (size_t)n);
+        } else if (type == IPC_PRESENCE_LIST) {
+            pubsub_presence_list((unsigned char *)buf, (size_t)n);
         }
     }
 }
@@ -725,7 +890,11 @@ int pubsub_init(struct loop *loop, int ipc_fd)
     P.backend = pubsub_settings(cfg)->backend;
     P.ipc_fd = ipc_fd;
     if (P.backend == PUBSUB_REDIS)
-        return pubsub_redis_init(P.base, &pubsub_settings(cfg)->redis);
+        return pubsub_redis_init(P.base, &pubsub_settings(cfg)->redis) < 0 ||
+                       pubsub_presence_redis_init(P.base, &pubsub_settings(cfg)->redis,
+                                                  pubsub_settings(cfg)->presence_timeout) < 0
+                   ? -1
+                   : 0;
     P.out = ipc_queue_new(P.base, ipc_fd, PUBSUB_QUEUE_LIMIT);
     P.ipc_ev = event_new(P.base, ipc_fd, EV_READ | EV_PERSIST, pubsub_ipc_cb, NULL);
     if (!P.ipc_ev)
@@ -736,8 +905,14 @@ int pubsub_init(struct loop *loop, int ipc_fd)
 
 void pubsub_shutdown(void)
 {
-    if (P.backend == PUBSUB_REDIS)
+    /* closing the Redis links answers what is pending: no history answer
+     * may reach a subscriber any more */
+    P.recovering = NULL;
+    pubsub_presence_shutdown();
+    if (P.backend == PUBSUB_REDIS) {
+        pubsub_presence_redis_shutdown();
         pubsub_redis_shutdown();
+    }
     if (P.ipc_ev)
         event_free(P.ipc_ev);
     ipc_queue_free(P.out);

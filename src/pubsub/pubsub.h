@@ -35,6 +35,9 @@ struct loop;
 
 #define PUBSUB_MAX_CHANNEL 200
 #define PUBSUB_MAX_MESSAGE 65000
+/* Bytes of a channel's name inside pub/sub, NUL-led presence streams
+ * (pubsub_presence.h) included, plus one. */
+#define PUBSUB_MAX_NAME (PUBSUB_MAX_CHANNEL + 2)
 
 /* Start the worker's side: read the master's messages from ipc_fd, or
  * connect to Redis. 0, or -1 (logged). */
@@ -51,6 +54,16 @@ gale_subscription *pubsub_subscribe_live(const char *channel, gale_position_fn f
  * msg NULL and the position now (epoch, last offset), then with each
  * message. (With Redis: as pubsub_subscribe_live.) */
 gale_subscription *pubsub_subscribe_now(const char *channel, gale_position_fn fn, void *arg);
+/* A subscription to channel's presence stream (pubsub_presence.h). */
+gale_subscription *pubsub_subscribe_presence(const char *channel, gale_presence_event_fn fn,
+                                             void *arg);
+/* Queue a message to the master (backend "local"). 0, or -1. */
+int pubsub_send(uint32_t type, const void *a, size_t alen, const void *b, size_t blen);
+/* A fresh token for a question to the master (never 0). */
+uint32_t pubsub_token(void);
+/* enum pubsub_backend, or -1 before pubsub_init. */
+int pubsub_backend(void);
+
 /* IPC_HISTORY's `since` that asks for the position only. */
 #define PUBSUB_NOW UINT64_MAX
 
@@ -93,5 +106,23 @@ int pubsub_redis_init(struct event_base *base, const struct config_redis *cfg);
 int pubsub_redis_publish(const char *channel, const void *msg, size_t len, gale_published_fn fn,
                          void *arg);
 void pubsub_redis_shutdown(void);
+/* Redis history (pubsub_redis_history.c): a publish on a channel with a
+ * history rule, and a history asked for (answered through the two below). */
+struct pubsub_history_rule;
+int pubsub_redis_history_publish(const struct config_redis *cfg,
+                                 const struct pubsub_history_rule *rule, const char *channel,
+                                 const void *msg, size_t len, gale_published_fn fn, void *arg);
+int pubsub_redis_history_since(const struct config_redis *cfg,
+                               const struct pubsub_history_rule *rule, const char *channel,
+                               uint64_t epoch, uint64_t since, uint32_t token);
+/* The answer to a history asked for with token: each message, then the end
+ * (status 0 complete, 1 lost; the epoch and the channel's last offset). */
+void pubsub_history_item_at(uint32_t token, uint64_t epoch, uint64_t offset, const char *msg,
+                            size_t len);
+void pubsub_history_end_at(uint32_t token, uint32_t status, uint64_t epoch, uint64_t top);
+/* The connection for commands (not the subscribed one); NULL while Redis
+ * is away. */
+struct redisAsyncContext;
+struct redisAsyncContext *pubsub_redis_context(void);
 
 #endif

@@ -56,8 +56,8 @@ uint64_t pubsub_history_epoch(void)
 }
 
 /* The rule for a channel: the first whose pattern matches, or NULL. */
-static const struct pubsub_history_rule *pubsub_history_rule(const struct pubsub_settings *ps,
-                                                             const char *channel)
+const struct pubsub_history_rule *pubsub_history_rule(const struct pubsub_settings *ps,
+                                                      const char *channel)
 {
     for (size_t i = 0; ps && i < ps->nhistory; i++)
         if (fnmatch(ps->history[i].channel, channel, 0) == 0)

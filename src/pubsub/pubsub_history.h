@@ -32,6 +32,11 @@ int pubsub_history_since(const struct pubsub_settings *ps, const char *channel, 
                          void (*fn)(void *arg, uint64_t offset, const void *msg, size_t len),
                          void *arg);
 
+/* The history rule of channel: the first whose pattern matches, or NULL. */
+struct pubsub_history_rule;
+const struct pubsub_history_rule *pubsub_history_rule(const struct pubsub_settings *ps,
+                                                      const char *channel);
+
 /* Free every channel (the master exits). */
 void pubsub_history_free(void);
 

@@ -32,6 +32,28 @@ static struct {
 
 /* ---- subscribing ---- */
 
+/* A message that starts with NUL starts with its position, NUL
+ * "EPOCH:OFFSET" LF (pubsub_redis_history.c); skip it. -1 for a malformed
+ * one (published by something else than gale). */
+static int pubsub_redis_position(const char **text, size_t *len, uint64_t *epoch, uint64_t *offset)
+{
+    if (!*len || (*text)[0] != '\0')
+        return 0;
+    const char *nl = memchr(*text, '\n', *len);
+    char *end;
+    if (!nl)
+        return -1;
+    *epoch = strtoull(*text + 1, &end, 10);
+    if (*end != ':')
+        return -1;
+    *offset = strtoull(end + 1, &end, 10);
+    if (end != nl)
+        return -1;
+    *len -= (size_t)(nl + 1 - *text);
+    *text = nl + 1;
+    return 0;
+}
+
 /* ["pmessage", pattern, channel, message] for every message; the
  * subscription's own confirmation is ["psubscribe", pattern, count]. */
 static void pubsub_redis_on_message(redisAsyncContext *ac, void *r, void *privdata)
@@ -45,7 +67,12 @@ static void pubsub_redis_on_message(redisAsyncContext *ac, void *r, void *privda
         ch->len <= R.prefix_len)
         return;
     /* hiredis NUL-terminates string replies */
-    pubsub_deliver(ch->str + R.prefix_len, ch->len - R.prefix_len, msg->str, msg->len, 0, 0);
+    const char *text = msg->str;
+    size_t len = msg->len;
+    uint64_t epoch = 0, offset = 0;
+    if (pubsub_redis_position(&text, &len, &epoch, &offset) < 0)
+        return;
+    pubsub_deliver(ch->str + R.prefix_len, ch->len - R.prefix_len, text, len, epoch, offset);
 }
 
 /* Every connection of the subscribing link starts with the subscription. */
@@ -92,11 +119,18 @@ int pubsub_redis_publish(const char *channel, const void *msg, size_t len, gale_
         t->arg = arg;
         snprintf(t->channel, sizeof(t->channel), "%s", channel);
     }
-    if (redisAsyncCommand(R.pub.ac, pubsub_redis_on_published, t, "PUBLISH %s%s %b", R.cfg->prefix,
-                          channel, msg, len) == REDIS_OK)
+    /* one that starts with NUL would be taken for a position: give it one */
+    size_t hlen = len && ((const char *)msg)[0] == '\0' ? 5 : 0;
+    if (redisAsyncCommand(R.pub.ac, pubsub_redis_on_published, t, "PUBLISH %s%s %b%b",
+                          R.cfg->prefix, channel, "\0000:0\n", hlen, msg, len) == REDIS_OK)
         return 0;
     free(t);
     return -1;
+}
+
+struct redisAsyncContext *pubsub_redis_context(void)
+{
+    return R.pub.ac;
 }
 
 int pubsub_redis_init(struct event_base *base, const struct config_redis *cfg)

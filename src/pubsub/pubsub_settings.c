@@ -22,6 +22,7 @@ static const struct config_directive pubsub_settings_table[] = {
     CONFIG_GROUP(struct pubsub_settings, redis, pubsub_settings_redis_table),
     CONFIG_LIST("history", struct pubsub_settings, history, nhistory, 0, 0,
                 struct pubsub_history_rule, pubsub_settings_history_table, NULL),
+    CONFIG_SECONDS(struct pubsub_settings, presence_timeout, 15, 0.1, CONFIG_ONE_DAY),
     CONFIG_END,
 };
 

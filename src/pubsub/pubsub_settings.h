@@ -24,6 +24,7 @@ struct pubsub_settings {
     struct pubsub_history_rule *history; /* the first that matches a channel applies */
     size_t nhistory;
     size_t relay_queue_size; /* bytes the master holds for a worker that lags; default 64 MiB */
+    double presence_timeout; /* seconds a member stays after its last client went */
 };
 
 extern struct config_part pubsub_settings_part;

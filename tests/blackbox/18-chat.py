@@ -4,8 +4,9 @@ publish/subscribe: the page and its token, posts (XSRF, validation, the
 redirect of forms without JS), long polling with cursors across two workers
 (at once, held then answered, the whole cache for an unknown cursor, the
 timeout), the WebSocket room with the npm `ws` client, the page itself in
-headless Chromium (long polling and WebSocket), and two gale instances
-sharing one room through a real redis-server."""
+headless Chromium (long polling, WebSocket and Server-Sent Events, with the
+line of who is here), and two gale instances sharing one room through a
+real redis-server."""
 
 import atexit
 import http.client
@@ -59,11 +60,17 @@ modules = ( { path = "%(so)s";
                          { path = "/static/(chat\\\\.js|chat\\\\.css)"; handler = "static"; },
                          { path = "/a/message/new"; handler = "new"; },
                          { path = "/a/message/updates"; handler = "updates"; },
+                         { path = "/a/message/events"; handler = "events"; },
+                         { path = "/a/here"; handler = "here"; },
                          { path = "/chatsocket"; handler = "socket"; websocket = true; } ); } );
 """
 
 
-def chat(timeout=30.0, cache=200, pubsub='{ backend = "local"; }', static=None):
+# The room's messages live in its channel's history (the chat keeps none).
+HISTORY = 'history = ( { channel = "chat"; size = 200; } );'
+
+
+def chat(timeout=30.0, cache=200, pubsub='{ backend = "local"; %s }' % HISTORY, static=None):
     """gale with the chat room; its page from chat.so's own copy, or from the
     folder `static`."""
     if not os.path.exists(CHAT):
@@ -371,7 +378,13 @@ def browser():
 def test_browser_room_polling_and_websocket():
     browser()
     with chat() as g:
-        run_node("chat-browser.js", g.url(""), g.url(""), timeout=40)
+        run_node("chat-browser.js", g.url(""), g.url(""), "poll", "ws", timeout=40)
+
+
+def test_browser_room_server_sent_events():
+    browser()
+    with chat() as g:
+        run_node("chat-browser.js", g.url(""), g.url(""), "sse", timeout=40)
 
 
 def redis():
@@ -398,7 +411,8 @@ def test_two_instances_share_the_room_through_redis():
     browser()
     proc, port, d = redis()
     try:
-        pubsub = '{ backend = "redis"; redis = { port = %d; prefix = "chat-test:"; }; }' % port
+        pubsub = '{ backend = "redis"; redis = { port = %d; prefix = "chat-test:"; }; %s }' % (
+            port, HISTORY)
         with chat(pubsub=pubsub) as one, chat(pubsub=pubsub) as two:
             a, b = Room(one), Room(two)
             waiting = Poll(b, "")
@@ -407,7 +421,7 @@ def test_two_instances_share_the_room_through_redis():
             eq(waiting.answer(), [m], "a post on one instance reaches a poll on the other")
             settle()
             eq(ids(b.updates("")), [m["id"]], "and the other instance's cache")
-            run_node("chat-browser.js", one.url(""), two.url(""), timeout=40)
+            run_node("chat-browser.js", one.url(""), two.url(""), "poll", "ws", timeout=40)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -1067,6 +1067,17 @@ NODE_MODULES = os.path.abspath(
 _www = None
 
 
+def load_test(name):
+    """Another black-box test file (without .py) as a module, to share its
+    clients and helpers; its tests do not run."""
+    import importlib.util
+    path = os.path.join(HERE, name + ".py")
+    spec = importlib.util.spec_from_file_location(name.replace("-", "_"), path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def www_copy():
     """A copy of the demo pages (www/: templates, stylesheet, catalogs) that
     the workers can read: they drop to nobody, and the tree may sit in a

@@ -13,6 +13,8 @@
  *   whoami   GET: "WORKER PID\n".
  *   waitsince GET ?channel=NAME&epoch=E&offset=O[&timeout=S]: a long poll
  *            with recovery: "EPOCH OFFSET MSG", "lost EPOCH OFFSET", or 204.
+ *   read     GET ?channel=NAME&epoch=E&offset=O: gale_history_read, a line
+ *            "EPOCH OFFSET MSG" per message, then "end STATUS EPOCH TOP".
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -141,6 +143,85 @@ static int waitsince_get(gale_request *r)
     return GALE_ASYNC;
 }
 
+/* A read's lines, gathered until its end; r is NULL once the request is
+ * gone. Freed by whichever comes last. */
+struct reading {
+    gale_request *r;
+    int done;
+    char *text;
+    size_t len;
+};
+
+static void reading_gone(void *arg)
+{
+    struct reading *rd = arg;
+    if (rd->done) {
+        free(rd->text);
+        free(rd);
+    } else {
+        rd->r = NULL;
+    }
+}
+
+static void reading_add(struct reading *rd, const char *line, size_t n)
+{
+    char *t = realloc(rd->text, rd->len + n + 1);
+    if (!t)
+        return;
+    memcpy(t + rd->len, line, n);
+    t[rd->len + n] = '\0';
+    rd->text = t;
+    rd->len += n;
+}
+
+static void read_step(void *arg, const char *channel, int status, const char *msg, size_t len,
+                      uint64_t epoch, uint64_t offset)
+{
+    struct reading *rd = arg;
+    char line[1024];
+    int n;
+    if (msg) {
+        n = snprintf(line, sizeof(line), "%" PRIu64 " %" PRIu64 " %.*s\n", epoch, offset,
+                     (int)(len < 900 ? len : 900), msg);
+        reading_add(rd, line, (size_t)n);
+        return;
+    }
+    n = snprintf(line, sizeof(line), "end %d %" PRIu64 " %" PRIu64 "\n", status, epoch, offset);
+    reading_add(rd, line, (size_t)n);
+    gale_request *r = rd->r;
+    if (!r) {
+        free(rd->text);
+        free(rd);
+        return;
+    }
+    rd->done = 1; /* freed with the request */
+    gale_response_header(r, "Content-Type", "text/plain");
+    gale_response_write(r, rd->text, rd->len);
+    gale_response_finish(r);
+}
+
+static int read_get(gale_request *r)
+{
+    const char *channel = gale_request_require_argument(r, "channel");
+    if (!channel)
+        return GALE_OK;
+    const char *e = gale_request_query(r, "epoch"), *o = gale_request_query(r, "offset");
+    struct reading *rd = calloc(1, sizeof(*rd));
+    if (!rd) {
+        gale_response_error(r, 500, "out of memory");
+        return GALE_OK;
+    }
+    rd->r = r;
+    if (gale_history_read(gale_request_ctx(r), channel, e ? strtoull(e, NULL, 10) : 0,
+                          o ? strtoull(o, NULL, 10) : 0, read_step, rd) < 0) {
+        free(rd);
+        gale_response_error(r, 500, "read failed");
+        return GALE_OK;
+    }
+    gale_request_cleanup(r, reading_gone, rd);
+    return GALE_ASYNC;
+}
+
 static int whoami_get(gale_request *r)
 {
     gale_response_header(r, "Content-Type", "text/plain");
@@ -193,13 +274,10 @@ static const gale_websocket since_ws = {
 };
 
 static const gale_handler chantest_handlers[] = {
-    {.name = "pub", .post = pub_post},
-    {.name = "pubfast", .post = pubfast_post},
-    {.name = "events", .get = events_get},
-    {.name = "since", .websocket = &since_ws},
-    {.name = "whoami", .get = whoami_get},
-    {.name = "waitsince", .get = waitsince_get},
-    {0},
+    {.name = "pub", .post = pub_post},     {.name = "pubfast", .post = pubfast_post},
+    {.name = "events", .get = events_get}, {.name = "since", .websocket = &since_ws},
+    {.name = "whoami", .get = whoami_get}, {.name = "waitsince", .get = waitsince_get},
+    {.name = "read", .get = read_get},     {0},
 };
 
 GALE_MODULE_EXPORT const gale_module gale_module_entry = {

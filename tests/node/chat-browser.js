@@ -2,21 +2,22 @@
 // Chromium (Debian's /usr/bin/chromium driven by playwright-core), for
 // tests/blackbox/18-chat.py:
 //
-//   node chat-browser.js URL_A URL_B [poll|ws ...]
+//   node chat-browser.js URL_A URL_B [poll|ws|sse ...]
 //
-// For each mode (default both): two visitors with their own cookies, A on
-// URL_A and B on URL_B (two gale instances sharing Redis, or the same one),
-// ?ws=1 in ws mode. A posts through the form, B sees it; B answers, A sees
+// For each mode (default all three): two visitors with their own cookies, A
+// on URL_A and B on URL_B (two gale instances sharing Redis, or the same
+// one), ?ws=1 in ws mode, ?sse=1 in sse mode. A posts through the form, B sees it; B answers, A sees
 // it; each message is shown once (A's own message comes back from its post
 // and from the stream), as text (markup in it stays text); after a reload B
-// has both from the page itself. Prints "ok: ..." lines, exits 0; on a
+// has both from the page itself, and the line of who is here names B by
+// the name it posted with (a reload is the same visitor, now named). Prints "ok: ..." lines, exits 0; on a
 // failure prints why on stderr and exits 1.
 'use strict';
 
 const { chromium } = require('playwright-core');
 
 const [urlA, urlB] = process.argv.slice(2, 4);
-const modes = process.argv.slice(4).length ? process.argv.slice(4) : ['poll', 'ws'];
+const modes = process.argv.slice(4).length ? process.argv.slice(4) : ['poll', 'ws', 'sse'];
 const TIMEOUT = 10000;
 
 let browser = null;
@@ -67,7 +68,7 @@ async function shown(page, text) {
 }
 
 async function room(mode) {
-    const q = mode === 'ws' ? '/?ws=1' : '/';
+    const q = { ws: '/?ws=1', sse: '/?sse=1' }[mode] || '/';
     const errors = [];
     const a = await visitor(urlA + q, errors);
     const b = await visitor(urlB + q, errors);
@@ -95,6 +96,12 @@ async function room(mode) {
     await b.waitForSelector('#status[data-state="online"]');
     for (const text of [hello, reply])
         check((await shown(b, text)).count === 1, 'after a reload B has ' + text + ' once');
+    const here = await b.waitForFunction(() => {
+        const t = document.getElementById('here').textContent;
+        return /^\d+ here: .*\bbob\b/.test(t) && t;
+    });
+    const count = parseInt(await here.jsonValue(), 10);
+    check(count >= 2, 'A and B are here: ' + (await here.jsonValue()));
 
     check(errors.length === 0, 'script errors: ' + errors.join('; '));
     await a.context().close();

@@ -1,14 +1,24 @@
 /*
  * chat.js - the client of gale's chat demo (modules/chat).
  *
- * Receives by long polling POST /a/message/updates, or through a WebSocket
- * on /chatsocket when the page's URL has ?ws=1. Either way it keeps a cursor,
+ * Receives by long polling POST /a/message/updates, through a WebSocket on
+ * /chatsocket when the page's URL has ?ws=1, or as Server-Sent Events from
+ * GET /a/message/events with ?sse=1 (EventSource resumes by itself with
+ * Last-Event-ID; its first connection starts where the page's messages end,
+ * the inbox's data-position). Polls and sockets keep a cursor,
  * the id of the last message the stream gave it, and sends it with each poll
  * and each (re)connection so that the server answers what came after it:
  * nothing is lost across a poll's gap or a reconnection, and what arrives
- * twice (the answer to our own post, a whole-cache catch-up) is shown once,
- * by id. The page starts with the messages cached when it was made and
- * their cursor; an empty cursor asks for the whole cache.
+ * twice (the answer to our own post, a whole-history catch-up) is shown
+ * once, by id. The page starts with the room's last messages when it was
+ * made and their cursor; an empty cursor asks for the whole history.
+ *
+ * Who is here: every connection carries the tab's visitor id (drawn once
+ * and kept in sessionStorage, so a reload is the same visitor) and the
+ * name, and the server counts the visitor in the room while one is open
+ * (and a few seconds after, so a reconnection does not show). The line
+ * "3 here: ..." comes from GET /a/here every few seconds, and at once on
+ * each join and leave through the WebSocket.
  *
  * User text only ever goes into the page through textContent.
  */
@@ -19,6 +29,8 @@
   var NAME_MAX = 40;
   var SHOWN_MAX = 1000; /* elements kept in the inbox */
   var POLL_LIMIT = 120000; /* ms a poll may take before it is retried */
+  var HERE_EVERY = 5000; /* ms between two looks at who is here */
+  var HERE_SHOWN = 20; /* names listed; the rest are counted */
 
   var inbox = document.getElementById("inbox");
   var form = document.getElementById("messageform");
@@ -29,12 +41,71 @@
   var errorEl = document.getElementById("error");
   var xsrf = document.querySelector('meta[name="xsrf-token"]').content;
   var prefix = document.querySelector('meta[name="chat-prefix"]').content;
-  var useSocket = new URLSearchParams(location.search).get("ws") === "1";
+  var params = new URLSearchParams(location.search);
+  var mode = params.get("ws") === "1" ? "ws" : params.get("sse") === "1" ? "sse" : "poll";
+  var hereEl = document.getElementById("here");
   var encoder = new TextEncoder();
+  var visitor = visitorId();
 
   var seen = new Set();
   var cursor = inbox.dataset.cursor || "";
   var socket = null;
+
+  /* The tab's visitor id: 32 hex digits, the same across reloads. */
+  function visitorId() {
+    var id = null;
+    try {
+      id = sessionStorage.getItem("chat.visitor");
+    } catch (e) {
+      /* no storage: a new visitor per page */
+    }
+    if (!id || !/^[0-9a-f]{32}$/.test(id)) {
+      var raw = new Uint8Array(16);
+      crypto.getRandomValues(raw);
+      id = Array.from(raw, function (b) {
+        return (b + 256).toString(16).slice(1);
+      }).join("");
+      try {
+        sessionStorage.setItem("chat.visitor", id);
+      } catch (e) {
+        /* kept for this page only */
+      }
+    }
+    return id;
+  }
+
+  /* Who we are, for the server's count of who is here. */
+  function whoAmI() {
+    return { visitor: visitor, name: nameInput.value.trim() };
+  }
+
+  function query(fields) {
+    return new URLSearchParams(fields).toString();
+  }
+
+  function showHere(here) {
+    if (!here || typeof here.count !== "number" || !Array.isArray(here.names)) return;
+    var names = here.names.filter(function (n) {
+      return typeof n === "string";
+    }).sort();
+    var more = here.count - Math.min(names.length, HERE_SHOWN);
+    var text = here.count + " here";
+    if (names.length) text += ": " + names.slice(0, HERE_SHOWN).join(", ");
+    if (more > 0 && names.length) text += " and " + more + " more";
+    hereEl.textContent = text;
+  }
+
+  async function lookWhoIsHere() {
+    for (;;) {
+      try {
+        var res = await fetch(prefix + "/a/here", { credentials: "same-origin" });
+        if (res.ok) showHere(await res.json());
+      } catch (e) {
+        /* offline: the status line says so */
+      }
+      await sleep(HERE_EVERY);
+    }
+  }
 
   function setStatus(text, state) {
     statusEl.textContent = text;
@@ -130,7 +201,9 @@
       if (failures === 0) setStatus("Connected (long polling)", "online");
       try {
         var limit = AbortSignal.timeout ? AbortSignal.timeout(POLL_LIMIT) : undefined;
-        var res = await post(prefix + "/a/message/updates", { cursor: cursor }, limit);
+        var fields = whoAmI();
+        fields.cursor = cursor;
+        var res = await post(prefix + "/a/message/updates", fields, limit);
         if (res.status === 403) {
           setStatus("Your session has expired: reload the page", "error");
           return;
@@ -153,8 +226,9 @@
 
   function connect(failures) {
     var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    var ws = new WebSocket(scheme + location.host + prefix + "/chatsocket?cursor=" +
-                           encodeURIComponent(cursor));
+    var fields = whoAmI();
+    fields.cursor = cursor;
+    var ws = new WebSocket(scheme + location.host + prefix + "/chatsocket?" + query(fields));
     var opened = false;
     if (failures === 0) setStatus("Connecting…", "connecting");
     ws.onopen = function () {
@@ -170,6 +244,7 @@
         return;
       }
       if (data && typeof data.error === "string") showError(data.error);
+      else if (data && data.here) showHere(data.here);
       else if (data) receive(data.messages);
     };
     ws.onclose = function () {
@@ -180,6 +255,33 @@
       setTimeout(function () {
         connect(n);
       }, wait);
+    };
+  }
+
+  /* ---- receiving: Server-Sent Events ---- */
+
+  function stream() {
+    var fields = whoAmI();
+    var position = inbox.dataset.position;
+    if (position) fields.last_event_id = position;
+    var source = new EventSource(prefix + "/a/message/events?" + query(fields));
+    setStatus("Connecting…", "connecting");
+    source.onopen = function () {
+      setStatus("Connected (Server-Sent Events)", "online");
+    };
+    source.onmessage = function (ev) {
+      try {
+        receive([JSON.parse(ev.data)]);
+      } catch (e) {
+        /* not a message */
+      }
+    };
+    source.addEventListener("lost", function () {
+      setStatus("Connected (Server-Sent Events; some messages were missed)", "online");
+    });
+    source.onerror = function () {
+      /* EventSource comes back by itself, with the last id it got */
+      setStatus("Offline: reconnecting", "offline");
     };
   }
 
@@ -247,6 +349,11 @@
     /* no storage */
   }
   input.focus();
-  if (useSocket) connect(0);
+  document.querySelectorAll(".modes a").forEach(function (a) {
+    if (a.dataset.mode === mode) a.setAttribute("aria-current", "page");
+  });
+  if (mode === "ws") connect(0);
+  else if (mode === "sse") stream();
   else poll();
+  lookWhoIsHere();
 })();
