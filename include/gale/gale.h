@@ -283,6 +283,11 @@ const char *gale_request_capture(const gale_request *r, size_t i);
  * when no route matched (never inside a handler). */
 const json_t *gale_request_route_settings(const gale_request *r);
 
+/* A path from a setting, as gale's own settings take one: relative to the
+ * folder of the config file, absolute as it is. In r's memory (freed with
+ * r); NULL for a NULL path. */
+const char *gale_request_config_path(gale_request *r, const char *path);
+
 /* The first value of a request header (case-insensitive name), or NULL. */
 const char *gale_request_header(const gale_request *r, const char *name);
 /* Walk every header: i from 0 until it returns -1. */

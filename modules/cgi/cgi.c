@@ -77,7 +77,8 @@ int cgi_resolve(gale_request *r, struct cgi_target *t)
     const char *prefix = cgi_setting(r, "prefix"), *index = cgi_setting(r, "index");
     char root[PATH_MAX];
     char *path = cgi_decode(r, t->uri);
-    if (!prefix || !path || !realpath(cgi_setting(r, "root"), root) ||
+    const char *where = gale_request_config_path(r, cgi_setting(r, "root"));
+    if (!prefix || !path || !where || !realpath(where, root) ||
         strncmp(path, prefix, strlen(prefix)))
         return -1;
     t->root = gale_request_strdup(r, root);

@@ -62,12 +62,14 @@ static int home(gale_request *r)
     if (!accept || !strstr(accept, "text/html"))
         return hello(r); /* curl and scripts: the greeting as text */
     json_t *ctx = json_pack(
-        "{s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}]}",
+        "{s:s, s:s, s:[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}, "
+        "{s:s, s:s, s:s}]}",
         "greeting", h->greeting, "flash", "", "demos", /* titles and texts are translated */
         "url", "/notes", "title", "Notes", "text", "A notes app with accounts, sessions and forms.",
         "url", "/chat/", "title", "Chat", "text", "A chat over long polling or WebSockets.", "url",
         "/greet/visitor", "title", "Greeting", "text", "A route with a capture: /greet/NAME.",
-        "url", "/stream", "title", "Streaming", "text", "An answer sent in pieces as it is made.");
+        "url", "/stream", "title", "Streaming", "text", "An answer sent in pieces as it is made.",
+        "url", "/php/", "title", "PHP", "text", "A PHP page run by php-cgi through gale.");
     gale_template_render(r, "home.html", ctx); /* finishes, or answers 500 */
     json_decref(ctx);
     return GALE_OK;

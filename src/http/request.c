@@ -100,6 +100,13 @@ const json_t *gale_request_route_settings(const gale_request *r)
     return r->route ? r->route->conf->settings : NULL;
 }
 
+const char *gale_request_config_path(gale_request *r, const char *path)
+{
+    if (!path || path[0] == '/')
+        return path;
+    return gale_request_printf(r, "%s/%s", r->loop->cfg->dir, path);
+}
+
 const char *gale_request_header(const gale_request *r, const char *name)
 {
     for (size_t i = 0; i < r->nhdrs; i++)

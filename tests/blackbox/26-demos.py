@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from galetest import (GALE_MODULES, REPO, Gale, Skip, check, eq, main, node,  # noqa: E402
-                      node_module, www_conf)
+                      node_module, www_conf, www_copy)
 
 NOTES = os.path.join(GALE_MODULES, "notes.so")
 HELLO = os.path.join(GALE_MODULES, "hello.so")
@@ -123,7 +123,8 @@ def test_home_page():
         eq(code, 200, "the home page")
         valid(page, "the home page")
         check("<h1>Hello, world</h1>" in page, "the greeting: %r" % page[:500])
-        for link in ('href="/notes"', 'href="/chat/"', 'href="/greet/visitor"', "man gale.conf"):
+        for link in ('href="/notes"', 'href="/chat/"', 'href="/greet/visitor"', 'href="/php/"',
+                     "man gale.conf"):
             check(link in page, "the home page links %s" % link)
         m = re.search(r'href="(/static/style\.css\?v=[0-9a-f]{128})"', page)
         check(m, "the stylesheet by static_url: %r" % page[:600])
@@ -137,6 +138,35 @@ def test_home_page():
         eq(code, 404, "a missing page")
         valid(page, "the 404 page")
         check("<h1>404 Not Found</h1>" in page, "gale's error page: %r" % page[:300])
+
+
+def shipped_conf():
+    """conf/gale.conf as shipped, on a free port, with this build's modules
+    and a copy of www/ the workers can read."""
+    with open(os.path.join(REPO, "conf", "gale.conf")) as f:
+        conf = f.read()
+    return (conf.replace('"../modules/', '"%s/' % GALE_MODULES)
+            .replace('"../www/', '"%s/' % www_copy())
+            .replace('"../state"', '"@TMP@/state"').replace('"access.log"', '"off"')
+            .replace('"0.0.0.0"', '"127.0.0.1"').replace("8888", "@PORT@")
+            .replace('workers = "auto";', "workers = 2;"))
+
+
+def test_php_page_of_the_shipped_config():
+    """conf/gale.conf as shipped serves www/php/index.php through php-cgi
+    (the cgi module): a valid page that says the name it was given."""
+    if not os.path.exists("/usr/bin/php-cgi"):
+        raise AssertionError("php-cgi is not installed (Debian package php-cgi; scripts/test "
+                             "installs it)")
+    with Gale(conf=shipped_conf()) as g:
+        b = Browser(g)
+        code, _, page = b.get("/php/?name=Ann+%3Cb%3E")
+        eq(code, 200, "the PHP page: %r" % page[:300])
+        valid(page, "the PHP page")
+        check("<h1>Hello, Ann &lt;b&gt;!</h1>" in page, "PHP's greeting, escaped: %r" % page[:600])
+        check("through gale" in page and "CGI/1.1" in page, "run as CGI: %r" % page[:600])
+        code, _, page = b.get("/")
+        check(code == 200 and 'href="/php/"' in page, "the home page links it")
 
 
 def test_notes_pages_and_mistakes():
