@@ -15,10 +15,10 @@ struct tls_set;
 
 /* Run worker `slot` of generation `gen` on sockets ls (slot's fds) with the
  * TLS contexts tls (per listen entry), sending
- * IPC to `ipc_fd`. Never returns: exits 0 after a stop, 3 when modules fail
- * to load or initialise. */
+ * IPC to `ipc_fd`; the master sends reopened logs on `log_fd`. Never
+ * returns: exits 0 after a stop, 3 when modules fail to load or initialise. */
 void worker_run(const struct config *cfg, const struct listen_set *ls, const struct tls_set *tls,
-                int slot, unsigned gen, int ipc_fd) __attribute__((noreturn));
+                int slot, unsigned gen, int ipc_fd, int log_fd) __attribute__((noreturn));
 
 /* The user and group workers run as: 1 and the ids when privileges are to
  * be dropped (started as root: `user`, by default "nobody"), 0 when not,
