@@ -56,10 +56,9 @@ cp -p "$conf" "$conf.check-unit"
 trap 'mv -f "$conf.check-unit" "$conf" 2>/dev/null; systemctl reload gale 2>/dev/null' EXIT
 user=$(sed -n 's/^user = "\(.*\)";/\1/p' "$conf.check-unit")
 group=$(sed -n 's/^group = "\(.*\)";/\1/p' "$conf.check-unit")
-cat >"$conf" <<CONF
+{ [ -z "$user" ] || echo "user = \"$user\";"; [ -z "$group" ] || echo "group = \"$group\";"; } >"$conf"
+cat >>"$conf" <<CONF
 workers = 2;
-${user:+user = "$user";}
-${group:+group = "$group";}
 access_log = "/var/log/gale/access.log";
 access_log_flush = 0.2;
 listen = ( { address = "0.0.0.0"; port = $port; } );
