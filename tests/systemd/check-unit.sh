@@ -93,17 +93,21 @@ owner=$(stat -c %U /var/lib/gale/sessions)
 # ---- reload under load: every request answered ----
 stopflag=$(mktemp)
 codes=$(mktemp)
-(while [ -e "$stopflag" ]; do
-    curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 "$url/" >>"$codes" || echo "curl-$?" >>"$codes"
-done) &
-loop=$!
+loops=
+for _ in 1 2 3 4; do # four clients, each a new connection per request
+    (while [ -e "$stopflag" ]; do
+        curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 "$url/" >>"$codes" ||
+            echo "curl-$?" >>"$codes"
+    done) &
+    loops="$loops $!"
+done
 sleep 1
 for _ in 1 2 3; do
     systemctl reload gale || bad "systemctl reload gale failed"
     sleep 1
 done
 rm -f "$stopflag"
-wait $loop
+wait $loops
 total=$(wc -l <"$codes")
 good=$(grep -c '^200$' "$codes")
 if [ "$total" -gt 0 ] && [ "$good" = "$total" ]; then
