@@ -3,12 +3,10 @@
 gracefully (requests in flight complete); SIGUSR1 reopens the access log."""
 
 import os
-import shutil
 import signal
 import time
 
-import galetest
-from galetest import Gale, check, eq, fail, main, req, wait_for
+from galetest import Gale, check, eq, main, req, unit_capabilities, wait_for
 
 
 def _fast_stop(sig):
@@ -141,23 +139,10 @@ def test_sigusr1_under_the_units_capabilities():
     to the new files, in every worker."""
     if os.geteuid() != 0:
         return  # workers keep the user gale runs as: reopening by name works
-    setpriv = shutil.which("setpriv")
-    if not setpriv:
-        fail("setpriv (util-linux) is missing")
-    old_bin = galetest.GALE_BIN
-    wrapper = os.path.join(os.environ.get("TMPDIR", "/tmp"), "gale-nocaps-%d" % os.getpid())
-    with open(wrapper, "w") as f:
-        f.write("#!/bin/sh\nexec %s --bounding-set -chown,-dac_override,-fowner %s \"$@\"\n"
-                % (setpriv, old_bin))
-    os.chmod(wrapper, 0o755)
-    galetest.GALE_BIN = wrapper
-    try:
+    with unit_capabilities():
         with Gale(workers=2, access_log="@TMP@/access.log", error_log="@TMP@/error.log",
                   notify=True) as g:
             _check_rotation(g)
-    finally:
-        galetest.GALE_BIN = old_bin
-        os.unlink(wrapper)
 
 
 def _check_rotation(g):
