@@ -356,15 +356,20 @@ static void master_child_setup(struct generation *g, int slot, int ipc_fd)
     (void)ipc_fd;
 }
 
+static void master_close_pair(int p[2])
+{
+    for (int i = 0; i < 2; i++)
+        if (p[i] >= 0)
+            close(p[i]);
+}
+
 static void master_fork_worker(struct generation *g, int slot)
 {
-    int fds[2], logs[2] = {-1, -1};
+    int fds[2] = {-1, -1}, logs[2] = {-1, -1};
     if (ipc_pair(fds) < 0 || ipc_pair(logs) < 0) {
         log_error("socketpair: %s", strerror(errno));
-        if (logs[0] < 0) {
-            close(fds[0]);
-            close(fds[1]);
-        }
+        master_close_pair(fds);
+        master_close_pair(logs);
         M.respawn_at[slot] = util_now() + 1.0;
         return;
     }
@@ -372,10 +377,8 @@ static void master_fork_worker(struct generation *g, int slot)
     pid_t pid = fork();
     if (pid < 0) {
         log_error("fork: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        close(logs[0]);
-        close(logs[1]);
+        master_close_pair(fds);
+        master_close_pair(logs);
         M.respawn_at[slot] = util_now() + 1.0;
         return;
     }
