@@ -7,6 +7,8 @@ libconfig-dev libjansson-dev libpcre2-dev libsystemd-dev liblmdb-dev libhiredis-
 libbrotli-dev libcurl4-openssl-dev libnghttp2-dev"
 # What scripts/run installs on top: php-cgi runs the PHP demo page (/php/).
 GALE_RUN_PKGS="php-cgi"
+# Packages scripts/deb needs on top of the build's to make the Debian packages.
+GALE_DEB_PKGS="debhelper dpkg-dev fakeroot lintian"
 # Packages the tests need on top: CUnit, the clients they drive, clang for fuzzing,
 # clang-format for tests/source/format.py.
 GALE_TEST_PKGS="libcunit1-dev curl python3 openssl clang clang-format libclang-rt-14-dev procps testssl.sh redis-server python3-tornado chromium gettext python3-brotli python3-html5lib php-cgi php-fpm nghttp2-client python3-h2 python3-cryptography"

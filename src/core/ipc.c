@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -59,14 +60,81 @@ int ipc_send(int fd, uint32_t type, const void *payload, size_t len)
     return ipc_send2(fd, type, payload, len, NULL, 0);
 }
 
-int ipc_recv(int fd, uint32_t *type, void *buf, size_t cap)
+int ipc_send_fds(int fd, uint32_t type, const void *payload, size_t len, const int *fds,
+                 size_t nfds)
 {
-    struct ipc_hdr h;
-    struct iovec iov[2] = {{&h, sizeof(h)}, {buf, cap}};
-    struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * IPC_MAX_FDS)];
+    } ctl;
+    if (len > IPC_MAX_PAYLOAD || nfds == 0 || nfds > IPC_MAX_FDS) {
+        errno = EINVAL;
+        return -1;
+    }
+    memset(&ctl, 0, sizeof(ctl));
+    struct ipc_hdr h = {.type = type, .len = (uint32_t)len};
+    struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)payload, len}};
+    struct msghdr m = {.msg_iov = iov,
+                       .msg_iovlen = 2,
+                       .msg_control = ctl.buf,
+                       .msg_controllen = CMSG_SPACE(sizeof(int) * nfds)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
     ssize_t n;
     do
-        n = recvmsg(fd, &m, 0);
+        n = sendmsg(fd, &m, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)(sizeof(h) + len) ? 0 : -1;
+}
+
+/* Take the descriptors of an SCM_RIGHTS message; -1 when there were more
+ * than cap or the control data was cut (all that came are closed). With fds
+ * NULL they are closed. */
+static int ipc_take_fds(struct msghdr *m, int *fds, size_t cap, size_t *nfds)
+{
+    int bad = (m->msg_flags & MSG_CTRUNC) != 0;
+    *nfds = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; i++) {
+            int got;
+            memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+            if (fds && *nfds < cap)
+                fds[(*nfds)++] = got;
+            else {
+                close(got);
+                bad |= fds != NULL; /* where none are expected they only leak */
+            }
+        }
+    }
+    if (!bad)
+        return 0;
+    while (*nfds > 0)
+        close(fds[--*nfds]);
+    return -1;
+}
+
+/* One message; descriptors attached go to fds (up to IPC_MAX_FDS) when fds
+ * is not NULL, and are closed otherwise. */
+static int ipc_recv_msg(int fd, uint32_t *type, void *buf, size_t cap, int *fds, size_t *nfds)
+{
+    union {
+        struct cmsghdr align;
+        char buf[CMSG_SPACE(sizeof(int) * IPC_MAX_FDS)];
+    } ctl;
+    struct ipc_hdr h;
+    struct iovec iov[2] = {{&h, sizeof(h)}, {buf, cap}};
+    struct msghdr m = {
+        .msg_iov = iov, .msg_iovlen = 2, .msg_control = ctl.buf, .msg_controllen = sizeof(ctl)};
+    size_t dummy;
+    ssize_t n;
+    do
+        n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
     if (n == 0) {
         *type = 0;
@@ -74,13 +142,24 @@ int ipc_recv(int fd, uint32_t *type, void *buf, size_t cap)
     }
     if (n < 0)
         return -1;
-    if ((m.msg_flags & MSG_TRUNC) || (size_t)n < sizeof(h) || h.len != (size_t)n - sizeof(h) ||
-        h.type == 0 || h.type >= IPC_TYPE_MAX) {
+    int fds_ok = ipc_take_fds(&m, fds, fds ? IPC_MAX_FDS : 0, nfds ? nfds : &dummy);
+    if (fds_ok < 0 || (m.msg_flags & MSG_TRUNC) || (size_t)n < sizeof(h) ||
+        h.len != (size_t)n - sizeof(h) || h.type == 0 || h.type >= IPC_TYPE_MAX) {
         errno = EPROTO;
         return -1;
     }
     *type = h.type;
     return (int)h.len;
+}
+
+int ipc_recv(int fd, uint32_t *type, void *buf, size_t cap)
+{
+    return ipc_recv_msg(fd, type, buf, cap, NULL, NULL);
+}
+
+int ipc_recv_fds(int fd, uint32_t *type, void *buf, size_t cap, int *fds, size_t *nfds)
+{
+    return ipc_recv_msg(fd, type, buf, cap, fds, nfds);
 }
 
 /* ---- the outgoing queue ---- */

@@ -29,6 +29,7 @@ enum ipc_type {
     IPC_PRESENCE_LEAVE,
     IPC_PRESENCE_GET,
     IPC_PRESENCE_LIST,
+    IPC_LOGS,         /* master -> a worker: reopened log files (descriptors attached) */
     IPC_TYPE_MAX,
 };
 
@@ -45,6 +46,16 @@ int ipc_send(int fd, uint32_t type, const void *payload, size_t len);
  * sets *type; 0 with *type == 0 at end of file; -1 on error or a malformed
  * message (wrong size, unknown type). */
 int ipc_recv(int fd, uint32_t *type, void *buf, size_t cap);
+
+/* Send one message with descriptors attached (SCM_RIGHTS): the receiver gets
+ * its own copies of open files it may have no right to open by name. */
+int ipc_send_fds(int fd, uint32_t type, const void *payload, size_t len, const int *fds,
+                 size_t nfds);
+/* ipc_recv that also takes up to IPC_MAX_FDS attached descriptors (close-on-
+ * exec) into fds, their number into *nfds; the caller owns them. A message
+ * with more descriptors than that is an error (those that came are closed). */
+#define IPC_MAX_FDS 4
+int ipc_recv_fds(int fd, uint32_t *type, void *buf, size_t cap, int *fds, size_t *nfds);
 
 /*
  * An outgoing queue on a non-blocking socket: messages the peer cannot take

@@ -136,14 +136,28 @@ int log_reopen(void)
     return r;
 }
 
-int log_chown(unsigned uid, unsigned gid)
+void log_file_fds(int *error_fd, int *access_fd)
 {
-    int r = 0;
-    if (log_state.error_path && chown(log_state.error_path, uid, gid) < 0)
-        r = -1;
-    if (log_state.access_path && chown(log_state.access_path, uid, gid) < 0)
-        r = -1;
-    return r;
+    *error_fd = log_state.error_path ? log_state.error_fd : -1;
+    *access_fd = log_state.access_path ? log_state.access_fd : -1;
+}
+
+/* Onto the numbers held, as log_reopen does: a worker's lines go to the new
+ * file from the next write on, its buffered access lines included. */
+static void log_adopt_one(int held, int fd)
+{
+    if (fd < 0)
+        return;
+    if (held >= 0 && held != fd)
+        dup2(fd, held);
+    close(fd);
+}
+
+void log_adopt(int error_fd, int access_fd)
+{
+    log_flush(); /* what was logged before the rotation stays in the old file */
+    log_adopt_one(log_state.error_path ? log_state.error_fd : -1, error_fd);
+    log_adopt_one(log_state.access_path ? log_state.access_fd : -1, access_fd);
 }
 
 void log_set_prefix(const char *who)

@@ -12,8 +12,14 @@ enum log_level { LOG_ERR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
  * Returns 0 or -1 (errno set). Called by the master; workers inherit. */
 int log_open(const char *error_path, int level, const char *access_path);
 int log_reopen(void); /* SIGUSR1: reopen the files at the same paths */
-/* Give the log files to the workers' user, so that they can reopen them too. */
-int log_chown(unsigned uid, unsigned gid);
+/* The descriptors of the logs that are files (-1 for stderr and off): what
+ * the master hands its workers after log_reopen. Workers run as another user
+ * and, under systemd's unit, nobody may chown: they cannot reopen root's
+ * files by name themselves. */
+void log_file_fds(int *error_fd, int *access_fd);
+/* In a worker: write to these descriptors (from log_file_fds in the master,
+ * -1: keep that log) from now on; takes them. */
+void log_adopt(int error_fd, int access_fd);
 void log_set_prefix(const char *who); /* "master" or "worker 3" */
 
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

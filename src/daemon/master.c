@@ -69,6 +69,7 @@ struct mworker {
     unsigned gen;
     enum mw_state state;
     int ipc_fd; /* master's end */
+    int log_fd; /* master's end of the pair that carries reopened logs (IPC_LOGS) */
     struct event *ipc_ev;
     struct ipc_queue *out; /* pub/sub messages the worker has not taken yet */
     double started;
@@ -137,6 +138,8 @@ static void master_forget(struct mworker *mw)
     ipc_queue_free(mw->out);
     if (mw->ipc_fd >= 0)
         close(mw->ipc_fd);
+    if (mw->log_fd >= 0)
+        close(mw->log_fd);
     *mw = M.w[--M.nw];
 }
 
@@ -449,8 +452,10 @@ static void master_child_setup(struct generation *g, int slot, int ipc_fd)
     sigprocmask(SIG_SETMASK, &all, NULL);
     close(M.sigfd);
     metrics_server_child();
-    for (size_t i = 0; i < M.nw; i++)
+    for (size_t i = 0; i < M.nw; i++) {
         close(M.w[i].ipc_fd);
+        close(M.w[i].log_fd);
+    }
     struct generation *other = g == &M.cur ? &M.prev : &M.cur;
     if (other->cfg)
         listen_close(&other->ls);
@@ -461,11 +466,20 @@ static void master_child_setup(struct generation *g, int slot, int ipc_fd)
     (void)ipc_fd;
 }
 
+static void master_close_pair(int p[2])
+{
+    for (int i = 0; i < 2; i++)
+        if (p[i] >= 0)
+            close(p[i]);
+}
+
 static void master_fork_worker(struct generation *g, int slot)
 {
-    int fds[2];
-    if (ipc_pair(fds) < 0) {
+    int fds[2] = {-1, -1}, logs[2] = {-1, -1};
+    if (ipc_pair(fds) < 0 || ipc_pair(logs) < 0) {
         log_error("socketpair: %s", strerror(errno));
+        master_close_pair(fds);
+        master_close_pair(logs);
         M.respawn_at[slot] = util_now() + 1.0;
         return;
     }
@@ -473,17 +487,20 @@ static void master_fork_worker(struct generation *g, int slot)
     pid_t pid = fork();
     if (pid < 0) {
         log_error("fork: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
+        master_close_pair(fds);
+        master_close_pair(logs);
         M.respawn_at[slot] = util_now() + 1.0;
         return;
     }
     if (pid == 0) {
         close(fds[0]);
+        close(logs[0]);
         master_child_setup(g, slot, fds[1]);
-        worker_run(g->cfg, &g->ls, g->tls, slot, g->id, fds[1], metrics_map_slot(g->metrics, slot));
+        worker_run(g->cfg, &g->ls, g->tls, slot, g->id, fds[1], logs[1],
+                   metrics_map_slot(g->metrics, slot));
     }
     close(fds[1]);
+    close(logs[1]);
     if (M.nw == M.capw) {
         M.capw = M.capw ? M.capw * 2 : 16;
         M.w = xrealloc(M.w, M.capw * sizeof(*M.w));
@@ -496,6 +513,7 @@ static void master_fork_worker(struct generation *g, int slot)
     mw->state = MW_STARTING;
     mw->ipc_fd = fds[0];
     mw->metrics = metrics_map_hold(g->metrics);
+    mw->log_fd = logs[0];
     mw->started = util_now();
     mw->ipc_ev =
         event_new(M.base, fds[0], EV_READ | EV_PERSIST, master_ipc_cb, (void *)(intptr_t)pid);
@@ -707,16 +725,26 @@ static void master_reload(void)
 
 /* ---- logs ---- */
 
-/* The master makes the new files and hands them to the workers' user: a
- * worker cannot create files where root keeps its logs. */
+/* The master makes the new files and sends every worker its descriptors:
+ * a worker cannot open files where root keeps its logs, and giving them to
+ * its user would need CAP_CHOWN, which the systemd unit does not grant (and
+ * then root, without CAP_DAC_OVERRIDE there, could not reopen them). */
 static void master_reopen_logs(void)
 {
-    uid_t uid;
-    gid_t gid;
     if (log_reopen() < 0)
         log_error("reopening logs: %s", strerror(errno));
-    if (M.cur.cfg && worker_credentials(M.cur.cfg, &uid, &gid) == 1 && log_chown(uid, gid) < 0)
-        log_warn("giving the logs to uid %u: %s", (unsigned)uid, strerror(errno));
+    int fds[2], n = 0;
+    unsigned char which[2];
+    log_file_fds(&fds[0], &fds[1]);
+    which[0] = fds[0] >= 0;
+    which[1] = fds[1] >= 0;
+    if (!which[0])
+        fds[0] = fds[1];
+    n = which[0] + which[1];
+    for (size_t i = 0; n > 0 && i < M.nw; i++)
+        if (ipc_send_fds(M.w[i].log_fd, IPC_LOGS, which, sizeof(which), fds, (size_t)n) < 0)
+            log_warn("handing the reopened logs to worker pid %d: %s", (int)M.w[i].pid,
+                     strerror(errno));
 }
 
 /* ---- metrics ---- */
@@ -814,8 +842,6 @@ static void master_signal_cb(evutil_socket_t fd, short what, void *arg)
             break;
         case SIGUSR1:
             master_reopen_logs();
-            for (size_t i = 0; i < M.nw; i++)
-                kill(M.w[i].pid, SIGUSR1);
             break;
         default:
             master_stop((int)si.ssi_signo);

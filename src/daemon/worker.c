@@ -78,6 +78,8 @@ struct worker {
     struct worker_listener *lsn_arg;
     size_t nlsn;
     int ipc_fd;
+    int log_fd;         /* the master sends reopened logs here (IPC_LOGS) */
+    struct event *logs; /* reading log_fd */
     struct event *signals[5];
     struct event *tick;          /* every access_log_flush seconds: flush the access log */
     struct event *accept_resume; /* out of descriptors: accepting again after a pause */
@@ -216,6 +218,8 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
             event_free(w->signals[i]);
     if (w->tick)
         event_free(w->tick);
+    if (w->logs)
+        event_free(w->logs);
     if (w->accept_resume)
         event_free(w->accept_resume);
     h1_shutdown();
@@ -276,9 +280,9 @@ static void worker_signal_cb(evutil_socket_t sig, short what, void *arg)
     case SIGQUIT:
         worker_drain(w);
         break;
-    case SIGUSR1:
-        if (log_reopen() < 0)
-            log_error("reopening logs: %s", strerror(errno));
+    case SIGUSR1: /* the files come from the master (worker_logs_cb); e.g. from
+                     `systemctl kill`, which signals every process of the unit */
+        log_flush();
         break;
     case SIGUSR2: /* the parent-death signal: no one will replace us or stop us */
         log_error("the master is gone (killed?): finishing %zu connections, then exiting",
@@ -297,6 +301,33 @@ static void worker_tick_cb(evutil_socket_t fd, short what, void *arg)
     log_flush();
 }
 
+/* IPC_LOGS: which[0] and which[1] say whether the error and the access log
+ * came, in that order. */
+static void worker_logs_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    unsigned char which[2];
+    int fds[IPC_MAX_FDS];
+    size_t n = 0;
+    uint32_t type;
+    int len = ipc_recv_fds(fd, &type, which, sizeof(which), fds, &n);
+    if (len < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    if (len <= 0 || type == 0) {
+        event_del(w->logs); /* the master is gone: SIGUSR2 tells the rest */
+        for (size_t i = 0; i < n; i++)
+            close(fds[i]);
+        return;
+    }
+    if (type != IPC_LOGS || len != 2 || n != (size_t)(which[0] + which[1])) {
+        for (size_t i = 0; i < n; i++)
+            close(fds[i]);
+        return;
+    }
+    log_adopt(which[0] ? fds[0] : -1, which[1] ? fds[n - 1] : -1);
+    log_info("logs reopened");
+}
+
 static void worker_signals(struct worker *w)
 {
     static const int sigs[] = {SIGQUIT, SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
@@ -309,6 +340,8 @@ static void worker_signals(struct worker *w)
     struct timeval flush = util_timeval(log_settings(w->loop.cfg)->access_log_flush);
     w->tick = event_new(w->loop.base, -1, EV_PERSIST, worker_tick_cb, w);
     evtimer_add(w->tick, &flush);
+    w->logs = event_new(w->loop.base, w->log_fd, EV_READ | EV_PERSIST, worker_logs_cb, w);
+    event_add(w->logs, NULL);
 }
 
 /* ---- privileges ---- */
@@ -435,7 +468,7 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
 }
 
 void worker_run(const struct config *cfg, const struct listen_set *ls, const struct tls_set *tls,
-                int slot, unsigned gen, int ipc_fd, struct metrics_slot *metrics)
+                int slot, unsigned gen, int ipc_fd, int log_fd, struct metrics_slot *metrics)
 {
     static struct worker w;
     char who[32];
@@ -446,6 +479,7 @@ void worker_run(const struct config *cfg, const struct listen_set *ls, const str
     w.gen = gen;
     w.ipc_fd = ipc_fd;
     w.loop.metrics = metrics;
+    w.log_fd = log_fd;
     pid_t master = getppid();
     worker_setup(&w, ls, tls, slot);
     if (getppid() != master) /* it died before PR_SET_PDEATHSIG was set */

@@ -16,10 +16,11 @@ struct tls_set;
 
 /* Run worker `slot` of generation `gen` on sockets ls (slot's fds) with the
  * TLS contexts tls (per listen entry), sending IPC to `ipc_fd` and counting
- * into `metrics` (NULL: metrics are off). Never returns: exits 0 after a
- * stop, 3 when modules fail to load or initialise. */
+ * into `metrics` (NULL: metrics are off); the master sends reopened logs on
+ * `log_fd`. Never returns: exits 0 after a stop, 3 when modules fail to
+ * load or initialise. */
 void worker_run(const struct config *cfg, const struct listen_set *ls, const struct tls_set *tls,
-                int slot, unsigned gen, int ipc_fd, struct metrics_slot *metrics)
+                int slot, unsigned gen, int ipc_fd, int log_fd, struct metrics_slot *metrics)
     __attribute__((noreturn));
 
 /* The user and group workers run as: 1 and the ids when privileges are to

@@ -36,9 +36,22 @@ int session_prepare(const struct config *cfg, uid_t uid, gid_t gid, int drop)
         log_error("sessions: cannot make %s: %s", ss->dir, strerror(errno));
         return -1;
     }
-    if (drop && chown(ss->dir, uid, gid) < 0) {
-        log_error("sessions: cannot give %s to uid %u: %s", ss->dir, (unsigned)uid,
-                  strerror(errno));
+    if (!drop)
+        return 0;
+    /* Under systemd's unit the master has no CAP_CHOWN: even a chown to the
+     * owner the folder already has fails there. A folder made for the
+     * workers beforehand (tmpfiles.d, the package) needs none. */
+    struct stat st;
+    if (stat(ss->dir, &st) < 0) {
+        log_error("sessions: cannot stat %s: %s", ss->dir, strerror(errno));
+        return -1;
+    }
+    if (st.st_uid == uid)
+        return 0;
+    if (chown(ss->dir, uid, gid) < 0) {
+        log_error("sessions: cannot give %s (owned by uid %u) to the workers' uid %u: %s; make "
+                  "it theirs beforehand (chown, or systemd-tmpfiles)",
+                  ss->dir, (unsigned)st.st_uid, (unsigned)uid, strerror(errno));
         return -1;
     }
     return 0;

@@ -48,7 +48,7 @@ static int static_file_root(const struct loop *loop, const struct static_root *r
 }
 
 /* Whether the file open at fd lies in the folder open at dirfd, by their
- * real paths. */
+ * real paths; the folder itself does (its index is opened through it). */
 static int static_file_inside(int dirfd, int fd)
 {
     char link[64], dir[PATH_MAX], file[PATH_MAX];
@@ -60,6 +60,8 @@ static int static_file_inside(int dirfd, int fd)
         return 0;
     if (dn == 1) /* the folder is "/" */
         return 1;
+    if (fn == dn)
+        return !memcmp(dir, file, (size_t)dn);
     return fn > dn && !memcmp(dir, file, (size_t)dn) && file[dn] == '/';
 }
 

@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from galetest import Gale, check, eq, main, req, wait_for
+from galetest import Gale, check, eq, main, req, unit_capabilities, wait_for
 
 
 def _fast_stop(sig):
@@ -130,6 +130,41 @@ def test_sigusr1_reopens_access_log():
         eq(_lines_with(log + ".1", "/greet/later"), [], "lines written to the renamed file")
         check(_lines_with(log + ".1", "/greet/before"), "the old line left the renamed file")
         check(g.running(), "master died")
+
+
+def test_sigusr1_under_the_units_capabilities():
+    """As under systemd/gale.service: root without CAP_CHOWN, CAP_DAC_OVERRIDE
+    and CAP_FOWNER. The workers (nobody) can neither reopen root's new files
+    nor be given them: the master hands them the descriptors. Both logs move
+    to the new files, in every worker."""
+    if os.geteuid() != 0:
+        return  # workers keep the user gale runs as: reopening by name works
+    with unit_capabilities():
+        with Gale(workers=2, access_log="@TMP@/access.log", error_log="@TMP@/error.log",
+                  notify=True) as g:
+            _check_rotation(g)
+
+
+def _check_rotation(g):
+    log, err = os.path.join(g.tmp, "access.log"), os.path.join(g.tmp, "error.log")
+    g.wait_workers(2)
+    eq(g.get("/greet/before")[0], 200, "GET /greet/before")
+    check(wait_for(lambda: _lines_with(log, "/greet/before"), 5), "no line for /greet/before")
+    os.rename(log, log + ".1")
+    os.rename(err, err + ".1")
+    g.signal(signal.SIGUSR1)
+    # each worker says so in the new error log, once it writes there
+    check(wait_for(lambda: len(_lines_with(err, "logs reopened")) == 2, 8),
+          "not every worker logs to the new error log; old one:\n%s"
+          % "".join(_lines_with(err + ".1", "")[-10:]))
+    for i in range(20):
+        g.get("/greet/later")
+    check(wait_for(lambda: len(_lines_with(log, "/greet/later")) == 20, 5),
+          "the new access log has %d of 20 /greet/later lines"
+          % len(_lines_with(log, "/greet/later")))
+    eq(_lines_with(log + ".1", "/greet/later"), [], "lines written to the renamed access log")
+    eq(_lines_with(err + ".1", "reopen"), [], "reopen errors in the old error log")
+    check(g.running(), "master died")
 
 
 def test_pid_file():

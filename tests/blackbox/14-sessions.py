@@ -9,10 +9,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import Gale, Skip, check, eq, free_port, main  # noqa: E402
+from galetest import Gale, Skip, check, eq, free_port, main, unit_capabilities  # noqa: E402
 
 CONF = """
 workers = 2;
@@ -89,6 +90,30 @@ def test_lmdb_sessions_shared_by_workers():
     with Gale(conf=CONF % '{ store = "lmdb"; dir = "@TMP@/state"; }') as g:
         _flow(g)
         check(os.path.exists(os.path.join(g.tmp, "state")), "the LMDB folder was made")
+
+
+def test_lmdb_folder_of_the_workers_under_the_units_capabilities():
+    """As under systemd/gale.service (no CAP_CHOWN): a sessions folder made
+    for the workers beforehand (tmpfiles.d) is used as it is. It once was
+    chowned anyway, which failed there, and no worker started."""
+    if os.geteuid() != 0:
+        return  # nothing is chowned when gale does not start as root
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    top = tempfile.mkdtemp(prefix="gale-test-state-")
+    try:
+        os.chmod(top, 0o755)
+        state = os.path.join(top, "state")
+        os.mkdir(state, 0o700)
+        os.chown(state, nobody.pw_uid, nobody.pw_gid)
+        with unit_capabilities():
+            with Gale(conf=CONF % '{ store = "lmdb"; dir = "%s"; }' % state, notify=True) as g:
+                c = Client(g)
+                eq(c.request("GET", "/whoami")[2], b"user: -\nn: 1\n", "a new visitor")
+                eq(c.request("GET", "/whoami")[2], b"user: -\nn: 2\n", "the session persists")
+                check("cannot give" not in g.log(), "a chown was tried:\n%s" % g.log_tail())
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
 
 
 class Redis:

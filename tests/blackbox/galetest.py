@@ -139,6 +139,30 @@ def sanitizer_report(text):
 # ---------------------------------------------------------------- ports
 
 
+class unit_capabilities:
+    """with unit_capabilities(): Gale(...) starts gale as root without
+    CAP_CHOWN, CAP_DAC_OVERRIDE and CAP_FOWNER, as systemd/gale.service does
+    (its CapabilityBoundingSet=). Only for root: fails without setpriv."""
+
+    def __enter__(self):
+        global GALE_BIN
+        setpriv = shutil.which("setpriv")
+        if not setpriv:
+            fail("setpriv (util-linux) is missing")
+        fd, self.wrapper = tempfile.mkstemp(prefix="gale-unit-caps-")
+        os.write(fd, ("#!/bin/sh\nexec %s --bounding-set -chown,-dac_override,-fowner %s \"$@\"\n"
+                      % (setpriv, GALE_BIN)).encode())
+        os.close(fd)
+        os.chmod(self.wrapper, 0o755)
+        self.saved, GALE_BIN = GALE_BIN, self.wrapper
+        return self
+
+    def __exit__(self, *exc):
+        global GALE_BIN
+        GALE_BIN = self.saved
+        os.unlink(self.wrapper)
+
+
 def free_port(host="127.0.0.1"):
     """A port that was free a moment ago (bind port 0, read it, close)."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -61,6 +61,7 @@ static int setup(void)
     put("www/b.txt", "b");
     put("www/b.txt.gz", "gz");
     put("www/sub/index.html", "sub");
+    put("www/index.html", "top");
     link_to("../outside.txt", "out-rel");
     char abs[PATH_MAX * 2];
     snprintf(abs, sizeof(abs), "%s/outside.txt", top);
@@ -129,7 +130,8 @@ static void check_opens(void)
     CU_ASSERT_STRING_EQUAL(open_rel("sub", 1, NULL, NULL), "sub");
     CU_ASSERT_STRING_EQUAL(open_rel("sub-link", 1, NULL, NULL), "sub");
     CU_ASSERT_STRING_EQUAL(open_rel("empty", 1, NULL, NULL), "(none)");
-    CU_ASSERT_STRING_EQUAL(open_rel("", 0, NULL, NULL), "(none)"); /* no index.html at the top */
+    /* the folder itself: its index (the fallback once took it for outside) */
+    CU_ASSERT_STRING_EQUAL(open_rel("", 1, NULL, NULL), "top");
     CU_ASSERT_STRING_EQUAL(open_rel("a.txt", 0, "gzip, br", &coding), "br");
     CU_ASSERT_STRING_EQUAL(coding, "br");
     CU_ASSERT_STRING_EQUAL(open_rel("a.txt", 0, "gzip", &coding), "gz");
