@@ -77,8 +77,9 @@ struct h2_stream {
     unsigned ended : 1;     /* the answer is complete: EOF after `out` */
     unsigned body_held : 1; /* wire->read_body has not come yet */
     unsigned drain_watch : 1;
-    unsigned body_wanted : 1; /* wire->read_body came: feed what was held, from the loop */
-    unsigned reset_after : 1; /* RST_STREAM NO_ERROR after the answer's last frame */
+    unsigned body_wanted : 1;  /* wire->read_body came: feed what was held, from the loop */
+    unsigned reset_after : 1;  /* RST_STREAM NO_ERROR after the answer's last frame */
+    unsigned remote_ended : 1; /* END_STREAM came (nghttp2 marks it after our callback) */
 };
 
 struct h2_conn {
@@ -94,6 +95,8 @@ struct h2_conn {
     unsigned goaway : 1;
     struct h2_bucket resets; /* rapid reset: max_resets, refilled at reset_rate/s */
     struct h2_bucket empty;  /* DATA frames that carry nothing and end nothing */
+    int32_t max_id;          /* the highest stream the client opened */
+    uint64_t opened;         /* bit i: stream max_id - 2i was opened */
 };
 
 static int h2_send_head(gale_request *r, int streaming);
@@ -314,7 +317,8 @@ static void h2_end(gale_request *r)
         h2_resume(st);
         /* the answer came before the body's end (an error, or a handler
          * that did not wait): the rest is not wanted (RFC 9113 8.1) */
-        if (!st->closed && !nghttp2_session_get_stream_remote_close(st->hc->s, st->id))
+        if (!st->closed && !st->remote_ended &&
+            !nghttp2_session_get_stream_remote_close(st->hc->s, st->id))
             st->reset_after = 1; /* once the answer is out: h2_on_frame_send */
     }
     h2_flush(r);
@@ -511,6 +515,40 @@ static void h2_body_release(struct h2_stream *st)
 
 /* ---- nghttp2's callbacks ---- */
 
+/* Remember which of the last 64 stream ids below the highest the client
+ * opened, so that a new stream with a lower id is told from late frames
+ * on a stream that was open (h2_on_begin_frame). */
+static void h2_opened(struct h2_conn *hc, int32_t id)
+{
+    if (id > hc->max_id) {
+        int32_t shift = (id - hc->max_id) / 2;
+        hc->opened = shift >= 64 ? 0 : hc->opened << shift;
+        hc->max_id = id;
+    }
+    int32_t back = (hc->max_id - id) / 2;
+    if (back < 64)
+        hc->opened |= (uint64_t)1 << back;
+}
+
+/* RFC 9113 5.1.1: a new stream's id must be above every id used before.
+ * nghttp2 ignores HEADERS on a lower id it no longer knows, since they
+ * may be trailers on a stream it reset; an id that was never opened is a
+ * new stream out of order: a connection error. */
+static int h2_on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *user)
+{
+    struct h2_conn *hc = user;
+    if (hd->type != NGHTTP2_HEADERS || !(hd->stream_id & 1) || hd->stream_id >= hc->max_id ||
+        nghttp2_session_find_stream(s, hd->stream_id))
+        return 0;
+    int32_t back = (hc->max_id - hd->stream_id) / 2;
+    if (back < 64 && !(hc->opened & ((uint64_t)1 << back))) {
+        log_debug("%s: HTTP/2: stream %d opened after %d", hc->c->client, hd->stream_id,
+                  hc->max_id);
+        nghttp2_session_terminate_session(s, NGHTTP2_PROTOCOL_ERROR);
+    }
+    return 0;
+}
+
 static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, void *user)
 {
     struct h2_conn *hc = user;
@@ -518,6 +556,7 @@ static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, v
         return 0;
     struct h2_stream *st = h2_stream_new(hc, frame->hd.stream_id);
     nghttp2_session_set_stream_user_data(s, frame->hd.stream_id, st);
+    h2_opened(hc, frame->hd.stream_id);
     return 0;
 }
 
@@ -614,6 +653,8 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void
     if (!st)
         return 0;
     int end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (end_stream)
+        st->remote_ended = 1;
     if (frame->hd.type == NGHTTP2_HEADERS && st->state == HS_HEAD) {
         h2_head_done(hc, st, end_stream);
         return 0;
@@ -672,6 +713,8 @@ static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void
     struct h2_stream *st = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
     if (st && st->reset_after) {
         st->reset_after = 0;
+        if (st->remote_ended || nghttp2_session_get_stream_remote_close(s, st->id))
+            return 0; /* the request ended meanwhile: the stream is closed */
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
     }
     return 0;
@@ -717,6 +760,7 @@ static void h2_setup_once(void)
     nghttp2_session_callbacks *cb = h2_callbacks;
     nghttp2_session_callbacks_set_send_callback(cb, h2_on_send);
     nghttp2_session_callbacks_set_send_data_callback(cb, h2_data_send);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cb, h2_on_begin_frame);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cb, h2_on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h2_on_frame_recv);
@@ -797,6 +841,9 @@ static void h2_read(struct conn *c)
     hc->processing = 0;
     if (rc < 0) {
         log_debug("%s: HTTP/2: %s", c->client, nghttp2_strerror((int)rc));
+        /* not a client's preface: nghttp2 queues nothing for that */
+        if (rc == NGHTTP2_ERR_BAD_CLIENT_MAGIC)
+            nghttp2_session_terminate_session(hc->s, NGHTTP2_PROTOCOL_ERROR);
         /* nghttp2 queued a GOAWAY for most errors: send it, then close */
         nghttp2_session_send(hc->s);
         conn_flush(c);
