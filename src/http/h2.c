@@ -824,6 +824,22 @@ static int h2_send(struct h2_conn *hc)
     return 0;
 }
 
+/* The GOAWAY code for an error nghttp2 stops reading at. */
+static uint32_t h2_fatal_code(int rc)
+{
+    switch (rc) {
+    case NGHTTP2_ERR_FLOODED:
+    case NGHTTP2_ERR_TOO_MANY_CONTINUATIONS: /* CVE-2024-27316 */
+    case NGHTTP2_ERR_TOO_MANY_SETTINGS:
+        return NGHTTP2_ENHANCE_YOUR_CALM;
+    case NGHTTP2_ERR_NOMEM:
+    case NGHTTP2_ERR_CALLBACK_FAILURE:
+        return NGHTTP2_INTERNAL_ERROR;
+    default: /* a bad preface, a frame out of place */
+        return NGHTTP2_PROTOCOL_ERROR;
+    }
+}
+
 static void h2_read(struct conn *c)
 {
     struct h2_conn *hc = c->data;
@@ -841,10 +857,9 @@ static void h2_read(struct conn *c)
     hc->processing = 0;
     if (rc < 0) {
         log_debug("%s: HTTP/2: %s", c->client, nghttp2_strerror((int)rc));
-        /* not a client's preface: nghttp2 queues nothing for that */
-        if (rc == NGHTTP2_ERR_BAD_CLIENT_MAGIC)
-            nghttp2_session_terminate_session(hc->s, NGHTTP2_PROTOCOL_ERROR);
-        /* nghttp2 queued a GOAWAY for most errors: send it, then close */
+        /* nghttp2 queued a GOAWAY for most errors, not for these: the
+         * client hears why all the same (a no-op when one is queued) */
+        nghttp2_session_terminate_session(hc->s, h2_fatal_code((int)rc));
         nghttp2_session_send(hc->s);
         conn_flush(c);
         conn_close_after_write(c);
@@ -869,14 +884,20 @@ static void h2_eof(struct conn *c)
 static void h2_timeout(struct conn *c)
 {
     struct h2_conn *hc = c->data;
-    int answered = 0;
+    /* every body that stalled is answered now, not one per timeout: the
+     * ids first, since answering may change the list */
+    int32_t *ids = xcalloc(hc->nstreams + 1, sizeof(*ids));
+    size_t n = 0;
     for (struct h2_stream *st = hc->streams; st; st = st->next)
-        if (st->req && st->state == HS_BODY && !st->body_held && !st->closed) {
+        if (st->req && st->state == HS_BODY && !st->body_held && !st->closed)
+            ids[n++] = st->id;
+    for (size_t i = 0; i < n; i++) {
+        struct h2_stream *st = nghttp2_session_get_stream_user_data(hc->s, ids[i]);
+        if (st && st->req && st->state == HS_BODY)
             h2_fail(st, 408, "request body not received in time");
-            answered = 1;
-            break; /* the list may have changed */
-        }
-    if (answered) {
+    }
+    free(ids);
+    if (n) {
         h2_send(hc);
         return;
     }

@@ -105,6 +105,8 @@ class Conn:
         self.g = g
         port = g.tls_port if tls else g.port
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        # a request after a WINDOW_UPDATE must not wait for the server's ACK
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls:
             ctx = ssl.create_default_context()
             ctx.check_hostname = False
@@ -117,7 +119,9 @@ class Conn:
         self.server_settings = {}
         if preface is None:
             return
-        self.send(preface + settings(*client_settings))
+        # a dynamic table of 0: the server's heads are literals and static
+        # entries, all decode_block needs to know
+        self.send(preface + settings((S_HEADER_TABLE_SIZE, 0), *client_settings))
         if handshake:
             self.handshake()
 
