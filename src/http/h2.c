@@ -32,72 +32,12 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/util.h"
+#include "http/h2_impl.h"
 #include "http/h2_settings.h"
 #include "http/http_parser.h"
 #include "http/pipeline.h"
 #include "http/request.h"
 #include "net/conn.h"
-
-#define H2_ARENA_SIZE 4096
-#define H2_OUT_HIGH (256 * 1024) /* ask nghttp2 for no more frames above this */
-
-enum h2_stream_state { HS_HEAD, HS_BODY, HS_HANDLER, HS_DONE };
-
-/* Empty DATA frames cost the server work and the client nothing: a burst of
- * H2_EMPTY_BURST, then H2_EMPTY_RATE a second. */
-#define H2_EMPTY_BURST 100
-#define H2_EMPTY_RATE 10
-
-struct h2_conn;
-
-/* A token bucket: what a client may do in a burst, then at a rate. */
-struct h2_bucket {
-    double tokens, time;
-};
-
-struct h2_stream {
-    struct h2_conn *hc;
-    struct h2_stream *prev, *next;
-    int32_t id;
-    enum h2_stream_state state;
-    struct arena *arena;
-    gale_request *req;
-    struct evbuffer *out;  /* the answer's body, waiting for the windows */
-    struct evbuffer *held; /* a streamed body the handler has not asked for yet */
-    struct http_header *hdrs;
-    size_t nhdrs;
-    size_t head_bytes; /* the header list's size so far (limits.max_header_size) */
-    const char *method, *path, *scheme, *authority;
-    char *cookie;           /* cookie fields joined (RFC 9113 8.2.3) */
-    int fail_status;        /* the head is refused: answered when it is complete */
-    const char *fail_why;   /* ... saying why */
-    uint64_t body_received; /* DATA bytes so far */
-    unsigned closed : 1;    /* nghttp2 closed it */
-    unsigned deferred : 1;  /* the data provider waits for more body */
-    unsigned ended : 1;     /* the answer is complete: EOF after `out` */
-    unsigned body_held : 1; /* wire->read_body has not come yet */
-    unsigned drain_watch : 1;
-    unsigned body_wanted : 1;  /* wire->read_body came: feed what was held, from the loop */
-    unsigned reset_after : 1;  /* RST_STREAM NO_ERROR after the answer's last frame */
-    unsigned remote_ended : 1; /* END_STREAM came (nghttp2 marks it after our callback) */
-};
-
-struct h2_conn {
-    struct conn *c;
-    struct loop *loop;
-    const struct config_limits *lim;
-    const struct h2_settings *set;
-    nghttp2_session *s;
-    struct h2_stream *streams;
-    size_t nstreams;
-    struct event *after_ev; /* drained checks and sends, from the loop */
-    unsigned processing : 1;
-    unsigned goaway : 1;
-    struct h2_bucket resets; /* rapid reset: max_resets, refilled at reset_rate/s */
-    struct h2_bucket empty;  /* DATA frames that carry nothing and end nothing */
-    int32_t max_id;          /* the highest stream the client opened */
-    uint64_t opened;         /* bit i: stream max_id - 2i was opened */
-};
 
 static int h2_send_head(gale_request *r, int streaming);
 static void h2_send_body(gale_request *r);
@@ -120,7 +60,6 @@ static const struct http_wire h2_wire = {
 };
 
 static int h2_send(struct h2_conn *hc);
-static void h2_later(struct h2_conn *hc);
 static void h2_body_release(struct h2_stream *st);
 
 /* ---- streams ---- */
@@ -277,7 +216,7 @@ static int h2_send_head(gale_request *r, int streaming)
     return 0;
 }
 
-static void h2_resume(struct h2_stream *st)
+void h2_resume(struct h2_stream *st)
 {
     if (st->deferred) {
         st->deferred = 0;
@@ -310,7 +249,9 @@ static void h2_flush(gale_request *r)
 static void h2_end(gale_request *r)
 {
     struct h2_stream *st = r->stream;
-    if (r->broken) {
+    if (r->upgrade) {
+        /* a WebSocket's handshake: the stream lives on (h2_done) */
+    } else if (r->broken) {
         nghttp2_submit_rst_stream(st->hc->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
     } else {
         st->ended = 1;
@@ -327,11 +268,16 @@ static void h2_end(gale_request *r)
 static void h2_done(gale_request *r)
 {
     struct h2_stream *st = r->stream;
+    gale_ws *ws = st->tunnel ? r->upgrade : NULL;
     st->req = NULL;
     st->drain_watch = 0;
     st->state = HS_DONE;
     arena_free(st->arena);
     st->arena = NULL;
+    if (ws) {
+        h2_tunnel_attach(st, ws);
+        return;
+    }
     h2_stream_maybe_free(st);
 }
 
@@ -373,7 +319,7 @@ static void h2_after_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void h2_later(struct h2_conn *hc)
+void h2_later(struct h2_conn *hc)
 {
     if (!hc->after_ev && !(hc->after_ev = event_new(hc->loop->base, -1, 0, h2_after_cb, hc)))
         util_oom();
@@ -382,7 +328,7 @@ static void h2_later(struct h2_conn *hc)
 
 /* ---- the request ---- */
 
-static void h2_fail(struct h2_stream *st, int status, const char *why)
+void h2_fail(struct h2_stream *st, int status, const char *why)
 {
     log_info("%s: HTTP/2 stream %d: %d %s", st->hc->c->client, st->id, status, why);
     st->state = HS_HANDLER;
@@ -439,6 +385,11 @@ static void h2_head_done(struct h2_conn *hc, struct h2_stream *st, int end_strea
     gale_request *r = h2_request_new(hc, st);
     if (st->fail_status) {
         h2_fail(st, st->fail_status, st->fail_why);
+        return;
+    }
+    if (st->protocol) {
+        if (h2_tunnel_open(st, r) == 0)
+            h2_dispatch(st);
         return;
     }
     pipeline_head(r, r->path, strlen(r->path));
@@ -585,6 +536,8 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *frame, const ui
             st->scheme = v;
         else if (namelen == 10 && memcmp(name, ":authority", 10) == 0)
             st->authority = v;
+        else if (namelen == 9 && memcmp(name, ":protocol", 9) == 0)
+            st->protocol = v; /* nghttp2 let it through: we sent ENABLE_CONNECT_PROTOCOL */
         if (st->path && valuelen > hc->lim->max_uri_size) {
             st->fail_status = 414;
             st->fail_why = "request target too long";
@@ -655,6 +608,11 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void
     int end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
     if (end_stream)
         st->remote_ended = 1;
+    if (st->tunnel && st->state != HS_HEAD) {
+        if (end_stream)
+            h2_tunnel_end(st);
+        return 0;
+    }
     if (frame->hd.type == NGHTTP2_HEADERS && st->state == HS_HEAD) {
         h2_head_done(hc, st, end_stream);
         return 0;
@@ -669,6 +627,8 @@ static int h2_on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8
 {
     struct h2_conn *hc = user;
     struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+    if (st && st->tunnel && h2_tunnel_data(st, data, len))
+        return 0;
     if (!st || st->state != HS_BODY || !st->req) {
         nghttp2_session_consume(s, id, len); /* not wanted: the windows stay open */
         return 0;
@@ -691,6 +651,7 @@ static int h2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_cod
     if (!st)
         return 0;
     st->closed = 1;
+    h2_tunnel_gone(st);
     gale_request *r = st->req;
     if (r) { /* as in h1_release */
         int running = !r->session_op && st->state == HS_HANDLER && !r->finished;
@@ -916,6 +877,8 @@ static void h2_drain(struct conn *c)
     if (hc->goaway)
         return;
     hc->goaway = 1;
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        h2_tunnel_drain(st); /* close frames only: the list stays */
     nghttp2_submit_goaway(hc->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(hc->s),
                           NGHTTP2_NO_ERROR, NULL, 0);
     h2_send(hc);
@@ -937,6 +900,7 @@ static void h2_release(struct conn *c)
             pipeline_client_gone(r, running);
         }
         st->closed = 1;
+        h2_tunnel_gone(st);
         h2_stream_maybe_free(st);
         st = next;
     }
@@ -964,6 +928,7 @@ void h2_conn_start(struct conn *c)
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, hc->set->max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, hc->set->initial_window},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)hc->lim->max_header_size},
+        {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1}, /* WebSockets (RFC 8441) */
     };
     nghttp2_submit_settings(hc->s, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
     c->proto = &h2_proto;

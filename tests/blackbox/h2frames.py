@@ -115,6 +115,8 @@ class Conn:
             self.sock = ctx.wrap_socket(self.sock, server_hostname="localhost")
             eq(self.sock.selected_alpn_protocol(), "h2", "ALPN")
         self.buf = b""
+        self.backlog = []  # frames read while waiting for a window, not yet seen
+        self.windows = {0: 65535}  # the server's windows for what we send
         self.closed = False
         self.server_settings = {}
         if preface is None:
@@ -150,6 +152,8 @@ class Conn:
 
     def read(self, timeout=5.0):
         """The next frame (type, flags, stream, payload), or None once closed."""
+        if self.backlog:
+            return self.backlog.pop(0)
         end = time.monotonic() + timeout
         while True:
             if len(self.buf) >= 9:
@@ -162,6 +166,9 @@ class Conn:
                     if DEBUG:
                         print("# <- type %d flags %#x stream %d %r" % (typ, flags, sid,
                                                                       payload[:40]))
+                    if typ == WINDOW_UPDATE and len(payload) == 4:
+                        n = struct.unpack(">I", payload)[0] & 0x7fffffff
+                        self.windows[sid] = self.windows.get(sid, self.stream_window()) + n
                     return typ, flags, sid, payload
             if self.closed:
                 return None
@@ -178,6 +185,31 @@ class Conn:
             if not got:
                 self.closed = True
             self.buf += got
+
+    def stream_window(self):
+        return self.server_settings.get(S_INITIAL_WINDOW_SIZE, 65535)
+
+    def send_data(self, sid, payload, end=False):
+        """DATA within the server's windows (its SETTINGS and WINDOW_UPDATEs,
+        read meanwhile; other frames wait in the backlog for read)."""
+        self.windows.setdefault(sid, self.stream_window())
+        held = []
+        while True:
+            room = min(self.windows[0], self.windows[sid], 16384, len(payload))
+            if room > 0 or (not payload and end):
+                piece, payload = payload[:room], payload[room:]
+                self.windows[0] -= len(piece)
+                self.windows[sid] -= len(piece)
+                self.send(data(sid, piece, end=end and not payload))
+                if not payload:
+                    break
+                continue
+            f = self.read()
+            if f is None:
+                fail("closed while sending DATA")
+            if f[0] != WINDOW_UPDATE:
+                held.append(f)
+        self.backlog = held + self.backlog
 
     def frames_until(self, cond, timeout=5.0):
         """Frames read until cond(frame) is true (that frame last), or the close."""
