@@ -39,6 +39,8 @@
 #include "http/request.h"
 #include "net/conn.h"
 
+#define H2_DRAIN_PING "gale-bye" /* the PING of h2_drain: 8 octets */
+
 static int h2_send_head(gale_request *r, int streaming);
 static void h2_send_body(gale_request *r);
 static void h2_flush(gale_request *r);
@@ -592,6 +594,13 @@ static int h2_bucket_take(struct h2_conn *hc, struct h2_bucket *b, double burst,
 static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *user)
 {
     struct h2_conn *hc = user;
+    if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) && hc->goaway &&
+        !hc->goaway_final && memcmp(frame->ping.opaque_data, H2_DRAIN_PING, 8) == 0) {
+        hc->goaway_final = 1; /* the second step of h2_drain */
+        nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(s),
+                              NGHTTP2_NO_ERROR, NULL, 0);
+        return 0;
+    }
     if (frame->hd.type == NGHTTP2_RST_STREAM) {
         h2_bucket_take(hc, &hc->resets, hc->set->max_resets, hc->set->reset_rate, "resets");
         return 0;
@@ -862,6 +871,11 @@ static void h2_timeout(struct conn *c)
         h2_send(hc);
         return;
     }
+    if (hc->goaway && !hc->goaway_sent && hc->nstreams == 0) {
+        h2_goaway_start(hc); /* draining, and idle for a while: see h2_drain */
+        h2_send(hc);
+        return;
+    }
     /* idle, a header block never finished, or a window that never opens */
     log_debug("%s: HTTP/2 connection timed out", c->client);
     nghttp2_session_terminate_session(hc->s, NGHTTP2_NO_ERROR);
@@ -870,7 +884,36 @@ static void h2_timeout(struct conn *c)
     conn_close_after_write(c);
 }
 
-/* The worker stops: GOAWAY with the last stream taken; those finish. */
+/* GOAWAY in two steps (RFC 9113 6.8): one of 2^31-1 tells the client to
+ * open no more streams here, and a PING follows it; its ACK means every
+ * stream the client sent before has arrived, and the GOAWAY with the last
+ * stream taken goes then (h2_on_frame_recv): no request in flight is
+ * refused. A client that never answers the PING is closed once idle
+ * (h2_timer). */
+void h2_goaway_start(struct h2_conn *hc)
+{
+    if (hc->goaway_sent)
+        return;
+    hc->goaway_sent = 1;
+    if (hc->drain_ev)
+        evtimer_del(hc->drain_ev);
+    nghttp2_submit_shutdown_notice(hc->s);
+    nghttp2_submit_ping(hc->s, NGHTTP2_FLAG_NONE, (const uint8_t *)H2_DRAIN_PING);
+    h2_later(hc);
+}
+
+static void h2_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+    h2_goaway_start(arg);
+}
+
+/* The worker stops. A client that gets a GOAWAY must open a new connection
+ * for its next requests, which some (load testers, simple libraries) never
+ * do: a connection is told once it has had no stream for the drain's idle
+ * time (h2_timeout), as an idle HTTP/1 one is closed, since a client
+ * between two requests has none for a moment; or when half the grace
+ * period has gone. WebSockets are closed with 1001 now. The streams taken
+ * finish within the grace period. */
 static void h2_drain(struct conn *c)
 {
     struct h2_conn *hc = c->data;
@@ -879,14 +922,17 @@ static void h2_drain(struct conn *c)
     hc->goaway = 1;
     for (struct h2_stream *st = hc->streams; st; st = st->next)
         h2_tunnel_drain(st); /* close frames only: the list stays */
-    nghttp2_submit_goaway(hc->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(hc->s),
-                          NGHTTP2_NO_ERROR, NULL, 0);
-    h2_send(hc);
+    struct timeval tv = util_timeval(hc->loop->cfg->grace_period / 2);
+    if (!hc->drain_ev && !(hc->drain_ev = evtimer_new(hc->loop->base, h2_drain_cb, hc)))
+        util_oom();
+    evtimer_add(hc->drain_ev, &tv);
+    h2_send(hc); /* arms the drain's idle time (h2_timer) */
 }
 
 static void h2_release(struct conn *c)
 {
     struct h2_conn *hc = c->data;
+    hc->goaway_sent = 1; /* nothing more to tell the client */
     /* the session goes first: its stream close callbacks must not run later */
     struct h2_stream *st = hc->streams;
     while (st) {
@@ -907,6 +953,8 @@ static void h2_release(struct conn *c)
     nghttp2_session_del(hc->s);
     if (hc->after_ev)
         event_free(hc->after_ev);
+    if (hc->drain_ev)
+        event_free(hc->drain_ev);
     free(hc);
     c->data = NULL;
 }

@@ -81,17 +81,22 @@ struct h2_conn {
     size_t nstreams;
     struct event *after_ev; /* drained checks and sends, from the loop */
     unsigned processing : 1;
-    unsigned goaway : 1;
-    struct h2_bucket resets; /* rapid reset: max_resets, refilled at reset_rate/s */
-    struct h2_bucket empty;  /* DATA frames that carry nothing and end nothing */
-    int32_t max_id;          /* the highest stream the client opened */
-    uint64_t opened;         /* bit i: stream max_id - 2i was opened */
+    unsigned goaway : 1;       /* draining */
+    unsigned goaway_sent : 1;  /* the shutdown notice went (h2_goaway_start) */
+    unsigned goaway_final : 1; /* ... and the GOAWAY with the last stream id */
+    struct event *drain_ev;    /* draining: the notice at the latest */
+    struct h2_bucket resets;   /* rapid reset: max_resets, refilled at reset_rate/s */
+    struct h2_bucket empty;    /* DATA frames that carry nothing and end nothing */
+    int32_t max_id;            /* the highest stream the client opened */
+    uint64_t opened;           /* bit i: stream max_id - 2i was opened */
 };
 
 /* Send frames from the loop, not from inside the caller. */
 void h2_later(struct h2_conn *hc);
 /* The answer's data provider waits for more: wake it. */
 void h2_resume(struct h2_stream *st);
+/* Draining: tell the client to open no more streams (h2.c). */
+void h2_goaway_start(struct h2_conn *hc);
 /* Refuse a request whose head is in: an error answer, the stream reset. */
 void h2_fail(struct h2_stream *st, int status, const char *why);
 
