@@ -41,10 +41,6 @@
 
 #define H2_DRAIN_PING "gale-bye" /* the PING of h2_drain: 8 octets */
 
-static int h2_send_head(gale_request *r, int streaming);
-static void h2_send_body(gale_request *r);
-static void h2_flush(gale_request *r);
-static void h2_end(gale_request *r);
 static void h2_done(gale_request *r);
 static struct conn *h2_conn_of(const gale_request *r);
 static void h2_body_wanted(gale_request *r);
@@ -111,161 +107,7 @@ static struct conn *h2_conn_of(const gale_request *r)
     return ((const struct h2_stream *)r->stream)->hc->c;
 }
 
-/* ---- answers ---- */
-
-static void h2_nv(nghttp2_nv *nv, const char *name, size_t nlen, const char *value, size_t vlen)
-{
-    nv->name = (uint8_t *)name;
-    nv->namelen = nlen;
-    nv->value = (uint8_t *)value;
-    nv->valuelen = vlen;
-    nv->flags = NGHTTP2_NV_FLAG_NONE;
-}
-
-/* HTTP/1's connection-specific fields have no place in HTTP/2 (RFC 9113
- * 8.2.2): a handler's or stage's are dropped. */
-static int h2_connection_field(const char *name)
-{
-    static const char *const names[] = {"connection", "keep-alive", "proxy-connection",
-                                        "transfer-encoding", "upgrade"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcasecmp(name, names[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* Field names are lowercase in HTTP/2 (RFC 9113 8.2.1). */
-static char *h2_lower(struct arena *a, const char *s, size_t *len)
-{
-    *len = strlen(s);
-    char *l = arena_alloc(a, *len + 1);
-    for (size_t i = 0; i <= *len; i++)
-        l[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
-    return l;
-}
-
-static ssize_t h2_data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
-                            uint32_t *flags, nghttp2_data_source *source, void *user)
-{
-    struct h2_stream *st = source->ptr;
-    size_t have = evbuffer_get_length(st->out);
-    if (have == 0 && !st->ended) {
-        st->deferred = 1;
-        return NGHTTP2_ERR_DEFERRED;
-    }
-    size_t n = have < length ? have : length;
-    /* the bytes move to the socket's buffer in h2_data_send: no copy here,
-     * and file segments stay sendfile's */
-    *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-    if (n == have && st->ended)
-        *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return (ssize_t)n;
-}
-
-static int h2_data_send(nghttp2_session *s, nghttp2_frame *frame, const uint8_t *framehd,
-                        size_t length, nghttp2_data_source *source, void *user)
-{
-    struct h2_conn *hc = user;
-    struct h2_stream *st = source->ptr;
-    struct evbuffer *out = conn_out(hc->c);
-    if (conn_pending(hc->c) > H2_OUT_HIGH)
-        return NGHTTP2_ERR_WOULDBLOCK;
-    evbuffer_add(out, framehd, 9);
-    evbuffer_remove_buffer(st->out, out, length);
-    if (st->req)
-        st->req->bytes_out += length;
-    return 0;
-}
-
-static int h2_send_head(gale_request *r, int streaming)
-{
-    struct h2_stream *st = r->stream;
-    struct h2_conn *hc = st->hc;
-    nghttp2_nv *nva = arena_alloc(r->arena, sizeof(nghttp2_nv) * (r->nrh + 4));
-    size_t n = 0;
-    char *status = arena_alloc(r->arena, 4);
-    status[0] = (char)('0' + r->status / 100 % 10);
-    status[1] = (char)('0' + r->status / 10 % 10);
-    status[2] = (char)('0' + r->status % 10);
-    status[3] = '\0';
-    h2_nv(&nva[n++], ":status", 7, status, 3);
-    size_t dlen;
-    const char *date = loop_date_header(r->loop, &dlen);
-    /* the loop's "Date: ...\r\n": the value alone */
-    if (dlen > 8)
-        h2_nv(&nva[n++], "date", 4, date + 6, dlen - 8);
-    if (r->loop->server_len > 10)
-        h2_nv(&nva[n++], "server", 6, r->loop->server + 8, r->loop->server_len - 10);
-    for (size_t i = 0; i < r->nrh; i++) {
-        if (h2_connection_field(r->rh[i].name))
-            continue;
-        size_t nlen;
-        char *name = h2_lower(r->arena, r->rh[i].name, &nlen);
-        h2_nv(&nva[n++], name, nlen, r->rh[i].value, strlen(r->rh[i].value));
-    }
-    int body = !pipeline_status_no_body(r->status);
-    if (body && (!streaming || r->length_known)) {
-        char *len = arena_alloc(r->arena, 24);
-        unsigned long long v = r->length_known ? r->known_length : evbuffer_get_length(r->out);
-        int l = snprintf(len, 24, "%llu", v);
-        h2_nv(&nva[n++], "content-length", 14, len, (size_t)l);
-    }
-    nghttp2_data_provider prd = {.source.ptr = st, .read_callback = h2_data_read};
-    int rc = nghttp2_submit_response(hc->s, st->id, nva, n, body && !r->is_head ? &prd : NULL);
-    if (rc != 0)
-        return -1;
-    r->head_sent = 1;
-    return 0;
-}
-
-void h2_resume(struct h2_stream *st)
-{
-    if (st->deferred) {
-        st->deferred = 0;
-        nghttp2_session_resume_data(st->hc->s, st->id);
-    }
-}
-
-static void h2_send_body(gale_request *r)
-{
-    struct h2_stream *st = r->stream;
-    size_t len = evbuffer_get_length(r->out);
-    if (r->is_head || pipeline_status_no_body(r->status) || len == 0) {
-        evbuffer_drain(r->out, len);
-        return;
-    }
-    evbuffer_add_buffer(st->out, r->out);
-    h2_resume(st);
-}
-
-/* Frames leave from the loop, never inside a call of the pipeline's:
- * sending may close the stream, and its request must be done by then. */
-static void h2_flush(gale_request *r)
-{
-    struct h2_stream *st = r->stream;
-    if (st->hc->processing)
-        return; /* h2_read sends when nghttp2 returns */
-    h2_later(st->hc);
-}
-
-static void h2_end(gale_request *r)
-{
-    struct h2_stream *st = r->stream;
-    if (r->upgrade) {
-        /* a WebSocket's handshake: the stream lives on (h2_done) */
-    } else if (r->broken) {
-        nghttp2_submit_rst_stream(st->hc->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
-    } else {
-        st->ended = 1;
-        h2_resume(st);
-        /* the answer came before the body's end (an error, or a handler
-         * that did not wait): the rest is not wanted (RFC 9113 8.1) */
-        if (!st->closed && !st->remote_ended &&
-            !nghttp2_session_get_stream_remote_close(st->hc->s, st->id))
-            st->reset_after = 1; /* once the answer is out: h2_on_frame_send */
-    }
-    h2_flush(r);
-}
+/* ---- the request's end ---- */
 
 static void h2_done(gale_request *r)
 {
@@ -468,40 +310,6 @@ static void h2_body_release(struct h2_stream *st)
 
 /* ---- nghttp2's callbacks ---- */
 
-/* Remember which of the last 64 stream ids below the highest the client
- * opened, so that a new stream with a lower id is told from late frames
- * on a stream that was open (h2_on_begin_frame). */
-static void h2_opened(struct h2_conn *hc, int32_t id)
-{
-    if (id > hc->max_id) {
-        int32_t shift = (id - hc->max_id) / 2;
-        hc->opened = shift >= 64 ? 0 : hc->opened << shift;
-        hc->max_id = id;
-    }
-    int32_t back = (hc->max_id - id) / 2;
-    if (back < 64)
-        hc->opened |= (uint64_t)1 << back;
-}
-
-/* RFC 9113 5.1.1: a new stream's id must be above every id used before.
- * nghttp2 ignores HEADERS on a lower id it no longer knows, since they
- * may be trailers on a stream it reset; an id that was never opened is a
- * new stream out of order: a connection error. */
-static int h2_on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *user)
-{
-    struct h2_conn *hc = user;
-    if (hd->type != NGHTTP2_HEADERS || !(hd->stream_id & 1) || hd->stream_id >= hc->max_id ||
-        nghttp2_session_find_stream(s, hd->stream_id))
-        return 0;
-    int32_t back = (hc->max_id - hd->stream_id) / 2;
-    if (back < 64 && !(hc->opened & ((uint64_t)1 << back))) {
-        log_debug("%s: HTTP/2: stream %d opened after %d", hc->c->client, hd->stream_id,
-                  hc->max_id);
-        nghttp2_session_terminate_session(s, NGHTTP2_PROTOCOL_ERROR);
-    }
-    return 0;
-}
-
 static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, void *user)
 {
     struct h2_conn *hc = user;
@@ -569,25 +377,6 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *frame, const ui
     h->name_len = namelen;
     h->value = v;
     h->value_len = valuelen;
-    return 0;
-}
-
-/* Take a token; a client that empties the bucket is told to calm down and
- * is closed: rapid reset (CVE-2023-44487), empty-frame floods. */
-static int h2_bucket_take(struct h2_conn *hc, struct h2_bucket *b, double burst, double rate,
-                          const char *what)
-{
-    double now = util_now();
-    b->tokens += (now - b->time) * rate;
-    if (b->tokens > burst)
-        b->tokens = burst;
-    b->time = now;
-    if (b->tokens < 1) {
-        log_info("%s: HTTP/2 client sends %s too fast: closing", hc->c->client, what);
-        nghttp2_session_terminate_session(hc->s, NGHTTP2_ENHANCE_YOUR_CALM);
-        return -1;
-    }
-    b->tokens -= 1;
     return 0;
 }
 
@@ -792,22 +581,6 @@ static int h2_send(struct h2_conn *hc)
         return -1;
     h2_timer(hc);
     return 0;
-}
-
-/* The GOAWAY code for an error nghttp2 stops reading at. */
-static uint32_t h2_fatal_code(int rc)
-{
-    switch (rc) {
-    case NGHTTP2_ERR_FLOODED:
-    case NGHTTP2_ERR_TOO_MANY_CONTINUATIONS: /* CVE-2024-27316 */
-    case NGHTTP2_ERR_TOO_MANY_SETTINGS:
-        return NGHTTP2_ENHANCE_YOUR_CALM;
-    case NGHTTP2_ERR_NOMEM:
-    case NGHTTP2_ERR_CALLBACK_FAILURE:
-        return NGHTTP2_INTERNAL_ERROR;
-    default: /* a bad preface, a frame out of place */
-        return NGHTTP2_PROTOCOL_ERROR;
-    }
 }
 
 static void h2_read(struct conn *c)

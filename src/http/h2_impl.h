@@ -100,6 +100,26 @@ void h2_goaway_start(struct h2_conn *hc);
 /* Refuse a request whose head is in: an error answer, the stream reset. */
 void h2_fail(struct h2_stream *st, int status, const char *why);
 
+/* ---- answers (h2_answer.c): the wire operations, and nghttp2's way to
+ * move a DATA frame's bytes without a copy ---- */
+int h2_send_head(gale_request *r, int streaming);
+void h2_send_body(gale_request *r);
+void h2_flush(gale_request *r);
+void h2_end(gale_request *r);
+int h2_data_send(nghttp2_session *s, nghttp2_frame *frame, const uint8_t *framehd, size_t length,
+                 nghttp2_data_source *source, void *user);
+
+/* ---- guards (h2_guard.c) ---- */
+/* A new stream of the client's: remembered for h2_on_begin_frame. */
+void h2_opened(struct h2_conn *hc, int32_t id);
+int h2_on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *user);
+/* Take a token from b (burst, then rate a second): -1, the connection told
+ * to calm down, when it is empty. */
+int h2_bucket_take(struct h2_conn *hc, struct h2_bucket *b, double burst, double rate,
+                   const char *what);
+/* The GOAWAY code for an error of nghttp2_session_mem_recv. */
+uint32_t h2_fatal_code(int rc);
+
 /* ---- WebSockets on streams (h2_tunnel.c) ---- */
 
 /* The head of an extended CONNECT is in (st->protocol set): make r the
