@@ -148,6 +148,9 @@ static void h2_after_cb(evutil_socket_t fd, short what, void *arg)
                 break;
             }
     } while (again);
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        if (st->ws && st->held)
+            h2_tunnel_resume(st); /* frames only: the list stays */
     if (h2_send(hc) < 0)
         return;
     if (hc->c->closing || conn_pending(hc->c) != 0)

@@ -127,6 +127,9 @@ uint32_t h2_fatal_code(int rc);
 int h2_tunnel_open(struct h2_stream *st, gale_request *r);
 /* The handshake's request is over: the socket it accepted takes the stream. */
 void h2_tunnel_attach(struct h2_stream *st, gale_ws *ws);
+/* From the loop, after sending: a socket whose output went down takes the
+ * input that waited for it. */
+void h2_tunnel_resume(struct h2_stream *st);
 /* DATA on a tunnel stream: 1 when taken (the windows are the caller's). */
 int h2_tunnel_data(struct h2_stream *st, const uint8_t *data, size_t len);
 /* The client's END_STREAM; the stream gone; the worker draining. */

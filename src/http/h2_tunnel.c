@@ -21,6 +21,8 @@
 #include "http/request.h"
 #include "net/conn.h"
 
+#define H2_TUNNEL_HIGH (1024 * 1024) /* a socket's output above this: stop taking its input */
+
 static struct evbuffer *h2_tunnel_out(void *stream)
 {
     return ((struct h2_stream *)stream)->out;
@@ -90,27 +92,48 @@ int h2_tunnel_open(struct h2_stream *st, gale_request *r)
     return 0;
 }
 
+/* The socket takes what waited in st->held, and the windows open by it. */
+static void h2_tunnel_feed(struct h2_stream *st)
+{
+    struct evbuffer *held = st->held;
+    size_t len = evbuffer_get_length(held);
+    st->held = NULL;
+    pipeline_upgrade()->stream_read(st->ws, evbuffer_pullup(held, -1), len);
+    evbuffer_free(held);
+    if (st->ws)
+        nghttp2_session_consume(st->hc->s, st->id, len);
+}
+
 void h2_tunnel_attach(struct h2_stream *st, gale_ws *ws)
 {
     st->ws = ws;
     st->state = HS_TUNNEL;
-    if (st->held) { /* frames sent before the handshake's end */
-        size_t len = evbuffer_get_length(st->held);
-        pipeline_upgrade()->stream_read(ws, evbuffer_pullup(st->held, -1), len);
-        evbuffer_free(st->held);
-        st->held = NULL;
-        if (st->ws)
-            nghttp2_session_consume(st->hc->s, st->id, len);
-    }
+    if (st->held) /* frames sent before the handshake's end */
+        h2_tunnel_feed(st);
     if (st->ws && st->remote_ended)
         pipeline_upgrade()->stream_end(ws);
 }
 
+void h2_tunnel_resume(struct h2_stream *st)
+{
+    if (st->ws && st->held && evbuffer_get_length(st->out) <= H2_TUNNEL_HIGH)
+        h2_tunnel_feed(st);
+}
+
 int h2_tunnel_data(struct h2_stream *st, const uint8_t *data, size_t len)
 {
-    if (st->ws) {
+    if (st->ws && !st->held && evbuffer_get_length(st->out) <= H2_TUNNEL_HIGH) {
         nghttp2_session_consume(st->hc->s, st->id, len);
         pipeline_upgrade()->stream_read(st->ws, data, len);
+        return 1;
+    }
+    if (st->ws) {
+        /* the client sends faster than it reads the answers (an echo): what
+         * it sends waits unconsumed, so its window closes, until our output
+         * goes down (h2_tunnel_resume), as ws.c stops reading a connection */
+        if (!st->held && !(st->held = evbuffer_new()))
+            return 0;
+        evbuffer_add(st->held, data, len);
         return 1;
     }
     if (st->state != HS_HANDLER)

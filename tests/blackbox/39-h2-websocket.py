@@ -261,6 +261,65 @@ def test_websocket_over_h2():
         c.close()
 
 
+def test_backpressure():
+    """A client that sends echoes without reading them: once a megabyte of
+    answers waits, gale stops taking its input (the stream's window closes);
+    when the client reads, everything flows again and every echo comes."""
+    from galetest import Fail
+    with h2c_gale() as g:
+        c = conn(g)
+        ws = Socket(c, 1)
+        msg = os.urandom(60000)
+        total = wsframe(BINARY, msg) * 40  # 2.4 MB of echoes asked for
+        sent, unacked = 0, 0
+        c.windows.setdefault(1, c.stream_window())
+
+        def room():
+            return min(c.windows[0], c.windows[1], 16384, len(total) - sent)
+
+        # without reading: the windows stop opening
+        try:
+            while sent < len(total):
+                n = room()
+                if n > 0:
+                    c.send(data(1, total[sent:sent + n], end=False))
+                    c.windows[0] -= n
+                    c.windows[1] -= n
+                    sent += n
+                    continue
+                f = c.read(3)
+                if f is None:
+                    fail("closed")
+                if f[0] == DATA and f[2] == 1:
+                    ws.buf += f[3]
+                    unacked += len(f[3])
+        except Fail:
+            pass  # no frame for a while: the server holds the input back
+        check(sent < len(total), "the server stopped opening the windows: %d sent" % sent)
+        check(sent > 1000000, "a megabyte of answers waits first: %d sent" % sent)
+        # now reading: the rest goes through, every echo comes back whole
+        c.send(window_update(0, unacked) + window_update(1, unacked))
+        echoes = 0
+        while echoes < 40:
+            n = room()
+            if n > 0:
+                c.send(data(1, total[sent:sent + n], end=False))
+                c.windows[0] -= n
+                c.windows[1] -= n
+                sent += n
+                continue
+            f = ws.next_frame()
+            if f[0] == DATA:
+                ws.buf += f[3]
+            got, ws.buf = parse_wsframes(ws.buf)
+            for fin, _, op, payload in got:
+                eq((fin, op, payload == msg), (True, BINARY, True), "echo %d" % echoes)
+                echoes += 1
+        eq(sent, len(total), "all sent")
+        c.alive("after the back-pressure")
+        c.close()
+
+
 def test_deflate_and_refusals():
     with h2c_gale() as g:
         c = conn(g)
