@@ -68,6 +68,7 @@ static struct h2_stream *h2_stream_new(struct h2_conn *hc, int32_t id)
     st->hc = hc;
     st->id = id;
     st->state = HS_HEAD;
+    st->heard = util_now();
     st->arena = arena_new(H2_ARENA_SIZE);
     st->out = evbuffer_new();
     if (!st->out)
@@ -428,6 +429,8 @@ static int h2_on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8
 {
     struct h2_conn *hc = user;
     struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+    if (st)
+        st->heard = util_now();
     if (st && st->tunnel && h2_tunnel_data(st, data, len))
         return 0;
     if (!st || st->state != HS_BODY || !st->req) {
@@ -548,17 +551,41 @@ static int h2_check_end(struct h2_conn *hc)
 }
 
 /* Arm the timer for what the connection waits for. */
+/* A body the client stopped sending: the stream's own last DATA counts, so
+ * that its neighbours' traffic does not keep it alive. */
+static int h2_body_waits(const struct h2_stream *st)
+{
+    return st->state == HS_BODY && !st->body_held && !st->closed && st->req;
+}
+
+/* When the first waiting body times out, or 0 when none waits. */
+static double h2_body_due(struct h2_conn *hc)
+{
+    double first = 0;
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        if (h2_body_waits(st) && (first == 0 || st->heard < first))
+            first = st->heard;
+    return first ? first + hc->lim->body_timeout : 0;
+}
+
 static void h2_timer(struct h2_conn *hc)
 {
-    int receiving = 0, sending = 0;
+    int heads = 0, sending = 0;
     for (struct h2_stream *st = hc->streams; st; st = st->next) {
-        if ((st->state == HS_HEAD || (st->state == HS_BODY && !st->body_held)) && !st->closed)
-            receiving = 1;
+        if (st->state == HS_HEAD && !st->closed)
+            heads = 1;
         if (evbuffer_get_length(st->out) && !st->closed)
             sending = 1;
     }
+    double due = heads ? 0 : h2_body_due(hc);
+    if (due) {
+        double left = due - util_now();
+        struct timeval tv = util_timeval(left > 0.001 ? left : 0.001);
+        conn_timer(hc->c, &tv);
+        return;
+    }
     const struct timeval *tv = NULL;
-    if (receiving)
+    if (heads)
         tv = hc->loop->tv[LOOP_TV_BODY];
     else if (sending || conn_pending(hc->c))
         tv = hc->loop->tv[LOOP_TV_SEND];
@@ -634,8 +661,9 @@ static void h2_timeout(struct conn *c)
      * ids first, since answering may change the list */
     int32_t *ids = xcalloc(hc->nstreams + 1, sizeof(*ids));
     size_t n = 0;
+    double now = util_now();
     for (struct h2_stream *st = hc->streams; st; st = st->next)
-        if (st->req && st->state == HS_BODY && !st->body_held && !st->closed)
+        if (h2_body_waits(st) && now - st->heard >= hc->lim->body_timeout - 0.001)
             ids[n++] = st->id;
     for (size_t i = 0; i < n; i++) {
         struct h2_stream *st = nghttp2_session_get_stream_user_data(hc->s, ids[i]);
@@ -643,7 +671,7 @@ static void h2_timeout(struct conn *c)
             h2_fail(st, 408, "request body not received in time");
     }
     free(ids);
-    if (n) {
+    if (n || h2_body_due(hc)) { /* others wait: their time is not up */
         h2_send(hc);
         return;
     }

@@ -60,6 +60,7 @@ struct h2_stream {
     int fail_status;        /* the head is refused: answered when it is complete */
     const char *fail_why;   /* ... saying why */
     uint64_t body_received; /* DATA bytes so far */
+    double heard;           /* when the client last sent on it (util_now) */
     unsigned closed : 1;    /* nghttp2 closed it */
     unsigned deferred : 1;  /* the data provider waits for more body */
     unsigned ended : 1;     /* the answer is complete: EOF after `out` */

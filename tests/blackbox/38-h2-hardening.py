@@ -231,6 +231,30 @@ def endless_body():
     c.close()
 
 
+def stalled_beside_busy():
+    """A body that stops coming times out on its own, while other streams
+    of the connection keep it busy (each stream's last DATA counts)."""
+    c = Conn(G)
+    c.send(headers(1, req_fields("POST", "/echo"), end_stream=False) +
+           data(1, b"p" * 100, end=False))
+    stalled = None
+    for sid in range(3, 83, 2):
+        c.send(headers(sid, req_fields(path="/greet/busy")))
+        while True:
+            f = c.read(10)
+            if f is None:
+                fail("closed while busy")
+            if f[2] == 1 and f[0] == HEADERS:
+                stalled = decode_block(f[3], f[1])
+            if f[2] == sid and f[1] & END_STREAM:
+                break
+        if stalled:
+            break
+        time.sleep(0.2)  # busier than body_timeout: the connection is never silent that long
+    eq(stalled, [(":status", "408")], "the stalled body beside a busy stream: 408")
+    c.close()
+
+
 def test_hardening():
     global G
     with gale() as G:
@@ -244,6 +268,7 @@ def test_hardening():
         flat("empty DATA flood", empty_data_flood, rounds=10)
         flat("a window that never opens", stuck_window, warm=1, rounds=2)
         flat("a body that never ends", endless_body, warm=1, rounds=2)
+        flat("a body that stalls beside busy streams", stalled_beside_busy, warm=1, rounds=1)
 
 
 if __name__ == "__main__":
