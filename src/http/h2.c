@@ -568,16 +568,31 @@ static double h2_body_due(struct h2_conn *hc)
     return first ? first + hc->lim->body_timeout : 0;
 }
 
+/* An answer the client's windows hold back: on the stream's own clock too,
+ * so that PINGs or a neighbour's traffic do not keep it waiting forever. */
+static int h2_answer_waits(const struct h2_stream *st)
+{
+    return evbuffer_get_length(st->out) && !st->closed;
+}
+
+static double h2_send_due(struct h2_conn *hc)
+{
+    double first = 0;
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        if (h2_answer_waits(st) && (first == 0 || st->moved < first))
+            first = st->moved;
+    return first ? first + hc->lim->send_timeout : 0;
+}
+
 static void h2_timer(struct h2_conn *hc)
 {
-    int heads = 0, sending = 0;
-    for (struct h2_stream *st = hc->streams; st; st = st->next) {
+    int heads = 0;
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
         if (st->state == HS_HEAD && !st->closed)
             heads = 1;
-        if (evbuffer_get_length(st->out) && !st->closed)
-            sending = 1;
-    }
-    double due = heads ? 0 : h2_body_due(hc);
+    double due = heads ? 0 : h2_body_due(hc), sdue = h2_send_due(hc);
+    if (!heads && !conn_pending(hc->c) && sdue && (!due || sdue < due))
+        due = sdue;
     if (due) {
         double left = due - util_now();
         struct timeval tv = util_timeval(left > 0.001 ? left : 0.001);
@@ -587,7 +602,7 @@ static void h2_timer(struct h2_conn *hc)
     const struct timeval *tv = NULL;
     if (heads)
         tv = hc->loop->tv[LOOP_TV_BODY];
-    else if (sending || conn_pending(hc->c))
+    else if (conn_pending(hc->c))
         tv = hc->loop->tv[LOOP_TV_SEND];
     else if (hc->nstreams == 0)
         tv = hc->loop->tv[hc->loop->draining ? LOOP_TV_DRAIN_IDLE : LOOP_TV_IDLE];
@@ -671,8 +686,12 @@ static void h2_timeout(struct conn *c)
             h2_fail(st, 408, "request body not received in time");
     }
     free(ids);
-    if (n || h2_body_due(hc)) { /* others wait: their time is not up */
-        h2_send(hc);
+    int stalled = 0;
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        if (h2_answer_waits(st) && now - st->moved >= hc->lim->send_timeout - 0.001)
+            stalled = 1;
+    if (!stalled && (n || h2_body_due(hc) || h2_send_due(hc))) {
+        h2_send(hc); /* others wait: their time is not up */
         return;
     }
     if (hc->goaway && !hc->goaway_sent && hc->nstreams == 0) {

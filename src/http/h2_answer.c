@@ -80,6 +80,7 @@ int h2_data_send(nghttp2_session *s, nghttp2_frame *frame, const uint8_t *frameh
         return NGHTTP2_ERR_WOULDBLOCK;
     evbuffer_add(out, framehd, 9);
     evbuffer_remove_buffer(st->out, out, length);
+    st->moved = util_now();
     if (st->req)
         st->req->bytes_out += length;
     return 0;
@@ -119,6 +120,7 @@ int h2_send_head(gale_request *r, int streaming)
         h2_nv(&nva[n++], "content-length", 14, len, (size_t)l);
     }
     nghttp2_data_provider prd = {.source.ptr = st, .read_callback = h2_data_read};
+    st->moved = util_now();
     int rc = nghttp2_submit_response(hc->s, st->id, nva, n, body && !r->is_head ? &prd : NULL);
     if (rc != 0)
         return -1;
@@ -130,6 +132,7 @@ void h2_resume(struct h2_stream *st)
 {
     if (st->deferred) {
         st->deferred = 0;
+        st->moved = util_now(); /* the answer waits from now, not from its last piece */
         nghttp2_session_resume_data(st->hc->s, st->id);
     }
 }

@@ -61,6 +61,7 @@ struct h2_stream {
     const char *fail_why;   /* ... saying why */
     uint64_t body_received; /* DATA bytes so far */
     double heard;           /* when the client last sent on it (util_now) */
+    double moved;           /* when its answer last moved on (or began to wait) */
     unsigned closed : 1;    /* nghttp2 closed it */
     unsigned deferred : 1;  /* the data provider waits for more body */
     unsigned ended : 1;     /* the answer is complete: EOF after `out` */

@@ -221,6 +221,23 @@ def stuck_window():
     check(code in (-1, NO_ERROR), "a window that never opens: closed quietly (%d)" % code)
 
 
+def stuck_window_with_pings():
+    """A window that never opens, while the client keeps the connection
+    lively with PINGs: the answer's own clock still runs out."""
+    c = Conn(G, client_settings=[(S_INITIAL_WINDOW_SIZE, 0)])
+    c.send(headers(1, req_fields(path="/greet/stuck")))
+    code = None
+    for i in range(40):
+        c.send(ping(b"lively%02d" % i))
+        seen, f = c.frames_until(lambda f: f[0] in (PING, GOAWAY))
+        if f is None or f[0] == GOAWAY:
+            code = NO_ERROR if f is None else struct.unpack(">I", f[3][4:8])[0]
+            break
+        time.sleep(0.25)  # livelier than send_timeout
+    c.close()
+    eq(code, NO_ERROR, "a window that never opens, with PINGs: closed with NO_ERROR")
+
+
 def endless_body():
     """Bodies that never end: 408 after body_timeout."""
     c = Conn(G)
@@ -267,6 +284,7 @@ def test_hardening():
         flat("PING flood", ping_flood, rounds=5)
         flat("empty DATA flood", empty_data_flood, rounds=10)
         flat("a window that never opens", stuck_window, warm=1, rounds=2)
+        flat("a window that never opens, with PINGs", stuck_window_with_pings, warm=1, rounds=1)
         flat("a body that never ends", endless_body, warm=1, rounds=2)
         flat("a body that stalls beside busy streams", stalled_beside_busy, warm=1, rounds=1)
 
