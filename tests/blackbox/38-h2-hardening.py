@@ -272,21 +272,35 @@ def stalled_beside_busy():
     c.close()
 
 
-def test_hardening():
+def serve(cases):
+    """Run (what, attack, keyword arguments of flat) on one fresh gale."""
     global G
     with gale() as G:
-        flat("rapid reset", rapid_reset, rounds=10)
-        flat("CONTINUATION flood", continuation_flood)
-        flat("one endless field in CONTINUATIONs", continuation_one_big_field, rounds=5)
-        flat("HPACK bomb", hpack_bomb, rounds=10)
-        flat("oversized header lists", oversized_list)
-        flat("SETTINGS flood", settings_flood, rounds=5)
-        flat("PING flood", ping_flood, rounds=5)
-        flat("empty DATA flood", empty_data_flood, rounds=10)
-        flat("a window that never opens", stuck_window, warm=1, rounds=2)
-        flat("a window that never opens, with PINGs", stuck_window_with_pings, warm=1, rounds=1)
-        flat("a body that never ends", endless_body, warm=1, rounds=2)
-        flat("a body that stalls beside busy streams", stalled_beside_busy, warm=1, rounds=1)
+        for what, attack, kw in cases:
+            flat(what, attack, **kw)
+
+
+def test_resets_and_floods():
+    serve([("rapid reset", rapid_reset, {"rounds": 10}),
+           ("CONTINUATION flood", continuation_flood, {}),
+           ("one endless field in CONTINUATIONs", continuation_one_big_field, {"rounds": 5}),
+           ("SETTINGS flood", settings_flood, {"rounds": 5}),
+           ("PING flood", ping_flood, {"rounds": 5}),
+           ("empty DATA flood", empty_data_flood, {"rounds": 10})])
+
+
+def test_header_bombs():
+    serve([("HPACK bomb", hpack_bomb, {"rounds": 10}),
+           ("oversized header lists", oversized_list, {})])
+
+
+def test_stalls():
+    serve([("a window that never opens", stuck_window, {"warm": 1, "rounds": 2}),
+           ("a window that never opens, with PINGs", stuck_window_with_pings,
+            {"warm": 1, "rounds": 1}),
+           ("a body that never ends", endless_body, {"warm": 1, "rounds": 2}),
+           ("a body that stalls beside busy streams", stalled_beside_busy,
+            {"warm": 1, "rounds": 1})])
 
 
 if __name__ == "__main__":
