@@ -416,7 +416,14 @@ static void worker_setup(struct worker *w, const struct listen_set *ls, const st
     worker_build_router(w);
     /* What the request pipeline is made of in this worker: the WebSocket
      * upgrade, and the output stages in the order answers pass them. */
-    static const struct http_upgrade websocket = {ws_accept, ws_attach};
+    static const struct http_upgrade websocket = {
+        .accept = ws_accept,
+        .attach = ws_attach,
+        .stream_read = ws_stream_read,
+        .stream_end = ws_stream_end,
+        .stream_gone = ws_stream_gone,
+        .stream_drain = ws_stream_drain,
+    };
     pipeline_set_upgrade(&websocket);
     pipeline_stage_add(&etag_stage);
     pipeline_stage_add(&compress_stage);

@@ -32,74 +32,15 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/util.h"
+#include "http/h2_impl.h"
 #include "http/h2_settings.h"
 #include "http/http_parser.h"
 #include "http/pipeline.h"
 #include "http/request.h"
 #include "net/conn.h"
 
-#define H2_ARENA_SIZE 4096
-#define H2_OUT_HIGH (256 * 1024) /* ask nghttp2 for no more frames above this */
+#define H2_DRAIN_PING "gale-bye" /* the PING of h2_drain: 8 octets */
 
-enum h2_stream_state { HS_HEAD, HS_BODY, HS_HANDLER, HS_DONE };
-
-/* Empty DATA frames cost the server work and the client nothing: a burst of
- * H2_EMPTY_BURST, then H2_EMPTY_RATE a second. */
-#define H2_EMPTY_BURST 100
-#define H2_EMPTY_RATE 10
-
-struct h2_conn;
-
-/* A token bucket: what a client may do in a burst, then at a rate. */
-struct h2_bucket {
-    double tokens, time;
-};
-
-struct h2_stream {
-    struct h2_conn *hc;
-    struct h2_stream *prev, *next;
-    int32_t id;
-    enum h2_stream_state state;
-    struct arena *arena;
-    gale_request *req;
-    struct evbuffer *out;  /* the answer's body, waiting for the windows */
-    struct evbuffer *held; /* a streamed body the handler has not asked for yet */
-    struct http_header *hdrs;
-    size_t nhdrs;
-    size_t head_bytes; /* the header list's size so far (limits.max_header_size) */
-    const char *method, *path, *scheme, *authority;
-    char *cookie;           /* cookie fields joined (RFC 9113 8.2.3) */
-    int fail_status;        /* the head is refused: answered when it is complete */
-    const char *fail_why;   /* ... saying why */
-    uint64_t body_received; /* DATA bytes so far */
-    unsigned closed : 1;    /* nghttp2 closed it */
-    unsigned deferred : 1;  /* the data provider waits for more body */
-    unsigned ended : 1;     /* the answer is complete: EOF after `out` */
-    unsigned body_held : 1; /* wire->read_body has not come yet */
-    unsigned drain_watch : 1;
-    unsigned body_wanted : 1; /* wire->read_body came: feed what was held, from the loop */
-    unsigned reset_after : 1; /* RST_STREAM NO_ERROR after the answer's last frame */
-};
-
-struct h2_conn {
-    struct conn *c;
-    struct loop *loop;
-    const struct config_limits *lim;
-    const struct h2_settings *set;
-    nghttp2_session *s;
-    struct h2_stream *streams;
-    size_t nstreams;
-    struct event *after_ev; /* drained checks and sends, from the loop */
-    unsigned processing : 1;
-    unsigned goaway : 1;
-    struct h2_bucket resets; /* rapid reset: max_resets, refilled at reset_rate/s */
-    struct h2_bucket empty;  /* DATA frames that carry nothing and end nothing */
-};
-
-static int h2_send_head(gale_request *r, int streaming);
-static void h2_send_body(gale_request *r);
-static void h2_flush(gale_request *r);
-static void h2_end(gale_request *r);
 static void h2_done(gale_request *r);
 static struct conn *h2_conn_of(const gale_request *r);
 static void h2_body_wanted(gale_request *r);
@@ -117,7 +58,6 @@ static const struct http_wire h2_wire = {
 };
 
 static int h2_send(struct h2_conn *hc);
-static void h2_later(struct h2_conn *hc);
 static void h2_body_release(struct h2_stream *st);
 
 /* ---- streams ---- */
@@ -128,6 +68,7 @@ static struct h2_stream *h2_stream_new(struct h2_conn *hc, int32_t id)
     st->hc = hc;
     st->id = id;
     st->state = HS_HEAD;
+    st->heard = util_now();
     st->arena = arena_new(H2_ARENA_SIZE);
     st->out = evbuffer_new();
     if (!st->out)
@@ -167,167 +108,21 @@ static struct conn *h2_conn_of(const gale_request *r)
     return ((const struct h2_stream *)r->stream)->hc->c;
 }
 
-/* ---- answers ---- */
-
-static void h2_nv(nghttp2_nv *nv, const char *name, size_t nlen, const char *value, size_t vlen)
-{
-    nv->name = (uint8_t *)name;
-    nv->namelen = nlen;
-    nv->value = (uint8_t *)value;
-    nv->valuelen = vlen;
-    nv->flags = NGHTTP2_NV_FLAG_NONE;
-}
-
-/* HTTP/1's connection-specific fields have no place in HTTP/2 (RFC 9113
- * 8.2.2): a handler's or stage's are dropped. */
-static int h2_connection_field(const char *name)
-{
-    static const char *const names[] = {"connection", "keep-alive", "proxy-connection",
-                                        "transfer-encoding", "upgrade"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcasecmp(name, names[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* Field names are lowercase in HTTP/2 (RFC 9113 8.2.1). */
-static char *h2_lower(struct arena *a, const char *s, size_t *len)
-{
-    *len = strlen(s);
-    char *l = arena_alloc(a, *len + 1);
-    for (size_t i = 0; i <= *len; i++)
-        l[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
-    return l;
-}
-
-static ssize_t h2_data_read(nghttp2_session *s, int32_t id, uint8_t *buf, size_t length,
-                            uint32_t *flags, nghttp2_data_source *source, void *user)
-{
-    struct h2_stream *st = source->ptr;
-    size_t have = evbuffer_get_length(st->out);
-    if (have == 0 && !st->ended) {
-        st->deferred = 1;
-        return NGHTTP2_ERR_DEFERRED;
-    }
-    size_t n = have < length ? have : length;
-    /* the bytes move to the socket's buffer in h2_data_send: no copy here,
-     * and file segments stay sendfile's */
-    *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-    if (n == have && st->ended)
-        *flags |= NGHTTP2_DATA_FLAG_EOF;
-    return (ssize_t)n;
-}
-
-static int h2_data_send(nghttp2_session *s, nghttp2_frame *frame, const uint8_t *framehd,
-                        size_t length, nghttp2_data_source *source, void *user)
-{
-    struct h2_conn *hc = user;
-    struct h2_stream *st = source->ptr;
-    struct evbuffer *out = conn_out(hc->c);
-    if (conn_pending(hc->c) > H2_OUT_HIGH)
-        return NGHTTP2_ERR_WOULDBLOCK;
-    evbuffer_add(out, framehd, 9);
-    evbuffer_remove_buffer(st->out, out, length);
-    if (st->req)
-        st->req->bytes_out += length;
-    return 0;
-}
-
-static int h2_send_head(gale_request *r, int streaming)
-{
-    struct h2_stream *st = r->stream;
-    struct h2_conn *hc = st->hc;
-    nghttp2_nv *nva = arena_alloc(r->arena, sizeof(nghttp2_nv) * (r->nrh + 4));
-    size_t n = 0;
-    char *status = arena_alloc(r->arena, 4);
-    status[0] = (char)('0' + r->status / 100 % 10);
-    status[1] = (char)('0' + r->status / 10 % 10);
-    status[2] = (char)('0' + r->status % 10);
-    status[3] = '\0';
-    h2_nv(&nva[n++], ":status", 7, status, 3);
-    size_t dlen;
-    const char *date = loop_date_header(r->loop, &dlen);
-    /* the loop's "Date: ...\r\n": the value alone */
-    if (dlen > 8)
-        h2_nv(&nva[n++], "date", 4, date + 6, dlen - 8);
-    if (r->loop->server_len > 10)
-        h2_nv(&nva[n++], "server", 6, r->loop->server + 8, r->loop->server_len - 10);
-    for (size_t i = 0; i < r->nrh; i++) {
-        if (h2_connection_field(r->rh[i].name))
-            continue;
-        size_t nlen;
-        char *name = h2_lower(r->arena, r->rh[i].name, &nlen);
-        h2_nv(&nva[n++], name, nlen, r->rh[i].value, strlen(r->rh[i].value));
-    }
-    int body = !pipeline_status_no_body(r->status);
-    if (body && (!streaming || r->length_known)) {
-        char *len = arena_alloc(r->arena, 24);
-        unsigned long long v = r->length_known ? r->known_length : evbuffer_get_length(r->out);
-        int l = snprintf(len, 24, "%llu", v);
-        h2_nv(&nva[n++], "content-length", 14, len, (size_t)l);
-    }
-    nghttp2_data_provider prd = {.source.ptr = st, .read_callback = h2_data_read};
-    int rc = nghttp2_submit_response(hc->s, st->id, nva, n, body && !r->is_head ? &prd : NULL);
-    if (rc != 0)
-        return -1;
-    r->head_sent = 1;
-    return 0;
-}
-
-static void h2_resume(struct h2_stream *st)
-{
-    if (st->deferred) {
-        st->deferred = 0;
-        nghttp2_session_resume_data(st->hc->s, st->id);
-    }
-}
-
-static void h2_send_body(gale_request *r)
-{
-    struct h2_stream *st = r->stream;
-    size_t len = evbuffer_get_length(r->out);
-    if (r->is_head || pipeline_status_no_body(r->status) || len == 0) {
-        evbuffer_drain(r->out, len);
-        return;
-    }
-    evbuffer_add_buffer(st->out, r->out);
-    h2_resume(st);
-}
-
-/* Frames leave from the loop, never inside a call of the pipeline's:
- * sending may close the stream, and its request must be done by then. */
-static void h2_flush(gale_request *r)
-{
-    struct h2_stream *st = r->stream;
-    if (st->hc->processing)
-        return; /* h2_read sends when nghttp2 returns */
-    h2_later(st->hc);
-}
-
-static void h2_end(gale_request *r)
-{
-    struct h2_stream *st = r->stream;
-    if (r->broken) {
-        nghttp2_submit_rst_stream(st->hc->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
-    } else {
-        st->ended = 1;
-        h2_resume(st);
-        /* the answer came before the body's end (an error, or a handler
-         * that did not wait): the rest is not wanted (RFC 9113 8.1) */
-        if (!st->closed && !nghttp2_session_get_stream_remote_close(st->hc->s, st->id))
-            st->reset_after = 1; /* once the answer is out: h2_on_frame_send */
-    }
-    h2_flush(r);
-}
+/* ---- the request's end ---- */
 
 static void h2_done(gale_request *r)
 {
     struct h2_stream *st = r->stream;
+    gale_ws *ws = st->tunnel ? r->upgrade : NULL;
     st->req = NULL;
     st->drain_watch = 0;
     st->state = HS_DONE;
     arena_free(st->arena);
     st->arena = NULL;
+    if (ws) {
+        h2_tunnel_attach(st, ws);
+        return;
+    }
     h2_stream_maybe_free(st);
 }
 
@@ -354,6 +149,9 @@ static void h2_after_cb(evutil_socket_t fd, short what, void *arg)
                 break;
             }
     } while (again);
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        if (st->ws && st->held)
+            h2_tunnel_resume(st); /* frames only: the list stays */
     if (h2_send(hc) < 0)
         return;
     if (hc->c->closing || conn_pending(hc->c) != 0)
@@ -369,7 +167,7 @@ static void h2_after_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void h2_later(struct h2_conn *hc)
+void h2_later(struct h2_conn *hc)
 {
     if (!hc->after_ev && !(hc->after_ev = event_new(hc->loop->base, -1, 0, h2_after_cb, hc)))
         util_oom();
@@ -378,7 +176,7 @@ static void h2_later(struct h2_conn *hc)
 
 /* ---- the request ---- */
 
-static void h2_fail(struct h2_stream *st, int status, const char *why)
+void h2_fail(struct h2_stream *st, int status, const char *why)
 {
     log_info("%s: HTTP/2 stream %d: %d %s", st->hc->c->client, st->id, status, why);
     st->state = HS_HANDLER;
@@ -435,6 +233,11 @@ static void h2_head_done(struct h2_conn *hc, struct h2_stream *st, int end_strea
     gale_request *r = h2_request_new(hc, st);
     if (st->fail_status) {
         h2_fail(st, st->fail_status, st->fail_why);
+        return;
+    }
+    if (st->protocol) {
+        if (h2_tunnel_open(st, r) == 0)
+            h2_dispatch(st);
         return;
     }
     pipeline_head(r, r->path, strlen(r->path));
@@ -518,6 +321,7 @@ static int h2_on_begin_headers(nghttp2_session *s, const nghttp2_frame *frame, v
         return 0;
     struct h2_stream *st = h2_stream_new(hc, frame->hd.stream_id);
     nghttp2_session_set_stream_user_data(s, frame->hd.stream_id, st);
+    h2_opened(hc, frame->hd.stream_id);
     return 0;
 }
 
@@ -546,6 +350,8 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *frame, const ui
             st->scheme = v;
         else if (namelen == 10 && memcmp(name, ":authority", 10) == 0)
             st->authority = v;
+        else if (namelen == 9 && memcmp(name, ":protocol", 9) == 0)
+            st->protocol = v; /* nghttp2 let it through: we sent ENABLE_CONNECT_PROTOCOL */
         if (st->path && valuelen > hc->lim->max_uri_size) {
             st->fail_status = 414;
             st->fail_why = "request target too long";
@@ -578,28 +384,16 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *frame, const ui
     return 0;
 }
 
-/* Take a token; a client that empties the bucket is told to calm down and
- * is closed: rapid reset (CVE-2023-44487), empty-frame floods. */
-static int h2_bucket_take(struct h2_conn *hc, struct h2_bucket *b, double burst, double rate,
-                          const char *what)
-{
-    double now = util_now();
-    b->tokens += (now - b->time) * rate;
-    if (b->tokens > burst)
-        b->tokens = burst;
-    b->time = now;
-    if (b->tokens < 1) {
-        log_info("%s: HTTP/2 client sends %s too fast: closing", hc->c->client, what);
-        nghttp2_session_terminate_session(hc->s, NGHTTP2_ENHANCE_YOUR_CALM);
-        return -1;
-    }
-    b->tokens -= 1;
-    return 0;
-}
-
 static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void *user)
 {
     struct h2_conn *hc = user;
+    if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) && hc->goaway &&
+        !hc->goaway_final && memcmp(frame->ping.opaque_data, H2_DRAIN_PING, 8) == 0) {
+        hc->goaway_final = 1; /* the second step of h2_drain */
+        nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(s),
+                              NGHTTP2_NO_ERROR, NULL, 0);
+        return 0;
+    }
     if (frame->hd.type == NGHTTP2_RST_STREAM) {
         h2_bucket_take(hc, &hc->resets, hc->set->max_resets, hc->set->reset_rate, "resets");
         return 0;
@@ -614,6 +408,13 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void
     if (!st)
         return 0;
     int end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (end_stream)
+        st->remote_ended = 1;
+    if (st->tunnel && st->state != HS_HEAD) {
+        if (end_stream)
+            h2_tunnel_end(st);
+        return 0;
+    }
     if (frame->hd.type == NGHTTP2_HEADERS && st->state == HS_HEAD) {
         h2_head_done(hc, st, end_stream);
         return 0;
@@ -628,6 +429,10 @@ static int h2_on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8
 {
     struct h2_conn *hc = user;
     struct h2_stream *st = nghttp2_session_get_stream_user_data(s, id);
+    if (st)
+        st->heard = util_now();
+    if (st && st->tunnel && h2_tunnel_data(st, data, len))
+        return 0;
     if (!st || st->state != HS_BODY || !st->req) {
         nghttp2_session_consume(s, id, len); /* not wanted: the windows stay open */
         return 0;
@@ -650,6 +455,7 @@ static int h2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_cod
     if (!st)
         return 0;
     st->closed = 1;
+    h2_tunnel_gone(st);
     gale_request *r = st->req;
     if (r) { /* as in h1_release */
         int running = !r->session_op && st->state == HS_HANDLER && !r->finished;
@@ -672,6 +478,8 @@ static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void
     struct h2_stream *st = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
     if (st && st->reset_after) {
         st->reset_after = 0;
+        if (st->remote_ended || nghttp2_session_get_stream_remote_close(s, st->id))
+            return 0; /* the request ended meanwhile: the stream is closed */
         nghttp2_submit_rst_stream(s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
     }
     return 0;
@@ -717,6 +525,7 @@ static void h2_setup_once(void)
     nghttp2_session_callbacks *cb = h2_callbacks;
     nghttp2_session_callbacks_set_send_callback(cb, h2_on_send);
     nghttp2_session_callbacks_set_send_data_callback(cb, h2_data_send);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cb, h2_on_begin_frame);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cb, h2_on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h2_on_frame_recv);
@@ -742,19 +551,58 @@ static int h2_check_end(struct h2_conn *hc)
 }
 
 /* Arm the timer for what the connection waits for. */
+/* A body the client stopped sending: the stream's own last DATA counts, so
+ * that its neighbours' traffic does not keep it alive. */
+static int h2_body_waits(const struct h2_stream *st)
+{
+    return st->state == HS_BODY && !st->body_held && !st->closed && st->req;
+}
+
+/* When the first waiting body times out, or 0 when none waits. */
+static double h2_body_due(struct h2_conn *hc)
+{
+    double first = 0;
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        if (h2_body_waits(st) && (first == 0 || st->heard < first))
+            first = st->heard;
+    return first ? first + hc->lim->body_timeout : 0;
+}
+
+/* An answer the client's windows hold back: on the stream's own clock too,
+ * so that PINGs or a neighbour's traffic do not keep it waiting forever. */
+static int h2_answer_waits(const struct h2_stream *st)
+{
+    return evbuffer_get_length(st->out) && !st->closed;
+}
+
+static double h2_send_due(struct h2_conn *hc)
+{
+    double first = 0;
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        if (h2_answer_waits(st) && (first == 0 || st->moved < first))
+            first = st->moved;
+    return first ? first + hc->lim->send_timeout : 0;
+}
+
 static void h2_timer(struct h2_conn *hc)
 {
-    int receiving = 0, sending = 0;
-    for (struct h2_stream *st = hc->streams; st; st = st->next) {
-        if ((st->state == HS_HEAD || (st->state == HS_BODY && !st->body_held)) && !st->closed)
-            receiving = 1;
-        if (evbuffer_get_length(st->out) && !st->closed)
-            sending = 1;
+    int heads = 0;
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        if (st->state == HS_HEAD && !st->closed)
+            heads = 1;
+    double due = heads ? 0 : h2_body_due(hc), sdue = h2_send_due(hc);
+    if (!heads && !conn_pending(hc->c) && sdue && (!due || sdue < due))
+        due = sdue;
+    if (due) {
+        double left = due - util_now();
+        struct timeval tv = util_timeval(left > 0.001 ? left : 0.001);
+        conn_timer(hc->c, &tv);
+        return;
     }
     const struct timeval *tv = NULL;
-    if (receiving)
+    if (heads)
         tv = hc->loop->tv[LOOP_TV_BODY];
-    else if (sending || conn_pending(hc->c))
+    else if (conn_pending(hc->c))
         tv = hc->loop->tv[LOOP_TV_SEND];
     else if (hc->nstreams == 0)
         tv = hc->loop->tv[hc->loop->draining ? LOOP_TV_DRAIN_IDLE : LOOP_TV_IDLE];
@@ -797,7 +645,9 @@ static void h2_read(struct conn *c)
     hc->processing = 0;
     if (rc < 0) {
         log_debug("%s: HTTP/2: %s", c->client, nghttp2_strerror((int)rc));
-        /* nghttp2 queued a GOAWAY for most errors: send it, then close */
+        /* nghttp2 queued a GOAWAY for most errors, not for these: the
+         * client hears why all the same (a no-op when one is queued) */
+        nghttp2_session_terminate_session(hc->s, h2_fatal_code((int)rc));
         nghttp2_session_send(hc->s);
         conn_flush(c);
         conn_close_after_write(c);
@@ -822,14 +672,30 @@ static void h2_eof(struct conn *c)
 static void h2_timeout(struct conn *c)
 {
     struct h2_conn *hc = c->data;
-    int answered = 0;
+    /* every body that stalled is answered now, not one per timeout: the
+     * ids first, since answering may change the list */
+    int32_t *ids = xcalloc(hc->nstreams + 1, sizeof(*ids));
+    size_t n = 0;
+    double now = util_now();
     for (struct h2_stream *st = hc->streams; st; st = st->next)
-        if (st->req && st->state == HS_BODY && !st->body_held && !st->closed) {
+        if (h2_body_waits(st) && now - st->heard >= hc->lim->body_timeout - 0.001)
+            ids[n++] = st->id;
+    for (size_t i = 0; i < n; i++) {
+        struct h2_stream *st = nghttp2_session_get_stream_user_data(hc->s, ids[i]);
+        if (st && st->req && st->state == HS_BODY)
             h2_fail(st, 408, "request body not received in time");
-            answered = 1;
-            break; /* the list may have changed */
-        }
-    if (answered) {
+    }
+    free(ids);
+    int stalled = 0;
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        if (h2_answer_waits(st) && now - st->moved >= hc->lim->send_timeout - 0.001)
+            stalled = 1;
+    if (!stalled && (n || h2_body_due(hc) || h2_send_due(hc))) {
+        h2_send(hc); /* others wait: their time is not up */
+        return;
+    }
+    if (hc->goaway && !hc->goaway_sent && hc->nstreams == 0) {
+        h2_goaway_start(hc); /* draining, and idle for a while: see h2_drain */
         h2_send(hc);
         return;
     }
@@ -841,21 +707,55 @@ static void h2_timeout(struct conn *c)
     conn_close_after_write(c);
 }
 
-/* The worker stops: GOAWAY with the last stream taken; those finish. */
+/* GOAWAY in two steps (RFC 9113 6.8): one of 2^31-1 tells the client to
+ * open no more streams here, and a PING follows it; its ACK means every
+ * stream the client sent before has arrived, and the GOAWAY with the last
+ * stream taken goes then (h2_on_frame_recv): no request in flight is
+ * refused. A client that never answers the PING is closed once idle
+ * (h2_timer). */
+void h2_goaway_start(struct h2_conn *hc)
+{
+    if (hc->goaway_sent)
+        return;
+    hc->goaway_sent = 1;
+    if (hc->drain_ev)
+        evtimer_del(hc->drain_ev);
+    nghttp2_submit_shutdown_notice(hc->s);
+    nghttp2_submit_ping(hc->s, NGHTTP2_FLAG_NONE, (const uint8_t *)H2_DRAIN_PING);
+    h2_later(hc);
+}
+
+static void h2_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+    h2_goaway_start(arg);
+}
+
+/* The worker stops. A client that gets a GOAWAY must open a new connection
+ * for its next requests, which some (load testers, simple libraries) never
+ * do: a connection is told once it has had no stream for the drain's idle
+ * time (h2_timeout), as an idle HTTP/1 one is closed, since a client
+ * between two requests has none for a moment; or when half the grace
+ * period has gone. WebSockets are closed with 1001 now. The streams taken
+ * finish within the grace period. */
 static void h2_drain(struct conn *c)
 {
     struct h2_conn *hc = c->data;
     if (hc->goaway)
         return;
     hc->goaway = 1;
-    nghttp2_submit_goaway(hc->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(hc->s),
-                          NGHTTP2_NO_ERROR, NULL, 0);
-    h2_send(hc);
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        h2_tunnel_drain(st); /* close frames only: the list stays */
+    struct timeval tv = util_timeval(hc->loop->cfg->grace_period / 2);
+    if (!hc->drain_ev && !(hc->drain_ev = evtimer_new(hc->loop->base, h2_drain_cb, hc)))
+        util_oom();
+    evtimer_add(hc->drain_ev, &tv);
+    h2_send(hc); /* arms the drain's idle time (h2_timer) */
 }
 
 static void h2_release(struct conn *c)
 {
     struct h2_conn *hc = c->data;
+    hc->goaway_sent = 1; /* nothing more to tell the client */
     /* the session goes first: its stream close callbacks must not run later */
     struct h2_stream *st = hc->streams;
     while (st) {
@@ -869,12 +769,15 @@ static void h2_release(struct conn *c)
             pipeline_client_gone(r, running);
         }
         st->closed = 1;
+        h2_tunnel_gone(st);
         h2_stream_maybe_free(st);
         st = next;
     }
     nghttp2_session_del(hc->s);
     if (hc->after_ev)
         event_free(hc->after_ev);
+    if (hc->drain_ev)
+        event_free(hc->drain_ev);
     free(hc);
     c->data = NULL;
 }
@@ -896,6 +799,7 @@ void h2_conn_start(struct conn *c)
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, hc->set->max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, hc->set->initial_window},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)hc->lim->max_header_size},
+        {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1}, /* WebSockets (RFC 8441) */
     };
     nghttp2_submit_settings(hc->s, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
     c->proto = &h2_proto;

@@ -85,12 +85,31 @@ int pipeline_stage_add(const struct http_stage *stage);
 /* Whether any stage would rewrite r's answer if it streamed (see rewrites). */
 int pipeline_body_rewritten(gale_request *r);
 
+/* A stream that carries a layer above HTTP in both directions (RFC 8441:
+ * a WebSocket over an HTTP/2 stream), as the protocol offers it to that
+ * layer. `stream` is the request's r->stream. */
+struct http_tunnel {
+    struct evbuffer *(*out)(void *stream); /* where bytes to send go */
+    void (*flush)(void *stream);           /* send what was added to out, from the loop */
+    size_t (*pending)(void *stream);       /* bytes queued and not yet sent */
+    void (*end)(void *stream);             /* end our side once out is sent */
+    void (*reset)(void *stream);           /* abort the stream now */
+    const char *(*client)(void *stream);   /* the client's address */
+};
+
 /* What takes a connection over after a 101 (WebSocket, a layer above
  * HTTP): the worker sets it before serving, so that HTTP reaches the layer
- * through it and includes nothing of it. */
+ * through it and includes nothing of it. The stream_* hooks run a socket
+ * over an HTTP/2 stream (r->tunnel) instead: what arrives on the stream,
+ * the client's end of it, the stream gone (the socket is freed; the
+ * protocol forgets it), the worker draining. */
 struct http_upgrade {
     gale_handler_fn accept;                      /* runs for GET on a websocket route */
     void (*attach)(struct conn *c, gale_ws *ws); /* the 101 is queued: the connection is ws's */
+    void (*stream_read)(gale_ws *ws, const void *data, size_t len);
+    void (*stream_end)(gale_ws *ws);
+    void (*stream_gone)(gale_ws *ws);
+    void (*stream_drain)(gale_ws *ws);
 };
 void pipeline_set_upgrade(const struct http_upgrade *u);
 const struct http_upgrade *pipeline_upgrade(void);

@@ -16,6 +16,10 @@
 
 #define PROTO_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define PROTO_PREFACE_LEN (sizeof(PROTO_PREFACE) - 1)
+/* "PRI * HTTP/2.0\r\n": no HTTP/1 request starts so; a client that sends
+ * it speaks HTTP/2, and a wrong rest of the preface is HTTP/2's to refuse
+ * (GOAWAY PROTOCOL_ERROR), not HTTP/1's. */
+#define PROTO_PREFACE_H2 16
 
 /* 1: HTTP/2, 0: HTTP/1, -1: too few bytes to tell. */
 static int proto_choose(struct conn *c)
@@ -33,9 +37,11 @@ static int proto_choose(struct conn *c)
     size_t have = evbuffer_get_length(in);
     size_t n = have < PROTO_PREFACE_LEN ? have : PROTO_PREFACE_LEN;
     const unsigned char *p = evbuffer_pullup(in, (ev_ssize_t)n);
+    if (n >= PROTO_PREFACE_H2 && memcmp(p, PROTO_PREFACE, PROTO_PREFACE_H2) == 0)
+        return n == PROTO_PREFACE_LEN || memcmp(p, PROTO_PREFACE, n) != 0 ? 1 : -1;
     if (n && memcmp(p, PROTO_PREFACE, n) != 0)
         return 0;
-    return n == PROTO_PREFACE_LEN ? 1 : -1;
+    return -1;
 }
 
 static void proto_start(struct conn *c, int h2)

@@ -20,6 +20,7 @@
 struct arena;
 struct compress_codec;
 struct evbuffer;
+struct http_tunnel;
 struct http_wire;
 struct locale;
 struct loop;
@@ -119,7 +120,10 @@ struct gale_request {
     unsigned body_streams : 1; /* the handler takes the body in pieces (data_received) */
     unsigned body_flowing : 1; /* prepare ran: the pieces go to data_received now */
 
-    struct gale_ws *upgrade;      /* the WebSocket taking the connection over after 101 */
+    struct gale_ws *upgrade; /* the WebSocket taking the connection over after 101 */
+    /* An HTTP/2 extended CONNECT for a WebSocket (RFC 8441): the stream
+     * carries the socket's frames through these operations, on r->stream. */
+    const struct http_tunnel *tunnel;
     struct pubsub_waiter *waiter; /* gale_request_wait under way */
     /* Set by the layer above that holds the request (a long poll): told when
      * the client goes away, after the module's abort callback. */

@@ -12,6 +12,12 @@
  * Nothing here closes the connection synchronously from inside an API
  * call (gale_ws_send, gale_ws_close): a module may broadcast over its list
  * of sockets without one of them vanishing under it.
+ *
+ * Over HTTP/2 (RFC 8441) a socket runs on one stream instead of a whole
+ * connection: the same frames, carried in the stream's DATA through the
+ * protocol's struct http_tunnel, with a timer of the socket's own; the
+ * stream's end plays the connection's close, and ws_stream_gone the
+ * release.
  */
 #include "ws/ws.h"
 
@@ -20,6 +26,7 @@
 #include <sys/uio.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 
 #include "core/arena.h"
 #include "core/config.h"
@@ -44,7 +51,12 @@
 enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
 
 struct gale_ws {
-    struct conn *c; /* NULL once the connection is gone */
+    struct conn *c; /* NULL once the connection is gone, and over HTTP/2 */
+    /* over HTTP/2: the stream (NULL once gone) and its operations */
+    const struct http_tunnel *tunnel;
+    void *stream;
+    struct event *timer; /* keepalive and close timeouts, as conn_timer's */
+    struct evbuffer *in; /* DATA not yet parsed */
     struct loop *loop;
     const struct ws_settings *cfg;
     const gale_websocket *cb;
@@ -84,25 +96,70 @@ int ws_init(struct loop *loop)
     return ws_tv[WS_TV_PING] && ws_tv[WS_TV_PONG] && ws_tv[WS_TV_CLOSE] ? 0 : -1;
 }
 
+/* ---- the connection or stream under the socket ---- */
+
+static int ws_linked(const gale_ws *ws)
+{
+    return ws->c || ws->stream;
+}
+
+static struct evbuffer *ws_out(gale_ws *ws)
+{
+    return ws->c ? conn_out(ws->c) : ws->tunnel->out(ws->stream);
+}
+
+static void ws_timer(gale_ws *ws, const struct timeval *tv)
+{
+    if (ws->c)
+        conn_timer(ws->c, tv);
+    else if (tv)
+        evtimer_add(ws->timer, tv);
+    else
+        evtimer_del(ws->timer);
+}
+
+/* End our side once what was queued is sent. */
+static void ws_end(gale_ws *ws)
+{
+    if (ws->c)
+        conn_close_after_write(ws->c);
+    else if (ws->stream)
+        ws->tunnel->end(ws->stream);
+}
+
+/* Drop the connection or stream now (a connection's release runs at once
+ * and frees ws; a stream's comes later, from the protocol). */
+static void ws_abort(gale_ws *ws)
+{
+    if (ws->c)
+        conn_close(ws->c);
+    else if (ws->stream)
+        ws->tunnel->reset(ws->stream);
+}
+
 /* The next keepalive ping, unless the config has none. */
 static void ws_arm_ping(gale_ws *ws)
 {
-    conn_timer(ws->c, ws->cfg->ping_interval > 0 ? ws_tv[WS_TV_PING] : NULL);
+    ws_timer(ws, ws->cfg->ping_interval > 0 ? ws_tv[WS_TV_PING] : NULL);
 }
 
 /* ---- sending ---- */
 
 static void ws_flush(gale_ws *ws)
 {
-    if (ws->c && !ws->reading)
+    if (ws->reading)
+        return;
+    if (ws->c)
         conn_flush(ws->c);
+    else if (ws->stream)
+        ws->tunnel->flush(ws->stream);
 }
 
 static void ws_put_frame(gale_ws *ws, int opcode, int rsv1, const void *data, size_t len,
                          struct evbuffer *payload)
 {
     unsigned char hdr[10];
-    struct evbuffer *out = conn_out(ws->c);
+    struct evbuffer *out = ws_out(ws);
     size_t n = ws_frame_header(hdr, 1, opcode, payload ? evbuffer_get_length(payload) : len, rsv1);
     evbuffer_add(out, hdr, n);
     if (payload)
@@ -129,7 +186,7 @@ static void ws_set_close(gale_ws *ws, int code, const char *reason, size_t len)
     ws->close_reason[reason ? len : 0] = '\0';
 }
 
-static void ws_abort(gale_ws *ws, int code, const char *reason, int send_frame, int tell);
+static void ws_close_now(gale_ws *ws, int code, const char *reason, int send_frame, int tell);
 
 /* The client does not read what we send: close it (1008) rather than let
  * its queue grow, or slow the other sockets of a broadcast. 1 when it was
@@ -137,17 +194,17 @@ static void ws_abort(gale_ws *ws, int code, const char *reason, int send_frame, 
  * limit still goes to a socket that has nothing waiting. */
 static int ws_too_slow(gale_ws *ws, size_t add)
 {
-    size_t pending = conn_pending(ws->c);
+    size_t pending = gale_ws_buffered(ws);
     if (pending == 0 || pending + add <= ws->cfg->max_queue_size)
         return 0;
-    if (ws->c->error)
+    if (ws->c && ws->c->error)
         return 1; /* failed already: its event closes it, not this call */
     log_warn("%s: WebSocket closed: 1008 too slow: %zu bytes wait to be sent "
              "(websocket.max_queue_size is %zu)",
-             ws->c->client, pending, ws->cfg->max_queue_size);
+             gale_ws_client(ws), pending, ws->cfg->max_queue_size);
     /* no error callback here: it would run inside the module's broadcast
      * loop; the close callback (1008) tells the module, from the loop */
-    ws_abort(ws, WS_FRAME_CLOSE_POLICY, "too slow: messages were dropped", 1, 0);
+    ws_close_now(ws, WS_FRAME_CLOSE_POLICY, "too slow: messages were dropped", 1, 0);
     return 1;
 }
 
@@ -160,20 +217,20 @@ static int ws_put(gale_ws *ws, gale_ws_message *m, const struct ws_message_frame
     if (ws_too_slow(ws, f->hlen + f->len))
         return -1;
     size_t done = 0;
-    if (!ws->reading) {
+    if (!ws->reading && ws->c) { /* a stream (HTTP/2) has its own framing to go through */
         struct iovec iov[2] = {{(void *)f->hdr, f->hlen}, {(void *)f->data, f->len}};
         done = conn_write_now(ws->c, iov, f->len ? 2 : 1);
         if (done == f->hlen + f->len)
             return 0;
     }
-    ws_message_add_to(m, f, done, conn_out(ws->c));
+    ws_message_add_to(m, f, done, ws_out(ws));
     ws_flush(ws);
     return 0;
 }
 
 int gale_ws_send_message(gale_ws *ws, gale_ws_message *m)
 {
-    if (!ws || !m || !ws->c || ws->state != WS_OPEN)
+    if (!ws || !m || !ws_linked(ws) || ws->state != WS_OPEN)
         return -1;
     struct ws_message_frame f;
     const struct ws_deflate_params *dp = ws->deflate ? ws_deflate_params(ws->deflate) : NULL;
@@ -187,7 +244,7 @@ int gale_ws_send_message(gale_ws *ws, gale_ws_message *m)
 
 int gale_ws_send(gale_ws *ws, const void *data, size_t len, int binary)
 {
-    if (!ws || !ws->c || ws->state != WS_OPEN)
+    if (!ws || !ws_linked(ws) || ws->state != WS_OPEN)
         return -1;
     int opcode = binary ? WS_FRAME_BINARY : WS_FRAME_TEXT;
     if (ws->deflate && len >= WS_COMPRESS_MIN) {
@@ -212,7 +269,7 @@ int gale_ws_send(gale_ws *ws, const void *data, size_t len, int binary)
 
 int gale_ws_ping(gale_ws *ws, const void *data, size_t len)
 {
-    if (!ws || !ws->c || ws->state != WS_OPEN || len > 125)
+    if (!ws || !ws_linked(ws) || ws->state != WS_OPEN || len > 125)
         return -1;
     ws_put_frame(ws, WS_FRAME_PING, 0, data, len, NULL);
     ws_flush(ws);
@@ -225,13 +282,13 @@ static void ws_start_close(gale_ws *ws, int code, const char *reason)
     ws->state = WS_CLOSING;
     ws_set_close(ws, code ? code : 1005, reason, reason ? strlen(reason) : 0);
     ws_send_close(ws, code, reason);
-    conn_timer(ws->c, ws_tv[WS_TV_CLOSE]);
+    ws_timer(ws, ws_tv[WS_TV_CLOSE]);
     ws_flush(ws);
 }
 
 int gale_ws_close(gale_ws *ws, int code, const char *reason)
 {
-    if (!ws || !ws->c || ws->state != WS_OPEN)
+    if (!ws || !ws_linked(ws) || ws->state != WS_OPEN)
         return -1;
     if (code != 0 && !ws_frame_close_code_ok(code))
         return -1;
@@ -256,12 +313,16 @@ gale_ctx *gale_ws_ctx(const gale_ws *ws)
 
 const char *gale_ws_client(const gale_ws *ws)
 {
-    return ws->c ? ws->c->client : "-";
+    if (ws->c)
+        return ws->c->client;
+    return ws->stream ? ws->tunnel->client(ws->stream) : "-";
 }
 
 size_t gale_ws_buffered(const gale_ws *ws)
 {
-    return ws->c ? conn_pending(ws->c) : 0;
+    if (ws->c)
+        return conn_pending(ws->c);
+    return ws->stream ? ws->tunnel->pending(ws->stream) : 0;
 }
 
 const char *gale_ws_path(const gale_ws *ws)
@@ -303,6 +364,10 @@ static void ws_free(gale_ws *ws)
 {
     if (ws->msg)
         evbuffer_free(ws->msg);
+    if (ws->in)
+        evbuffer_free(ws->in);
+    if (ws->timer)
+        event_free(ws->timer);
     ws_deflate_free(ws->deflate);
     for (size_t i = 0; i < ws->ncaps; i++)
         free(ws->caps[i]);
@@ -318,9 +383,9 @@ static void ws_free(gale_ws *ws)
  * (its error callback, when tell), send our close frame when the connection
  * can still carry one, and close without waiting for an answer (RFC 6455
  * 7.1.7). */
-static void ws_abort(gale_ws *ws, int code, const char *reason, int send_frame, int tell)
+static void ws_close_now(gale_ws *ws, int code, const char *reason, int send_frame, int tell)
 {
-    if (ws->state == WS_CLOSED || !ws->c)
+    if (ws->state == WS_CLOSED || !ws_linked(ws))
         return;
     int was_open = ws->state == WS_OPEN;
     ws->state = WS_CLOSED;
@@ -329,21 +394,21 @@ static void ws_abort(gale_ws *ws, int code, const char *reason, int send_frame, 
         ws->cb->error(ws, code, reason);
     if (send_frame && was_open)
         ws_send_close(ws, code, reason);
-    conn_timer(ws->c, NULL);
-    conn_close_after_write(ws->c);
+    ws_timer(ws, NULL);
+    ws_end(ws);
 }
 
-/* As ws_abort, logged. */
+/* As ws_close_now, logged. */
 static void ws_fail(gale_ws *ws, int code, const char *reason, int send_frame)
 {
-    if (ws->state == WS_CLOSED || !ws->c)
+    if (ws->state == WS_CLOSED || !ws_linked(ws))
         return;
     /* peers that just vanish are routine (phones, laptops closing): debug */
     if (code == 1006)
-        log_debug("%s: WebSocket closed: %d %s", ws->c->client, code, reason);
+        log_debug("%s: WebSocket closed: %d %s", gale_ws_client(ws), code, reason);
     else
-        log_info("%s: WebSocket closed: %d %s", ws->c->client, code, reason);
-    ws_abort(ws, code, reason, send_frame, 1);
+        log_info("%s: WebSocket closed: %d %s", gale_ws_client(ws), code, reason);
+    ws_close_now(ws, code, reason, send_frame, 1);
 }
 
 /* ---- receiving ---- */
@@ -404,8 +469,8 @@ static void ws_on_close_frame(gale_ws *ws)
     ws->state = WS_CLOSED;
     if (!answered) /* echo the code (RFC 6455 5.5.1); 1000 to a close without one */
         ws_send_close(ws, code == 1005 ? WS_FRAME_CLOSE_NORMAL : code, NULL);
-    conn_timer(ws->c, NULL);
-    conn_close_after_write(ws->c);
+    ws_timer(ws, NULL);
+    ws_end(ws);
 }
 
 static void ws_on_control(gale_ws *ws, int opcode)
@@ -547,20 +612,24 @@ static void ws_eof(struct conn *c)
 
 /* The timer: a keepalive ping is due, its pong is late, or the peer did not
  * answer our close frame in time. */
-static void ws_timeout(struct conn *c)
+static void ws_on_timer(gale_ws *ws)
 {
-    gale_ws *ws = c->data;
     if (ws->state != WS_OPEN) {
-        conn_close(c);
+        ws_abort(ws);
     } else if (ws->ping_out) {
         ws_fail(ws, 1006, "no pong: the peer is gone", 0);
-        conn_close(c);
+        ws_abort(ws);
     } else {
         ws->ping_out = 1;
         ws_put_frame(ws, WS_FRAME_PING, 0, WS_PING_PAYLOAD, sizeof(WS_PING_PAYLOAD) - 1, NULL);
-        conn_flush(c);
-        conn_timer(c, ws_tv[WS_TV_PONG]);
+        ws_flush(ws);
+        ws_timer(ws, ws_tv[WS_TV_PONG]);
     }
+}
+
+static void ws_timeout(struct conn *c)
+{
+    ws_on_timer(c->data);
 }
 
 /* The worker stops: 1001 going away, so that the client reconnects to a
@@ -610,6 +679,61 @@ void ws_attach(struct conn *c, gale_ws *ws)
         ws_read(c);
     else
         conn_flush(c);
+}
+
+/* ---- over an HTTP/2 stream ---- */
+
+static void ws_stream_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+    ws_on_timer(arg);
+}
+
+void ws_stream_read(gale_ws *ws, const void *data, size_t len)
+{
+    if (ws->state == WS_CLOSED)
+        return;
+    if (!ws->in && !(ws->in = evbuffer_new()))
+        util_oom();
+    evbuffer_add(ws->in, data, len); /* the parser unmasks in place */
+    ws->reading = 1;
+    while (ws->state != WS_CLOSED && evbuffer_get_length(ws->in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(ws->in, -1, NULL, &v, 1) < 1)
+            break;
+        evbuffer_drain(ws->in, ws_parse(ws, v.iov_base, v.iov_len));
+    }
+    if (ws->state == WS_CLOSED)
+        evbuffer_drain(ws->in, evbuffer_get_length(ws->in));
+    ws->reading = 0;
+    ws_flush(ws);
+}
+
+void ws_stream_end(gale_ws *ws)
+{
+    if (ws->state == WS_OPEN) {
+        ws_fail(ws, 1006, "the peer ended the stream without a close frame", 0);
+        return;
+    }
+    ws->state = WS_CLOSED;
+    ws_timer(ws, NULL);
+    ws_end(ws);
+}
+
+void ws_stream_gone(gale_ws *ws)
+{
+    ws->stream = NULL;
+    if (ws->state == WS_OPEN)
+        ws_set_close(ws, 1006, "connection lost", 15);
+    ws->state = WS_CLOSED;
+    if (ws->cb->close)
+        ws->cb->close(ws, ws->close_code, ws->close_reason);
+    ws_free(ws);
+}
+
+void ws_stream_drain(gale_ws *ws)
+{
+    if (ws->state == WS_OPEN)
+        ws_start_close(ws, 1001, "server going away");
 }
 
 /* ---- the opening handshake ---- */
@@ -743,7 +867,14 @@ static gale_ws *ws_new(gale_request *r, const struct ws_deflate_params *dp)
     ws->cfg = ws_settings(cfg);
     ws->cb = r->route->handler->websocket;
     ws->ctx = &r->route->module->ctx;
-    ws->c = pipeline_conn(r);
+    if (r->tunnel) {
+        ws->tunnel = r->tunnel;
+        ws->stream = r->stream;
+        if (!(ws->timer = evtimer_new(r->loop->base, ws_stream_timer_cb, ws)))
+            util_oom();
+    } else {
+        ws->c = pipeline_conn(r);
+    }
     ws->close_code = 1005;
     if (dp)
         ws->deflate = ws_deflate_new(dp, ws_settings(cfg)->compression_level);
@@ -752,22 +883,37 @@ static gale_ws *ws_new(gale_request *r, const struct ws_deflate_params *dp)
     return ws;
 }
 
+/* The HTTP/1.1 upgrade's own fields (RFC 6455 4.2.1), which a stream opened
+ * by an HTTP/2 extended CONNECT has none of (RFC 8441 5): NULL when they
+ * are right, else why not and the status to say it with. */
+static const char *ws_upgrade_fields(gale_request *r, int *status)
+{
+    *status = 400;
+    if (!ws_header_token(r, "Upgrade", "websocket")) {
+        *status = 426;
+        return "this resource speaks WebSocket only";
+    }
+    if (r->minor < 1)
+        return "WebSocket needs HTTP/1.1";
+    if (!ws_header_token(r, "Connection", "Upgrade"))
+        return "Connection: Upgrade expected";
+    return NULL;
+}
+
 int ws_accept(gale_request *r)
 {
     const struct ws_settings *cfg = ws_settings(r->loop->cfg);
-    if (!ws_header_token(r, "Upgrade", "websocket"))
-        return ws_refuse(r, 426, "this resource speaks WebSocket only");
-    if (r->minor < 1)
-        return ws_refuse(r, 400, "WebSocket needs HTTP/1.1");
-    if (!ws_header_token(r, "Connection", "Upgrade"))
-        return ws_refuse(r, 400, "Connection: Upgrade expected");
+    int status;
+    const char *why = r->tunnel ? NULL : ws_upgrade_fields(r, &status);
+    if (why)
+        return ws_refuse(r, status, why);
     const char *version = gale_request_header(r, "Sec-WebSocket-Version");
     if (!version || strcmp(version, "13"))
         return ws_refuse(r, 426, "Sec-WebSocket-Version 13 expected");
     const char *key = gale_request_header(r, "Sec-WebSocket-Key");
     char accept[29];
-    if (!key || ws_header_count(r, "Sec-WebSocket-Key") != 1 ||
-        ws_frame_accept_key(key, strlen(key), accept) < 0)
+    if (!r->tunnel && (!key || ws_header_count(r, "Sec-WebSocket-Key") != 1 ||
+                       ws_frame_accept_key(key, strlen(key), accept) < 0))
         return ws_refuse(r, 400, "bad Sec-WebSocket-Key");
     if (!ws_origin_allowed(r, cfg))
         return ws_refuse(r, 403, "cross-origin WebSocket refused");
@@ -779,20 +925,26 @@ int ws_accept(gale_request *r)
     int deflate = offers ? ws_deflate_negotiate(offers, &dp, ext, sizeof(ext)) : 0;
     if (deflate < 0)
         return ws_refuse(r, 400, "bad Sec-WebSocket-Extensions");
-    r->status = 101; /* cookies set by prepare go with it */
-    response_header_add(r, "Upgrade", "websocket");
-    response_header_add(r, "Connection", "Upgrade");
-    response_header_add(r, "Sec-WebSocket-Accept", accept);
+    /* cookies set by prepare go with it; over HTTP/2 a 200 opens the
+     * stream's tunnel (RFC 8441 5) */
+    r->status = r->tunnel ? 200 : 101;
+    if (!r->tunnel) {
+        response_header_add(r, "Upgrade", "websocket");
+        response_header_add(r, "Connection", "Upgrade");
+        response_header_add(r, "Sec-WebSocket-Accept", accept);
+    }
     if (deflate == 1)
         response_header_add(r, "Sec-WebSocket-Extensions", ext);
     const char *protocol = ws_subprotocol(r, r->route->handler->websocket);
     if (protocol)
         response_header_add(r, "Sec-WebSocket-Protocol", protocol);
-    if (pipeline_send_head(r, 0) < 0)
+    if (pipeline_send_head(r, r->tunnel != NULL) < 0) /* a tunnel's "body" has no length */
         return GALE_OK;
     gale_ws *ws = ws_new(r, deflate == 1 ? &dp : NULL);
     ws_keep_request(ws, r);
     r->upgrade = ws;
+    if (ws->stream)
+        ws_arm_ping(ws);
     if (ws->cb->open)
         ws->cb->open(ws, r);
     return GALE_OK;

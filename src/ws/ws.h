@@ -26,4 +26,12 @@ int ws_accept(gale_request *r);
  * are already buffered are parsed at once. */
 void ws_attach(struct conn *c, gale_ws *ws);
 
+/* A socket on an HTTP/2 stream (RFC 8441; ws_accept saw r->tunnel): the
+ * stream's DATA, the client's END_STREAM, the stream gone (the module's
+ * close callback runs and ws is freed), the worker draining (1001). */
+void ws_stream_read(gale_ws *ws, const void *data, size_t len);
+void ws_stream_end(gale_ws *ws);
+void ws_stream_gone(gale_ws *ws);
+void ws_stream_drain(gale_ws *ws);
+
 #endif

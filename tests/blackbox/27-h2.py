@@ -594,24 +594,88 @@ def test_empty_data_and_settings_floods():
 
 
 def test_goaway_on_stop_lets_streams_finish():
+    """The stop's GOAWAY in two steps: 2^31-1 and a PING, then, once the PING
+    is answered, the last stream taken; streams in flight finish."""
     need("curl")
-    need_h2()
+    import struct
+    from h2frames import ACK, GOAWAY, PING, Conn, headers, ping, req_fields
     with h2c_gale(grace_period=10) as g:
-        # python3-h2 takes GOAWAY as the end of everything: curl waits for its stream
+        # curl opens a new connection when told to; its stream in flight finishes
         p = subprocess.Popen(["curl", "-sS", "--max-time", "20", "--http2-prior-knowledge",
                               "http://127.0.0.1:%d/slow" % g.port], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
-        c = Raw(g)
-        sid = c.get("/slow")
-        c.pump(lambda ev: False, 0.3)
+        c = Conn(g)
+        c.send(headers(1, req_fields(path="/slow")))
+        c.send(ping(b"in-flow!"))
+        c.frames_until(lambda f: f[0] == PING)  # the stream has arrived
+        time.sleep(0.3)  # and curl's (a connection still in the listen queue would be cut)
         g.signal(signal.SIGQUIT)
-        t = c.goaway()
-        check(t is not None, "GOAWAY on stop")
-        eq((t.error_code, t.last_stream_id), (0, sid), "GOAWAY NO_ERROR with the last stream id")
+        status, _, body = c.answer(1, "the stream in flight")
+        eq((status, body), (200, b"slow"), "the stream in flight finished")
+        goaways = []
+        while True:
+            f = c.read(15)
+            if f is None:
+                break
+            if f[0] == PING and not f[1] & ACK:
+                c.send(ping(f[3], ack=True))
+            if f[0] == GOAWAY:
+                goaways.append(struct.unpack(">II", f[3][:8]))
+        eq(goaways, [(2 ** 31 - 1, 0), (1, 0)], "GOAWAY notice, then the last stream id")
         out, err = p.communicate(timeout=30)
         eq((p.returncode, out), (0, b"slow"), "curl's stream in flight finished (%r)" % err)
         c.close()
         eq(g.wait(15), 0, "gale stopped after its streams")
+
+
+def test_reload_under_load_h2load():
+    """20 reloads while h2load runs against a TLS listener, one run after the
+    other: every run's requests all succeed. h2load never opens a second
+    connection when told GOAWAY, so a busy connection is told only once it
+    has been idle (or half the grace period has gone): its runs end first."""
+    need("h2load")
+    import re
+    import threading
+    folder = tempfile.mkdtemp(prefix="gale-h2-")
+    os.chmod(folder, 0o755)  # the workers read the key as nobody
+    cert, key = self_signed(folder)
+    port = free_port()
+    text = make_conf(port, workers=2, access_log="off", grace_period=10)
+    entry = '  { address = "127.0.0.1"; port = %d; }' % port
+    text = text.replace(entry, '  { address = "127.0.0.1"; port = %d; tls = { certificate = "%s";'
+                        ' key = "%s"; }; }' % (port, cert, key))
+    summary = re.compile(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
+                         r"(\d+) failed, (\d+) errored, (\d+) timeout")
+    runs, stop = [], []
+    with Gale(conf=text, port=port) as g:
+        url = "https://127.0.0.1:%d" % port
+
+        def load():
+            while not stop:
+                p = subprocess.run(["h2load", "-n", "400", "-c", "4", "-m", "10", url + "/",
+                                    url + "/slow?delay=0.05"],
+                                   capture_output=True, text=True, timeout=60)
+                m = summary.search(p.stdout)
+                runs.append(m.groups() if m else p.stdout[-400:] + p.stderr[-400:])
+
+        t = threading.Thread(target=load)
+        t.start()
+        try:
+            check(wait_for(lambda: runs, 30), "h2load's first run")
+            ws = g.wait_workers(2)
+            for i in range(20):
+                g.signal(signal.SIGHUP)
+                ws = g.wait_workers(2, timeout=10, without=ws)
+                check(ws, "new workers after reload %d" % (i + 1))
+            n = len(runs)
+            check(wait_for(lambda: len(runs) > n, 30), "a run after the last reload")
+        finally:
+            stop.append(1)
+            t.join()
+    shutil.rmtree(folder, ignore_errors=True)
+    bad = [r for r in runs if r != ("400", "400", "400", "400", "0", "0", "0")]
+    check(not bad, "h2load runs with errors over the reloads: %r" % bad)
+    check(len(runs) >= 3, "h2load ran over the reloads: %d runs" % len(runs))
 
 
 if __name__ == "__main__":
