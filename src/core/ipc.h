@@ -29,7 +29,7 @@ enum ipc_type {
     IPC_PRESENCE_LEAVE,
     IPC_PRESENCE_GET,
     IPC_PRESENCE_LIST,
-    IPC_LOGS,         /* master -> a worker: reopened log files (descriptors attached) */
+    IPC_LOGS, /* master -> a worker: reopened log files (descriptors attached) */
     IPC_TYPE_MAX,
 };
 
