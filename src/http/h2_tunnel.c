@@ -21,7 +21,11 @@
 #include "http/request.h"
 #include "net/conn.h"
 
-#define H2_TUNNEL_HIGH (1024 * 1024) /* a socket's output above this: stop taking its input */
+/* A socket's output above this: stop taking its input. Half the WebSocket
+ * layer's default queue limit (websocket.max_queue_size, 1 MiB), past which
+ * it closes the socket as too slow: a client that sends faster than it
+ * reads is paused first. */
+#define H2_TUNNEL_HIGH (512 * 1024)
 
 static struct evbuffer *h2_tunnel_out(void *stream)
 {

@@ -45,8 +45,11 @@
 
 #define WS_COMPRESS_MIN 64 /* smaller messages are not worth deflating */
 #define WS_PING_PAYLOAD "gale"
-#define WS_MAX_PROTOCOLS 16        /* subprotocols offered that the module sees */
-#define WS_OUT_PAUSE (1024 * 1024) /* stop reading while this much waits to be sent */
+#define WS_MAX_PROTOCOLS 16 /* subprotocols offered that the module sees */
+/* Stop reading while this much waits to be sent, or half the queue limit
+ * if that is less: a client that sends faster than it reads is paused
+ * well before it could be closed as too slow (max_queue_size). */
+#define WS_OUT_PAUSE (512 * 1024)
 
 enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
 
@@ -571,7 +574,8 @@ static void ws_read(struct conn *c)
     struct evbuffer *in = conn_in(c);
     ws->reading = 1;
     while (ws->state != WS_CLOSED && evbuffer_get_length(in) > 0) {
-        if (conn_pending(c) > WS_OUT_PAUSE) {
+        size_t pause = ws->cfg->max_queue_size / 2;
+        if (conn_pending(c) > (pause < WS_OUT_PAUSE ? pause : WS_OUT_PAUSE)) {
             /* a client that sends faster than it reads our answers waits
              * (ws_write resumes), instead of growing our output without end */
             conn_read(c, 0);
