@@ -69,6 +69,37 @@ static int cgi_segment_ok(const char *seg, size_t len)
     return len > 0 && seg[0] != '.';
 }
 
+/* realpath(where) into root, remembering the last answer: a route's root is
+ * the same folder at every request, and resolving it took a readlink per
+ * component each time (the worker is one process on one thread; a reload
+ * starts new workers, which resolve it again). */
+static int cgi_root(const char *where, char *root)
+{
+    static char last_where[PATH_MAX], last_root[PATH_MAX];
+    if (last_where[0] && !strcmp(where, last_where)) {
+        memcpy(root, last_root, strlen(last_root) + 1);
+        return 0;
+    }
+    if (!realpath(where, root))
+        return -1;
+    if (strlen(where) < sizeof(last_where)) {
+        memcpy(last_where, where, strlen(where) + 1);
+        memcpy(last_root, root, strlen(root) + 1);
+    }
+    return 0;
+}
+
+/* stat(path), noting in *linked when path itself is a symbolic link. */
+static int cgi_stat(const char *path, struct stat *st, int *linked)
+{
+    if (lstat(path, st) < 0)
+        return -1;
+    if (!S_ISLNK(st->st_mode))
+        return 0;
+    *linked = 1;
+    return stat(path, st);
+}
+
 /* The script t->uri names below the prefix, walking the folders of root
  * from the left: the first regular file is the script, the rest PATH_INFO.
  * 0, or -1 (404). */
@@ -78,20 +109,23 @@ int cgi_resolve(gale_request *r, struct cgi_target *t)
     char root[PATH_MAX];
     char *path = cgi_decode(r, t->uri);
     const char *where = gale_request_config_path(r, cgi_setting(r, "root"));
-    if (!prefix || !path || !where || !realpath(where, root) ||
+    if (!prefix || !path || !where || cgi_root(where, root) < 0 ||
         strncmp(path, prefix, strlen(prefix)))
         return -1;
     t->root = gale_request_strdup(r, root);
     char *cur = gale_request_printf(r, "%s", root);
     const char *rest = path + strlen(prefix);
     struct stat st;
+    /* root is resolved and no segment is "." or "..": only a symbolic link
+     * met on the way could lead out, and only then is the whole checked */
+    int linked = 0;
     for (;;) {
         while (*rest == '/')
             rest++;
         size_t len = strcspn(rest, "/");
         if (!len && index && *index) {
             cur = gale_request_printf(r, "%s/%s", cur, index);
-            if (stat(cur, &st) < 0 || !S_ISREG(st.st_mode))
+            if (cgi_stat(cur, &st, &linked) < 0 || !S_ISREG(st.st_mode))
                 return -1;
             break;
         }
@@ -99,14 +133,14 @@ int cgi_resolve(gale_request *r, struct cgi_target *t)
             return -1;
         cur = gale_request_printf(r, "%s/%.*s", cur, (int)len, rest);
         rest += len;
-        if (stat(cur, &st) < 0)
+        if (cgi_stat(cur, &st, &linked) < 0)
             return -1;
         if (S_ISREG(st.st_mode))
             break;
         if (!S_ISDIR(st.st_mode))
             return -1;
     }
-    if (!cgi_inside(root, cur))
+    if (linked && !cgi_inside(root, cur))
         return -1;
     t->script = cur;
     t->script_name = gale_request_printf(r, "%.*s", (int)(rest - path), path);
