@@ -141,9 +141,12 @@ def test_periodic_skips_what_a_slow_call_ran_past():
         check(calls[2][1] - calls[2][0] >= 0.45, "the third call was slow: %r" % calls[2])
         burst = [s for s, _ in calls[3:] if s - slow_end < 0.1]
         check(len(burst) <= 2, "calls right after the slow one (a burst): %r" % calls)
+        # On time every 50 ms: a call the loop ran late (a busy machine) comes
+        # closer to the next one, which keeps the schedule, but never with
+        # it as in a burst (24.6 ms was seen under ASan on a loaded machine).
         gaps = [calls[i][0] - calls[i - 1][0] for i in range(4, len(calls))]
-        check(all(gap >= 0.025 for gap in gaps), "the rhythm after it: gaps %r" % gaps)
-        check(all(calls[i][0] - calls[i - 1][0] >= 0.025 for i in (1, 2)),
+        check(all(gap >= 0.010 for gap in gaps), "the rhythm after it: gaps %r" % gaps)
+        check(all(calls[i][0] - calls[i - 1][0] >= 0.010 for i in (1, 2)),
               "the rhythm before it: %r" % calls[:3])
 
 
