@@ -13,7 +13,7 @@ import os
 import socket
 import time
 
-from galetest import Gale, asan_build, check, fail, main, module_path, wait_for
+from galetest import Gale, asan_build, check, fail, main, module_path, rss, settled_rss, wait_for
 
 SANITIZED = asan_build()
 KiB = 1024
@@ -25,29 +25,9 @@ FLOOD_CONNS = 4000
 FLOOD_LEFT = 4 * MiB  # RSS above the start still held after a flood has gone
 
 
-def rss(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * KiB
-    fail("no VmRSS for pid %d" % pid)
-
-
 def worker(g):
     check(g.wait_workers(1), "no worker")
     return g.workers()[0]
-
-
-def settled_rss(pid):
-    """RSS once it stops moving (the worker finishes what it was sent)."""
-    last = rss(pid)
-    for _ in range(50):
-        time.sleep(0.1)
-        now = rss(pid)
-        if now == last:
-            return now
-        last = now
-    return last
 
 
 def read_head(s):

@@ -18,6 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import galetest  # noqa: E402
 from galetest import Gale, asan_build, check, eq, fail, main, make_conf  # noqa: E402
 from h2frames import *  # noqa: E402,F401,F403 - the framer, its constants and Conn
 
@@ -27,26 +28,10 @@ MiB = 1024 * KiB
 GROWTH = 3 * MiB  # what the worker may keep after an attack's rounds
 
 
-def rss(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * KiB
-    fail("no VmRSS for pid %d" % pid)
-
-
 def settled_rss(pid):
-    """RSS once it stops moving (the worker finished what it was sent, and
-    the handlers of streams reset under them, 0.2 s at most, are over)."""
-    time.sleep(0.3)
-    last = rss(pid)
-    for _ in range(30):
-        time.sleep(0.1)
-        now = rss(pid)
-        if now == last:
-            return now
-        last = now
-    return last
+    """As galetest's, after the handlers of streams reset under them (0.2 s
+    at most) are over."""
+    return galetest.settled_rss(pid, pause=0.3, tries=30)
 
 
 def gale():

@@ -298,6 +298,30 @@ def children(ppid):
     return sorted(out)
 
 
+def rss(pid):
+    """The resident memory of process pid in bytes (VmRSS)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    fail("no VmRSS for pid %d" % pid)
+
+
+def settled_rss(pid, pause=0.0, tries=50):
+    """pid's RSS once it stops moving (the process finished what it was
+    sent): read every 0.1 s after `pause` seconds, until two reads agree or
+    `tries` reads."""
+    time.sleep(pause)
+    last = rss(pid)
+    for _ in range(tries):
+        time.sleep(0.1)
+        now = rss(pid)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def alive(pid, starttime=None):
     st = _stat(pid)
     if st is None or st[0] in ("Z", "X"):
