@@ -13,7 +13,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import Gale, Skip, check, eq, free_port, main, unit_capabilities  # noqa: E402
+from galetest import Gale, check, eq, fail, free_port, main, unit_capabilities  # noqa: E402
 
 CONF = """
 workers = 2;
@@ -120,7 +120,7 @@ class Redis:
     def __init__(self):
         exe = shutil.which("redis-server")
         if not exe:
-            raise Skip("redis-server is not installed")
+            fail("redis-server is not installed (scripts/test installs it)")
         self.port = free_port("127.0.0.1")
         self.proc = subprocess.Popen([exe, "--port", str(self.port), "--bind", "127.0.0.1",
                                       "--save", "", "--appendonly", "no"],
@@ -133,7 +133,7 @@ class Redis:
             except OSError:
                 time.sleep(0.05)
         self.close()
-        raise Skip("redis-server did not start")
+        fail("redis-server did not start")
 
     def close(self):
         self.proc.terminate()

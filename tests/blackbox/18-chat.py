@@ -23,7 +23,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import (GALE_MODULES, REPO, Gale, Skip, check, eq, free_port,  # noqa: E402
+from galetest import (GALE_MODULES, REPO, Gale, Skip, check, eq, fail, free_port,  # noqa: E402
                       main, node, node_module, request)
 
 CHAT = os.path.join(GALE_MODULES, "chat.so")
@@ -390,7 +390,7 @@ def test_browser_room_server_sent_events():
 def redis():
     exe = shutil.which("redis-server")
     if not exe:
-        raise Skip("redis-server is not installed")
+        fail("redis-server is not installed (scripts/test installs it)")
     port = free_port("127.0.0.1")
     d = __import__("tempfile").mkdtemp(prefix="gale-redis-")
     proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
@@ -404,7 +404,7 @@ def redis():
             time.sleep(0.05)
     proc.terminate()
     shutil.rmtree(d, ignore_errors=True)
-    raise Skip("redis-server did not start")
+    fail("redis-server did not start")
 
 
 def test_two_instances_share_the_room_through_redis():
