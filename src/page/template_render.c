@@ -6,6 +6,7 @@
  * is rendered, each {% block %} by the most derived template that defines
  * it.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,10 +129,12 @@ static int trender_bind(struct trender *r, const struct tnode *n, size_t at, jso
         }
         r->slots[at + 1].value = json_array_get(v, 1);
         r->slots[at + 1].shadowed = 0;
+        r->slots[at + 1].nview = -1;
         v = json_array_get(v, 0);
     }
     r->slots[at].value = v;
     r->slots[at].shadowed = 0;
+    r->slots[at].nview = -1;
     return 0;
 }
 
@@ -198,8 +201,15 @@ static int trender_for(struct trender *r, const struct tnode *n)
         trender_fail(r, "RecursionError: for loops nested too deep");
         return -1;
     }
-    for (int k = 0; k < n->nvars; k++)
-        r->slots[r->nslots++] = (struct tslot){.name = n->vars[k], .len = strlen(n->vars[k])};
+    for (int k = 0; k < n->nvars; k++) {
+        struct tslot *sl = &r->slots[r->nslots++];
+        sl->name = n->vars[k];
+        sl->len = strlen(sl->name);
+        sl->word = tname_word(sl->name, sl->len);
+        sl->value = NULL;
+        sl->shadowed = 0;
+        sl->nview = -1;
+    }
     for (size_t i = 0; i < json_array_size(items) && rc == 0; i++) {
         r->line = n->line;
         /* the body's text and expressions are not counted: the loop is */
@@ -489,13 +499,13 @@ int template_render(const struct template *t, json_t *ctx, const struct template
                     struct template_buf *out, struct template_err *err)
 {
     static const struct template_env none = {0};
-    struct trender r = {
-        .env = env ? env : &none,
-        .ctx = json_is_object(ctx) ? ctx : NULL,
-        .vars = json_object(),
-        .out = out,
-        .err = err,
-    };
+    struct trender r;
+    memset(&r, 0, offsetof(struct trender, slots));
+    r.env = env ? env : &none;
+    r.ctx = json_is_object(ctx) ? ctx : NULL;
+    r.vars = json_object();
+    r.out = out;
+    r.err = err;
     /* each function the caller left NULL falls back to the engine's own */
     struct template_funcs funcs = template_funcs_fallback;
     const struct template_funcs *f = r.env->funcs;
