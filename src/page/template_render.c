@@ -139,13 +139,15 @@ static int trender_bind(struct trender *r, const struct tnode *n, size_t at, jso
 }
 
 /* The loop is over: as in Python, its variables keep their last values
- * (those a {% set %} did not replace since). */
+ * (those a {% set %} did not replace since), hiding an outer loop's
+ * variable of the same name until that loop binds it again. */
 static void trender_unbind(struct trender *r, size_t at)
 {
-    for (size_t i = at; i < r->nslots; i++)
-        if (r->slots[i].value && !r->slots[i].shadowed)
-            json_object_set(r->vars, r->slots[i].name, r->slots[i].value);
+    size_t n = r->nslots;
     r->nslots = at;
+    for (size_t i = at; i < n; i++)
+        if (r->slots[i].value && !r->slots[i].shadowed)
+            trender_set_var(r, r->slots[i].name, r->slots[i].value);
 }
 
 /* The items a for loop walks: a list, a dict's keys, a string's
