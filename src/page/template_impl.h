@@ -206,6 +206,8 @@ int tval_truthy(const json_t *v);
 /* Append Python's str(v) / repr(v). */
 void tval_str(struct template_buf *b, const json_t *v);
 void tval_repr(struct template_buf *b, const json_t *v);
+/* The decimal digits of v (any sign). */
+void tval_int(struct template_buf *b, long long v);
 /* Python's repr of a float. */
 void tval_float(struct template_buf *b, double d);
 /* The Python type name of v, for error messages. */

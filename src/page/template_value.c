@@ -106,8 +106,7 @@ static inline void tval_num_add(struct template_buf *b, const char *at, size_t n
     b->s[b->len] = '\0';
 }
 
-/* Append the decimal digits of v (any sign). */
-static void tval_int(struct template_buf *b, long long v)
+void tval_int(struct template_buf *b, long long v)
 {
     char buf[2 * TVAL_NUM_MAX], *end = buf + TVAL_NUM_MAX;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
@@ -146,10 +145,11 @@ static int tval_float_fixed(struct template_buf *b, double d)
             *end++ = '0';
         } else {
             p = tval_digits(end, (unsigned long long)m, k + 1);
-            for (char *q = p; q < end - k; q++) /* the integer part one to the left */
-                q[-1] = q[0];
-            *(end - k - 1) = '.';
-            p--;
+            /* the k decimals one to the right: a move of a constant size
+             * (a loop of k would become a call to memmove) */
+            memmove(end - k + 1, end - k, 16);
+            end[-k] = '.';
+            end++;
         }
         if (d < 0)
             *--p = '-';
