@@ -36,19 +36,37 @@ __attribute__((noinline)) static json_t *teval_global(struct trender *r, const s
     return v;
 }
 
-/* The value of name e (borrowed): from the variables or the context. *slot
- * is the loop variable that holds it, or NULL. */
-static inline json_t *teval_name(struct trender *r, const struct texpr *e, struct tslot **slot)
+/* teval_slot for names longer than a word. */
+__attribute__((noinline)) static struct tslot *teval_slot_long(struct trender *r,
+                                                               const struct texpr *e)
 {
     for (size_t i = r->nslots; i-- > r->slot_base;) {
         struct tslot *sl = &r->slots[i];
         if (tname_same(sl->name, sl->len, sl->word, e->name, e->nlen, e->word) && sl->value &&
-            !sl->shadowed) {
-            *slot = sl;
-            return sl->value;
-        }
+            !sl->shadowed)
+            return sl;
     }
-    *slot = NULL;
+    return NULL;
+}
+
+/* The loop variable that name e is, or NULL. No call in the loop: the
+ * callers stay small, without registers to save. */
+static inline struct tslot *teval_slot(struct trender *r, const struct texpr *e)
+{
+    for (size_t i = r->nslots; i-- > r->slot_base;) {
+        struct tslot *sl = &r->slots[i];
+        if (sl->word == e->word && sl->len == e->nlen && sl->value && !sl->shadowed)
+            return e->nlen <= 8 ? sl : teval_slot_long(r, e);
+    }
+    return NULL;
+}
+
+/* The value of name e (borrowed): from the variables or the context. *slot
+ * is the loop variable that holds it, or NULL. */
+static inline json_t *teval_name(struct trender *r, const struct texpr *e, struct tslot **slot)
+{
+    if ((*slot = teval_slot(r, e)) != NULL)
+        return (*slot)->value;
     return teval_global(r, e);
 }
 
@@ -446,11 +464,9 @@ static void teval_drop(json_t *v, int owned)
         json_decref(v);
 }
 
-/* The value of e either borrowed (*owned = 0: from the context, the
- * variables or the compiled constants, which outlive the expression) or a
- * new reference (*owned = 1). Most values a page prints are borrowed: no
- * reference counting (atomic) on the hot path. */
-json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
+/* texpr_value's way for all but the common cases (see there). */
+__attribute__((noinline)) static json_t *texpr_value_other(struct trender *r, const struct texpr *e,
+                                                           int *owned)
 {
     json_t *a, *b, *v;
     struct tslot *sl;
@@ -539,6 +555,35 @@ json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
         *owned = 1;
         return texpr_eval(r, e);
     }
+}
+
+/* The value of e either borrowed (*owned = 0: from the context, the
+ * variables or the compiled constants, which outlive the expression) or a
+ * new reference (*owned = 1). Most values a page prints are borrowed: no
+ * reference counting (atomic) on the hot path. */
+json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
+{
+    /* the common cases in a small frame: a constant, a name, a loop
+     * variable's row["key"]; texpr_value_other does the rest, and these
+     * again when they fail (to say why) */
+    struct tslot *sl;
+    json_t *v;
+    *owned = 0;
+    switch (e->kind) {
+    case TE_CONST:
+        return e->value;
+    case TE_NAME:
+        return teval_name(r, e, &sl);
+    case TE_INDEX:
+    case TE_ATTR:
+        if (e->rowkey && (sl = teval_slot(r, e->args[0])) != NULL &&
+            (v = teval_slot_key(e, sl, e->kind == TE_ATTR ? e : e->args[1])) != NULL)
+            return v;
+        break;
+    default:
+        break;
+    }
+    return texpr_value_other(r, e, owned);
 }
 
 int texpr_truth(struct trender *r, const struct texpr *e)

@@ -588,6 +588,9 @@ static void texpr_lengths(struct texpr *e)
     }
     if (e->str != NULL)
         e->word = tname_word(e->str, e->nlen);
+    e->rowkey = (e->kind == TE_INDEX && e->args[0]->kind == TE_NAME &&
+                 e->args[1]->kind == TE_CONST && json_is_string(e->args[1]->value)) ||
+                (e->kind == TE_ATTR && e->args[0]->kind == TE_NAME);
     for (size_t i = 0; i < e->nargs; i++)
         texpr_lengths(e->args[i]);
 }

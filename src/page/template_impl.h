@@ -96,6 +96,9 @@ struct texpr {
      * the same order: walking a few steps there beats hashing the key. A
      * hint written during renders, which run on the worker's one thread. */
     unsigned hint;
+    /* TE_INDEX of a name by a constant string, TE_ATTR of a name: maybe a
+     * loop variable's row["key"] (see struct tslot) */
+    int rowkey;
     struct texpr **args;
     char **kw; /* TE_CALL: kw[i] is args[i]'s keyword, or NULL */
     int *ops;  /* TE_BINARY: ops[0]; TE_CMP: nargs - 1 of them */
