@@ -172,13 +172,18 @@ struct tbody {
     size_t n;
 };
 
+/* A text node's text is followed by this many readable bytes: short texts
+ * are appended with a copy of this constant size (template_buf_add_text). */
+#define TNODE_TEXT_PAD 32
+
 struct tnode {
     enum tnode_kind kind;
     int line;
     int escape;     /* TN_EXPR: the template's autoescape (an enum texpr_fn, TF_NONE: none) */
     int raw;        /* TN_EXPR: never escaped */
     int has_except; /* TN_TRY */
-    char *text;     /* TN_TEXT: the text, whitespace filtered; TN_BLOCK, TN_INCLUDE: the name */
+    char *text; /* TN_TEXT: the text, whitespace filtered (+ TNODE_TEXT_PAD); TN_BLOCK, TN_INCLUDE:
+                   the name */
     size_t len;
     struct texpr *e;
     struct texpr **conds; /* TN_IF */
@@ -202,6 +207,19 @@ struct template
 };
 
 void tbody_free(struct tbody *b);
+
+/* Append a text node's text: most are short, and a copy of a constant size
+ * is a few moves where one of len bytes is a call to memcpy. */
+static inline void template_buf_add_text(struct template_buf *b, const struct tnode *n)
+{
+    if (n->len < TNODE_TEXT_PAD && b->len + TNODE_TEXT_PAD + 1 <= b->cap) {
+        memcpy(b->s + b->len, n->text, TNODE_TEXT_PAD);
+        b->len += n->len;
+        b->s[b->len] = '\0';
+        return;
+    }
+    template_buf_add(b, n->text, n->len);
+}
 
 /* ---- values: Python's view of jansson values (template_value.c) ---- */
 

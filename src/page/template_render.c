@@ -352,7 +352,7 @@ __attribute__((noinline)) static int trender_node(struct trender *r, const struc
     }
     switch (n->kind) {
     case TN_TEXT:
-        template_buf_add(r->out, n->text, n->len);
+        template_buf_add_text(r->out, n);
         break;
     case TN_EXPR:
         if ((v = texpr_value(r, n->e, &owned)) == NULL) {
@@ -419,7 +419,7 @@ static int trender_body(struct trender *r, const struct tbody *b)
         /* text, and expressions that need no node context of their own,
          * inline: most of a page (trender_node is a large frame to set up) */
         if (n->kind == TN_TEXT) {
-            template_buf_add(r->out, n->text, n->len);
+            template_buf_add_text(r->out, n);
             continue;
         }
         if (n->kind == TN_EXPR) {
