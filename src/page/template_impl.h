@@ -182,8 +182,9 @@ struct tnode {
     int escape;     /* TN_EXPR: the template's autoescape (an enum texpr_fn, TF_NONE: none) */
     int raw;        /* TN_EXPR: never escaped */
     int has_except; /* TN_TRY */
-    char *text; /* TN_TEXT: the text, whitespace filtered (+ TNODE_TEXT_PAD); TN_BLOCK, TN_INCLUDE:
-                   the name */
+    /* TN_TEXT: the text, whitespace filtered (and TNODE_TEXT_PAD zeros);
+     * TN_BLOCK, TN_INCLUDE: the name */
+    char *text;
     size_t len;
     struct texpr *e;
     struct texpr **conds; /* TN_IF */
