@@ -114,6 +114,15 @@ static void test_rows_of_a_loop(void)
             "{{ r['abcdefghX'] }}{% end %}",
             "{\"rows\": [{\"ab\": 1, \"abc\": 2, \"a\": 3, \"abcdefghX\": 4, \"abcdefghY\": 5}]}",
             "23154");
+    /* keys alike but for one byte, at each length where words are made
+     * from two loads that overlap */
+    RENDERS("{% for r in rows %}{{ r['abcdefgi'] }}{{ r['abcdefgh'] }}{{ r['abcdy'] }}"
+            "{{ r['abcdx'] }}{{ r['abcdefh'] }}{{ r['abcdefg'] }}{{ r['abce'] }}{{ r['abcd'] }}"
+            "{{ r['ac'] }}{{ r['ab'] }}{{ r['b'] }}{{ r['a'] }}{% end %}",
+            "{\"rows\": [{\"a\": 0, \"b\": 1, \"ab\": 2, \"ac\": 3, \"abcd\": 4, \"abce\": 5, "
+            "\"abcdefg\": 6, \"abcdefh\": 7, \"abcdx\": 8, \"abcdy\": 9, \"abcdefgh\": 10, "
+            "\"abcdefgi\": 11}]}",
+            "11109876543210");
     RENDERS(
         "{% for r in rows %}{{ r['k19'] }}{{ r['k0'] }}{% end %}",
         "{\"rows\": [{\"k0\": 0, \"k1\": 1, \"k2\": 2, \"k3\": 3, \"k4\": 4, \"k5\": 5, \"k6\": 6, "
