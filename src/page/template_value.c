@@ -5,6 +5,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,12 +400,16 @@ int tval_compare(const json_t *a, const json_t *b)
     return -2;
 }
 
-/* For each byte, what it becomes, padded to 8 bytes (the byte itself, or
- * its entity), and that length: see tval_xhtml_escape. */
-static struct {
-    char out[256][8];
-    unsigned char len[256];
-} tval_xhtml;
+/* For each byte, what it becomes (the byte itself, or its entity: at most
+ * 6 bytes) in the first 7 bytes of a word as it lies in memory, and that
+ * length in the last one: one load gives both (see tval_xhtml_escape). */
+static uint64_t tval_xhtml[256];
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TVAL_XHTML_LEN(w) ((w) >> 56)
+#else
+#define TVAL_XHTML_LEN(w) ((w)&0xff)
+#endif
 
 static void tval_xhtml_init(void)
 {
@@ -412,31 +417,31 @@ static void tval_xhtml_init(void)
         ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
     };
     for (int c = 0; c < 256; c++) {
+        unsigned char w[8] = {(unsigned char)c, 0, 0, 0, 0, 0, 0, 1};
         if (entity[c] != NULL) {
-            tval_xhtml.len[c] = (unsigned char)strlen(entity[c]);
-            memcpy(tval_xhtml.out[c], entity[c], tval_xhtml.len[c]);
-        } else {
-            tval_xhtml.out[c][0] = (char)c;
-            tval_xhtml.len[c] = 1;
+            w[7] = (unsigned char)strlen(entity[c]);
+            memcpy(w, entity[c], w[7]);
         }
+        memcpy(&tval_xhtml[c], w, 8);
     }
 }
 
 void tval_xhtml_escape(struct template_buf *b, const char *s, size_t n)
 {
-    if (tval_xhtml.len[0] == 0) /* made once; workers render on one thread */
+    if (tval_xhtml[0] == 0) /* made once; workers render on one thread */
         tval_xhtml_init();
     if (b->len + 6 * n + 8 > b->cap) /* the worst case, and the padding */
         template_buf_grow(b, 6 * n + 8);
     char *o = b->s + b->len;
     /* Without a branch on the byte: a page's values are short and full of
      * quotes and brackets, and a mispredicted branch for each of those cost
-     * more than writing 8 bytes for every byte. */
+     * more than writing 8 bytes for every byte (the length byte among them:
+     * the next byte's output or the final NUL covers it). */
 #pragma GCC unroll 4
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        memcpy(o, tval_xhtml.out[c], 8);
-        o += tval_xhtml.len[c];
+        uint64_t w = tval_xhtml[(unsigned char)s[i]];
+        memcpy(o, &w, 8);
+        o += TVAL_XHTML_LEN(w);
     }
     *o = '\0';
     b->len = (size_t)(o - b->s);
