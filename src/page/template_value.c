@@ -436,7 +436,8 @@ void tval_xhtml_escape(struct template_buf *b, const char *s, size_t n)
     /* Without a branch on the byte: a page's values are short and full of
      * quotes and brackets, and a mispredicted branch for each of those cost
      * more than writing 8 bytes for every byte (the length byte among them:
-     * the next byte's output or the final NUL covers it). */
+     * it lands past the byte's output, in room the next output overwrites
+     * or past the end of the string). */
 #pragma GCC unroll 4
     for (size_t i = 0; i < n; i++) {
         uint64_t w = tval_xhtml[(unsigned char)s[i]];
