@@ -23,22 +23,51 @@ static inline int teval_same(const char *a, const char *b, size_t n)
     return 1;
 }
 
-/* Borrowed: from the variables or the context. */
-static json_t *teval_lookup(struct trender *r, const char *name, size_t len)
+/* teval_name's way when no loop variable has the name. */
+__attribute__((noinline)) static json_t *teval_global(struct trender *r, const struct texpr *e)
+{
+    json_t *v = json_object_size(r->vars) ? json_object_getn(r->vars, e->name, e->nlen) : NULL;
+    if (v == NULL && r->ctx != NULL)
+        v = json_object_getn(r->ctx, e->name, e->nlen);
+    if (v == NULL && r->funcs->global != NULL)
+        v = r->funcs->global(r->env->ud, e->name, e->nlen);
+    if (v == NULL)
+        return trender_fail(r, "NameError: name '%s' is not defined", e->name);
+    return v;
+}
+
+/* teval_slot for names longer than a word. */
+__attribute__((noinline)) static struct tslot *teval_slot_long(struct trender *r,
+                                                               const struct texpr *e)
 {
     for (size_t i = r->nslots; i-- > r->slot_base;) {
         struct tslot *sl = &r->slots[i];
-        if (sl->len == len && sl->value && !sl->shadowed && teval_same(sl->name, name, len))
-            return sl->value;
+        if (tname_same(sl->name, sl->len, sl->word, e->name, e->nlen, e->word) && sl->value &&
+            !sl->shadowed)
+            return sl;
     }
-    json_t *v = json_object_size(r->vars) ? json_object_getn(r->vars, name, len) : NULL;
-    if (v == NULL && r->ctx != NULL)
-        v = json_object_getn(r->ctx, name, len);
-    if (v == NULL && r->funcs->global != NULL)
-        v = r->funcs->global(r->env->ud, name, len);
-    if (v == NULL)
-        return trender_fail(r, "NameError: name '%s' is not defined", name);
-    return v;
+    return NULL;
+}
+
+/* The loop variable that name e is, or NULL. No call in the loop: the
+ * callers stay small, without registers to save. */
+static inline struct tslot *teval_slot(struct trender *r, const struct texpr *e)
+{
+    for (size_t i = r->nslots; i-- > r->slot_base;) {
+        struct tslot *sl = &r->slots[i];
+        if (sl->word == e->word && sl->len == e->nlen && sl->value && !sl->shadowed)
+            return e->nlen <= 8 ? sl : teval_slot_long(r, e);
+    }
+    return NULL;
+}
+
+/* The value of name e (borrowed): from the variables or the context. *slot
+ * is the loop variable that holds it, or NULL. */
+static inline json_t *teval_name(struct trender *r, const struct texpr *e, struct tslot **slot)
+{
+    if ((*slot = teval_slot(r, e)) != NULL)
+        return (*slot)->value;
+    return teval_global(r, e);
 }
 
 /* Python's index i (negative from the end) into n items; -1 outside. */
@@ -74,6 +103,57 @@ static json_t *teval_key(const struct texpr *e, json_t *obj, const char *key, si
         it = json_object_iter_next(obj, it);
     }
     return json_object_getn(obj, key, len);
+}
+
+/* The keys of a loop variable's object, in the object's order (see struct
+ * tslot); nview -2 when the value is no object or has too many keys. */
+__attribute__((noinline)) static void teval_view(struct tslot *sl)
+{
+    json_t *obj = sl->value;
+    int n = 0;
+    sl->nview = -2;
+    if (!json_is_object(obj))
+        return;
+    for (void *it = json_object_iter(obj); it != NULL; it = json_object_iter_next(obj, it)) {
+        if (n == TSLOT_VIEW_MAX)
+            return;
+        struct tslot_key *k = &sl->view[n++];
+        k->key = json_object_iter_key(it);
+        k->len = json_object_iter_key_len(it);
+        k->word = tname_word(k->key, k->len);
+        k->value = json_object_iter_value(it);
+    }
+    sl->nview = n;
+}
+
+/* teval_slot_key's way when the key is not at its usual place. */
+__attribute__((noinline)) static json_t *teval_slot_find(const struct texpr *e, struct tslot *sl,
+                                                         const struct texpr *k)
+{
+    if (sl->nview == -1)
+        teval_view(sl);
+    if (sl->nview == -2)
+        return json_is_object(sl->value) ? teval_key(e, sl->value, k->str, k->nlen) : NULL;
+    for (int i = 0; i < sl->nview; i++) {
+        if (tname_same(sl->view[i].key, sl->view[i].len, sl->view[i].word, k->str, k->nlen,
+                       k->word)) {
+            ((struct texpr *)e)->hint = (unsigned)i; /* see struct texpr */
+            return sl->view[i].value;
+        }
+    }
+    return NULL;
+}
+
+/* Key k (a name or a constant string) of loop variable sl's value, borrowed;
+ * NULL when it has none (or is no object: teval_subscript says which). The
+ * key's position is remembered in e->hint, as teval_key does. */
+static inline json_t *teval_slot_key(const struct texpr *e, struct tslot *sl, const struct texpr *k)
+{
+    int h = (int)e->hint; /* below TSLOT_VIEW_MAX and TEVAL_HINT_MAX */
+    if (h < sl->nview &&
+        tname_same(sl->view[h].key, sl->view[h].len, sl->view[h].word, k->str, k->nlen, k->word))
+        return sl->view[h].value;
+    return teval_slot_find(e, sl, k);
 }
 
 /* base[key]: borrowed from base, but for a string's character (*owned). */
@@ -384,13 +464,12 @@ static void teval_drop(json_t *v, int owned)
         json_decref(v);
 }
 
-/* The value of e either borrowed (*owned = 0: from the context, the
- * variables or the compiled constants, which outlive the expression) or a
- * new reference (*owned = 1). Most values a page prints are borrowed: no
- * reference counting (atomic) on the hot path. */
-json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
+/* texpr_value's way for all but the common cases (see there). */
+__attribute__((noinline)) static json_t *texpr_value_other(struct trender *r, const struct texpr *e,
+                                                           int *owned)
 {
     json_t *a, *b, *v;
+    struct tslot *sl;
     int ao, bo, t;
     switch (e->kind) {
     case TE_CONST:
@@ -398,11 +477,20 @@ json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
         return e->value;
     case TE_NAME:
         *owned = 0;
-        return teval_lookup(r, e->name, e->nlen);
+        return teval_name(r, e, &sl);
     case TE_ATTR:
-        if ((a = texpr_value(r, e->args[0], &ao)) == NULL)
-            return NULL;
-        v = json_is_object(a) ? teval_key(e, a, e->name, e->nlen) : NULL;
+        if (e->args[0]->kind == TE_NAME) { /* row.name */
+            if ((a = teval_name(r, e->args[0], &sl)) == NULL)
+                return NULL;
+            ao = 0;
+            v = sl                  ? teval_slot_key(e, sl, e)
+                : json_is_object(a) ? teval_key(e, a, e->name, e->nlen)
+                                    : NULL;
+        } else {
+            if ((a = texpr_value(r, e->args[0], &ao)) == NULL)
+                return NULL;
+            v = json_is_object(a) ? teval_key(e, a, e->name, e->nlen) : NULL;
+        }
         if (v == NULL)
             trender_fail(r, "AttributeError: '%s' object has no attribute '%s'", tval_type(a),
                          e->name);
@@ -414,11 +502,12 @@ json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
     case TE_INDEX:
         if (e->args[0]->kind == TE_NAME && e->args[1]->kind == TE_CONST &&
             json_is_string(e->args[1]->value)) { /* row["name"]: the common case */
-            if ((a = teval_lookup(r, e->args[0]->name, e->args[0]->nlen)) == NULL)
+            if ((a = teval_name(r, e->args[0], &sl)) == NULL)
                 return NULL;
             *owned = 0;
-            if (json_is_object(a) &&
-                (v = teval_key(e, a, json_string_value(e->args[1]->value), e->args[1]->nlen)))
+            if (sl != NULL
+                    ? (v = teval_slot_key(e, sl, e->args[1])) != NULL
+                    : json_is_object(a) && (v = teval_key(e, a, e->args[1]->str, e->args[1]->nlen)))
                 return v;
             return teval_subscript(r, a, e->args[1]->value, owned);
         }
@@ -466,6 +555,35 @@ json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
         *owned = 1;
         return texpr_eval(r, e);
     }
+}
+
+/* The value of e either borrowed (*owned = 0: from the context, the
+ * variables or the compiled constants, which outlive the expression) or a
+ * new reference (*owned = 1). Most values a page prints are borrowed: no
+ * reference counting (atomic) on the hot path. */
+json_t *texpr_value(struct trender *r, const struct texpr *e, int *owned)
+{
+    /* the common cases in a small frame: a constant, a name, a loop
+     * variable's row["key"]; texpr_value_other does the rest, and these
+     * again when they fail (to say why) */
+    struct tslot *sl;
+    json_t *v;
+    *owned = 0;
+    switch (e->kind) {
+    case TE_CONST:
+        return e->value;
+    case TE_NAME:
+        return teval_name(r, e, &sl);
+    case TE_INDEX:
+    case TE_ATTR:
+        if (e->rowkey && (sl = teval_slot(r, e->args[0])) != NULL &&
+            (v = teval_slot_key(e, sl, e->kind == TE_ATTR ? e : e->args[1])) != NULL)
+            return v;
+        break;
+    default:
+        break;
+    }
+    return texpr_value_other(r, e, owned);
 }
 
 int texpr_truth(struct trender *r, const struct texpr *e)

@@ -574,15 +574,23 @@ static struct texpr *texpr_ternary(struct texpr_lexer *lx)
     return c;
 }
 
-/* Names' and string constants' lengths, once, for the look-ups. */
+/* Names' and string constants' lengths and words, once, for the look-ups. */
 static void texpr_lengths(struct texpr *e)
 {
     if (e == NULL)
         return;
-    if (e->name != NULL)
+    if (e->name != NULL) {
         e->nlen = strlen(e->name);
-    else if (e->value != NULL && json_is_string(e->value))
+        e->str = e->name;
+    } else if (e->value != NULL && json_is_string(e->value)) {
         e->nlen = json_string_length(e->value);
+        e->str = json_string_value(e->value);
+    }
+    if (e->str != NULL)
+        e->word = tname_word(e->str, e->nlen);
+    e->rowkey = (e->kind == TE_INDEX && e->args[0]->kind == TE_NAME &&
+                 e->args[1]->kind == TE_CONST && json_is_string(e->args[1]->value)) ||
+                (e->kind == TE_ATTR && e->args[0]->kind == TE_NAME);
     for (size_t i = 0; i < e->nargs; i++)
         texpr_lengths(e->args[i]);
 }

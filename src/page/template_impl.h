@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "page/template.h"
 
@@ -84,14 +86,19 @@ enum texpr_fn {
 struct texpr {
     enum texpr_kind kind;
     enum texpr_fn fn;
-    json_t *value; /* TE_CONST: owned */
-    char *name;    /* TE_NAME, TE_ATTR, TE_METHOD; TE_CALL: the function's name */
-    size_t nlen;   /* strlen(name), or the length of a TE_CONST string */
+    json_t *value;   /* TE_CONST: owned */
+    char *name;      /* TE_NAME, TE_ATTR, TE_METHOD; TE_CALL: the function's name */
+    size_t nlen;     /* strlen(name), or the length of a TE_CONST string */
+    const char *str; /* name, or a TE_CONST string's bytes (borrowed from value) */
+    uint64_t word;   /* tname_word(str, nlen): compared before the bytes */
     /* TE_INDEX with a constant key, TE_ATTR: where the key was, in order, in
      * the last object looked in. Rows of a list mostly have their keys in
      * the same order: walking a few steps there beats hashing the key. A
      * hint written during renders, which run on the worker's one thread. */
     unsigned hint;
+    /* TE_INDEX of a name by a constant string, TE_ATTR of a name: maybe a
+     * loop variable's row["key"] (see struct tslot) */
+    int rowkey;
     struct texpr **args;
     char **kw; /* TE_CALL: kw[i] is args[i]'s keyword, or NULL */
     int *ops;  /* TE_BINARY: ops[0]; TE_CMP: nargs - 1 of them */
@@ -104,6 +111,42 @@ struct texpr *texpr_compile(const char *src, size_t len, char *what, size_t what
 /* The names `a` or `a, b` of a for loop's target, before " in ". */
 void texpr_free(struct texpr *e);
 enum texpr_fn texpr_fn_lookup(const char *name);
+
+/* The first eight bytes of a name or key as one word, zero-padded: names
+ * and keys are short, so two of the same length mostly compare in one step
+ * (tname_same) instead of a loop over their bytes. */
+static inline uint64_t tname_word(const char *s, size_t n)
+{
+    uint64_t w = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* two loads that may overlap, never a byte past s[n - 1] */
+    uint32_t a, b;
+    uint16_t c, d;
+    if (n >= 8) {
+        memcpy(&w, s, 8);
+    } else if (n >= 4) {
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        w = a | (uint64_t)b << (8 * (n - 4));
+    } else if (n >= 2) {
+        memcpy(&c, s, 2);
+        memcpy(&d, s + n - 2, 2);
+        w = c | (uint64_t)d << (8 * (n - 2));
+    } else if (n == 1) {
+        w = (unsigned char)s[0];
+    }
+#else
+    for (size_t i = 0; i < n && i < 8; i++)
+        w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+#endif
+    return w;
+}
+
+static inline int tname_same(const char *a, size_t alen, uint64_t aword, const char *b, size_t blen,
+                             uint64_t bword)
+{
+    return alen == blen && aword == bword && (alen <= 8 || memcmp(a + 8, b + 8, alen - 8) == 0);
+}
 
 /* ---- nodes ---- */
 
@@ -129,13 +172,19 @@ struct tbody {
     size_t n;
 };
 
+/* A text node's text is followed by this many readable bytes: short texts
+ * are appended with a copy of this constant size (template_buf_add_text). */
+#define TNODE_TEXT_PAD 32
+
 struct tnode {
     enum tnode_kind kind;
     int line;
     int escape;     /* TN_EXPR: the template's autoescape (an enum texpr_fn, TF_NONE: none) */
     int raw;        /* TN_EXPR: never escaped */
     int has_except; /* TN_TRY */
-    char *text;     /* TN_TEXT: the text, whitespace filtered; TN_BLOCK, TN_INCLUDE: the name */
+    /* TN_TEXT: the text, whitespace filtered (and TNODE_TEXT_PAD zeros);
+     * TN_BLOCK, TN_INCLUDE: the name */
+    char *text;
     size_t len;
     struct texpr *e;
     struct texpr **conds; /* TN_IF */
@@ -160,12 +209,27 @@ struct template
 
 void tbody_free(struct tbody *b);
 
+/* Append a text node's text: most are short, and a copy of a constant size
+ * is a few moves where one of len bytes is a call to memcpy. */
+static inline void template_buf_add_text(struct template_buf *b, const struct tnode *n)
+{
+    if (n->len < TNODE_TEXT_PAD && b->len + TNODE_TEXT_PAD + 1 <= b->cap) {
+        memcpy(b->s + b->len, n->text, TNODE_TEXT_PAD);
+        b->len += n->len;
+        b->s[b->len] = '\0';
+        return;
+    }
+    template_buf_add(b, n->text, n->len);
+}
+
 /* ---- values: Python's view of jansson values (template_value.c) ---- */
 
 int tval_truthy(const json_t *v);
 /* Append Python's str(v) / repr(v). */
 void tval_str(struct template_buf *b, const json_t *v);
 void tval_repr(struct template_buf *b, const json_t *v);
+/* The decimal digits of v (any sign). */
+void tval_int(struct template_buf *b, long long v);
 /* Python's repr of a float. */
 void tval_float(struct template_buf *b, double d);
 /* The Python type name of v, for error messages. */
@@ -193,11 +257,31 @@ void tval_json_encode(struct template_buf *b, const json_t *v);
  * list the loop holds, so that a row costs no hash table write and no
  * reference count. A {% set %} of the same name shadows it (the value is
  * then in vars) until the next iteration binds it again. */
+#define TSLOT_VIEW_MAX 16 /* keys of a row seen as an array; bigger rows are hashed */
+
+/* One key of a loop variable's object, as iterating the object gave it. */
+struct tslot_key {
+    uint64_t word; /* tname_word(key, len) */
+    const char *key;
+    size_t len;
+    json_t *value; /* borrowed from the object */
+};
+
 struct tslot {
     const char *name;
     size_t len;
+    uint64_t word; /* tname_word(name, len) */
     json_t *value; /* NULL before the first iteration */
     int shadowed;
+    /* The keys of value when it is an object of at most TSLOT_VIEW_MAX keys,
+     * taken at its first row["key"] (nview -1 until then; -2: not such an
+     * object). A page reads several keys of each row: one walk of the object
+     * in jansson, then each key found at its position (struct texpr's hint)
+     * in one compare, instead of a hash or a walk per key. Valid while the
+     * slot is bound: templates never change a value of the context, and the
+     * loop holds the list that holds the row. */
+    int nview;
+    struct tslot_key view[TSLOT_VIEW_MAX];
 };
 
 /* One render in progress. */
@@ -215,9 +299,10 @@ struct trender {
     int depth;
     int flow;            /* TFLOW_* */
     unsigned long steps; /* nodes run: see TRENDER_MAX_STEPS */
-    struct tslot slots[TRENDER_MAX_SLOTS];
     size_t nslots;
     size_t slot_base; /* a Template() sees only the slots from here up */
+    /* last: slots[nslots..] are never read, and not cleared (9 KiB) */
+    struct tslot slots[TRENDER_MAX_SLOTS];
 };
 
 enum { TFLOW_NONE, TFLOW_BREAK, TFLOW_CONTINUE };

@@ -66,7 +66,7 @@ static int tparse_space(char c)
  * "oneline" makes every run of white space one space. */
 static char *tparse_filter(const char *s, size_t n, int mode, size_t *outlen)
 {
-    char *out = malloc(n + 1), *o = out;
+    char *out = calloc(1, n + TNODE_TEXT_PAD), *o = out;
     if (out == NULL)
         abort();
     int keep = mode == TWS_ALL || memmem(s, n, "<pre>", 5) != NULL;

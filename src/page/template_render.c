@@ -6,6 +6,7 @@
  * is rendered, each {% block %} by the most derived template that defines
  * it.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,19 +42,15 @@ json_t *trender_fail(struct trender *r, const char *fmt, ...)
 
 static int trender_body(struct trender *r, const struct tbody *b);
 
-/* Append str(v) through the escape function fn (TF_NONE: as it is). */
-static int trender_value(struct trender *r, json_t *v, int fn)
+/* trender_value's way for all but the common cases. */
+__attribute__((noinline)) static int trender_value_other(struct trender *r, json_t *v, int fn)
 {
     struct template_buf tmp = {0};
     const char *s;
     size_t n;
-    if (json_is_string(v) && fn == TF_XHTML_ESCAPE) { /* the common case first */
-        tval_xhtml_escape(r->out, json_string_value(v), json_string_length(v));
-        return 0;
-    }
     if ((fn == TF_NONE || fn == TF_XHTML_ESCAPE) && !json_is_string(v) && !json_is_array(v) &&
         !json_is_object(v)) {
-        tval_str(r->out, v); /* digits, signs, "True", "None"...: nothing to escape */
+        tval_str(r->out, v); /* "True", "None"...: nothing to escape */
         return 0;
     }
     if (json_is_string(v)) {
@@ -93,6 +90,27 @@ static int trender_value(struct trender *r, json_t *v, int fn)
     return 0;
 }
 
+/* Append str(v) through the escape function fn (TF_NONE: as it is): the
+ * common cases (an escaped string, a number: digits and signs need no
+ * escape) here, with a small frame; the rest in trender_value_other. */
+static inline int trender_value(struct trender *r, json_t *v, int fn)
+{
+    int plain = fn == TF_NONE || fn == TF_XHTML_ESCAPE;
+    if (json_is_string(v) && fn == TF_XHTML_ESCAPE) {
+        tval_xhtml_escape(r->out, json_string_value(v), json_string_length(v));
+        return 0;
+    }
+    if (json_is_integer(v) && plain) {
+        tval_int(r->out, json_integer_value(v));
+        return 0;
+    }
+    if (json_is_real(v) && plain) {
+        tval_float(r->out, json_real_value(v));
+        return 0;
+    }
+    return trender_value_other(r, v, fn);
+}
+
 /* {% set %}: into vars, shadowing a loop variable of the same name. */
 static void trender_set_var(struct trender *r, const char *name, json_t *v)
 {
@@ -128,21 +146,25 @@ static int trender_bind(struct trender *r, const struct tnode *n, size_t at, jso
         }
         r->slots[at + 1].value = json_array_get(v, 1);
         r->slots[at + 1].shadowed = 0;
+        r->slots[at + 1].nview = -1;
         v = json_array_get(v, 0);
     }
     r->slots[at].value = v;
     r->slots[at].shadowed = 0;
+    r->slots[at].nview = -1;
     return 0;
 }
 
 /* The loop is over: as in Python, its variables keep their last values
- * (those a {% set %} did not replace since). */
+ * (those a {% set %} did not replace since), hiding an outer loop's
+ * variable of the same name until that loop binds it again. */
 static void trender_unbind(struct trender *r, size_t at)
 {
-    for (size_t i = at; i < r->nslots; i++)
-        if (r->slots[i].value && !r->slots[i].shadowed)
-            json_object_set(r->vars, r->slots[i].name, r->slots[i].value);
+    size_t n = r->nslots;
     r->nslots = at;
+    for (size_t i = at; i < n; i++)
+        if (r->slots[i].value && !r->slots[i].shadowed)
+            trender_set_var(r, r->slots[i].name, r->slots[i].value);
 }
 
 /* The items a for loop walks: a list, a dict's keys, a string's
@@ -198,8 +220,15 @@ static int trender_for(struct trender *r, const struct tnode *n)
         trender_fail(r, "RecursionError: for loops nested too deep");
         return -1;
     }
-    for (int k = 0; k < n->nvars; k++)
-        r->slots[r->nslots++] = (struct tslot){.name = n->vars[k], .len = strlen(n->vars[k])};
+    for (int k = 0; k < n->nvars; k++) {
+        struct tslot *sl = &r->slots[r->nslots++];
+        sl->name = n->vars[k];
+        sl->len = strlen(sl->name);
+        sl->word = tname_word(sl->name, sl->len);
+        sl->value = NULL;
+        sl->shadowed = 0;
+        sl->nview = -1;
+    }
     for (size_t i = 0; i < json_array_size(items) && rc == 0; i++) {
         r->line = n->line;
         /* the body's text and expressions are not counted: the loop is */
@@ -323,7 +352,7 @@ __attribute__((noinline)) static int trender_node(struct trender *r, const struc
     }
     switch (n->kind) {
     case TN_TEXT:
-        template_buf_add(r->out, n->text, n->len);
+        template_buf_add_text(r->out, n);
         break;
     case TN_EXPR:
         if ((v = texpr_value(r, n->e, &owned)) == NULL) {
@@ -390,7 +419,7 @@ static int trender_body(struct trender *r, const struct tbody *b)
         /* text, and expressions that need no node context of their own,
          * inline: most of a page (trender_node is a large frame to set up) */
         if (n->kind == TN_TEXT) {
-            template_buf_add(r->out, n->text, n->len);
+            template_buf_add_text(r->out, n);
             continue;
         }
         if (n->kind == TN_EXPR) {
@@ -489,13 +518,13 @@ int template_render(const struct template *t, json_t *ctx, const struct template
                     struct template_buf *out, struct template_err *err)
 {
     static const struct template_env none = {0};
-    struct trender r = {
-        .env = env ? env : &none,
-        .ctx = json_is_object(ctx) ? ctx : NULL,
-        .vars = json_object(),
-        .out = out,
-        .err = err,
-    };
+    struct trender r;
+    memset(&r, 0, offsetof(struct trender, slots));
+    r.env = env ? env : &none;
+    r.ctx = json_is_object(ctx) ? ctx : NULL;
+    r.vars = json_object();
+    r.out = out;
+    r.err = err;
     /* each function the caller left NULL falls back to the engine's own */
     struct template_funcs funcs = template_funcs_fallback;
     const struct template_funcs *f = r.env->funcs;

@@ -3,7 +3,9 @@
  * them: truth, str() and repr(), ==, ordering, and Tornado's escape
  * functions, so that the output matches Tornado's byte for byte.
  */
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,52 +67,94 @@ const char *tval_type(const json_t *v)
     return names[json_typeof(v)];
 }
 
-/* Append the decimal digits of v (any sign). */
-static void tval_int(struct template_buf *b, long long v)
+/* The decimal digits of u, at least `width` of them (zeros before), written
+ * backwards to end: returns where they start. Two digits a step, by a
+ * constant divisor (a multiplication), no printf. */
+static inline char *tval_digits(char *end, unsigned long long u, int width)
 {
-    char buf[24], *p = buf + sizeof(buf);
+    static const char pairs[] =
+        "000102030405060708091011121314151617181920212223242526272829303132333435363738394041424344"
+        "454647484950515253545556575859606162636465666768697071727374757677787980818283848586878889"
+        "90919293949596979899";
+    char *p = end;
+    while (u >= 100) {
+        p -= 2;
+        memcpy(p, pairs + 2 * (u % 100), 2);
+        u /= 100;
+    }
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, pairs + 2 * u, 2);
+    } else {
+        *--p = (char)('0' + u);
+    }
+    while (end - p < width)
+        *--p = '0';
+    return p;
+}
+
+#define TVAL_NUM_MAX 32 /* the longest number the fast ways below write */
+
+/* Append at[0..n), n < TVAL_NUM_MAX, with at[0..TVAL_NUM_MAX) readable: a
+ * copy of a constant size is a few moves, where one of n bytes would be a
+ * call to memcpy. */
+static inline void tval_num_add(struct template_buf *b, const char *at, size_t n)
+{
+    if (b->len + TVAL_NUM_MAX + 1 > b->cap)
+        template_buf_grow(b, TVAL_NUM_MAX);
+    memcpy(b->s + b->len, at, TVAL_NUM_MAX);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+void tval_int(struct template_buf *b, long long v)
+{
+    char buf[2 * TVAL_NUM_MAX], *end = buf + TVAL_NUM_MAX;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    do
-        *--p = (char)('0' + u % 10);
-    while ((u /= 10) != 0);
+    char *p = tval_digits(end, u, 1);
     if (v < 0)
         *--p = '-';
-    template_buf_add(b, p, (size_t)(buf + sizeof(buf) - p));
+    tval_num_add(b, p, (size_t)(end - p));
 }
 
 /* The common case of tval_float without printf: a value in fixed notation
  * whose shortest form has at most 15 significant digits. With k decimals
- * (from 0 up), m = d * 10^k rounded is exact and m / 10^k is the double
- * nearest the decimal m * 10^-k: when that is d, the decimal reads back as
- * d; and no other decimal of 15 digits or fewer does (DBL_DIG), so the
- * first k that works gives the shortest. 0: not this case. */
+ * (from 0 up), m = |d| * 10^k rounded is exact and m / 10^k is the double
+ * nearest the decimal m * 10^-k: when that is |d|, the decimal reads back
+ * as |d|; and no other decimal of 15 digits or fewer does (DBL_DIG), so the
+ * first k that works gives the shortest. The digits of m are written once
+ * and the point put k from their end. 0: not this case. */
 static int tval_float_fixed(struct template_buf *b, double d)
 {
     static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    char buf[2 * TVAL_NUM_MAX], *end = buf + TVAL_NUM_MAX, *p;
     double a = fabs(d);
     if (!(a >= 1e-4 && a < 1e15))
         return 0;
     for (int k = 0; k < 16; k++) {
-        double m = nearbyint(d * pow10[k]);
-        if (fabs(m) >= 1e15)
+        /* below 2^50 the sum rounds no candidate away, and the cast
+         * truncates: half up (nearbyint's ties to even would be a call) */
+        double m = (double)(long long)(a * pow10[k] + 0.5);
+        if (m >= 1e15)
             return 0; /* more than 15 digits: the general case */
-        if (m / pow10[k] != d)
+        if (m / pow10[k] != a)
             continue;
-        long long im = (long long)m, ip = (long long)pow10[k];
-        char frac[20];
-        long long f = im < 0 ? -(im % ip) : im % ip;
-        if (d < 0)
-            template_buf_addc(b, '-');
-        tval_int(b, im < 0 ? -(im / ip) : im / ip);
-        template_buf_addc(b, '.');
         if (k == 0) {
-            template_buf_addc(b, '0');
-            return 1;
+            p = tval_digits(end, (unsigned long long)m, 1);
+            *end++ = '.';
+            *end++ = '0';
+        } else {
+            p = tval_digits(end, (unsigned long long)m, k + 1);
+            /* the k decimals one to the right: a move of a constant size
+             * (a loop of k would become a call to memmove) */
+            memmove(end - k + 1, end - k, 16);
+            end[-k] = '.';
+            end++;
         }
-        for (int i = k - 1; i >= 0; i--, f /= 10)
-            frac[i] = (char)('0' + f % 10);
-        template_buf_add(b, frac, (size_t)k);
+        if (d < 0)
+            *--p = '-';
+        tval_num_add(b, p, (size_t)(end - p));
         return 1;
     }
     return 0;
@@ -131,12 +175,19 @@ void tval_float(struct template_buf *b, double d)
         template_buf_adds(b, d < 0 ? "-inf" : "inf");
         return;
     }
+    if (d == 0) {
+        template_buf_adds(b, signbit(d) ? "-0.0" : "0.0");
+        return;
+    }
     if (tval_float_fixed(b, d))
         return;
     /* Any decimal of at most 15 digits survives the trip through a double
      * (DBL_DIG), so when 15 digits read back the same, they are the shortest
      * ones padded with zeros; else 16, else 17 (always enough). */
-    for (prec = 15; prec <= 17; prec++) {
+    /* A subnormal has fewer significant bits: its shortest digits may be
+     * fewer than 15 with the 15-digit form reading back the same too
+     * (5e-324, not 4.94065645841247e-324): searched from one digit. */
+    for (prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
         snprintf(digits, sizeof(digits), "%.*e", prec - 1, d);
         if (strtod(digits, NULL) == d)
             break;
@@ -349,12 +400,16 @@ int tval_compare(const json_t *a, const json_t *b)
     return -2;
 }
 
-/* For each byte, what it becomes, padded to 8 bytes (the byte itself, or
- * its entity), and that length: see tval_xhtml_escape. */
-static struct {
-    char out[256][8];
-    unsigned char len[256];
-} tval_xhtml;
+/* For each byte, what it becomes (the byte itself, or its entity: at most
+ * 6 bytes) in the first 7 bytes of a word as it lies in memory, and that
+ * length in the last one: one load gives both (see tval_xhtml_escape). */
+static uint64_t tval_xhtml[256];
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TVAL_XHTML_LEN(w) ((w) >> 56)
+#else
+#define TVAL_XHTML_LEN(w) ((w)&0xff)
+#endif
 
 static void tval_xhtml_init(void)
 {
@@ -362,30 +417,32 @@ static void tval_xhtml_init(void)
         ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
     };
     for (int c = 0; c < 256; c++) {
+        unsigned char w[8] = {(unsigned char)c, 0, 0, 0, 0, 0, 0, 1};
         if (entity[c] != NULL) {
-            tval_xhtml.len[c] = (unsigned char)strlen(entity[c]);
-            memcpy(tval_xhtml.out[c], entity[c], tval_xhtml.len[c]);
-        } else {
-            tval_xhtml.out[c][0] = (char)c;
-            tval_xhtml.len[c] = 1;
+            w[7] = (unsigned char)strlen(entity[c]);
+            memcpy(w, entity[c], w[7]);
         }
+        memcpy(&tval_xhtml[c], w, 8);
     }
 }
 
 void tval_xhtml_escape(struct template_buf *b, const char *s, size_t n)
 {
-    if (tval_xhtml.len[0] == 0) /* made once; workers render on one thread */
+    if (tval_xhtml[0] == 0) /* made once; workers render on one thread */
         tval_xhtml_init();
     if (b->len + 6 * n + 8 > b->cap) /* the worst case, and the padding */
         template_buf_grow(b, 6 * n + 8);
     char *o = b->s + b->len;
     /* Without a branch on the byte: a page's values are short and full of
      * quotes and brackets, and a mispredicted branch for each of those cost
-     * more than writing 8 bytes for every byte. */
+     * more than writing 8 bytes for every byte (the length byte among them:
+     * it lands past the byte's output, in room the next output overwrites
+     * or past the end of the string). */
+#pragma GCC unroll 4
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        memcpy(o, tval_xhtml.out[c], 8);
-        o += tval_xhtml.len[c];
+        uint64_t w = tval_xhtml[(unsigned char)s[i]];
+        memcpy(o, &w, 8);
+        o += TVAL_XHTML_LEN(w);
     }
     *o = '\0';
     b->len = (size_t)(o - b->s);

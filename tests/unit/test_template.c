@@ -89,6 +89,61 @@ static void test_values_print_as_python(void)
     RENDERS("{% raw [1, 'a', None, 2.0] %} {% raw d %}", "{\"d\": {\"k\": [true]}}",
             "[1, 'a', None, 2.0] {'k': [True]}");
     RENDERS("{% raw [\"it's\"] %}", NULL, "[\"it's\"]");
+    /* the ends of the fast ways of numbers, and subnormals (shortest digits) */
+    RENDERS("{{ a }} {{ b }} {{ c }} {{ d }} {{ e }} {{ f }} {{ g }}",
+            "{\"a\": 5e-324, \"b\": -0.0, \"c\": 0.0, \"d\": 1e15, \"e\": 999999999999999.9, "
+            "\"f\": -0.0001, \"g\": 2.2250738585072014e-308}",
+            "5e-324 -0.0 0.0 1000000000000000.0 999999999999999.9 -0.0001 2.2250738585072014e-308");
+    RENDERS("{{ a }} {{ b }} {{ c }} {{ d }} {{ e }}",
+            "{\"a\": -9223372036854775808, \"b\": 9223372036854775807, \"c\": -12.5, "
+            "\"d\": 0.1, \"e\": 100}",
+            "-9223372036854775808 9223372036854775807 -12.5 0.1 100");
+}
+
+/* row["key"] of a loop variable comes from the row's keys seen as an array
+ * (struct tslot): rows in any key order, missing keys, rows that are no
+ * objects or have many keys, long keys alike in their first eight bytes,
+ * and variables that hide the row. */
+static void test_rows_of_a_loop(void)
+{
+    RENDERS(
+        "{% for r in rows %}{{ r[\"a\"] }}{{ r['b'] }}{{ r.a }};{% end %}",
+        "{\"rows\": [{\"a\": 1, \"b\": 2}, {\"b\": 3, \"a\": 4}, {\"c\": 0, \"b\": 5, \"a\": 6}]}",
+        "121;434;656;");
+    RENDERS("{% for r in rows %}{{ r['abc'] }}{{ r['a'] }}{{ r['ab'] }}{{ r['abcdefghY'] }}"
+            "{{ r['abcdefghX'] }}{% end %}",
+            "{\"rows\": [{\"ab\": 1, \"abc\": 2, \"a\": 3, \"abcdefghX\": 4, \"abcdefghY\": 5}]}",
+            "23154");
+    /* keys alike but for one byte, at each length where words are made
+     * from two loads that overlap */
+    RENDERS("{% for r in rows %}{{ r['abcdefgi'] }}{{ r['abcdefgh'] }}{{ r['abcdy'] }}"
+            "{{ r['abcdx'] }}{{ r['abcdefh'] }}{{ r['abcdefg'] }}{{ r['abce'] }}{{ r['abcd'] }}"
+            "{{ r['ac'] }}{{ r['ab'] }}{{ r['b'] }}{{ r['a'] }}{% end %}",
+            "{\"rows\": [{\"a\": 0, \"b\": 1, \"ab\": 2, \"ac\": 3, \"abcd\": 4, \"abce\": 5, "
+            "\"abcdefg\": 6, \"abcdefh\": 7, \"abcdx\": 8, \"abcdy\": 9, \"abcdefgh\": 10, "
+            "\"abcdefgi\": 11}]}",
+            "11109876543210");
+    RENDERS(
+        "{% for r in rows %}{{ r['k19'] }}{{ r['k0'] }}{% end %}",
+        "{\"rows\": [{\"k0\": 0, \"k1\": 1, \"k2\": 2, \"k3\": 3, \"k4\": 4, \"k5\": 5, \"k6\": 6, "
+        "\"k7\": 7, \"k8\": 8, \"k9\": 9, \"k10\": 10, \"k11\": 11, \"k12\": 12, \"k13\": 13, "
+        "\"k14\": 14, \"k15\": 15, \"k16\": 16, \"k17\": 17, \"k18\": 18, \"k19\": 19}, {\"k0\": "
+        "0, \"k1\": 1, \"k2\": 2, \"k3\": 3, \"k4\": 4, \"k5\": 5, \"k6\": 6, \"k7\": 7, \"k8\": "
+        "8, \"k9\": 9, \"k10\": 10, \"k11\": 11, \"k12\": 12, \"k13\": 13, \"k14\": 14, \"k15\": "
+        "15, \"k16\": 16, \"k17\": 17, \"k18\": 18, \"k19\": 19}]}",
+        "190190");
+    RENDERS("{% for r in rows %}{% set r = {'a': 9} %}{{ r['a'] }}{% end %}",
+            "{\"rows\": [{\"a\": 1}, {\"a\": 2}]}", "99");
+    RENDERS("{% for r in rows %}{% for r in r['xs'] %}{{ r['a'] }}{% end %}{{ r['a'] }}{% end %}",
+            "{\"rows\": [{\"xs\": [{\"a\": 1}, {\"a\": 2}], \"a\": 3}]}", "122");
+    RENDERS("{% for k, v in rows %}{{ v['a'] }}{{ k }}{% end %}",
+            "{\"rows\": [[\"x\", {\"a\": 1}], [\"y\", {\"b\": 0, \"a\": 2}]]}", "1x2y");
+    FAILS("{% for r in rows %}{{ r['a'] }}{% end %}", "{\"rows\": [{\"a\": 1}, {\"b\": 2}]}",
+          "t.txt:1: KeyError: 'a'");
+    FAILS("{% for r in rows %}{{ r['a'] }}{% end %}", "{\"rows\": [{\"a\": 1}, [2]]}",
+          "t.txt:1: TypeError");
+    FAILS("{% for r in rows %}{{ r.b }}{% end %}", "{\"rows\": [{\"b\": 1}, {\"a\": 2}]}",
+          "t.txt:1: AttributeError");
 }
 
 static void test_arithmetic(void)
@@ -261,6 +316,7 @@ int main(void)
     s = CU_add_suite("template", NULL, NULL);
     CU_add_test(s, "text and expressions", test_text_and_expressions);
     CU_add_test(s, "values print as Python", test_values_print_as_python);
+    CU_add_test(s, "rows of a loop", test_rows_of_a_loop);
     CU_add_test(s, "arithmetic", test_arithmetic);
     CU_add_test(s, "comparisons and logic", test_comparisons_and_logic);
     CU_add_test(s, "paths and functions", test_paths_and_functions);
