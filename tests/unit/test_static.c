@@ -13,10 +13,18 @@
 #include "http/range.h"
 #include "http/static_path.h"
 
+/* One range expected: its bounds in *a, *b. */
 static enum range_result rp(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
 {
+    struct range_set set;
     *a = *b = 12345;
-    return range_parse(h, size, a, b);
+    enum range_result rc = range_parse(h, size, &set);
+    if (rc == RANGE_OK) {
+        CU_ASSERT_EQUAL(set.n, 1);
+        *a = set.r[0].first;
+        *b = set.r[0].last;
+    }
+    return rc;
 }
 
 static void test_range_single(void)
@@ -57,13 +65,62 @@ static void test_range_ignored(void)
     CU_ASSERT_EQUAL(rp(NULL, 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("items=0-1", 10, &a, &b), RANGE_NONE);
-    CU_ASSERT_EQUAL(rp("bytes=0-1,3-4", 10, &a, &b), RANGE_NONE); /* several: the whole file */
     CU_ASSERT_EQUAL(rp("bytes=4-2", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes=-", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes=a-b", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes 0-1", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes=1-2x", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes=--1", 10, &a, &b), RANGE_NONE);
+    CU_ASSERT_EQUAL(rp("bytes=0-1,x", 10, &a, &b), RANGE_NONE); /* one bad spec: all */
+    CU_ASSERT_EQUAL(rp("bytes=,", 10, &a, &b), RANGE_NONE);
+}
+
+/* "bytes=..." against a file of `size`: the set as "a-b a-b", or the result. */
+static const char *rs(const char *spec, uint64_t size)
+{
+    static char out[512];
+    struct range_set set;
+    char h[256];
+    snprintf(h, sizeof(h), "bytes=%s", spec);
+    enum range_result rc = range_parse(h, size, &set);
+    if (rc != RANGE_OK)
+        return rc == RANGE_NONE ? "none" : "unsatisfiable";
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < set.n; i++)
+        n +=
+            (size_t)snprintf(out + n, sizeof(out) - n, "%s%llu-%llu", i ? " " : "",
+                             (unsigned long long)set.r[i].first, (unsigned long long)set.r[i].last);
+    return out;
+}
+
+static void test_range_several(void)
+{
+    CU_ASSERT_STRING_EQUAL(rs("0-9,20-29", 100), "0-9 20-29");
+    CU_ASSERT_STRING_EQUAL(rs("20-29, 0-9", 100), "0-9 20-29");  /* sorted */
+    CU_ASSERT_STRING_EQUAL(rs("0-9,,20-29,", 100), "0-9 20-29"); /* empty elements */
+    CU_ASSERT_STRING_EQUAL(rs("0-9,5-14", 100), "0-14");         /* overlapping: merged */
+    CU_ASSERT_STRING_EQUAL(rs("0-9,10-19", 100), "0-19");        /* touching: merged */
+    CU_ASSERT_STRING_EQUAL(rs("0-9,-5", 100), "0-9 95-99");      /* a suffix */
+    CU_ASSERT_STRING_EQUAL(rs("0-9,200-300", 100), "0-9");       /* one outside: dropped */
+    CU_ASSERT_STRING_EQUAL(rs("200-300,300-", 100), "unsatisfiable");
+}
+
+static void test_range_limits(void)
+{
+    /* more bytes than the file: the whole file, as nginx */
+    CU_ASSERT_STRING_EQUAL(rs("0-59,30-89", 100), "none");
+    CU_ASSERT_STRING_EQUAL(rs("0-99,0-0", 100), "none");
+    /* RANGE_MAX ranges are taken, one more is too many */
+    CU_ASSERT_STRING_EQUAL(rs("0-0,2-2,4-4,6-6,8-8,10-10,12-12,14-14,16-16,18-18,20-20,22-22,"
+                              "24-24,26-26,28-28,30-30",
+                              100),
+                           "0-0 2-2 4-4 6-6 8-8 10-10 12-12 14-14 16-16 18-18 20-20 22-22 "
+                           "24-24 26-26 28-28 30-30");
+    CU_ASSERT_STRING_EQUAL(rs("0-0,2-2,4-4,6-6,8-8,10-10,12-12,14-14,16-16,18-18,20-20,22-22,"
+                              "24-24,26-26,28-28,30-30,32-32",
+                              100),
+                           "none");
 }
 
 /* static_path_clean into a buffer of `cap`; the result, or "(refused)". */
@@ -156,6 +213,8 @@ int main(void)
     CU_add_test(s, "range: one range", test_range_single);
     CU_add_test(s, "range: unsatisfiable", test_range_unsatisfiable);
     CU_add_test(s, "range: ignored", test_range_ignored);
+    CU_add_test(s, "range: several", test_range_several);
+    CU_add_test(s, "range: limits", test_range_limits);
     CU_add_test(s, "path: cleaned", test_path_clean);
     CU_add_test(s, "path: refused", test_path_refused);
     CU_add_test(s, "mime: built-in table", test_mime_builtin);
