@@ -6,10 +6,10 @@
  * (one writev with the head); a large one goes by sendfile as a file segment
  * on a plain connection, and in pieces read as the client drains them over
  * TLS and HTTP/2 (an mmap'd segment would fault if the file shrank under
- * it). Several ranges make a multipart/byteranges body: the parts' heads
- * from memory between the file's segments. A file
- * that shrinks while it is sent ends the connection: the Content-Length
- * promised cannot be kept.
+ * it; HTTP/2 frames what it sends, which sendfile cannot). Several ranges
+ * make a multipart/byteranges body: the parts' heads from memory between
+ * the file's segments. A file that shrinks while it is sent ends the
+ * connection: the Content-Length promised cannot be kept.
  */
 #include "http/static.h"
 
