@@ -6,14 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http/http_parser.h"
-#include "http/request.h"
-
 int conditional_tag_match(const char *header, const char *tag, int strong)
 {
     int tag_weak = tag[0] == 'W' && tag[1] == '/';
-    if (strong && tag_weak)
-        return 0; /* a weak tag never matches strongly, not even "*"'s tags */
     if (tag_weak)
         tag += 2;
     size_t tlen = strlen(tag);
@@ -30,7 +25,8 @@ int conditional_tag_match(const char *header, const char *tag, int strong)
         size_t len = end ? (size_t)(end - p) + 1 : strcspn(p, ",");
         if (!len)
             break;
-        if (len == tlen && !memcmp(p, tag, len) && !(strong && weak))
+        /* a weak tag on either side never matches strongly */
+        if (len == tlen && !memcmp(p, tag, len) && !(strong && (weak || tag_weak)))
             return 1;
         p += len;
     }
@@ -59,24 +55,22 @@ time_t conditional_parse_date(const char *s)
  * then If-None-Match, else If-Modified-Since for GET and HEAD (304 when
  * false, 412 for other methods). A date precondition without a date to
  * compare with is ignored, as a malformed date is. */
-int conditional_check(gale_request *r, const char *etag, time_t modified)
+int conditional_evaluate(const struct conditional_headers *h, int get, const char *etag,
+                         time_t modified)
 {
-    int get = r->mid == HTTP_M_GET || r->mid == HTTP_M_HEAD;
-    const char *im = gale_request_header(r, "If-Match");
-    if (im) {
-        if (!conditional_tag_match(im, etag ? etag : "", 1)) /* "*": any answer */
+    if (h->if_match) {
+        if (!conditional_tag_match(h->if_match, etag ? etag : "", 1)) /* "*": any answer */
             return 412;
     } else if (modified >= 0) {
-        time_t ius = conditional_parse_date(gale_request_header(r, "If-Unmodified-Since"));
+        time_t ius = conditional_parse_date(h->if_unmodified_since);
         if (ius >= 0 && modified > ius)
             return 412;
     }
-    const char *inm = gale_request_header(r, "If-None-Match");
-    if (inm) {
-        if (conditional_tag_match(inm, etag ? etag : "", 0))
+    if (h->if_none_match) {
+        if (conditional_tag_match(h->if_none_match, etag ? etag : "", 0))
             return get ? 304 : 412;
     } else if (get && modified >= 0) {
-        time_t ims = conditional_parse_date(gale_request_header(r, "If-Modified-Since"));
+        time_t ims = conditional_parse_date(h->if_modified_since);
         if (ims >= 0 && modified <= ims)
             return 304;
     }

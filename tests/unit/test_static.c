@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http/conditional.h"
 #include "http/mime.h"
 #include "http/range.h"
 #include "http/static_path.h"
@@ -123,6 +124,65 @@ static void test_range_limits(void)
                            "none");
 }
 
+static void test_conditional_tags(void)
+{
+    CU_ASSERT(conditional_tag_match("\"a\"", "\"a\"", 1));
+    CU_ASSERT(conditional_tag_match("\"x\", \"a\"", "\"a\"", 1));
+    CU_ASSERT(conditional_tag_match(" ,\"x\",,\"a\" ", "\"a\"", 1));
+    CU_ASSERT(conditional_tag_match("*", "\"a\"", 1));
+    CU_ASSERT(conditional_tag_match("*", "W/\"a\"", 1)); /* "*": the answer exists */
+    CU_ASSERT(conditional_tag_match("*", "", 1));
+    CU_ASSERT(!conditional_tag_match("\"x\"", "\"a\"", 1));
+    CU_ASSERT(!conditional_tag_match("W/\"a\"", "\"a\"", 1)); /* strong: weak never */
+    CU_ASSERT(!conditional_tag_match("\"a\"", "W/\"a\"", 1));
+    CU_ASSERT(conditional_tag_match("W/\"a\"", "\"a\"", 0)); /* weak: W/ dropped */
+    CU_ASSERT(conditional_tag_match("\"a\"", "W/\"a\"", 0));
+    CU_ASSERT(conditional_tag_match("\"x,y\", \"a\"", "\"a\"", 0)); /* a comma inside */
+    CU_ASSERT(!conditional_tag_match("\"x,\"a\"\"", "\"a\"", 0));
+    CU_ASSERT(!conditional_tag_match("", "\"a\"", 0));
+    CU_ASSERT(!conditional_tag_match("a", "\"a\"", 0)); /* unquoted: no tag */
+    CU_ASSERT(!conditional_tag_match("\"a", "\"a\"", 0));
+}
+
+static void test_conditional_dates(void)
+{
+    CU_ASSERT_EQUAL(conditional_parse_date("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+    CU_ASSERT_EQUAL(conditional_parse_date("Sunday, 06-Nov-94 08:49:37 GMT"), -1);
+    CU_ASSERT_EQUAL(conditional_parse_date("Sun, 06 Foo 1994 08:49:37 GMT"), -1);
+    CU_ASSERT_EQUAL(conditional_parse_date("garbage"), -1);
+    CU_ASSERT_EQUAL(conditional_parse_date(NULL), -1);
+}
+
+/* RFC 9110 13.2.2's order, for a GET of an answer tagged "t" modified at 1000. */
+static int cond(const char *im, const char *ius, const char *inm, const char *ims, int get)
+{
+    struct conditional_headers h = {im, ius, inm, ims};
+    return conditional_evaluate(&h, get, "\"t\"", 1000);
+}
+
+static void test_conditional_order(void)
+{
+    const char *before = "Thu, 01 Jan 1970 00:16:39 GMT"; /* 999 */
+    const char *at = "Thu, 01 Jan 1970 00:16:40 GMT";     /* 1000 */
+    CU_ASSERT_EQUAL(cond(NULL, NULL, NULL, NULL, 1), 0);
+    CU_ASSERT_EQUAL(cond("\"t\"", NULL, NULL, NULL, 1), 0);
+    CU_ASSERT_EQUAL(cond("\"u\"", NULL, NULL, NULL, 1), 412);
+    CU_ASSERT_EQUAL(cond(NULL, at, NULL, NULL, 1), 0);
+    CU_ASSERT_EQUAL(cond(NULL, before, NULL, NULL, 1), 412);
+    CU_ASSERT_EQUAL(cond("\"t\"", before, NULL, NULL, 1), 0);    /* If-Match present: IUS ignored */
+    CU_ASSERT_EQUAL(cond("\"u\"", NULL, "\"t\"", NULL, 1), 412); /* If-Match first */
+    CU_ASSERT_EQUAL(cond(NULL, NULL, "\"t\"", NULL, 1), 304);
+    CU_ASSERT_EQUAL(cond(NULL, NULL, "\"t\"", NULL, 0), 412); /* other methods: 412 */
+    CU_ASSERT_EQUAL(cond(NULL, NULL, "\"u\"", at, 1), 0);     /* INM present: IMS ignored */
+    CU_ASSERT_EQUAL(cond(NULL, NULL, NULL, at, 1), 304);
+    CU_ASSERT_EQUAL(cond(NULL, NULL, NULL, before, 1), 0);
+    CU_ASSERT_EQUAL(cond(NULL, NULL, NULL, at, 0), 0); /* IMS: GET and HEAD only */
+    struct conditional_headers none = {"*", before, NULL, at};
+    CU_ASSERT_EQUAL(conditional_evaluate(&none, 1, NULL, -1), 0); /* no validators: "*" only */
+    struct conditional_headers star = {"\"t\"", NULL, NULL, NULL};
+    CU_ASSERT_EQUAL(conditional_evaluate(&star, 1, NULL, -1), 412);
+}
+
 /* static_path_clean into a buffer of `cap`; the result, or "(refused)". */
 static const char *clean(const char *raw, int hidden, size_t cap)
 {
@@ -215,6 +275,9 @@ int main(void)
     CU_add_test(s, "range: ignored", test_range_ignored);
     CU_add_test(s, "range: several", test_range_several);
     CU_add_test(s, "range: limits", test_range_limits);
+    CU_add_test(s, "conditional: entity tags", test_conditional_tags);
+    CU_add_test(s, "conditional: dates", test_conditional_dates);
+    CU_add_test(s, "conditional: the order of evaluation", test_conditional_order);
     CU_add_test(s, "path: cleaned", test_path_clean);
     CU_add_test(s, "path: refused", test_path_refused);
     CU_add_test(s, "mime: built-in table", test_mime_builtin);
