@@ -2,7 +2,7 @@
 // Chromium (Debian's /usr/bin/chromium driven by playwright-core), for
 // tests/blackbox/51-video-seek.py:
 //
-//   node video-seek.js BASE_URL FILE SECONDS
+//   node video-seek.js BASE_URL FILE SECONDS [BASE_URL...]
 //
 // The video is made here, with nothing but the browser: frames drawn on a
 // canvas are encoded to VP8 by WebCodecs (VideoEncoder) in a page of
@@ -10,16 +10,18 @@
 // its duration and cues (the muxer below: MediaRecorder's WebM has neither,
 // and a player cannot seek in it). Then BASE_URL/player.html (a <video
 // id="v" src=...> of that file) learns the duration, seeks to the middle
-// and plays on from there. Prints "ok: ..." lines, exits 0; on a failure
-// prints why on stderr and exits 1.
+// and plays on from there; then the same from each further BASE_URL (the
+// same folder through another listener: https with a self-signed
+// certificate, HTTP/2 by ALPN). Prints "ok: ..." lines, exits 0; on a
+// failure prints why on stderr and exits 1.
 'use strict';
 
 const fs = require('fs');
 const { chromium } = require('playwright-core');
 
-const [base, file, seconds] = process.argv.slice(2, 5);
+const [base, file, seconds, ...others] = process.argv.slice(2);
 const FPS = 25, WIDTH = 320, HEIGHT = 240;
-let browser = null;
+let browser = null, context = null;
 
 function check(cond, msg) {
     if (!cond)
@@ -138,6 +140,52 @@ async function encode({ seconds, fps, width, height }) {
     return chunks;
 }
 
+// Play BASE_URL/player.html: the duration, a seek to the middle, frames after it.
+async function play(at, secs) {
+    const page = await context.newPage();
+    page.setDefaultTimeout(20000);
+    await page.goto(at + 'player.html');
+    const meta = await page.evaluate(() => new Promise((resolve, reject) => {
+        const v = document.getElementById('v');
+        const done = () => resolve({ duration: v.duration, w: v.videoWidth, h: v.videoHeight });
+        if (v.readyState >= 1)
+            return done();
+        v.addEventListener('loadedmetadata', done);
+        v.addEventListener('error', () => reject(new Error('media error ' + (v.error && v.error.code))));
+    }));
+    check(Math.abs(meta.duration - secs) < 0.5, 'duration ' + meta.duration + ', not ' + secs);
+    check(meta.w === WIDTH && meta.h === HEIGHT, 'the size: ' + JSON.stringify(meta));
+    console.log('ok: ' + at + ': the duration, ' + meta.duration.toFixed(2) + ' s, ' + meta.w + 'x' +
+                meta.h);
+    const mid = secs / 2;
+    const state = await page.evaluate((to) => new Promise((resolve, reject) => {
+        const v = document.getElementById('v');
+        v.addEventListener('error', () => reject(new Error('media error ' + (v.error && v.error.code))));
+        v.addEventListener('seeked', () => {
+            // play on from there: frames after the seek are decoded and shown
+            v.play().catch(reject);
+            const tick = () => {
+                if (v.currentTime >= to + 0.5) {
+                    v.pause();
+                    const q = v.getVideoPlaybackQuality();
+                    resolve({ time: v.currentTime, error: v.error, frames: q.totalVideoFrames,
+                              ready: v.readyState });
+                } else {
+                    setTimeout(tick, 50);
+                }
+            };
+            tick();
+        }, { once: true });
+        v.currentTime = to;
+    }), mid);
+    check(state.time >= mid + 0.5 && state.time < secs, 'played on from ' + mid + ': ' +
+          JSON.stringify(state));
+    check(state.error === null && state.frames > 0, 'frames shown: ' + JSON.stringify(state));
+    console.log('ok: sought to ' + mid + ' s and played to ' + state.time.toFixed(2) + ' s, ' +
+                state.frames + ' frames');
+    await page.close();
+}
+
 // ---- the test -----------------------------------------------------------------
 
 (async () => {
@@ -146,7 +194,8 @@ async function encode({ seconds, fps, width, height }) {
         args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
                '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
     });
-    const page = await browser.newPage();
+    context = await browser.newContext({ ignoreHTTPSErrors: true }); // a test certificate
+    const page = await context.newPage();
     page.setDefaultTimeout(20000);
     await page.goto(base + 'blank.html'); // an origin for WebCodecs (loopback: secure)
     const secs = Number(seconds);
@@ -160,44 +209,8 @@ async function encode({ seconds, fps, width, height }) {
     console.log('ok: made ' + file + ', ' + data.length + ' bytes, ' +
                 chunks.filter((c) => c.key).length + ' key frames');
 
-    await page.goto(base + 'player.html');
-    const meta = await page.evaluate(() => new Promise((resolve, reject) => {
-        const v = document.getElementById('v');
-        const done = () => resolve({ duration: v.duration, w: v.videoWidth, h: v.videoHeight });
-        if (v.readyState >= 1)
-            return done();
-        v.addEventListener('loadedmetadata', done);
-        v.addEventListener('error', () => reject(new Error('media error ' + (v.error && v.error.code))));
-    }));
-    check(Math.abs(meta.duration - secs) < 0.5, 'duration ' + meta.duration + ', not ' + secs);
-    check(meta.w === WIDTH && meta.h === HEIGHT, 'the size: ' + JSON.stringify(meta));
-    console.log('ok: the duration, ' + meta.duration.toFixed(2) + ' s, ' + meta.w + 'x' + meta.h);
-    const mid = secs / 2;
-    const state = await page.evaluate((at) => new Promise((resolve, reject) => {
-        const v = document.getElementById('v');
-        v.addEventListener('error', () => reject(new Error('media error ' + (v.error && v.error.code))));
-        v.addEventListener('seeked', () => {
-            // play on from there: frames after the seek are decoded and shown
-            v.play().catch(reject);
-            const tick = () => {
-                if (v.currentTime >= at + 0.5) {
-                    v.pause();
-                    const q = v.getVideoPlaybackQuality();
-                    resolve({ time: v.currentTime, error: v.error, frames: q.totalVideoFrames,
-                              ready: v.readyState });
-                } else {
-                    setTimeout(tick, 50);
-                }
-            };
-            tick();
-        }, { once: true });
-        v.currentTime = at;
-    }), mid);
-    check(state.time >= mid + 0.5 && state.time < secs, 'played on from ' + mid + ': ' +
-          JSON.stringify(state));
-    check(state.error === null && state.frames > 0, 'frames shown: ' + JSON.stringify(state));
-    console.log('ok: sought to ' + mid + ' s and played to ' + state.time.toFixed(2) + ' s, ' +
-                state.frames + ' frames');
+    for (const at of [base, ...others])
+        await play(at, secs);
     await browser.close();
 })().catch(async (e) => {
     console.error('FAIL: ' + e.message);
