@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/loop.h"
 #include "core/util.h"
+#include "http/conditional.h"
 #include "http/pipeline.h"
 #include "http/request.h"
 #include "http/http_settings.h"
@@ -57,33 +58,9 @@ static const char *etag_make(gale_request *r)
     return tag;
 }
 
-/* If-None-Match against our tag, with the weak comparison RFC 9110 13.1.2
- * asks for: "W/" is ignored on both sides; "*" matches any. */
-static int etag_none_match(const char *header, const char *tag)
-{
-    if (tag[0] == 'W' && tag[1] == '/')
-        tag += 2;
-    size_t tlen = strlen(tag);
-    const char *p = header;
-    while (*p) {
-        p += strspn(p, " \t,");
-        if (*p == '*')
-            return 1;
-        if (p[0] == 'W' && p[1] == '/')
-            p += 2;
-        const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
-        size_t len = end ? (size_t)(end - p) + 1 : strcspn(p, ",");
-        if (len == tlen && !memcmp(p, tag, len))
-            return 1;
-        p += len;
-        if (!len)
-            break;
-    }
-    return 0;
-}
-
 /* A finished 200 answer to GET or HEAD gets an ETag (unless the handler set
- * one); a client that has it already gets 304 and no body. */
+ * one); a client that has it already gets 304 and no body, one whose
+ * precondition fails 412. */
 static void etag_head(gale_request *r, int complete)
 {
     if (!complete || r->status != 200 || (r->mid != HTTP_M_GET && r->mid != HTTP_M_HEAD))
@@ -94,16 +71,22 @@ static void etag_head(gale_request *r, int complete)
         if (tag)
             gale_response_header(r, "ETag", tag);
     }
-    const char *inm = gale_request_header(r, "If-None-Match");
-    if (!tag || !inm || !etag_none_match(inm, tag))
+    const char *lm = response_header_find(r, "Last-Modified");
+    int cond = conditional_check(r, tag, lm ? conditional_parse_date(lm) : -1);
+    if (!cond)
         return;
-    r->status = 304;
+    r->status = cond;
     r->reason = NULL; /* the handler's phrase was for its 200 */
     evbuffer_drain(r->out, evbuffer_get_length(r->out));
-    response_header_remove(r, "Content-Type");
     response_header_remove(r, "Content-Length");
     response_header_remove(r, "Content-Encoding");
     response_header_remove(r, "Content-Language");
+    response_header_remove(r, "Content-Type");
+    if (cond == 412) { /* the short text of gale's error pages, for a reader */
+        response_header_add(r, "Content-Type", "text/plain; charset=utf-8");
+        evbuffer_add_printf(r->out, "412 %s: a precondition of the request failed\n",
+                            pipeline_status_text(412));
+    }
 }
 
 const struct http_stage etag_stage = {

@@ -5,9 +5,11 @@
  * cache they cost microseconds. Bodies: a small file is read into the answer
  * (one writev with the head); a large one goes by sendfile as a file segment
  * on a plain connection, and in pieces read as the client drains them over
- * TLS (an mmap'd segment would fault if the file shrank under it). A file
- * that shrinks while it is sent ends the connection: the Content-Length
- * promised cannot be kept.
+ * TLS and HTTP/2 (an mmap'd segment would fault if the file shrank under
+ * it; HTTP/2 frames what it sends, which sendfile cannot). Several ranges
+ * make a multipart/byteranges body: the parts' heads from memory between
+ * the file's segments. A file that shrinks while it is sent ends the
+ * connection: the Content-Length promised cannot be kept.
  */
 #include "http/static.h"
 
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +30,7 @@
 #include "core/config.h"
 #include "core/loop.h"
 #include "core/util.h"
+#include "http/conditional.h"
 #include "http/cookie.h"
 #include "http/http_parser.h"
 #include "http/mime.h"
@@ -62,26 +66,6 @@ int static_match(gale_request *r, const char *path, size_t len)
         return 1;
     }
     return 0;
-}
-
-/* ---- dates ---- */
-
-/* An IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), or -1: the obsolete
- * formats are read by no client still sending them to a current server. */
-static time_t static_parse_date(const char *s)
-{
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    struct tm tm = {0};
-    char mon[4];
-    if (!s || sscanf(s, "%*3s, %2d %3s %4d %2d:%2d:%2d GMT", &tm.tm_mday, mon, &tm.tm_year,
-                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
-        return -1;
-    const char *m = strstr(months, mon);
-    if (!m || (m - months) % 3)
-        return -1;
-    tm.tm_mon = (int)(m - months) / 3;
-    tm.tm_year -= 1900;
-    return timegm(&tm);
 }
 
 /* ---- the answer's headers ---- */
@@ -130,29 +114,6 @@ static void static_headers(gale_request *r, const struct static_file *f, const c
                             gale_request_printf(r, "max-age=%d", root->max_age));
 }
 
-/* If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2): 1 when the
- * client's copy is current. */
-static int static_not_modified(gale_request *r, const struct static_file *f, const char *etag)
-{
-    const char *inm = gale_request_header(r, "If-None-Match");
-    if (inm) {
-        for (const char *p = inm; *p;) { /* the weak comparison: W/ is ignored */
-            p += strspn(p, " \t,");
-            if (*p == '*')
-                return 1;
-            if (p[0] == 'W' && p[1] == '/')
-                p += 2;
-            size_t n = strcspn(p, ", \t");
-            if (n == strlen(etag) && !memcmp(p, etag, n))
-                return 1;
-            p += n;
-        }
-        return 0;
-    }
-    time_t ims = static_parse_date(gale_request_header(r, "If-Modified-Since"));
-    return ims >= 0 && f->st.st_mtim.tv_sec <= ims;
-}
-
 /* If-Range: the range applies only when the client's validator is still
  * the file's (an exact strong ETag, or the exact Last-Modified date). */
 static int static_if_range(gale_request *r, const char *etag, const char *lastmod)
@@ -165,9 +126,18 @@ static int static_if_range(gale_request *r, const char *etag, const char *lastmo
 
 /* ---- the body ---- */
 
+/* A piece of the answer's body: bytes of the file, or text made here (the
+ * heads of a multipart answer's parts). */
+struct static_seg {
+    const char *text; /* NULL: the file's bytes [off, off + len) */
+    uint64_t off, len;
+};
+
 struct static_send {
     int fd;
-    uint64_t off, left;
+    const struct static_seg *segs;
+    size_t nsegs, i; /* the segment being sent */
+    uint64_t done;   /* of segs[i], the bytes already sent */
 };
 
 static void static_send_close(void *arg)
@@ -182,16 +152,16 @@ static void static_send_abort(gale_request *r, void *arg)
     pipeline_finish(r); /* the client left: nothing more to send */
 }
 
-/* Read up to `want` bytes at s->off into r->out. Returns the bytes read, 0
- * when the file ended early (it shrank). */
-static size_t static_read(gale_request *r, struct static_send *s, size_t want)
+/* Read up to `want` bytes at `off` into r->out. Returns the bytes read,
+ * fewer when the file ended early (it shrank). */
+static size_t static_read(gale_request *r, int fd, uint64_t off, size_t want)
 {
     struct evbuffer_iovec v;
     if (evbuffer_reserve_space(r->out, (ev_ssize_t)want, &v, 1) < 1)
         util_oom();
     size_t got = 0;
     while (got < want) {
-        ssize_t n = pread(s->fd, (char *)v.iov_base + got, want - got, (off_t)(s->off + got));
+        ssize_t n = pread(fd, (char *)v.iov_base + got, want - got, (off_t)(off + got));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -200,21 +170,44 @@ static size_t static_read(gale_request *r, struct static_send *s, size_t want)
     }
     v.iov_len = got;
     evbuffer_commit_space(r->out, &v, 1);
-    s->off += got;
-    s->left -= got;
     return got;
 }
 
-/* The next piece of a large file over TLS, once the last one has left. */
+/* Add the next bytes of the body to r->out, about `budget` of them (a part's
+ * head goes whole). Returns 0, or -1 when the file shrank. */
+static int static_fill(gale_request *r, struct static_send *s, uint64_t budget)
+{
+    uint64_t added = 0;
+    while (s->i < s->nsegs && added < budget) {
+        const struct static_seg *g = &s->segs[s->i];
+        uint64_t n = g->len - s->done;
+        if (g->text) {
+            evbuffer_add(r->out, g->text + s->done, (size_t)n);
+        } else {
+            n = n < budget - added ? n : budget - added;
+            if (static_read(r, s->fd, g->off + s->done, (size_t)n) < n)
+                return -1;
+        }
+        added += n;
+        s->done += n;
+        if (s->done == g->len) {
+            s->i++;
+            s->done = 0;
+        }
+    }
+    return 0;
+}
+
+/* The next piece of a large body (TLS, or a stage rewrites it), once the
+ * last one has left. */
 static void static_pump(gale_request *r, void *arg)
 {
     struct static_send *s = arg;
-    size_t want = s->left < STATIC_PIECE ? (size_t)s->left : STATIC_PIECE;
-    if (static_read(r, s, want) < want) {
+    if (static_fill(r, s, STATIC_PIECE) < 0) {
         pipeline_error(r, 500, "the file shrank while it was sent"); /* cuts the answer */
         return;
     }
-    if (s->left == 0) {
+    if (s->i == s->nsegs) {
         pipeline_finish(r);
         return;
     }
@@ -223,19 +216,44 @@ static void static_pump(gale_request *r, void *arg)
     pipeline_when_drained(r, static_pump, s);
 }
 
-/* Send bytes [first, first + len) of f, and finish. Takes f->fd. */
-static void static_body(gale_request *r, struct static_file *f, uint64_t first, uint64_t len)
+/* The file's segments by sendfile, the text between them from memory: one
+ * file segment of the whole file, added once per range. */
+static int static_sendfile(gale_request *r, struct static_send *s, uint64_t size)
+{
+    struct evbuffer_file_segment *seg =
+        evbuffer_file_segment_new(s->fd, 0, (ev_off_t)size, EVBUF_FS_CLOSE_ON_FREE);
+    if (!seg)
+        return -1;
+    s->fd = -1; /* the segment closes it when the last chain goes */
+    evbuffer_set_flags(r->out, EVBUFFER_FLAG_DRAINS_TO_FD); /* sendfile, not mmap */
+    r->file_body = 1;
+    int rc = 0;
+    for (size_t i = 0; i < s->nsegs && rc == 0; i++) {
+        const struct static_seg *g = &s->segs[i];
+        if (g->text)
+            rc = evbuffer_add(r->out, g->text, (size_t)g->len);
+        else
+            rc = evbuffer_add_file_segment(r->out, seg, (ev_off_t)g->off, (ev_off_t)g->len);
+    }
+    evbuffer_file_segment_free(seg); /* the buffer holds its own references */
+    return rc;
+}
+
+/* Send the body made of `segs` (`total` bytes) from f, and finish. Takes
+ * f->fd. */
+static void static_body(gale_request *r, struct static_file *f, const struct static_seg *segs,
+                        size_t nsegs, uint64_t total)
 {
     struct static_send *s = arena_alloc(r->arena, sizeof(*s));
-    *s = (struct static_send){f->fd, first, len};
+    *s = (struct static_send){.fd = f->fd, .segs = segs, .nsegs = nsegs};
     f->fd = -1;
     arena_cleanup_add(r->arena, static_send_close, s);
     struct conn *c = pipeline_conn(r);
-    if (r->is_head || len == 0) {
+    if (r->is_head || total == 0) {
         r->length_known = 1;
-        r->known_length = len;
-    } else if (len <= STATIC_SMALL) {
-        if (static_read(r, s, (size_t)len) < len) {
+        r->known_length = total;
+    } else if (total <= STATIC_SMALL) {
+        if (static_fill(r, s, total) < 0) {
             pipeline_error(r, 500, "the file shrank while it was read");
             return;
         }
@@ -246,25 +264,14 @@ static void static_body(gale_request *r, struct static_file *f, uint64_t first, 
         if (pipeline_send_head(r, 1) == 0)
             static_pump(r, s);
         return;
-    } else if (c && !c->https) {
-        struct evbuffer_file_segment *seg = evbuffer_file_segment_new(
-            s->fd, (ev_off_t)first, (ev_off_t)len, EVBUF_FS_CLOSE_ON_FREE);
-        if (!seg) {
-            pipeline_error(r, 500, "cannot send the file");
-            return;
-        }
-        s->fd = -1; /* the segment closes it when the last chain goes */
-        evbuffer_set_flags(r->out, EVBUFFER_FLAG_DRAINS_TO_FD); /* sendfile, not mmap */
-        r->file_body = 1;
-        int rc = evbuffer_add_file_segment(r->out, seg, 0, (ev_off_t)len);
-        evbuffer_file_segment_free(seg); /* the buffer holds its own reference */
-        if (rc < 0) {
+    } else if (c && !c->https && !r->http2) {
+        if (static_sendfile(r, s, (uint64_t)f->st.st_size) < 0) {
             pipeline_error(r, 500, "cannot send the file");
             return;
         }
     } else {
         r->length_known = 1;
-        r->known_length = len;
+        r->known_length = total;
         gale_request_on_abort(r, static_send_abort, s);
         if (pipeline_send_head(r, 1) == 0)
             static_pump(r, s);
@@ -284,44 +291,108 @@ static void static_redirect_folder(gale_request *r)
     pipeline_finish(r);
 }
 
-/* Answer with the file f (open): conditional, range, headers, body. */
+/* The body of a multipart/byteranges answer (RFC 9110 14.6) for the ranges
+ * of `set`: each part's head, its bytes, the closing delimiter. Sets the
+ * answer's Content-Type; the segments' total into *total. */
+static const struct static_seg *static_multipart(gale_request *r, const struct range_set *set,
+                                                 uint64_t size, size_t *nsegs, uint64_t *total)
+{
+    unsigned char rnd[8];
+    char boundary[sizeof(rnd) * 2 + 1];
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        memset(rnd, 0x5a, sizeof(rnd)); /* any boundary works; a random one is just unlikely
+                                           to occur in the file's bytes */
+    util_hex(boundary, rnd, sizeof(rnd));
+    boundary[sizeof(boundary) - 1] = '\0';
+    const char *type = response_header_find(r, "Content-Type");
+    struct static_seg *segs = arena_alloc(r->arena, (set->n * 2 + 1) * sizeof(*segs));
+    size_t k = 0;
+    *total = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        const char *head = gale_request_printf(
+            r, "\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%llu\r\n\r\n",
+            boundary, type, (unsigned long long)set->r[i].first, (unsigned long long)set->r[i].last,
+            (unsigned long long)size);
+        segs[k++] = (struct static_seg){head, 0, strlen(head)};
+        segs[k++] =
+            (struct static_seg){NULL, set->r[i].first, set->r[i].last - set->r[i].first + 1};
+    }
+    const char *tail = gale_request_printf(r, "\r\n--%s--\r\n", boundary);
+    segs[k++] = (struct static_seg){tail, 0, strlen(tail)};
+    for (size_t i = 0; i < k; i++)
+        *total += segs[i].len;
+    *nsegs = k;
+    response_header_remove(r, "Content-Type");
+    response_header_add(r, "Content-Type",
+                        gale_request_printf(r, "multipart/byteranges; boundary=%s", boundary));
+    return segs;
+}
+
+/* Answer with the error `status` (412, 416) instead of the file: the file's
+ * headers are not this answer's. `range`: a Content-Range for 416. */
+static void static_refuse(gale_request *r, int status, const char *range, const char *why)
+{
+    r->nrh = r->nrh_keep;
+    if (range)
+        response_header_add(r, "Content-Range", range);
+    r->nrh_keep = r->nrh;
+    pipeline_error(r, status, why);
+}
+
+/* Answer with the file f (open): preconditions, ranges, headers, body. */
 static void static_answer(gale_request *r, struct static_file *f)
 {
     char lastmod[COOKIE_DATE_SIZE];
     cookie_format_date(lastmod, sizeof(lastmod), f->st.st_mtim.tv_sec);
     const char *etag = static_etag(r, f);
-    uint64_t size = (uint64_t)f->st.st_size, first = 0, last = size ? size - 1 : 0;
+    uint64_t size = (uint64_t)f->st.st_size;
     static_headers(r, f, etag, lastmod);
-    if (static_not_modified(r, f, etag)) {
+    int cond = conditional_check(r, etag, f->st.st_mtim.tv_sec);
+    if (cond == 412) {
+        static_refuse(r, 412, NULL, "a precondition of the request failed");
+        return;
+    }
+    if (cond == 304) {
         r->status = 304;
         response_header_remove(r, "Content-Type");
         response_header_remove(r, "Content-Encoding");
         pipeline_finish(r);
         return;
     }
+    struct range_set set;
     enum range_result rr = RANGE_NONE;
     if (static_if_range(r, etag, lastmod))
-        rr = range_parse(gale_request_header(r, "Range"), size, &first, &last);
+        rr = range_parse(gale_request_header(r, "Range"), size, &set);
     /* A range of the whole file is answered 200, as Tornado does: Chrome
-     * would not play audio answered 206 to "bytes=0-". */
-    if (rr == RANGE_OK && first == 0 && last + 1 == size)
+     * would not play audio answered 206 to "bytes=0-". The parts of an
+     * encoded sibling would each need its coding: it goes whole. */
+    if (rr == RANGE_OK && ((set.n == 1 && set.r[0].first == 0 && set.r[0].last + 1 == size) ||
+                           (set.n > 1 && f->encoding)))
         rr = RANGE_NONE;
     if (rr == RANGE_UNSATISFIABLE) {
-        r->nrh = r->nrh_keep; /* the file's headers are not this answer's */
-        response_header_add(r, "Content-Range",
-                            gale_request_printf(r, "bytes */%llu", (unsigned long long)size));
-        r->nrh_keep = r->nrh;
-        pipeline_error(r, 416, "the range is not in the file");
+        static_refuse(r, 416, gale_request_printf(r, "bytes */%llu", (unsigned long long)size),
+                      "the range is not in the file");
         return;
     }
-    if (rr == RANGE_OK) {
-        r->status = 206;
-        response_header_add(r, "Content-Range",
-                            gale_request_printf(r, "bytes %llu-%llu/%llu",
-                                                (unsigned long long)first, (unsigned long long)last,
-                                                (unsigned long long)size));
+    /* in the arena: a large body is sent after this returns */
+    struct static_seg *one = arena_alloc(r->arena, sizeof(*one));
+    *one = (struct static_seg){NULL, 0, size};
+    const struct static_seg *segs = one;
+    size_t nsegs = 1;
+    uint64_t total = size;
+    if (rr == RANGE_OK && set.n == 1) {
+        *one = (struct static_seg){NULL, set.r[0].first, set.r[0].last - set.r[0].first + 1};
+        total = one->len;
+        response_header_add(
+            r, "Content-Range",
+            gale_request_printf(r, "bytes %llu-%llu/%llu", (unsigned long long)set.r[0].first,
+                                (unsigned long long)set.r[0].last, (unsigned long long)size));
+    } else if (rr == RANGE_OK) {
+        segs = static_multipart(r, &set, size, &nsegs, &total);
     }
-    static_body(r, f, first, size ? last - first + 1 : 0);
+    if (rr == RANGE_OK)
+        r->status = 206;
+    static_body(r, f, segs, nsegs, total);
 }
 
 void static_serve(gale_request *r)

@@ -1,9 +1,10 @@
 /*
  * static.h - static files: the folders of the `static` list
  * (static_settings.h) served under their URL prefixes, with the validators
- * and conditional requests (ETag, Last-Modified, 304), one byte range (206,
- * 416, If-Range), HEAD, Cache-Control, precompressed .br/.gz siblings, and
- * static_url() for links that carry the file's content hash.
+ * and conditional requests (RFC 9110 13: If-Match and If-Unmodified-Since
+ * 412, If-None-Match and If-Modified-Since 304), byte ranges (206, one or
+ * several as multipart/byteranges, 416, If-Range), HEAD, Cache-Control, precompressed .br/.gz
+ * siblings, and static_url() for links that carry the file's content hash.
  *
  * Static routes are matched before the modules' routes and answer GET and
  * HEAD only. Paths that could leave the folder are answered 404: "." and

@@ -202,8 +202,11 @@ struct template
     char *name;
     char *parent; /* {% extends %}, resolved; NULL: none */
     struct tbody body;
-    int autoescape;        /* enum texpr_fn; TF_NONE after {% autoescape None %} */
-    struct tnode **blocks; /* every {% block %} in the file, nested ones too */
+    int autoescape; /* enum texpr_fn; TF_NONE after {% autoescape None %} */
+    /* Every {% block %} in the file, nested ones too, and every {% include %},
+     * in the order they open: the blocks of an included file take part in
+     * the inheritance where it is included, as in Tornado. */
+    struct tnode **blocks;
     size_t nblocks;
 };
 

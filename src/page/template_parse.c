@@ -204,6 +204,16 @@ static int tparse_vars(struct tparser *p, struct tnode *n, const char *s, size_t
     return 0;
 }
 
+/* Note a block or an include in the file's list of them (see struct
+ * template), in the order they open. */
+static void tparse_named(struct tparser *p, struct tnode *n)
+{
+    p->t->blocks = realloc(p->t->blocks, (p->t->nblocks + 1) * sizeof(*p->t->blocks));
+    if (p->t->blocks == NULL)
+        abort();
+    p->t->blocks[p->t->nblocks++] = n;
+}
+
 static int tparse_body(struct tparser *p, struct tbody *b, const char *in_block, int in_loop,
                        char **mid_op, char **mid_suffix);
 
@@ -310,10 +320,9 @@ static int tparse_control(struct tparser *p, struct tbody *b, const char *op, co
         if (*suffix == '\0')
             return tparse_fail(p, "block missing name");
         n->text = strdup(suffix);
-        p->t->blocks = realloc(p->t->blocks, (p->t->nblocks + 1) * sizeof(*p->t->blocks));
-        if (n->text == NULL || p->t->blocks == NULL)
+        if (n->text == NULL)
             abort();
-        p->t->blocks[p->t->nblocks++] = n;
+        tparse_named(p, n);
     } else { /* try */
         n->kind = TN_TRY;
     }
@@ -365,6 +374,7 @@ static int tparse_simple(struct tparser *p, struct tbody *b, const char *op, con
         n = tparse_node(p, TN_INCLUDE, line);
         n->text = name;
         tbody_push(b, n);
+        tparse_named(p, n);
         return 0;
     }
     if (strcmp(op, "set") == 0) {
@@ -398,7 +408,10 @@ static int tparse_simple(struct tparser *p, struct tbody *b, const char *op, con
         return p->failed ? TEND_ERROR : 0;
     }
     if (strcmp(op, "import") == 0 || strcmp(op, "from") == 0)
-        return tparse_fail(p, "%s: templates here cannot import Python modules", op);
+        return tparse_fail(p,
+                           "%s: templates here cannot import Python modules (a Tornado "
+                           "template runs Python; gale's run only their safe expressions)",
+                           op);
     return 1;
 }
 

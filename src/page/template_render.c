@@ -327,14 +327,36 @@ static int trender_apply(struct trender *r, const struct tnode *n)
     return rc;
 }
 
-/* The most derived definition of block `name` in the extends chain. */
+/* The last definition of block `name` in t, the files it includes counted
+ * where they are included; NULL when none. An included file that cannot be
+ * loaded defines nothing here: rendering its include reports it. */
+static const struct tnode *trender_block_in(struct trender *r, const struct template *t,
+                                            const char *name, int depth)
+{
+    for (size_t k = t->nblocks; k-- > 0;) {
+        const struct tnode *b = t->blocks[k];
+        if (b->kind == TN_BLOCK) {
+            if (strcmp(b->text, name) == 0)
+                return b;
+            continue;
+        }
+        struct template_err e = {.msg = ""};
+        const struct template *inc;
+        if (depth < TEMPLATE_MAX_DEPTH && r->env->cache != NULL &&
+            (inc = template_cache_get(r->env->cache, b->text, &e)) != NULL &&
+            (b = trender_block_in(r, inc, name, depth + 1)) != NULL)
+            return b;
+    }
+    return NULL;
+}
+
+/* The most derived definition of block n in the extends chain. */
 static const struct tnode *trender_find_block(struct trender *r, const struct tnode *n)
 {
     for (size_t i = 0; i < r->nchain; i++) {
-        const struct template *t = r->chain[i];
-        for (size_t k = t->nblocks; k-- > 0;)
-            if (strcmp(t->blocks[k]->text, n->text) == 0)
-                return t->blocks[k];
+        const struct tnode *b = trender_block_in(r, r->chain[i], n->text, 0);
+        if (b != NULL)
+            return b;
     }
     return n;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """21-static: static folders (the top-level `static` list): types, ETag and
-Last-Modified with 304 (If-None-Match first), Range (206, 416, several
-ranges, If-Range), HEAD, Cache-Control, static_url's ?v= through a test
+Last-Modified with 304 (If-None-Match first), Range (206, 416, If-Range;
+several ranges and If-Match in 46-static-ranges), HEAD, Cache-Control, static_url's ?v= through a test
 module and its one-year max-age, precompressed .br/.gz siblings, every way
 out of the folder (404), folders (301 to the slash, the default file, no
 listing), methods, a file that shrinks while a slow client reads it (plain
@@ -250,7 +250,8 @@ def test_ranges():
         eq(r.status, 416, "unsatisfiable")
         eq(r.headers.get("content-range"), "bytes */%d" % n, "416 Content-Range")
         r = get(g, "/static/pic.png", [("Range", "bytes=0-1,4-5")])
-        eq((r.status, r.body), (200, data), "several ranges: the whole file")
+        eq((r.status, r.headers.get("content-type", "")[:20]), (206, "multipart/byteranges"),
+           "several ranges: multipart (46-static-ranges tests them)")
         eq(get(g, "/static/pic.png", [("Range", "lines=1-2")]).status, 200, "another unit")
         # If-Range: the range only while the validator is current
         full = get(g, "/static/pic.png")
@@ -708,7 +709,6 @@ def test_same_as_tornado():
                       ("pic.png", (("Range", "bytes=-5"),)),
                       ("pic.png", (("Range", "bytes=1000-"),)),
                       ("pic.png", (("Range", "bytes=0-99999"),)),
-                      ("pic.png", (("Range", "bytes=0-1,4-5"),)),
                       ("pic.png", (("Range", "bytes=5000-"),)),
                       ("a.txt", (("If-Modified-Since", lm),)),
                       ("a.txt", (("If-Modified-Since", "Mon, 01 Jan 2024 00:00:00 GMT"),)),

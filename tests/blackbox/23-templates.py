@@ -8,7 +8,10 @@ through a real route (tests/modules/pages.c): gale_template_render and
 _render_string, the route's own template_path, xsrf_form_html and
 reverse_url, a render error answering 500 with a log line naming the file
 and line (details on the page only with debug), debug's re-read of a changed
-file, and `gale -t` naming file:line of a syntax error."""
+file, and `gale -t` naming file:line of a syntax error and of Tornado's
+{% import %} / {% from x import y %}, which run Python and are refused.
+Blocks in included files take part in the inheritance through several
+levels of extends (the deep_*.html templates), as in Tornado."""
 
 import json
 import os
@@ -34,7 +37,8 @@ DRIVER = os.environ.get("GALE_TEMPLATE_DRIVER") or os.path.join(
 # control.html; mod.html alone needs its arguments).
 COMPARED = ["base.html", "middle.html", "child.html", "exprs.html", "funcs.html",
             "control.html", "whitespace.html", "plain.txt", "escapes.html", "oneline.js",
-            "piece.html"]
+            "piece.html", "deep_base.html", "deep_mid.html", "deep_child.html",
+            "deep_grand.html"]
 
 
 def tornado_python():
@@ -223,12 +227,23 @@ def test_check_names_file_and_line():
     with open(conf, "w") as f:
         f.write((CONF % {"main": 'template_path = "tpl";'}).replace("@PORT@", "1")
                 .replace("@TESTMODULES@", GALE_TEST_MODULES).replace("@TMP@", tmp))
+    # Tornado's imports are Python: a compile error naming file:line here
+    with open(os.path.join(tmp, "tpl", "sub", "imports.html"), "w") as f:
+        f.write("<p>\n{% from os.path import join %}\n</p>\n")
+    with open(os.path.join(tmp, "tpl", "import.html"), "w") as f:
+        f.write("{% import json %}\n")
     p = run_gale(["-t", "-c", conf])
     eq(p.returncode, 1, "gale -t with a broken template: %s" % p.stderr)
     want = os.path.join(tmp, "tpl", "sub", "broken.html") + ":4: Missing {% end %} block for for"
     check(want in p.stderr, "gale -t names file:line: %r" % p.stderr)
+    for rel, line, op in (("sub/imports.html", 2, "from"), ("import.html", 1, "import")):
+        want = "%s:%d: %s: templates here cannot import Python modules" % (
+            os.path.join(tmp, "tpl", rel), line, op)
+        check(want in p.stderr, "gale -t: %r expected in %r" % (want, p.stderr))
     check("good.html" not in p.stderr, "a good template is not reported")
     os.remove(os.path.join(tmp, "tpl", "sub", "broken.html"))
+    os.remove(os.path.join(tmp, "tpl", "sub", "imports.html"))
+    os.remove(os.path.join(tmp, "tpl", "import.html"))
     p = run_gale(["-t", "-c", conf])
     eq(p.returncode, 0, "gale -t once it is fixed: %s" % p.stderr)
 

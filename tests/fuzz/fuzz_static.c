@@ -26,12 +26,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A set the parser returns is sorted, inside the file, and its ranges
+ * neither overlap nor touch. */
 static void fuzz_static_range(const char *header, uint64_t filesize)
 {
-    uint64_t first = 0, last = 0;
-    if (range_parse(header, filesize, &first, &last) == RANGE_OK &&
-        !(first <= last && last < filesize))
+    struct range_set set;
+    if (range_parse(header, filesize, &set) != RANGE_OK)
+        return;
+    if (set.n == 0 || set.n > RANGE_MAX)
         abort();
+    for (size_t i = 0; i < set.n; i++) {
+        if (!(set.r[i].first <= set.r[i].last && set.r[i].last < filesize))
+            abort();
+        if (i && set.r[i].first <= set.r[i - 1].last + 1)
+            abort();
+    }
 }
 
 static void fuzz_static_path(const char *raw, size_t len, int hidden)

@@ -9,14 +9,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http/conditional.h"
 #include "http/mime.h"
 #include "http/range.h"
 #include "http/static_path.h"
 
+/* One range expected: its bounds in *a, *b. */
 static enum range_result rp(const char *h, uint64_t size, uint64_t *a, uint64_t *b)
 {
+    struct range_set set;
     *a = *b = 12345;
-    return range_parse(h, size, a, b);
+    enum range_result rc = range_parse(h, size, &set);
+    if (rc == RANGE_OK) {
+        CU_ASSERT_EQUAL(set.n, 1);
+        *a = set.r[0].first;
+        *b = set.r[0].last;
+    }
+    return rc;
 }
 
 static void test_range_single(void)
@@ -57,13 +66,121 @@ static void test_range_ignored(void)
     CU_ASSERT_EQUAL(rp(NULL, 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("items=0-1", 10, &a, &b), RANGE_NONE);
-    CU_ASSERT_EQUAL(rp("bytes=0-1,3-4", 10, &a, &b), RANGE_NONE); /* several: the whole file */
     CU_ASSERT_EQUAL(rp("bytes=4-2", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes=-", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes=a-b", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes 0-1", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes=1-2x", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes=--1", 10, &a, &b), RANGE_NONE);
+    CU_ASSERT_EQUAL(rp("bytes=0-1,x", 10, &a, &b), RANGE_NONE); /* one bad spec: all */
+    CU_ASSERT_EQUAL(rp("bytes=,", 10, &a, &b), RANGE_NONE);
+}
+
+/* "bytes=..." against a file of `size`: the set as "a-b a-b", or the result. */
+static const char *rs(const char *spec, uint64_t size)
+{
+    static char out[512];
+    struct range_set set;
+    char h[256];
+    snprintf(h, sizeof(h), "bytes=%s", spec);
+    enum range_result rc = range_parse(h, size, &set);
+    if (rc != RANGE_OK)
+        return rc == RANGE_NONE ? "none" : "unsatisfiable";
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < set.n; i++)
+        n +=
+            (size_t)snprintf(out + n, sizeof(out) - n, "%s%llu-%llu", i ? " " : "",
+                             (unsigned long long)set.r[i].first, (unsigned long long)set.r[i].last);
+    return out;
+}
+
+static void test_range_several(void)
+{
+    CU_ASSERT_STRING_EQUAL(rs("0-9,20-29", 100), "0-9 20-29");
+    CU_ASSERT_STRING_EQUAL(rs("20-29, 0-9", 100), "0-9 20-29");  /* sorted */
+    CU_ASSERT_STRING_EQUAL(rs("0-9,,20-29,", 100), "0-9 20-29"); /* empty elements */
+    CU_ASSERT_STRING_EQUAL(rs("0-9,5-14", 100), "0-14");         /* overlapping: merged */
+    CU_ASSERT_STRING_EQUAL(rs("0-9,10-19", 100), "0-19");        /* touching: merged */
+    CU_ASSERT_STRING_EQUAL(rs("0-9,-5", 100), "0-9 95-99");      /* a suffix */
+    CU_ASSERT_STRING_EQUAL(rs("0-9,200-300", 100), "0-9");       /* one outside: dropped */
+    CU_ASSERT_STRING_EQUAL(rs("200-300,300-", 100), "unsatisfiable");
+}
+
+static void test_range_limits(void)
+{
+    /* more bytes than the file: the whole file, as nginx */
+    CU_ASSERT_STRING_EQUAL(rs("0-59,30-89", 100), "none");
+    CU_ASSERT_STRING_EQUAL(rs("0-99,0-0", 100), "none");
+    /* RANGE_MAX ranges are taken, one more is too many */
+    CU_ASSERT_STRING_EQUAL(rs("0-0,2-2,4-4,6-6,8-8,10-10,12-12,14-14,16-16,18-18,20-20,22-22,"
+                              "24-24,26-26,28-28,30-30",
+                              100),
+                           "0-0 2-2 4-4 6-6 8-8 10-10 12-12 14-14 16-16 18-18 20-20 22-22 "
+                           "24-24 26-26 28-28 30-30");
+    CU_ASSERT_STRING_EQUAL(rs("0-0,2-2,4-4,6-6,8-8,10-10,12-12,14-14,16-16,18-18,20-20,22-22,"
+                              "24-24,26-26,28-28,30-30,32-32",
+                              100),
+                           "none");
+}
+
+static void test_conditional_tags(void)
+{
+    CU_ASSERT(conditional_tag_match("\"a\"", "\"a\"", 1));
+    CU_ASSERT(conditional_tag_match("\"x\", \"a\"", "\"a\"", 1));
+    CU_ASSERT(conditional_tag_match(" ,\"x\",,\"a\" ", "\"a\"", 1));
+    CU_ASSERT(conditional_tag_match("*", "\"a\"", 1));
+    CU_ASSERT(conditional_tag_match("*", "W/\"a\"", 1)); /* "*": the answer exists */
+    CU_ASSERT(conditional_tag_match("*", "", 1));
+    CU_ASSERT(!conditional_tag_match("\"x\"", "\"a\"", 1));
+    CU_ASSERT(!conditional_tag_match("W/\"a\"", "\"a\"", 1)); /* strong: weak never */
+    CU_ASSERT(!conditional_tag_match("\"a\"", "W/\"a\"", 1));
+    CU_ASSERT(conditional_tag_match("W/\"a\"", "\"a\"", 0)); /* weak: W/ dropped */
+    CU_ASSERT(conditional_tag_match("\"a\"", "W/\"a\"", 0));
+    CU_ASSERT(conditional_tag_match("\"x,y\", \"a\"", "\"a\"", 0)); /* a comma inside */
+    CU_ASSERT(!conditional_tag_match("\"x,\"a\"\"", "\"a\"", 0));
+    CU_ASSERT(!conditional_tag_match("", "\"a\"", 0));
+    CU_ASSERT(!conditional_tag_match("a", "\"a\"", 0)); /* unquoted: no tag */
+    CU_ASSERT(!conditional_tag_match("\"a", "\"a\"", 0));
+}
+
+static void test_conditional_dates(void)
+{
+    CU_ASSERT_EQUAL(conditional_parse_date("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+    CU_ASSERT_EQUAL(conditional_parse_date("Sunday, 06-Nov-94 08:49:37 GMT"), -1);
+    CU_ASSERT_EQUAL(conditional_parse_date("Sun, 06 Foo 1994 08:49:37 GMT"), -1);
+    CU_ASSERT_EQUAL(conditional_parse_date("garbage"), -1);
+    CU_ASSERT_EQUAL(conditional_parse_date(NULL), -1);
+}
+
+/* RFC 9110 13.2.2's order, for a GET of an answer tagged "t" modified at 1000. */
+static int cond(const char *im, const char *ius, const char *inm, const char *ims, int get)
+{
+    struct conditional_headers h = {im, ius, inm, ims};
+    return conditional_evaluate(&h, get, "\"t\"", 1000);
+}
+
+static void test_conditional_order(void)
+{
+    const char *before = "Thu, 01 Jan 1970 00:16:39 GMT"; /* 999 */
+    const char *at = "Thu, 01 Jan 1970 00:16:40 GMT";     /* 1000 */
+    CU_ASSERT_EQUAL(cond(NULL, NULL, NULL, NULL, 1), 0);
+    CU_ASSERT_EQUAL(cond("\"t\"", NULL, NULL, NULL, 1), 0);
+    CU_ASSERT_EQUAL(cond("\"u\"", NULL, NULL, NULL, 1), 412);
+    CU_ASSERT_EQUAL(cond(NULL, at, NULL, NULL, 1), 0);
+    CU_ASSERT_EQUAL(cond(NULL, before, NULL, NULL, 1), 412);
+    CU_ASSERT_EQUAL(cond("\"t\"", before, NULL, NULL, 1), 0);    /* If-Match present: IUS ignored */
+    CU_ASSERT_EQUAL(cond("\"u\"", NULL, "\"t\"", NULL, 1), 412); /* If-Match first */
+    CU_ASSERT_EQUAL(cond(NULL, NULL, "\"t\"", NULL, 1), 304);
+    CU_ASSERT_EQUAL(cond(NULL, NULL, "\"t\"", NULL, 0), 412); /* other methods: 412 */
+    CU_ASSERT_EQUAL(cond(NULL, NULL, "\"u\"", at, 1), 0);     /* INM present: IMS ignored */
+    CU_ASSERT_EQUAL(cond(NULL, NULL, NULL, at, 1), 304);
+    CU_ASSERT_EQUAL(cond(NULL, NULL, NULL, before, 1), 0);
+    CU_ASSERT_EQUAL(cond(NULL, NULL, NULL, at, 0), 0); /* IMS: GET and HEAD only */
+    struct conditional_headers none = {"*", before, NULL, at};
+    CU_ASSERT_EQUAL(conditional_evaluate(&none, 1, NULL, -1), 0); /* no validators: "*" only */
+    struct conditional_headers star = {"\"t\"", NULL, NULL, NULL};
+    CU_ASSERT_EQUAL(conditional_evaluate(&star, 1, NULL, -1), 412);
 }
 
 /* static_path_clean into a buffer of `cap`; the result, or "(refused)". */
@@ -156,6 +273,11 @@ int main(void)
     CU_add_test(s, "range: one range", test_range_single);
     CU_add_test(s, "range: unsatisfiable", test_range_unsatisfiable);
     CU_add_test(s, "range: ignored", test_range_ignored);
+    CU_add_test(s, "range: several", test_range_several);
+    CU_add_test(s, "range: limits", test_range_limits);
+    CU_add_test(s, "conditional: entity tags", test_conditional_tags);
+    CU_add_test(s, "conditional: dates", test_conditional_dates);
+    CU_add_test(s, "conditional: the order of evaluation", test_conditional_order);
     CU_add_test(s, "path: cleaned", test_path_clean);
     CU_add_test(s, "path: refused", test_path_refused);
     CU_add_test(s, "mime: built-in table", test_mime_builtin);
