@@ -423,6 +423,7 @@ enum gale_store_status {
     GALE_STORE_ERROR = -1, /* the store failed (Redis unreachable...) */
     GALE_STORE_OK = 0,     /* get: found, value/len valid during the call; set: stored */
     GALE_STORE_ABSENT = 1, /* get only: no such key, or it expired */
+    GALE_STORE_EXISTS = 2, /* add only: the key was there (and live): nothing written */
 };
 
 /* The store that keeps sessions (LMDB for the workers of an instance, Redis
@@ -436,6 +437,13 @@ int gale_store_get(gale_request *r, const char *key,
                               size_t len),
                    void *arg);
 int gale_store_set(gale_request *r, const char *key, const void *value, size_t len, unsigned ttl,
+                   void (*fn)(gale_request *r, void *arg, int status), void *arg);
+/* As gale_store_set, but only when key is absent or expired, in one atomic
+ * step for every worker and instance sharing the store: of two requests
+ * adding the same key at the same instant, one gets GALE_STORE_OK and the
+ * other GALE_STORE_EXISTS. For single-use tokens (a login's state, a
+ * nonce), where a get then a set would let both requests through. */
+int gale_store_add(gale_request *r, const char *key, const void *value, size_t len, unsigned ttl,
                    void (*fn)(gale_request *r, void *arg, int status), void *arg);
 
 /* Memory freed with the request; never NULL (gale aborts the worker on OOM). */
