@@ -72,9 +72,17 @@ void fastcgi_pool_put(const char *server, struct bufferevent *bev);
 struct bufferevent *fastcgi_pool_take(const char *server);
 void fastcgi_pool_free_all(void);
 
-/* The meta-variables (RFC 3875 section 4.1) for r and t, NULL-ended, in
- * r's memory. */
+/* A meta-variable: name and value, in r's memory. */
+struct cgi_var {
+    const char *name, *value;
+};
+/* The meta-variables (RFC 3875 section 4.1) for r and t, *n of them, in
+ * r's memory (FastCGI's PARAMS). */
+const struct cgi_var *cgi_env_vars(gale_request *r, const struct cgi_target *t, size_t *n);
+/* The same as "NAME=value" strings, NULL-ended (a program's environment). */
 const char *const *cgi_env(gale_request *r, const struct cgi_target *t);
+/* The strings given, up to a NULL, joined in r's memory. */
+char *cgi_cat(gale_request *r, ...) __attribute__((sentinel));
 
 /* The answer's head is complete in head[0..len) (modified in place): set
  * the status and headers of r from it. 0; 1 for a local redirect (*local
