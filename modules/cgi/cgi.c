@@ -170,17 +170,28 @@ static void cgi_drained(gale_request *r, void *arg)
     run->pause(run, 0);
 }
 
-/* Body bytes: to the client, reading no more until they are written. */
-static void cgi_body(struct cgi_run *run, const char *data, size_t len)
+void cgi_flush(struct cgi_run *run)
 {
-    if (!len || run->local)
+    if (!run->unflushed)
         return;
-    gale_response_write(run->r, data, len);
+    run->unflushed = 0;
     if (!run->flushing && !gale_request_aborted(run->r) &&
         gale_response_flush_then(run->r, cgi_drained, run) == 0) {
         run->flushing = 1;
         run->pause(run, 1);
     }
+}
+
+/* Body bytes: to the client, reading no more until they are written (with
+ * flush_later, once the caller has handed over all it had). */
+static void cgi_body(struct cgi_run *run, const char *data, size_t len)
+{
+    if (!len || run->local)
+        return;
+    gale_response_write(run->r, data, len);
+    run->unflushed = 1;
+    if (!run->flush_later)
+        cgi_flush(run);
 }
 
 static void cgi_head(struct cgi_run *run, size_t end)

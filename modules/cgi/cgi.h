@@ -32,8 +32,14 @@ struct cgi_run {
     char *local;   /* a local redirect's URI, to follow when the child ends */
     char *head;    /* the answer's head as it comes (until its blank line) */
     size_t head_len;
-    int head_done;        /* the head was parsed: what comes is body */
-    int flushing;         /* a gale_response_flush_then is pending */
+    int head_done; /* the head was parsed: what comes is body */
+    int flushing;  /* a gale_response_flush_then is pending */
+    int unflushed; /* body bytes were written since the last flush */
+    /* The answer comes in batches (FastCGI: the records of one read): the
+     * caller flushes at the end of each (cgi_flush), so that an answer
+     * whose end is in the same batch goes out whole, with a
+     * Content-Length, with no pause and resume of the reading. */
+    int flush_later;
     int failed;           /* an error answer was given */
     struct cgi_run *next; /* the runs of the worker whose body still comes */
     /* The body as it arrives (NULL: its end); 0, or -1 when it cannot go on. */
@@ -50,6 +56,9 @@ int cgi_resolve(gale_request *r, struct cgi_target *t);
 void cgi_fail(struct cgi_run *run, int status, const char *what);
 /* Bytes of the answer (head, then body) as they come. */
 void cgi_output(struct cgi_run *run, const char *data, size_t len);
+/* Send what cgi_output wrote (when flush_later), reading no more until
+ * the client took it. */
+void cgi_flush(struct cgi_run *run);
 /* The answer ended; timeout: it ran past its time. */
 void cgi_done(struct cgi_run *run, int timeout, int code);
 /* A line of the program's stderr, to the error log. */

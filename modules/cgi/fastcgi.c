@@ -41,6 +41,7 @@ struct fastcgi_conn {
     int reused;            /* bev came from the pool: the server may have closed it since */
     int answered;          /* a record came */
     struct evbuffer *body; /* the STDIN records sent so far, to send again on a new connection */
+    int body_ended;        /* and the empty one that ends them */
     int in_cb;             /* inside a callback of bev: free c at its end */
     int dead;              /* the request was freed */
     int ended;             /* END_REQUEST came */
@@ -162,6 +163,8 @@ static void fastcgi_read_cb(struct bufferevent *bev, void *arg)
     c->in_cb = 0;
     if (c->dead)
         fastcgi_free(c);
+    else if (!c->ended)
+        cgi_flush(c->run);
 }
 
 static int fastcgi_connect(struct fastcgi_conn *c);
@@ -248,8 +251,12 @@ static void fastcgi_send(struct fastcgi_conn *c)
     fastcgi_params(out, run->r, vars, n);
     if (run->t.redirected) /* no body: else it streams in (fastcgi_body) */
         fastcgi_record(out, FCGI_STDIN, NULL, 0);
-    else if (c->body)
-        evbuffer_add_buffer(out, c->body);
+    else {
+        if (c->body)
+            evbuffer_add_buffer(out, c->body);
+        if (c->body_ended)
+            fastcgi_record(out, FCGI_STDIN, NULL, 0);
+    }
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
@@ -290,6 +297,7 @@ static int fastcgi_start(struct cgi_run *run)
     c->run = run;
     c->server = server;
     run->fcgi = c;
+    run->flush_later = 1;
     gale_request_cleanup(r, fastcgi_request_gone, c);
     c->bev = fastcgi_pool_take(server);
     if (c->bev) {
@@ -312,19 +320,19 @@ static int fastcgi_body(struct cgi_run *run, const char *data, size_t len)
     struct fastcgi_conn *c = run->fcgi;
     if (!c || !c->bev)
         return -1;
-    struct evbuffer *records = evbuffer_new();
-    if (data)
-        fastcgi_stream_part(records, data, len);
-    else
-        fastcgi_record(records, FCGI_STDIN, NULL, 0);
-    if (c->reused && !c->answered) {
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    int keep = c->reused && !c->answered;
+    if (!data) {
+        fastcgi_record(out, FCGI_STDIN, NULL, 0);
+        c->body_ended = keep;
+        return 0;
+    }
+    fastcgi_stream_part(out, data, len);
+    if (keep) {
         if (!c->body)
             c->body = evbuffer_new();
-        size_t n = evbuffer_get_length(records);
-        evbuffer_add(c->body, evbuffer_pullup(records, (ev_ssize_t)n), n);
+        fastcgi_stream_part(c->body, data, len);
     }
-    evbuffer_add_buffer(bufferevent_get_output(c->bev), records);
-    evbuffer_free(records);
     return 0;
 }
 
