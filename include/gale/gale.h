@@ -254,6 +254,19 @@ void gale_request_log(gale_request *r, int level, const char *fmt, ...)
  * generator failed (out is then "" when size > 0). Any thread, any time. */
 int gale_random_token(char *out, size_t size);
 
+/* ---- base64url ---- */
+
+/* RFC 4648 section 5, unpadded (as JWS, JWT and PKCE use it). Characters
+ * of n bytes encoded: 4 for each 3 bytes, and 2 or 3 for a rest of 1 or 2. */
+#define GALE_BASE64URL_LEN(n) ((n) / 3 * 4 + ((n) % 3 ? (n) % 3 + 1 : 0))
+/* n bytes of in as base64url into out (GALE_BASE64URL_LEN(n) + 1 bytes),
+ * NUL-ended; returns the characters written. Any thread. */
+size_t gale_base64url_encode(char *out, const void *in, size_t n);
+/* n characters of base64url (no padding, none outside the alphabet, any
+ * length but 4k + 1) into out (n / 4 * 3 + 3 bytes); 0 with *out_len set,
+ * or -1. Any thread. */
+int gale_base64url_decode(unsigned char *out, size_t *out_len, const char *in, size_t n);
+
 /* ---- the request ---- */
 
 gale_ctx *gale_request_ctx(const gale_request *r);
