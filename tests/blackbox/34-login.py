@@ -4,7 +4,8 @@ written here, which speak the real protocols on loopback: an OAuth 2.0
 server (authorize page, token endpoint checking the client secret, the
 redirect URI and the PKCE verifier, a GitHub-like /user and a Graph-API-like
 /me), an OpenID Connect provider (discovery, a JWK Set, ID tokens signed
-with RSA and EC keys made here with python3-cryptography) and an OAuth 1.0a
+with RSA and EC keys made here with python3-cryptography, a userinfo
+endpoint) and an OAuth 1.0a
 provider that checks every HMAC-SHA1 signature with Tornado's own signing
 code (tornado.auth._oauth10a_signature, python3-tornado).
 
@@ -22,13 +23,11 @@ import atexit
 import base64
 import hashlib
 import http.client
-import http.server
 import json
 import os
 import re
 import secrets
 import shutil
-import socketserver
 import sys
 import tempfile
 import threading
@@ -39,6 +38,7 @@ import urllib.parse
 sys.path.append("/usr/lib/python3/dist-packages")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import galetest  # noqa: E402
+import httpmock  # noqa: E402
 from galetest import (GALE_MODULES, REPO, Gale, Skip, check, eq, free_port, main,  # noqa: E402
                       node, node_module, run_gale, www_copy)
 
@@ -126,24 +126,8 @@ class Provider:
 P = Provider()
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def answer(self, status, body, ctype="application/json", headers=()):
-        if not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-        if isinstance(body, str):
-            body = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+class Handler(httpmock.Handler):
+    """The mock providers' endpoints (answer: JSON unless a type is given)."""
 
     def refuse(self, status, error, why):
         P.errors.append(why)
@@ -352,14 +336,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "user_id": "777", "screen_name": "alice_tw"}), "application/x-www-form-urlencoded")
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-
-
 def start_provider():
-    srv = Server(("127.0.0.1", 0), Handler)
+    srv = httpmock.serve(Handler)
     P.port = srv.server_address[1]
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
 
 
