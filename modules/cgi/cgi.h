@@ -75,11 +75,21 @@ int cgi_end(gale_request *r);
 int fastcgi_prepare(gale_request *r); /* fastcgi.c */
 
 struct bufferevent;
-/* Keep an idle connection to server (fastcgi_pool.c), or free it when the
- * pool is full; an idle one for server, or NULL; free them all. */
-void fastcgi_pool_put(const char *server, struct bufferevent *bev);
-struct bufferevent *fastcgi_pool_take(const char *server);
+struct fastcgi_conn;
+/* fastcgi_pool.c: at most cap connections to a server per worker. 1: c
+ * may open one now; 0: c waits its turn (fastcgi_resume). */
+int fastcgi_pool_enter(struct fastcgi_conn *c, const char *server, int cap);
+/* A connection whose answer ended: to the request waiting longest, or
+ * closed. */
+void fastcgi_pool_pass(const char *server, struct bufferevent *bev);
+/* A connection closed or lost: the request waiting longest opens one. */
+void fastcgi_pool_leave(const char *server);
+/* c waits no more (its request went away). */
+void fastcgi_pool_forget(struct fastcgi_conn *c, const char *server);
 void fastcgi_pool_free_all(void);
+/* fastcgi.c: c's turn came, with bev (a connection that served another
+ * request) or NULL (open a new one). */
+void fastcgi_resume(struct fastcgi_conn *c, struct bufferevent *bev);
 
 /* A meta-variable: name and value, in r's memory. */
 struct cgi_var {

@@ -32,13 +32,18 @@ enum {
     FCGI_KEEP_CONN = 1,
     FCGI_HEADER_LEN = 8,
     FCGI_MAX = 65535, /* content bytes of one record */
+    /* Connections a worker opens to one server, by default: at most the
+     * server's children (php-fpm's pm.max_children) over gale's workers. */
+    FASTCGI_CONNECTIONS = 4,
 };
 
 struct fastcgi_conn {
     struct cgi_run *run; /* NULL once the request is freed */
     struct bufferevent *bev;
     const char *server;    /* the route's `fastcgi` */
-    int reused;            /* bev came from the pool: the server may have closed it since */
+    int reused;            /* bev served another request: the server may have closed it since */
+    int waiting;           /* for a connection (fastcgi_pool): bev is NULL */
+    int counted;           /* holds one of the server's connections (open, opening or passed) */
     int answered;          /* a record came */
     struct evbuffer *body; /* the STDIN records sent so far, to send again on a new connection */
     int body_ended;        /* and the empty one that ends them */
@@ -105,12 +110,27 @@ static void fastcgi_params(struct evbuffer *out, gale_request *r, const struct c
     fastcgi_stream(out, FCGI_PARAMS, (const char *)buf, (size_t)(o - buf));
 }
 
-static void fastcgi_free(struct fastcgi_conn *c)
+/* c has no connection any more: out of the queue, its connection closed
+ * and counted no more (another request may take its place). Idempotent. */
+static void fastcgi_release(struct fastcgi_conn *c)
 {
-    if (c->body)
-        evbuffer_free(c->body);
+    if (c->waiting)
+        fastcgi_pool_forget(c, c->server);
+    c->waiting = 0;
     if (c->bev)
         bufferevent_free(c->bev);
+    c->bev = NULL;
+    if (c->counted) {
+        c->counted = 0;
+        fastcgi_pool_leave(c->server);
+    }
+}
+
+static void fastcgi_free(struct fastcgi_conn *c)
+{
+    fastcgi_release(c);
+    if (c->body)
+        evbuffer_free(c->body);
     free(c);
 }
 
@@ -139,8 +159,16 @@ static int fastcgi_read_record(struct fastcgi_conn *c, struct evbuffer *in)
         int status = len >= 4 ? data[3] : 0;
         evbuffer_drain(in, total);
         c->ended = 1;
-        fastcgi_pool_put(c->server, c->bev); /* the connection serves the next request */
-        c->bev = NULL;
+        if (evbuffer_get_length(in) == 0) { /* the connection serves the next request */
+            struct bufferevent *bev = c->bev;
+            bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+            bufferevent_set_timeouts(bev, NULL, NULL);
+            c->bev = NULL;
+            c->counted = 0;
+            fastcgi_pool_pass(c->server, bev);
+        } else {
+            fastcgi_release(c); /* it said more than FastCGI allows */
+        }
         cgi_done(c->run, 0, status);
         return 1;
     }
@@ -230,6 +258,24 @@ static int fastcgi_address(const char *a, struct sockaddr_storage *ss, socklen_t
     return 0;
 }
 
+/* The STDIN records the request has so far (fastcgi_body kept them while
+ * it waited, or for a resend): moved to out, or copied on a connection
+ * that served another request, as the server may have closed it since. */
+static void fastcgi_send_stdin(struct fastcgi_conn *c, struct evbuffer *out)
+{
+    if (c->run->t.redirected) { /* no body: else it streams in (fastcgi_body) */
+        fastcgi_record(out, FCGI_STDIN, NULL, 0);
+        return;
+    }
+    size_t n = c->body ? evbuffer_get_length(c->body) : 0;
+    if (n && c->reused)
+        evbuffer_add(out, evbuffer_pullup(c->body, (ev_ssize_t)n), n);
+    else if (n)
+        evbuffer_add_buffer(out, c->body);
+    if (c->body_ended)
+        fastcgi_record(out, FCGI_STDIN, NULL, 0);
+}
+
 /* The request's records, on c->bev: BEGIN_REQUEST, PARAMS, STDIN. */
 static void fastcgi_send(struct fastcgi_conn *c)
 {
@@ -249,14 +295,7 @@ static void fastcgi_send(struct fastcgi_conn *c)
     size_t n;
     const struct cgi_var *vars = cgi_env_vars(run->r, &run->t, &n);
     fastcgi_params(out, run->r, vars, n);
-    if (run->t.redirected) /* no body: else it streams in (fastcgi_body) */
-        fastcgi_record(out, FCGI_STDIN, NULL, 0);
-    else {
-        if (c->body)
-            evbuffer_add_buffer(out, c->body);
-        if (c->body_ended)
-            fastcgi_record(out, FCGI_STDIN, NULL, 0);
-    }
+    fastcgi_send_stdin(c, out);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
@@ -286,11 +325,8 @@ static int fastcgi_start(struct cgi_run *run)
         cgi_fail(run, 502, "no usable `fastcgi` address in the route's settings");
         return -1;
     }
-    struct fastcgi_conn *old = run->fcgi;
-    if (old && old->bev) { /* a local redirect: the last connection is done */
-        bufferevent_free(old->bev);
-        old->bev = NULL;
-    }
+    if (run->fcgi) /* a local redirect: the last connection is done */
+        fastcgi_release(run->fcgi);
     struct fastcgi_conn *c = calloc(1, sizeof(*c));
     if (!c)
         abort();
@@ -299,17 +335,31 @@ static int fastcgi_start(struct cgi_run *run)
     run->fcgi = c;
     run->flush_later = 1;
     gale_request_cleanup(r, fastcgi_request_gone, c);
-    c->bev = fastcgi_pool_take(server);
-    if (c->bev) {
-        c->reused = 1;
-        fastcgi_send(c);
+    const json_t *cap = json_object_get(gale_request_route_settings(r), "connections");
+    if (!fastcgi_pool_enter(
+            c, server, json_is_integer(cap) ? (int)json_integer_value(cap) : FASTCGI_CONNECTIONS)) {
+        c->waiting = 1; /* fastcgi_resume when a connection is free */
         return 0;
     }
+    c->counted = 1;
     if (fastcgi_connect(c) < 0) {
         cgi_fail(run, 502, gale_request_printf(r, "cannot reach %s", server));
         return -1;
     }
     return 0;
+}
+
+void fastcgi_resume(struct fastcgi_conn *c, struct bufferevent *bev)
+{
+    c->waiting = 0;
+    c->counted = 1;
+    if (bev) {
+        c->bev = bev;
+        c->reused = 1;
+        fastcgi_send(c);
+    } else if (fastcgi_connect(c) < 0) {
+        cgi_fail(c->run, 502, gale_request_printf(c->run->r, "cannot reach %s", c->server));
+    }
 }
 
 /* Body bytes in STDIN records (the empty one at the end). On a kept
@@ -318,6 +368,16 @@ static int fastcgi_start(struct cgi_run *run)
 static int fastcgi_body(struct cgi_run *run, const char *data, size_t len)
 {
     struct fastcgi_conn *c = run->fcgi;
+    if (c && c->waiting) { /* kept until a connection is free */
+        if (!data)
+            c->body_ended = 1;
+        else {
+            if (!c->body)
+                c->body = evbuffer_new();
+            fastcgi_stream_part(c->body, data, len);
+        }
+        return 0;
+    }
     if (!c || !c->bev)
         return -1;
     struct evbuffer *out = bufferevent_get_output(c->bev);
