@@ -47,6 +47,7 @@ struct fastcgi_conn {
     int answered;          /* a record came */
     struct evbuffer *body; /* the STDIN records sent so far, to send again on a new connection */
     int body_ended;        /* and the empty one that ends them */
+    int retried;           /* sent again on a new connection once */
     int in_cb;             /* inside a callback of bev: free c at its end */
     int dead;              /* the request was freed */
     int ended;             /* END_REQUEST came */
@@ -197,16 +198,32 @@ static void fastcgi_read_cb(struct bufferevent *bev, void *arg)
 
 static int fastcgi_connect(struct fastcgi_conn *c);
 
+/* Whether a connection lost before any answer may be replaced and the
+ * request sent again: one that served another request may have been
+ * closed by the server meanwhile (its STDIN records were kept); a new one
+ * may have been reset by a child that was ending (php-fpm reloading), and
+ * is tried once more for a GET or HEAD, which nothing has answered. */
+static int fastcgi_may_retry(const struct fastcgi_conn *c, short what)
+{
+    if (c->answered || (what & BEV_EVENT_TIMEOUT))
+        return 0;
+    if (c->reused)
+        return 1;
+    const char *m = gale_request_method(c->run->r);
+    int safe = c->run->t.redirected || !strcmp(m, "GET") || !strcmp(m, "HEAD"); /* redirects GET */
+    return safe && !c->retried;
+}
+
 static void fastcgi_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct fastcgi_conn *c = arg;
     if ((what & BEV_EVENT_CONNECTED) || c->ended || c->dead)
         return;
-    if (c->reused && !c->answered && !(what & BEV_EVENT_TIMEOUT)) {
-        /* The server closed the pooled connection meanwhile: a new one. */
+    if (fastcgi_may_retry(c, what)) {
         bufferevent_free(c->bev);
         c->bev = NULL;
         c->reused = 0;
+        c->retried = 1;
         if (fastcgi_connect(c) < 0)
             cgi_fail(c->run, 502, gale_request_printf(c->run->r, "cannot reach %s", c->server));
         return;
@@ -384,7 +401,7 @@ static int fastcgi_body(struct cgi_run *run, const char *data, size_t len)
     int keep = c->reused && !c->answered;
     if (!data) {
         fastcgi_record(out, FCGI_STDIN, NULL, 0);
-        c->body_ended = keep;
+        c->body_ended = 1; /* for a resend */
         return 0;
     }
     fastcgi_stream_part(out, data, len);

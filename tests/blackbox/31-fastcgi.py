@@ -174,15 +174,16 @@ def test_upload():
 def test_connections_kept_and_renewed():
     with Fpm() as fpm, server(fpm, folder(PHP)) as g:
         for i in range(20):
-            eq(g.get("/fpm/hello.php")[0], 200, "request %d on a kept connection" % i)
-        for i in range(3):  # a body on a kept connection (its STDIN records kept for a resend)
+            eq(g.get("/fpm/hello.php")[0], 200, "request %d in a row" % i)
+        for i in range(3):  # a body (its STDIN records kept for a resend)
             r = g.request("POST", "/fpm/index.php", body=b"n=%d" % i,
                           headers={"Content-Type": "application/x-www-form-urlencoded"})
-            eq(json.loads(r[2])["post"], {"n": str(i)}, "a POST on a kept connection")
+            eq(json.loads(r[2])["post"], {"n": str(i)}, "a POST in a row")
         r = g.get("/fpm/hello.php")
         eq(r[1].get("Content-Length"), str(len(r[2])),
            "a short answer, whole in one read, goes out with its length")
-        # a reload closes every connection php-fpm holds, the kept ones too
+        # a reload closes every connection php-fpm holds, and resets some it
+        # accepts meanwhile (a GET is then sent once more on a new one)
         fpm.proc.send_signal(signal.SIGUSR2)
         ok = wait_for(lambda: g.get("/fpm/hello.php")[0] == 200, 10)
         check(ok, "answers again after php-fpm reloaded")
