@@ -254,6 +254,19 @@ void gale_request_log(gale_request *r, int level, const char *fmt, ...)
  * generator failed (out is then "" when size > 0). Any thread, any time. */
 int gale_random_token(char *out, size_t size);
 
+/* ---- base64url ---- */
+
+/* RFC 4648 section 5, unpadded (as JWS, JWT and PKCE use it). Characters
+ * of n bytes encoded: 4 for each 3 bytes, and 2 or 3 for a rest of 1 or 2. */
+#define GALE_BASE64URL_LEN(n) ((n) / 3 * 4 + ((n) % 3 ? (n) % 3 + 1 : 0))
+/* n bytes of in as base64url into out (GALE_BASE64URL_LEN(n) + 1 bytes),
+ * NUL-ended; returns the characters written. Any thread. */
+size_t gale_base64url_encode(char *out, const void *in, size_t n);
+/* n characters of base64url (no padding, none outside the alphabet, any
+ * length but 4k + 1) into out (n / 4 * 3 + 3 bytes); 0 with *out_len set,
+ * or -1. Any thread. */
+int gale_base64url_decode(unsigned char *out, size_t *out_len, const char *in, size_t n);
+
 /* ---- the request ---- */
 
 gale_ctx *gale_request_ctx(const gale_request *r);
@@ -423,6 +436,7 @@ enum gale_store_status {
     GALE_STORE_ERROR = -1, /* the store failed (Redis unreachable...) */
     GALE_STORE_OK = 0,     /* get: found, value/len valid during the call; set: stored */
     GALE_STORE_ABSENT = 1, /* get only: no such key, or it expired */
+    GALE_STORE_EXISTS = 2, /* add only: the key was there (and live): nothing written */
 };
 
 /* The store that keeps sessions (LMDB for the workers of an instance, Redis
@@ -436,6 +450,13 @@ int gale_store_get(gale_request *r, const char *key,
                               size_t len),
                    void *arg);
 int gale_store_set(gale_request *r, const char *key, const void *value, size_t len, unsigned ttl,
+                   void (*fn)(gale_request *r, void *arg, int status), void *arg);
+/* As gale_store_set, but only when key is absent or expired, in one atomic
+ * step for every worker and instance sharing the store: of two requests
+ * adding the same key at the same instant, one gets GALE_STORE_OK and the
+ * other GALE_STORE_EXISTS. For single-use tokens (a login's state, a
+ * nonce), where a get then a set would let both requests through. */
+int gale_store_add(gale_request *r, const char *key, const void *value, size_t len, unsigned ttl,
                    void (*fn)(gale_request *r, void *arg, int status), void *arg);
 
 /* Memory freed with the request; never NULL (gale aborts the worker on OOM). */

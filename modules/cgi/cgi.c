@@ -89,6 +89,14 @@ static int cgi_root(const char *where, char *root)
     return 0;
 }
 
+static char *cgi_strndup(gale_request *r, const char *s, size_t n)
+{
+    char *out = gale_request_alloc(r, n + 1);
+    memcpy(out, s, n);
+    out[n] = 0;
+    return out;
+}
+
 /* stat(path), noting in *linked when path itself is a symbolic link. */
 static int cgi_stat(const char *path, struct stat *st, int *linked)
 {
@@ -113,7 +121,7 @@ int cgi_resolve(gale_request *r, struct cgi_target *t)
         strncmp(path, prefix, strlen(prefix)))
         return -1;
     t->root = gale_request_strdup(r, root);
-    char *cur = gale_request_printf(r, "%s", root);
+    char *cur = gale_request_strdup(r, root);
     const char *rest = path + strlen(prefix);
     struct stat st;
     /* root is resolved and no segment is "." or "..": only a symbolic link
@@ -124,14 +132,14 @@ int cgi_resolve(gale_request *r, struct cgi_target *t)
             rest++;
         size_t len = strcspn(rest, "/");
         if (!len && index && *index) {
-            cur = gale_request_printf(r, "%s/%s", cur, index);
+            cur = cgi_cat(r, cur, "/", index, NULL);
             if (cgi_stat(cur, &st, &linked) < 0 || !S_ISREG(st.st_mode))
                 return -1;
             break;
         }
         if (!cgi_segment_ok(rest, len))
             return -1;
-        cur = gale_request_printf(r, "%s/%.*s", cur, (int)len, rest);
+        cur = cgi_cat(r, cur, "/", cgi_strndup(r, rest, len), NULL);
         rest += len;
         if (cgi_stat(cur, &st, &linked) < 0)
             return -1;
@@ -143,7 +151,7 @@ int cgi_resolve(gale_request *r, struct cgi_target *t)
     if (linked && !cgi_inside(root, cur))
         return -1;
     t->script = cur;
-    t->script_name = gale_request_printf(r, "%.*s", (int)(rest - path), path);
+    t->script_name = cgi_strndup(r, path, (size_t)(rest - path));
     t->path_info = rest;
     return 0;
 }
@@ -162,17 +170,28 @@ static void cgi_drained(gale_request *r, void *arg)
     run->pause(run, 0);
 }
 
-/* Body bytes: to the client, reading no more until they are written. */
-static void cgi_body(struct cgi_run *run, const char *data, size_t len)
+void cgi_flush(struct cgi_run *run)
 {
-    if (!len || run->local)
+    if (!run->unflushed)
         return;
-    gale_response_write(run->r, data, len);
+    run->unflushed = 0;
     if (!run->flushing && !gale_request_aborted(run->r) &&
         gale_response_flush_then(run->r, cgi_drained, run) == 0) {
         run->flushing = 1;
         run->pause(run, 1);
     }
+}
+
+/* Body bytes: to the client, reading no more until they are written (with
+ * flush_later, once the caller has handed over all it had). */
+static void cgi_body(struct cgi_run *run, const char *data, size_t len)
+{
+    if (!len || run->local)
+        return;
+    gale_response_write(run->r, data, len);
+    run->unflushed = 1;
+    if (!run->flush_later)
+        cgi_flush(run);
 }
 
 static void cgi_head(struct cgi_run *run, size_t end)

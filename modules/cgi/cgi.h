@@ -32,8 +32,14 @@ struct cgi_run {
     char *local;   /* a local redirect's URI, to follow when the child ends */
     char *head;    /* the answer's head as it comes (until its blank line) */
     size_t head_len;
-    int head_done;        /* the head was parsed: what comes is body */
-    int flushing;         /* a gale_response_flush_then is pending */
+    int head_done; /* the head was parsed: what comes is body */
+    int flushing;  /* a gale_response_flush_then is pending */
+    int unflushed; /* body bytes were written since the last flush */
+    /* The answer comes in batches (FastCGI: the records of one read): the
+     * caller flushes at the end of each (cgi_flush), so that an answer
+     * whose end is in the same batch goes out whole, with a
+     * Content-Length, with no pause and resume of the reading. */
+    int flush_later;
     int failed;           /* an error answer was given */
     struct cgi_run *next; /* the runs of the worker whose body still comes */
     /* The body as it arrives (NULL: its end); 0, or -1 when it cannot go on. */
@@ -50,6 +56,9 @@ int cgi_resolve(gale_request *r, struct cgi_target *t);
 void cgi_fail(struct cgi_run *run, int status, const char *what);
 /* Bytes of the answer (head, then body) as they come. */
 void cgi_output(struct cgi_run *run, const char *data, size_t len);
+/* Send what cgi_output wrote (when flush_later), reading no more until
+ * the client took it. */
+void cgi_flush(struct cgi_run *run);
 /* The answer ended; timeout: it ran past its time. */
 void cgi_done(struct cgi_run *run, int timeout, int code);
 /* A line of the program's stderr, to the error log. */
@@ -66,15 +75,33 @@ int cgi_end(gale_request *r);
 int fastcgi_prepare(gale_request *r); /* fastcgi.c */
 
 struct bufferevent;
-/* Keep an idle connection to server (fastcgi_pool.c), or free it when the
- * pool is full; an idle one for server, or NULL; free them all. */
-void fastcgi_pool_put(const char *server, struct bufferevent *bev);
-struct bufferevent *fastcgi_pool_take(const char *server);
+struct fastcgi_conn;
+/* fastcgi_pool.c: at most cap connections to a server per worker. 1: c
+ * may open one now; 0: c waits its turn (fastcgi_resume). */
+int fastcgi_pool_enter(struct fastcgi_conn *c, const char *server, int cap);
+/* A connection whose answer ended: to the request waiting longest, or
+ * closed. */
+void fastcgi_pool_pass(const char *server, struct bufferevent *bev);
+/* A connection closed or lost: the request waiting longest opens one. */
+void fastcgi_pool_leave(const char *server);
+/* c waits no more (its request went away). */
+void fastcgi_pool_forget(struct fastcgi_conn *c, const char *server);
 void fastcgi_pool_free_all(void);
+/* fastcgi.c: c's turn came, with bev (a connection that served another
+ * request) or NULL (open a new one). */
+void fastcgi_resume(struct fastcgi_conn *c, struct bufferevent *bev);
 
-/* The meta-variables (RFC 3875 section 4.1) for r and t, NULL-ended, in
- * r's memory. */
+/* A meta-variable: name and value, in r's memory. */
+struct cgi_var {
+    const char *name, *value;
+};
+/* The meta-variables (RFC 3875 section 4.1) for r and t, *n of them, in
+ * r's memory (FastCGI's PARAMS). */
+const struct cgi_var *cgi_env_vars(gale_request *r, const struct cgi_target *t, size_t *n);
+/* The same as "NAME=value" strings, NULL-ended (a program's environment). */
 const char *const *cgi_env(gale_request *r, const struct cgi_target *t);
+/* The strings given, up to a NULL, joined in r's memory. */
+char *cgi_cat(gale_request *r, ...) __attribute__((sentinel));
 
 /* The answer's head is complete in head[0..len) (modified in place): set
  * the status and headers of r from it. 0; 1 for a local redirect (*local

@@ -4,15 +4,38 @@
  * "Proxy:" header would become the program's HTTP_PROXY).
  */
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cgi.h"
 
+/* Built with memcpy, not printf: a request through php-fpm makes some
+ * twenty of these, and printf was a third of the worker's instructions. */
+char *cgi_cat(gale_request *r, ...)
+{
+    va_list ap;
+    size_t len = 0;
+    va_start(ap, r);
+    for (const char *s; (s = va_arg(ap, const char *));)
+        len += strlen(s);
+    va_end(ap);
+    char *out = gale_request_alloc(r, len + 1), *o = out;
+    va_start(ap, r);
+    for (const char *s; (s = va_arg(ap, const char *));) {
+        size_t n = strlen(s);
+        memcpy(o, s, n);
+        o += n;
+    }
+    va_end(ap);
+    *o = 0;
+    return out;
+}
+
 struct cgi_env_list {
     gale_request *r;
-    const char **v;
+    struct cgi_var *v;
     size_t n, cap;
 };
 
@@ -20,16 +43,15 @@ static void cgi_env_add(struct cgi_env_list *e, const char *name, const char *va
 {
     if (!value)
         return;
-    if (e->n + 2 > e->cap) {
-        size_t cap = e->cap ? e->cap * 2 : 64;
-        const char **v = gale_request_alloc(e->r, cap * sizeof(*v));
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 32;
+        struct cgi_var *v = gale_request_alloc(e->r, cap * sizeof(*v));
         if (e->n)
             memcpy(v, e->v, e->n * sizeof(*v));
         e->v = v;
         e->cap = cap;
     }
-    e->v[e->n++] = gale_request_printf(e->r, "%s=%s", name, value);
-    e->v[e->n] = NULL;
+    e->v[e->n++] = (struct cgi_var){name, value};
 }
 
 /* HTTP_NAME for a header, or NULL for one that must not pass: Proxy,
@@ -40,7 +62,7 @@ static char *cgi_env_header_name(gale_request *r, const char *name)
     if (!strcasecmp(name, "Proxy") || !strcasecmp(name, "Content-Type") ||
         !strcasecmp(name, "Content-Length") || strchr(name, '_'))
         return NULL;
-    char *v = gale_request_printf(r, "HTTP_%s", name);
+    char *v = cgi_cat(r, "HTTP_", name, NULL);
     for (char *c = v + 5; *c; c++)
         *c = *c == '-' ? '_' : (char)toupper((unsigned char)*c);
     return v;
@@ -54,17 +76,16 @@ static void cgi_env_headers(struct cgi_env_list *e)
         char *var = cgi_env_header_name(e->r, name);
         if (!var)
             continue;
-        size_t len = strlen(var);
         size_t k;
         for (k = 0; k < e->n; k++)
-            if (!strncmp(e->v[k], var, len) && e->v[k][len] == '=')
+            if (!strcmp(e->v[k].name, var))
                 break;
         if (k == e->n) {
             cgi_env_add(e, var, value);
             continue;
         }
         const char *sep = strcasecmp(name, "Cookie") ? ", " : "; ";
-        e->v[k] = gale_request_printf(e->r, "%s%s%s", e->v[k], sep, value);
+        e->v[k].value = cgi_cat(e->r, e->v[k].value, sep, value, NULL);
     }
 }
 
@@ -83,7 +104,7 @@ static void cgi_env_server(struct cgi_env_list *e, int https)
     cgi_env_add(e, "SERVER_PORT", port);
 }
 
-const char *const *cgi_env(gale_request *r, const struct cgi_target *t)
+const struct cgi_var *cgi_env_vars(gale_request *r, const struct cgi_target *t, size_t *n)
 {
     struct cgi_env_list e = {.r = r};
     int https = !strcmp(gale_request_scheme(r), "https");
@@ -101,7 +122,7 @@ const char *const *cgi_env(gale_request *r, const struct cgi_target *t)
     cgi_env_add(&e, "DOCUMENT_ROOT", t->root);
     if (*t->path_info) {
         cgi_env_add(&e, "PATH_INFO", t->path_info);
-        cgi_env_add(&e, "PATH_TRANSLATED", gale_request_printf(r, "%s%s", t->root, t->path_info));
+        cgi_env_add(&e, "PATH_TRANSLATED", cgi_cat(r, t->root, t->path_info, NULL));
     }
     cgi_env_add(&e, "REMOTE_ADDR", gale_request_client(r));
     /* The body streams in (cgi.c): its length is the client's word, which
@@ -118,5 +139,17 @@ const char *const *cgi_env(gale_request *r, const struct cgi_target *t)
     cgi_env_add(&e, "REDIRECT_STATUS", "200");
     cgi_env_add(&e, "PATH", "/usr/local/bin:/usr/bin:/bin");
     cgi_env_headers(&e);
+    *n = e.n;
     return e.v;
+}
+
+const char *const *cgi_env(gale_request *r, const struct cgi_target *t)
+{
+    size_t n;
+    const struct cgi_var *v = cgi_env_vars(r, t, &n);
+    const char **env = gale_request_alloc(r, (n + 1) * sizeof(*env));
+    for (size_t i = 0; i < n; i++)
+        env[i] = cgi_cat(r, v[i].name, "=", v[i].value, NULL);
+    env[n] = NULL;
+    return env;
 }

@@ -9,7 +9,6 @@
  *       settings = { prefix = "/php/"; root = "/srv/php";
  *                    fastcgi = "unix:/run/php/php-fpm.sock"; }; }
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,15 +32,22 @@ enum {
     FCGI_KEEP_CONN = 1,
     FCGI_HEADER_LEN = 8,
     FCGI_MAX = 65535, /* content bytes of one record */
+    /* Connections a worker opens to one server, by default: at most the
+     * server's children (php-fpm's pm.max_children) over gale's workers. */
+    FASTCGI_CONNECTIONS = 4,
 };
 
 struct fastcgi_conn {
     struct cgi_run *run; /* NULL once the request is freed */
     struct bufferevent *bev;
     const char *server;    /* the route's `fastcgi` */
-    int reused;            /* bev came from the pool: the server may have closed it since */
+    int reused;            /* bev served another request: the server may have closed it since */
+    int waiting;           /* for a connection (fastcgi_pool): bev is NULL */
+    int counted;           /* holds one of the server's connections (open, opening or passed) */
     int answered;          /* a record came */
     struct evbuffer *body; /* the STDIN records sent so far, to send again on a new connection */
+    int body_ended;        /* and the empty one that ends them */
+    int retried;           /* sent again on a new connection once */
     int in_cb;             /* inside a callback of bev: free c at its end */
     int dead;              /* the request was freed */
     int ended;             /* END_REQUEST came */
@@ -71,39 +77,61 @@ static void fastcgi_stream(struct evbuffer *out, int type, const char *data, siz
     fastcgi_record(out, type, NULL, 0);
 }
 
-static void fastcgi_length(struct evbuffer *b, size_t n)
+/* A name-value pair's length: one byte below 128, else four (high bit set). */
+static unsigned char *fastcgi_length(unsigned char *o, size_t n)
 {
     if (n < 128) {
-        unsigned char c = (unsigned char)n;
-        evbuffer_add(b, &c, 1);
-        return;
+        *o++ = (unsigned char)n;
+        return o;
     }
-    uint32_t v = htonl((uint32_t)n | 0x80000000u);
-    evbuffer_add(b, &v, 4);
+    o[0] = (unsigned char)(n >> 24 | 0x80);
+    o[1] = (unsigned char)(n >> 16);
+    o[2] = (unsigned char)(n >> 8);
+    o[3] = (unsigned char)n;
+    return o + 4;
 }
 
-static void fastcgi_params(struct evbuffer *out, const char *const *env)
+/* The PARAMS stream: every pair laid out in one buffer of the request's
+ * memory, then added in records (one for a usual request), rather than
+ * four evbuffer_add calls a variable. */
+static void fastcgi_params(struct evbuffer *out, gale_request *r, const struct cgi_var *v, size_t n)
 {
-    struct evbuffer *b = evbuffer_new();
-    for (size_t i = 0; env[i]; i++) {
-        const char *eq = strchr(env[i], '=');
-        size_t nlen = (size_t)(eq - env[i]), vlen = strlen(eq + 1);
-        fastcgi_length(b, nlen);
-        fastcgi_length(b, vlen);
-        evbuffer_add(b, env[i], nlen);
-        evbuffer_add(b, eq + 1, vlen);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += 8 + strlen(v[i].name) + strlen(v[i].value);
+    unsigned char *buf = gale_request_alloc(r, len), *o = buf;
+    for (size_t i = 0; i < n; i++) {
+        size_t nlen = strlen(v[i].name), vlen = strlen(v[i].value);
+        o = fastcgi_length(o, nlen);
+        o = fastcgi_length(o, vlen);
+        memcpy(o, v[i].name, nlen);
+        memcpy(o + nlen, v[i].value, vlen);
+        o += nlen + vlen;
     }
-    size_t len = evbuffer_get_length(b);
-    fastcgi_stream(out, FCGI_PARAMS, (const char *)evbuffer_pullup(b, -1), len);
-    evbuffer_free(b);
+    fastcgi_stream(out, FCGI_PARAMS, (const char *)buf, (size_t)(o - buf));
+}
+
+/* c has no connection any more: out of the queue, its connection closed
+ * and counted no more (another request may take its place). Idempotent. */
+static void fastcgi_release(struct fastcgi_conn *c)
+{
+    if (c->waiting)
+        fastcgi_pool_forget(c, c->server);
+    c->waiting = 0;
+    if (c->bev)
+        bufferevent_free(c->bev);
+    c->bev = NULL;
+    if (c->counted) {
+        c->counted = 0;
+        fastcgi_pool_leave(c->server);
+    }
 }
 
 static void fastcgi_free(struct fastcgi_conn *c)
 {
+    fastcgi_release(c);
     if (c->body)
         evbuffer_free(c->body);
-    if (c->bev)
-        bufferevent_free(c->bev);
     free(c);
 }
 
@@ -132,8 +160,16 @@ static int fastcgi_read_record(struct fastcgi_conn *c, struct evbuffer *in)
         int status = len >= 4 ? data[3] : 0;
         evbuffer_drain(in, total);
         c->ended = 1;
-        fastcgi_pool_put(c->server, c->bev); /* the connection serves the next request */
-        c->bev = NULL;
+        if (evbuffer_get_length(in) == 0) { /* the connection serves the next request */
+            struct bufferevent *bev = c->bev;
+            bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+            bufferevent_set_timeouts(bev, NULL, NULL);
+            c->bev = NULL;
+            c->counted = 0;
+            fastcgi_pool_pass(c->server, bev);
+        } else {
+            fastcgi_release(c); /* it said more than FastCGI allows */
+        }
         cgi_done(c->run, 0, status);
         return 1;
     }
@@ -156,20 +192,38 @@ static void fastcgi_read_cb(struct bufferevent *bev, void *arg)
     c->in_cb = 0;
     if (c->dead)
         fastcgi_free(c);
+    else if (!c->ended)
+        cgi_flush(c->run);
 }
 
 static int fastcgi_connect(struct fastcgi_conn *c);
+
+/* Whether a connection lost before any answer may be replaced and the
+ * request sent again: one that served another request may have been
+ * closed by the server meanwhile (its STDIN records were kept); a new one
+ * may have been reset by a child that was ending (php-fpm reloading), and
+ * is tried once more for a GET or HEAD, which nothing has answered. */
+static int fastcgi_may_retry(const struct fastcgi_conn *c, short what)
+{
+    if (c->answered || (what & BEV_EVENT_TIMEOUT))
+        return 0;
+    if (c->reused)
+        return 1;
+    const char *m = gale_request_method(c->run->r);
+    int safe = c->run->t.redirected || !strcmp(m, "GET") || !strcmp(m, "HEAD"); /* redirects GET */
+    return safe && !c->retried;
+}
 
 static void fastcgi_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct fastcgi_conn *c = arg;
     if ((what & BEV_EVENT_CONNECTED) || c->ended || c->dead)
         return;
-    if (c->reused && !c->answered && !(what & BEV_EVENT_TIMEOUT)) {
-        /* The server closed the pooled connection meanwhile: a new one. */
+    if (fastcgi_may_retry(c, what)) {
         bufferevent_free(c->bev);
         c->bev = NULL;
         c->reused = 0;
+        c->retried = 1;
         if (fastcgi_connect(c) < 0)
             cgi_fail(c->run, 502, gale_request_printf(c->run->r, "cannot reach %s", c->server));
         return;
@@ -221,6 +275,24 @@ static int fastcgi_address(const char *a, struct sockaddr_storage *ss, socklen_t
     return 0;
 }
 
+/* The STDIN records the request has so far (fastcgi_body kept them while
+ * it waited, or for a resend): moved to out, or copied on a connection
+ * that served another request, as the server may have closed it since. */
+static void fastcgi_send_stdin(struct fastcgi_conn *c, struct evbuffer *out)
+{
+    if (c->run->t.redirected) { /* no body: else it streams in (fastcgi_body) */
+        fastcgi_record(out, FCGI_STDIN, NULL, 0);
+        return;
+    }
+    size_t n = c->body ? evbuffer_get_length(c->body) : 0;
+    if (n && c->reused)
+        evbuffer_add(out, evbuffer_pullup(c->body, (ev_ssize_t)n), n);
+    else if (n)
+        evbuffer_add_buffer(out, c->body);
+    if (c->body_ended)
+        fastcgi_record(out, FCGI_STDIN, NULL, 0);
+}
+
 /* The request's records, on c->bev: BEGIN_REQUEST, PARAMS, STDIN. */
 static void fastcgi_send(struct fastcgi_conn *c)
 {
@@ -237,11 +309,10 @@ static void fastcgi_send(struct fastcgi_conn *c)
     unsigned char begin[8] = {0, FCGI_RESPONDER, FCGI_KEEP_CONN, 0, 0, 0, 0, 0};
     struct evbuffer *out = bufferevent_get_output(c->bev);
     fastcgi_record(out, FCGI_BEGIN_REQUEST, begin, sizeof(begin));
-    fastcgi_params(out, cgi_env(run->r, &run->t));
-    if (run->t.redirected) /* no body: else it streams in (fastcgi_body) */
-        fastcgi_record(out, FCGI_STDIN, NULL, 0);
-    else if (c->body)
-        evbuffer_add_buffer(out, c->body);
+    size_t n;
+    const struct cgi_var *vars = cgi_env_vars(run->r, &run->t, &n);
+    fastcgi_params(out, run->r, vars, n);
+    fastcgi_send_stdin(c, out);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
 
@@ -271,29 +342,41 @@ static int fastcgi_start(struct cgi_run *run)
         cgi_fail(run, 502, "no usable `fastcgi` address in the route's settings");
         return -1;
     }
-    struct fastcgi_conn *old = run->fcgi;
-    if (old && old->bev) { /* a local redirect: the last connection is done */
-        bufferevent_free(old->bev);
-        old->bev = NULL;
-    }
+    if (run->fcgi) /* a local redirect: the last connection is done */
+        fastcgi_release(run->fcgi);
     struct fastcgi_conn *c = calloc(1, sizeof(*c));
     if (!c)
         abort();
     c->run = run;
     c->server = server;
     run->fcgi = c;
+    run->flush_later = 1;
     gale_request_cleanup(r, fastcgi_request_gone, c);
-    c->bev = fastcgi_pool_take(server);
-    if (c->bev) {
-        c->reused = 1;
-        fastcgi_send(c);
+    const json_t *cap = json_object_get(gale_request_route_settings(r), "connections");
+    if (!fastcgi_pool_enter(
+            c, server, json_is_integer(cap) ? (int)json_integer_value(cap) : FASTCGI_CONNECTIONS)) {
+        c->waiting = 1; /* fastcgi_resume when a connection is free */
         return 0;
     }
+    c->counted = 1;
     if (fastcgi_connect(c) < 0) {
         cgi_fail(run, 502, gale_request_printf(r, "cannot reach %s", server));
         return -1;
     }
     return 0;
+}
+
+void fastcgi_resume(struct fastcgi_conn *c, struct bufferevent *bev)
+{
+    c->waiting = 0;
+    c->counted = 1;
+    if (bev) {
+        c->bev = bev;
+        c->reused = 1;
+        fastcgi_send(c);
+    } else if (fastcgi_connect(c) < 0) {
+        cgi_fail(c->run, 502, gale_request_printf(c->run->r, "cannot reach %s", c->server));
+    }
 }
 
 /* Body bytes in STDIN records (the empty one at the end). On a kept
@@ -302,21 +385,31 @@ static int fastcgi_start(struct cgi_run *run)
 static int fastcgi_body(struct cgi_run *run, const char *data, size_t len)
 {
     struct fastcgi_conn *c = run->fcgi;
+    if (c && c->waiting) { /* kept until a connection is free */
+        if (!data)
+            c->body_ended = 1;
+        else {
+            if (!c->body)
+                c->body = evbuffer_new();
+            fastcgi_stream_part(c->body, data, len);
+        }
+        return 0;
+    }
     if (!c || !c->bev)
         return -1;
-    struct evbuffer *records = evbuffer_new();
-    if (data)
-        fastcgi_stream_part(records, data, len);
-    else
-        fastcgi_record(records, FCGI_STDIN, NULL, 0);
-    if (c->reused && !c->answered) {
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    int keep = c->reused && !c->answered;
+    if (!data) {
+        fastcgi_record(out, FCGI_STDIN, NULL, 0);
+        c->body_ended = 1; /* for a resend */
+        return 0;
+    }
+    fastcgi_stream_part(out, data, len);
+    if (keep) {
         if (!c->body)
             c->body = evbuffer_new();
-        size_t n = evbuffer_get_length(records);
-        evbuffer_add(c->body, evbuffer_pullup(records, (ev_ssize_t)n), n);
+        fastcgi_stream_part(c->body, data, len);
     }
-    evbuffer_add_buffer(bufferevent_get_output(c->bev), records);
-    evbuffer_free(records);
     return 0;
 }
 

@@ -1,89 +1,132 @@
 /*
- * fastcgi_pool.c - idle FastCGI connections kept for the next request to
- * the same server (FCGI_KEEP_CONN), a few per worker: a connect and
- * php-fpm's accept saved on every request. An idle connection the server
- * closes, or that says anything, is dropped at once.
+ * fastcgi_pool.c - how many connections a worker opens to each FastCGI
+ * server (the route's `connections`), and the requests waiting for one.
+ *
+ * php-fpm gives a connection kept with FCGI_KEEP_CONN one child for as long
+ * as it is open: a kept idle connection holds a child that then accepts no
+ * other. Connections beyond the children wait in php-fpm's accept queue,
+ * and when the kept ones hold every child they wait there for good (gale
+ * used to keep up to 8 idle: a burst of 12 requests on 4 children left 4 to
+ * 8 of them hanging until the timeout). So a connection is never kept idle:
+ * when its answer ends it goes straight to the request waiting longest, or
+ * is closed, which frees its child for the accept queue. Under load every
+ * connection thus serves request after request (no connect, no accept),
+ * and at rest none holds a child.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/event.h>
 
 #include "cgi.h"
 
-#define FASTCGI_POOL_MAX 8 /* idle connections per worker */
-
-struct fastcgi_idle {
-    const char *server; /* the route's setting: lives as long as the worker */
-    struct bufferevent *bev;
-    struct fastcgi_idle *next;
+/* A request waiting for a connection, oldest first. */
+struct fastcgi_waiter {
+    struct fastcgi_conn *c;
+    struct fastcgi_waiter *next;
 };
 
-static struct fastcgi_idle *fastcgi_pool;
-static int fastcgi_pool_count;
+/* One server of the routes (its `fastcgi` setting). */
+struct fastcgi_server {
+    const char *address; /* the route's setting: lives as long as the worker */
+    int open;            /* connections open (or opening) */
+    struct fastcgi_waiter *head, *tail;
+    struct fastcgi_server *next;
+};
 
-static void fastcgi_pool_drop(struct fastcgi_idle *idle)
+static struct fastcgi_server *fastcgi_servers;
+
+static struct fastcgi_server *fastcgi_pool_server(const char *address)
 {
-    for (struct fastcgi_idle **p = &fastcgi_pool; *p; p = &(*p)->next)
-        if (*p == idle) {
-            *p = idle->next;
-            fastcgi_pool_count--;
-            break;
-        }
-    bufferevent_free(idle->bev);
-    free(idle);
+    struct fastcgi_server *s;
+    for (s = fastcgi_servers; s; s = s->next)
+        if (!strcmp(s->address, address))
+            return s;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        abort();
+    s->address = address;
+    s->next = fastcgi_servers;
+    fastcgi_servers = s;
+    return s;
 }
 
-static void fastcgi_pool_read_cb(struct bufferevent *bev, void *arg)
+int fastcgi_pool_enter(struct fastcgi_conn *c, const char *address, int cap)
 {
-    fastcgi_pool_drop(arg); /* nothing is due on an idle connection */
+    struct fastcgi_server *s = fastcgi_pool_server(address);
+    if (s->open < cap) {
+        s->open++;
+        return 1;
+    }
+    struct fastcgi_waiter *w = calloc(1, sizeof(*w));
+    if (!w)
+        abort();
+    w->c = c;
+    if (s->tail)
+        s->tail->next = w;
+    else
+        s->head = w;
+    s->tail = w;
+    return 0;
 }
 
-static void fastcgi_pool_event_cb(struct bufferevent *bev, short what, void *arg)
+static struct fastcgi_conn *fastcgi_pool_next(struct fastcgi_server *s)
 {
-    fastcgi_pool_drop(arg);
+    struct fastcgi_waiter *w = s->head;
+    if (!w)
+        return NULL;
+    s->head = w->next;
+    if (!s->head)
+        s->tail = NULL;
+    struct fastcgi_conn *c = w->c;
+    free(w);
+    return c;
 }
 
-void fastcgi_pool_put(const char *server, struct bufferevent *bev)
+void fastcgi_pool_pass(const char *address, struct bufferevent *bev)
 {
-    if (fastcgi_pool_count >= FASTCGI_POOL_MAX ||
-        evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
-        bufferevent_free(bev);
+    struct fastcgi_server *s = fastcgi_pool_server(address);
+    struct fastcgi_conn *c = fastcgi_pool_next(s);
+    if (c)
+        return fastcgi_resume(c, bev);
+    bufferevent_free(bev);
+    s->open--;
+}
+
+void fastcgi_pool_leave(const char *address)
+{
+    struct fastcgi_server *s = fastcgi_pool_server(address);
+    struct fastcgi_conn *c = fastcgi_pool_next(s);
+    if (c)
+        return fastcgi_resume(c, NULL); /* the place is its: a new connection */
+    s->open--;
+}
+
+void fastcgi_pool_forget(struct fastcgi_conn *c, const char *address)
+{
+    struct fastcgi_server *s = fastcgi_pool_server(address);
+    struct fastcgi_waiter *prev = NULL;
+    for (struct fastcgi_waiter *w = s->head; w; prev = w, w = w->next) {
+        if (w->c != c)
+            continue;
+        if (prev)
+            prev->next = w->next;
+        else
+            s->head = w->next;
+        if (s->tail == w)
+            s->tail = prev;
+        free(w);
         return;
     }
-    struct fastcgi_idle *idle = calloc(1, sizeof(*idle));
-    if (!idle)
-        abort();
-    idle->server = server;
-    idle->bev = bev;
-    idle->next = fastcgi_pool;
-    fastcgi_pool = idle;
-    fastcgi_pool_count++;
-    bufferevent_set_timeouts(bev, NULL, NULL);
-    bufferevent_setcb(bev, fastcgi_pool_read_cb, NULL, fastcgi_pool_event_cb, idle);
-    bufferevent_enable(bev, EV_READ);
-}
-
-struct bufferevent *fastcgi_pool_take(const char *server)
-{
-    for (struct fastcgi_idle **p = &fastcgi_pool; *p; p = &(*p)->next) {
-        struct fastcgi_idle *idle = *p;
-        if (strcmp(idle->server, server))
-            continue;
-        *p = idle->next;
-        fastcgi_pool_count--;
-        struct bufferevent *bev = idle->bev;
-        free(idle);
-        bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-        return bev;
-    }
-    return NULL;
 }
 
 void fastcgi_pool_free_all(void)
 {
-    while (fastcgi_pool)
-        fastcgi_pool_drop(fastcgi_pool);
+    while (fastcgi_servers) {
+        struct fastcgi_server *s = fastcgi_servers;
+        fastcgi_servers = s->next;
+        while (fastcgi_pool_next(s))
+            ;
+        free(s);
+    }
 }

@@ -25,6 +25,7 @@ struct login_provider {
     const char *user_field;   /* the profile's member that names the user */
     const char *user_prefix;  /* put before it: "github:" */
     const char *after_login;  /* NULL: the module's */
+    int userinfo;             /* OpenID Connect: also ask the userinfo endpoint (default 1) */
     /* OpenID Connect, per worker: the discovery document and the key set,
      * owned, and when they were fetched (seconds since 1970). */
     json_t *disc;
@@ -54,6 +55,8 @@ struct login_flow {
     int jwks_refetched;                  /* the key set was fetched again for an unknown kid */
     void (*then)(struct login_flow *fl); /* what follows the discovery */
     const char *id_token;                /* waiting for the key set */
+    const char *access_token;            /* OpenID Connect: for the userinfo request */
+    json_t *claims;                      /* the ID token's, while userinfo is asked; owned */
     int answered;
 };
 

@@ -1,17 +1,17 @@
 /*
  * login_encode.c - the text encodings the login flows speak: base64url
- * (JWS, PKCE), base64 (OAuth 1.0a signatures), RFC 3986 percent-encoding
- * (OAuth 1.0a base strings, query strings) and form decoding.
+ * (JWS, PKCE: gale's, in malloc'd strings), base64 (OAuth 1.0a
+ * signatures), RFC 3986 percent-encoding (OAuth 1.0a base strings, query
+ * strings) and form decoding.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
-#include "login_pure.h"
+#include <gale/gale.h>
 
-static const char login_encode_b64url_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+#include "login_pure.h"
 
 static void *login_encode_alloc(size_t n)
 {
@@ -23,61 +23,19 @@ static void *login_encode_alloc(size_t n)
 
 char *login_encode_b64url(const unsigned char *in, size_t n)
 {
-    char *out = login_encode_alloc(n / 3 * 4 + 5), *o = out;
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        unsigned long v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 | in[i + 2];
-        for (int k = 18; k >= 0; k -= 6)
-            *o++ = login_encode_b64url_chars[v >> k & 63];
-    }
-    if (n - i) {
-        unsigned long v = (unsigned long)in[i] << 16;
-        if (n - i == 2)
-            v |= (unsigned long)in[i + 1] << 8;
-        *o++ = login_encode_b64url_chars[v >> 18 & 63];
-        *o++ = login_encode_b64url_chars[v >> 12 & 63];
-        if (n - i == 2)
-            *o++ = login_encode_b64url_chars[v >> 6 & 63];
-    }
-    *o = 0;
+    char *out = login_encode_alloc(GALE_BASE64URL_LEN(n) + 1);
+    gale_base64url_encode(out, in, n);
     return out;
-}
-
-static int login_encode_b64url_value(char c)
-{
-    const char *p = c ? strchr(login_encode_b64url_chars, c) : NULL;
-    return p ? (int)(p - login_encode_b64url_chars) : -1;
 }
 
 unsigned char *login_encode_b64url_decode(const char *in, size_t n, size_t *out_len)
 {
-    if (n % 4 == 1)
-        return NULL;
     unsigned char *out = login_encode_alloc(n / 4 * 3 + 3);
-    size_t o = 0;
-    unsigned long v = 0;
-    for (size_t i = 0; i < n; i++) {
-        int d = login_encode_b64url_value(in[i]);
-        if (d < 0) {
-            free(out);
-            return NULL;
-        }
-        v = v << 6 | (unsigned long)d;
-        if (i % 4 == 3) {
-            out[o++] = (unsigned char)(v >> 16);
-            out[o++] = (unsigned char)(v >> 8);
-            out[o++] = (unsigned char)v;
-            v = 0;
-        }
+    if (gale_base64url_decode(out, out_len, in, n) < 0) {
+        free(out);
+        return NULL;
     }
-    if (n % 4 == 2) {
-        out[o++] = (unsigned char)(v >> 4);
-    } else if (n % 4 == 3) {
-        out[o++] = (unsigned char)(v >> 10);
-        out[o++] = (unsigned char)(v >> 2);
-    }
-    out[o] = 0;
-    *out_len = o;
+    out[*out_len] = 0;
     return out;
 }
 

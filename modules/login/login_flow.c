@@ -165,37 +165,30 @@ const char *login_flow_cookie_str(struct login_flow *fl, const char *name)
 /* What login_flow_once goes on with. */
 struct login_flow_step {
     struct login_flow *fl;
-    const char *key;
     void (*next)(struct login_flow *fl);
 };
 
 static void login_flow_marked(gale_request *r, void *arg, int status)
 {
     struct login_flow_step *s = arg;
+    (void)r;
+    if (status == GALE_STORE_EXISTS)
+        return login_flow_fail(s->fl, 400, "this login was already used (a replayed callback)");
     if (status != GALE_STORE_OK)
         return login_flow_fail(s->fl, 503, "the session store failed");
     s->next(s->fl);
 }
 
-static void login_flow_checked(gale_request *r, void *arg, int status, const char *value,
-                               size_t len)
-{
-    struct login_flow_step *s = arg;
-    if (status == GALE_STORE_OK)
-        return login_flow_fail(s->fl, 400, "this login was already used (a replayed callback)");
-    if (status != GALE_STORE_ABSENT)
-        return login_flow_fail(s->fl, 503, "the session store failed");
-    if (gale_store_set(r, s->key, "used", 4, 2 * LOGIN_FLOW_COOKIE_AGE, login_flow_marked, s) < 0)
-        login_flow_fail(s->fl, 503, "the session store failed");
-}
-
+/* One atomic add, not a get then a set: two callbacks with the same state
+ * at the same instant (on two workers, or two instances sharing Redis)
+ * would otherwise both find it unused. */
 void login_flow_once(struct login_flow *fl, const char *key, void (*next)(struct login_flow *fl))
 {
     struct login_flow_step *s = gale_request_alloc(fl->r, sizeof(*s));
     s->fl = fl;
-    s->key = gale_request_printf(fl->r, "login:used:%s", key);
     s->next = next;
-    if (gale_store_get(fl->r, s->key, login_flow_checked, s) < 0)
+    if (gale_store_add(fl->r, gale_request_printf(fl->r, "login:used:%s", key), "used", 4,
+                       2 * LOGIN_FLOW_COOKIE_AGE, login_flow_marked, s) < 0)
         login_flow_fail(fl, 500, "the config has no sessions store");
 }
 

@@ -88,8 +88,10 @@ static void login_oauth2_token(struct login_flow *fl, gale_fetch *f)
     access = gale_request_strdup(fl->r, access);
     id_token = id_token ? gale_request_strdup(fl->r, id_token) : NULL;
     json_decref(j);
-    if (fl->p->kind == LOGIN_OIDC)
+    if (fl->p->kind == LOGIN_OIDC) {
+        fl->access_token = access;
         return login_oidc_id_token(fl, id_token);
+    }
     gale_fetch *u = login_flow_fetch(fl, "GET", fl->p->userinfo_url);
     if (u)
         gale_fetch_set_header(u, "Authorization", gale_request_printf(fl->r, "Bearer %s", access));

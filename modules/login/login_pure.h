@@ -1,8 +1,9 @@
 /*
  * login_pure.h - the parts of the login module that know no request: text
  * encodings, JSON Web Tokens, OAuth 1.0a signatures. They call no gale
- * function, so the unit tests link them alone. Every string they return is
- * malloc'd: the caller frees it.
+ * function but base64url's, so the unit tests link them with
+ * src/core/base64.c alone. Every string they return is malloc'd: the
+ * caller frees it.
  */
 #ifndef GALE_MODULE_LOGIN_PURE_H
 #define GALE_MODULE_LOGIN_PURE_H

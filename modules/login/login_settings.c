@@ -87,6 +87,7 @@ static int login_settings_provider_parse(struct login_provider *p, const char *n
     p->user_field = login_settings_str(o, "user_field", login_settings_user_field(p->kind));
     p->user_prefix = login_settings_str(o, "user_prefix", "");
     p->after_login = login_settings_str(o, "after_login", NULL);
+    p->userinfo = !json_is_false(json_object_get(o, "userinfo"));
     const char *missing = login_settings_missing(p);
     if (missing) {
         snprintf(err, errlen, "providers.%s: a provider of kind %s needs %s", name,

@@ -8,6 +8,7 @@
  */
 #include "http/cookie.h"
 
+#include "core/base64.h"
 #include "core/util.h"
 
 #include <limits.h>
@@ -349,85 +350,6 @@ int cookie_format_clear(char *out, size_t outsz, const char *name, const struct 
     return cookie_format(out, outsz, name, "", &a);
 }
 
-/* ---- base64 and hex ---------------------------------------------------- */
-
-static const char cookie_b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static size_t cookie_b64_len(size_t n)
-{
-    return (n + 2) / 3 * 4;
-}
-
-/* Standard alphabet with padding, as Python's base64.b64encode. */
-static void cookie_b64_encode(char *out, const unsigned char *in, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i + 2 < n; i += 3, out += 4) {
-        unsigned long v = (unsigned long)in[i] << 16 | (unsigned long)in[i + 1] << 8 | in[i + 2];
-        out[0] = cookie_b64[v >> 18];
-        out[1] = cookie_b64[v >> 12 & 63];
-        out[2] = cookie_b64[v >> 6 & 63];
-        out[3] = cookie_b64[v & 63];
-    }
-    if (i < n) {
-        unsigned long v = (unsigned long)in[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned long)in[i + 1] << 8;
-        out[0] = cookie_b64[v >> 18];
-        out[1] = cookie_b64[v >> 12 & 63];
-        out[2] = i + 1 < n ? cookie_b64[v >> 6 & 63] : '=';
-        out[3] = '=';
-    }
-}
-
-static int cookie_b64_digit(char c)
-{
-    const char *at = c == '\0' ? NULL : strchr(cookie_b64, c);
-
-    return at == NULL ? -1 : (int)(at - cookie_b64);
-}
-
-/* Decode one quantum of 4 characters, the last of which may end in
- * padding: the number of bytes it holds, or -1. */
-static int cookie_b64_quantum(unsigned char *out, const char *in, int last)
-{
-    int pad = last ? (in[3] == '=') + (in[3] == '=' && in[2] == '=') : 0;
-    unsigned long v = 0;
-    int i;
-
-    for (i = 0; i < 4 - pad; i++) {
-        int d = cookie_b64_digit(in[i]);
-        if (d < 0)
-            return -1;
-        v = v << 6 | (unsigned long)d;
-    }
-    v <<= 6 * pad;
-    out[0] = (unsigned char)(v >> 16);
-    out[1] = (unsigned char)(v >> 8);
-    out[2] = (unsigned char)v;
-    return 3 - pad;
-}
-
-/* Strict: whole quanta, padding only at the end. Signed values hold what
- * b64encode made, so there is no reason to accept anything looser. out
- * needs n / 4 * 3 bytes. */
-static int cookie_b64_decode(unsigned char *out, size_t *out_len, const char *in, size_t n)
-{
-    size_t i;
-
-    *out_len = 0;
-    if (n % 4 != 0)
-        return -1;
-    for (i = 0; i < n; i += 4) {
-        int got = cookie_b64_quantum(out + *out_len, in + i, i + 4 == n);
-        if (got < 0)
-            return -1;
-        *out_len += (size_t)got;
-    }
-    return 0;
-}
-
 /* ---- signed values ----------------------------------------------------- */
 
 /* Every key usable and every version distinct, so that a version names one
@@ -506,7 +428,7 @@ size_t cookie_signed_size(size_t name_len, size_t value_len)
 
     if (name_len > SIZE_MAX / 4 || value_len > SIZE_MAX / 4)
         return 0;
-    return fixed + name_len + cookie_b64_len(value_len);
+    return fixed + name_len + base64_encoded_len(value_len, 0);
 }
 
 static void cookie_buf_field(struct cookie_buf *b, const char *s, size_t n)
@@ -527,14 +449,14 @@ static void cookie_buf_field_u(struct cookie_buf *b, unsigned long long v)
 
 static void cookie_buf_field_b64(struct cookie_buf *b, const void *value, size_t n)
 {
-    size_t len = cookie_b64_len(n);
+    size_t len = base64_encoded_len(n, 0);
     char *at;
 
     cookie_buf_addu(b, len);
     cookie_buf_add(b, ":", 1);
     at = cookie_buf_reserve(b, len);
     if (at != NULL)
-        cookie_b64_encode(at, value, n);
+        base64_encode(at, value, n, 0);
     cookie_buf_add(b, "|", 1);
 }
 
@@ -680,7 +602,7 @@ int cookie_verify(unsigned char *out, size_t outsz, size_t *out_len,
     if (f.name_len != strlen(name) || memcmp(f.name, name, f.name_len) != 0 ||
         cookie_time_ok(f.timestamp, max_age_days, now) < 0)
         return -1;
-    if (f.value_len / 4 * 3 >= outsz || cookie_b64_decode(out, out_len, f.value, f.value_len) < 0) {
+    if (f.value_len / 4 * 3 >= outsz || base64_decode(out, out_len, f.value, f.value_len, 0) < 0) {
         out[0] = '\0';
         *out_len = 0;
         return -1;

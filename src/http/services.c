@@ -90,7 +90,7 @@ static void services_done(void *arg, int status)
     struct services_op *o = arg;
     services_op_settle(o);
     if (o->set)
-        o->set(o->r, o->arg, services_status(status));
+        o->set(o->r, o->arg, status > 0 ? GALE_STORE_EXISTS : services_status(status));
 }
 
 static char *services_key(gale_request *r, const char *key)
@@ -122,14 +122,31 @@ int gale_store_get(gale_request *r, const char *key,
     return 0;
 }
 
-int gale_store_set(gale_request *r, const char *key, const void *value, size_t len, unsigned ttl,
-                   void (*fn)(gale_request *r, void *arg, int status), void *arg)
+/* set, and add (only_absent): the store's 1 (add: the key was there) is
+ * GALE_STORE_EXISTS. */
+static int services_store(gale_request *r, const char *key, const void *value, size_t len,
+                          unsigned ttl, int only_absent,
+                          void (*fn)(gale_request *r, void *arg, int status), void *arg)
 {
     struct store *s = session_store_of(r);
     if (!s || ttl == 0)
         return -1;
     struct services_op *o = arena_calloc(r->arena, sizeof(*o));
     *o = (struct services_op){.r = r, .set = fn, .arg = arg};
-    services_pending(o, store_set(s, services_key(r, key), value, len, ttl, services_done, o));
+    const char *k = services_key(r, key);
+    services_pending(o, only_absent ? store_add(s, k, value, len, ttl, services_done, o)
+                                    : store_set(s, k, value, len, ttl, services_done, o));
     return 0;
+}
+
+int gale_store_set(gale_request *r, const char *key, const void *value, size_t len, unsigned ttl,
+                   void (*fn)(gale_request *r, void *arg, int status), void *arg)
+{
+    return services_store(r, key, value, len, ttl, 0, fn, arg);
+}
+
+int gale_store_add(gale_request *r, const char *key, const void *value, size_t len, unsigned ttl,
+                   void (*fn)(gale_request *r, void *arg, int status), void *arg)
+{
+    return services_store(r, key, value, len, ttl, 1, fn, arg);
 }

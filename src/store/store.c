@@ -14,6 +14,12 @@ struct store_op *store_set(struct store *s, const char *key, const void *value, 
     return s->vt->set(s, key, value, len, ttl, cb, arg);
 }
 
+struct store_op *store_add(struct store *s, const char *key, const void *value, size_t len,
+                           unsigned ttl, store_done_cb cb, void *arg)
+{
+    return s->vt->add(s, key, value, len, ttl, cb, arg);
+}
+
 struct store_op *store_del(struct store *s, const char *key, store_done_cb cb, void *arg)
 {
     return s->vt->del(s, key, cb, arg);

@@ -21,7 +21,7 @@ struct store_op;
 /* status: 0 found (value/len valid during the call only), 1 absent or
  * expired, -1 error (logged by the store). */
 typedef void (*store_get_cb)(void *arg, int status, const char *value, size_t len);
-/* status: 0 done, -1 error. */
+/* status: 0 done, -1 error (store_add: 1 not written, the key was there). */
 typedef void (*store_done_cb)(void *arg, int status);
 
 /* Open the LMDB store in folder dir (created if missing, mode 0700), in the
@@ -44,6 +44,13 @@ struct store *store_redis_open(struct event_base *base, const struct store_redis
 struct store_op *store_get(struct store *s, const char *key, store_get_cb cb, void *arg);
 /* Write key = value[0..len), expiring after ttl seconds (> 0). cb may be NULL. */
 struct store_op *store_set(struct store *s, const char *key, const void *value, size_t len,
+                           unsigned ttl, store_done_cb cb, void *arg);
+/* Write key = value[0..len) with ttl as store_set does, but only when key is
+ * absent or expired: one atomic step for every worker and every instance
+ * sharing the store (LMDB: one write transaction; Redis: SET NX), so that
+ * of two callers adding the same key at the same instant exactly one wins.
+ * cb's status: 0 written, 1 not written (key was there), -1 error. */
+struct store_op *store_add(struct store *s, const char *key, const void *value, size_t len,
                            unsigned ttl, store_done_cb cb, void *arg);
 /* Remove key. cb may be NULL. */
 struct store_op *store_del(struct store *s, const char *key, store_done_cb cb, void *arg);

@@ -11,6 +11,8 @@ struct store_vt {
     struct store_op *(*get)(struct store *s, const char *key, store_get_cb cb, void *arg);
     struct store_op *(*set)(struct store *s, const char *key, const void *value, size_t len,
                             unsigned ttl, store_done_cb cb, void *arg);
+    struct store_op *(*add)(struct store *s, const char *key, const void *value, size_t len,
+                            unsigned ttl, store_done_cb cb, void *arg);
     struct store_op *(*del)(struct store *s, const char *key, store_done_cb cb, void *arg);
     void (*cancel)(struct store *s, struct store_op *op);
     void (*close)(struct store *s);

@@ -122,29 +122,53 @@ static void store_lmdb_sweep_sometimes(struct store_lmdb *s)
         log_warn("lmdb store: sweeping expired sessions: %s", mdb_strerror(rc));
 }
 
-/* Returns an LMDB code. */
-static int store_lmdb_put(struct store_lmdb *s, const char *key, const void *value, size_t len,
-                          unsigned ttl)
+/* Write the entry in txn. Returns an LMDB code. */
+static int store_lmdb_write(struct store_lmdb *s, MDB_txn *txn, const char *key, const void *value,
+                            size_t len, unsigned ttl)
 {
-    MDB_txn *txn;
     MDB_val k = store_lmdb_key(key), v = {STORE_LMDB_HEADER + len, NULL};
     uint64_t expiry = (uint64_t)time(NULL) + ttl;
     unsigned char *p;
-    int i, rc = store_lmdb_begin(s, 0, &txn);
+    int i;
+    /* MDB_RESERVE: build the value in place, with no copy to assemble */
+    int rc = mdb_put(txn, s->dbi, &k, &v, MDB_RESERVE);
 
     if (rc != 0)
         return rc;
-    /* MDB_RESERVE: build the value in place, with no copy to assemble */
-    rc = mdb_put(txn, s->dbi, &k, &v, MDB_RESERVE);
-    if (rc != 0) {
-        mdb_txn_abort(txn);
-        return rc;
-    }
     p = v.mv_data;
     for (i = STORE_LMDB_HEADER - 1; i >= 0; i--, expiry >>= 8)
         p[i] = expiry & 0xff;
     if (len > 0)
         memcpy(p + STORE_LMDB_HEADER, value, len);
+    return 0;
+}
+
+/* Returns an LMDB code; with only_absent, MDB_KEYEXIST when a live entry
+ * is there (then nothing is written). The look and the write share one
+ * write transaction: LMDB's writer lock spans processes, so no other
+ * worker can write between them. */
+static int store_lmdb_put(struct store_lmdb *s, const char *key, const void *value, size_t len,
+                          unsigned ttl, int only_absent)
+{
+    MDB_txn *txn;
+    MDB_val k = store_lmdb_key(key), v;
+    int rc = store_lmdb_begin(s, 0, &txn);
+
+    if (rc != 0)
+        return rc;
+    if (only_absent) {
+        rc = mdb_get(txn, s->dbi, &k, &v);
+        if (rc == 0 && !store_lmdb_expired(&v, time(NULL)))
+            rc = MDB_KEYEXIST;
+        else if (rc == 0 || rc == MDB_NOTFOUND)
+            rc = 0;
+    }
+    if (rc == 0)
+        rc = store_lmdb_write(s, txn, key, value, len, ttl);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
     return mdb_txn_commit(txn);
 }
 
@@ -198,22 +222,36 @@ static struct store_op *store_lmdb_get(struct store *base, const char *key, stor
     return NULL;
 }
 
-static struct store_op *store_lmdb_set(struct store *base, const char *key, const void *value,
-                                       size_t len, unsigned ttl, store_done_cb cb, void *arg)
+/* set, and add (only_absent): cb's status 0 written, 1 a live entry was
+ * there (add), -1 error. */
+static void store_lmdb_store(struct store_lmdb *s, const char *key, const void *value, size_t len,
+                             unsigned ttl, int only_absent, store_done_cb cb, void *arg)
 {
-    struct store_lmdb *s = (struct store_lmdb *)base;
     int rc = EINVAL; /* ttl 0 breaks the contract: refuse, don't store forever */
 
     if (ttl > 0) {
         store_lmdb_sweep_sometimes(s);
-        rc = store_lmdb_put(s, key, value, len, ttl);
+        rc = store_lmdb_put(s, key, value, len, ttl, only_absent);
         if (rc == MDB_MAP_FULL && store_lmdb_sweep(s) == 0)
-            rc = store_lmdb_put(s, key, value, len, ttl);
+            rc = store_lmdb_put(s, key, value, len, ttl, only_absent);
     }
-    if (rc != 0)
-        log_error("lmdb store: set: %s", mdb_strerror(rc));
+    if (rc != 0 && rc != MDB_KEYEXIST)
+        log_error("lmdb store: %s: %s", only_absent ? "add" : "set", mdb_strerror(rc));
     if (cb)
-        cb(arg, rc == 0 ? 0 : -1);
+        cb(arg, rc == 0 ? 0 : rc == MDB_KEYEXIST ? 1 : -1);
+}
+
+static struct store_op *store_lmdb_set(struct store *base, const char *key, const void *value,
+                                       size_t len, unsigned ttl, store_done_cb cb, void *arg)
+{
+    store_lmdb_store((struct store_lmdb *)base, key, value, len, ttl, 0, cb, arg);
+    return NULL;
+}
+
+static struct store_op *store_lmdb_add(struct store *base, const char *key, const void *value,
+                                       size_t len, unsigned ttl, store_done_cb cb, void *arg)
+{
+    store_lmdb_store((struct store_lmdb *)base, key, value, len, ttl, 1, cb, arg);
     return NULL;
 }
 
@@ -252,7 +290,8 @@ static void store_lmdb_close(struct store *base)
 }
 
 static const struct store_vt store_lmdb_vt = {
-    store_lmdb_get, store_lmdb_set, store_lmdb_del, store_lmdb_cancel, store_lmdb_close,
+    store_lmdb_get, store_lmdb_set,    store_lmdb_add,
+    store_lmdb_del, store_lmdb_cancel, store_lmdb_close,
 };
 
 /* Open the main database once; the handle stays valid for the environment. */

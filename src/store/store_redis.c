@@ -29,7 +29,7 @@ struct store_redis_op {
     struct store_redis_op *prev, *next; /* pending list, while not cancelled */
     int cancelled;                      /* answer nobody: just free on reply */
     store_get_cb get_cb;                /* GET */
-    store_done_cb done_cb;              /* SET, DEL; may be NULL */
+    store_done_cb done_cb;              /* SET, SET NX, DEL; may be NULL */
     void *arg;
 };
 
@@ -91,7 +91,8 @@ static void store_redis_answer(const struct store_redis_op *op, const redisReply
         else
             op->get_cb(op->arg, -1, NULL, 0);
     } else if (op->done_cb) {
-        op->done_cb(op->arg, status);
+        /* only SET NX answers nil: the key was there, nothing written */
+        op->done_cb(op->arg, status == 0 && reply->type == REDIS_REPLY_NIL ? 1 : status);
     }
 }
 
@@ -152,6 +153,18 @@ static struct store_op *store_redis_set(struct store *st, const char *key, const
                             len, ttl);
 }
 
+/* SET NX: Redis runs one command at a time, so the check and the write are
+ * one step for every client of the server. */
+static struct store_op *store_redis_add(struct store *st, const char *key, const void *value,
+                                        size_t len, unsigned ttl, store_done_cb cb, void *arg)
+{
+    struct store_redis *s = (struct store_redis *)st;
+    struct store_redis_op want = {.base.store = st, .done_cb = cb, .arg = arg};
+
+    return store_redis_send(s, &want, "SET %b%s %b EX %u NX", s->prefix, s->prefix_len, key, value,
+                            len, ttl);
+}
+
 static struct store_op *store_redis_del(struct store *st, const char *key, store_done_cb cb,
                                         void *arg)
 {
@@ -192,6 +205,7 @@ static void store_redis_close(struct store *st)
 static const struct store_vt store_redis_vt = {
     .get = store_redis_get,
     .set = store_redis_set,
+    .add = store_redis_add,
     .del = store_redis_del,
     .cancel = store_redis_cancel,
     .close = store_redis_close,

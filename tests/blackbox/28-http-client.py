@@ -16,7 +16,6 @@ waiting (the request is freed: the fetch is cancelled, done never runs); a
 proxy from the config (http.server standing in for it)."""
 
 import hashlib
-import http.server
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import httpmock  # noqa: E402
 from galetest import Gale, check, eq, free_port, main, module_path, run_gale  # noqa: E402
 
 OK, DNS, REFUSED, TIMEOUT, TLS, TOO_LARGE, REDIRECTS, BROKEN, CANCELLED, FAILED = range(10)
@@ -60,23 +60,7 @@ def event(kind, tag):
         return STATE[kind].setdefault(tag, threading.Event())
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def answer(self, status, body, ctype="text/plain", headers=()):
-        if isinstance(body, str):
-            body = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
+class Handler(httpmock.Handler):
     def body(self):
         """The request body, Content-Length or chunked; (bytes, chunked)."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -177,16 +161,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.answer(200, "paced")
 
 
-class Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-
 def serve(context=None):
-    srv = Server(("127.0.0.1", 0), Handler)
-    if context:
-        srv.socket = context.wrap_socket(srv.socket, server_side=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    return srv
+    return httpmock.serve(Handler, context)
 
 
 def openssl(*args, cwd):

@@ -5,7 +5,8 @@ a config it writes: a page, GET arguments, a form POST, a cookie and a
 header set by PHP, a redirect, a local redirect, a large answer streamed;
 bad inputs: a script that does not exist (404), a slow script (504),
 php-fpm stopped (502), a script that prints nothing at all (PHP adds its own
-head, so only a FastCGI server that closes without an answer is 502)."""
+head, so only a FastCGI server that closes without an answer is 502); a
+burst of more requests than php-fpm has children."""
 
 import hashlib
 import json
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -172,13 +174,50 @@ def test_upload():
 def test_connections_kept_and_renewed():
     with Fpm() as fpm, server(fpm, folder(PHP)) as g:
         for i in range(20):
-            eq(g.get("/fpm/hello.php")[0], 200, "request %d on a kept connection" % i)
-        # a reload closes every connection php-fpm holds, the kept ones too
+            eq(g.get("/fpm/hello.php")[0], 200, "request %d in a row" % i)
+        for i in range(3):  # a body (its STDIN records kept for a resend)
+            r = g.request("POST", "/fpm/index.php", body=b"n=%d" % i,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+            eq(json.loads(r[2])["post"], {"n": str(i)}, "a POST in a row")
+        r = g.get("/fpm/hello.php")
+        eq(r[1].get("Content-Length"), str(len(r[2])),
+           "a short answer, whole in one read, goes out with its length")
+        # a reload closes every connection php-fpm holds, and resets some it
+        # accepts meanwhile (a GET is then sent once more on a new one)
         fpm.proc.send_signal(signal.SIGUSR2)
         ok = wait_for(lambda: g.get("/fpm/hello.php")[0] == 200, 10)
         check(ok, "answers again after php-fpm reloaded")
         for i in range(5):
             eq(g.get("/fpm/hello.php")[0], 200, "request %d after the reload" % i)
+
+
+def test_burst_beyond_children():
+    """More requests at once than php-fpm has children (2) and than gale
+    opens connections (4): the others wait in gale for a connection, none in
+    php-fpm's accept queue behind a child held by a kept idle connection
+    (they hung there until the timeout, 504 here); posted bodies wait with
+    them."""
+    results = {}
+
+    def one(g, i):
+        if i % 2:
+            r = g.request("POST", "/fpm/index.php", body=b"n=%d" % i, timeout=20,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+            results[i] = (r[0], json.loads(r[2])["post"] if r[0] == 200 else r[2][:100])
+        else:
+            r = g.get("/fpm/hello.php", timeout=20)
+            results[i] = (r[0], r[2])
+
+    with Fpm() as fpm, server(fpm, folder(PHP)) as g:
+        for rnd in range(3):
+            threads = [threading.Thread(target=one, args=(g, i)) for i in range(12)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            want = {i: (200, {"n": str(i)} if i % 2 else b"Hello from php-fpm") for i in range(12)}
+            eq(results, want, "round %d: every request of the burst answered" % rnd)
+            results.clear()
 
 
 def test_large_answer():

@@ -4,7 +4,8 @@ written here, which speak the real protocols on loopback: an OAuth 2.0
 server (authorize page, token endpoint checking the client secret, the
 redirect URI and the PKCE verifier, a GitHub-like /user and a Graph-API-like
 /me), an OpenID Connect provider (discovery, a JWK Set, ID tokens signed
-with RSA and EC keys made here with python3-cryptography) and an OAuth 1.0a
+with RSA and EC keys made here with python3-cryptography, a userinfo
+endpoint) and an OAuth 1.0a
 provider that checks every HMAC-SHA1 signature with Tornado's own signing
 code (tornado.auth._oauth10a_signature, python3-tornado).
 
@@ -22,13 +23,11 @@ import atexit
 import base64
 import hashlib
 import http.client
-import http.server
 import json
 import os
 import re
 import secrets
 import shutil
-import socketserver
 import sys
 import tempfile
 import threading
@@ -39,6 +38,7 @@ import urllib.parse
 sys.path.append("/usr/lib/python3/dist-packages")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import galetest  # noqa: E402
+import httpmock  # noqa: E402
 from galetest import (GALE_MODULES, REPO, Gale, Skip, check, eq, free_port, main,  # noqa: E402
                       node, node_module, run_gale, www_copy)
 
@@ -113,7 +113,9 @@ class Provider:
         self.oauth1 = {}     # request token -> {secret, callback, verifier, used}
         self.nonces = set()  # OAuth 1.0a nonces seen
         self.jwks_fetches = 0
-        self.mode = {}       # how the next ID token is made: kid, badsig, exp, aud
+        self.userinfo_fetches = 0
+        self.mode = {}       # how the next ID token is made: kid, badsig, exp, aud;
+                             # and the userinfo answer: "mismatch" (another sub), "down"
         self.port = 0
         self.errors = []     # what the mock refused, for the test's messages
 
@@ -124,24 +126,8 @@ class Provider:
 P = Provider()
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def answer(self, status, body, ctype="application/json", headers=()):
-        if not isinstance(body, (bytes, str)):
-            body = json.dumps(body)
-        if isinstance(body, str):
-            body = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in headers:
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
+class Handler(httpmock.Handler):
+    """The mock providers' endpoints (answer: JSON unless a type is given)."""
 
     def refuse(self, status, error, why):
         P.errors.append(why)
@@ -249,6 +235,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             client = P.tokens.get(auth[7:]) if auth.startswith("Bearer ") else None
         if client is None:
             return self.refuse(401, "invalid_token", "no or unknown bearer token")
+        if client == "oidc-client":  # OpenID Connect's userinfo endpoint
+            with P.lock:
+                P.userinfo_fetches += 1
+            how = P.mode.get("userinfo")
+            if how == "down":
+                return self.answer(503, {"error": "temporarily_unavailable"})
+            sub = "someone-else" if how == "mismatch" else "oidc-user-7"
+            return self.answer(200, {"sub": sub, "preferred_username": "olive",
+                                     "iss": "http://forged.example", "name": "Olive O."})
         if self.path.startswith("/me"):  # the Graph API's /me?fields=...
             fields = q.get("fields", "id").split(",")
             me = {"id": "1001", "name": "Fay", "email": "fay@example.org"}
@@ -341,14 +336,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "user_id": "777", "screen_name": "alice_tw"}), "application/x-www-form-urlencoded")
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-
-
 def start_provider():
-    srv = Server(("127.0.0.1", 0), Handler)
+    srv = httpmock.serve(Handler)
     P.port = srv.server_address[1]
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv
 
 
@@ -374,6 +364,12 @@ modules = (
                user_prefix = "fb:"; };
         oidc = { kind = "oidc"; client_id = "oidc-client"; client_secret = "%(secret)s";
                  discovery = "%(mock)s/.well-known/openid-configuration"; user_prefix = "id:"; };
+        oidcu = { kind = "oidc"; client_id = "oidc-client"; client_secret = "%(secret)s";
+                  discovery = "%(mock)s/.well-known/openid-configuration";
+                  user_field = "preferred_username"; user_prefix = "u:"; };
+        noui = { kind = "oidc"; client_id = "oidc-client"; client_secret = "%(secret)s";
+                 discovery = "%(mock)s/.well-known/openid-configuration"; userinfo = false;
+                 user_field = "preferred_username"; };
         tw = { kind = "oauth1"; client_id = "%(twkey)s"; client_secret = "%(secret)s";
                request_token_url = "%(mock)s/oauth/request_token";
                authorize_url = "%(mock)s/oauth/authorize";
@@ -512,6 +508,28 @@ def test_oidc_rs256_and_es256():
         P.mode = {"kid": kid}
         g, b = login("oidc")
         eq(b.whoami(g), "user: id:oidc-user-7", "the user of the ID token signed by %s" % kid)
+
+
+def test_oidc_userinfo():
+    """The userinfo endpoint's claims join the ID token's (OIDC Core 5.3):
+    a user_field only it has names the user; its sub must be the ID
+    token's; it failing fails the login; `userinfo = false` skips it."""
+    before = P.userinfo_fetches
+    g, b = login("oidcu")
+    eq(b.whoami(g), "user: u:olive", "named by the userinfo's preferred_username")
+    eq(P.userinfo_fetches, before + 1, "userinfo asked once, with the access token")
+    for how, status, why in (("mismatch", 502, "sub is not the ID token"),
+                             ("down", 502, "the userinfo request was refused (status 503)")):
+        P.mode = {"userinfo": how}
+        try:
+            b = Browser()
+            expect_failure(g, b, b.to_callback(g, "oidcu"), status, why)
+        finally:
+            P.mode = {}
+    before = P.userinfo_fetches
+    b = Browser()
+    expect_failure(g, b, b.to_callback(g, "noui"), 502, "profile has no preferred_username")
+    eq(P.userinfo_fetches, before, "userinfo = false: not asked")
 
 
 def test_wrong_and_missing_state():

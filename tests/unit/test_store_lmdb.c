@@ -335,6 +335,76 @@ static void test_errors(void)
     rmdir_store(dir);
 }
 
+static int add(struct store *s, const char *key, const char *value, unsigned ttl)
+{
+    struct done d = {0, 42};
+
+    CU_ASSERT_PTR_NULL(store_add(s, key, value, strlen(value), ttl, on_done, &d));
+    CU_ASSERT_EQUAL(d.calls, 1);
+    return d.status;
+}
+
+/* add writes only what is absent (1 otherwise, the value kept), through
+ * any handle, and again once the key is gone. */
+static void test_add(void)
+{
+    char *dir = tmpdir();
+    struct store *a = open_store(dir, 0), *b = open_store(dir, 0);
+
+    CU_ASSERT_EQUAL(add(a, "once", "first", 60), 0);
+    CU_ASSERT_EQUAL(add(a, "once", "second", 60), 1);
+    CU_ASSERT_EQUAL(add(b, "once", "third", 60), 1);
+    CU_ASSERT(has(b, "once", "first"));
+    CU_ASSERT_EQUAL(del(b, "once"), 0);
+    CU_ASSERT_EQUAL(add(a, "once", "again", 60), 0);
+    CU_ASSERT(has(a, "once", "again"));
+    CU_ASSERT_EQUAL(add(a, "k", "x", 0), -1); /* ttl must be > 0 */
+    CU_ASSERT_PTR_NULL(store_add(a, "nocb", "x", 1, 60, NULL, NULL));
+    CU_ASSERT(has(a, "nocb", "x"));
+    store_close(b);
+    store_close(a);
+    rmdir_store(dir);
+}
+
+#define RACERS 8
+
+/* RACERS processes (workers) released at once add the same key: exactly
+ * one writes it. */
+static void test_add_race(void)
+{
+    char *dir = tmpdir();
+    int go[2], won = 0, lost = 0, wstatus;
+    pid_t pids[RACERS];
+
+    CU_ASSERT_FATAL(pipe(go) == 0);
+    for (int i = 0; i < RACERS; i++) {
+        pids[i] = fork();
+        CU_ASSERT_FATAL(pids[i] >= 0);
+        if (pids[i] == 0) {
+            char err[256], c;
+            struct store *s = store_lmdb_open(dir, 0, err, sizeof(err));
+            struct done d = {0, -1};
+
+            close(go[1]);
+            if (read(go[0], &c, 1) != 0 || !s) /* EOF: the parent let go */
+                _exit(2);
+            store_add(s, "state", "used", 4, 60, on_done, &d);
+            store_close(s);
+            _exit(d.calls == 1 && d.status >= 0 ? d.status : 2);
+        }
+    }
+    close(go[0]);
+    close(go[1]);
+    for (int i = 0; i < RACERS; i++) {
+        CU_ASSERT_EQUAL(waitpid(pids[i], &wstatus, 0), pids[i]);
+        won += WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0;
+        lost += WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 1;
+    }
+    CU_ASSERT_EQUAL(won, 1);
+    CU_ASSERT_EQUAL(lost, RACERS - 1);
+    rmdir_store(dir);
+}
+
 int main(void)
 {
     CU_pSuite suite;
@@ -350,6 +420,8 @@ int main(void)
     CU_add_test(suite, "a forked child writes", test_fork);
     CU_add_test(suite, "expiry and a full map", test_expiry_and_map_full);
     CU_add_test(suite, "errors", test_errors);
+    CU_add_test(suite, "add: only what is absent", test_add);
+    CU_add_test(suite, "add: one of racing processes wins", test_add_race);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures();

@@ -289,6 +289,37 @@ static void test_binary_value(void)
     store_close(s);
 }
 
+/* add (SET NX) writes only what is absent; of two stores (two instances)
+ * adding one key with both commands in flight, exactly one writes. */
+static void test_add(void)
+{
+    struct store *a = open_store(plain.port, NULL, 0, PREFIX);
+    struct store *b = open_store(plain.port, NULL, 0, PREFIX);
+    struct result ra = {0}, rb = {0}, r;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL(sync_set(a, "warm", "x", 1, 60), 0); /* both connected */
+    CU_ASSERT_EQUAL(sync_get(b, "warm", &r), 0);
+    store_add(a, "state", "from a", 6, 60, on_done, &ra);
+    store_add(b, "state", "from b", 6, 60, on_done, &rb);
+    CU_ASSERT_EQUAL(run_until(&ra.calls, 1, 2000), 0);
+    CU_ASSERT_EQUAL(run_until(&rb.calls, 1, 2000), 0);
+    CU_ASSERT_EQUAL(ra.status + rb.status, 1); /* one 0, one 1 */
+    CU_ASSERT(ra.status == 0 || ra.status == 1);
+    CU_ASSERT_EQUAL(sync_get(a, "state", &r), 0);
+    CU_ASSERT_NSTRING_EQUAL(r.value, ra.status == 0 ? "from a" : "from b", 6);
+    CU_ASSERT_EQUAL(sync_del(a, "state"), 0);
+    memset(&ra, 0, sizeof(ra));
+    store_add(a, "state", "again", 5, 60, on_done, &ra);
+    CU_ASSERT_EQUAL(run_until(&ra.calls, 1, 2000), 0);
+    CU_ASSERT_EQUAL(ra.status, 0);
+    CU_ASSERT_EQUAL(sync_del(a, "state"), 0);
+    CU_ASSERT_EQUAL(sync_del(a, "warm"), 0);
+    store_close(b);
+    store_close(a);
+}
+
 static void test_absent_key(void)
 {
     struct store *s = open_store(plain.port, NULL, 0, PREFIX);
@@ -518,6 +549,7 @@ static const struct {
     {"absent key", test_absent_key},
     {"ttl", test_ttl},
     {"prefix and db", test_prefix_and_db},
+    {"add", test_add},
     {"cancel", test_cancel},
     {"close with pending ops", test_close_pending},
     {"close in a callback", test_close_in_callback},
