@@ -303,9 +303,9 @@ static void h2_body_release(struct h2_stream *st)
         int rc = h2_body_piece(hc, st, p, len);
         evbuffer_free(st->held);
         st->held = NULL;
+        nghttp2_session_consume(hc->s, st->id, len); /* refused or taken */
         if (rc < 0)
             return;
-        nghttp2_session_consume(hc->s, st->id, len);
     }
     if (st->closed || nghttp2_session_get_stream_remote_close(hc->s, st->id))
         if (st->state == HS_BODY && st->req)
@@ -394,6 +394,10 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void
                               NGHTTP2_NO_ERROR, NULL, 0);
         return 0;
     }
+    if (frame->hd.type == NGHTTP2_SETTINGS) {
+        h2_guard_settings(hc, frame);
+        return 0;
+    }
     if (frame->hd.type == NGHTTP2_RST_STREAM) {
         h2_bucket_take(hc, &hc->resets, hc->set->max_resets, hc->set->reset_rate, "resets");
         return 0;
@@ -443,8 +447,9 @@ static int h2_on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8
         evbuffer_add(st->held, data, len);
         return 0;
     }
-    if (h2_body_piece(hc, st, data, len) < 0)
-        return 0;
+    /* a piece refused (413, 400) gives its octets back all the same: the
+     * connection's window must not shrink by it */
+    h2_body_piece(hc, st, data, len);
     nghttp2_session_consume(s, id, len);
     return 0;
 }
@@ -468,10 +473,15 @@ static int h2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_cod
     return 0;
 }
 
-/* A RST_STREAM submitted with the answer would overtake its DATA frames:
- * it goes when the last of them went. */
+/* A WINDOW_UPDATE of ours went (h2_guard.c counts them). A RST_STREAM
+ * submitted with the answer would overtake its DATA frames: it goes when
+ * the last of them went. */
 static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void *user)
 {
+    if (frame->hd.type == NGHTTP2_WINDOW_UPDATE) {
+        h2_guard_granted(user, frame);
+        return 0;
+    }
     if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
         (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS))
         return 0;
