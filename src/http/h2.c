@@ -549,6 +549,11 @@ static void h2_setup_once(void)
     nghttp2_option_set_max_settings(h2_options, 32);
     /* CONTINUATION floods (CVE-2024-27316) */
     nghttp2_option_set_max_continuations(h2_options, 16);
+    /* priorities (RFC 9218): the priority header nghttp2 reads by itself
+     * once SETTINGS_NO_RFC7540_PRIORITIES is ours; PRIORITY_UPDATE frames
+     * when asked for. RFC 7540's tree is not used even for a client that
+     * does not send the setting: browsers send the priority header too. */
+    nghttp2_option_set_builtin_recv_extension_type(h2_options, NGHTTP2_PRIORITY_UPDATE);
 }
 
 /* Nothing more to read or write: the connection ends. */
@@ -560,7 +565,23 @@ static int h2_check_end(struct h2_conn *hc)
     return 1;
 }
 
-/* Arm the timer for what the connection waits for. */
+/* A head still coming: its stream's own clock runs from its first HEADERS
+ * frame, so that CONTINUATIONs dripping in do not keep it alive, and the
+ * streams before it go on meanwhile. */
+static int h2_head_waits(const struct h2_stream *st)
+{
+    return st->state == HS_HEAD && !st->closed;
+}
+
+static double h2_head_due(struct h2_conn *hc)
+{
+    double first = 0;
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        if (h2_head_waits(st) && (first == 0 || st->heard < first))
+            first = st->heard;
+    return first ? first + hc->lim->header_timeout : 0;
+}
+
 /* A body the client stopped sending: the stream's own last DATA counts, so
  * that its neighbours' traffic does not keep it alive. */
 static int h2_body_waits(const struct h2_stream *st)
@@ -594,15 +615,19 @@ static double h2_send_due(struct h2_conn *hc)
     return first ? first + hc->lim->send_timeout : 0;
 }
 
+/* The earlier of two times, 0 being none. */
+static double h2_first(double a, double b)
+{
+    return !a || (b && b < a) ? b : a;
+}
+
+/* Arm the timer for what the connection waits for: the first stream's
+ * time, else the socket's or the idle connection's. */
 static void h2_timer(struct h2_conn *hc)
 {
-    int heads = 0;
-    for (struct h2_stream *st = hc->streams; st; st = st->next)
-        if (st->state == HS_HEAD && !st->closed)
-            heads = 1;
-    double due = heads ? 0 : h2_body_due(hc), sdue = h2_send_due(hc);
-    if (!heads && !conn_pending(hc->c) && sdue && (!due || sdue < due))
-        due = sdue;
+    double due = h2_first(h2_head_due(hc), h2_body_due(hc));
+    if (!conn_pending(hc->c))
+        due = h2_first(due, h2_send_due(hc));
     if (due) {
         double left = due - util_now();
         struct timeval tv = util_timeval(left > 0.001 ? left : 0.001);
@@ -610,9 +635,7 @@ static void h2_timer(struct h2_conn *hc)
         return;
     }
     const struct timeval *tv = NULL;
-    if (heads)
-        tv = hc->loop->tv[LOOP_TV_BODY];
-    else if (conn_pending(hc->c))
+    if (conn_pending(hc->c))
         tv = hc->loop->tv[LOOP_TV_SEND];
     else if (hc->nstreams == 0)
         tv = hc->loop->tv[hc->loop->draining ? LOOP_TV_DRAIN_IDLE : LOOP_TV_IDLE];
@@ -679,28 +702,56 @@ static void h2_eof(struct conn *c)
     conn_close(c); /* streams in handlers become orphans in h2_release */
 }
 
-static void h2_timeout(struct conn *c)
+/* A head that did not come whole in time. The client may send nothing but
+ * the rest of its block now (RFC 9113 6.10), so the connection cannot go
+ * on: a GOAWAY below the stream and its RST_STREAM REFUSED_STREAM tell the
+ * client it was not taken, and the streams before it finish first. */
+static void h2_head_expired(struct h2_conn *hc, struct h2_stream *st)
 {
-    struct h2_conn *hc = c->data;
-    /* every body that stalled is answered now, not one per timeout: the
-     * ids first, since answering may change the list */
+    log_info("%s: HTTP/2 stream %d: request head not received in time", hc->c->client, st->id);
+    st->state = HS_DONE;
+    /* the reset first: nghttp2 closes the streams above a GOAWAY's last
+     * one without a word */
+    nghttp2_submit_rst_stream(hc->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_REFUSED_STREAM);
+    if (!hc->goaway_sent) {
+        hc->goaway = hc->goaway_sent = hc->goaway_final = 1; /* no drain's notice after */
+        nghttp2_submit_goaway(hc->s, NGHTTP2_FLAG_NONE, st->id > 2 ? st->id - 2 : 0,
+                              NGHTTP2_NO_ERROR, NULL, 0);
+    }
+}
+
+/* Streams whose time is up, each answered on its own: heads refused,
+ * bodies 408. The ids first, since answering may change the list. The
+ * count of them. */
+static size_t h2_streams_expire(struct h2_conn *hc, double now)
+{
     int32_t *ids = xcalloc(hc->nstreams + 1, sizeof(*ids));
     size_t n = 0;
-    double now = util_now();
     for (struct h2_stream *st = hc->streams; st; st = st->next)
-        if (h2_body_waits(st) && now - st->heard >= hc->lim->body_timeout - 0.001)
+        if ((h2_head_waits(st) && now - st->heard >= hc->lim->header_timeout - 0.001) ||
+            (h2_body_waits(st) && now - st->heard >= hc->lim->body_timeout - 0.001))
             ids[n++] = st->id;
     for (size_t i = 0; i < n; i++) {
         struct h2_stream *st = nghttp2_session_get_stream_user_data(hc->s, ids[i]);
-        if (st && st->req && st->state == HS_BODY)
+        if (st && h2_head_waits(st))
+            h2_head_expired(hc, st);
+        else if (st && st->req && st->state == HS_BODY)
             h2_fail(st, 408, "request body not received in time");
     }
     free(ids);
+    return n;
+}
+
+static void h2_timeout(struct conn *c)
+{
+    struct h2_conn *hc = c->data;
+    double now = util_now();
+    size_t n = h2_streams_expire(hc, now);
     int stalled = 0;
     for (struct h2_stream *st = hc->streams; st; st = st->next)
         if (h2_answer_waits(st) && now - st->moved >= hc->lim->send_timeout - 0.001)
             stalled = 1;
-    if (!stalled && (n || h2_body_due(hc) || h2_send_due(hc))) {
+    if (!stalled && (n || h2_head_due(hc) || h2_body_due(hc) || h2_send_due(hc))) {
         h2_send(hc); /* others wait: their time is not up */
         return;
     }
@@ -709,7 +760,7 @@ static void h2_timeout(struct conn *c)
         h2_send(hc);
         return;
     }
-    /* idle, a header block never finished, or a window that never opens */
+    /* idle, or a window that never opens */
     log_debug("%s: HTTP/2 connection timed out", c->client);
     nghttp2_session_terminate_session(hc->s, NGHTTP2_NO_ERROR);
     nghttp2_session_send(hc->s);
@@ -810,6 +861,7 @@ void h2_conn_start(struct conn *c)
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, hc->set->initial_window},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)hc->lim->max_header_size},
         {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1}, /* WebSockets (RFC 8441) */
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},   /* urgencies (RFC 9218) */
     };
     nghttp2_submit_settings(hc->s, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
     c->proto = &h2_proto;
