@@ -460,6 +460,7 @@ static int h2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_cod
     if (!st)
         return 0;
     st->closed = 1;
+    h2_guard_closed(st->hc, st);
     h2_tunnel_gone(st);
     gale_request *r = st->req;
     if (r) { /* as in h1_release */
@@ -480,6 +481,12 @@ static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void
 {
     if (frame->hd.type == NGHTTP2_WINDOW_UPDATE) {
         h2_guard_granted(user, frame);
+        return 0;
+    }
+    if (frame->hd.type == NGHTTP2_RST_STREAM) {
+        struct h2_stream *st = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+        if (st)
+            st->reset_sent = 1;
         return 0;
     }
     if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
@@ -550,10 +557,14 @@ static void h2_setup_once(void)
     /* CONTINUATION floods (CVE-2024-27316) */
     nghttp2_option_set_max_continuations(h2_options, 16);
     /* priorities (RFC 9218): the priority header nghttp2 reads by itself
-     * once SETTINGS_NO_RFC7540_PRIORITIES is ours; PRIORITY_UPDATE frames
-     * when asked for. RFC 7540's tree is not used even for a client that
-     * does not send the setting: browsers send the priority header too. */
+     * once SETTINGS_NO_RFC7540_PRIORITIES is ours, and PRIORITY_UPDATE
+     * frames when asked for. A client that does not send the setting in
+     * turn keeps RFC 7540's tree, as browsers send it: without it nghttp2
+     * would also drop closed streams and PRIORITY frames unchecked, and
+     * frames on closed streams or invalid PRIORITY frames would go
+     * unanswered (RFC 9113 5.1, 5.3.1). */
     nghttp2_option_set_builtin_recv_extension_type(h2_options, NGHTTP2_PRIORITY_UPDATE);
+    nghttp2_option_set_server_fallback_rfc7540_priorities(h2_options, 1);
 }
 
 /* Nothing more to read or write: the connection ends. */
@@ -671,6 +682,7 @@ static void h2_read(struct conn *c)
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             break;
+        h2_guard_scan(hc, v.iov_base, v.iov_len);
         rc = nghttp2_session_mem_recv(hc->s, v.iov_base, v.iov_len);
         if (rc > 0)
             evbuffer_drain(in, (size_t)rc);
@@ -854,6 +866,7 @@ void h2_conn_start(struct conn *c)
     hc->resets.tokens = hc->set->max_resets;
     hc->empty.tokens = H2_EMPTY_BURST;
     hc->resets.time = hc->empty.time = util_now();
+    hc->scan_skip = NGHTTP2_CLIENT_MAGIC_LEN; /* the preface is nghttp2's to check */
     if (nghttp2_session_server_new2(&hc->s, h2_callbacks, hc, h2_options) != 0)
         util_oom();
     nghttp2_settings_entry iv[] = {

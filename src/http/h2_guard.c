@@ -1,12 +1,14 @@
 /*
  * h2_guard.c - what HTTP/2 clients may not do beyond what nghttp2 checks:
- * new streams below the highest id (RFC 9113 5.1.1), DATA beyond the
+ * new streams below the highest id and frames on closed streams (RFC 9113
+ * 5.1.1, 5.1), DATA beyond the
  * windows we advertised and SETTINGS that push a window past 2^31-1
  * (6.9.1, 6.9.2), resets and empty frames faster than a rate (rapid reset,
  * CVE-2023-44487; empty-frame floods), and the GOAWAY code for the errors
  * nghttp2 stops reading at.
  */
 #include <stdint.h>
+#include <string.h>
 
 #include <nghttp2/nghttp2.h>
 
@@ -24,6 +26,7 @@ void h2_opened(struct h2_conn *hc, int32_t id)
     if (id > hc->max_id) {
         int32_t shift = (id - hc->max_id) / 2;
         hc->opened = shift >= 64 ? 0 : hc->opened << shift;
+        hc->shut = shift >= 64 ? 0 : hc->shut << shift;
         hc->max_id = id;
     }
     int32_t back = (hc->max_id - id) / 2;
@@ -31,20 +34,67 @@ void h2_opened(struct h2_conn *hc, int32_t id)
         hc->opened |= (uint64_t)1 << back;
 }
 
-/* RFC 9113 5.1.1: a new stream's id must be above every id used before.
- * nghttp2 ignores HEADERS on a lower id it no longer knows, since they
- * may be trailers on a stream it reset; an id that was never opened is a
- * new stream out of order: a connection error. */
-static void h2_guard_order(nghttp2_session *s, struct h2_conn *hc, const nghttp2_frame_hd *hd)
+void h2_guard_closed(struct h2_conn *hc, const struct h2_stream *st)
 {
-    if (!(hd->stream_id & 1) || hd->stream_id >= hc->max_id ||
-        nghttp2_session_find_stream(s, hd->stream_id))
+    int32_t back = (hc->max_id - st->id) / 2;
+    if (!st->reset_sent && back < 64)
+        hc->shut |= (uint64_t)1 << back;
+}
+
+/* HEADERS or DATA on a stream below the highest id that nghttp2 no longer
+ * knows. RFC 9113 5.1.1: a new stream's id must be above every id used
+ * before; an id never opened is a new stream out of order. 5.1: a stream
+ * closed by both ends' END_STREAM, or by the client's RST_STREAM, takes no
+ * more frames: STREAM_CLOSED. nghttp2 would tell the latter by the closed
+ * streams it keeps, but keeps none once SETTINGS_NO_RFC7540_PRIORITIES is
+ * ours. Frames on a stream we reset may have been in flight: ignored, and
+ * so are trailers there. */
+static void h2_guard_late(struct h2_conn *hc, uint8_t type, int32_t id)
+{
+    if (!(id & 1) || id > hc->max_id || nghttp2_session_find_stream(hc->s, id))
         return;
-    int32_t back = (hc->max_id - hd->stream_id) / 2;
-    if (back < 64 && !(hc->opened & ((uint64_t)1 << back))) {
-        log_debug("%s: HTTP/2: stream %d opened after %d", hc->c->client, hd->stream_id,
-                  hc->max_id);
-        nghttp2_session_terminate_session(s, NGHTTP2_PROTOCOL_ERROR);
+    int32_t back = (hc->max_id - id) / 2;
+    if (back >= 64)
+        return;
+    uint64_t bit = (uint64_t)1 << back;
+    if (type == NGHTTP2_HEADERS && !(hc->opened & bit)) {
+        log_debug("%s: HTTP/2: stream %d opened after %d", hc->c->client, id, hc->max_id);
+        nghttp2_session_terminate_session(hc->s, NGHTTP2_PROTOCOL_ERROR);
+    } else if (hc->shut & bit) {
+        log_debug("%s: HTTP/2: a frame on closed stream %d", hc->c->client, id);
+        nghttp2_session_terminate_session(hc->s, NGHTTP2_STREAM_CLOSED);
+    }
+}
+
+/* nghttp2 ignores DATA on a stream it does not know without a callback,
+ * even on_begin_frame: the heads of DATA frames are read here, from the
+ * bytes it is about to take (after the client's preface). Streams only
+ * ever close, so a look ahead of nghttp2 within the bytes sees no stream
+ * closed that is not. */
+void h2_guard_scan(struct h2_conn *hc, const uint8_t *p, size_t len)
+{
+    while (len) {
+        size_t n = hc->scan_skip < len ? hc->scan_skip : len;
+        hc->scan_skip -= n;
+        p += n;
+        len -= n;
+        if (!len)
+            break;
+        n = sizeof(hc->scan_head) - hc->scan_have;
+        n = n < len ? n : len;
+        memcpy(hc->scan_head + hc->scan_have, p, n);
+        hc->scan_have += n;
+        p += n;
+        len -= n;
+        if (hc->scan_have < sizeof(hc->scan_head))
+            break;
+        const uint8_t *h = hc->scan_head;
+        hc->scan_have = 0;
+        hc->scan_skip = (size_t)h[0] << 16 | (size_t)h[1] << 8 | h[2];
+        if (h[3] == NGHTTP2_DATA)
+            h2_guard_late(hc, h[3],
+                          (int32_t)((uint32_t)(h[5] & 0x7f) << 24 | (uint32_t)h[6] << 16 |
+                                    (uint32_t)h[7] << 8 | h[8]));
     }
 }
 
@@ -135,7 +185,7 @@ int h2_on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *user
     else if (hd->type == NGHTTP2_SETTINGS && !(hd->flags & NGHTTP2_FLAG_ACK))
         h2_guard_window_top(hc);
     else if (hd->type == NGHTTP2_HEADERS)
-        h2_guard_order(s, hc, hd);
+        h2_guard_late(hc, hd->type, hd->stream_id);
     return 0;
 }
 

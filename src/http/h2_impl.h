@@ -73,6 +73,7 @@ struct h2_stream {
     unsigned reset_after : 1;  /* RST_STREAM NO_ERROR after the answer's last frame */
     unsigned remote_ended : 1; /* END_STREAM came (nghttp2 marks it after our callback) */
     unsigned tunnel : 1;       /* an extended CONNECT: a WebSocket once accepted */
+    unsigned reset_sent : 1;   /* a RST_STREAM of ours went: late frames are ignored */
 };
 
 struct h2_conn {
@@ -98,6 +99,10 @@ struct h2_conn {
     uint32_t initial_before;     /* ... the client's initial window, before its SETTINGS */
     unsigned settings_acked : 1; /* the client took our SETTINGS: its initial window holds */
     uint64_t opened;             /* bit i: stream max_id - 2i was opened */
+    uint64_t shut;               /* ... and closed without a RST_STREAM of ours */
+    uint8_t scan_head[9];        /* h2_guard_scan: a frame's head read so far, */
+    size_t scan_have;            /* ... its octets, */
+    size_t scan_skip;            /* ... and the payload octets still to pass */
 };
 
 /* Send frames from the loop, not from inside the caller. */
@@ -121,6 +126,12 @@ int h2_data_send(nghttp2_session *s, nghttp2_frame *frame, const uint8_t *frameh
 /* ---- guards (h2_guard.c) ---- */
 /* A new stream of the client's: remembered for h2_on_begin_frame. */
 void h2_opened(struct h2_conn *hc, int32_t id);
+/* A stream nghttp2 closed: frames on it now are STREAM_CLOSED errors,
+ * unless we reset it. */
+void h2_guard_closed(struct h2_conn *hc, const struct h2_stream *st);
+/* The client's bytes, before nghttp2 reads them: the heads of the frames
+ * it would ignore without a callback. */
+void h2_guard_scan(struct h2_conn *hc, const uint8_t *p, size_t len);
 int h2_on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *user);
 /* Take a token from b (burst, then rate a second): -1, the connection told
  * to calm down, when it is empty. */

@@ -12,7 +12,8 @@
 - priorities (RFC 9218): gale sends SETTINGS_NO_RFC7540_PRIORITIES = 1, and
   with the connection's window the bottleneck, the stream of urgency 0 (by
   its priority header, or a PRIORITY_UPDATE frame) is served before the one
-  of urgency 7 that asked first."""
+  of urgency 7 that asked first; a client that does not send the setting
+  keeps RFC 7540's priority frames (checked in 37-h2spec)."""
 
 import os
 import shutil
@@ -128,10 +129,10 @@ def urgency_first(g, signal):
     """Streams 1 and 3 ask for two big files at urgency 7, and stream 3 is
     then made urgency 0 by `signal`; the connection's window (65535) holds
     both back, and opens 16 KiB at a time: stream 3's DATA comes first
-    though it asked last. A browser sends no SETTINGS_NO_RFC7540_PRIORITIES:
-    the header case does not either."""
-    ours = [(S_NO_RFC7540_PRIORITIES, 1)] if signal == "frame" else []
-    c = Conn(g, client_settings=[(S_INITIAL_WINDOW_SIZE, 2 ** 31 - 1)] + ours)
+    though it asked last. (A client that does not send
+    SETTINGS_NO_RFC7540_PRIORITIES = 1 keeps RFC 7540's priorities.)"""
+    c = Conn(g, client_settings=[(S_INITIAL_WINDOW_SIZE, 2 ** 31 - 1),
+                                 (S_NO_RFC7540_PRIORITIES, 1)])
     eq(c.server_settings.get(S_NO_RFC7540_PRIORITIES), 1, "SETTINGS_NO_RFC7540_PRIORITIES")
     c.send(headers(1, req_fields(path="/static/a.bin", extra=[("priority", "u=7")])))
     # the first stream takes the connection's window (64 KiB): then both wait
