@@ -1,7 +1,8 @@
 """h2frames: a small HTTP/2 framer for the tests (27-h2, 37-h2spec,
-38-h2-hardening, 39-h2-websocket, 47-h2-streams): frames written byte by byte, so that malformed ones can be
-sent, an HPACK encoder of literals, and a connection that reads frames and
-decodes just enough of an answer's head to find its :status."""
+38-h2-hardening, 39-h2-websocket, 47-h2-streams): frames written byte by
+byte, so that malformed ones can be sent, an HPACK encoder of literals, and
+a connection that reads frames and decodes just enough of an answer's head
+to find its :status (or all of it, by Debian's hpack, when asked)."""
 
 import os
 import socket
