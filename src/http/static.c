@@ -39,8 +39,8 @@
 #include "net/conn.h"
 
 /* Files up to this size are read into the answer; larger ones are sent by
- * sendfile (plain), or in pieces of STATIC_PIECE (TLS, or when an output
- * stage such as compression rewrites them). */
+ * sendfile (plain HTTP/1), or in pieces of STATIC_PIECE (TLS, HTTP/2, or
+ * when an output stage such as compression rewrites them). */
 #define STATIC_SMALL (64 * 1024)
 #define STATIC_PIECE (256 * 1024)
 
@@ -246,7 +246,10 @@ static void static_body(gale_request *r, struct static_file *f, uint64_t first, 
         if (pipeline_send_head(r, 1) == 0)
             static_pump(r, s);
         return;
-    } else if (c && !c->https) {
+    } else if (c && !c->https && !r->http2) {
+        /* not over HTTP/2: it cuts the body into DATA frames, and a piece of
+         * a sendfile segment has no bytes in memory to copy (libevent copied
+         * whatever lay at the chain's address: heap memory went out) */
         struct evbuffer_file_segment *seg = evbuffer_file_segment_new(
             s->fd, (ev_off_t)first, (ev_off_t)len, EVBUF_FS_CLOSE_ON_FREE);
         if (!seg) {

@@ -136,12 +136,13 @@ def urgency_first(g, signal):
     eq(c.server_settings.get(S_NO_RFC7540_PRIORITIES), 1, "SETTINGS_NO_RFC7540_PRIORITIES")
     c.send(headers(1, req_fields(path="/static/a.bin", extra=[("priority", "u=7")])))
     # the first stream takes the connection's window (64 KiB): then both wait
-    got = {1: 0, 3: 0}
+    got, bodies = {1: 0, 3: 0}, {1: b"", 3: b""}
     while got[1] < 65535:
         f = c.read()
         check(f is not None, "closed during stream 1's first DATA")
         if f[0] == DATA:
             got[f[2]] += len(f[3])
+            bodies[f[2]] += f[3]
     if signal == "header":
         c.send(headers(3, req_fields(path="/static/b.bin", extra=[("priority", "u=0")])))
     else:
@@ -154,9 +155,14 @@ def urgency_first(g, signal):
         seen, f = c.frames_until(lambda f: f[0] == DATA)
         check(f is not None, "closed while the window opened")
         got[f[2]] += len(f[3])
+        bodies[f[2]] += f[3]
         order.append(f[2])
     check(got[1] < BIG, "the u=0 stream was served whole before the u=7 one: %r" % got)
     eq(set(order), {3}, "only the u=0 stream's DATA while both were ready")
+    # the files' bytes, cut into DATA frames (a file above 64 KiB is not read
+    # into memory over a plain listener)
+    check(bodies[3] == b"b" * BIG and bodies[1] == b"a" * len(bodies[1]),
+          "the files' bytes came whole: %r" % ({k: v[:40] for k, v in bodies.items()},))
     c.close()
 
 
