@@ -1,11 +1,10 @@
 /*
  * h2_guard.c - what HTTP/2 clients may not do beyond what nghttp2 checks:
  * new streams below the highest id and frames on closed streams (RFC 9113
- * 5.1.1, 5.1), DATA beyond the
- * windows we advertised and SETTINGS that push a window past 2^31-1
- * (6.9.1, 6.9.2), resets and empty frames faster than a rate (rapid reset,
- * CVE-2023-44487; empty-frame floods), and the GOAWAY code for the errors
- * nghttp2 stops reading at.
+ * 5.1.1, 5.1), DATA beyond the windows we advertised and SETTINGS that push
+ * a window past 2^31-1 (6.9.1, 6.9.2), resets and empty frames faster than
+ * a rate (rapid reset, CVE-2023-44487; empty-frame floods), and the GOAWAY
+ * code for the errors nghttp2 stops reading at.
  */
 #include <stdint.h>
 #include <string.h>
