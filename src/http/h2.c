@@ -303,9 +303,9 @@ static void h2_body_release(struct h2_stream *st)
         int rc = h2_body_piece(hc, st, p, len);
         evbuffer_free(st->held);
         st->held = NULL;
+        nghttp2_session_consume(hc->s, st->id, len); /* refused or taken */
         if (rc < 0)
             return;
-        nghttp2_session_consume(hc->s, st->id, len);
     }
     if (st->closed || nghttp2_session_get_stream_remote_close(hc->s, st->id))
         if (st->state == HS_BODY && st->req)
@@ -394,6 +394,10 @@ static int h2_on_frame_recv(nghttp2_session *s, const nghttp2_frame *frame, void
                               NGHTTP2_NO_ERROR, NULL, 0);
         return 0;
     }
+    if (frame->hd.type == NGHTTP2_SETTINGS) {
+        h2_guard_settings(hc, frame);
+        return 0;
+    }
     if (frame->hd.type == NGHTTP2_RST_STREAM) {
         h2_bucket_take(hc, &hc->resets, hc->set->max_resets, hc->set->reset_rate, "resets");
         return 0;
@@ -443,8 +447,9 @@ static int h2_on_data(nghttp2_session *s, uint8_t flags, int32_t id, const uint8
         evbuffer_add(st->held, data, len);
         return 0;
     }
-    if (h2_body_piece(hc, st, data, len) < 0)
-        return 0;
+    /* a piece refused (413, 400) gives its octets back all the same: the
+     * connection's window must not shrink by it */
+    h2_body_piece(hc, st, data, len);
     nghttp2_session_consume(s, id, len);
     return 0;
 }
@@ -455,6 +460,7 @@ static int h2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_cod
     if (!st)
         return 0;
     st->closed = 1;
+    h2_guard_closed(st->hc, st);
     h2_tunnel_gone(st);
     gale_request *r = st->req;
     if (r) { /* as in h1_release */
@@ -468,10 +474,21 @@ static int h2_on_stream_close(nghttp2_session *s, int32_t id, uint32_t error_cod
     return 0;
 }
 
-/* A RST_STREAM submitted with the answer would overtake its DATA frames:
- * it goes when the last of them went. */
+/* A WINDOW_UPDATE of ours went (h2_guard.c counts them). A RST_STREAM
+ * submitted with the answer would overtake its DATA frames: it goes when
+ * the last of them went. */
 static int h2_on_frame_send(nghttp2_session *s, const nghttp2_frame *frame, void *user)
 {
+    if (frame->hd.type == NGHTTP2_WINDOW_UPDATE) {
+        h2_guard_granted(user, frame);
+        return 0;
+    }
+    if (frame->hd.type == NGHTTP2_RST_STREAM) {
+        struct h2_stream *st = nghttp2_session_get_stream_user_data(s, frame->hd.stream_id);
+        if (st)
+            st->reset_sent = 1;
+        return 0;
+    }
     if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) ||
         (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS))
         return 0;
@@ -539,6 +556,15 @@ static void h2_setup_once(void)
     nghttp2_option_set_max_settings(h2_options, 32);
     /* CONTINUATION floods (CVE-2024-27316) */
     nghttp2_option_set_max_continuations(h2_options, 16);
+    /* priorities (RFC 9218): the priority header nghttp2 reads by itself
+     * once SETTINGS_NO_RFC7540_PRIORITIES is ours, and PRIORITY_UPDATE
+     * frames when asked for. A client that does not send the setting in
+     * turn keeps RFC 7540's tree, as browsers send it: without it nghttp2
+     * would also drop closed streams and PRIORITY frames unchecked, and
+     * frames on closed streams or invalid PRIORITY frames would go
+     * unanswered (RFC 9113 5.1, 5.3.1). */
+    nghttp2_option_set_builtin_recv_extension_type(h2_options, NGHTTP2_PRIORITY_UPDATE);
+    nghttp2_option_set_server_fallback_rfc7540_priorities(h2_options, 1);
 }
 
 /* Nothing more to read or write: the connection ends. */
@@ -550,7 +576,23 @@ static int h2_check_end(struct h2_conn *hc)
     return 1;
 }
 
-/* Arm the timer for what the connection waits for. */
+/* A head still coming: its stream's own clock runs from its first HEADERS
+ * frame, so that CONTINUATIONs dripping in do not keep it alive, and the
+ * streams before it go on meanwhile. */
+static int h2_head_waits(const struct h2_stream *st)
+{
+    return st->state == HS_HEAD && !st->closed;
+}
+
+static double h2_head_due(struct h2_conn *hc)
+{
+    double first = 0;
+    for (struct h2_stream *st = hc->streams; st; st = st->next)
+        if (h2_head_waits(st) && (first == 0 || st->heard < first))
+            first = st->heard;
+    return first ? first + hc->lim->header_timeout : 0;
+}
+
 /* A body the client stopped sending: the stream's own last DATA counts, so
  * that its neighbours' traffic does not keep it alive. */
 static int h2_body_waits(const struct h2_stream *st)
@@ -584,15 +626,19 @@ static double h2_send_due(struct h2_conn *hc)
     return first ? first + hc->lim->send_timeout : 0;
 }
 
+/* The earlier of two times, 0 being none. */
+static double h2_first(double a, double b)
+{
+    return !a || (b && b < a) ? b : a;
+}
+
+/* Arm the timer for what the connection waits for: the first stream's
+ * time, else the socket's or the idle connection's. */
 static void h2_timer(struct h2_conn *hc)
 {
-    int heads = 0;
-    for (struct h2_stream *st = hc->streams; st; st = st->next)
-        if (st->state == HS_HEAD && !st->closed)
-            heads = 1;
-    double due = heads ? 0 : h2_body_due(hc), sdue = h2_send_due(hc);
-    if (!heads && !conn_pending(hc->c) && sdue && (!due || sdue < due))
-        due = sdue;
+    double due = h2_first(h2_head_due(hc), h2_body_due(hc));
+    if (!conn_pending(hc->c))
+        due = h2_first(due, h2_send_due(hc));
     if (due) {
         double left = due - util_now();
         struct timeval tv = util_timeval(left > 0.001 ? left : 0.001);
@@ -600,9 +646,7 @@ static void h2_timer(struct h2_conn *hc)
         return;
     }
     const struct timeval *tv = NULL;
-    if (heads)
-        tv = hc->loop->tv[LOOP_TV_BODY];
-    else if (conn_pending(hc->c))
+    if (conn_pending(hc->c))
         tv = hc->loop->tv[LOOP_TV_SEND];
     else if (hc->nstreams == 0)
         tv = hc->loop->tv[hc->loop->draining ? LOOP_TV_DRAIN_IDLE : LOOP_TV_IDLE];
@@ -638,6 +682,7 @@ static void h2_read(struct conn *c)
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             break;
+        h2_guard_scan(hc, v.iov_base, v.iov_len);
         rc = nghttp2_session_mem_recv(hc->s, v.iov_base, v.iov_len);
         if (rc > 0)
             evbuffer_drain(in, (size_t)rc);
@@ -669,28 +714,56 @@ static void h2_eof(struct conn *c)
     conn_close(c); /* streams in handlers become orphans in h2_release */
 }
 
-static void h2_timeout(struct conn *c)
+/* A head that did not come whole in time. The client may send nothing but
+ * the rest of its block now (RFC 9113 6.10), so the connection cannot go
+ * on: a GOAWAY below the stream and its RST_STREAM REFUSED_STREAM tell the
+ * client it was not taken, and the streams before it finish first. */
+static void h2_head_expired(struct h2_conn *hc, struct h2_stream *st)
 {
-    struct h2_conn *hc = c->data;
-    /* every body that stalled is answered now, not one per timeout: the
-     * ids first, since answering may change the list */
+    log_info("%s: HTTP/2 stream %d: request head not received in time", hc->c->client, st->id);
+    st->state = HS_DONE;
+    /* the reset first: nghttp2 closes the streams above a GOAWAY's last
+     * one without a word */
+    nghttp2_submit_rst_stream(hc->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_REFUSED_STREAM);
+    if (!hc->goaway_sent) {
+        hc->goaway = hc->goaway_sent = hc->goaway_final = 1; /* no drain's notice after */
+        nghttp2_submit_goaway(hc->s, NGHTTP2_FLAG_NONE, st->id > 2 ? st->id - 2 : 0,
+                              NGHTTP2_NO_ERROR, NULL, 0);
+    }
+}
+
+/* Streams whose time is up, each answered on its own: heads refused,
+ * bodies 408. The ids first, since answering may change the list. The
+ * count of them. */
+static size_t h2_streams_expire(struct h2_conn *hc, double now)
+{
     int32_t *ids = xcalloc(hc->nstreams + 1, sizeof(*ids));
     size_t n = 0;
-    double now = util_now();
     for (struct h2_stream *st = hc->streams; st; st = st->next)
-        if (h2_body_waits(st) && now - st->heard >= hc->lim->body_timeout - 0.001)
+        if ((h2_head_waits(st) && now - st->heard >= hc->lim->header_timeout - 0.001) ||
+            (h2_body_waits(st) && now - st->heard >= hc->lim->body_timeout - 0.001))
             ids[n++] = st->id;
     for (size_t i = 0; i < n; i++) {
         struct h2_stream *st = nghttp2_session_get_stream_user_data(hc->s, ids[i]);
-        if (st && st->req && st->state == HS_BODY)
+        if (st && h2_head_waits(st))
+            h2_head_expired(hc, st);
+        else if (st && st->req && st->state == HS_BODY)
             h2_fail(st, 408, "request body not received in time");
     }
     free(ids);
+    return n;
+}
+
+static void h2_timeout(struct conn *c)
+{
+    struct h2_conn *hc = c->data;
+    double now = util_now();
+    size_t n = h2_streams_expire(hc, now);
     int stalled = 0;
     for (struct h2_stream *st = hc->streams; st; st = st->next)
         if (h2_answer_waits(st) && now - st->moved >= hc->lim->send_timeout - 0.001)
             stalled = 1;
-    if (!stalled && (n || h2_body_due(hc) || h2_send_due(hc))) {
+    if (!stalled && (n || h2_head_due(hc) || h2_body_due(hc) || h2_send_due(hc))) {
         h2_send(hc); /* others wait: their time is not up */
         return;
     }
@@ -699,7 +772,7 @@ static void h2_timeout(struct conn *c)
         h2_send(hc);
         return;
     }
-    /* idle, a header block never finished, or a window that never opens */
+    /* idle, or a window that never opens */
     log_debug("%s: HTTP/2 connection timed out", c->client);
     nghttp2_session_terminate_session(hc->s, NGHTTP2_NO_ERROR);
     nghttp2_session_send(hc->s);
@@ -793,6 +866,7 @@ void h2_conn_start(struct conn *c)
     hc->resets.tokens = hc->set->max_resets;
     hc->empty.tokens = H2_EMPTY_BURST;
     hc->resets.time = hc->empty.time = util_now();
+    hc->scan_skip = NGHTTP2_CLIENT_MAGIC_LEN; /* the preface is nghttp2's to check */
     if (nghttp2_session_server_new2(&hc->s, h2_callbacks, hc, h2_options) != 0)
         util_oom();
     nghttp2_settings_entry iv[] = {
@@ -800,6 +874,7 @@ void h2_conn_start(struct conn *c)
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, hc->set->initial_window},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)hc->lim->max_header_size},
         {NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1}, /* WebSockets (RFC 8441) */
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},   /* urgencies (RFC 9218) */
     };
     nghttp2_submit_settings(hc->s, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
     c->proto = &h2_proto;

@@ -1,16 +1,20 @@
 /*
  * h2_guard.c - what HTTP/2 clients may not do beyond what nghttp2 checks:
- * new streams below the highest id (RFC 9113 5.1.1), resets and empty
- * frames faster than a rate (rapid reset, CVE-2023-44487; empty-frame
- * floods), and the GOAWAY code for the errors nghttp2 stops reading at.
+ * new streams below the highest id and frames on closed streams (RFC 9113
+ * 5.1.1, 5.1), DATA beyond the windows we advertised and SETTINGS that push
+ * a window past 2^31-1 (6.9.1, 6.9.2), resets and empty frames faster than
+ * a rate (rapid reset, CVE-2023-44487; empty-frame floods), and the GOAWAY
+ * code for the errors nghttp2 stops reading at.
  */
 #include <stdint.h>
+#include <string.h>
 
 #include <nghttp2/nghttp2.h>
 
 #include "core/log.h"
 #include "core/util.h"
 #include "http/h2_impl.h"
+#include "http/h2_settings.h"
 #include "net/conn.h"
 
 /* Remember which of the last 64 stream ids below the highest the client
@@ -21,6 +25,7 @@ void h2_opened(struct h2_conn *hc, int32_t id)
     if (id > hc->max_id) {
         int32_t shift = (id - hc->max_id) / 2;
         hc->opened = shift >= 64 ? 0 : hc->opened << shift;
+        hc->shut = shift >= 64 ? 0 : hc->shut << shift;
         hc->max_id = id;
     }
     int32_t back = (hc->max_id - id) / 2;
@@ -28,22 +33,158 @@ void h2_opened(struct h2_conn *hc, int32_t id)
         hc->opened |= (uint64_t)1 << back;
 }
 
-/* RFC 9113 5.1.1: a new stream's id must be above every id used before.
- * nghttp2 ignores HEADERS on a lower id it no longer knows, since they
- * may be trailers on a stream it reset; an id that was never opened is a
- * new stream out of order: a connection error. */
+void h2_guard_closed(struct h2_conn *hc, const struct h2_stream *st)
+{
+    int32_t back = (hc->max_id - st->id) / 2;
+    if (!st->reset_sent && back < 64)
+        hc->shut |= (uint64_t)1 << back;
+}
+
+/* HEADERS or DATA on a stream below the highest id that nghttp2 no longer
+ * knows. RFC 9113 5.1.1: a new stream's id must be above every id used
+ * before; an id never opened is a new stream out of order. 5.1: a stream
+ * closed by both ends' END_STREAM, or by the client's RST_STREAM, takes no
+ * more frames: STREAM_CLOSED. nghttp2 would tell the latter by the closed
+ * streams it keeps, but keeps none once SETTINGS_NO_RFC7540_PRIORITIES is
+ * ours. Frames on a stream we reset may have been in flight: ignored, and
+ * so are trailers there. */
+static void h2_guard_late(struct h2_conn *hc, uint8_t type, int32_t id)
+{
+    if (!(id & 1) || id > hc->max_id || nghttp2_session_find_stream(hc->s, id))
+        return;
+    int32_t back = (hc->max_id - id) / 2;
+    if (back >= 64)
+        return;
+    uint64_t bit = (uint64_t)1 << back;
+    if (type == NGHTTP2_HEADERS && !(hc->opened & bit)) {
+        log_debug("%s: HTTP/2: stream %d opened after %d", hc->c->client, id, hc->max_id);
+        nghttp2_session_terminate_session(hc->s, NGHTTP2_PROTOCOL_ERROR);
+    } else if (hc->shut & bit) {
+        log_debug("%s: HTTP/2: a frame on closed stream %d", hc->c->client, id);
+        nghttp2_session_terminate_session(hc->s, NGHTTP2_STREAM_CLOSED);
+    }
+}
+
+/* nghttp2 ignores DATA on a stream it does not know without a callback,
+ * even on_begin_frame: the heads of DATA frames are read here, from the
+ * bytes it is about to take (after the client's preface). Streams only
+ * ever close, so a look ahead of nghttp2 within the bytes sees no stream
+ * closed that is not. */
+void h2_guard_scan(struct h2_conn *hc, const uint8_t *p, size_t len)
+{
+    while (len) {
+        size_t n = hc->scan_skip < len ? hc->scan_skip : len;
+        hc->scan_skip -= n;
+        p += n;
+        len -= n;
+        if (!len)
+            break;
+        n = sizeof(hc->scan_head) - hc->scan_have;
+        n = n < len ? n : len;
+        memcpy(hc->scan_head + hc->scan_have, p, n);
+        hc->scan_have += n;
+        p += n;
+        len -= n;
+        if (hc->scan_have < sizeof(hc->scan_head))
+            break;
+        const uint8_t *h = hc->scan_head;
+        hc->scan_have = 0;
+        hc->scan_skip = (size_t)h[0] << 16 | (size_t)h[1] << 8 | h[2];
+        if (h[3] == NGHTTP2_DATA)
+            h2_guard_late(hc, h[3],
+                          (int32_t)((uint32_t)(h[5] & 0x7f) << 24 | (uint32_t)h[6] << 16 |
+                                    (uint32_t)h[7] << 8 | h[8]));
+    }
+}
+
+/* RFC 9113 6.9.1: DATA beyond a window we advertised. nghttp2 checks too,
+ * but it counts what gale consumed as given back at once, before the
+ * WINDOW_UPDATE has left, so a client that ignores the windows goes
+ * unnoticed while gale reads; here only WINDOW_UPDATEs sent count. The
+ * whole frame counts when it begins: nghttp2 checks piece by piece. A
+ * stream's window overrun ends the connection too (5.4.1 allows it): the
+ * client ignores flow control. */
+static void h2_guard_data(struct h2_conn *hc, const nghttp2_frame_hd *hd)
+{
+    if (hd->stream_id == 0)
+        return; /* nghttp2's PROTOCOL_ERROR */
+    hc->data_in += hd->length;
+    int over = hc->data_in > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE + hc->granted;
+    struct h2_stream *st = nghttp2_session_get_stream_user_data(hc->s, hd->stream_id);
+    if (st) {
+        /* until the client takes our SETTINGS, it may go by the default */
+        uint64_t initial = hc->set->initial_window;
+        if (!hc->settings_acked && initial < NGHTTP2_INITIAL_WINDOW_SIZE)
+            initial = NGHTTP2_INITIAL_WINDOW_SIZE;
+        st->data_in += hd->length;
+        over |= st->data_in > initial + st->granted;
+    }
+    if (over) {
+        log_info("%s: HTTP/2 client sends DATA beyond the window: closing", hc->c->client);
+        nghttp2_session_terminate_session(hc->s, NGHTTP2_FLOW_CONTROL_ERROR);
+    }
+}
+
+void h2_guard_granted(struct h2_conn *hc, const nghttp2_frame *frame)
+{
+    uint32_t n = (uint32_t)frame->window_update.window_size_increment;
+    if (frame->hd.stream_id == 0) {
+        hc->granted += n;
+        return;
+    }
+    struct h2_stream *st = nghttp2_session_get_stream_user_data(hc->s, frame->hd.stream_id);
+    if (st)
+        st->granted += n;
+}
+
+/* Before a SETTINGS frame is taken: nghttp2 resets a stream whose window
+ * it would push past 2^31-1, where RFC 9113 6.9.2 asks for a connection
+ * error; and once it has taken the frame, the windows before are gone. */
+static void h2_guard_window_top(struct h2_conn *hc)
+{
+    hc->window_top = -1;
+    hc->initial_before =
+        nghttp2_session_get_remote_settings(hc->s, NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE);
+    for (struct h2_stream *st = hc->streams; st; st = st->next) {
+        int32_t w = st->closed ? -1 : nghttp2_session_get_stream_remote_window_size(hc->s, st->id);
+        if (w > hc->window_top)
+            hc->window_top = w;
+    }
+}
+
+void h2_guard_settings(struct h2_conn *hc, const nghttp2_frame *frame)
+{
+    if (frame->hd.flags & NGHTTP2_FLAG_ACK) {
+        hc->settings_acked = 1;
+        return;
+    }
+    if (hc->window_top < 0)
+        return;
+    /* each entry moves every stream's window by its change, as nghttp2 does */
+    int64_t w = hc->window_top, initial = hc->initial_before;
+    for (size_t i = 0; i < frame->settings.niv; i++) {
+        const nghttp2_settings_entry *e = &frame->settings.iv[i];
+        if (e->settings_id != NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE)
+            continue;
+        w += (int64_t)e->value - initial;
+        initial = e->value;
+        if (w > NGHTTP2_MAX_WINDOW_SIZE) {
+            log_info("%s: HTTP/2: SETTINGS push a window past 2^31-1", hc->c->client);
+            nghttp2_session_terminate_session(hc->s, NGHTTP2_FLOW_CONTROL_ERROR);
+            return;
+        }
+    }
+}
+
 int h2_on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *user)
 {
     struct h2_conn *hc = user;
-    if (hd->type != NGHTTP2_HEADERS || !(hd->stream_id & 1) || hd->stream_id >= hc->max_id ||
-        nghttp2_session_find_stream(s, hd->stream_id))
-        return 0;
-    int32_t back = (hc->max_id - hd->stream_id) / 2;
-    if (back < 64 && !(hc->opened & ((uint64_t)1 << back))) {
-        log_debug("%s: HTTP/2: stream %d opened after %d", hc->c->client, hd->stream_id,
-                  hc->max_id);
-        nghttp2_session_terminate_session(s, NGHTTP2_PROTOCOL_ERROR);
-    }
+    if (hd->type == NGHTTP2_DATA)
+        h2_guard_data(hc, hd);
+    else if (hd->type == NGHTTP2_SETTINGS && !(hd->flags & NGHTTP2_FLAG_ACK))
+        h2_guard_window_top(hc);
+    else if (hd->type == NGHTTP2_HEADERS)
+        h2_guard_late(hc, hd->type, hd->stream_id);
     return 0;
 }
 

@@ -62,6 +62,8 @@ struct h2_stream {
     uint64_t body_received; /* DATA bytes so far */
     double heard;           /* when the client last sent on it (util_now) */
     double moved;           /* when its answer last moved on (or began to wait) */
+    uint64_t data_in;       /* DATA payload octets the client sent, padding included */
+    uint64_t granted;       /* octets our WINDOW_UPDATEs on it gave back, once sent */
     unsigned closed : 1;    /* nghttp2 closed it */
     unsigned deferred : 1;  /* the data provider waits for more body */
     unsigned ended : 1;     /* the answer is complete: EOF after `out` */
@@ -71,6 +73,7 @@ struct h2_stream {
     unsigned reset_after : 1;  /* RST_STREAM NO_ERROR after the answer's last frame */
     unsigned remote_ended : 1; /* END_STREAM came (nghttp2 marks it after our callback) */
     unsigned tunnel : 1;       /* an extended CONNECT: a WebSocket once accepted */
+    unsigned reset_sent : 1;   /* a RST_STREAM of ours went: late frames are ignored */
 };
 
 struct h2_conn {
@@ -83,14 +86,23 @@ struct h2_conn {
     size_t nstreams;
     struct event *after_ev; /* drained checks and sends, from the loop */
     unsigned processing : 1;
-    unsigned goaway : 1;       /* draining */
-    unsigned goaway_sent : 1;  /* the shutdown notice went (h2_goaway_start) */
-    unsigned goaway_final : 1; /* ... and the GOAWAY with the last stream id */
-    struct event *drain_ev;    /* draining: the notice at the latest */
-    struct h2_bucket resets;   /* rapid reset: max_resets, refilled at reset_rate/s */
-    struct h2_bucket empty;    /* DATA frames that carry nothing and end nothing */
-    int32_t max_id;            /* the highest stream the client opened */
-    uint64_t opened;           /* bit i: stream max_id - 2i was opened */
+    unsigned goaway : 1;         /* draining */
+    unsigned goaway_sent : 1;    /* the shutdown notice went (h2_goaway_start) */
+    unsigned goaway_final : 1;   /* ... and the GOAWAY with the last stream id */
+    struct event *drain_ev;      /* draining: the notice at the latest */
+    struct h2_bucket resets;     /* rapid reset: max_resets, refilled at reset_rate/s */
+    struct h2_bucket empty;      /* DATA frames that carry nothing and end nothing */
+    int32_t max_id;              /* the highest stream the client opened */
+    uint64_t data_in;            /* DATA octets on the connection (h2_guard_data) */
+    uint64_t granted;            /* octets our connection WINDOW_UPDATEs gave back, once sent */
+    int64_t window_top;          /* the largest window of a stream for our DATA, and */
+    uint32_t initial_before;     /* ... the client's initial window, before its SETTINGS */
+    unsigned settings_acked : 1; /* the client took our SETTINGS: its initial window holds */
+    uint64_t opened;             /* bit i: stream max_id - 2i was opened */
+    uint64_t shut;               /* ... and closed without a RST_STREAM of ours */
+    uint8_t scan_head[9];        /* h2_guard_scan: a frame's head read so far, */
+    size_t scan_have;            /* ... its octets, */
+    size_t scan_skip;            /* ... and the payload octets still to pass */
 };
 
 /* Send frames from the loop, not from inside the caller. */
@@ -114,6 +126,12 @@ int h2_data_send(nghttp2_session *s, nghttp2_frame *frame, const uint8_t *frameh
 /* ---- guards (h2_guard.c) ---- */
 /* A new stream of the client's: remembered for h2_on_begin_frame. */
 void h2_opened(struct h2_conn *hc, int32_t id);
+/* A stream nghttp2 closed: frames on it now are STREAM_CLOSED errors,
+ * unless we reset it. */
+void h2_guard_closed(struct h2_conn *hc, const struct h2_stream *st);
+/* The client's bytes, before nghttp2 reads them: the heads of the frames
+ * it would ignore without a callback. */
+void h2_guard_scan(struct h2_conn *hc, const uint8_t *p, size_t len);
 int h2_on_begin_frame(nghttp2_session *s, const nghttp2_frame_hd *hd, void *user);
 /* Take a token from b (burst, then rate a second): -1, the connection told
  * to calm down, when it is empty. */
@@ -121,6 +139,11 @@ int h2_bucket_take(struct h2_conn *hc, struct h2_bucket *b, double burst, double
                    const char *what);
 /* The GOAWAY code for an error of nghttp2_session_mem_recv. */
 uint32_t h2_fatal_code(int rc);
+/* Flow control in (RFC 9113 6.9.1): a WINDOW_UPDATE of ours has gone. */
+void h2_guard_granted(struct h2_conn *hc, const nghttp2_frame *frame);
+/* A SETTINGS frame of the client's was taken: a new initial window that
+ * pushes an open stream's window past 2^31-1 is a connection error (6.9.2). */
+void h2_guard_settings(struct h2_conn *hc, const nghttp2_frame *frame);
 
 /* ---- WebSockets on streams (h2_tunnel.c) ---- */
 

@@ -43,8 +43,8 @@
 #include "net/conn.h"
 
 /* Files up to this size are read into the answer; larger ones are sent by
- * sendfile (plain), or in pieces of STATIC_PIECE (TLS, or when an output
- * stage such as compression rewrites them). */
+ * sendfile (plain HTTP/1), or in pieces of STATIC_PIECE (TLS, HTTP/2, or
+ * when an output stage such as compression rewrites them). */
 #define STATIC_SMALL (64 * 1024)
 #define STATIC_PIECE (256 * 1024)
 
@@ -265,6 +265,9 @@ static void static_body(gale_request *r, struct static_file *f, const struct sta
             static_pump(r, s);
         return;
     } else if (c && !c->https && !r->http2) {
+        /* not over HTTP/2: it cuts the body into DATA frames, and a piece of
+         * a sendfile segment has no bytes in memory to copy (libevent copied
+         * whatever lay at the chain's address: heap memory went out) */
         if (static_sendfile(r, s, (uint64_t)f->st.st_size) < 0) {
             pipeline_error(r, 500, "cannot send the file");
             return;

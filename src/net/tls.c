@@ -89,21 +89,39 @@ static void tls_derive(const char *label, unsigned long long period, unsigned ch
     HMAC(EVP_sha256(), tls_secret, sizeof(tls_secret), msg, (size_t)n, out, &len);
 }
 
-static int tls_ticket_keys(unsigned long long period, unsigned char name[16], unsigned char aes[32],
-                           unsigned char mac[32])
+/* A period's ticket keys, derived once a worker: a derivation is three
+ * HMACs, each with OpenSSL 3's fetches of its algorithms (some 60,000
+ * instructions), and every full handshake issues two tickets; derived each
+ * time, they were 4% of a handshake's work in the worker (callgrind), what
+ * set gale's CPU per handshake above nginx's. Slot period % 2 keeps the
+ * current period's keys beside the one before's. */
+struct tls_keys {
+    unsigned long long period;
+    int ready;
+    unsigned char name[16], aes[32], mac[32];
+};
+
+static const struct tls_keys *tls_ticket_keys(unsigned long long period)
 {
+    static struct tls_keys cache[2];
+    struct tls_keys *k = &cache[period % 2];
+    if (k->ready && k->period == period)
+        return k;
     unsigned char full[32];
     tls_derive("name", period, full);
-    memcpy(name, full, 16);
-    tls_derive("aes", period, aes);
-    tls_derive("mac", period, mac);
-    return 0;
+    memcpy(k->name, full, 16);
+    tls_derive("aes", period, k->aes);
+    tls_derive("mac", period, k->mac);
+    k->period = period;
+    k->ready = 1;
+    return k;
 }
 
-static int tls_ticket_mac(EVP_MAC_CTX *hctx, unsigned char mac[32])
+static int tls_ticket_mac(EVP_MAC_CTX *hctx, const unsigned char mac[32])
 {
     OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, mac, 32),
+        /* OpenSSL copies the key: the cast only meets its signature */
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)mac, 32),
         OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
         OSSL_PARAM_construct_end(),
     };
@@ -119,23 +137,22 @@ static int tls_ticket_cb(SSL *ssl, unsigned char key_name[16], unsigned char iv[
     struct tls_server *srv = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
     double rotation = srv ? srv->conf->ticket_rotation : 43200;
     unsigned long long now = (unsigned long long)((double)time(NULL) / rotation);
-    unsigned char name[16], aes[32], mac[32];
     if (enc) {
-        tls_ticket_keys(now, name, aes, mac);
-        memcpy(key_name, name, 16);
+        const struct tls_keys *k = tls_ticket_keys(now);
+        memcpy(key_name, k->name, 16);
         if (RAND_bytes(iv, 16) != 1 ||
-            EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) != 1 ||
-            tls_ticket_mac(hctx, mac) < 0)
+            EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1 ||
+            tls_ticket_mac(hctx, k->mac) < 0)
             return -1;
         return 1;
     }
     unsigned long long periods[2] = {now, now ? now - 1 : now};
     for (int i = 0; i < 2; i++) {
-        tls_ticket_keys(periods[i], name, aes, mac);
-        if (memcmp(key_name, name, 16) != 0)
+        const struct tls_keys *k = tls_ticket_keys(periods[i]);
+        if (memcmp(key_name, k->name, 16) != 0)
             continue;
-        if (tls_ticket_mac(hctx, mac) < 0 ||
-            EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, aes, iv) != 1)
+        if (tls_ticket_mac(hctx, k->mac) < 0 ||
+            EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
             return -1;
         return i == 0 ? 1 : 2;
     }

@@ -1,43 +1,34 @@
 #!/usr/bin/env python3
 """27-h2: HTTP/2 with real clients (curl, nghttp, h2load) and raw frames
-(python3-h2): h2c with prior knowledge on a plain listener that asks for it,
-h2 by ALPN on TLS (and tls.http2 = false turning it off); hello routes, a
-POST body, a streamed answer, flow control with a window the client opens
-late; GOAWAY on stop; hardening (rapid reset, oversized header lists,
-invalid pseudo-headers, connection-specific headers, a body that never
-ends)."""
+(tests/blackbox/h2frames.py): h2c with prior knowledge on a plain listener
+that asks for it, h2 by ALPN on TLS (and tls.http2 = false turning it off);
+hello routes, a POST body, a streamed answer, flow control with a window the
+client opens late; GOAWAY on stop; hardening (rapid reset, oversized header
+lists, invalid pseudo-headers, connection-specific headers, a body that
+never ends)."""
 
 import os
+import select
 import shutil
 import signal
-import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 
-# python3-h2 is Debian's: pyenv's python3 does not see it
-sys.path.append("/usr/lib/python3/dist-packages")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import Gale, Skip, check, eq, fail, free_port, main, make_conf, wait_for  # noqa: E402
+from galetest import Gale, Skip, check, eq, free_port, main, make_conf, wait_for  # noqa: E402
 
-try:
-    import h2.config  # noqa: E402
-    import h2.connection  # noqa: E402
-    import h2.events  # noqa: E402
-    import h2.settings  # noqa: E402
-except ImportError:
-    h2 = None
+from h2frames import (ACK, CONTINUATION, DATA, ENHANCE_YOUR_CALM, GOAWAY, HEADERS,  # noqa: E402
+                      NO_ERROR, PING, PROTOCOL_ERROR, S_INITIAL_WINDOW_SIZE,
+                      S_MAX_CONCURRENT_STREAMS, Conn, block, data, frame, headers, ping,
+                      req_fields, rst, settings)
 
 
 def need(tool):
     if not shutil.which(tool):
         raise Skip("%s not found" % tool)
-
-
-def need_h2():
-    if h2 is None:
-        raise Skip("python3-h2 not installed")
 
 
 def h2c_conf(port, http2="cleartext = true;", limits=None, **kw):
@@ -69,109 +60,6 @@ def self_signed(folder):
     check(p.returncode == 0, "openssl req failed: %s" % p.stderr)
     os.chmod(key, 0o644)
     return cert, key
-
-
-# ---------------------------------------------------------------- raw frames
-
-
-class Raw:
-    """A python3-h2 client on a socket to gale."""
-
-    def __init__(self, g, settings=None):
-        need_h2()
-        self.sock = socket.create_connection(("127.0.0.1", g.port), timeout=10)
-        cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
-                                        validate_outbound_headers=False,
-                                        normalize_outbound_headers=False)
-        self.c = h2.connection.H2Connection(config=cfg)
-        self.c.initiate_connection()
-        if settings:
-            self.c.update_settings(settings)
-        self.send()
-        self.events = []
-        self.acked = set()  # DataReceived events whose bytes were given back
-        self.closed = False
-
-    def send(self):
-        data = self.c.data_to_send()
-        if data:
-            self.sock.sendall(data)
-
-    def pump(self, until, timeout=10):
-        """Read and handle events until until(events) is true or the peer closes."""
-        end = time.monotonic() + timeout
-        while not until(self.events):
-            if self.closed or time.monotonic() > end:
-                return False
-            self.sock.settimeout(max(0.05, end - time.monotonic()))
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                return False
-            except ConnectionResetError:
-                data = b""
-            if not data:
-                self.closed = True
-                continue
-            try:
-                self.events += self.c.receive_data(data)
-            except h2.exceptions.ProtocolError as e:
-                self.events.append(e)
-            self.send()
-        return True
-
-    def get(self, path, extra=(), end=True):
-        sid = self.c.get_next_available_stream_id()
-        hdrs = [(":method", "GET"), (":path", path), (":scheme", "http"),
-                (":authority", "localhost")] + list(extra)
-        self.c.send_headers(sid, hdrs, end_stream=end)
-        self.send()
-        return sid
-
-    def request(self, method, path, headers=(), body=None):
-        """One request; (status, headers, body) of its answer."""
-        sid = self.c.get_next_available_stream_id()
-        self.c.send_headers(sid, [(":method", method), (":path", path), (":scheme", "http"),
-                                  (":authority", "localhost")] + list(headers),
-                            end_stream=body is None)
-        if body is not None:
-            self.c.send_data(sid, body, end_stream=True)
-        self.send()
-        return self.answer(sid)
-
-    def answer(self, sid, timeout=10):
-        """(status, headers dict, body) of stream sid."""
-        self.pump(lambda ev: any(isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset))
-                                 and e.stream_id == sid for e in ev), timeout)
-        status, hdrs, body = None, {}, b""
-        for e in self.events:
-            if isinstance(e, h2.events.ResponseReceived) and e.stream_id == sid:
-                hdrs = dict(e.headers)
-                status = int(hdrs[":status"])
-            if isinstance(e, h2.events.DataReceived) and e.stream_id == sid:
-                body += e.data
-                if id(e) not in self.acked:
-                    self.acked.add(id(e))
-                    self.c.acknowledge_received_data(e.flow_controlled_length, sid)
-        self.send()
-        return status, hdrs, body
-
-    def reset_of(self, sid):
-        for e in self.events:
-            if isinstance(e, h2.events.StreamReset) and e.stream_id == sid:
-                return e.error_code
-        return None
-
-    def goaway(self, timeout=10):
-        self.pump(lambda ev: any(isinstance(e, h2.events.ConnectionTerminated) for e in ev),
-                  timeout)
-        for e in self.events:
-            if isinstance(e, h2.events.ConnectionTerminated):
-                return e
-        return None
-
-    def close(self):
-        self.sock.close()
 
 
 # ---------------------------------------------------------------- real clients
@@ -253,26 +141,26 @@ def h2c_gale(**kw):
 
 
 def test_raw_streams_and_flow_control():
-    need_h2()
     with h2c_gale() as g:
         # the client's window is 1 byte: the answer waits, then flows as it opens
-        c = Raw(g, {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1})
-        c.pump(lambda ev: any(isinstance(e, h2.events.SettingsAcknowledged) for e in ev))
-        sid = c.get("/stream?n=3")
-        c.pump(lambda ev: any(isinstance(e, h2.events.DataReceived) for e in ev), 3)
-        got = b"".join(e.data for e in c.events if isinstance(e, h2.events.DataReceived))
+        c = Conn(g, client_settings=[(S_INITIAL_WINDOW_SIZE, 1)])
+        c.send(headers(1, req_fields(path="/stream?n=3")))
+        seen, f = c.frames_until(lambda f: f[0] == DATA, 3)
+        got = f[3] if f else b""
         check(len(got) <= 1, "the stream window held the answer back: %r" % got)
-        c.c.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 65535})
-        c.send()
-        status, hdrs, body = c.answer(sid)
-        eq(status, 200, "status after the window opened")
-        eq(body, b"chunk 1\nchunk 2\nchunk 3\n", "body after the window opened")
+        c.send(settings((S_INITIAL_WINDOW_SIZE, 65535)))
+        _, _, body = c.answer(1, "after the window opened")
+        head = [c.decode(x[3], x[1]) for x in seen if x[0] == HEADERS and x[2] == 1]
+        eq(head and dict(head[0]).get(":status"), "200", "status after the window opened")
+        eq(got + body, b"chunk 1\nchunk 2\nchunk 3\n", "body after the window opened")
         # several streams at once on one connection
         names = ["abcdefghij"[:i + 1] for i in range(10)]
-        sids = [c.get("/greet/" + n) for n in names]
-        for n, s in zip(names, sids):
-            status, hdrs, body = c.answer(s)
-            eq((status, body), (200, b"Hello, " + n.encode()), "stream %d" % s)
+        sids = list(range(3, 3 + 2 * len(names), 2))
+        for n, sid in zip(names, sids):
+            c.send(headers(sid, req_fields(path="/greet/" + n)))
+        got = c.answers(sids, "ten streams")
+        for n, sid in zip(names, sids):
+            eq((got[sid][0], got[sid][2]), (200, b"Hello, " + n.encode()), "stream %d" % sid)
         c.close()
 
 
@@ -292,7 +180,6 @@ modules = ( { path = "@HELLO@";
 
 def test_features_over_h2():
     """Cookies, XSRF, ETag/304, a static file with a range and compression."""
-    need_h2()
     www = tempfile.mkdtemp(prefix="gale-h2-www-")
     os.chmod(www, 0o755)
     text = b"".join(b"line %04d of a static file\n" % i for i in range(400))
@@ -301,31 +188,36 @@ def test_features_over_h2():
     os.chmod(os.path.join(www, "a.txt"), 0o644)
     try:
         with Gale(conf=FEATURES % www) as g:
-            c = Raw(g)
-            status, h, body = c.request("GET", "/visits")
+            c = Conn(g, full_heads=True)
+            sids = iter(range(1, 200, 2))
+
+            def request(method, path, extra=(), body=None):
+                return c.request(next(sids), method, path, extra, body)
+
+            status, h, body = request("GET", "/visits")
             eq((status, body), (200, b"visits: 1\n"), "first visit")
             cookie = h["set-cookie"].split(";")[0]
-            status, h, body = c.request("GET", "/visits", [("cookie", "a=b"), ("cookie", cookie)])
+            status, h, body = request("GET", "/visits", [("cookie", "a=b"), ("cookie", cookie)])
             eq((status, body), (200, b"visits: 2\n"), "the signed cookie came back (split)")
-            status, h, page = c.request("GET", "/note")
+            status, h, page = request("GET", "/note")
             xsrf = h["set-cookie"].split(";")[0]
             token = page.split(b'name="_xsrf" value="')[1].split(b'"')[0]
             form = [("content-type", "application/x-www-form-urlencoded")]
-            status, _, _ = c.request("POST", "/note", form, b"text=hi")
+            status, _, _ = request("POST", "/note", form, b"text=hi")
             eq(status, 403, "POST without the XSRF token")
-            status, _, body = c.request("POST", "/note", form + [("cookie", xsrf)],
-                                        b"text=hi&_xsrf=" + token)
+            status, _, body = request("POST", "/note", form + [("cookie", xsrf)],
+                                      b"text=hi&_xsrf=" + token)
             eq((status, body), (200, b"saved: hi\n"), "POST with the token")
-            status, h, body = c.request("GET", "/greet/abc")
+            status, h, body = request("GET", "/greet/abc")
             check("etag" in h, "an ETag: %r" % h)
-            status, h2_, body = c.request("GET", "/greet/abc", [("if-none-match", h["etag"])])
+            status, h2_, body = request("GET", "/greet/abc", [("if-none-match", h["etag"])])
             eq((status, body), (304, b""), "If-None-Match")
-            status, h, body = c.request("GET", "/static/a.txt", [("range", "bytes=5-14")])
+            status, h, body = request("GET", "/static/a.txt", [("range", "bytes=5-14")])
             eq((status, body, h.get("content-range")),
                (206, text[5:15], "bytes 5-14/%d" % len(text)), "a range of a static file")
-            status, h, body = c.request("GET", "/static/a.txt")
+            status, h, body = request("GET", "/static/a.txt")
             eq((status, body), (200, text), "a whole static file")
-            status, h, body = c.request("GET", "/static/a.txt", [("accept-encoding", "gzip")])
+            status, h, body = request("GET", "/static/a.txt", [("accept-encoding", "gzip")])
             eq(h.get("content-encoding"), "gzip", "compressed over h2")
             import gzip
             eq(gzip.decompress(body), text, "the compressed body")
@@ -395,201 +287,133 @@ def test_static_file_over_tls_h2():
 
 
 def test_raw_invalid_requests():
-    need_h2()
     with h2c_gale() as g:
-        c = Raw(g)
+        c = Conn(g)
         # a connection-specific field: a malformed request, the stream is reset
-        sid = c.get("/", [("connection", "keep-alive")])
-        c.answer(sid)
-        eq(c.reset_of(sid), 1, "connection header: PROTOCOL_ERROR")
+        c.send(headers(1, req_fields(extra=[("connection", "keep-alive")])))
+        c.expect_reset(1, PROTOCOL_ERROR, "connection header")
         # an unknown pseudo-header
-        sid = c.get("/", [(":bogus", "x")])
-        c.answer(sid)
-        eq(c.reset_of(sid), 1, "unknown pseudo-header: PROTOCOL_ERROR")
+        c.send(headers(3, req_fields(extra=[(":bogus", "x")])))
+        c.expect_reset(3, PROTOCOL_ERROR, "unknown pseudo-header")
         # uppercase field name
-        sid = c.get("/", [("X-Upper", "x")])
-        c.answer(sid)
-        eq(c.reset_of(sid), 1, "uppercase field name: PROTOCOL_ERROR")
+        c.send(headers(5, req_fields(extra=[("X-Upper", "x")])))
+        c.expect_reset(5, PROTOCOL_ERROR, "uppercase field name")
         # the connection still serves
-        status, _, body = c.answer(c.get("/"))
+        status, _, body = c.request(7, path="/")
         eq(status, 200, "after the errors")
         c.close()
 
 
 def test_max_concurrent_streams_and_early_answers():
-    need_h2()
     with h2c_gale(http2="cleartext = true; max_concurrent_streams = 2;",
                   limits={"max_body_size": 1000}) as g:
-        c = Raw(g)
-        c.pump(lambda ev: any(isinstance(e, h2.events.RemoteSettingsChanged) for e in ev))
-        eq(c.c.remote_settings.max_concurrent_streams, 2, "SETTINGS_MAX_CONCURRENT_STREAMS")
-        # python3-h2 keeps to the limit itself: a third stream goes out anyway
-        c.c.remote_settings._settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS] = [100]
-        sids = [c.get("/slow") for _ in range(3)]
-        t = c.goaway()
+        c = Conn(g)
+        eq(c.server_settings.get(S_MAX_CONCURRENT_STREAMS), 2, "SETTINGS_MAX_CONCURRENT_STREAMS")
+        # a third stream beyond the limit
+        for sid in (1, 3, 5):
+            c.send(headers(sid, req_fields(path="/slow")))
         # after the client acknowledged the limit, nghttp2 takes it as a
         # connection error (RFC 9113 5.1.2 allows that or REFUSED_STREAM)
-        check(t is not None, "a stream beyond the acknowledged limit ends the connection")
-        eq((t.error_code, t.last_stream_id), (1, sids[1]), "GOAWAY PROTOCOL_ERROR")
+        eq(c.goaway(), (PROTOCOL_ERROR, 3), "GOAWAY PROTOCOL_ERROR, the last stream taken")
         c.close()
         # a body above max_body_size: 413 before its end, then the stream is reset
-        c = Raw(g)
-        sid = c.c.get_next_available_stream_id()
-        c.c.send_headers(sid, [(":method", "POST"), (":path", "/echo"), (":scheme", "http"),
-                               (":authority", "localhost")])
-        c.c.send_data(sid, b"z" * 2000)
-        c.send()
-        status, _, _ = c.answer(sid)
+        c = Conn(g)
+        c.send(headers(1, req_fields("POST", "/echo"), end_stream=False) +
+               data(1, b"z" * 2000, end=False))
+        status, _, _ = c.answer(1, "a body too large")
         eq(status, 413, "a body too large")
-        c.pump(lambda ev: c.reset_of(sid) is not None, 5)
-        eq(c.reset_of(sid), 0, "then RST_STREAM NO_ERROR: the rest is not wanted")
+        c.expect_reset(1, NO_ERROR, "then RST_STREAM NO_ERROR: the rest is not wanted")
         c.close()
 
 
 def test_oversized_header_list():
-    need_h2()
     with h2c_gale(limits={"max_header_size": 4096}) as g:
-        c = Raw(g)
-        sid = c.get("/", [("x-big", "a" * 3000), ("x-big2", "b" * 3000)])
-        status, _, _ = c.answer(sid)
+        c = Conn(g)
+        c.send(headers(1, req_fields(extra=[("x-big", "a" * 3000), ("x-big2", "b" * 3000)])))
+        status, _, _ = c.answer(1, "an oversized header list")
         eq(status, 431, "an oversized header list")
         c.close()
 
 
 def test_rapid_reset_goaway():
-    need_h2()
     with h2c_gale(http2="cleartext = true; max_resets = 50; reset_rate = 1;") as g:
-        c = Raw(g)
-        for i in range(200):
-            try:
-                sid = c.get("/slow", end=True)
-                c.c.reset_stream(sid)
-                c.send()
-            except OSError:
-                break  # closed after its GOAWAY
-        t = c.goaway()
-        check(t is not None, "GOAWAY after rapid resets")
-        eq(t.error_code, 11, "ENHANCE_YOUR_CALM")
+        c = Conn(g)
+        seen = None
+        for sid in range(1, 400, 2):
+            c.send(headers(sid, req_fields(path="/slow")) + rst(sid))
+            # stop once the server speaks: frames sent to a closed socket
+            # draw a TCP reset, which may drop its GOAWAY unread
+            while seen is None and not c.closed and select.select([c.sock], [], [], 0)[0]:
+                f = c.read()
+                if f is None or f[0] == GOAWAY:
+                    seen = f or ()
+            if seen is not None or c.closed:
+                break
+        if seen:
+            code = struct.unpack(">I", seen[3][4:8])[0]
+        else:
+            code, _ = c.goaway()
+        eq(code, ENHANCE_YOUR_CALM, "GOAWAY after rapid resets")
         c.close()
         # the server is fine
-        c = Raw(g)
-        status, _, body = c.answer(c.get("/"))
+        c = Conn(g)
+        status, _, body = c.request(1, path="/")
         eq(status, 200, "a new connection is served")
         c.close()
 
 
 def test_body_that_never_ends():
-    need_h2()
     with h2c_gale(limits={"body_timeout": 1.0}) as g:
-        c = Raw(g)
-        sid = c.c.get_next_available_stream_id()
-        c.c.send_headers(sid, [(":method", "POST"), (":path", "/echo"), (":scheme", "http"),
-                               (":authority", "localhost")])
-        c.c.send_data(sid, b"partial")
-        c.send()
-        status, _, _ = c.answer(sid, timeout=15)
+        c = Conn(g)
+        c.send(headers(1, req_fields("POST", "/echo"), end_stream=False) +
+               data(1, b"partial", end=False))
+        status, _, _ = c.answer(1, "a body that never ends", timeout=15)
         eq(status, 408, "a body that never ends")
         c.close()
 
 
-def closed_by_server(sock, timeout=10):
-    """Read until the server closes; the GOAWAY error code seen, or -1 for none."""
-    from hyperframe.frame import Frame
-    sock.settimeout(timeout)
-    data = b""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            got = sock.recv(65536)
-        except (ConnectionResetError, BrokenPipeError):
-            got = b""
-        except socket.timeout:
-            fail("the server did not close the connection")
-        if not got:
-            break
-        data += got
-    else:
-        fail("the server did not close the connection")
-    code = -1
-    while len(data) >= 9:
-        frame, length = Frame.parse_frame_header(memoryview(data[:9]))
-        if len(data) < 9 + length:
-            break
-        if frame.type == 0x7:
-            code = int.from_bytes(data[9 + 4:9 + 8], "big")
-        data = data[9 + length:]
-    return code
-
-
 def test_window_that_never_opens():
-    need_h2()
     with h2c_gale(limits={"send_timeout": 1.0}) as g:
-        c = Raw(g, {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 0})
-        c.get("/greet/abc")
+        c = Conn(g, client_settings=[(S_INITIAL_WINDOW_SIZE, 0)])
+        c.send(headers(1, req_fields(path="/greet/abc")))
         t0 = time.monotonic()
-        code = closed_by_server(c.sock, 15)
-        check(code in (-1, 0), "closed with NO_ERROR: %r" % code)
+        code = c.closed_code(15)
+        check(code in (-1, NO_ERROR), "closed with NO_ERROR: %r" % code)
         check(time.monotonic() - t0 < 14, "closed by send_timeout")
         c.close()
-        c = Raw(g)
-        eq(c.request("GET", "/greet/abc")[0], 200, "the server goes on")
+        c = Conn(g)
+        eq(c.request(1, path="/greet/abc")[0], 200, "the server goes on")
         c.close()
 
 
 def test_continuation_flood():
-    need_h2()
-    from hyperframe.frame import ContinuationFrame, HeadersFrame
-    import hpack
     with h2c_gale() as g:
-        c = Raw(g)
-        enc = hpack.Encoder()
-        hf = HeadersFrame(1)
-        hf.data = enc.encode([(":method", "GET"), (":path", "/"), (":scheme", "http"),
-                              (":authority", "localhost")])
-        hf.flags.add("END_STREAM")
-        frames = [hf.serialize()]
-        for i in range(2000):
-            cf = ContinuationFrame(1)
-            cf.data = enc.encode([("x-flood-%d" % i, "v")])
-            frames.append(cf.serialize())
-        try:
-            c.sock.sendall(b"".join(frames))
-        except OSError:
-            pass  # closed already
-        code = closed_by_server(c.sock)
-        check(code != 0, "a CONTINUATION flood is an error, not a clean end: %r" % code)
+        c = Conn(g)
+        flood = [headers(1, end_headers=False)]
+        flood += [frame(CONTINUATION, 0, 1, block([("x-flood-%d" % i, "v")]))
+                  for i in range(2000)]
+        c.send(b"".join(flood))  # the server may have closed already
+        code = c.closed_code()
+        check(code != NO_ERROR, "a CONTINUATION flood is an error, not a clean end: %r" % code)
         c.close()
-        c = Raw(g)
-        eq(c.request("GET", "/greet/abc")[0], 200, "the server goes on")
+        c = Conn(g)
+        eq(c.request(1, path="/greet/abc")[0], 200, "the server goes on")
         c.close()
 
 
 def test_empty_data_and_settings_floods():
-    need_h2()
-    from hyperframe.frame import DataFrame, SettingsFrame
     with h2c_gale() as g:
-        c = Raw(g)
-        sid = c.c.get_next_available_stream_id()
-        c.c.send_headers(sid, [(":method", "POST"), (":path", "/echo"), (":scheme", "http"),
-                               (":authority", "localhost")])
-        c.send()
-        try:
-            c.sock.sendall(b"".join(DataFrame(sid).serialize() for _ in range(5000)))
-        except OSError:
-            pass
-        eq(closed_by_server(c.sock), 11, "empty DATA frames: ENHANCE_YOUR_CALM")
+        c = Conn(g)
+        c.send(headers(1, req_fields("POST", "/echo"), end_stream=False))
+        c.send(data(1, b"", end=False) * 5000)
+        eq(c.closed_code(), ENHANCE_YOUR_CALM, "empty DATA frames: ENHANCE_YOUR_CALM")
         c.close()
-        c = Raw(g)
-        sf = SettingsFrame(0)
-        sf.settings = {0x4 + 0x100 * i: 1 for i in range(1, 60)}  # unknown ids: many entries
-        try:
-            c.sock.sendall(sf.serialize())
-        except OSError:
-            pass
-        eq(closed_by_server(c.sock), 11, "a SETTINGS frame with too many entries")
+        c = Conn(g)
+        c.send(settings(*[(0x4 + 0x100 * i, 1) for i in range(1, 60)]))  # unknown ids: many
+        eq(c.closed_code(), ENHANCE_YOUR_CALM, "a SETTINGS frame with too many entries")
         c.close()
-        c = Raw(g)
-        eq(c.request("GET", "/greet/abc")[0], 200, "the server goes on")
+        c = Conn(g)
+        eq(c.request(1, path="/greet/abc")[0], 200, "the server goes on")
         c.close()
 
 
@@ -597,8 +421,6 @@ def test_goaway_on_stop_lets_streams_finish():
     """The stop's GOAWAY in two steps: 2^31-1 and a PING, then, once the PING
     is answered, the last stream taken; streams in flight finish."""
     need("curl")
-    import struct
-    from h2frames import ACK, GOAWAY, PING, Conn, headers, ping, req_fields
     with h2c_gale(grace_period=10) as g:
         # curl opens a new connection when told to; its stream in flight finishes
         p = subprocess.Popen(["curl", "-sS", "--max-time", "20", "--http2-prior-knowledge",

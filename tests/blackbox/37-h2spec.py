@@ -511,12 +511,18 @@ conn_error("6.9.1: the connection's window past 2^31-1: FLOW_CONTROL_ERROR",
 stream_error("6.9.1: a stream's window past 2^31-1: FLOW_CONTROL_ERROR", 1,
              window_update(1, 2 ** 31 - 1) + window_update(1, 2 ** 31 - 1), FLOW_CONTROL_ERROR,
              setup=half_closed)
-# RFC 9113 6.9.2 asks for a connection error; nghttp2 resets the stream
-stream_error("6.9.2: INITIAL_WINDOW_SIZE pushing an open stream's window past 2^31-1: "
-             "FLOW_CONTROL_ERROR", 1,
-             lambda c: (half_closed(c), window_update(1, 2 ** 31 - 1 - 65535) +
-                        settings((S_INITIAL_WINDOW_SIZE, 65536)))[1], FLOW_CONTROL_ERROR,
-             escalated=True)
+conn_error("6.9.2: INITIAL_WINDOW_SIZE pushing an open stream's window past 2^31-1: "
+           "FLOW_CONTROL_ERROR",
+           window_update(1, 2 ** 31 - 1 - 65535) + settings((S_INITIAL_WINDOW_SIZE, 65536)),
+           FLOW_CONTROL_ERROR, setup=half_closed)
+conn_error("6.9.2: the second of two INITIAL_WINDOW_SIZE entries pushes it past: "
+           "FLOW_CONTROL_ERROR",
+           window_update(1, 2 ** 31 - 1 - 65535 - 10) +
+           settings((S_INITIAL_WINDOW_SIZE, 65535 + 5), (S_INITIAL_WINDOW_SIZE, 65535 + 11)),
+           FLOW_CONTROL_ERROR, setup=half_closed)
+ignored("6.9.2: INITIAL_WINDOW_SIZE bringing an open stream's window to 2^31-1 exactly",
+        lambda c: (half_closed(c), window_update(1, 2 ** 31 - 1 - 65536) +
+                   settings((S_INITIAL_WINDOW_SIZE, 65536)))[1], sid=3)
 
 
 @case("6.9.2: INITIAL_WINDOW_SIZE of 0 holds DATA until a WINDOW_UPDATE")

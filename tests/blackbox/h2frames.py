@@ -1,12 +1,14 @@
-"""h2frames: a small HTTP/2 framer for the tests (37-h2spec, 38-h2-hardening,
-39-h2-websocket): frames written byte by byte, so that malformed ones can be
-sent, an HPACK encoder of literals, and a connection that reads frames and
-decodes just enough of an answer's head to find its :status."""
+"""h2frames: a small HTTP/2 framer for the tests (27-h2, 37-h2spec,
+38-h2-hardening, 39-h2-websocket, 47-h2-streams): frames written byte by
+byte, so that malformed ones can be sent, an HPACK encoder of literals, and
+a connection that reads frames and decodes just enough of an answer's head
+to find its :status (or all of it, by Debian's hpack, when asked)."""
 
 import os
 import socket
 import ssl
 import struct
+import sys
 import time
 
 from galetest import Fail, check, eq, fail
@@ -101,8 +103,12 @@ def headers(sid, fields=None, end_stream=True, end_headers=True, raw=None, flags
 class Conn:
     """One HTTP/2 connection to gale, after the SETTINGS exchange."""
 
-    def __init__(self, g, tls=False, preface=PREFACE, client_settings=(), handshake=True):
+    def __init__(self, g, tls=False, preface=PREFACE, client_settings=(), handshake=True,
+                 full_heads=False):
         self.g = g
+        # every field of the answers' heads, by Debian's hpack (python3-h2's);
+        # else only :status, by decode_block
+        self.hpack = full_decoder() if full_heads else None
         port = g.tls_port if tls else g.port
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         # a request after a WINDOW_UPDATE must not wait for the server's ACK
@@ -278,7 +284,7 @@ class Conn:
             if typ == RST_STREAM:
                 fail("%s: RST_STREAM %d" % (what, struct.unpack(">I", payload)[0]))
             if typ == HEADERS:
-                hdrs += decode_block(payload, flags)
+                hdrs += self.decode(payload, flags)
                 for n, v in hdrs:
                     if n == ":status":
                         status = int(v)
@@ -300,6 +306,81 @@ class Conn:
             self.sock.close()
         except OSError:
             pass
+
+    def decode(self, payload, flags):
+        """The fields of a head: all of them with full_heads, else :status."""
+        if self.hpack is None:
+            return decode_block(payload, flags)
+        if flags & PADDED:
+            payload = payload[1:len(payload) - payload[0]]
+        if flags & PRIO:
+            payload = payload[5:]
+        return self.hpack.decode(payload)
+
+    def request(self, sid, method="GET", path="/", extra=(), body=None, what=None):
+        """One request on stream sid, its body sent as the windows allow:
+        (status, headers, body) of its answer."""
+        self.send(headers(sid, req_fields(method, path, extra), end_stream=body is None))
+        if body is not None:
+            self.send_data(sid, body, end=True)
+        return self.answer(sid, what or "%s %s" % (method, path))
+
+    def answers(self, sids, what, timeout=5.0):
+        """{sid: (status, headers, body)} of the answers on several streams
+        at once, their frames interleaved."""
+        got = {sid: [None, [], b""] for sid in sids}
+        left = set(sids)
+        while left:
+            f = self.read(timeout)
+            if f is None:
+                fail("%s: closed before the answers on %r" % (what, sorted(left)))
+            typ, flags, sid, payload = f
+            if typ == GOAWAY:
+                fail("%s: GOAWAY %r" % (what, struct.unpack(">II", payload[:8])))
+            if sid not in left:
+                continue
+            if typ == RST_STREAM:
+                fail("%s: RST_STREAM %d" % (what, struct.unpack(">I", payload)[0]))
+            if typ == HEADERS:
+                got[sid][1] += self.decode(payload, flags)
+                got[sid][0] = int(dict(got[sid][1]).get(":status", 0)) or None
+            elif typ == DATA:
+                got[sid][2] += payload
+                if payload:
+                    self.send(window_update(0, len(payload)) + window_update(sid, len(payload)))
+            if flags & END_STREAM and typ in (HEADERS, DATA):
+                left.discard(sid)
+        return {sid: (v[0], dict(v[1]), v[2]) for sid, v in got.items()}
+
+    def closed_code(self, timeout=10.0):
+        """Frames read until the server closes: the error code of its last
+        GOAWAY, or -1 for none. Fails when it does not close in time."""
+        code = -1
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                fail("the server did not close the connection")
+            try:
+                f = self.read(left)
+            except Fail:
+                fail("the server did not close the connection")
+            if f is None:
+                return code
+            if f[0] == GOAWAY and len(f[3]) >= 8:
+                code = struct.unpack(">I", f[3][4:8])[0]
+
+
+def full_decoder():
+    """An HPACK decoder from Debian's python3-hpack (pyenv's python3 does not
+    see Debian's modules)."""
+    if "/usr/lib/python3/dist-packages" not in sys.path:
+        sys.path.append("/usr/lib/python3/dist-packages")
+    try:
+        import hpack
+    except ImportError:
+        fail("python3-hpack (python3-h2's) not installed")
+    return hpack.Decoder()
 
 
 # The server's answers are decoded just enough to find :status: gale's are

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""47-h2-streams: what each HTTP/2 stream is owed on its own, with raw frames
+(tests/blackbox/h2frames.py) against one gale on an h2c listener:
+
+- flow control in: DATA beyond the stream window gale advertised (its
+  initial_window, 1024 here) is a FLOW_CONTROL_ERROR for the connection;
+- timeouts per stream: a head that never completes is refused on its own
+  clock (RST_STREAM REFUSED_STREAM, a GOAWAY below it) while the stream
+  before it finishes, and CONTINUATIONs dripping in do not keep it alive; a
+  request whose body never comes is answered 408 while the next stream is
+  served;
+- priorities (RFC 9218): gale sends SETTINGS_NO_RFC7540_PRIORITIES = 1, and
+  with the connection's window the bottleneck, the stream of urgency 0 (by
+  its priority header, or a PRIORITY_UPDATE frame) is served before the one
+  of urgency 7 that asked first; a client that does not send the setting
+  keeps RFC 7540's priority frames (checked in 37-h2spec)."""
+
+import os
+import shutil
+import struct
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from galetest import Fail, Gale, check, eq, fail, free_port, make_conf, main  # noqa: E402
+
+from h2frames import *  # noqa: E402,F401,F403 - the framer, its constants and Conn
+
+PRIORITY_UPDATE = 0x10
+S_NO_RFC7540_PRIORITIES = 0x9
+BIG = 256 * 1024  # the static files whose DATA the priorities order
+
+
+def start():
+    www = tempfile.mkdtemp(prefix="gale-h2-streams-")
+    os.chmod(www, 0o755)  # the workers read the files as nobody
+    for name, byte in (("a.bin", b"a"), ("b.bin", b"b")):
+        path = os.path.join(www, name)
+        with open(path, "wb") as f:
+            f.write(byte * BIG)
+        os.chmod(path, 0o644)
+    port = free_port()
+    text = make_conf(port, workers=1, access_log="off",
+                     limits={"header_timeout": 1.0, "body_timeout": 1.0},
+                     extra='static = ( { prefix = "/static/"; path = "%s"; } );' % www)
+    entry = '  { address = "127.0.0.1"; port = %d; }' % port
+    check(entry in text, "make_conf changed its listen format")
+    text = text.replace(entry, '  { address = "127.0.0.1"; port = %d; http2 = { cleartext = '
+                        'true; initial_window = 1024; }; }' % port)
+    g = Gale(conf=text, port=port)
+    g.www = www
+    return g
+
+
+def rst_code(f):
+    return struct.unpack(">I", f[3])[0]
+
+
+def data_beyond_the_stream_window(g):
+    c = Conn(g)
+    eq(c.server_settings.get(S_INITIAL_WINDOW_SIZE), 1024, "the listener's initial window")
+    c.send(headers(1, req_fields("POST", "/echo"), end_stream=False) +
+           data(1, b"x" * 1100, end=False))  # 1100 > 1024, and nothing given back yet
+    c.expect_goaway(FLOW_CONTROL_ERROR, "DATA beyond the stream's window")
+    c.close()
+
+
+def data_within_the_windows(g):
+    """A body eight times the stream window, sent as the windows open."""
+    c = Conn(g)
+    c.send(headers(1, req_fields("POST", "/echo"), end_stream=False))
+    c.send_data(1, b"y" * 8192, end=True)
+    status, _, body = c.answer(1, "a body through a small window")
+    eq((status, body), (200, b"y" * 8192), "the body came back whole")
+    c.close()
+
+
+def head_that_never_completes(g):
+    """Stream 1 is in its handler; stream 3's header block stops halfway."""
+    c = Conn(g)
+    c.send(headers(1, req_fields(path="/slow?delay=1.5")))
+    hb = block(req_fields(path="/greet/late"))
+    c.send(headers(3, raw=hb[:8], end_headers=False))
+    seen, _ = c.frames_until(lambda f: False, 10)  # all of it, until gale closes
+    check(c.closed, "the connection ends once stream 1 is over")
+    resets = [(f[2], rst_code(f)) for f in seen if f[0] == RST_STREAM]
+    eq(resets, [(3, REFUSED_STREAM)], "the head that never came whole: REFUSED_STREAM")
+    goaways = [struct.unpack(">II", f[3][:8]) for f in seen if f[0] == GOAWAY]
+    eq(goaways, [(1, NO_ERROR)], "a GOAWAY below it, with NO_ERROR")
+    body = b"".join(f[3] for f in seen if f[0] == DATA and f[2] == 1)
+    ended = [f for f in seen if f[2] == 1 and f[1] & END_STREAM and f[0] in (DATA, HEADERS)]
+    eq((body, len(ended)), (b"slow", 1), "stream 1 finished all the same")
+    c.close()
+
+
+def continuations_dripping(g):
+    """CONTINUATIONs every 0.3 s do not keep a head alive past header_timeout (1 s)."""
+    c = Conn(g)
+    hb = block(req_fields(path="/greet/drip", extra=[("x-%d" % i, "v") for i in range(12)]))
+    c.send(headers(1, raw=hb[:4], end_headers=False))
+    start, pos = time.monotonic(), 4
+    while pos + 4 < len(hb) and not c.closed:
+        c.send(frame(CONTINUATION, 0, 1, hb[pos:pos + 4]))
+        pos += 4
+        try:
+            f = c.read(0.3)
+        except Fail:
+            continue
+        if f and f[0] == RST_STREAM:
+            eq((f[2], rst_code(f)), (1, REFUSED_STREAM), "the dripping head refused")
+            return c.close()
+        if f and f[0] == GOAWAY:
+            continue
+    fail("the head was not refused while its CONTINUATIONs dripped in (%.1f s)"
+         % (time.monotonic() - start))
+
+
+def body_that_never_comes(g):
+    c = Conn(g)
+    c.send(headers(1, req_fields("POST", "/echo"), end_stream=False))
+    status, _, _ = c.answer(1, "a body that never comes", timeout=10)
+    eq(status, 408, "a body that never comes")
+    c.served(3, "the next stream after the 408")
+    c.close()
+
+
+def urgency_first(g, signal):
+    """Streams 1 and 3 ask for two big files at urgency 7, and stream 3 is
+    then made urgency 0 by `signal`; the connection's window (65535) holds
+    both back, and opens 16 KiB at a time: stream 3's DATA comes first
+    though it asked last. (A client that does not send
+    SETTINGS_NO_RFC7540_PRIORITIES = 1 keeps RFC 7540's priorities.)"""
+    c = Conn(g, client_settings=[(S_INITIAL_WINDOW_SIZE, 2 ** 31 - 1),
+                                 (S_NO_RFC7540_PRIORITIES, 1)])
+    eq(c.server_settings.get(S_NO_RFC7540_PRIORITIES), 1, "SETTINGS_NO_RFC7540_PRIORITIES")
+    c.send(headers(1, req_fields(path="/static/a.bin", extra=[("priority", "u=7")])))
+    # the first stream takes the connection's window (64 KiB): then both wait
+    got, bodies = {1: 0, 3: 0}, {1: b"", 3: b""}
+    while got[1] < 65535:
+        f = c.read()
+        check(f is not None, "closed during stream 1's first DATA")
+        if f[0] == DATA:
+            got[f[2]] += len(f[3])
+            bodies[f[2]] += f[3]
+    if signal == "header":
+        c.send(headers(3, req_fields(path="/static/b.bin", extra=[("priority", "u=0")])))
+    else:
+        c.send(headers(3, req_fields(path="/static/b.bin", extra=[("priority", "u=7")])) +
+               frame(PRIORITY_UPDATE, 0, 0, struct.pack(">I", 3) + b"u=0"))
+    c.alive("both streams asked")  # both requests are in before the window opens
+    order = []
+    while got[3] < BIG:
+        c.send(window_update(0, 16384))
+        seen, f = c.frames_until(lambda f: f[0] == DATA)
+        check(f is not None, "closed while the window opened")
+        got[f[2]] += len(f[3])
+        bodies[f[2]] += f[3]
+        order.append(f[2])
+    check(got[1] < BIG, "the u=0 stream was served whole before the u=7 one: %r" % got)
+    eq(set(order), {3}, "only the u=0 stream's DATA while both were ready")
+    # the files' bytes, cut into DATA frames (a file above 64 KiB is not read
+    # into memory over a plain listener)
+    check(bodies[3] == b"b" * BIG and bodies[1] == b"a" * len(bodies[1]),
+          "the files' bytes came whole: %r" % ({k: v[:40] for k, v in bodies.items()},))
+    c.close()
+
+
+def test_streams():
+    g = start()
+    failed = []
+    cases = [("DATA beyond the stream's window", data_beyond_the_stream_window),
+             ("a body within the windows", data_within_the_windows),
+             ("a head that never completes", head_that_never_completes),
+             ("CONTINUATIONs dripping", continuations_dripping),
+             ("a body that never comes", body_that_never_comes),
+             ("urgency by the priority header", lambda g: urgency_first(g, "header")),
+             ("urgency by PRIORITY_UPDATE", lambda g: urgency_first(g, "frame"))]
+    only = os.environ.get("H2_ONLY", "")
+    try:
+        with g:
+            for name, fn in cases:
+                if only not in name:
+                    continue
+                try:
+                    fn(g)
+                except Fail as e:
+                    failed.append("%s: %s" % (name, e))
+                except Exception as e:  # noqa: BLE001 - a case's bug is its failure
+                    failed.append("%s: %r" % (name, e))
+            check(g.running(), "gale still runs")
+    finally:
+        shutil.rmtree(g.www, ignore_errors=True)
+    check(not failed, "%d cases failed:\n  %s" % (len(failed), "\n  ".join(failed)))
+
+
+if __name__ == "__main__":
+    main()
