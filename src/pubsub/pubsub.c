@@ -269,13 +269,14 @@ static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len
 
 static int pubsub_recover(gale_subscription *s, uint64_t epoch, uint64_t offset);
 
-/* Offsets of a channel only grow by one: a jump says that the master
- * dropped messages for this worker (it fell behind, master.c). Positioned
+/* Offsets of a channel only grow by one: a jump says that messages for
+ * this worker were dropped (it fell behind: the master's queue for it was
+ * full, master.c, or Redis cut its subscribed connection). Positioned
  * subscriptions ask the history for what they missed (the message that
  * showed the gap is in the answer); plain ones cannot, and the log says so. */
 static void pubsub_gap(struct pubsub_channel *ch, uint64_t epoch, uint64_t offset)
 {
-    int gap = P.backend == PUBSUB_LOCAL && ch->top && epoch == ch->epoch && offset > ch->top + 1;
+    int gap = ch->top && epoch == ch->epoch && offset > ch->top + 1;
     uint64_t missed = gap ? offset - ch->top - 1 : 0;
     if (epoch != ch->epoch || offset > ch->top) {
         ch->epoch = epoch;
@@ -846,6 +847,11 @@ static void pubsub_lagged(const unsigned char *p, size_t len)
     log_warn("pubsub: the master dropped %llu messages for this worker (it fell behind): "
              "subscriptions with a position recover them from the history, plain ones lost them",
              (unsigned long long)dropped);
+    pubsub_resync();
+}
+
+void pubsub_resync(void)
+{
     for (size_t i = 0; i < P.nbuckets; i++)
         for (struct pubsub_channel *ch = P.buckets[i]; ch; ch = ch->next)
             for (gale_subscription *s = ch->head; s; s = s->next)

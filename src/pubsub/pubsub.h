@@ -102,6 +102,12 @@ struct config_redis;
 void pubsub_deliver(const char *channel, size_t chlen, const char *msg, size_t len, uint64_t epoch,
                     uint64_t offset);
 
+/* Messages for this worker may have been lost (the master dropped some, or
+ * the subscribed Redis connection was cut): every subscription with a
+ * position asks the history for what it missed (nothing, when it missed
+ * nothing). */
+void pubsub_resync(void);
+
 int pubsub_redis_init(struct event_base *base, const struct config_redis *cfg);
 int pubsub_redis_publish(const char *channel, const void *msg, size_t len, gale_published_fn fn,
                          void *arg);

@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""48-redis-scripts-lag: the Redis backend's scripts and a worker that falls behind.
+
+gale runs its Redis scripts (history, presence) by EVALSHA, sending a
+script's text again only when Redis lost it (SCRIPT FLUSH, a restart). A
+worker that falls behind the messages (here: stopped with SIGSTOP while
+another instance publishes) has its subscribed connection cut by Redis
+(client-output-buffer-limit pubsub); when it reads again its subscribers
+with a position recover what they missed through the history, or get the
+clear "lost" event when it fell out of the history.
+
+The chantest module (tests/modules/chantest.c) publishes with
+gale_publish_then (POST /pub) and streams Server-Sent Events (GET
+/events); the SSE client is 32-channels' raw-socket EventSource.
+"""
+
+import http.client
+import os
+import signal
+import socket
+import urllib.parse
+
+import galetest
+from galetest import Gale, check, eq, module_path, wait_for
+
+channels = galetest.load_test("32-channels")
+redis_history = galetest.load_test("45-redis-history")
+
+HISTORY = ('history = ( { channel = "lag-kept*"; size = 2000; },'
+           ' { channel = "lag-short*"; size = 20; }, { channel = "flush*"; size = 100; } );')
+
+
+def start(redis, workers=1):
+    extra = 'pubsub = { backend = "redis"; redis = { port = %d; }; %s };' % (redis.port, HISTORY)
+    return Gale(workers=workers, module=module_path("chantest"), routes=channels.ROUTES,
+                extra=extra)
+
+
+def command(port, *args):
+    """One Redis command over RESP; the whole reply's text (bulk strings read in full)."""
+    out = "*%d\r\n" % len(args) + "".join("$%d\r\n%s\r\n" % (len(a), a) for a in args)
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(out.encode())
+        f = s.makefile("rb")
+        line = f.readline().decode()
+        if line.startswith("$") and int(line[1:]) >= 0:
+            return f.read(int(line[1:]) + 2).decode()[:-2]
+        return line.strip()
+
+
+def commandstats(port):
+    """{command: calls} from INFO commandstats."""
+    calls = {}
+    for line in command(port, "INFO", "commandstats").splitlines():
+        if line.startswith("cmdstat_"):
+            name, _, rest = line[len("cmdstat_"):].partition(":")
+            calls[name] = int(rest.split(",")[0].split("=")[1])
+    return calls
+
+
+class Publisher:
+    """Publishes on one keep-alive connection, each answered once sequenced."""
+
+    def __init__(self, port):
+        self.c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+
+    def pub(self, channel, body):
+        self.c.request("POST", "/pub?channel=" + urllib.parse.quote(channel), body=body.encode())
+        r = self.c.getresponse()
+        text = r.read()
+        eq(r.status, 200, "publish status (%r)" % text)
+        _, epoch, offset = text.split()
+        return int(epoch), int(offset)
+
+    def close(self):
+        self.c.close()
+
+
+def test_scripts_run_by_sha_and_survive_script_flush():
+    redis = redis_history.redis_server()
+    try:
+        with start(redis, workers=2) as g:
+            reader = channels.SSE(g.port, "flush")
+            check(reader.wait(lambda s: s.last_id), "SSE started (%r)" % reader.error)
+            eq(command(redis.port, "CONFIG", "RESETSTAT"), "+OK", "CONFIG RESETSTAT")
+            p = Publisher(g.port)
+            got = [p.pub("flush", "a%d" % i) for i in range(10)]
+            eq(command(redis.port, "SCRIPT", "FLUSH"), "+OK", "SCRIPT FLUSH")
+            got += [p.pub("flush", "b%d" % i) for i in range(10)]
+            p.close()
+            eq([o for _, o in got], list(range(1, 21)), "every publish sequenced, in order")
+            events = reader.wait_events(20)
+            eq(channels.datas(events), ["a%d" % i for i in range(10)] + ["b%d" % i for i in range(10)],
+               "each message once, in order, across the flush")
+            reader.stop()
+            calls = commandstats(redis.port)
+            check(calls.get("evalsha", 0) >= 20, "scripts run by EVALSHA: %r" % calls)
+            # the text goes again only after NOSCRIPT: once per connection, script and flush
+            check(calls.get("eval", 0) <= 8, "few EVAL (after NOSCRIPT only): %r" % calls)
+            check("NOSCRIPT" not in g.log(), "NOSCRIPT is handled, not logged")
+    finally:
+        redis.close()
+
+
+def test_restarted_redis_gets_the_scripts_again():
+    redis = redis_history.redis_server()
+    try:
+        with start(redis) as g:
+            e, o = channels.publish(g.port, "flush", "before")
+            eq(o, 1, "first offset")
+            redis.close()
+            redis.__init__()  # a new server (new port): its cache has no script
+            # the config names the old port: point gale at the new one by reload
+            g.write_conf(extra='pubsub = { backend = "redis"; redis = { port = %d; }; %s };'
+                         % (redis.port, HISTORY))
+            old = g.workers()
+            g.signal(signal.SIGHUP)
+            g.wait_workers(1, timeout=15, without=old)
+
+            def works():
+                try:
+                    return channels.publish(g.port, "flush", "after")
+                except Exception:  # noqa: BLE001 - Redis not reached yet
+                    return None
+            pos = wait_for(works, 10, step=0.2)
+            check(pos, "publishing works on the new server; log:\n%s" % g.log_tail())
+            check(pos[0] != e, "the new server's history has a new epoch")
+            eq(pos[1], 1, "offsets start again")
+    finally:
+        redis.close()
+
+
+def test_a_stopped_worker_recovers_through_history():
+    N = 300
+    redis = redis_history.redis_server()
+    try:
+        with start(redis) as a, start(redis) as b:
+            # a subscriber that does not read is cut once 64 KiB wait for it
+            eq(command(redis.port, "CONFIG", "SET", "client-output-buffer-limit", "pubsub 64kb 0 0"),
+               "+OK", "CONFIG SET")
+            kept = channels.SSE(a.port, "lag-kept")
+            short = channels.SSE(a.port, "lag-short")
+            for r in (kept, short):
+                check(r.wait(lambda s: s.last_id), "SSE started (%r)" % r.error)
+            worker = a.workers()[0]
+            p = Publisher(b.port)
+            body = "x" * 40000
+            os.kill(worker, signal.SIGSTOP)
+            try:
+                # 12 MB: more than the socket buffers (up to 4 MB sent, a
+                # stopped reader's window) and Redis' limit hold
+                for i in range(N):
+                    p.pub("lag-kept", "%d %s" % (i, body))
+                    if i % 3 == 0:
+                        p.pub("lag-short", "%d" % i)
+            finally:
+                os.kill(worker, signal.SIGCONT)
+            check(wait_for(lambda: "subscription restored" in a.log(), 10),
+                  "Redis cut the stopped worker's subscription; log:\n%s" % a.log_tail())
+            events = kept.wait_events(N, timeout=20)
+            eq([d.split()[0] for d in channels.datas(events)], [str(i) for i in range(N)],
+               "every message once, in order, after the worker read again")
+            ids = channels.ids(events)
+            eq([int(i.split(":")[1]) for i in ids], list(range(1, N + 1)), "offsets without a gap")
+            # the short history kept 20 of 100: the subscriber is told, then goes on
+            check(short.wait(lambda s: any(e[1] == "lost" for e in s.events)),
+                  "a 'lost' event where the history could not recover: %r" % short.events[-3:])
+            e, o = p.pub("lag-short", "live")
+            check(short.wait(lambda s: s.events and s.events[-1][2] == "live"),
+                  "then the live ones: %r" % short.events[-3:])
+            offs = [int(i.split(":")[1]) for i in channels.ids(short.events)]
+            eq(offs, sorted(set(offs)), "no repeat, in order")
+            p.close()
+            kept.stop()
+            short.stop()
+    finally:
+        redis.close()
+
+
+if __name__ == "__main__":
+    galetest.main()
