@@ -592,10 +592,13 @@ void pubsub_history_item_at(uint32_t token, uint64_t epoch, uint64_t offset, con
     struct pubsub_channel *ch = s->ch;
     ch->delivering++;
     s->recovering = 0; /* for pubsub_deliver_one */
-    if (s->hfn)
+    if (s->hfn) {
         s->hfn(s->arg, ch->name, 0, msg, len, epoch, offset);
-    else
+        s->epoch = epoch; /* where the next page starts */
+        s->last = offset;
+    } else {
         pubsub_deliver_one(s, msg, len, epoch, offset);
+    }
     s->recovering = 1;
     if (--ch->delivering == 0)
         pubsub_sweep(ch);
@@ -646,6 +649,13 @@ void pubsub_history_end_at(uint32_t token, uint32_t status, uint64_t epoch, uint
     gale_subscription *s = pubsub_recovering(token);
     if (!s)
         return;
+    /* a page of a long history: the next one from the last item (whatever
+     * was sequenced meanwhile is in the history, or reported lost) */
+    if (status == 2 && !s->dead) {
+        if (pubsub_ask_history(s->ch, s->epoch, s->last, token) == 0)
+            return;
+        status = 1;
+    }
     gale_subscription **pp = &P.recovering;
     while (*pp != s)
         pp = &(*pp)->rnext;

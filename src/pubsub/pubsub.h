@@ -20,7 +20,8 @@
  *   IPC_SEQUENCED     u32 token, u64 epoch, u64 offset
  *   IPC_HISTORY       u32 token, u64 epoch, u64 since, u8 channel length, channel
  *   IPC_HISTORY_ITEM  u32 token, u64 epoch, u64 offset, message
- *   IPC_HISTORY_END   u32 token, u32 status (0 complete, 1 lost), u64 epoch, u64 top
+ *   IPC_HISTORY_END   u32 token, u32 status (0 complete, 1 lost, 2 more: ask again,
+ *                     same token, since the last item), u64 epoch, u64 top
  *   IPC_LAGGED        u64 messages dropped (sent before any later message)
  */
 #ifndef GALE_PUBSUB_H
