@@ -220,7 +220,7 @@ static int read_get(gale_request *r)
     }
     gale_request_cleanup(r, reading_gone, rd);
     /* ?stall=MS: the worker does not read for a while, as a busy one, so
-     * that the master's answer must wait in its queue (52-big-history) */
+     * that the master's answer must wait in its queue (48-channel-limits) */
     const char *stall = gale_request_query(r, "stall");
     if (stall)
         usleep((useconds_t)strtoul(stall, NULL, 10) * 1000);
