@@ -71,8 +71,11 @@ def visitors(one, two, modes, reloads):
 
 
 def room(mode):
-    chat.browser()
-    redis = pubsub.Redis()
+    try:
+        chat.browser()
+        redis = pubsub.Redis()
+    except galetest.Skip as e:  # scripts/lib/common.sh installs them: missing is a failure
+        fail(str(e))
     try:
         conf = '{ backend = "redis"; redis = { port = %d; prefix = "chat-test:"; }; %s }' % (
             redis.port, chat.HISTORY)
