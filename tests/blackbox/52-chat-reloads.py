@@ -8,9 +8,11 @@ instance and B on the other, answer each other in turn while the instances
 are reloaded (SIGHUP, alternately; RELOADS in all, a third with each
 transport, to stay within a minute on a loaded machine): every
 message must show once in each page, in the order posted (each answers the
-one before), by WebSocket, Server-Sent Events and long polling.
+one before), by WebSocket, Server-Sent Events and long polling. A message
+a client sent on a WebSocket just as the drain closed it still arrives.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -18,10 +20,11 @@ import tempfile
 import threading
 
 import galetest
-from galetest import check, fail, wait_for
+from galetest import check, eq, fail, wait_for
 
 chat = galetest.load_test("18-chat")
 pubsub = galetest.load_test("17-pubsub")
+websocket = galetest.load_test("16-websocket")
 
 RELOADS = 21  # in all, a third for each transport
 
@@ -95,6 +98,32 @@ def test_server_sent_events_through_reloads():
 
 def test_long_polling_through_reloads():
     room("poll")
+
+
+def test_a_message_sent_as_the_drain_closes_the_socket_is_kept():
+    """The client sent its message before it saw the server's 1001 (here:
+    after reading it, before answering): the draining worker still takes
+    it, so the line typed during a reload is not lost."""
+    with chat.chat() as g:
+        ws = websocket.RawWS(g, "/chatsocket?visitor=%s&name=late" % ("ab" * 16)).check_upgraded()
+        old = g.workers()
+        g.signal(signal.SIGHUP)
+        while True:
+            f = ws.read_frame(timeout=15)
+            check(f is not None, "the drain sends a close frame")
+            if f.op == 8:  # close
+                break
+        eq(f.close_code(), 1001, "going away")
+        ws.send(websocket.frame(1, json.dumps({"body": "typed during the reload",
+                                              "name": "late"}).encode()))
+        ws.send(websocket.close_frame(1001))
+        ws.close()
+        g.wait_workers(2, timeout=15, without=old)
+        # the room's first message: an empty room would hold the poll
+        status, _, body = galetest.request(g.port, "GET", "/", timeout=10)
+        eq(status, 200, "the page")
+        check(b"typed during the reload" in body,
+              "the message reached the room; log:\n%s" % g.log_tail())
 
 
 if __name__ == "__main__":
