@@ -71,7 +71,9 @@ async function shows(page, text, what) {
         await page.waitForFunction((text) => [...document.querySelectorAll('#inbox span.body')]
             .some((b) => b.textContent === text), text);
     } catch (e) {
-        throw new Error(what + ' does not show "' + text + '" (' + e.message.split('\n')[0] + ')');
+        const status = await page.evaluate(() => document.getElementById('status').textContent);
+        throw new Error(what + ' does not show "' + text + '" (' + e.message.split('\n')[0] +
+                        '; the page says "' + status + '")');
     }
 }
 
