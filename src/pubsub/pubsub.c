@@ -269,13 +269,14 @@ static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len
 
 static int pubsub_recover(gale_subscription *s, uint64_t epoch, uint64_t offset);
 
-/* Offsets of a channel only grow by one: a jump says that the master
- * dropped messages for this worker (it fell behind, master.c). Positioned
+/* Offsets of a channel only grow by one: a jump says that messages for
+ * this worker were dropped (it fell behind: the master's queue for it was
+ * full, master.c, or Redis cut its subscribed connection). Positioned
  * subscriptions ask the history for what they missed (the message that
  * showed the gap is in the answer); plain ones cannot, and the log says so. */
 static void pubsub_gap(struct pubsub_channel *ch, uint64_t epoch, uint64_t offset)
 {
-    int gap = P.backend == PUBSUB_LOCAL && ch->top && epoch == ch->epoch && offset > ch->top + 1;
+    int gap = ch->top && epoch == ch->epoch && offset > ch->top + 1;
     uint64_t missed = gap ? offset - ch->top - 1 : 0;
     if (epoch != ch->epoch || offset > ch->top) {
         ch->epoch = epoch;
@@ -591,10 +592,13 @@ void pubsub_history_item_at(uint32_t token, uint64_t epoch, uint64_t offset, con
     struct pubsub_channel *ch = s->ch;
     ch->delivering++;
     s->recovering = 0; /* for pubsub_deliver_one */
-    if (s->hfn)
+    if (s->hfn) {
         s->hfn(s->arg, ch->name, 0, msg, len, epoch, offset);
-    else
+        s->epoch = epoch; /* where the next page starts */
+        s->last = offset;
+    } else {
         pubsub_deliver_one(s, msg, len, epoch, offset);
+    }
     s->recovering = 1;
     if (--ch->delivering == 0)
         pubsub_sweep(ch);
@@ -645,6 +649,13 @@ void pubsub_history_end_at(uint32_t token, uint32_t status, uint64_t epoch, uint
     gale_subscription *s = pubsub_recovering(token);
     if (!s)
         return;
+    /* a page of a long history: the next one from the last item (whatever
+     * was sequenced meanwhile is in the history, or reported lost) */
+    if (status == 2 && !s->dead) {
+        if (pubsub_ask_history(s->ch, s->epoch, s->last, token) == 0)
+            return;
+        status = 1;
+    }
     gale_subscription **pp = &P.recovering;
     while (*pp != s)
         pp = &(*pp)->rnext;
@@ -846,6 +857,11 @@ static void pubsub_lagged(const unsigned char *p, size_t len)
     log_warn("pubsub: the master dropped %llu messages for this worker (it fell behind): "
              "subscriptions with a position recover them from the history, plain ones lost them",
              (unsigned long long)dropped);
+    pubsub_resync();
+}
+
+void pubsub_resync(void)
+{
     for (size_t i = 0; i < P.nbuckets; i++)
         for (struct pubsub_channel *ch = P.buckets[i]; ch; ch = ch->next)
             for (gale_subscription *s = ch->head; s; s = s->next)

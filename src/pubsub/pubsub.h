@@ -20,7 +20,8 @@
  *   IPC_SEQUENCED     u32 token, u64 epoch, u64 offset
  *   IPC_HISTORY       u32 token, u64 epoch, u64 since, u8 channel length, channel
  *   IPC_HISTORY_ITEM  u32 token, u64 epoch, u64 offset, message
- *   IPC_HISTORY_END   u32 token, u32 status (0 complete, 1 lost), u64 epoch, u64 top
+ *   IPC_HISTORY_END   u32 token, u32 status (0 complete, 1 lost, 2 more: ask again,
+ *                     same token, since the last item), u64 epoch, u64 top
  *   IPC_LAGGED        u64 messages dropped (sent before any later message)
  */
 #ifndef GALE_PUBSUB_H
@@ -101,6 +102,12 @@ struct config_redis;
 /* A message came from the sequencer: call the channel's subscribers. */
 void pubsub_deliver(const char *channel, size_t chlen, const char *msg, size_t len, uint64_t epoch,
                     uint64_t offset);
+
+/* Messages for this worker may have been lost (the master dropped some, or
+ * the subscribed Redis connection was cut): every subscription with a
+ * position asks the history for what it missed (nothing, when it missed
+ * nothing). */
+void pubsub_resync(void);
 
 int pubsub_redis_init(struct event_base *base, const struct config_redis *cfg);
 int pubsub_redis_publish(const char *channel, const void *msg, size_t len, gale_published_fn fn,

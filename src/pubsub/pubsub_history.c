@@ -9,6 +9,7 @@
 #include "pubsub/pubsub_history.h"
 
 #include <fnmatch.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -209,14 +210,26 @@ struct pubsub_history_reply {
     uint32_t token;
     pubsub_send_fn to;
     void *to_arg;
-    int failed; /* an item could not be queued: the rest is not sent */
+    size_t budget; /* bytes of messages this answer may carry */
+    int failed;    /* an item could not be queued: the rest is not sent */
+    int more;      /* the budget is spent: the worker asks for the rest */
 };
+
+/* A page of history: at most this share of the worker's queue, so that a
+ * long history reaches it piece by piece (each page asked once the one
+ * before arrived) instead of overflowing its queue and being lost. */
+#define PUBSUB_HISTORY_PAGE_SHARE 4
 
 static void pubsub_history_item(void *arg, uint64_t offset, const void *msg, size_t len)
 {
     struct pubsub_history_reply *rp = arg;
-    if (rp->failed)
+    if (rp->failed || rp->more)
         return;
+    if (len > rp->budget) { /* not the first of its page: the next page has it */
+        rp->more = 1;
+        return;
+    }
+    rp->budget -= len;
     unsigned char head[20];
     uint64_t epoch = pubsub_history_epoch();
     memcpy(head, &rp->token, 4);
@@ -233,6 +246,11 @@ int pubsub_master_history(const struct pubsub_settings *ps, const void *payload,
     if (len < 21 || p[20] == 0 || p[20] > PUBSUB_MAX_CHANNEL || len != 21 + (size_t)p[20])
         return -1;
     struct pubsub_history_reply rp = {.to = to, .to_arg = to_arg};
+    /* the first message always fits: it is at most PUBSUB_MAX_MESSAGE, the
+     * queue's limit at least 64 KiB */
+    rp.budget = ps ? ps->relay_queue_size / PUBSUB_HISTORY_PAGE_SHARE : SIZE_MAX;
+    if (rp.budget < PUBSUB_MAX_MESSAGE)
+        rp.budget = PUBSUB_MAX_MESSAGE;
     uint64_t epoch, since, top;
     memcpy(&rp.token, p, 4);
     memcpy(&epoch, p + 4, 8);
@@ -244,7 +262,7 @@ int pubsub_master_history(const struct pubsub_settings *ps, const void *payload,
     unsigned char end[24];
     /* a history the worker could not take in full is a loss, said as such
      * (it goes on from top, and its subscriber knows that it missed some) */
-    uint32_t status = rc < 0 || rp.failed;
+    uint32_t status = rc < 0 || rp.failed ? 1 : rp.more ? 2 : 0;
     uint64_t cur = pubsub_history_epoch();
     memcpy(end, &rp.token, 4);
     memcpy(end + 4, &status, 4);

@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "pubsub/pubsub.h"
+#include "store/redis_script.h"
 
 /* KEYS: the set, the info hash, the channels. ARGV: member, info, the
  * presence stream, the channel. Returns 1 when the member is new. */
@@ -77,6 +78,14 @@ static const char pubsub_presence_redis_get_lua[] =
     "end\n"
     "return out\n";
 
+/* Run by EVALSHA: the texts above cross the network once per server. */
+static struct redis_script pubsub_presence_redis_join_script =
+    REDIS_SCRIPT(pubsub_presence_redis_join_lua);
+static struct redis_script pubsub_presence_redis_sweep_script =
+    REDIS_SCRIPT(pubsub_presence_redis_sweep_lua);
+static struct redis_script pubsub_presence_redis_get_script =
+    REDIS_SCRIPT(pubsub_presence_redis_get_lua);
+
 static struct {
     const struct config_redis *cfg;
     double timeout;
@@ -118,10 +127,7 @@ static int pubsub_presence_redis_send(gale_presence *h)
     memcpy(stream, PR.cfg->prefix, plen);
     stream[plen] = '\0'; /* the presence stream: PREFIX NUL channel */
     memcpy(stream + plen + 1, channel, chlen);
-    const char *argv[] = {"EVAL",
-                          pubsub_presence_redis_join_lua,
-                          "3",
-                          pubsub_presence_redis_key(z, sizeof(z), "presence:", channel),
+    const char *argv[] = {pubsub_presence_redis_key(z, sizeof(z), "presence:", channel),
                           pubsub_presence_redis_key(hk, sizeof(hk), "presence-info:", channel),
                           pubsub_presence_redis_key(set, sizeof(set), "presence-channels", ""),
                           pubsub_presence_member(h),
@@ -131,11 +137,9 @@ static int pubsub_presence_redis_send(gale_presence *h)
     size_t lens[ARRAY_SIZE(argv)];
     for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
         lens[i] = strlen(argv[i]);
-    lens[8] = plen + 1 + chlen;
-    return redisAsyncCommandArgv(ac, pubsub_presence_redis_logged, "join", (int)ARRAY_SIZE(argv),
-                                 argv, lens) == REDIS_OK
-               ? 0
-               : -1;
+    lens[5] = plen + 1 + chlen;
+    return redis_script_run(ac, &pubsub_presence_redis_join_script, 3, (int)ARRAY_SIZE(argv), argv,
+                            lens, pubsub_presence_redis_logged, "join");
 }
 
 int pubsub_presence_redis_join(gale_presence *h)
@@ -170,19 +174,14 @@ static void pubsub_presence_redis_sweep(void)
     memcpy(stream, PR.cfg->prefix, plen);
     stream[plen] = '\0';
     snprintf(timeout, sizeof(timeout), "%.3f", PR.timeout);
-    const char *argv[] = {"EVAL",
-                          pubsub_presence_redis_sweep_lua,
-                          "1",
-                          pubsub_presence_redis_key(set, sizeof(set), "presence-channels", ""),
-                          PR.cfg->prefix,
-                          timeout,
-                          stream};
+    const char *argv[] = {pubsub_presence_redis_key(set, sizeof(set), "presence-channels", ""),
+                          PR.cfg->prefix, timeout, stream};
     size_t lens[ARRAY_SIZE(argv)];
     for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
         lens[i] = strlen(argv[i]);
-    lens[6] = plen + 1;
-    redisAsyncCommandArgv(ac, pubsub_presence_redis_logged, "sweep", (int)ARRAY_SIZE(argv), argv,
-                          lens);
+    lens[3] = plen + 1;
+    redis_script_run(ac, &pubsub_presence_redis_sweep_script, 1, (int)ARRAY_SIZE(argv), argv, lens,
+                     pubsub_presence_redis_logged, "sweep");
 }
 
 static void pubsub_presence_redis_beat(evutil_socket_t fd, short what, void *arg)
@@ -237,17 +236,14 @@ int pubsub_presence_redis_get(const char *channel, gale_presence_fn fn, void *ar
     snprintf(a->channel, sizeof(a->channel), "%s", channel);
     char z[512], hk[512], timeout[32];
     snprintf(timeout, sizeof(timeout), "%.3f", PR.timeout);
-    const char *argv[] = {"EVAL",
-                          pubsub_presence_redis_get_lua,
-                          "2",
-                          pubsub_presence_redis_key(z, sizeof(z), "presence:", channel),
+    const char *argv[] = {pubsub_presence_redis_key(z, sizeof(z), "presence:", channel),
                           pubsub_presence_redis_key(hk, sizeof(hk), "presence-info:", channel),
                           timeout};
     size_t lens[ARRAY_SIZE(argv)];
     for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
         lens[i] = strlen(argv[i]);
-    if (redisAsyncCommandArgv(ac, pubsub_presence_redis_on_list, a, (int)ARRAY_SIZE(argv), argv,
-                              lens) == REDIS_OK)
+    if (redis_script_run(ac, &pubsub_presence_redis_get_script, 2, (int)ARRAY_SIZE(argv), argv,
+                         lens, pubsub_presence_redis_on_list, a) == 0)
         return 0;
     free(a);
     return -1;

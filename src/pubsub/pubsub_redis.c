@@ -9,6 +9,13 @@
  * messages published meanwhile fail (gale_publish returns -1) and messages
  * published elsewhere meanwhile are lost to this worker, as with Redis
  * pub/sub itself.
+ *
+ * A worker that falls behind (stopped, or too slow) has its subscribed
+ * connection cut by Redis once the connection's output buffer passes
+ * client-output-buffer-limit pubsub. Each subscription that follows again
+ * after the first is a sign of that: subscriptions with a position then
+ * recover what they missed from the history (pubsub_resync), asked after
+ * the subscription is in place so that nothing falls between the two.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +35,7 @@ static struct {
     const struct config_redis *cfg;
     size_t prefix_len;
     struct redis_link pub, sub; /* a subscribed connection can only subscribe */
+    unsigned long subscribed;   /* PSUBSCRIBE confirmations: a connection each */
 } R;
 
 /* ---- subscribing ---- */
@@ -54,11 +62,27 @@ static int pubsub_redis_position(const char **text, size_t *len, uint64_t *epoch
     return 0;
 }
 
+/* The subscription is in place again on a new connection: what was
+ * published since the old one went is lost to this worker, unless the
+ * history has it. */
+static void pubsub_redis_subscribed(const redisReply *reply)
+{
+    const redisReply *kind = reply->element[0];
+    if (kind->type != REDIS_REPLY_STRING || strcmp(kind->str, "psubscribe") || !R.subscribed++)
+        return;
+    log_warn("pubsub: redis subscription restored (Redis cut it, or the worker fell behind): "
+             "subscriptions with a position recover what they missed from the history, plain "
+             "ones lost it");
+    pubsub_resync();
+}
+
 /* ["pmessage", pattern, channel, message] for every message; the
  * subscription's own confirmation is ["psubscribe", pattern, count]. */
 static void pubsub_redis_on_message(redisAsyncContext *ac, void *r, void *privdata)
 {
     const redisReply *reply = r;
+    if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3)
+        pubsub_redis_subscribed(reply);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4)
         return;
     const redisReply *kind = reply->element[0], *ch = reply->element[2], *msg = reply->element[3];

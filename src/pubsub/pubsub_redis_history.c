@@ -34,6 +34,7 @@
 #include "core/util.h"
 #include "pubsub/pubsub.h"
 #include "pubsub/pubsub_settings.h"
+#include "store/redis_script.h"
 
 /* KEYS: stream, meta. ARGV: a new epoch, size, ttl, the pub/sub channel,
  * the message. Returns {epoch, offset}. */
@@ -88,6 +89,12 @@ static const char pubsub_redis_history_since_lua[] =
     "end\n"
     "if not all and since < top and first ~= since + 1 then return {1, epoch, top, {}} end\n"
     "return {0, epoch, top, out}\n";
+
+/* Run by EVALSHA: the texts above cross the network once per server. */
+static struct redis_script pubsub_redis_history_publish_script =
+    REDIS_SCRIPT(pubsub_redis_history_publish_lua);
+static struct redis_script pubsub_redis_history_since_script =
+    REDIS_SCRIPT(pubsub_redis_history_since_lua);
 
 /* A fresh epoch, in case the script needs one: random, never 0, below
  * 2^53 so that a JSON number holds it exactly. */
@@ -154,8 +161,7 @@ int pubsub_redis_history_publish(const struct config_redis *cfg,
     pubsub_redis_history_epoch(epoch);
     snprintf(size, sizeof(size), "%zu", rule->size);
     snprintf(ttl, sizeof(ttl), "%.3f", rule->ttl);
-    const char *argv[] = {
-        "EVAL", pubsub_redis_history_publish_lua, "2", stream, meta, epoch, size, ttl, pubch, msg};
+    const char *argv[] = {stream, meta, epoch, size, ttl, pubch, msg};
     size_t lens[ARRAY_SIZE(argv)];
     for (size_t i = 0; i + 1 < ARRAY_SIZE(argv); i++)
         lens[i] = strlen(argv[i]);
@@ -167,8 +173,8 @@ int pubsub_redis_history_publish(const struct config_redis *cfg,
         t->arg = arg;
         snprintf(t->channel, sizeof(t->channel), "%s", channel);
     }
-    if (redisAsyncCommandArgv(ac, pubsub_redis_history_on_published, t, (int)ARRAY_SIZE(argv), argv,
-                              lens) == REDIS_OK)
+    if (redis_script_run(ac, &pubsub_redis_history_publish_script, 2, (int)ARRAY_SIZE(argv), argv,
+                         lens, pubsub_redis_history_on_published, t) == 0)
         return 0;
     free(t);
     return -1;
@@ -214,13 +220,10 @@ int pubsub_redis_history_since(const struct config_redis *cfg,
     else
         snprintf(from, sizeof(from), "%" PRIu64, since);
     snprintf(ttl, sizeof(ttl), "%.3f", rule ? rule->ttl : 0.0);
-    const char *argv[] = {
-        "EVAL", pubsub_redis_history_since_lua, "2", stream, meta, fresh, asked, from, ttl};
+    const char *argv[] = {stream, meta, fresh, asked, from, ttl};
     size_t lens[ARRAY_SIZE(argv)];
     for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
         lens[i] = strlen(argv[i]);
-    return redisAsyncCommandArgv(ac, pubsub_redis_history_on_since, (void *)(uintptr_t)token,
-                                 (int)ARRAY_SIZE(argv), argv, lens) == REDIS_OK
-               ? 0
-               : -1;
+    return redis_script_run(ac, &pubsub_redis_history_since_script, 2, (int)ARRAY_SIZE(argv), argv,
+                            lens, pubsub_redis_history_on_since, (void *)(uintptr_t)token);
 }

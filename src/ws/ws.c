@@ -83,6 +83,10 @@ struct gale_ws {
     unsigned msg_compressed : 1;
     unsigned ping_out : 1; /* a keepalive ping waits for its pong */
     unsigned reading : 1;  /* inside ws_read: flush once at its end */
+    /* closed by a drain (1001): the messages the peer sent before it saw
+     * our close are still delivered, as the peer cannot know that they
+     * came late (a chat line typed during a reload is not lost) */
+    unsigned drained : 1;
 };
 
 /* The keepalive and close timeouts of the config, as libevent common
@@ -416,6 +420,12 @@ static void ws_fail(gale_ws *ws, int code, const char *reason, int send_frame)
 
 /* ---- receiving ---- */
 
+/* Whether data messages still reach the module. */
+static int ws_takes_data(const gale_ws *ws)
+{
+    return ws->state == WS_OPEN || (ws->state == WS_CLOSING && ws->drained);
+}
+
 static void ws_deliver(gale_ws *ws)
 {
     struct evbuffer *m = ws->msg;
@@ -450,7 +460,7 @@ static void ws_deliver(gale_ws *ws)
     size_t len = evbuffer_get_length(m);
     evbuffer_add(m, "", 1);
     const char *data = (const char *)evbuffer_pullup(m, -1);
-    if (ws->cb->message && ws->state == WS_OPEN)
+    if (ws->cb->message && ws_takes_data(ws))
         ws->cb->message(ws, data, len, ws->msg_binary);
     evbuffer_drain(m, len + 1);
 }
@@ -519,8 +529,8 @@ static void ws_on_data(gale_ws *ws, const struct ws_frame_event *ev)
         ws->ctl_len += ev->data_len;
         return;
     }
-    if (ws->state != WS_OPEN)
-        return; /* data after our close frame is dropped */
+    if (!ws_takes_data(ws))
+        return; /* data after our close frame is dropped (but see drained) */
     if (!ws->msg_binary && !ws->msg_compressed &&
         ws_frame_utf8_feed(&ws->utf8, ev->data, ev->data_len) < 0) {
         ws_fail(ws, WS_FRAME_CLOSE_INVALID_DATA, "text is not UTF-8", 1);
@@ -541,7 +551,7 @@ static void ws_on_event(gale_ws *ws, enum ws_frame_result rc, const struct ws_fr
     case WS_FRAME_END:
         if (ev->msg_opcode >= WS_FRAME_CLOSE)
             ws_on_control(ws, ev->msg_opcode);
-        else if (ev->fin && ws->state == WS_OPEN)
+        else if (ev->fin && ws_takes_data(ws))
             ws_deliver(ws);
         break;
     case WS_FRAME_ERROR:
@@ -641,8 +651,10 @@ static void ws_timeout(struct conn *c)
 static void ws_drain(struct conn *c)
 {
     gale_ws *ws = c->data;
-    if (ws->state == WS_OPEN)
+    if (ws->state == WS_OPEN) {
+        ws->drained = 1;
         ws_start_close(ws, 1001, "server going away");
+    }
 }
 
 static void ws_release(struct conn *c)
@@ -736,8 +748,10 @@ void ws_stream_gone(gale_ws *ws)
 
 void ws_stream_drain(gale_ws *ws)
 {
-    if (ws->state == WS_OPEN)
+    if (ws->state == WS_OPEN) {
+        ws->drained = 1;
         ws_start_close(ws, 1001, "server going away");
+    }
 }
 
 /* ---- the opening handshake ---- */

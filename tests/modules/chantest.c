@@ -219,6 +219,11 @@ static int read_get(gale_request *r)
         return GALE_OK;
     }
     gale_request_cleanup(r, reading_gone, rd);
+    /* ?stall=MS: the worker does not read for a while, as a busy one, so
+     * that the master's answer must wait in its queue (48-channel-limits) */
+    const char *stall = gale_request_query(r, "stall");
+    if (stall)
+        usleep((useconds_t)strtoul(stall, NULL, 10) * 1000);
     return GALE_ASYNC;
 }
 

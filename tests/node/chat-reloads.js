@@ -1,0 +1,126 @@
+// chat-reloads.js - the chat demo's page (modules/chat/static) in headless
+// Chromium while gale reloads, for tests/blackbox/52-chat-reloads.py:
+//
+//   node chat-reloads.js URL_A URL_B STOP MODE...
+//
+// For each MODE (poll, ws or sse), in turn: two visitors with their own
+// cookies, A on URL_A and B on URL_B (two gale instances sharing Redis).
+// Once both pages are online it prints "ready MODE"; then the visitors
+// answer each other in turn: each message is posted by one once the other's
+// message before it shows in its page, so that every message answers the
+// one before (a causal chain), until the file STOP.MODE exists (the test
+// reloads the instances meanwhile). Then every message must show exactly
+// once in each page, in the order posted. Prints "ok: ..." lines and exits
+// 0; on a failure prints why on stderr and exits 1.
+'use strict';
+
+const fs = require('fs');
+const { chromium } = require('playwright-core');
+
+const [urlA, urlB, stop] = process.argv.slice(2, 5);
+const modes = process.argv.slice(5);
+const TIMEOUT = 15000;
+
+let browser = null;
+
+async function fail(msg) {
+    console.error('FAIL: ' + msg);
+    if (browser)
+        await browser.close().catch(() => {});
+    process.exit(1);
+}
+
+function check(cond, msg) {
+    if (!cond)
+        throw new Error(msg);
+}
+
+async function visitor(url, errors) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    page.on('pageerror', (e) => errors.push(url + ': ' + e.message));
+    await page.goto(url);
+    await page.waitForSelector('#status[data-state="online"]');
+    return page;
+}
+
+// Post text; throws when the page says it was not sent.
+async function post(page, name, text) {
+    await page.fill('#name', name);
+    await page.fill('#message', text);
+    await page.press('#message', 'Enter');
+    const state = await page.waitForFunction(() => {
+        const error = document.getElementById('error');
+        if (!error.hidden && error.textContent)
+            return 'error: ' + error.textContent;
+        return document.getElementById('message').value === '' && 'sent';
+    });
+    const how = await state.jsonValue();
+    check(how === 'sent', name + ' posting "' + text + '": ' + how);
+}
+
+// The bodies shown that carry the tag, in the page's order.
+async function bodies(page, tag) {
+    return page.evaluate((tag) => [...document.querySelectorAll('#inbox div.message span.body')]
+        .map((b) => b.textContent).filter((t) => t.endsWith(tag)), tag);
+}
+
+async function shows(page, text, what) {
+    try {
+        await page.waitForFunction((text) => [...document.querySelectorAll('#inbox span.body')]
+            .some((b) => b.textContent === text), text);
+    } catch (e) {
+        const status = await page.evaluate(() => document.getElementById('status').textContent);
+        throw new Error(what + ' does not show "' + text + '" (' + e.message.split('\n')[0] +
+                        '; the page says "' + status + '")');
+    }
+}
+
+async function room(mode) {
+    const q = { ws: '/?ws=1', sse: '/?sse=1' }[mode] || '/';
+    const errors = [];
+    const a = await visitor(urlA + q, errors);
+    const b = await visitor(urlB + q, errors);
+    const tag = ' #' + mode + Date.now().toString(36);
+    const sent = [];
+    const t0 = Date.now();
+    console.log('ready ' + mode);
+    for (let i = 0; i < 4 || !fs.existsSync(stop + '.' + mode); i++) {
+        const [from, to, name] = i % 2 ? [b, a, 'bob'] : [a, b, 'alice'];
+        const text = 'm' + i + tag;
+        await post(from, name, text);
+        sent.push(text);
+        await shows(to, text, name === 'bob' ? 'A' : 'B');
+        if (process.env.CHAT_TRACE)
+            console.log(text + ' ' + (Date.now() - t0) + ' ms');
+        check(i < 400, 'the test never said stop');
+    }
+    for (const [page, who] of [[a, 'A'], [b, 'B']]) {
+        await shows(page, sent[sent.length - 1], who);
+        const got = await bodies(page, tag);
+        check(JSON.stringify(got) === JSON.stringify(sent),
+              who + ' shows each message once, in the order posted: ' +
+              JSON.stringify(got.map((t) => t.split(' ')[0])));
+    }
+    check(errors.length === 0, 'script errors: ' + errors.join('; '));
+    await a.context().close();
+    await b.context().close();
+    console.log('ok: ' + mode + ': ' + sent.length + ' messages, each shown once, in causal order, ' +
+                'in both pages');
+}
+
+async function main() {
+    setTimeout(() => fail('the whole script took more than 55 s'), 55000).unref();
+    browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+               '--disable-background-networking'],
+    });
+    for (const mode of modes)
+        await room(mode);
+    await browser.close();
+    process.exit(0);
+}
+
+main().catch((e) => fail(e.stack || String(e)));
