@@ -9,9 +9,6 @@
 // text frame {"body": B, "name": N}; the server sends every open socket, the sender's too,
 // {"messages": [{"id", "from", "body", "time"}]}.
 //
-// With --probe-url, five plain GETs on new connections once all are open (a fresh request's
-// wait while every socket is held).
-//
 // Phases, each bounded in time:
 //  1. memory of the server before: the sum of VmRSS (/proc/PID/status) over --pid and all its
 //     descendants (gale: master and workers; Tornado: its one process);
@@ -33,14 +30,6 @@
 // measures every server, so the comparison holds. Run with `node --expose-gc` (and a larger
 // young generation, --max-semi-space-size=64), so that the client's garbage is collected in the
 // pause between rounds, not during one.
-//
-// One process holds at most ~20,000 descriptors (its RLIMIT_NOFILE) and one source address
-// ~28,000 ports to a server port: --processes P splits the connections over P processes (this
-// one and P-1 helpers forked from it, helper k binding its sockets to 127.0.0.(k+1)). Every
-// helper opens its share at the same time as this process; in each round it is told the token
-// before the publish and sends back when each of its sockets had it (wall-clock times, which
-// agree between processes of one machine), so "last" is the last socket of all P processes.
-// The client CPU per round is this process's only.
 //
 // Progress goes to stderr; the result is one JSON line on stdout. Exit status 0 when the run
 // went through (even with failures, which the JSON reports), 1 when no socket opened, 2 on bad
@@ -71,10 +60,6 @@ const opts = {
     'round-timeout': 10,
     settle: 1000,
     'clk-tck': 100,
-    processes: 1,
-    'local-address': '',
-    'probe-url': '',
-    helper: 0,
 };
 {
     const argv = process.argv.slice(2);
@@ -90,8 +75,8 @@ const opts = {
             v = argv[++i];
         }
         if (!(a in opts) || v === undefined) usage('bad option --' + a);
-        if (a === 'url' || a === 'local-address' || a === 'probe-url') {
-            opts[a] = v;
+        if (a === 'url') {
+            opts.url = v;
         } else {
             const n = Number(v);
             if (!Number.isFinite(n) || n < 0) usage('--' + a + ' wants a number >= 0');
@@ -99,22 +84,20 @@ const opts = {
         }
     }
     if (!opts.url) usage('--url is required');
-    if (opts.connections < 1 || opts.batch < 1 || opts.processes < 1)
-        usage('--connections, --batch and --processes want >= 1');
+    if (opts.connections < 1 || opts.batch < 1) usage('--connections and --batch want >= 1');
 }
 
 function usage(why) {
     process.stderr.write('wsbench: ' + why + '\n' +
                          'usage: wsbench.js --url ws://HOST:PORT/PATH [--connections N] ' +
                          '[--batch N] [--rounds K] [--warmup W] [--interval MS] [--pid PID] ' +
-                         '[--open-timeout S] [--round-timeout S] [--settle MS] [--processes P]\n');
+                         '[--open-timeout S] [--round-timeout S] [--settle MS]\n');
     process.exit(2);
 }
 
 const say = (s) => process.stderr.write('wsbench: ' + s + '\n');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.now();
-const wallNow = () => performance.timeOrigin + performance.now(); // ms, the same in every process
 
 // ---- the server's memory -------------------------------------------------------------------
 
@@ -219,7 +202,6 @@ const result = {
     closed_early: 0,
     server_alive: true,
     client_rss_kib: null,
-    probe_ms: null,
 };
 
 const socks = [];    // every socket that opened, in order
@@ -240,9 +222,7 @@ function errorName(err) {
 // Open one socket; resolves true once open, false when it failed (counted).
 function openOne() {
     return new Promise((resolve) => {
-        const wsOpts = {perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: 30000};
-        if (opts['local-address']) wsOpts.localAddress = opts['local-address'];
-        const ws = new WebSocket(opts.url, wsOpts);
+        const ws = new WebSocket(opts.url, {perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: 30000});
         let settled = false, lastError = null;
         ws.on('open', () => {
             settled = true;
@@ -298,12 +278,12 @@ function openOne() {
 }
 const pending = new Set();
 
-async function openAll(target) {
+async function openAll() {
     const t0 = now();
     const deadline = t0 + opts['open-timeout'] * 1000;
     let started = 0, lastReport = t0;
-    while (started < target && now() < deadline) {
-        const n = Math.min(opts.batch, target - started);
+    while (started < opts.connections && now() < deadline) {
+        const n = Math.min(opts.batch, opts.connections - started);
         const batch = [];
         for (let i = 0; i < n; i++) batch.push(openOne());
         started += n;
@@ -329,101 +309,7 @@ async function openAll(target) {
     }
     result.open_ms = now() - t0;
     result.opened = socks.length;
-    result.failed = target - socks.length;
-}
-
-// --probe-url: what a fresh request (a new connection) waits while every socket is held: the
-// times of five plain GETs, one after the other, in ms (null for one that failed).
-async function probe() {
-    const http = require('http');
-    const one = () => new Promise((resolve) => {
-        const t0 = now();
-        const req = http.get(opts['probe-url'], {agent: false, timeout: 10000}, (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode === 200 ? now() - t0 : null));
-        });
-        req.on('timeout', () => req.destroy());
-        req.on('error', () => resolve(null));
-    });
-    const times = [];
-    for (let i = 0; i < 5; i++) times.push(await one());
-    return times;
-}
-
-// ---- helper processes (--processes) --------------------------------------------------------
-
-const helpers = [];
-
-// Fork helper k (1..P-1) with its share of the connections; h.next(type) resolves with the
-// next message of that type from it (kept if it came first).
-function startHelper(k, share) {
-    const args = ['--url', opts.url, '--connections', String(share), '--batch', String(opts.batch),
-                  '--open-timeout', String(opts['open-timeout']), '--helper', '1',
-                  '--local-address', '127.0.0.' + (k + 1)];
-    const proc = require('child_process').fork(__filename, args, {execArgv: process.execArgv});
-    const h = {proc, inbox: [], waiting: [], gone: false};
-    const deliver = (m) => {
-        const i = h.waiting.findIndex((w) => w.type === m.type);
-        if (i >= 0) h.waiting.splice(i, 1)[0].resolve(m);
-        else h.inbox.push(m);
-    };
-    proc.on('message', deliver);
-    proc.on('exit', () => {
-        h.gone = true;
-        for (const w of h.waiting.splice(0)) w.resolve(null);
-    });
-    h.next = (type) => {
-        const i = h.inbox.findIndex((m) => m.type === type);
-        if (i >= 0) return Promise.resolve(h.inbox.splice(i, 1)[0]);
-        if (h.gone) return Promise.resolve(null);
-        return new Promise((resolve) => h.waiting.push({type, resolve}));
-    };
-    h.send = (m) => {
-        if (!h.gone) proc.send(m);
-    };
-    helpers.push(h);
-    return h;
-}
-
-// The helpers' side: open the share, then follow the parent's rounds until told to close.
-async function helperMain() {
-    process.on('disconnect', () => process.exit(0)); // the parent is gone
-    process.on('message', (m) => {
-        if (m.type === 'round') {
-            round = {
-                n: m.n, token: m.token, tokenBuf: Buffer.from(m.token), expected: live, got: 0,
-                other: 0, lost: 0, times: new Float64Array(live), t0: 0, resolve: null,
-            };
-            new Promise((r) => { round.resolve = r; }).then(helperReport);
-            process.send({type: 'ready', n: m.n});
-            checkRound();
-        } else if (m.type === 'end') {
-            helperReport();
-        } else if (m.type === 'close') {
-            phase = 'closing';
-            for (const ws of socks) if (!ws.closed) ws.terminate();
-            const t = now();
-            (async () => {
-                while (live > 0 && now() - t < 10000) await sleep(50);
-                process.send({type: 'closed'}, () => process.exit(0));
-            })();
-        }
-    });
-    await openAll(opts.connections);
-    phase = 'held';
-    process.send({type: 'opened', opened: result.opened, failed: result.failed,
-                  errors: result.errors});
-    return new Promise(() => {}); // the parent ends this process
-}
-
-// A round's deliveries, as wall-clock times, to the parent.
-function helperReport() {
-    const rd = round;
-    if (!rd) return;
-    round = null;
-    const origin = performance.timeOrigin;
-    process.send({type: 'done', n: rd.n, expected: rd.expected, got: rd.got, other: rd.other,
-                  lost: rd.lost, times: Array.from(rd.times.subarray(0, rd.got), (t) => origin + t)});
+    result.failed = opts.connections - socks.length;
 }
 
 function checkRound() {
@@ -445,14 +331,6 @@ async function publishRound(n, counted) {
     const sender = socks.find((ws) => !ws.closed);
     if (!sender) return false;
     const token = 'wsbench-' + n + '-' + crypto.randomBytes(6).toString('hex');
-    await Promise.all(helpers.map((h) => {
-        h.send({type: 'round', n, token});
-        return h.next('ready');
-    }));
-    const helperRounds = helpers.map(() => null);
-    const helpersDone = Promise.all(helpers.map((h, i) => h.next('done').then((d) => {
-        helperRounds[i] = d;
-    })));
     round = {
         n, token, tokenBuf: Buffer.from(token), expected: live, got: 0, other: 0, lost: 0,
         times: new Float64Array(live), t0: 0, resolve: null, done: null,
@@ -460,29 +338,15 @@ async function publishRound(n, counted) {
     const finished = new Promise((r) => { round.resolve = r; });
     let timer;
     round.t0 = now();
-    const t0wall = wallNow();
     sender.send(JSON.stringify({body: token, name: 'wsbench'}));
     const timedOut = await Promise.race([
-        Promise.all([finished, helpersDone]).then(() => false),
+        finished.then(() => false),
         new Promise((r) => { timer = setTimeout(() => r(true), opts['round-timeout'] * 1000); }),
     ]);
     clearTimeout(timer);
-    if (timedOut && helpers.length) {
-        for (const h of helpers) h.send({type: 'end'});
-        await Promise.race([helpersDone, sleep(5000)]);
-    }
     const rd = round;
     round = null;
-    const times = Array.from(rd.times.subarray(0, rd.got));
-    for (const d of helperRounds) {
-        if (!d) continue;
-        rd.expected += d.expected;
-        rd.got += d.got;
-        rd.other += d.other;
-        rd.lost += d.lost;
-        for (const w of d.times) times.push(w - t0wall);
-    }
-    times.sort((a, b) => a - b);
+    const times = Array.from(rd.times.subarray(0, rd.got)).sort((a, b) => a - b);
     const rec = {
         expected: rd.expected,
         delivered: rd.got,
@@ -526,17 +390,7 @@ async function main() {
 
     say(`open: ${opts.connections} connections to ${opts.url}, ${opts.batch} at a time`);
     const cpuOpen0 = serverCpuMs();
-    const share = Math.floor(opts.connections / opts.processes);
-    for (let k = 1; k < opts.processes; k++) startHelper(k, share);
-    const helpersOpened = Promise.all(helpers.map((h) => h.next('opened')));
-    await openAll(opts.connections - share * (opts.processes - 1));
-    for (const d of await helpersOpened) {
-        if (!d) continue;
-        result.opened += d.opened;
-        result.failed += d.failed;
-        for (const [k, n] of Object.entries(d.errors)) result.errors[k] = (result.errors[k] || 0) + n;
-    }
-    if (helpers.length) say(`open: ${helpers.length + 1} client processes`);
+    await openAll();
     const cpuOpen1 = serverCpuMs();
     if (cpuOpen0 !== null && cpuOpen1 !== null && result.opened)
         result.server_cpu_open_us_per_conn = (cpuOpen1 - cpuOpen0) * 1000 / result.opened;
@@ -559,12 +413,6 @@ async function main() {
         say(`memory: server ${before.kib} KiB before, ${open.kib} KiB with ${result.opened} ` +
             `open (${open.procs.length} processes): ` +
             `${(result.bytes_per_conn / 1024).toFixed(2)} KiB per connection`);
-
-    if (opts['probe-url']) {
-        result.probe_ms = await probe();
-        say('a fresh request while all are open: ' +
-            result.probe_ms.map((t) => (t === null ? 'failed' : t.toFixed(1) + ' ms')).join(', '));
-    }
 
     phase = 'rounds';
     let sCpu = 0, cCpu = 0, sRounds = 0;
@@ -614,14 +462,9 @@ async function main() {
     result.client_rss_kib = Math.round(process.memoryUsage().rss / 1024);
 
     phase = 'closing';
-    const helpersClosed = Promise.race([Promise.all(helpers.map((h) => {
-        h.send({type: 'close'});
-        return h.next('closed');
-    })), sleep(15000)]);
     for (const ws of socks) if (!ws.closed) ws.terminate();
     const t = now();
     while (live > 0 && now() - t < 10000) await sleep(50);
-    await helpersClosed;
     await sleep(opts.settle);
     readRss('rss_closed_kib');
     result.server_alive = serverAlive();
@@ -629,7 +472,7 @@ async function main() {
     return 0;
 }
 
-(opts.helper ? helperMain() : main()).then((code) => process.exit(code), (err) => {
+main().then((code) => process.exit(code), (err) => {
     say('failed: ' + (err && err.stack || err));
     process.stdout.write(JSON.stringify(result) + '\n');
     process.exit(1);
