@@ -56,6 +56,7 @@ struct h1_conn {
     gale_ws *upgrade; /* HC_UPGRADED inside h1_process: hand over when it returns */
     unsigned nreq;
     unsigned processing : 1;
+    unsigned flat : 1;        /* the head's bytes were read straight into `in` (h1_read_space) */
     unsigned drain_watch : 1; /* the pipeline waits for the output to be written */
     struct event *drained_ev; /* tells it from the loop when it already was; made on first use */
 
@@ -222,6 +223,8 @@ static void h1_write(struct conn *c);
 static void h1_eof(struct conn *c);
 static void h1_timeout(struct conn *c);
 static void h1_drain(struct conn *c);
+static char *h1_read_space(struct conn *c, size_t *room);
+static void h1_read_into(struct conn *c, size_t n);
 
 static void h1_drained_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -232,6 +235,8 @@ static const struct conn_proto h1_proto = {
     .timeout = h1_timeout,
     .drain = h1_drain,
     .release = h1_release,
+    .read_space = h1_read_space,
+    .read_into = h1_read_into,
 };
 
 void h1_conn_start(struct conn *c)
@@ -644,6 +649,7 @@ static void h1_head_begin(struct h1_conn *hc)
     http_parser_init(&hc->p->parser, hc->lim->max_header_size, hc->lim->max_uri_size, hc->hdrs,
                      hc->lim->max_headers);
     hc->inlen = 0;
+    hc->flat = 0;
     hc->state = HC_HEAD;
     hc->head_timed = 0; /* armed by h1_step_head if the head is not all here */
 }
@@ -686,7 +692,14 @@ static void h1_request_strings(struct h1_conn *hc, gale_request *r, const struct
 static int h1_begin_request(struct h1_conn *hc, struct evbuffer *in)
 {
     struct http_head *h = &hc->p->head;
-    evbuffer_drain(in, h->head_len);
+    if (!hc->flat) {
+        evbuffer_drain(in, h->head_len);
+    } else if (hc->inlen > h->head_len) {
+        /* a body or pipelined requests came with the head: they wait in
+         * the input (empty while reading flat), where the rest is read */
+        evbuffer_add(in, hc->in + h->head_len, hc->inlen - h->head_len);
+    }
+    hc->flat = 0;
     gale_request *r = h1_request_new(hc);
     h1_request_strings(hc, r, h);
     pipeline_head(r, h->path, h->path_len);
@@ -815,7 +828,8 @@ static void h1_dispatch(struct h1_conn *hc)
 
 static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
 {
-    h1_fill(hc, in);
+    if (!hc->flat)
+        h1_fill(hc, in);
     int rc = http_parse_request(&hc->p->parser, hc->in, hc->inlen, &hc->p->head);
     if (rc < 0) {
         h1_fail(hc, hc->p->parser.status, hc->p->parser.reason);
@@ -901,6 +915,50 @@ static void h1_body_wanted(gale_request *r)
         return;
     conn_flush(hc->c);
     conn_read_later(hc->c);
+}
+
+/* conn's read_space: between requests, and while a head read this way is
+ * incomplete, the socket is read straight into the head buffer, which is
+ * taken only now that bytes are there (an idle connection holds none). The
+ * buffer grows as h1_fill grows it, up to the head's limit. */
+static char *h1_read_space(struct conn *c, size_t *room)
+{
+    struct h1_conn *hc = c->data;
+    size_t limit = hc->lim->max_header_size + 4;
+    if (hc->state == HC_IDLE) {
+        if (!hc->in) {
+            hc->in = h1_in_take();
+            hc->incap = H1_IN_INITIAL;
+        }
+        hc->inlen = 0;
+    } else if (hc->state != HC_HEAD || !hc->flat || hc->inlen >= limit) {
+        return NULL; /* the input buffer's turn (at the limit: h1_step_head refuses) */
+    }
+    if (hc->inlen + 1 >= hc->incap && hc->inlen < limit) {
+        hc->incap *= 2;
+        hc->in = xrealloc(hc->in, hc->incap);
+    }
+    size_t n = hc->incap - 1 - hc->inlen; /* a byte spare, as in h1_fill */
+    if (n > limit - hc->inlen)
+        n = limit - hc->inlen;
+    *room = n;
+    return n ? hc->in + hc->inlen : NULL;
+}
+
+static void h1_read_into(struct conn *c, size_t n)
+{
+    struct h1_conn *hc = c->data;
+    if (n == 0) {
+        if (hc->state == HC_IDLE)
+            h1_idle(hc); /* a wake-up with nothing to read: hold nothing */
+        return;
+    }
+    if (hc->state == HC_IDLE) {
+        h1_head_begin(hc);
+        hc->flat = 1;
+    }
+    hc->inlen += n;
+    h1_process(hc);
 }
 
 static void h1_read(struct conn *c)
