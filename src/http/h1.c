@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -57,6 +58,7 @@ struct h1_conn {
     unsigned nreq;
     unsigned processing : 1;
     unsigned flat : 1;        /* the head's bytes were read straight into `in` (h1_read_space) */
+    size_t head_flat;         /* bytes of this answer's head waiting in h1_head_flat */
     unsigned drain_watch : 1; /* the pipeline waits for the output to be written */
     struct event *drained_ev; /* tells it from the loop when it already was; made on first use */
 
@@ -408,34 +410,106 @@ static const char *h1_framing(struct h1_conn *hc, gale_request *r, int streaming
     return "Content-Length: ";
 }
 
+/* A finished answer on a plain socket with nothing queued before it and no
+ * pipelined request behind it leaves in one sendmsg(2): the head from this
+ * flat buffer and the body from r->out's own memory, nothing staged in
+ * buffer chains (h1_send_flat). Only a finished answer: its head, body and
+ * end come in one go from pipeline_finish, so the worker's one buffer is
+ * never needed by two answers at once. */
+#define H1_HEAD_FLAT 4096
+#define H1_FLAT_IOV 8
+static char h1_head_flat[H1_HEAD_FLAT];
+
+static int h1_flat_ok(struct h1_conn *hc, gale_request *r, int streaming, size_t need)
+{
+    struct conn *c = hc->c;
+    return !streaming && r->finished && !r->file_body && r->status != 101 && need <= H1_HEAD_FLAT &&
+           !c->https && conn_pending(c) == 0 && evbuffer_get_length(conn_in(c)) == 0;
+}
+
+/* The head in h1_head_flat and the body in r->out, in one write when the
+ * socket takes them; what it does not take is staged in conn_out, in
+ * order, for conn_flush to queue. */
+static void h1_send_flat(struct h1_conn *hc, gale_request *r)
+{
+    struct iovec iov[H1_FLAT_IOV];
+    struct evbuffer_iovec v[H1_FLAT_IOV - 1];
+    size_t hl = hc->head_flat, w = 0;
+    hc->head_flat = 0;
+    iov[0].iov_base = h1_head_flat;
+    iov[0].iov_len = hl;
+    int n = evbuffer_peek(r->out, -1, NULL, v, H1_FLAT_IOV - 1);
+    if (n <= H1_FLAT_IOV - 1) { /* else too many pieces: all staged */
+        for (int i = 0; i < n; i++) {
+            iov[i + 1].iov_base = v[i].iov_base;
+            iov[i + 1].iov_len = v[i].iov_len;
+        }
+        w = conn_write_now(hc->c, iov, n + 1);
+    }
+    struct evbuffer *out = conn_out(hc->c);
+    if (w < hl) {
+        evbuffer_add(out, h1_head_flat + w, hl - w);
+        w = hl;
+    }
+    evbuffer_drain(r->out, w - hl);
+    if (evbuffer_get_length(r->out))
+        evbuffer_add_buffer(out, r->out);
+}
+
+/* The lengths of the first headers' names and values, measured once for
+ * the head's size and used again to copy them. */
+#define H1_LENS 32
+static size_t h1_lens[H1_LENS][2];
+
 static int h1_send_head(gale_request *r, int streaming)
 {
     struct h1_conn *hc = r->stream;
     size_t dlen;
     const char *date = loop_date_header(r->loop, &dlen);
-    const char *text = r->reason ? r->reason : pipeline_status_text(r->status);
+    int ok = r->status == 200 && !r->reason; /* most answers: a status line ready made */
+    const char *text = ok ? NULL : r->reason ? r->reason : pipeline_status_text(r->status);
     h1_decide_keepalive(hc);
     const char *framing = h1_framing(hc, r, streaming);
-    size_t need = 128 + strlen(text) + dlen + r->loop->server_len;
-    for (size_t i = 0; i < r->nrh; i++)
-        need += strlen(r->rh[i].name) + strlen(r->rh[i].value) + 4;
+    size_t need = 128 + (ok ? 0 : strlen(text)) + dlen + r->loop->server_len;
+    for (size_t i = 0; i < r->nrh; i++) {
+        size_t n = strlen(r->rh[i].name), v = strlen(r->rh[i].value);
+        if (i < H1_LENS) {
+            h1_lens[i][0] = n;
+            h1_lens[i][1] = v;
+        }
+        need += n + v + 4;
+    }
 
     struct evbuffer *out = conn_out(hc->c);
     struct evbuffer_iovec v;
-    if (evbuffer_reserve_space(out, (ev_ssize_t)need, &v, 1) < 1)
+    int flat = h1_flat_ok(hc, r, streaming, need);
+    if (flat) {
+        v.iov_base = h1_head_flat;
+    } else if (evbuffer_reserve_space(out, (ev_ssize_t)need, &v, 1) < 1) {
         util_oom();
+    }
     char *p = v.iov_base;
-    p = h1_put(p, "HTTP/1.1 ", 9);
-    p = h1_put_uint(p, (unsigned)r->status);
-    *p++ = ' ';
-    p = h1_put_str(p, text);
-    p = h1_put(p, "\r\n", 2);
+    if (ok) {
+        p = h1_put(p, "HTTP/1.1 200 OK\r\n", 17);
+    } else {
+        p = h1_put(p, "HTTP/1.1 ", 9);
+        p = h1_put_uint(p, (unsigned)r->status);
+        *p++ = ' ';
+        p = h1_put_str(p, text);
+        p = h1_put(p, "\r\n", 2);
+    }
     p = h1_put(p, date, dlen);
     p = h1_put(p, r->loop->server, r->loop->server_len);
     for (size_t i = 0; i < r->nrh; i++) {
-        p = h1_put_str(p, r->rh[i].name);
+        if (i < H1_LENS)
+            p = h1_put(p, r->rh[i].name, h1_lens[i][0]);
+        else
+            p = h1_put_str(p, r->rh[i].name);
         p = h1_put(p, ": ", 2);
-        p = h1_put_str(p, r->rh[i].value);
+        if (i < H1_LENS)
+            p = h1_put(p, r->rh[i].value, h1_lens[i][1]);
+        else
+            p = h1_put_str(p, r->rh[i].value);
         p = h1_put(p, "\r\n", 2);
     }
     if (framing) {
@@ -453,7 +527,10 @@ static int h1_send_head(gale_request *r, int streaming)
         p = h1_put_str(p, "Connection: close\r\n");
     p = h1_put(p, "\r\n", 2);
     v.iov_len = (size_t)(p - (char *)v.iov_base);
-    evbuffer_commit_space(out, &v, 1);
+    if (flat)
+        hc->head_flat = v.iov_len; /* sent with the body by h1_end */
+    else
+        evbuffer_commit_space(out, &v, 1);
     r->head_sent = 1;
     return 0;
 }
@@ -464,6 +541,10 @@ static void h1_send_body(gale_request *r)
     size_t len = evbuffer_get_length(r->out);
     if (r->is_head || pipeline_status_no_body(r->status) || len == 0) {
         evbuffer_drain(r->out, len);
+        return;
+    }
+    if (hc->head_flat) { /* the body goes with the head from r->out (h1_send_flat) */
+        r->bytes_out += len;
         return;
     }
     struct evbuffer *out = conn_out(hc->c);
@@ -529,6 +610,8 @@ static void h1_flush(gale_request *r)
 static void h1_end(gale_request *r)
 {
     struct h1_conn *hc = r->stream;
+    if (hc->head_flat)
+        h1_send_flat(hc, r);
     if (hc->chunked_out && !r->broken && !r->is_head)
         evbuffer_add(conn_out(hc->c), "0\r\n\r\n", 5);
     if (r->broken || hc->eof_framed)
