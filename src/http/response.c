@@ -107,7 +107,7 @@ int gale_response_reason(gale_request *r, const char *reason)
 const char *response_header_find(const gale_request *r, const char *name)
 {
     for (size_t i = 0; i < r->nrh; i++)
-        if (!strcasecmp(r->rh[i].name, name))
+        if (http_name_eq(r->rh[i].name, name))
             return r->rh[i].value;
     return NULL;
 }
@@ -116,7 +116,7 @@ void response_header_remove(gale_request *r, const char *name)
 {
     size_t o = 0, keep = r->nrh_keep;
     for (size_t i = 0; i < r->nrh; i++) {
-        if (strcasecmp(r->rh[i].name, name))
+        if (!http_name_eq(r->rh[i].name, name))
             r->rh[o++] = r->rh[i];
         else if (i < r->nrh_keep)
             keep--; /* one of gale's own that error pages keep: no longer there */
