@@ -766,8 +766,11 @@ static void h1_request_strings(struct h1_conn *hc, gale_request *r, const struct
         else
             h->headers[i].value = "";
     }
-    if (h->host && h->host_len) /* may point into an absolute-form target: copy */
-        r->host = arena_strndup(r->arena, h->host, h->host_len);
+    /* Host's value was cut above; an absolute-form target's authority is
+     * followed by its path: copied then */
+    if (h->host && h->host_len)
+        r->host =
+            h->host[h->host_len] == '\0' ? h->host : arena_strndup(r->arena, h->host, h->host_len);
     hc->keepalive = h->version_minor >= 1 ? !h->conn_close : h->conn_keepalive && !h->conn_close;
 }
 

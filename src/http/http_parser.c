@@ -140,12 +140,22 @@ size_t http_token_span(const char *s)
     return i;
 }
 
+/* Four bytes a turn (each module header's value passes here): a byte is
+ * read only after the one before it was in the class, so never past the
+ * NUL. */
 size_t http_value_span(const char *s)
 {
     size_t i = 0;
-    while (HP_IS(s[i], HP_C_VALUE)) /* NUL is none */
-        i++;
-    return i;
+    for (;; i += 4) { /* NUL is none */
+        if (!HP_IS(s[i], HP_C_VALUE))
+            return i;
+        if (!HP_IS(s[i + 1], HP_C_VALUE))
+            return i + 1;
+        if (!HP_IS(s[i + 2], HP_C_VALUE))
+            return i + 2;
+        if (!HP_IS(s[i + 3], HP_C_VALUE))
+            return i + 3;
+    }
 }
 
 static int http_parse_is_token(const unsigned char *s, size_t n)
