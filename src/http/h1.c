@@ -57,10 +57,11 @@ struct h1_conn {
     gale_ws *upgrade; /* HC_UPGRADED inside h1_process: hand over when it returns */
     unsigned nreq;
     unsigned processing : 1;
-    unsigned flat : 1;        /* the head's bytes were read straight into `in` (h1_read_space) */
-    size_t head_flat;         /* bytes of this answer's head waiting in h1_head_flat */
-    unsigned drain_watch : 1; /* the pipeline waits for the output to be written */
-    struct event *drained_ev; /* tells it from the loop when it already was; made on first use */
+    unsigned flat : 1;         /* the head's bytes were read straight into `in` (h1_read_space) */
+    size_t head_flat;          /* bytes of this answer's head waiting in h1_head_flat */
+    struct evbuffer *flat_out; /* its body, kept from the request's cleanup (h1_done) */
+    unsigned drain_watch : 1;  /* the pipeline waits for the output to be written */
+    struct event *drained_ev;  /* tells it from the loop when it already was; made on first use */
 
     /* the framing of the current request and its answer */
     unsigned keepalive : 1; /* the connection stays open after this answer */
@@ -81,6 +82,19 @@ struct h1_parse {
     struct http_chunked chunked;
 };
 
+/* A finished answer on a plain socket with nothing queued before it and no
+ * pipelined request behind it leaves in one sendmsg(2): the head from this
+ * flat buffer and the body from the answer's own buffer, nothing staged in
+ * buffer chains (h1_send_flat). Inside h1_process it leaves when the request
+ * is over, as a batched answer did, so that its cleanups (upload files) are
+ * done before the client can see it. The worker has one such buffer: its
+ * owner is the connection whose head waits there, and other answers take
+ * the staged path meanwhile. */
+#define H1_HEAD_FLAT 4096
+#define H1_FLAT_IOV 8
+static char h1_head_flat[H1_HEAD_FLAT];
+static struct h1_conn *h1_flat_owner;
+
 static void h1_process(struct h1_conn *hc);
 static void h1_hand_over(struct h1_conn *hc, gale_ws *ws);
 
@@ -89,6 +103,7 @@ static void h1_send_body(gale_request *r);
 static void h1_flush(gale_request *r);
 static void h1_end(gale_request *r);
 static void h1_done(gale_request *r);
+static void h1_send_flat_done(struct h1_conn *hc);
 static struct conn *h1_conn_of(const gale_request *r);
 static void h1_watch_drained(gale_request *r);
 static void h1_body_wanted(gale_request *r);
@@ -153,6 +168,14 @@ static struct h1_parse *h1_parse_take(void)
                             : xmalloc(sizeof(struct h1_parse));
 }
 
+static void h1_out_give(struct evbuffer *out)
+{
+    if (h1_spares.nout < H1_SPARES)
+        h1_spares.out[h1_spares.nout++] = out;
+    else
+        evbuffer_free(out);
+}
+
 /* Give back what an idle connection holds (the request is over: nothing
  * points into these any more). */
 static void h1_idle(struct h1_conn *hc)
@@ -183,10 +206,7 @@ static void h1_idle(struct h1_conn *hc)
         hc->hdrs = NULL;
     }
     if (hc->spare_out) {
-        if (h1_spares.nout < H1_SPARES)
-            h1_spares.out[h1_spares.nout++] = hc->spare_out;
-        else
-            evbuffer_free(hc->spare_out);
+        h1_out_give(hc->spare_out);
         hc->spare_out = NULL;
     }
     if (hc->p) {
@@ -208,6 +228,10 @@ static void h1_idle(struct h1_conn *hc)
  * taken over by its handler). */
 static void h1_conn_free(struct h1_conn *hc)
 {
+    if (h1_flat_owner == hc)
+        h1_flat_owner = NULL; /* its answer goes with it */
+    if (hc->flat_out)
+        evbuffer_free(hc->flat_out);
     if (hc->drained_ev)
         event_free(hc->drained_ev);
     arena_free(hc->arena);
@@ -289,11 +313,16 @@ static void h1_done(gale_request *r)
     gale_ws *upgrade = r->upgrade;
     hc->req = NULL;
     hc->drain_watch = 0;
-    if (evbuffer_get_length(r->out) == 0) {
+    if (hc->head_flat) { /* its body leaves below */
+        hc->flat_out = r->out;
+        r->out = NULL; /* not freed by the cleanup */
+    } else if (evbuffer_get_length(r->out) == 0) {
         hc->spare_out = r->out;
         r->out = NULL; /* not freed by the cleanup */
     }
     arena_reset(hc->arena);
+    if (hc->head_flat) /* after the cleanups, before a close */
+        h1_send_flat_done(hc);
     hc->inlen = 0;
     hc->nreq++;
     struct conn *c = hc->c;
@@ -410,35 +439,27 @@ static const char *h1_framing(struct h1_conn *hc, gale_request *r, int streaming
     return "Content-Length: ";
 }
 
-/* A finished answer on a plain socket with nothing queued before it and no
- * pipelined request behind it leaves in one sendmsg(2): the head from this
- * flat buffer and the body from r->out's own memory, nothing staged in
- * buffer chains (h1_send_flat). Only a finished answer: its head, body and
- * end come in one go from pipeline_finish, so the worker's one buffer is
- * never needed by two answers at once. */
-#define H1_HEAD_FLAT 4096
-#define H1_FLAT_IOV 8
-static char h1_head_flat[H1_HEAD_FLAT];
-
 static int h1_flat_ok(struct h1_conn *hc, gale_request *r, int streaming, size_t need)
 {
     struct conn *c = hc->c;
     return !streaming && r->finished && !r->file_body && r->status != 101 && need <= H1_HEAD_FLAT &&
-           !c->https && conn_pending(c) == 0 && evbuffer_get_length(conn_in(c)) == 0;
+           !h1_flat_owner && !c->https && conn_pending(c) == 0 &&
+           evbuffer_get_length(conn_in(c)) == 0;
 }
 
-/* The head in h1_head_flat and the body in r->out, in one write when the
- * socket takes them; what it does not take is staged in conn_out, in
- * order, for conn_flush to queue. */
-static void h1_send_flat(struct h1_conn *hc, gale_request *r)
+/* The head in h1_head_flat and the body, in one write when the socket
+ * takes them; what it does not take is staged in conn_out, in order, for
+ * conn_flush to queue. */
+static void h1_send_flat(struct h1_conn *hc, struct evbuffer *body)
 {
     struct iovec iov[H1_FLAT_IOV];
     struct evbuffer_iovec v[H1_FLAT_IOV - 1];
     size_t hl = hc->head_flat, w = 0;
     hc->head_flat = 0;
+    h1_flat_owner = NULL;
     iov[0].iov_base = h1_head_flat;
     iov[0].iov_len = hl;
-    int n = evbuffer_peek(r->out, -1, NULL, v, H1_FLAT_IOV - 1);
+    int n = evbuffer_peek(body, -1, NULL, v, H1_FLAT_IOV - 1);
     if (n <= H1_FLAT_IOV - 1) { /* else too many pieces: all staged */
         for (int i = 0; i < n; i++) {
             iov[i + 1].iov_base = v[i].iov_base;
@@ -451,9 +472,20 @@ static void h1_send_flat(struct h1_conn *hc, gale_request *r)
         evbuffer_add(out, h1_head_flat + w, hl - w);
         w = hl;
     }
-    evbuffer_drain(r->out, w - hl);
-    if (evbuffer_get_length(r->out))
-        evbuffer_add_buffer(out, r->out);
+    evbuffer_drain(body, w - hl);
+    if (evbuffer_get_length(body))
+        evbuffer_add_buffer(out, body);
+}
+
+/* The flat answer of the request that just ended in h1_process. */
+static void h1_send_flat_done(struct h1_conn *hc)
+{
+    struct evbuffer *body = hc->flat_out ? hc->flat_out : hc->req->out;
+    h1_send_flat(hc, body);
+    if (hc->flat_out) {
+        hc->flat_out = NULL;
+        h1_out_give(body); /* emptied: a spare, not kept by an idle connection */
+    }
 }
 
 /* The lengths of the first headers' names and values, measured once for
@@ -527,9 +559,10 @@ static int h1_send_head(gale_request *r, int streaming)
         p = h1_put_str(p, "Connection: close\r\n");
     p = h1_put(p, "\r\n", 2);
     v.iov_len = (size_t)(p - (char *)v.iov_base);
-    if (flat)
-        hc->head_flat = v.iov_len; /* sent with the body by h1_end */
-    else
+    if (flat) {
+        hc->head_flat = v.iov_len; /* sent with the body by h1_end or h1_process */
+        h1_flat_owner = hc;
+    } else
         evbuffer_commit_space(out, &v, 1);
     r->head_sent = 1;
     return 0;
@@ -610,8 +643,8 @@ static void h1_flush(gale_request *r)
 static void h1_end(gale_request *r)
 {
     struct h1_conn *hc = r->stream;
-    if (hc->head_flat)
-        h1_send_flat(hc, r);
+    if (hc->head_flat && !hc->processing)
+        h1_send_flat(hc, r->out);
     if (hc->chunked_out && !r->broken && !r->is_head)
         evbuffer_add(conn_out(hc->c), "0\r\n\r\n", 5);
     if (r->broken || hc->eof_framed)
@@ -976,6 +1009,8 @@ static void h1_process(struct h1_conn *hc)
     /* The request may have been freed above and the connection with it only
      * through conn_close, which nothing here calls: hc is still valid. */
     hc->processing = 0;
+    if (hc->head_flat) /* finished, but not over yet (h1_done sends it otherwise) */
+        h1_send_flat_done(hc);
     if (hc->state == HC_UPGRADED) {
         h1_hand_over(hc, hc->upgrade);
         return;
