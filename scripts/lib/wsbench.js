@@ -4,6 +4,7 @@
 //   NODE_PATH=tests/node/node_modules node scripts/lib/wsbench.js --url ws://127.0.0.1:P/chatsocket
 //       [--connections 10000] [--batch 500] [--rounds 20] [--warmup 1] [--interval 200]
 //       [--pid SERVER_PID] [--open-timeout 120] [--round-timeout 10] [--settle 1000]
+//       [--sources 1] [--probe URL] [--probes 5] [--procs 1]
 //
 // The chat protocol (gale's modules/chat and scripts/lib/tornado_chat.py): a client sends the
 // text frame {"body": B, "name": N}; the server sends every open socket, the sender's too,
@@ -16,7 +17,9 @@
 //     the last one opened or failed), within --open-timeout seconds in all; failures are counted
 //     by cause;
 //  3. wait --settle ms, read the server's memory again: (after - before) / opened = bytes per
-//     connection held open;
+//     connection held open; with --probe, then time --probes fresh HTTP GETs of that URL, one
+//     at a time, each on a new connection (is the server still quick for a newcomer while it
+//     holds them all?);
 //  4. --warmup + --rounds publishes, one at a time, --interval ms apart (after the previous one
 //     was delivered everywhere or timed out): the first open socket sends a message whose body is
 //     a unique token, and every socket notes when a frame holding that token arrives. Per round:
@@ -31,12 +34,23 @@
 // young generation, --max-semi-space-size=64), so that the client's garbage is collected in the
 // pause between rounds, not during one.
 //
+// --sources N spreads the sockets over the local addresses 127.0.0.1 to 127.0.0.N (loopback
+// only): one source address has about 28,000 ephemeral ports to the server's one port, so more
+// connections than that need a second.
+//
+// --procs K splits the sockets over K client processes (this one and K-1 helpers it forks),
+// for when one process may not hold them all (its descriptor limit). The helpers open their
+// share alongside, watch every publish on their sockets and report their arrival times to this
+// process, which merges them: times are taken on the system clock (performance.timeOrigin +
+// now()), the same for every process on the machine.
+//
 // Progress goes to stderr; the result is one JSON line on stdout. Exit status 0 when the run
 // went through (even with failures, which the JSON reports), 1 when no socket opened, 2 on bad
 // arguments.
 'use strict';
 
 const fs = require('fs');
+const http = require('http');
 const {performance} = require('perf_hooks');
 const crypto = require('crypto');
 let WebSocket;
@@ -60,6 +74,12 @@ const opts = {
     'round-timeout': 10,
     settle: 1000,
     'clk-tck': 100,
+    sources: 1,
+    probe: '',
+    probes: 5,
+    procs: 1,
+    helper: 0,          // set in a helper: its number (1..K-1)
+    'source-offset': 0, // a helper's first source address, after the others' sockets
 };
 {
     const argv = process.argv.slice(2);
@@ -75,8 +95,8 @@ const opts = {
             v = argv[++i];
         }
         if (!(a in opts) || v === undefined) usage('bad option --' + a);
-        if (a === 'url') {
-            opts.url = v;
+        if (a === 'url' || a === 'probe') {
+            opts[a] = v;
         } else {
             const n = Number(v);
             if (!Number.isFinite(n) || n < 0) usage('--' + a + ' wants a number >= 0');
@@ -85,13 +105,16 @@ const opts = {
     }
     if (!opts.url) usage('--url is required');
     if (opts.connections < 1 || opts.batch < 1) usage('--connections and --batch want >= 1');
+    if (opts.sources < 1 || opts.sources > 254) usage('--sources wants 1 to 254');
+    if (opts.procs < 1 || opts.procs > 64) usage('--procs wants 1 to 64');
 }
 
 function usage(why) {
     process.stderr.write('wsbench: ' + why + '\n' +
                          'usage: wsbench.js --url ws://HOST:PORT/PATH [--connections N] ' +
                          '[--batch N] [--rounds K] [--warmup W] [--interval MS] [--pid PID] ' +
-                         '[--open-timeout S] [--round-timeout S] [--settle MS]\n');
+                         '[--open-timeout S] [--round-timeout S] [--settle MS] [--sources N] ' +
+                         '[--probe URL] [--probes K]\n');
     process.exit(2);
 }
 
@@ -199,6 +222,9 @@ const result = {
     server_cpu_open_us_per_conn: null,
     server_cpu_ms_per_round: null,
     client_cpu_ms_per_round: null,
+    probe_p50_ms: null,
+    probe_max_ms: null,
+    probe_failed: null,
     closed_early: 0,
     server_alive: true,
     client_rss_kib: null,
@@ -220,9 +246,14 @@ function errorName(err) {
 }
 
 // Open one socket; resolves true once open, false when it failed (counted).
+let opened = 0; // sockets started, for --sources
 function openOne() {
     return new Promise((resolve) => {
-        const ws = new WebSocket(opts.url, {perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: 30000});
+        const o = {perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: 30000};
+        if (opts.sources > 1)
+            o.localAddress = '127.0.0.' + (1 + ((opts['source-offset'] + opened) % opts.sources));
+        opened++;
+        const ws = new WebSocket(opts.url, o);
         let settled = false, lastError = null;
         ws.on('open', () => {
             settled = true;
@@ -335,18 +366,44 @@ async function publishRound(n, counted) {
         n, token, tokenBuf: Buffer.from(token), expected: live, got: 0, other: 0, lost: 0,
         times: new Float64Array(live), t0: 0, resolve: null, done: null,
     };
-    const finished = new Promise((r) => { round.resolve = r; });
+    const rdMain = round;
+    const finished = new Promise((r) => { rdMain.resolve = r; });
     let timer;
+    if (helpers.length) {
+        const armed = await Promise.all(helpers.map((h) => {
+            if (!h.gone) h.proc.send({type: 'arm', n, token});
+            return expect(h, 'armed', 5000);
+        }));
+        if (armed.includes(null)) say('a helper process did not answer; its sockets are left out');
+    }
+    round = rdMain;
     round.t0 = now();
     sender.send(JSON.stringify({body: token, name: 'wsbench'}));
-    const timedOut = await Promise.race([
+    const ownTimedOut = await Promise.race([
         finished.then(() => false),
         new Promise((r) => { timer = setTimeout(() => r(true), opts['round-timeout'] * 1000); }),
     ]);
     clearTimeout(timer);
     const rd = round;
     round = null;
-    const times = Array.from(rd.times.subarray(0, rd.got)).sort((a, b) => a - b);
+    const times = Array.from(rd.times.subarray(0, rd.got));
+    // the helpers' sockets: their arrival times on the system clock, from this send
+    const t0Epoch = performance.timeOrigin + rd.t0;
+    const reports = await Promise.all(helpers.map((h) => expect(h, 'report', (opts['round-timeout'] + 5) * 1000)));
+    let timedOut = ownTimedOut;
+    for (const rep of reports) {
+        if (!rep) {
+            timedOut = true;
+            continue;
+        }
+        rd.expected += rep.expected;
+        rd.got += rep.got;
+        rd.other += rep.other;
+        rd.lost += rep.lost;
+        timedOut = timedOut || rep.timed_out;
+        for (const t of rep.times) times.push(t - t0Epoch);
+    }
+    times.sort((a, b) => a - b);
     const rec = {
         expected: rd.expected,
         delivered: rd.got,
@@ -384,13 +441,156 @@ function readRss(field) {
     return r;
 }
 
+// ---- helper processes (--procs) -----------------------------------------------------------
+
+const helpers = []; // in the main process: {proc, inbox: Map(type -> [messages]), waiters}
+
+function startHelpers() {
+    const {fork} = require('child_process');
+    const share = Math.floor(opts.connections / opts.procs);
+    const mine = opts.connections - share * (opts.procs - 1);
+    for (let i = 1; i < opts.procs; i++) {
+        const args = ['--url', opts.url, '--connections', share, '--batch', opts.batch,
+                      '--open-timeout', opts['open-timeout'], '--round-timeout', opts['round-timeout'],
+                      '--sources', opts.sources, '--source-offset', mine + (i - 1) * share,
+                      '--helper', i].map(String);
+        const h = {proc: fork(__filename, args), inbox: new Map(), waiters: new Map()};
+        h.proc.on('message', (m) => {
+            const w = h.waiters.get(m.type);
+            if (w) {
+                h.waiters.delete(m.type);
+                w(m);
+            } else {
+                if (!h.inbox.has(m.type)) h.inbox.set(m.type, []);
+                h.inbox.get(m.type).push(m);
+            }
+        });
+        h.proc.on('exit', () => { h.gone = true; for (const w of h.waiters.values()) w(null); });
+        helpers.push(h);
+    }
+    opts.connections = mine;
+}
+
+// The next message of `type` from helper h, or null after ms (or when it is gone).
+function expect(h, type, ms) {
+    const q = h.inbox.get(type);
+    if (q && q.length) return Promise.resolve(q.shift());
+    if (h.gone) return Promise.resolve(null);
+    return new Promise((resolve) => {
+        const timer = setTimeout(() => { h.waiters.delete(type); resolve(null); }, ms);
+        h.waiters.set(type, (m) => { clearTimeout(timer); resolve(m); });
+    });
+}
+
+function mergeErrors(errors) {
+    for (const [k, n] of Object.entries(errors || {})) result.errors[k] = (result.errors[k] || 0) + n;
+}
+
+// A helper's life: open its share, then watch the publishes the main process announces.
+async function helperMain() {
+    process.on('message', (m) => {
+        if (m.type === 'arm') helperArm(m);
+        else if (m.type === 'close') helperClose();
+    });
+    process.on('disconnect', () => process.exit(0));
+    await openAll();
+    phase = 'held';
+    process.send({type: 'opened', opened: result.opened, failed: result.failed,
+                  errors: result.errors, open_ms: result.open_ms});
+}
+
+function helperArm(m) {
+    phase = 'rounds';
+    const rd = {n: m.n, token: m.token, tokenBuf: Buffer.from(m.token), expected: live, got: 0,
+                other: 0, lost: 0, times: new Float64Array(live), t0: 0, resolve: null,
+                done: null};
+    let timer = null;
+    const report = () => {
+        if (rd.reported) return;
+        rd.reported = true;
+        clearTimeout(timer);
+        if (round === rd) round = null;
+        process.send({type: 'report', expected: rd.expected, got: rd.got, other: rd.other,
+                      lost: rd.lost, timed_out: rd.got < rd.expected,
+                      times: Array.from(rd.times.subarray(0, rd.got), (t) => performance.timeOrigin + t)});
+    };
+    rd.resolve = report;
+    round = rd;
+    timer = setTimeout(report, opts['round-timeout'] * 1000);
+    process.send({type: 'armed'});
+    if (rd.expected === 0) report();
+}
+
+async function helperClose() {
+    phase = 'closing';
+    for (const ws of socks) if (!ws.closed) ws.terminate();
+    const closed = helpers.map((h) => {
+        if (!h.gone) h.proc.send({type: 'close'});
+        return expect(h, 'closed', 15000);
+    });
+    const t = now();
+    while (live > 0 && now() - t < 10000) await sleep(50);
+    for (const m of await Promise.all(closed)) {
+        if (!m) continue;
+        result.closed_early += m.closed_early;
+    }
+    process.send({type: 'closed', closed_early: result.closed_early, errors: result.errors});
+    setTimeout(() => process.exit(0), 100);
+}
+
+// One GET of --probe on a new connection: its time in ms until the whole answer is in, or
+// null when it failed or took over 10 s.
+function probeOnce() {
+    return new Promise((resolve) => {
+        const t0 = now();
+        const req = http.get(opts.probe, {agent: false, timeout: 10000}, (res) => {
+            res.on('data', () => {});
+            res.on('end', () => resolve(res.statusCode === 200 ? now() - t0 : null));
+        });
+        req.on('timeout', () => req.destroy(new Error('timeout')));
+        req.on('error', () => resolve(null));
+    });
+}
+
+async function probeAll() {
+    const times = [];
+    let failed = 0;
+    for (let i = 0; i < opts.probes; i++) {
+        const t = await probeOnce();
+        if (t === null) failed++;
+        else times.push(t);
+    }
+    times.sort((x, y) => x - y);
+    result.probe_failed = failed;
+    result.probe_p50_ms = median(times);
+    result.probe_max_ms = times.length ? times[times.length - 1] : null;
+    say(`probe: ${times.length} of ${opts.probes} fresh GETs of ${opts.probe} answered, ` +
+        `median ${result.probe_p50_ms === null ? 'n/a' : result.probe_p50_ms.toFixed(1)} ms, ` +
+        `max ${result.probe_max_ms === null ? 'n/a' : result.probe_max_ms.toFixed(1)} ms`);
+}
+
 async function main() {
     const before = readRss('rss_before_kib');
     if (opts.pid && !before) say(`no process ${opts.pid}: memory is not measured`);
 
     say(`open: ${opts.connections} connections to ${opts.url}, ${opts.batch} at a time`);
     const cpuOpen0 = serverCpuMs();
+    if (opts.procs > 1) {
+        startHelpers();
+        say(`open: ${opts.procs} client processes, ${opts.connections} sockets in this one`);
+    }
+    const helperOpened = helpers.map((h) => expect(h, 'opened', (opts['open-timeout'] + 30) * 1000));
     await openAll();
+    for (const m of await Promise.all(helperOpened)) {
+        if (!m) {
+            say('a helper process did not report its sockets');
+            continue;
+        }
+        result.opened += m.opened;
+        result.failed += m.failed;
+        mergeErrors(m.errors);
+        result.open_ms = Math.max(result.open_ms, m.open_ms);
+    }
     const cpuOpen1 = serverCpuMs();
     if (cpuOpen0 !== null && cpuOpen1 !== null && result.opened)
         result.server_cpu_open_us_per_conn = (cpuOpen1 - cpuOpen0) * 1000 / result.opened;
@@ -413,6 +613,7 @@ async function main() {
         say(`memory: server ${before.kib} KiB before, ${open.kib} KiB with ${result.opened} ` +
             `open (${open.procs.length} processes): ` +
             `${(result.bytes_per_conn / 1024).toFixed(2)} KiB per connection`);
+    if (opts.probe) await probeAll();
 
     phase = 'rounds';
     let sCpu = 0, cCpu = 0, sRounds = 0;
@@ -463,8 +664,16 @@ async function main() {
 
     phase = 'closing';
     for (const ws of socks) if (!ws.closed) ws.terminate();
+    const closed = helpers.map((h) => {
+        if (!h.gone) h.proc.send({type: 'close'});
+        return expect(h, 'closed', 15000);
+    });
     const t = now();
     while (live > 0 && now() - t < 10000) await sleep(50);
+    for (const m of await Promise.all(closed)) {
+        if (!m) continue;
+        result.closed_early += m.closed_early;
+    }
     await sleep(opts.settle);
     readRss('rss_closed_kib');
     result.server_alive = serverAlive();
@@ -472,7 +681,12 @@ async function main() {
     return 0;
 }
 
-main().then((code) => process.exit(code), (err) => {
+if (opts.helper) {
+    helperMain().catch((err) => {
+        say('helper failed: ' + (err && err.stack || err));
+        process.exit(1);
+    });
+} else main().then((code) => process.exit(code), (err) => {
     say('failed: ' + (err && err.stack || err));
     process.stdout.write(JSON.stringify(result) + '\n');
     process.exit(1);

@@ -258,6 +258,11 @@ static void log_access_write(const char *line, size_t n)
     (void)w; /* a log that cannot be written must not stop serving */
 }
 
+int log_access_on(void)
+{
+    return log_state.access_fd >= 0;
+}
+
 void log_access(const struct access_entry *e)
 {
     static struct access_format *fallback;

@@ -36,6 +36,9 @@ struct access_format;
  * it must live as long as the logs are used; NULL: the default format).
  * Flushes what the old buffer held. */
 void log_access_setup(size_t buffer, const struct access_format *format);
+/* Whether requests are logged (the access log is not off): the caller may
+ * then skip gathering an entry. */
+int log_access_on(void);
 /* One access log line; buffered, see log_access_setup. */
 void log_access(const struct access_entry *e);
 /* Write the buffered access lines (whole lines only). */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -56,8 +57,11 @@ struct h1_conn {
     gale_ws *upgrade; /* HC_UPGRADED inside h1_process: hand over when it returns */
     unsigned nreq;
     unsigned processing : 1;
-    unsigned drain_watch : 1; /* the pipeline waits for the output to be written */
-    struct event *drained_ev; /* tells it from the loop when it already was; made on first use */
+    unsigned flat : 1;         /* the head's bytes were read straight into `in` (h1_read_space) */
+    size_t head_flat;          /* bytes of this answer's head waiting in h1_head_flat */
+    struct evbuffer *flat_out; /* its body, kept from the request's cleanup (h1_done) */
+    unsigned drain_watch : 1;  /* the pipeline waits for the output to be written */
+    struct event *drained_ev;  /* tells it from the loop when it already was; made on first use */
 
     /* the framing of the current request and its answer */
     unsigned keepalive : 1; /* the connection stays open after this answer */
@@ -78,6 +82,19 @@ struct h1_parse {
     struct http_chunked chunked;
 };
 
+/* A finished answer on a plain socket with nothing queued before it and no
+ * pipelined request behind it leaves in one sendmsg(2): the head from this
+ * flat buffer and the body from the answer's own buffer, nothing staged in
+ * buffer chains (h1_send_flat). Inside h1_process it leaves when the request
+ * is over, as a batched answer did, so that its cleanups (upload files) are
+ * done before the client can see it. The worker has one such buffer: its
+ * owner is the connection whose head waits there, and other answers take
+ * the staged path meanwhile. */
+#define H1_HEAD_FLAT 4096
+#define H1_FLAT_IOV 8
+static char h1_head_flat[H1_HEAD_FLAT];
+static struct h1_conn *h1_flat_owner;
+
 static void h1_process(struct h1_conn *hc);
 static void h1_hand_over(struct h1_conn *hc, gale_ws *ws);
 
@@ -86,6 +103,7 @@ static void h1_send_body(gale_request *r);
 static void h1_flush(gale_request *r);
 static void h1_end(gale_request *r);
 static void h1_done(gale_request *r);
+static void h1_send_flat_done(struct h1_conn *hc);
 static struct conn *h1_conn_of(const gale_request *r);
 static void h1_watch_drained(gale_request *r);
 static void h1_body_wanted(gale_request *r);
@@ -150,6 +168,14 @@ static struct h1_parse *h1_parse_take(void)
                             : xmalloc(sizeof(struct h1_parse));
 }
 
+static void h1_out_give(struct evbuffer *out)
+{
+    if (h1_spares.nout < H1_SPARES)
+        h1_spares.out[h1_spares.nout++] = out;
+    else
+        evbuffer_free(out);
+}
+
 /* Give back what an idle connection holds (the request is over: nothing
  * points into these any more). */
 static void h1_idle(struct h1_conn *hc)
@@ -180,10 +206,7 @@ static void h1_idle(struct h1_conn *hc)
         hc->hdrs = NULL;
     }
     if (hc->spare_out) {
-        if (h1_spares.nout < H1_SPARES)
-            h1_spares.out[h1_spares.nout++] = hc->spare_out;
-        else
-            evbuffer_free(hc->spare_out);
+        h1_out_give(hc->spare_out);
         hc->spare_out = NULL;
     }
     if (hc->p) {
@@ -205,6 +228,10 @@ static void h1_idle(struct h1_conn *hc)
  * taken over by its handler). */
 static void h1_conn_free(struct h1_conn *hc)
 {
+    if (h1_flat_owner == hc)
+        h1_flat_owner = NULL; /* its answer goes with it */
+    if (hc->flat_out)
+        evbuffer_free(hc->flat_out);
     if (hc->drained_ev)
         event_free(hc->drained_ev);
     arena_free(hc->arena);
@@ -222,6 +249,8 @@ static void h1_write(struct conn *c);
 static void h1_eof(struct conn *c);
 static void h1_timeout(struct conn *c);
 static void h1_drain(struct conn *c);
+static char *h1_read_space(struct conn *c, size_t *room);
+static void h1_read_into(struct conn *c, size_t n);
 
 static void h1_drained_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -232,6 +261,8 @@ static const struct conn_proto h1_proto = {
     .timeout = h1_timeout,
     .drain = h1_drain,
     .release = h1_release,
+    .read_space = h1_read_space,
+    .read_into = h1_read_into,
 };
 
 void h1_conn_start(struct conn *c)
@@ -282,11 +313,16 @@ static void h1_done(gale_request *r)
     gale_ws *upgrade = r->upgrade;
     hc->req = NULL;
     hc->drain_watch = 0;
-    if (evbuffer_get_length(r->out) == 0) {
+    if (hc->head_flat) { /* its body leaves below */
+        hc->flat_out = r->out;
+        r->out = NULL; /* not freed by the cleanup */
+    } else if (evbuffer_get_length(r->out) == 0) {
         hc->spare_out = r->out;
         r->out = NULL; /* not freed by the cleanup */
     }
     arena_reset(hc->arena);
+    if (hc->head_flat) /* after the cleanups, before a close */
+        h1_send_flat_done(hc);
     hc->inlen = 0;
     hc->nreq++;
     struct conn *c = hc->c;
@@ -403,34 +439,109 @@ static const char *h1_framing(struct h1_conn *hc, gale_request *r, int streaming
     return "Content-Length: ";
 }
 
+static int h1_flat_ok(struct h1_conn *hc, gale_request *r, int streaming, size_t need)
+{
+    struct conn *c = hc->c;
+    return !streaming && r->finished && !r->file_body && r->status != 101 && need <= H1_HEAD_FLAT &&
+           !h1_flat_owner && !c->https && conn_pending(c) == 0 &&
+           evbuffer_get_length(conn_in(c)) == 0;
+}
+
+/* The head in h1_head_flat and the body, in one write when the socket
+ * takes them; what it does not take is staged in conn_out, in order, for
+ * conn_flush to queue. */
+static void h1_send_flat(struct h1_conn *hc, struct evbuffer *body)
+{
+    struct iovec iov[H1_FLAT_IOV];
+    struct evbuffer_iovec v[H1_FLAT_IOV - 1];
+    size_t hl = hc->head_flat, w = 0;
+    hc->head_flat = 0;
+    h1_flat_owner = NULL;
+    iov[0].iov_base = h1_head_flat;
+    iov[0].iov_len = hl;
+    int n = evbuffer_peek(body, -1, NULL, v, H1_FLAT_IOV - 1);
+    if (n <= H1_FLAT_IOV - 1) { /* else too many pieces: all staged */
+        for (int i = 0; i < n; i++) {
+            iov[i + 1].iov_base = v[i].iov_base;
+            iov[i + 1].iov_len = v[i].iov_len;
+        }
+        w = conn_write_now(hc->c, iov, n + 1);
+    }
+    struct evbuffer *out = conn_out(hc->c);
+    if (w < hl) {
+        evbuffer_add(out, h1_head_flat + w, hl - w);
+        w = hl;
+    }
+    evbuffer_drain(body, w - hl);
+    if (evbuffer_get_length(body))
+        evbuffer_add_buffer(out, body);
+}
+
+/* The flat answer of the request that just ended in h1_process. */
+static void h1_send_flat_done(struct h1_conn *hc)
+{
+    struct evbuffer *body = hc->flat_out ? hc->flat_out : hc->req->out;
+    h1_send_flat(hc, body);
+    if (hc->flat_out) {
+        hc->flat_out = NULL;
+        h1_out_give(body); /* emptied: a spare, not kept by an idle connection */
+    }
+}
+
+/* The lengths of the first headers' names and values, measured once for
+ * the head's size and used again to copy them. */
+#define H1_LENS 32
+static size_t h1_lens[H1_LENS][2];
+
 static int h1_send_head(gale_request *r, int streaming)
 {
     struct h1_conn *hc = r->stream;
     size_t dlen;
     const char *date = loop_date_header(r->loop, &dlen);
-    const char *text = r->reason ? r->reason : pipeline_status_text(r->status);
+    int ok = r->status == 200 && !r->reason; /* most answers: a status line ready made */
+    const char *text = ok ? NULL : r->reason ? r->reason : pipeline_status_text(r->status);
     h1_decide_keepalive(hc);
     const char *framing = h1_framing(hc, r, streaming);
-    size_t need = 128 + strlen(text) + dlen + r->loop->server_len;
-    for (size_t i = 0; i < r->nrh; i++)
-        need += strlen(r->rh[i].name) + strlen(r->rh[i].value) + 4;
+    size_t need = 128 + (ok ? 0 : strlen(text)) + dlen + r->loop->server_len;
+    for (size_t i = 0; i < r->nrh; i++) {
+        size_t n = strlen(r->rh[i].name), v = strlen(r->rh[i].value);
+        if (i < H1_LENS) {
+            h1_lens[i][0] = n;
+            h1_lens[i][1] = v;
+        }
+        need += n + v + 4;
+    }
 
     struct evbuffer *out = conn_out(hc->c);
     struct evbuffer_iovec v;
-    if (evbuffer_reserve_space(out, (ev_ssize_t)need, &v, 1) < 1)
+    int flat = h1_flat_ok(hc, r, streaming, need);
+    if (flat) {
+        v.iov_base = h1_head_flat;
+    } else if (evbuffer_reserve_space(out, (ev_ssize_t)need, &v, 1) < 1) {
         util_oom();
+    }
     char *p = v.iov_base;
-    p = h1_put(p, "HTTP/1.1 ", 9);
-    p = h1_put_uint(p, (unsigned)r->status);
-    *p++ = ' ';
-    p = h1_put_str(p, text);
-    p = h1_put(p, "\r\n", 2);
+    if (ok) {
+        p = h1_put(p, "HTTP/1.1 200 OK\r\n", 17);
+    } else {
+        p = h1_put(p, "HTTP/1.1 ", 9);
+        p = h1_put_uint(p, (unsigned)r->status);
+        *p++ = ' ';
+        p = h1_put_str(p, text);
+        p = h1_put(p, "\r\n", 2);
+    }
     p = h1_put(p, date, dlen);
     p = h1_put(p, r->loop->server, r->loop->server_len);
     for (size_t i = 0; i < r->nrh; i++) {
-        p = h1_put_str(p, r->rh[i].name);
+        if (i < H1_LENS)
+            p = h1_put(p, r->rh[i].name, h1_lens[i][0]);
+        else
+            p = h1_put_str(p, r->rh[i].name);
         p = h1_put(p, ": ", 2);
-        p = h1_put_str(p, r->rh[i].value);
+        if (i < H1_LENS)
+            p = h1_put(p, r->rh[i].value, h1_lens[i][1]);
+        else
+            p = h1_put_str(p, r->rh[i].value);
         p = h1_put(p, "\r\n", 2);
     }
     if (framing) {
@@ -448,7 +559,11 @@ static int h1_send_head(gale_request *r, int streaming)
         p = h1_put_str(p, "Connection: close\r\n");
     p = h1_put(p, "\r\n", 2);
     v.iov_len = (size_t)(p - (char *)v.iov_base);
-    evbuffer_commit_space(out, &v, 1);
+    if (flat) {
+        hc->head_flat = v.iov_len; /* sent with the body by h1_end or h1_process */
+        h1_flat_owner = hc;
+    } else
+        evbuffer_commit_space(out, &v, 1);
     r->head_sent = 1;
     return 0;
 }
@@ -459,6 +574,10 @@ static void h1_send_body(gale_request *r)
     size_t len = evbuffer_get_length(r->out);
     if (r->is_head || pipeline_status_no_body(r->status) || len == 0) {
         evbuffer_drain(r->out, len);
+        return;
+    }
+    if (hc->head_flat) { /* the body goes with the head from r->out (h1_send_flat) */
+        r->bytes_out += len;
         return;
     }
     struct evbuffer *out = conn_out(hc->c);
@@ -524,6 +643,8 @@ static void h1_flush(gale_request *r)
 static void h1_end(gale_request *r)
 {
     struct h1_conn *hc = r->stream;
+    if (hc->head_flat && !hc->processing)
+        h1_send_flat(hc, r->out);
     if (hc->chunked_out && !r->broken && !r->is_head)
         evbuffer_add(conn_out(hc->c), "0\r\n\r\n", 5);
     if (r->broken || hc->eof_framed)
@@ -644,6 +765,7 @@ static void h1_head_begin(struct h1_conn *hc)
     http_parser_init(&hc->p->parser, hc->lim->max_header_size, hc->lim->max_uri_size, hc->hdrs,
                      hc->lim->max_headers);
     hc->inlen = 0;
+    hc->flat = 0;
     hc->state = HC_HEAD;
     hc->head_timed = 0; /* armed by h1_step_head if the head is not all here */
 }
@@ -677,8 +799,11 @@ static void h1_request_strings(struct h1_conn *hc, gale_request *r, const struct
         else
             h->headers[i].value = "";
     }
-    if (h->host && h->host_len) /* may point into an absolute-form target: copy */
-        r->host = arena_strndup(r->arena, h->host, h->host_len);
+    /* Host's value was cut above; an absolute-form target's authority is
+     * followed by its path: copied then */
+    if (h->host && h->host_len)
+        r->host =
+            h->host[h->host_len] == '\0' ? h->host : arena_strndup(r->arena, h->host, h->host_len);
     hc->keepalive = h->version_minor >= 1 ? !h->conn_close : h->conn_keepalive && !h->conn_close;
 }
 
@@ -686,7 +811,14 @@ static void h1_request_strings(struct h1_conn *hc, gale_request *r, const struct
 static int h1_begin_request(struct h1_conn *hc, struct evbuffer *in)
 {
     struct http_head *h = &hc->p->head;
-    evbuffer_drain(in, h->head_len);
+    if (!hc->flat) {
+        evbuffer_drain(in, h->head_len);
+    } else if (hc->inlen > h->head_len) {
+        /* a body or pipelined requests came with the head: they wait in
+         * the input (empty while reading flat), where the rest is read */
+        evbuffer_add(in, hc->in + h->head_len, hc->inlen - h->head_len);
+    }
+    hc->flat = 0;
     gale_request *r = h1_request_new(hc);
     h1_request_strings(hc, r, h);
     pipeline_head(r, h->path, h->path_len);
@@ -815,7 +947,8 @@ static void h1_dispatch(struct h1_conn *hc)
 
 static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
 {
-    h1_fill(hc, in);
+    if (!hc->flat)
+        h1_fill(hc, in);
     int rc = http_parse_request(&hc->p->parser, hc->in, hc->inlen, &hc->p->head);
     if (rc < 0) {
         h1_fail(hc, hc->p->parser.status, hc->p->parser.reason);
@@ -876,6 +1009,8 @@ static void h1_process(struct h1_conn *hc)
     /* The request may have been freed above and the connection with it only
      * through conn_close, which nothing here calls: hc is still valid. */
     hc->processing = 0;
+    if (hc->head_flat) /* finished, but not over yet (h1_done sends it otherwise) */
+        h1_send_flat_done(hc);
     if (hc->state == HC_UPGRADED) {
         h1_hand_over(hc, hc->upgrade);
         return;
@@ -901,6 +1036,50 @@ static void h1_body_wanted(gale_request *r)
         return;
     conn_flush(hc->c);
     conn_read_later(hc->c);
+}
+
+/* conn's read_space: between requests, and while a head read this way is
+ * incomplete, the socket is read straight into the head buffer, which is
+ * taken only now that bytes are there (an idle connection holds none). The
+ * buffer grows as h1_fill grows it, up to the head's limit. */
+static char *h1_read_space(struct conn *c, size_t *room)
+{
+    struct h1_conn *hc = c->data;
+    size_t limit = hc->lim->max_header_size + 4;
+    if (hc->state == HC_IDLE) {
+        if (!hc->in) {
+            hc->in = h1_in_take();
+            hc->incap = H1_IN_INITIAL;
+        }
+        hc->inlen = 0;
+    } else if (hc->state != HC_HEAD || !hc->flat || hc->inlen >= limit) {
+        return NULL; /* the input buffer's turn (at the limit: h1_step_head refuses) */
+    }
+    if (hc->inlen + 1 >= hc->incap && hc->inlen < limit) {
+        hc->incap *= 2;
+        hc->in = xrealloc(hc->in, hc->incap);
+    }
+    size_t n = hc->incap - 1 - hc->inlen; /* a byte spare, as in h1_fill */
+    if (n > limit - hc->inlen)
+        n = limit - hc->inlen;
+    *room = n;
+    return n ? hc->in + hc->inlen : NULL;
+}
+
+static void h1_read_into(struct conn *c, size_t n)
+{
+    struct h1_conn *hc = c->data;
+    if (n == 0) {
+        if (hc->state == HC_IDLE)
+            h1_idle(hc); /* a wake-up with nothing to read: hold nothing */
+        return;
+    }
+    if (hc->state == HC_IDLE) {
+        h1_head_begin(hc);
+        hc->flat = 1;
+    }
+    hc->inlen += n;
+    h1_process(hc);
 }
 
 static void h1_read(struct conn *c)

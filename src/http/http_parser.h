@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <strings.h>
 
 struct http_header {
     const char *name;
@@ -140,5 +141,14 @@ enum http_method http_method_lookup(const char *name, size_t len);
  * s is all of them when s[span] is its NUL. */
 size_t http_token_span(const char *s);
 size_t http_value_span(const char *s);
+
+/* Whether two field names are the same, ASCII case-insensitively. Lookups
+ * by name go through every field of a head: the first bytes, which may
+ * differ only in case (bit 0x20), rule out nearly every other name before
+ * strcasecmp is called. Inline: it runs per field and per lookup. */
+static inline int http_name_eq(const char *a, const char *b)
+{
+    return ((a[0] ^ b[0]) & ~0x20) == 0 && strcasecmp(a, b) == 0;
+}
 
 #endif

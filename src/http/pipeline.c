@@ -544,6 +544,8 @@ static void pipeline_log(gale_request *r)
     /* route 0 is "no module route"; the routes are counted in config order */
     size_t route = r->route ? (size_t)(r->route - r->loop->modules->routes) + 1 : 0;
     metrics_request(r->loop->metrics, route, status, seconds);
+    if (!log_access_on())
+        return; /* no entry to gather */
     struct access_entry e = {
         .client = r->client,
         .method = r->method,

@@ -110,7 +110,7 @@ const char *gale_request_config_path(gale_request *r, const char *path)
 const char *gale_request_header(const gale_request *r, const char *name)
 {
     for (size_t i = 0; i < r->nhdrs; i++)
-        if (!strcasecmp(r->hdrs[i].name, name))
+        if (http_name_eq(r->hdrs[i].name, name))
             return r->hdrs[i].value;
     return NULL;
 }

@@ -41,8 +41,8 @@ int gale_response_status(gale_request *r, int status)
 }
 
 /* A header name a module may set or remove, while it still may: a token
- * that is not one of gale's own. */
-static int response_name_ok(const gale_request *r, const char *name)
+ * that is not one of gale's own. Its length, or 0 when it may not. */
+static size_t response_name_ok(const gale_request *r, const char *name)
 {
     if (r->head_sent || !name)
         return 0;
@@ -52,7 +52,7 @@ static int response_name_ok(const gale_request *r, const char *name)
     for (size_t i = 0; i < sizeof(response_reserved) / sizeof(*response_reserved); i++)
         if (n == response_reserved[i].len && !strcasecmp(name, response_reserved[i].name))
             return 0;
-    return 1;
+    return n;
 }
 
 static int response_header_ok(const gale_request *r, const char *name, const char *value)
@@ -62,9 +62,14 @@ static int response_header_ok(const gale_request *r, const char *name, const cha
 
 int gale_response_header(gale_request *r, const char *name, const char *value)
 {
-    if (!response_header_ok(r, name, value))
+    size_t n = response_name_ok(r, name), vn = value ? http_value_span(value) : 0;
+    if (!n || !value || value[vn] != '\0')
         return -1;
-    response_header_add(r, name, value);
+    /* name and value in one piece of the arena, their lengths known */
+    char *copy = arena_alloc(r->arena, n + vn + 2);
+    memcpy(copy, name, n + 1);
+    memcpy(copy + n + 1, value, vn + 1);
+    response_header_add_static(r, copy, copy + n + 1);
     return 0;
 }
 
@@ -107,7 +112,7 @@ int gale_response_reason(gale_request *r, const char *reason)
 const char *response_header_find(const gale_request *r, const char *name)
 {
     for (size_t i = 0; i < r->nrh; i++)
-        if (!strcasecmp(r->rh[i].name, name))
+        if (http_name_eq(r->rh[i].name, name))
             return r->rh[i].value;
     return NULL;
 }
@@ -116,7 +121,7 @@ void response_header_remove(gale_request *r, const char *name)
 {
     size_t o = 0, keep = r->nrh_keep;
     for (size_t i = 0; i < r->nrh; i++) {
-        if (strcasecmp(r->rh[i].name, name))
+        if (!http_name_eq(r->rh[i].name, name))
             r->rh[o++] = r->rh[i];
         else if (i < r->nrh_keep)
             keep--; /* one of gale's own that error pages keep: no longer there */

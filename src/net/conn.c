@@ -3,7 +3,9 @@
  *
  * Reads: a plain socket is read here, one recv(2) per readiness, into the
  * connection's own input buffer (a bufferevent's reader costs an
- * ioctl(FIONREAD) and a readv(2) each time); a TLS connection is read by its
+ * ioctl(FIONREAD) and a readv(2) each time), or, while that is empty, into
+ * a flat buffer the protocol offers (an HTTP/1 head is parsed where it
+ * lands: no chain is allocated, filled, copied out and freed); a TLS connection is read by its
  * OpenSSL bufferevent. Writes: answers are staged in `wbuf` and conn_flush
  * sends them straight to a plain socket when nothing is queued before them;
  * only what the kernel does not take goes through a bufferevent, which then
@@ -71,24 +73,42 @@ static void conn_dispatch_read(struct conn *c)
     }
 }
 
+/* The protocol's own buffer for this read, when it offers one (conn.h). */
+static char *conn_read_space(struct conn *c, size_t *room)
+{
+    if (!c->proto->read_space || c->lingering || c->closing || evbuffer_get_length(c->rbuf))
+        return NULL;
+    return c->proto->read_space(c, room);
+}
+
 static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    struct evbuffer *in = conn_in(c);
+    struct evbuffer *in = c->rbuf;
     struct evbuffer_iovec v;
-    if (evbuffer_reserve_space(in, CONN_READ_SIZE, &v, 1) < 1)
+    char *flat = conn_read_space(c, &v.iov_len);
+    if (flat)
+        v.iov_base = flat;
+    else if (evbuffer_reserve_space(in, CONN_READ_SIZE, &v, 1) < 1)
         util_oom();
     ssize_t n;
     do
         n = recv(fd, v.iov_base, v.iov_len, 0);
     while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (flat)
+            c->proto->read_into(c, 0);
         return;
+    }
     if (n > 0) {
-        v.iov_len = (size_t)n;
-        evbuffer_commit_space(in, &v, 1);
         conn_enter(c);
-        conn_dispatch_read(c);
+        if (flat) {
+            c->proto->read_into(c, (size_t)n);
+        } else {
+            v.iov_len = (size_t)n;
+            evbuffer_commit_space(in, &v, 1);
+            conn_dispatch_read(c);
+        }
         conn_leave(c);
         return;
     }

@@ -27,6 +27,15 @@ struct conn_proto {
     void (*timeout)(struct conn *c); /* the conn timer fired */
     void (*drain)(struct conn *c);   /* the worker stops: finish up and close */
     void (*release)(struct conn *c); /* free `data`; the connection is going away */
+    /* Optional, plain sockets only: when nothing waits in conn_in, the
+     * protocol may offer its own flat buffer for the next recv(2), so that
+     * it parses the bytes where they land instead of copying them out of
+     * buffer chains. read_space returns where *room bytes may go (NULL: use
+     * conn_in); read_into then says how many arrived there, 0 when none did
+     * (the buffer may be given back). A protocol that does this keeps what
+     * it does not consume in conn_in, in order. */
+    char *(*read_space)(struct conn *c, size_t *room);
+    void (*read_into)(struct conn *c, size_t n);
 };
 
 struct conn {
