@@ -695,6 +695,7 @@ static void h2_read(struct conn *c)
         nghttp2_session_terminate_session(hc->s, h2_fatal_code((int)rc));
         nghttp2_session_send(hc->s);
         conn_flush(c);
+        c->linger = 1; /* what it still sends is read and dropped, not reset */
         conn_close_after_write(c);
         return;
     }

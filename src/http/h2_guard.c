@@ -201,6 +201,7 @@ int h2_bucket_take(struct h2_conn *hc, struct h2_bucket *b, double burst, double
     if (b->tokens < 1) {
         log_info("%s: HTTP/2 client sends %s too fast: closing", hc->c->client, what);
         nghttp2_session_terminate_session(hc->s, NGHTTP2_ENHANCE_YOUR_CALM);
+        hc->c->linger = 1; /* it is still sending: a reset would lose the GOAWAY */
         return -1;
     }
     b->tokens -= 1;
