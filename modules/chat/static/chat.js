@@ -31,6 +31,7 @@
   var POLL_LIMIT = 120000; /* ms a poll may take before it is retried */
   var HERE_EVERY = 5000; /* ms between two looks at who is here */
   var HERE_SHOWN = 20; /* names listed; the rest are counted */
+  var GOING_AWAY_JITTER = 250; /* ms at most before a drained socket reconnects */
 
   var inbox = document.getElementById("inbox");
   var form = document.getElementById("messageform");
@@ -247,10 +248,14 @@
       else if (data && data.here) showHere(data.here);
       else if (data) receive(data.messages);
     };
-    ws.onclose = function () {
+    ws.onclose = function (ev) {
       socket = null;
-      var n = opened ? 1 : failures + 1;
-      var wait = backoff(n);
+      /* 1001: the worker drains (a reload) and its successor is already up:
+       * come back at once, the jitter spreading the room's sockets. Only
+       * other failures back off, longer each time the socket did not open. */
+      var away = ev.code === 1001;
+      var n = away ? 0 : opened ? 1 : failures + 1;
+      var wait = away ? Math.random() * GOING_AWAY_JITTER : backoff(n);
       setStatus("Offline: reconnecting in " + Math.ceil(wait / 1000) + " s", "offline");
       setTimeout(function () {
         connect(n);
