@@ -97,7 +97,10 @@ async function talk(p) {
             p.sent.push(text);
             await shows(to, text, name === 'bob' ? 'A' : 'B');
         } catch (e) {
-            throw new Error(p.mode + ': ' + e.message);
+            // lost on the way in, or on the way out to the other page?
+            const mine = (await bodies(from, p.tag).catch(() => [])).includes(text);
+            throw new Error(p.mode + ': ' + e.message + (mine ? '; the poster\'s page shows it'
+                                                              : '; nor does the poster\'s page'));
         }
         console.log('shown ' + p.mode + ' ' + (i + 1) +
                     (process.env.CHAT_TRACE ? ' ' + (Date.now() - t0) + ' ms' : ''));

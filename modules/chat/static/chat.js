@@ -50,7 +50,6 @@
 
   var seen = new Set();
   var cursor = inbox.dataset.cursor || "";
-  var socket = null;
 
   /* The tab's visitor id: 32 hex digits, the same across reloads. */
   function visitorId() {
@@ -234,7 +233,6 @@
     if (failures === 0) setStatus("Connecting…", "connecting");
     ws.onopen = function () {
       opened = true;
-      socket = ws;
       setStatus("Connected (WebSocket)", "online");
     };
     ws.onmessage = function (ev) {
@@ -249,7 +247,6 @@
       else if (data) receive(data.messages);
     };
     ws.onclose = function (ev) {
-      socket = null;
       /* 1001: the worker drains (a reload) and its successor is already up:
        * come back at once, the jitter spreading the room's sockets. Only
        * other failures back off, longer each time the socket did not open. */
@@ -296,11 +293,12 @@
     return encoder.encode(s).length;
   }
 
+  /* Always by POST, the WebSocket too: its answer comes once the message is
+   * sequenced, or says why it was not sent. A frame sent on the socket has
+   * no answer, and the browser drops one sent after the server's close
+   * frame arrived (a reload) without telling the page: the line would be
+   * lost unseen. */
   async function send(body, name) {
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ body: body, name: name }));
-      return; /* it comes back through the socket */
-    }
     var res = await post(prefix + "/a/message/new", { body: body, name: name });
     if (!res.ok) {
       var why = (await res.text()).trim().slice(0, 200);
