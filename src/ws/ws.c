@@ -648,13 +648,17 @@ static void ws_timeout(struct conn *c)
 
 /* The worker stops: 1001 going away, so that the client reconnects to a
  * new worker; the peer's answer is awaited at most close_timeout. */
-static void ws_drain(struct conn *c)
+static void ws_going_away(gale_ws *ws)
 {
-    gale_ws *ws = c->data;
     if (ws->state == WS_OPEN) {
         ws->drained = 1;
         ws_start_close(ws, 1001, "server going away");
     }
+}
+
+static void ws_drain(struct conn *c)
+{
+    ws_going_away(c->data);
 }
 
 static void ws_release(struct conn *c)
@@ -748,10 +752,7 @@ void ws_stream_gone(gale_ws *ws)
 
 void ws_stream_drain(gale_ws *ws)
 {
-    if (ws->state == WS_OPEN) {
-        ws->drained = 1;
-        ws_start_close(ws, 1001, "server going away");
-    }
+    ws_going_away(ws);
 }
 
 /* ---- the opening handshake ---- */
@@ -935,7 +936,7 @@ int ws_accept(gale_request *r)
         return ws_refuse(r, 400, "bad Sec-WebSocket-Key");
     if (!ws_origin_allowed(r, cfg))
         return ws_refuse(r, 403, "cross-origin WebSocket refused");
-    if (r->loop->draining || !pipeline_conn(r))
+    if (!pipeline_conn(r))
         return ws_refuse(r, 503, "server going away");
     struct ws_deflate_params dp;
     char ext[160];
@@ -965,5 +966,12 @@ int ws_accept(gale_request *r)
         ws_arm_ping(ws);
     if (ws->cb->open)
         ws->cb->open(ws, r);
+    /* An upgrade that reached a draining worker (its connection was accepted
+     * just before the drain) opens and is closed at once with 1001, as the
+     * drain closes the others: a browser cannot see why a refused upgrade
+     * failed and backs off, while a 1001 after an open is a prompt
+     * reconnection to a new worker (SSE streams are answered the same way). */
+    if (r->loop->draining)
+        ws_going_away(ws);
     return GALE_OK;
 }

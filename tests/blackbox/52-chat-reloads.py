@@ -3,17 +3,21 @@
 
 Two gale instances with the chat module (18-chat's config) share a
 redis-server started here (backend "redis", the room's history in Redis).
-Two visitors in headless Chromium (tests/node/chat-reloads.js), A on one
-instance and B on the other, answer each other in turn while the instances
-are reloaded (SIGHUP, alternately; RELOADS in all, a third with each
-transport, to stay within a minute on a loaded machine): every
-message must show once in each page, in the order posted (each answers the
-one before), by WebSocket, Server-Sent Events and long polling. A message
-a client sent on a WebSocket just as the drain closed it still arrives.
+Three pairs of visitors in headless Chromium (tests/node/chat-reloads.js),
+one pair per transport (WebSocket, Server-Sent Events, long polling), all
+open at once, A of each pair on one instance and B on the other: in each
+pair the visitors answer each other in turn while the instances are
+reloaded twenty times (SIGHUP, alternately), every pair getting on between
+two reloads. Every message must show once in both pages of its pair, in
+the order posted (each answers the one before). A message a client sent
+on a WebSocket just as the drain closed it still arrives, and an upgrade
+that reaches a draining worker opens and is closed with 1001 (not
+refused), so that the browser comes back at once.
 """
 
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -26,7 +30,8 @@ chat = galetest.load_test("18-chat")
 pubsub = galetest.load_test("17-pubsub")
 websocket = galetest.load_test("16-websocket")
 
-RELOADS = 21  # in all, a third for each transport
+RELOADS = 20
+MODES = ("ws", "sse", "poll")
 
 
 def reload(g):
@@ -36,32 +41,40 @@ def reload(g):
         fail("reload not done; log:\n%s" % g.log_tail())
 
 
-def visitors(one, two, modes, reloads):
-    """Run chat-reloads.js for each mode while the instances reload."""
+def visitors(one, two):
+    """Run chat-reloads.js with a pair per transport while the instances
+    reload, each pair posting between two reloads."""
     stop = os.path.join(tempfile.mkdtemp(prefix="gale-chat-reloads-"), "stop")
     env = dict(os.environ, NODE_PATH=galetest.NODE_MODULES)
     proc = subprocess.Popen(["node", os.path.join(chat.NODE_DIR, "chat-reloads.js"), one.url(""),
-                             two.url(""), stop] + list(modes), stdout=subprocess.PIPE,
+                             two.url(""), stop] + list(MODES), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     out = []
+    shown = dict.fromkeys(MODES, 0)  # messages each pair got across so far
 
     def read():
         for line in proc.stdout:
             print("# " + line.rstrip(), flush=True)
             out.append(line)
+            m = re.match(r"shown (\w+) (\d+)", line)
+            if m:
+                shown[m.group(1)] = int(m.group(2))
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     k = 0
     try:
-        for mode in modes:
-            if not wait_for(lambda: "ready %s\n" % mode in out or proc.poll() is not None, 30):
-                fail("%s: the pages did not open" % mode)
-            for _ in range(reloads // len(modes)):
-                if proc.poll() is not None:
-                    break
-                reload((one, two)[k % 2])
-                k += 1
-            open(stop + "." + mode, "w").close()
+        if not wait_for(lambda: "ready\n" in out or proc.poll() is not None, 30):
+            fail("the pages did not open")
+        while k < RELOADS and proc.poll() is None:
+            before = dict(shown)
+            reload((one, two)[k % 2])
+            k += 1
+            # the chain goes on in every transport before the next reload
+            if not wait_for(lambda: proc.poll() is not None or
+                            all(shown[m] > before[m] for m in MODES), 20):
+                fail("after reload %d no new message got across by %s" % (
+                    k, ", ".join(m for m in MODES if shown[m] == before[m])))
+        open(stop, "w").close()
         rc = proc.wait(30)
     finally:
         if proc.poll() is None:
@@ -70,10 +83,10 @@ def visitors(one, two, modes, reloads):
     reader.join(5)
     err = proc.stderr.read()
     check(rc == 0, "chat-reloads.js failed (%d): %s" % (rc, err.strip()[-3000:]))
-    check(k == reloads, "%d reloads while they posted" % k)
+    eq(k, RELOADS, "reloads while they posted")
 
 
-def room(mode):
+def test_three_transports_through_twenty_reloads():
     try:
         chat.browser()
         redis = pubsub.Redis()
@@ -83,21 +96,9 @@ def room(mode):
         conf = '{ backend = "redis"; redis = { port = %d; prefix = "chat-test:"; }; %s }' % (
             redis.port, chat.HISTORY)
         with chat.chat(pubsub=conf) as one, chat.chat(pubsub=conf) as two:
-            visitors(one, two, [mode], RELOADS // 3)
+            visitors(one, two)
     finally:
         redis.close()
-
-
-def test_websocket_through_reloads():
-    room("ws")
-
-
-def test_server_sent_events_through_reloads():
-    room("sse")
-
-
-def test_long_polling_through_reloads():
-    room("poll")
 
 
 def test_a_message_sent_as_the_drain_closes_the_socket_is_kept():
@@ -124,6 +125,36 @@ def test_a_message_sent_as_the_drain_closes_the_socket_is_kept():
         eq(status, 200, "the page")
         check(b"typed during the reload" in body,
               "the message reached the room; log:\n%s" % g.log_tail())
+
+
+def test_an_upgrade_reaching_a_draining_worker_opens_then_goes_away():
+    """A connection the old worker accepted before the reload asks for the
+    upgrade once it drains: the worker opens the socket and closes it with
+    1001 at once, as the drain closes the others. A 503 would look like a
+    failure to the browser, which then waits longer before each retry."""
+    with chat.chat() as g:
+        c = g.conn(10)
+        c.send(websocket.req("GET", "/a/here", host="127.0.0.1:%d" % g.port))
+        eq(c.read_response().status, 200, "a first request keeps the connection")
+        drains = g.log().count("draining")
+        g.signal(signal.SIGHUP)
+        # the drain gives an idle connection a moment for the request on the wire
+        check(wait_for(lambda: g.log().count("draining") >= drains + 2, 10),
+              "the old workers drain; log:\n%s" % g.log_tail())
+        key = websocket.new_key()
+        c.send(websocket.req("GET", "/chatsocket?visitor=%s&name=late" % ("cd" * 16),
+                             websocket.upgrade_headers(key), host="127.0.0.1:%d" % g.port))
+        head = c.read_until(b"\r\n\r\n")
+        check(head.startswith(b"HTTP/1.1 101 "), "the upgrade opens: %r" % head[:200])
+        ws = websocket.RawWS.__new__(websocket.RawWS)
+        ws.g, ws.c, ws.key = g, c, key
+        while True:
+            f = ws.read_frame(timeout=10)
+            check(f is not None, "a close frame before the end")
+            if f.op == 8:
+                break
+        eq(f.close_code(), 1001, "going away")
+        c.close()
 
 
 if __name__ == "__main__":

@@ -3,15 +3,17 @@
 //
 //   node chat-reloads.js URL_A URL_B STOP MODE...
 //
-// For each MODE (poll, ws or sse), in turn: two visitors with their own
-// cookies, A on URL_A and B on URL_B (two gale instances sharing Redis).
-// Once both pages are online it prints "ready MODE"; then the visitors
-// answer each other in turn: each message is posted by one once the other's
-// message before it shows in its page, so that every message answers the
-// one before (a causal chain), until the file STOP.MODE exists (the test
-// reloads the instances meanwhile). Then every message must show exactly
-// once in each page, in the order posted. Prints "ok: ..." lines and exits
-// 0; on a failure prints why on stderr and exits 1.
+// One pair of visitors per MODE (poll, ws or sse), all pairs at once, each
+// visitor with its own cookies: A on URL_A and B on URL_B (two gale
+// instances sharing Redis). Once the six pages are online it prints
+// "ready"; then in every pair the visitors answer each other in turn: each
+// message is posted by one once the other's message before it shows in its
+// page, so that every message answers the one before (a causal chain),
+// until the file STOP exists (the test reloads the instances meanwhile).
+// Each message shown to its receiver prints "shown MODE N" (the test waits
+// for every pair to get on between two reloads). Then every message must
+// show exactly once in both pages of its pair, in the order posted. Prints
+// "ok: ..." lines and exits 0; on a failure prints why on stderr and exits 1.
 'use strict';
 
 const fs = require('fs');
@@ -77,48 +79,60 @@ async function shows(page, text, what) {
     }
 }
 
-async function room(mode) {
+async function pair(mode) {
     const q = { ws: '/?ws=1', sse: '/?sse=1' }[mode] || '/';
     const errors = [];
-    const a = await visitor(urlA + q, errors);
-    const b = await visitor(urlB + q, errors);
-    const tag = ' #' + mode + Date.now().toString(36);
-    const sent = [];
+    const [a, b] = await Promise.all([visitor(urlA + q, errors), visitor(urlB + q, errors)]);
+    return { mode, a, b, errors, sent: [], tag: ' #' + mode + Date.now().toString(36) };
+}
+
+// The visitors of p answer each other until the test says stop.
+async function talk(p) {
     const t0 = Date.now();
-    console.log('ready ' + mode);
-    for (let i = 0; i < 4 || !fs.existsSync(stop + '.' + mode); i++) {
-        const [from, to, name] = i % 2 ? [b, a, 'bob'] : [a, b, 'alice'];
-        const text = 'm' + i + tag;
-        await post(from, name, text);
-        sent.push(text);
-        await shows(to, text, name === 'bob' ? 'A' : 'B');
-        if (process.env.CHAT_TRACE)
-            console.log(text + ' ' + (Date.now() - t0) + ' ms');
-        check(i < 400, 'the test never said stop');
+    for (let i = 0; i < 4 || !fs.existsSync(stop); i++) {
+        const [from, to, name] = i % 2 ? [p.b, p.a, 'bob'] : [p.a, p.b, 'alice'];
+        const text = 'm' + i + p.tag;
+        try {
+            await post(from, name, text);
+            p.sent.push(text);
+            await shows(to, text, name === 'bob' ? 'A' : 'B');
+        } catch (e) {
+            // lost on the way in, or on the way out to the other page?
+            const mine = (await bodies(from, p.tag).catch(() => [])).includes(text);
+            throw new Error(p.mode + ': ' + e.message + (mine ? '; the poster\'s page shows it'
+                                                              : '; nor does the poster\'s page'));
+        }
+        console.log('shown ' + p.mode + ' ' + (i + 1) +
+                    (process.env.CHAT_TRACE ? ' ' + (Date.now() - t0) + ' ms' : ''));
+        check(i < 1000, 'the test never said stop');
     }
-    for (const [page, who] of [[a, 'A'], [b, 'B']]) {
-        await shows(page, sent[sent.length - 1], who);
-        const got = await bodies(page, tag);
-        check(JSON.stringify(got) === JSON.stringify(sent),
-              who + ' shows each message once, in the order posted: ' +
+}
+
+async function verify(p) {
+    for (const [page, who] of [[p.a, 'A'], [p.b, 'B']]) {
+        await shows(page, p.sent[p.sent.length - 1], p.mode + ': ' + who);
+        const got = await bodies(page, p.tag);
+        check(JSON.stringify(got) === JSON.stringify(p.sent),
+              p.mode + ': ' + who + ' shows each message once, in the order posted: ' +
               JSON.stringify(got.map((t) => t.split(' ')[0])));
     }
-    check(errors.length === 0, 'script errors: ' + errors.join('; '));
-    await a.context().close();
-    await b.context().close();
-    console.log('ok: ' + mode + ': ' + sent.length + ' messages, each shown once, in causal order, ' +
-                'in both pages');
+    check(p.errors.length === 0, p.mode + ': script errors: ' + p.errors.join('; '));
+    console.log('ok: ' + p.mode + ': ' + p.sent.length + ' messages, each shown once, in causal ' +
+                'order, in both pages');
 }
 
 async function main() {
-    setTimeout(() => fail('the whole script took more than 55 s'), 55000).unref();
+    setTimeout(() => fail('the whole script took more than 100 s'), 100000).unref();
     browser = await chromium.launch({
         executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
         args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
                '--disable-background-networking'],
     });
-    for (const mode of modes)
-        await room(mode);
+    const pairs = await Promise.all(modes.map(pair));
+    console.log('ready');
+    await Promise.all(pairs.map(talk));
+    for (const p of pairs)
+        await verify(p);
     await browser.close();
     process.exit(0);
 }

@@ -31,6 +31,7 @@
   var POLL_LIMIT = 120000; /* ms a poll may take before it is retried */
   var HERE_EVERY = 5000; /* ms between two looks at who is here */
   var HERE_SHOWN = 20; /* names listed; the rest are counted */
+  var GOING_AWAY_JITTER = 250; /* ms at most before a drained socket reconnects */
 
   var inbox = document.getElementById("inbox");
   var form = document.getElementById("messageform");
@@ -49,7 +50,6 @@
 
   var seen = new Set();
   var cursor = inbox.dataset.cursor || "";
-  var socket = null;
 
   /* The tab's visitor id: 32 hex digits, the same across reloads. */
   function visitorId() {
@@ -233,7 +233,6 @@
     if (failures === 0) setStatus("Connecting…", "connecting");
     ws.onopen = function () {
       opened = true;
-      socket = ws;
       setStatus("Connected (WebSocket)", "online");
     };
     ws.onmessage = function (ev) {
@@ -247,10 +246,13 @@
       else if (data && data.here) showHere(data.here);
       else if (data) receive(data.messages);
     };
-    ws.onclose = function () {
-      socket = null;
-      var n = opened ? 1 : failures + 1;
-      var wait = backoff(n);
+    ws.onclose = function (ev) {
+      /* 1001: the worker drains (a reload) and its successor is already up:
+       * come back at once, the jitter spreading the room's sockets. Only
+       * other failures back off, longer each time the socket did not open. */
+      var away = ev.code === 1001;
+      var n = away ? 0 : opened ? 1 : failures + 1;
+      var wait = away ? Math.random() * GOING_AWAY_JITTER : backoff(n);
       setStatus("Offline: reconnecting in " + Math.ceil(wait / 1000) + " s", "offline");
       setTimeout(function () {
         connect(n);
@@ -291,11 +293,12 @@
     return encoder.encode(s).length;
   }
 
+  /* Always by POST, the WebSocket too: its answer comes once the message is
+   * sequenced, or says why it was not sent. A frame sent on the socket has
+   * no answer, and the browser drops one sent after the server's close
+   * frame arrived (a reload) without telling the page: the line would be
+   * lost unseen. */
   async function send(body, name) {
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ body: body, name: name }));
-      return; /* it comes back through the socket */
-    }
     var res = await post(prefix + "/a/message/new", { body: body, name: name });
     if (!res.ok) {
       var why = (await res.text()).trim().slice(0, 200);
