@@ -220,6 +220,7 @@ static void h1_idle(struct h1_conn *hc)
         event_free(hc->drained_ev);
         hc->drained_ev = NULL;
     }
+    conn_idle(hc->c);
 }
 
 /* ---- the connection ---- */
@@ -339,8 +340,7 @@ static void h1_done(gale_request *r)
         return;
     }
     hc->state = HC_IDLE;
-    struct evbuffer *in = conn_in(c);
-    if (evbuffer_get_length(in) == 0) {
+    if (conn_in_len(c) == 0) {
         if (c->eof) {
             conn_close_after_write(c);
             return;
@@ -443,8 +443,7 @@ static int h1_flat_ok(struct h1_conn *hc, gale_request *r, int streaming, size_t
 {
     struct conn *c = hc->c;
     return !streaming && r->finished && !r->file_body && r->status != 101 && need <= H1_HEAD_FLAT &&
-           !h1_flat_owner && !c->https && conn_pending(c) == 0 &&
-           evbuffer_get_length(conn_in(c)) == 0;
+           !h1_flat_owner && !c->https && conn_pending(c) == 0 && conn_in_len(c) == 0;
 }
 
 /* The head in h1_head_flat and the body, in one write when the socket
@@ -1097,14 +1096,14 @@ static void h1_write(struct conn *c)
         h1_drained(hc); /* inside the connection's callback: c and hc outlive it */
         return;
     }
-    if (hc->state == HC_IDLE && evbuffer_get_length(conn_in(c)))
+    if (hc->state == HC_IDLE && conn_in_len(c))
         h1_process(hc);
 }
 
 static void h1_eof(struct conn *c)
 {
     struct h1_conn *hc = c->data;
-    size_t pending = evbuffer_get_length(conn_in(c));
+    size_t pending = conn_in_len(c);
     if (hc->state == HC_HANDLER && pending && !hc->c->error)
         return; /* pipelined requests are still to be answered; then it closes */
     if (hc->state == HC_IDLE && pending && !hc->c->error) {
@@ -1137,6 +1136,6 @@ static void h1_timeout(struct conn *c)
 static void h1_drain(struct conn *c)
 {
     struct h1_conn *hc = c->data;
-    if (hc->state == HC_IDLE && !evbuffer_get_length(conn_in(c)))
+    if (hc->state == HC_IDLE && !conn_in_len(c))
         conn_timer(c, hc->loop->tv[LOOP_TV_DRAIN_IDLE]);
 }

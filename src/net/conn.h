@@ -41,8 +41,8 @@ struct conn_proto {
 struct conn {
     struct loop *loop;
     struct bufferevent *bev; /* TLS: always; plain: made when the kernel first pushes back */
-    struct evbuffer *wbuf;   /* answers staged here, sent by conn_flush */
-    struct evbuffer *rbuf;   /* plain sockets: what was read (TLS: the bufferevent's input) */
+    struct evbuffer *wbuf;   /* answers staged here, sent by conn_flush; NULL: none yet */
+    struct evbuffer *rbuf;   /* plain sockets: what was read (TLS: the bufferevent's input); lazy */
     int fd;
     char client[INET6_ADDRSTRLEN];  /* address without port */
     int https;                      /* arrived on a TLS listener */
@@ -81,6 +81,11 @@ struct ssl_st *conn_ssl(struct conn *c);
 void conn_timer(struct conn *c, const struct timeval *tv);
 /* What arrived and was not consumed yet. */
 struct evbuffer *conn_in(struct conn *c);
+/* Its length, without making a buffer for a plain socket that has none. */
+size_t conn_in_len(struct conn *c);
+/* Give back the input and staging buffers while they are empty (between
+ * requests): conn_in and conn_out make them again when needed. */
+void conn_idle(struct conn *c);
 /* Where protocols put what they send; conn_flush sends it. */
 struct evbuffer *conn_out(struct conn *c);
 /* Send what was staged. On a plain socket with nothing queued before it the
