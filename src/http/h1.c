@@ -53,15 +53,18 @@ struct h1_conn {
     gale_request *req;
     struct arena *arena;
     struct evbuffer *spare_out; /* kept between requests */
+    gale_ws *upgrade;           /* HC_UPGRADED inside h1_process: hand over when it returns */
+    size_t head_flat;           /* bytes of this answer's head waiting in h1_head_flat */
+    struct evbuffer *flat_out;  /* its body, kept from the request's cleanup (h1_done) */
+    struct event *drained_ev;   /* tells the pipeline the output was written; made on first use */
+    int64_t body_left;          /* Content-Length bytes still to read */
+    size_t body_received;       /* chunked: data bytes so far */
+    /* the small fields together: thousands of idle connections wait (no holes) */
     enum h1_state state;
-    gale_ws *upgrade; /* HC_UPGRADED inside h1_process: hand over when it returns */
     unsigned nreq;
     unsigned processing : 1;
-    unsigned flat : 1;         /* the head's bytes were read straight into `in` (h1_read_space) */
-    size_t head_flat;          /* bytes of this answer's head waiting in h1_head_flat */
-    struct evbuffer *flat_out; /* its body, kept from the request's cleanup (h1_done) */
-    unsigned drain_watch : 1;  /* the pipeline waits for the output to be written */
-    struct event *drained_ev;  /* tells it from the loop when it already was; made on first use */
+    unsigned flat : 1;        /* the head's bytes were read straight into `in` (h1_read_space) */
+    unsigned drain_watch : 1; /* the pipeline waits for the output to be written */
 
     /* the framing of the current request and its answer */
     unsigned keepalive : 1; /* the connection stays open after this answer */
@@ -71,8 +74,6 @@ struct h1_conn {
     unsigned body_held : 1;       /* a streamed body waits for wire->read_body */
     unsigned expect_continue : 1; /* a streamed body's client waits for 100 Continue */
     unsigned head_timed : 1;      /* the header timeout runs for this head */
-    int64_t body_left;            /* Content-Length bytes still to read */
-    size_t body_received;         /* chunked: data bytes so far */
 };
 
 /* The parsers' state: needed from a request's first byte to its answer. */
