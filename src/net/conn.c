@@ -426,7 +426,7 @@ static void conn_tls_write(struct conn *c)
  * the call on one-request connections. */
 static void conn_nodelay(struct conn *c)
 {
-    if (c->flushes++ == 1) {
+    if (c->flushes < 2 && c->flushes++ == 1) {
         int one = 1;
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
