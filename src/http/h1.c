@@ -53,15 +53,18 @@ struct h1_conn {
     gale_request *req;
     struct arena *arena;
     struct evbuffer *spare_out; /* kept between requests */
+    gale_ws *upgrade;           /* HC_UPGRADED inside h1_process: hand over when it returns */
+    size_t head_flat;           /* bytes of this answer's head waiting in h1_head_flat */
+    struct evbuffer *flat_out;  /* its body, kept from the request's cleanup (h1_done) */
+    struct event *drained_ev;   /* tells the pipeline the output was written; made on first use */
+    int64_t body_left;          /* Content-Length bytes still to read */
+    size_t body_received;       /* chunked: data bytes so far */
+    /* the small fields together: thousands of idle connections wait (no holes) */
     enum h1_state state;
-    gale_ws *upgrade; /* HC_UPGRADED inside h1_process: hand over when it returns */
     unsigned nreq;
     unsigned processing : 1;
-    unsigned flat : 1;         /* the head's bytes were read straight into `in` (h1_read_space) */
-    size_t head_flat;          /* bytes of this answer's head waiting in h1_head_flat */
-    struct evbuffer *flat_out; /* its body, kept from the request's cleanup (h1_done) */
-    unsigned drain_watch : 1;  /* the pipeline waits for the output to be written */
-    struct event *drained_ev;  /* tells it from the loop when it already was; made on first use */
+    unsigned flat : 1;        /* the head's bytes were read straight into `in` (h1_read_space) */
+    unsigned drain_watch : 1; /* the pipeline waits for the output to be written */
 
     /* the framing of the current request and its answer */
     unsigned keepalive : 1; /* the connection stays open after this answer */
@@ -71,8 +74,6 @@ struct h1_conn {
     unsigned body_held : 1;       /* a streamed body waits for wire->read_body */
     unsigned expect_continue : 1; /* a streamed body's client waits for 100 Continue */
     unsigned head_timed : 1;      /* the header timeout runs for this head */
-    int64_t body_left;            /* Content-Length bytes still to read */
-    size_t body_received;         /* chunked: data bytes so far */
 };
 
 /* The parsers' state: needed from a request's first byte to its answer. */
@@ -220,6 +221,7 @@ static void h1_idle(struct h1_conn *hc)
         event_free(hc->drained_ev);
         hc->drained_ev = NULL;
     }
+    conn_idle(hc->c);
 }
 
 /* ---- the connection ---- */
@@ -339,8 +341,7 @@ static void h1_done(gale_request *r)
         return;
     }
     hc->state = HC_IDLE;
-    struct evbuffer *in = conn_in(c);
-    if (evbuffer_get_length(in) == 0) {
+    if (conn_in_len(c) == 0) {
         if (c->eof) {
             conn_close_after_write(c);
             return;
@@ -443,8 +444,7 @@ static int h1_flat_ok(struct h1_conn *hc, gale_request *r, int streaming, size_t
 {
     struct conn *c = hc->c;
     return !streaming && r->finished && !r->file_body && r->status != 101 && need <= H1_HEAD_FLAT &&
-           !h1_flat_owner && !c->https && conn_pending(c) == 0 &&
-           evbuffer_get_length(conn_in(c)) == 0;
+           !h1_flat_owner && !c->https && conn_pending(c) == 0 && conn_in_len(c) == 0;
 }
 
 /* The head in h1_head_flat and the body, in one write when the socket
@@ -1097,14 +1097,14 @@ static void h1_write(struct conn *c)
         h1_drained(hc); /* inside the connection's callback: c and hc outlive it */
         return;
     }
-    if (hc->state == HC_IDLE && evbuffer_get_length(conn_in(c)))
+    if (hc->state == HC_IDLE && conn_in_len(c))
         h1_process(hc);
 }
 
 static void h1_eof(struct conn *c)
 {
     struct h1_conn *hc = c->data;
-    size_t pending = evbuffer_get_length(conn_in(c));
+    size_t pending = conn_in_len(c);
     if (hc->state == HC_HANDLER && pending && !hc->c->error)
         return; /* pipelined requests are still to be answered; then it closes */
     if (hc->state == HC_IDLE && pending && !hc->c->error) {
@@ -1137,6 +1137,6 @@ static void h1_timeout(struct conn *c)
 static void h1_drain(struct conn *c)
 {
     struct h1_conn *hc = c->data;
-    if (hc->state == HC_IDLE && !evbuffer_get_length(conn_in(c)))
+    if (hc->state == HC_IDLE && !conn_in_len(c))
         conn_timer(c, hc->loop->tv[LOOP_TV_DRAIN_IDLE]);
 }

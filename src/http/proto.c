@@ -50,7 +50,7 @@ static void proto_start(struct conn *c, int h2)
         h2_conn_start(c);
     else
         h1_conn_start(c);
-    if (evbuffer_get_length(conn_in(c)))
+    if (conn_in_len(c))
         c->proto->read(c);
 }
 
@@ -75,7 +75,7 @@ static void proto_timeout(struct conn *c)
  * idle time of a drain, as an idle HTTP/1 one does (h1_drain). */
 static void proto_drain(struct conn *c)
 {
-    if (!evbuffer_get_length(conn_in(c)))
+    if (!conn_in_len(c))
         conn_timer(c, c->loop->tv[LOOP_TV_DRAIN_IDLE]);
 }
 

@@ -43,9 +43,41 @@ static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
 
+/* A plain socket's input and every connection's staging buffer are made on
+ * first use and given back by conn_idle: an idle connection holds neither
+ * (each is a libevent struct of about 150 bytes). */
+static struct evbuffer *conn_buf(struct evbuffer **b)
+{
+    if (!*b && !(*b = evbuffer_new()))
+        util_oom();
+    return *b;
+}
+
+static size_t conn_len(const struct evbuffer *b)
+{
+    return b ? evbuffer_get_length(b) : 0;
+}
+
 struct evbuffer *conn_in(struct conn *c)
 {
-    return c->https ? bufferevent_get_input(c->bev) : c->rbuf;
+    return c->https ? bufferevent_get_input(c->bev) : conn_buf(&c->rbuf);
+}
+
+size_t conn_in_len(struct conn *c)
+{
+    return c->https ? evbuffer_get_length(bufferevent_get_input(c->bev)) : conn_len(c->rbuf);
+}
+
+void conn_idle(struct conn *c)
+{
+    if (c->rbuf && !evbuffer_get_length(c->rbuf)) {
+        evbuffer_free(c->rbuf);
+        c->rbuf = NULL;
+    }
+    if (c->wbuf && !evbuffer_get_length(c->wbuf)) {
+        evbuffer_free(c->wbuf);
+        c->wbuf = NULL;
+    }
 }
 
 /* Callbacks from libevent enter and leave the connection: a close asked for
@@ -76,7 +108,7 @@ static void conn_dispatch_read(struct conn *c)
 /* The protocol's own buffer for this read, when it offers one (conn.h). */
 static char *conn_read_space(struct conn *c, size_t *room)
 {
-    if (!c->proto->read_space || c->lingering || c->closing || evbuffer_get_length(c->rbuf))
+    if (!c->proto->read_space || c->lingering || c->closing || conn_len(c->rbuf))
         return NULL;
     return c->proto->read_space(c, room);
 }
@@ -84,12 +116,12 @@ static char *conn_read_space(struct conn *c, size_t *room)
 static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    struct evbuffer *in = c->rbuf;
+    struct evbuffer *in = NULL;
     struct evbuffer_iovec v;
     char *flat = conn_read_space(c, &v.iov_len);
     if (flat)
         v.iov_base = flat;
-    else if (evbuffer_reserve_space(in, CONN_READ_SIZE, &v, 1) < 1)
+    else if (evbuffer_reserve_space(in = conn_in(c), CONN_READ_SIZE, &v, 1) < 1)
         util_oom();
     ssize_t n;
     do
@@ -127,7 +159,7 @@ void conn_read_now(struct conn *c)
 
 void conn_read_check(struct conn *c)
 {
-    int on = c->want_read && !c->eof && evbuffer_get_length(conn_in(c)) < CONN_IN_HIGH;
+    int on = c->want_read && !c->eof && conn_in_len(c) < CONN_IN_HIGH;
     if (on == (int)c->reading)
         return;
     c->reading = on;
@@ -247,10 +279,6 @@ struct conn *conn_new(struct loop *loop, int fd, const struct sockaddr *sa,
         return NULL;
     }
     struct conn *c = xcalloc(1, sizeof(*c));
-    c->wbuf = evbuffer_new();
-    c->rbuf = evbuffer_new();
-    if (!c->wbuf || !c->rbuf)
-        util_oom();
     c->loop = loop;
     c->bev = bev;
     c->fd = fd;
@@ -319,15 +347,17 @@ void conn_close(struct conn *c)
         bufferevent_free(c->bev);
     if (c->own_fd)
         close(c->fd);
-    evbuffer_free(c->wbuf);
-    evbuffer_free(c->rbuf);
+    if (c->wbuf)
+        evbuffer_free(c->wbuf);
+    if (c->rbuf)
+        evbuffer_free(c->rbuf);
     conn_unlink(c->loop, c);
     free(c);
 }
 
 struct evbuffer *conn_out(struct conn *c)
 {
-    return c->wbuf;
+    return conn_buf(&c->wbuf);
 }
 
 /* Bytes handed to the bufferevent and not yet sent. */
@@ -338,7 +368,7 @@ static size_t conn_queued(struct conn *c)
 
 size_t conn_pending(struct conn *c)
 {
-    return evbuffer_get_length(c->wbuf) + conn_queued(c);
+    return conn_len(c->wbuf) + conn_queued(c);
 }
 
 /* A plain socket's bufferevent, made when the kernel first leaves output
@@ -396,7 +426,7 @@ static void conn_tls_write(struct conn *c)
  * the call on one-request connections. */
 static void conn_nodelay(struct conn *c)
 {
-    if (c->flushes++ == 1) {
+    if (c->flushes < 2 && c->flushes++ == 1) {
         int one = 1;
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
@@ -422,7 +452,7 @@ void conn_flush(struct conn *c)
 {
     int full = c->full;
     c->full = 0;
-    if (evbuffer_get_length(c->wbuf) == 0 || c->error)
+    if (conn_len(c->wbuf) == 0 || c->error)
         return;
     conn_nodelay(c);
     size_t queued = conn_queued(c);
@@ -448,7 +478,7 @@ void conn_flush(struct conn *c)
  * EOF, so that it reads our answer instead of a reset. */
 static void conn_linger(struct conn *c)
 {
-    if (!c->linger && evbuffer_get_length(conn_in(c)) == 0) {
+    if (!c->linger && conn_in_len(c) == 0) {
         conn_close(c);
         return;
     }

@@ -74,11 +74,12 @@ struct gale_ws {
     struct ws_utf8 utf8;
     struct evbuffer *msg;       /* the data message being received */
     struct ws_deflate *deflate; /* NULL without permessage-deflate */
-    unsigned char ctl[126];     /* the control frame being received (and a NUL) */
+    unsigned char *ctl;         /* the control frame being received (and a NUL): WS_CTL_SIZE bytes,
+                                 * made for each one, as an idle socket needs none */
     size_t ctl_len;
     int msg_binary;
-    int close_code; /* what close reports */
-    char close_reason[124];
+    int close_code;     /* what close reports */
+    char *close_reason; /* NULL: none (""); set at the close only */
     enum ws_state state;
     unsigned msg_compressed : 1;
     unsigned ping_out : 1; /* a keepalive ping waits for its pong */
@@ -93,6 +94,9 @@ struct gale_ws {
  * timeouts (O(1) to add), made by ws_init. */
 enum ws_tv { WS_TV_PING, WS_TV_PONG, WS_TV_CLOSE, WS_TV_COUNT };
 static const struct timeval *ws_tv[WS_TV_COUNT];
+
+#define WS_CTL_SIZE 126   /* a control frame's payload (at most 125) and a NUL */
+#define WS_REASON_MAX 123 /* a close reason's bytes (125 less the code) */
 
 int ws_init(struct loop *loop)
 {
@@ -187,10 +191,13 @@ static void ws_send_close(gale_ws *ws, int code, const char *reason)
 static void ws_set_close(gale_ws *ws, int code, const char *reason, size_t len)
 {
     ws->close_code = code;
-    if (len >= sizeof(ws->close_reason))
-        len = sizeof(ws->close_reason) - 1;
-    memcpy(ws->close_reason, reason ? reason : "", reason ? len : 0);
-    ws->close_reason[reason ? len : 0] = '\0';
+    if (!reason)
+        len = 0;
+    if (len > WS_REASON_MAX)
+        len = WS_REASON_MAX;
+    ws->close_reason = xrealloc(ws->close_reason, len + 1);
+    memcpy(ws->close_reason, reason ? reason : "", len);
+    ws->close_reason[len] = '\0';
 }
 
 static void ws_close_now(gale_ws *ws, int code, const char *reason, int send_frame, int tell);
@@ -381,6 +388,8 @@ static void ws_free(gale_ws *ws)
     free(ws->caps);
     free(ws->path);
     free(ws->user);
+    free(ws->ctl);
+    free(ws->close_reason);
     free(ws);
 }
 
@@ -508,6 +517,8 @@ static void ws_on_control(gale_ws *ws, int opcode)
 static void ws_on_header(gale_ws *ws, const struct ws_frame_event *ev)
 {
     if (ev->msg_opcode >= WS_FRAME_CLOSE) {
+        if (!ws->ctl)
+            ws->ctl = xmalloc(WS_CTL_SIZE);
         ws->ctl_len = 0;
         return;
     }
@@ -549,9 +560,11 @@ static void ws_on_event(gale_ws *ws, enum ws_frame_result rc, const struct ws_fr
         ws_on_data(ws, ev);
         break;
     case WS_FRAME_END:
-        if (ev->msg_opcode >= WS_FRAME_CLOSE)
+        if (ev->msg_opcode >= WS_FRAME_CLOSE) {
             ws_on_control(ws, ev->msg_opcode);
-        else if (ev->fin && ws_takes_data(ws))
+            free(ws->ctl); /* control frames are rare: an idle socket holds none */
+            ws->ctl = NULL;
+        } else if (ev->fin && ws_takes_data(ws))
             ws_deliver(ws);
         break;
     case WS_FRAME_ERROR:
@@ -602,6 +615,7 @@ static void ws_read(struct conn *c)
     if (ws->c) {
         conn_flush(c);
         conn_read_check(c);
+        conn_idle(c); /* an idle socket holds no buffers */
     }
 }
 
@@ -612,7 +626,7 @@ static void ws_write(struct conn *c)
     if (c->want_read || ws->state == WS_CLOSED)
         return;
     conn_read(c, 1);
-    if (evbuffer_get_length(conn_in(c)) > 0)
+    if (conn_in_len(c) > 0)
         ws_read(c);
 }
 
@@ -670,7 +684,7 @@ static void ws_release(struct conn *c)
         ws_set_close(ws, 1006, "connection lost", 15);
     ws->state = WS_CLOSED;
     if (ws->cb->close)
-        ws->cb->close(ws, ws->close_code, ws->close_reason);
+        ws->cb->close(ws, ws->close_code, ws->close_reason ? ws->close_reason : "");
     ws_free(ws);
     c->data = NULL;
 }
@@ -695,10 +709,12 @@ void ws_attach(struct conn *c, gale_ws *ws)
     else
         conn_timer(c, ws_tv[WS_TV_CLOSE]);
     conn_read(c, 1);
-    if (evbuffer_get_length(conn_in(c)) > 0)
+    if (conn_in_len(c) > 0) {
         ws_read(c);
-    else
+    } else {
         conn_flush(c);
+        conn_idle(c); /* the 101 answer's staging buffer, when it left */
+    }
 }
 
 /* ---- over an HTTP/2 stream ---- */
@@ -746,7 +762,7 @@ void ws_stream_gone(gale_ws *ws)
         ws_set_close(ws, 1006, "connection lost", 15);
     ws->state = WS_CLOSED;
     if (ws->cb->close)
-        ws->cb->close(ws, ws->close_code, ws->close_reason);
+        ws->cb->close(ws, ws->close_code, ws->close_reason ? ws->close_reason : "");
     ws_free(ws);
 }
 
