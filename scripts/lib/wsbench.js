@@ -521,7 +521,9 @@ function helperArm(m) {
     if (rd.expected === 0) report();
 }
 
-async function helperClose() {
+// Close every socket, this process's and its helpers' (each closing its own), and count the
+// sockets that had closed early in the helpers.
+async function closeAll() {
     phase = 'closing';
     for (const ws of socks) if (!ws.closed) ws.terminate();
     const closed = helpers.map((h) => {
@@ -534,6 +536,10 @@ async function helperClose() {
         if (!m) continue;
         result.closed_early += m.closed_early;
     }
+}
+
+async function helperClose() {
+    await closeAll();
     process.send({type: 'closed', closed_early: result.closed_early, errors: result.errors});
     setTimeout(() => process.exit(0), 100);
 }
@@ -662,18 +668,7 @@ async function main() {
     }
     result.client_rss_kib = Math.round(process.memoryUsage().rss / 1024);
 
-    phase = 'closing';
-    for (const ws of socks) if (!ws.closed) ws.terminate();
-    const closed = helpers.map((h) => {
-        if (!h.gone) h.proc.send({type: 'close'});
-        return expect(h, 'closed', 15000);
-    });
-    const t = now();
-    while (live > 0 && now() - t < 10000) await sleep(50);
-    for (const m of await Promise.all(closed)) {
-        if (!m) continue;
-        result.closed_early += m.closed_early;
-    }
+    await closeAll();
     await sleep(opts.settle);
     readRss('rss_closed_kib');
     result.server_alive = serverAlive();
