@@ -14,35 +14,13 @@
 // failure prints why on stderr and exits 1.
 'use strict';
 
-const { chromium } = require('playwright-core');
-
 const [urlA, urlB] = process.argv.slice(2, 4);
 const modes = process.argv.slice(4).length ? process.argv.slice(4) : ['poll', 'ws', 'sse'];
 const TIMEOUT = 10000;
 
-let browser = null;
-
-async function fail(msg) {
-    console.error('FAIL: ' + msg);
-    if (browser)
-        await browser.close().catch(() => {});
-    process.exit(1);
-}
-
-function check(cond, msg) {
-    if (!cond)
-        throw new Error(msg);
-}
-
-async function visitor(url, errors) {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    page.on('pageerror', (e) => errors.push(url + ': ' + e.message));
-    await page.goto(url);
-    await page.waitForSelector('#status[data-state="online"]');
-    return page;
-}
+const chatPage = require('./chat-page');
+const { fail, check, launch } = chatPage;
+const visitor = (url, errors) => chatPage.visitor(url, errors, TIMEOUT);
 
 async function post(page, name, text) {
     await page.fill('#name', name);
@@ -112,12 +90,7 @@ async function room(mode) {
 }
 
 async function main() {
-    setTimeout(() => fail('the whole script took more than 60 s'), 60000).unref();
-    browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-               '--disable-background-networking'],
-    });
+    const browser = await launch(60000);
     for (const mode of modes)
         await room(mode);
     await browser.close();

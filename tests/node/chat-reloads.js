@@ -17,35 +17,14 @@
 'use strict';
 
 const fs = require('fs');
-const { chromium } = require('playwright-core');
 
 const [urlA, urlB, stop] = process.argv.slice(2, 5);
 const modes = process.argv.slice(5);
 const TIMEOUT = 15000;
 
-let browser = null;
-
-async function fail(msg) {
-    console.error('FAIL: ' + msg);
-    if (browser)
-        await browser.close().catch(() => {});
-    process.exit(1);
-}
-
-function check(cond, msg) {
-    if (!cond)
-        throw new Error(msg);
-}
-
-async function visitor(url, errors) {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    page.setDefaultTimeout(TIMEOUT);
-    page.on('pageerror', (e) => errors.push(url + ': ' + e.message));
-    await page.goto(url);
-    await page.waitForSelector('#status[data-state="online"]');
-    return page;
-}
+const chatPage = require('./chat-page');
+const { fail, check, launch } = chatPage;
+const visitor = (url, errors) => chatPage.visitor(url, errors, TIMEOUT);
 
 // Post text; throws when the page says it was not sent.
 async function post(page, name, text) {
@@ -122,12 +101,7 @@ async function verify(p) {
 }
 
 async function main() {
-    setTimeout(() => fail('the whole script took more than 100 s'), 100000).unref();
-    browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-               '--disable-background-networking'],
-    });
+    const browser = await launch(100000);
     const pairs = await Promise.all(modes.map(pair));
     console.log('ready');
     await Promise.all(pairs.map(talk));
