@@ -31,8 +31,9 @@ static int range_spec(const char **p, uint64_t size, struct range *out)
 {
     uint64_t a = 0, b = 0;
     size_t na = range_number(p, &a);
-    if (*(*p)++ != '-')
-        return -1;
+    if (**p != '-')
+        return -1; /* *p stays on what it found, the NUL perhaps */
+    (*p)++;
     size_t nb = range_number(p, &b);
     if ((na == 0 && nb == 0) || (na && nb && b < a))
         return -1;
@@ -93,8 +94,10 @@ enum range_result range_parse(const char *header, uint64_t size, struct range_se
             break;
         struct range one;
         int rc = range_spec(&p, size, &one);
+        if (rc < 0)
+            return RANGE_NONE;
         p = range_skip_ws(p);
-        if (rc < 0 || (*p && *p != ',') || ++specs > RANGE_MAX)
+        if ((*p && *p != ',') || ++specs > RANGE_MAX)
             return RANGE_NONE;
         if (rc == 0)
             continue; /* outside the file: the others may still be in it */

@@ -68,6 +68,7 @@ static void test_range_ignored(void)
     CU_ASSERT_EQUAL(rp("items=0-1", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes=4-2", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes=-", 10, &a, &b), RANGE_NONE);
+    CU_ASSERT_EQUAL(rp("bytes=2", 10, &a, &b), RANGE_NONE); /* no dash: nothing read past the end */
     CU_ASSERT_EQUAL(rp("bytes=a-b", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes 0-1", 10, &a, &b), RANGE_NONE);
     CU_ASSERT_EQUAL(rp("bytes=1-2x", 10, &a, &b), RANGE_NONE);
