@@ -462,7 +462,8 @@ def expect_failure(g, b, url, status, why):
     """The callback url fails: the page, one log line, nobody logged in."""
     before = failures(g)
     got, loc, page = b.get(url)
-    eq(got, status, "status of a failed login (%s)" % why)
+    # the page says why, should the status be another's
+    eq(got, status, "status of a failed login (%s), the page: %r" % (why, page[:400]))
     check(b"<h1>Login failed</h1>" in page, "a login-failed page: %r" % page[:300])
     check(why.encode() in page, "the page says %r: %r" % (why, page))
     valid(page, "the login-failed page")
