@@ -164,15 +164,63 @@ class unit_capabilities:
         os.unlink(self.wrapper)
 
 
+_PORT_DIR = os.path.join(tempfile.gettempdir(), "galetest-ports")
+_ports_held = []
+
+
+def _port_unheld():
+    for path in _ports_held:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+atexit.register(_port_unheld)
+
+
+def _port_claim(port):
+    """Whether this process may use port: a file per port in _PORT_DIR names
+    the test process that was given it (one that is gone holds nothing)."""
+    path = os.path.join(_PORT_DIR, str(port))
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    os.kill(int(f.read() or 0), 0)
+                return False  # a live test process has it
+            except (OSError, ValueError):
+                try:
+                    os.unlink(path)  # its process is gone
+                except OSError:
+                    pass
+                continue
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        _ports_held.append(path)
+        return True
+    return False
+
+
 def free_port(host="127.0.0.1"):
-    """A port that was free a moment ago (bind port 0, read it, close)."""
+    """A port that was free a moment ago (bind port 0, read it, close), and
+    that no other test process running at the same time was given: gale
+    listens with SO_REUSEPORT, so two test files' gales on one port would
+    share its connections without a word."""
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    try:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+    os.makedirs(_PORT_DIR, exist_ok=True)
+    for _ in range(100):
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        try:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        if _port_claim(port):
+            return port
+    fail("no free port that another test process was not given")
 
 
 def have_ipv6():
