@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <gale/gale.h>
@@ -70,17 +71,6 @@ char *login_encode_percent(const char *s, size_t n)
     return out;
 }
 
-static int login_encode_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *login_encode_percent_decode(const char *s, size_t n)
 {
     char *out = login_encode_alloc(n + 1), *o = out;
@@ -93,8 +83,10 @@ char *login_encode_percent_decode(const char *s, size_t n)
             *o++ = s[i];
             continue;
         }
-        int hi = i + 2 < n ? login_encode_hex(s[i + 1]) : -1;
-        int lo = hi >= 0 ? login_encode_hex(s[i + 2]) : -1;
+        /* OpenSSL's digit value: gale's own (util_hex_value) is not in the
+         * module API, and one function is not worth widening it */
+        int hi = i + 2 < n ? OPENSSL_hexchar2int((unsigned char)s[i + 1]) : -1;
+        int lo = hi >= 0 ? OPENSSL_hexchar2int((unsigned char)s[i + 2]) : -1;
         if (hi < 0 || lo < 0 || (hi | lo) == 0) {
             free(out);
             return NULL;

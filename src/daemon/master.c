@@ -953,6 +953,7 @@ int master_run(const char *path)
     listen_close(&inherited);
     if (!bound) {
         log_error("%s", errors);
+        free(errors);
         return 1;
     }
     if (master_signals() < 0) {

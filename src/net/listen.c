@@ -40,10 +40,10 @@ static int listen_sockaddr(const char *address, int port, struct sockaddr_storag
     return -1;
 }
 
-/* One socket: non-blocking, close-on-exec, IPV6_V6ONLY so that "::" and
- * "0.0.0.0" can share a port, and for the public listeners (`slots`)
+/* One bound socket: non-blocking, close-on-exec, IPV6_V6ONLY so that "::"
+ * and "0.0.0.0" can share a port, and for the public listeners (`slots`)
  * SO_REUSEPORT and TCP_DEFER_ACCEPT. */
-int listen_socket(const char *address, int port, int backlog, int slots)
+static int listen_bind(const char *address, int port, int slots)
 {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -60,13 +60,39 @@ int listen_socket(const char *address, int port, int backlog, int slots)
         /* Accept only once the client has sent something (the request, or a
          * TLS ClientHello): the worker then reads it without waiting. */
         (slots && setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one)) < 0) ||
-        bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, backlog) < 0) {
+        bind(fd, (struct sockaddr *)&ss, len) < 0) {
         int e = errno;
         close(fd);
         errno = e;
         return -1;
     }
     return fd;
+}
+
+int listen_socket(const char *address, int port, int backlog, int slots)
+{
+    int fd = listen_bind(address, port, slots);
+    if (fd >= 0 && listen(fd, backlog) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Whether nobody listens on address:port. SO_REUSEPORT lets every socket of
+ * the same user that sets it share a port, so a second gale on a port the
+ * first holds would bind without a word and take half its connections: a
+ * bind without SO_REUSEPORT fails on any listener there, ours or not
+ * (SO_REUSEADDR still passes the TIME_WAIT left by a gale just stopped). */
+static int listen_probe(const char *address, int port)
+{
+    int fd = listen_bind(address, port, 0);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
 }
 
 struct listen_sock *listen_find(struct listen_set *ls, const char *address, int port)
@@ -125,9 +151,45 @@ static void listen_check_backlog(const struct config *cfg, const struct config_l
     fclose(f);
 }
 
+/* "file:line: what failed", naming the address as a client would write it. */
+static char *listen_error(const struct config *cfg, const struct config_listen *cl)
+{
+    int e = errno;
+    struct strbuf b = {0};
+    const char *fmt = strchr(cl->address, ':') ? "[%s]:%d" : "%s:%d";
+    strbuf_addf(&b, "%s:%d: ", cfg->file, cl->line);
+    strbuf_addf(&b, fmt, cl->address, cl->port);
+    if (e == EADDRINUSE)
+        strbuf_addf(&b, ": address already in use (another gale or program listens there)");
+    else
+        strbuf_addf(&b, ": cannot listen: %s", strerror(e));
+    return strbuf_take(&b);
+}
+
+/* Probe every address of cfg that `old` holds nothing on, before any is
+ * bound: our own new sockets would fail the probe of an overlapping address
+ * (0.0.0.0 and 127.0.0.1 on one port), as would the old set's, hence a port
+ * the old set holds on any address is not probed. */
+static int listen_probe_new(const struct config *cfg, struct listen_set *old, char **err)
+{
+    for (size_t i = 0; i < cfg->nlistens; i++) {
+        const struct config_listen *cl = &cfg->listens[i];
+        int held = 0;
+        for (size_t k = 0; old && k < old->n; k++)
+            held |= old->socks[k].port == cl->port;
+        if (!held && listen_probe(cl->address, cl->port) < 0) {
+            *err = listen_error(cfg, cl);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int listen_open(struct listen_set *ls, const struct config *cfg, int slots, struct listen_set *old,
                 char **err)
 {
+    if (listen_probe_new(cfg, old, err) < 0)
+        return -1;
     struct listen_set n = {.socks = xcalloc(cfg->nlistens, sizeof(struct listen_sock)),
                            .n = cfg->nlistens,
                            .slots = slots};
@@ -143,10 +205,7 @@ int listen_open(struct listen_set *ls, const struct config *cfg, int slots, stru
             s->fds[k] = -1;
         struct listen_sock *prev = listen_find(old, cl->address, cl->port);
         if (listen_fill(s, slots, prev, old ? old->slots : 0) < 0) {
-            struct strbuf b = {0};
-            strbuf_addf(&b, "%s:%d: cannot listen on %s port %d: %s", cfg->file, cl->line,
-                        cl->address, cl->port, strerror(errno));
-            *err = strbuf_take(&b);
+            *err = listen_error(cfg, cl);
             listen_close(&n);
             return -1;
         }

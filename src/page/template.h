@@ -39,14 +39,23 @@ struct template_buf {
 /* Make room for n more bytes and the NUL (aborts without memory). */
 void template_buf_grow(struct template_buf *b, size_t n);
 
-/* Inline: a render appends thousands of short pieces. */
-static inline void template_buf_add(struct template_buf *b, const char *s, size_t n)
+/* Append s[0..n), copying `copy` >= n bytes of s (all readable): with a
+ * constant `copy` the copy is a few moves, where one of n bytes would be a
+ * call to memcpy; the bytes past n are overwritten by the next append.
+ * Inline: a render appends thousands of short pieces. */
+static inline void template_buf_add_padded(struct template_buf *b, const char *s, size_t n,
+                                           size_t copy)
 {
-    if (b->len + n + 1 > b->cap)
-        template_buf_grow(b, n);
-    __builtin_memcpy(b->s + b->len, s, n);
+    if (b->len + copy + 1 > b->cap)
+        template_buf_grow(b, copy);
+    __builtin_memcpy(b->s + b->len, s, copy);
     b->len += n;
     b->s[b->len] = '\0';
+}
+
+static inline void template_buf_add(struct template_buf *b, const char *s, size_t n)
+{
+    template_buf_add_padded(b, s, n, n);
 }
 
 void template_buf_adds(struct template_buf *b, const char *s);

@@ -212,17 +212,14 @@ struct template
 
 void tbody_free(struct tbody *b);
 
-/* Append a text node's text: most are short, and a copy of a constant size
- * is a few moves where one of len bytes is a call to memcpy. */
+/* Append a text node's text: most are short, and their text is padded to
+ * TNODE_TEXT_PAD readable bytes for a copy of that constant size. */
 static inline void template_buf_add_text(struct template_buf *b, const struct tnode *n)
 {
-    if (n->len < TNODE_TEXT_PAD && b->len + TNODE_TEXT_PAD + 1 <= b->cap) {
-        memcpy(b->s + b->len, n->text, TNODE_TEXT_PAD);
-        b->len += n->len;
-        b->s[b->len] = '\0';
-        return;
-    }
-    template_buf_add(b, n->text, n->len);
+    if (n->len < TNODE_TEXT_PAD)
+        template_buf_add_padded(b, n->text, n->len, TNODE_TEXT_PAD);
+    else
+        template_buf_add(b, n->text, n->len);
 }
 
 /* ---- values: Python's view of jansson values (template_value.c) ---- */

@@ -93,19 +93,10 @@ static inline char *tval_digits(char *end, unsigned long long u, int width)
     return p;
 }
 
-#define TVAL_NUM_MAX 32 /* the longest number the fast ways below write */
-
-/* Append at[0..n), n < TVAL_NUM_MAX, with at[0..TVAL_NUM_MAX) readable: a
- * copy of a constant size is a few moves, where one of n bytes would be a
- * call to memcpy. */
-static inline void tval_num_add(struct template_buf *b, const char *at, size_t n)
-{
-    if (b->len + TVAL_NUM_MAX + 1 > b->cap)
-        template_buf_grow(b, TVAL_NUM_MAX);
-    memcpy(b->s + b->len, at, TVAL_NUM_MAX);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
+/* The longest number the fast ways below write; each writes its digits in a
+ * buffer with TVAL_NUM_MAX bytes readable from the first, for
+ * template_buf_add_padded. */
+#define TVAL_NUM_MAX 32
 
 void tval_int(struct template_buf *b, long long v)
 {
@@ -114,7 +105,7 @@ void tval_int(struct template_buf *b, long long v)
     char *p = tval_digits(end, u, 1);
     if (v < 0)
         *--p = '-';
-    tval_num_add(b, p, (size_t)(end - p));
+    template_buf_add_padded(b, p, (size_t)(end - p), TVAL_NUM_MAX);
 }
 
 /* The common case of tval_float without printf: a value in fixed notation
@@ -154,7 +145,7 @@ static int tval_float_fixed(struct template_buf *b, double d)
         }
         if (d < 0)
             *--p = '-';
-        tval_num_add(b, p, (size_t)(end - p));
+        template_buf_add_padded(b, p, (size_t)(end - p), TVAL_NUM_MAX);
         return 1;
     }
     return 0;
@@ -258,12 +249,41 @@ static void tval_repr_string(struct template_buf *b, const char *s, size_t n)
     template_buf_addc(b, q);
 }
 
-static void tval_print(struct template_buf *b, const json_t *v, int repr)
+/* A list or dict as Python prints it, and as JSON, which writes them alike:
+ * `item` writes each value, `key` each key. */
+static void tval_container(struct template_buf *b, const json_t *v,
+                           void (*item)(struct template_buf *, const json_t *),
+                           void (*key)(struct template_buf *, const char *, size_t))
 {
     size_t i;
     const char *k;
     json_t *x;
+    if (json_is_array(v)) {
+        template_buf_addc(b, '[');
+        json_array_foreach(v, i, x)
+        {
+            if (i > 0)
+                template_buf_add(b, ", ", 2);
+            item(b, x);
+        }
+        template_buf_addc(b, ']');
+        return;
+    }
+    template_buf_addc(b, '{');
+    i = 0;
+    json_object_foreach((json_t *)v, k, x)
+    {
+        if (i++ > 0)
+            template_buf_add(b, ", ", 2);
+        key(b, k, strlen(k));
+        template_buf_add(b, ": ", 2);
+        item(b, x);
+    }
+    template_buf_addc(b, '}');
+}
 
+static void tval_print(struct template_buf *b, const json_t *v, int repr)
+{
     switch (json_typeof(v)) {
     case JSON_STRING:
         if (repr)
@@ -287,27 +307,8 @@ static void tval_print(struct template_buf *b, const json_t *v, int repr)
         template_buf_adds(b, "None");
         break;
     case JSON_ARRAY:
-        template_buf_addc(b, '[');
-        json_array_foreach(v, i, x)
-        {
-            if (i > 0)
-                template_buf_add(b, ", ", 2);
-            tval_print(b, x, 1);
-        }
-        template_buf_addc(b, ']');
-        break;
     case JSON_OBJECT:
-        template_buf_addc(b, '{');
-        i = 0;
-        json_object_foreach((json_t *)v, k, x)
-        {
-            if (i++ > 0)
-                template_buf_add(b, ", ", 2);
-            tval_repr_string(b, k, strlen(k));
-            template_buf_add(b, ": ", 2);
-            tval_print(b, x, 1);
-        }
-        template_buf_addc(b, '}');
+        tval_container(b, v, tval_repr, tval_repr_string);
         break;
     }
 }
@@ -691,9 +692,6 @@ static void tval_json_string(struct template_buf *b, const char *s, size_t n)
 
 static void tval_json(struct template_buf *b, const json_t *v)
 {
-    size_t i;
-    const char *k;
-    json_t *x;
     switch (json_typeof(v)) {
     case JSON_STRING:
         tval_json_string(b, json_string_value(v), json_string_length(v));
@@ -719,27 +717,8 @@ static void tval_json(struct template_buf *b, const json_t *v)
         tval_str(b, v);
         break;
     case JSON_ARRAY:
-        template_buf_addc(b, '[');
-        json_array_foreach(v, i, x)
-        {
-            if (i > 0)
-                template_buf_add(b, ", ", 2);
-            tval_json(b, x);
-        }
-        template_buf_addc(b, ']');
-        break;
     case JSON_OBJECT:
-        template_buf_addc(b, '{');
-        i = 0;
-        json_object_foreach((json_t *)v, k, x)
-        {
-            if (i++ > 0)
-                template_buf_add(b, ", ", 2);
-            tval_json_string(b, k, strlen(k));
-            template_buf_add(b, ": ", 2);
-            tval_json(b, x);
-        }
-        template_buf_addc(b, '}');
+        tval_container(b, v, tval_json, tval_json_string);
         break;
     }
 }

@@ -7,19 +7,13 @@ import socket
 import threading
 import time
 
-from galetest import Gale, check, chunked, curl, eq, fail, main, parse_responses, req
+from galetest import (Gale, check, chunked, curl, eq, fail, keepalive_gets, main, parse_responses,
+                      req)
 
 
 def test_keepalive_default_http11():
     with Gale(workers=1) as g:
-        with g.conn() as c:
-            for i in range(20):
-                c.send(req("GET", "/greet/abc"))
-                r = c.read_response()
-                eq((r.status, r.body), (200, b"Hello, abc"), "request %d on one connection" % i)
-                check("close" not in r.headers.tokens("connection"),
-                      "HTTP/1.1 answer %d says Connection: close: %r" % (i, r.headers))
-            check(not c.closed, "server closed a keep-alive connection")
+        keepalive_gets(g, 20, "/greet/abc", b"Hello, abc")
 
 
 def test_http_client_reuses_connection():

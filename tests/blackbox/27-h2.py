@@ -23,7 +23,7 @@ from galetest import Gale, Skip, check, eq, free_port, main, make_conf, wait_for
 from h2frames import (ACK, CONTINUATION, DATA, ENHANCE_YOUR_CALM, GOAWAY, HEADERS,  # noqa: E402
                       NO_ERROR, PING, PROTOCOL_ERROR, S_INITIAL_WINDOW_SIZE,
                       S_MAX_CONCURRENT_STREAMS, Conn, block, data, frame, headers, ping,
-                      req_fields, rst, settings)
+                      req_fields, rst, self_signed, settings, tls_folder, tls_listen)
 
 
 def need(tool):
@@ -48,18 +48,6 @@ def curl(g, path, *args, tls=False):
     check(p.returncode == 0, "curl %s failed: %s" % (path, p.stderr.decode(errors="replace")))
     body, _, status = p.stdout.rpartition(b"\n")
     return status.decode(), body
-
-
-def self_signed(folder):
-    need("openssl")
-    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
-    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-keyout", key,
-                        "-out", cert, "-subj", "/CN=localhost"],
-                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    check(p.returncode == 0, "openssl req failed: %s" % p.stderr)
-    os.chmod(key, 0o644)
-    return cert, key
 
 
 # ---------------------------------------------------------------- real clients
@@ -100,16 +88,13 @@ def test_plain_listener_without_h2c_stays_http1():
 
 def test_alpn_h2_over_tls_and_off_switch():
     need("curl")
-    folder = tempfile.mkdtemp(prefix="gale-h2-")
-    os.chmod(folder, 0o755)  # the workers read the key as nobody
-    cert, key = self_signed(folder)
+    need("openssl")
+    folder, cert, key = tls_folder("gale-h2-")
     port = free_port()
     for on in (True, False):
-        text = make_conf(port, workers=1, access_log="off")
-        entry = '  { address = "127.0.0.1"; port = %d; }' % port
-        tls = '  { address = "127.0.0.1"; port = %d; tls = { certificate = "%s"; key = "%s";%s }; }' % (
-            port, cert, key, "" if on else " http2 = false;")
-        with Gale(conf=text.replace(entry, tls), port=port) as g:
+        text = tls_listen(make_conf(port, workers=1, access_log="off"), port, cert, key,
+                          "" if on else " http2 = false;")
+        with Gale(conf=text, port=port) as g:
             status, body = curl(g, "/greet/tls", tls=True)
             eq(status, ("2" if on else "1.1") + " 200", "ALPN (http2 %s)" % on)
             check(b"Hello, tls" in body, repr(body))
@@ -270,6 +255,7 @@ def test_static_file_over_tls_h2():
     www = tempfile.mkdtemp(prefix="gale-h2-www-")
     os.chmod(www, 0o755)
     try:
+        need("openssl")
         cert, key = self_signed(www)
         data = os.urandom(3 * 1024 * 1024 + 17)
         with open(os.path.join(www, "big.bin"), "wb") as f:
@@ -458,14 +444,11 @@ def test_reload_under_load_h2load():
     need("h2load")
     import re
     import threading
-    folder = tempfile.mkdtemp(prefix="gale-h2-")
-    os.chmod(folder, 0o755)  # the workers read the key as nobody
-    cert, key = self_signed(folder)
+    need("openssl")
+    folder, cert, key = tls_folder("gale-h2-")
     port = free_port()
-    text = make_conf(port, workers=2, access_log="off", grace_period=10)
-    entry = '  { address = "127.0.0.1"; port = %d; }' % port
-    text = text.replace(entry, '  { address = "127.0.0.1"; port = %d; tls = { certificate = "%s";'
-                        ' key = "%s"; }; }' % (port, cert, key))
+    text = tls_listen(make_conf(port, workers=2, access_log="off", grace_period=10), port, cert,
+                      key)
     summary = re.compile(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, "
                          r"(\d+) failed, (\d+) errored, (\d+) timeout")
     runs, stop = [], []

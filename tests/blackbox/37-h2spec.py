@@ -13,12 +13,10 @@ answered) where the frame must be ignored."""
 import os
 import shutil
 import struct
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import Gale, Fail, check, eq, fail, free_port, make_conf, main  # noqa: E402
+from galetest import Gale, check, eq, fail, free_port, make_conf, main  # noqa: E402
 
 from h2frames import *  # noqa: E402,F401,F403 - the framer, its constants and Conn
 
@@ -35,15 +33,7 @@ class H2Gale(Gale):
 
 
 def start():
-    folder = tempfile.mkdtemp(prefix="gale-h2spec-")
-    os.chmod(folder, 0o755)  # the workers read the key as nobody
-    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
-    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-keyout", key,
-                        "-out", cert, "-subj", "/CN=localhost"],
-                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    check(p.returncode == 0, "openssl req failed: %s" % p.stderr)
-    os.chmod(key, 0o644)
+    folder, cert, key = tls_folder("gale-h2spec-")
     port, tls_port = free_port(), free_port()
     text = make_conf(0, workers=1, access_log="off", listens=[("127.0.0.1", port)],
                      limits={"max_body_size": 40000})
@@ -775,28 +765,19 @@ def test_conformance_walk():
         if not shutil.which(tool):
             fail("%s not found" % tool)
     g = start()
-    failed = []
+
+    def on_a_conn(fn):
+        c = Conn(g)
+        try:
+            fn(c)
+        finally:
+            c.close()
+
+    only = os.environ.get("H2SPEC_ONLY", "")  # a part of the names to run
     try:
-        with g:
-            only = os.environ.get("H2SPEC_ONLY", "")  # a part of the names to run
-            for name, fn in CASES:
-                if only not in name:
-                    continue
-                c = Conn(g)
-                try:
-                    fn(c)
-                except Fail as e:
-                    failed.append("%s: %s" % (name, e))
-                except Exception as e:  # noqa: BLE001 - a case's bug is its failure
-                    failed.append("%s: %r" % (name, e))
-                finally:
-                    c.close()
-            check(g.running(), "gale still runs after the walk")
+        walk(g, CASES, only, on_a_conn)
     finally:
         shutil.rmtree(g.folder, ignore_errors=True)
-    print("%d cases, %d failed" % (len(CASES), len(failed)))
-    check(not failed, "%d of %d cases failed:\n  %s" % (len(failed), len(CASES),
-                                                        "\n  ".join(failed)))
 
 
 if __name__ == "__main__":

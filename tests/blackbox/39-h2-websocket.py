@@ -373,27 +373,15 @@ def test_chromium_websocket_over_h2():
     """Headless Chromium on a TLS listener: the page over h2, then a
     WebSocket from it; gale's access log says the handshake's protocol."""
     import shutil
-    import subprocess
-    import tempfile
     from galetest import free_port, node, node_module, wait_for
     node_module("playwright-core")
     chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if not os.access(chromium, os.X_OK):
         fail("%s not found" % chromium)
-    folder = tempfile.mkdtemp(prefix="gale-h2ws-")
-    os.chmod(folder, 0o755)  # the workers read the key as nobody
-    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
-    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-keyout", key,
-                        "-out", cert, "-subj", "/CN=localhost"],
-                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-    check(p.returncode == 0, "openssl req failed: %s" % p.stderr)
-    os.chmod(key, 0o644)
+    folder, cert, key = tls_folder("gale-h2ws-")
     port = free_port()
-    text = make_conf(port, workers=1, access_log="stderr", routes=ROUTES)
-    entry = '  { address = "127.0.0.1"; port = %d; }' % port
-    text = text.replace(entry, '  { address = "127.0.0.1"; port = %d; tls = { certificate = "%s";'
-                        ' key = "%s"; }; }' % (port, cert, key))
+    text = tls_listen(make_conf(port, workers=1, access_log="stderr", routes=ROUTES), port, cert,
+                      key)
     try:
         with Gale(conf=text, port=port) as g:
             rc, out, err = node(os.path.join(NODE_DIR, "h2-ws-browser.js"),

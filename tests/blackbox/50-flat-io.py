@@ -8,7 +8,7 @@ close."""
 
 import time
 
-from galetest import Gale, check, eq, main, parse_responses, req
+from galetest import Gale, check, eq, keepalive_gets, main, parse_responses, req
 
 
 def test_head_in_pieces_then_body_and_pipelined():
@@ -95,11 +95,7 @@ def test_answers_before_close():
 
 def test_many_keepalive_requests_then_stop():
     with Gale(workers=1) as g:
-        with g.conn() as c:
-            for i in range(200):
-                c.send(req("GET", "/"))
-                r = c.read_response()
-                eq((r.status, r.body), (200, b"Hello, world"), "request %d" % i)
+        keepalive_gets(g, 200)
         g.check_log()
 
 

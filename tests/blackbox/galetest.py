@@ -1285,3 +1285,16 @@ def main(ns=None):
     if tests and skipped == len(tests):
         sys.exit(77)
     sys.exit(0 if failed == 0 else 1)
+
+
+def keepalive_gets(g, n, path="/", body=b"Hello, world"):
+    """n GETs of path one after another on one connection to gale g, each
+    answered 200 with body, and the connection kept open throughout."""
+    with g.conn() as c:
+        for i in range(n):
+            c.send(req("GET", path))
+            r = c.read_response()
+            eq((r.status, r.body), (200, body), "request %d on one connection" % i)
+            check("close" not in r.headers.tokens("connection"),
+                  "HTTP/1.1 answer %d says Connection: close: %r" % (i, r.headers))
+        check(not c.closed, "server closed a keep-alive connection")

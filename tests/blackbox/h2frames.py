@@ -2,13 +2,17 @@
 38-h2-hardening, 39-h2-websocket, 47-h2-streams): frames written byte by
 byte, so that malformed ones can be sent, an HPACK encoder of literals, and
 a connection that reads frames and decodes just enough of an answer's head
-to find its :status (or all of it, by Debian's hpack, when asked)."""
+to find its :status (or all of it, by Debian's hpack, when asked); and what
+those tests share around it: a TLS listener's certificate and entry, and a
+walk of cases against one gale."""
 
 import os
 import socket
 import ssl
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 
 from galetest import Fail, check, eq, fail
@@ -458,3 +462,60 @@ def huffman_status(v):
         if len(out) == 3:
             break
     return out
+
+
+# ---------------------------------------------------------------- TLS listeners
+
+
+def self_signed(folder):
+    """A self-signed P-256 certificate for localhost in folder: (cert, key)
+    paths, the key readable by the workers (they run as nobody)."""
+    cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-days", "30", "-keyout", key,
+                        "-out", cert, "-subj", "/CN=localhost"],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    check(p.returncode == 0, "openssl req failed: %s" % p.stderr)
+    os.chmod(key, 0o644)
+    return cert, key
+
+
+def tls_folder(prefix):
+    """A new temp folder the workers can enter, holding self_signed's
+    certificate: (folder, cert, key); the caller removes the folder."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(folder, 0o755)
+    return (folder,) + self_signed(folder)
+
+
+def tls_listen(text, port, cert, key, extra=""):
+    """make_conf's text with the listener on port made a TLS one (extra: more
+    settings of its tls group)."""
+    entry = '  { address = "127.0.0.1"; port = %d; }' % port
+    check(entry in text, "make_conf changed its listen format")
+    return text.replace(entry, '  { address = "127.0.0.1"; port = %d; tls = { certificate = "%s";'
+                        ' key = "%s";%s }; }' % (port, cert, key, extra))
+
+
+# ---------------------------------------------------------------- a walk of cases
+
+
+def walk(g, cases, only, run):
+    """Run run(fn) for each (name, fn) of cases whose name holds `only`, all
+    against gale g (stopped at the end): a case's failure, or its bug, is
+    noted and the walk goes on; then fail naming every failed case."""
+    failed = []
+    with g:
+        for name, fn in cases:
+            if only not in name:
+                continue
+            try:
+                run(fn)
+            except Fail as e:
+                failed.append("%s: %s" % (name, e))
+            except Exception as e:  # noqa: BLE001 - a case's bug is its failure
+                failed.append("%s: %r" % (name, e))
+        check(g.running(), "gale still runs after the walk")
+    print("%d cases, %d failed" % (len(cases), len(failed)))
+    check(not failed, "%d of %d cases failed:\n  %s" % (len(failed), len(cases),
+                                                        "\n  ".join(failed)))

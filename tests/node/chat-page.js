@@ -1,34 +1,17 @@
 // chat-page.js - what the chat demo's browser scripts share (chat-browser.js,
-// chat-reloads.js): headless Chromium (Debian's /usr/bin/chromium, or
-// $CHROMIUM), a visitor's page once the chat says it is online, failing
-// with a reason, and a bound on the whole script.
+// chat-reloads.js): the browser of browser.js, a visitor's page once the
+// chat says it is online, failing with a reason, and a bound on the whole
+// script.
 'use strict';
 
-const { chromium } = require('playwright-core');
+const common = require('./browser');
+const { fail, check } = common;
 
 let browser = null;
 
-// Print why on stderr, close the browser, exit 1.
-async function fail(msg) {
-    console.error('FAIL: ' + msg);
-    if (browser)
-        await browser.close().catch(() => {});
-    process.exit(1);
-}
-
-function check(cond, msg) {
-    if (!cond)
-        throw new Error(msg);
-}
-
 // Launch the browser; the script fails if it is not over within `bound` ms.
 async function launch(bound) {
-    setTimeout(() => fail('the whole script took more than ' + bound / 1000 + ' s'), bound).unref();
-    browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-               '--disable-background-networking'],
-    });
+    browser = await common.launch([], bound);
     return browser;
 }
 

@@ -14,17 +14,10 @@
 'use strict';
 
 const path = require('path');
-const { chromium } = require('playwright-core');
+const { check, launch, run } = require('./browser');
 
 const [base, shots] = process.argv.slice(2, 4);
 const TIMEOUT = 10000;
-
-let browser = null;
-
-function check(cond, msg) {
-    if (!cond)
-        throw new Error(msg);
-}
 
 async function shot(page, name) {
     await page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
@@ -144,12 +137,8 @@ async function phone(context) {
     console.log('ok: fits a phone');
 }
 
-(async () => {
-    browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-               '--disable-background-networking'],
-    });
+run(async () => {
+    const browser = await launch();
     const context = await browser.newContext();
     const page = await context.newPage();
     page.setDefaultTimeout(TIMEOUT);
@@ -170,10 +159,4 @@ async function phone(context) {
     await notes(page);
     await phone(context);
     check(errors.length === 0, 'errors in the pages: ' + errors.join('; '));
-    await browser.close();
-})().catch(async (e) => {
-    console.error('FAIL: ' + e.message);
-    if (browser)
-        await browser.close().catch(() => {});
-    process.exit(1);
 });

@@ -12,17 +12,11 @@
 // "ok: ..." lines, exits 0; on a failure prints why on stderr and exits 1.
 'use strict';
 
-const { chromium } = require('playwright-core');
+const { launch, run } = require('./browser');
 
 const base = process.argv[2];
-let browser = null;
-
 async function main() {
-    browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-               '--ignore-certificate-errors'],
-    });
+    const browser = await launch(['--ignore-certificate-errors']);
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();
     page.setDefaultTimeout(10000);
@@ -44,12 +38,6 @@ async function main() {
     if (got.echoes.join('|') !== 'first over h2|second' || got.code !== 1000)
         throw new Error('echoes ' + JSON.stringify(got));
     console.log('ok: echoes ' + got.echoes.join('|') + ', close ' + got.code);
-    await browser.close();
 }
 
-main().catch(async (e) => {
-    console.error('FAIL: ' + e.message);
-    if (browser)
-        await browser.close().catch(() => {});
-    process.exit(1);
-});
+run(main);

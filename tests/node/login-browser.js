@@ -15,17 +15,10 @@
 // exits 0; on a failure prints why on stderr and exits 1.
 'use strict';
 
-const { chromium } = require('playwright-core');
+const { check, launch, run } = require('./browser');
 
 const [base, demo] = process.argv.slice(2, 4);
 const TIMEOUT = 10000;
-
-let browser = null;
-
-function check(cond, msg) {
-    if (!cond)
-        throw new Error(msg);
-}
 
 // Start a login with provider, click `button` on its page: the page we end on.
 async function loginWith(page, provider, button) {
@@ -79,22 +72,12 @@ async function notesDemo(page) {
     console.log('ok: the notes demo, logged in with the demo provider');
 }
 
-(async () => {
-    browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-               '--disable-background-networking'],
-    });
+run(async () => {
+    const browser = await launch();
     const context = await browser.newContext();
     const page = await context.newPage();
     page.setDefaultTimeout(TIMEOUT);
     await logins(context, page);
     await denied(page);
     await notesDemo(page);
-    await browser.close();
-})().catch(async (e) => {
-    console.error('FAIL: ' + e.message);
-    if (browser)
-        await browser.close().catch(() => {});
-    process.exit(1);
 });

@@ -10,22 +10,11 @@
 // a failure prints why on stderr and exits 1.
 'use strict';
 
-const { chromium } = require('playwright-core');
+const { check, launch, run } = require('./browser');
 
 const [url, seconds] = process.argv.slice(2, 4);
-let browser = null;
-
-function check(cond, msg) {
-    if (!cond)
-        throw new Error(msg);
-}
-
-(async () => {
-    browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-               '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
-    });
+run(async () => {
+    const browser = await launch(['--autoplay-policy=no-user-gesture-required']);
     const page = await browser.newPage();
     page.setDefaultTimeout(15000);
     await page.goto(url);
@@ -54,10 +43,4 @@ function check(cond, msg) {
     check(Math.abs(state.time - at) < 0.5, 'sought to ' + at + ': ' + JSON.stringify(state));
     check(state.seekable >= Number(seconds) - 0.5, 'seekable to the end: ' + JSON.stringify(state));
     console.log('ok: sought to ' + state.time.toFixed(2) + ' s, buffered ' + JSON.stringify(state.ranges));
-    await browser.close();
-})().catch(async (e) => {
-    console.error('FAIL: ' + e.message);
-    if (browser)
-        await browser.close().catch(() => {});
-    process.exit(1);
 });

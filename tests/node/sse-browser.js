@@ -11,38 +11,27 @@
 // publishes and reloads gale meanwhile.
 'use strict';
 
-const { chromium } = require('playwright-core');
+const { launch, run } = require('./browser');
 
 const [pageUrl, eventsPath, count] = [process.argv[2], process.argv[3], +process.argv[4]];
 
-(async () => {
-    const browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-               '--disable-background-networking'],
-    });
-    try {
-        const page = await browser.newPage();
-        await page.goto(pageUrl);
-        await page.evaluate((path) => {
-            window.got = [];
-            window.opens = 0;
-            const es = new EventSource(path);
-            es.onopen = () => { window.opens++; };
-            es.onmessage = (e) => { window.got.push([e.lastEventId, e.data]); };
-        }, eventsPath);
-        await page.waitForFunction(() => window.opens > 0, null, { timeout: 10000 });
-        // the stream's first position (an id with no event) follows the open
-        await new Promise((r) => setTimeout(r, 300));
-        console.log('READY');
-        await page.waitForFunction((n) => window.got.length >= n, count, { timeout: 60000 })
-            .catch(() => {});
-        const out = await page.evaluate(() => ({ events: window.got, opens: window.opens }));
-        console.log(JSON.stringify(out));
-    } finally {
-        await browser.close();
-    }
-})().catch((e) => {
-    console.error('FAIL: ' + e.message);
-    process.exit(1);
+run(async () => {
+    const browser = await launch();
+    const page = await browser.newPage();
+    await page.goto(pageUrl);
+    await page.evaluate((path) => {
+        window.got = [];
+        window.opens = 0;
+        const es = new EventSource(path);
+        es.onopen = () => { window.opens++; };
+        es.onmessage = (e) => { window.got.push([e.lastEventId, e.data]); };
+    }, eventsPath);
+    await page.waitForFunction(() => window.opens > 0, null, { timeout: 10000 });
+    // the stream's first position (an id with no event) follows the open
+    await new Promise((r) => setTimeout(r, 300));
+    console.log('READY');
+    await page.waitForFunction((n) => window.got.length >= n, count, { timeout: 60000 })
+        .catch(() => {});
+    const out = await page.evaluate(() => ({ events: window.got, opens: window.opens }));
+    console.log(JSON.stringify(out));
 });

@@ -17,16 +17,11 @@
 'use strict';
 
 const fs = require('fs');
-const { chromium } = require('playwright-core');
+const { check, launch, run } = require('./browser');
 
 const [base, file, seconds, ...others] = process.argv.slice(2);
 const FPS = 25, WIDTH = 320, HEIGHT = 240;
-let browser = null, context = null;
-
-function check(cond, msg) {
-    if (!cond)
-        throw new Error(msg);
-}
+let context = null;
 
 // ---- WebM (Matroska's EBML) -------------------------------------------------
 
@@ -188,12 +183,8 @@ async function play(at, secs) {
 
 // ---- the test -----------------------------------------------------------------
 
-(async () => {
-    browser = await chromium.launch({
-        executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-        args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-               '--disable-background-networking', '--autoplay-policy=no-user-gesture-required'],
-    });
+run(async () => {
+    const browser = await launch(['--autoplay-policy=no-user-gesture-required']);
     context = await browser.newContext({ ignoreHTTPSErrors: true }); // a test certificate
     const page = await context.newPage();
     page.setDefaultTimeout(20000);
@@ -211,10 +202,4 @@ async function play(at, secs) {
 
     for (const at of [base, ...others])
         await play(at, secs);
-    await browser.close();
-})().catch(async (e) => {
-    console.error('FAIL: ' + e.message);
-    if (browser)
-        await browser.close().catch(() => {});
-    process.exit(1);
 });
