@@ -48,7 +48,13 @@
  *                                       open, then every message arrives as
  *                                       {"messages": [m]}; a text frame
  *                                       {"body": ..., "name": ...} posts, and a
- *                                       bad one is answered {"error": ...}
+ *                                       bad one is answered {"error": ...};
+ *                                       with "id" (32 hex digits, chosen by
+ *                                       the page) the post is answered
+ *                                       {"ack": ID} once it is sequenced, and
+ *                                       a post sent again with the same id
+ *                                       (no ack came: a reload closed the
+ *                                       socket) shows once
  * Polls, event streams and sockets may carry visitor (8-32 hex digits,
  * drawn by the page once per tab) and name: the visitor is then in the
  * room (gale_presence_join) while the connection is open, and for the
@@ -106,6 +112,7 @@
 #define CHAT_NAME_MAX 40
 #define CHAT_ID_HEX 32
 #define CHAT_FILE_MAX (1 << 20)       /* bytes of a static file */
+#define CHAT_REPEAT_WINDOW 256        /* messages looked back for a repeated post */
 #define CHAT_SOCKET_BACKLOG (1 << 20) /* bytes queued to a socket before it is dropped */
 #define CHAT_CSP                                                                                   \
     "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "                      \
@@ -134,6 +141,7 @@ struct chat_file {
 };
 
 struct chat_read;
+struct chat_ack;
 
 /* An open socket of this worker; freed by its close callback (or shutdown). */
 struct chat_sock {
@@ -158,6 +166,16 @@ struct chat {
     gale_ctx *ctx;               /* borrowed: the module's, for presence questions */
     struct chat_sock *socks;
     struct chat_read *reads; /* not ended yet: freed at shutdown */
+    struct chat_ack *acks;   /* socket posts not sequenced yet: freed at shutdown */
+};
+
+/* A post sent on a socket, waiting to be sequenced before the socket is
+ * told {"ack": ID}. */
+struct chat_ack {
+    struct chat *c;
+    struct chat_sock *s; /* NULL once the socket closed: no one to tell */
+    char id[CHAT_ID_HEX + 1];
+    struct chat_ack *prev, *next; /* c->acks */
 };
 
 /* A read of the room's history for a request (page, poll) or a socket's
@@ -272,6 +290,20 @@ static size_t chat_after(const struct chat_list *l, const char *cursor)
     return 0;
 }
 
+/* Whether one of the last CHAT_REPEAT_WINDOW messages of l has this id. A
+ * socket's post that was not acknowledged is sent again on the next
+ * connection with the same id (chat.js), and may have got through the first
+ * time: the repeat comes moments after the original, so a short look back
+ * finds it. */
+static int chat_list_has(const struct chat_list *l, const char *id)
+{
+    size_t stop = l->n > CHAT_REPEAT_WINDOW ? l->n - CHAT_REPEAT_WINDOW : 0;
+    for (size_t i = l->n; i-- > stop;)
+        if (memcmp(l->m[i].id, id, CHAT_ID_HEX) == 0)
+            return 1;
+    return 0;
+}
+
 /* {"messages":[...]} of n messages. Malloc'd (the caller frees), NULL when
  * out of memory. */
 static char *chat_batch(const struct chat_msg *m, size_t n, size_t *len)
@@ -319,7 +351,11 @@ static void chat_read_step(void *arg, const char *channel, int status, const cha
     struct chat_read *rd = arg;
     struct chat_msg m;
     if (msg) {
-        if (chat_msg_parse(&m, msg, len) == 0)
+        if (chat_msg_parse(&m, msg, len) < 0)
+            return;
+        if (chat_list_has(&rd->list, m.id))
+            chat_msg_free(&m); /* a post sent again after a reconnection */
+        else
             chat_list_push(&rd->list, &m);
         return;
     }
@@ -398,8 +434,11 @@ static void chat_hex(char *out, const unsigned char *in, size_t n)
 }
 
 /* A new message from what a client sent, or NULL with *why saying what is
- * wrong with it (the answer is 400 or an error frame). A new reference. */
-static json_t *chat_compose(const char *body, const char *name, const char **why)
+ * wrong with it (the answer is 400 or an error frame). id: the one the
+ * client chose (a socket's post, sent again with it after a reconnection),
+ * or NULL for a new one. A new reference. */
+static json_t *chat_compose(const char *body, const char *name, const char *id_given,
+                            const char **why)
 {
     unsigned char raw[CHAT_ID_HEX / 2];
     char id[CHAT_ID_HEX + 1];
@@ -413,10 +452,16 @@ static json_t *chat_compose(const char *body, const char *name, const char **why
     *why = "a name is at most 40 bytes of UTF-8";
     if (strlen(name) > CHAT_NAME_MAX)
         return NULL;
-    *why = "cannot make a message id";
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
+    *why = "an id is 32 lowercase hex digits";
+    if (id_given && !chat_is_id(id_given))
         return NULL;
-    chat_hex(id, raw, sizeof(raw));
+    *why = "cannot make a message id";
+    if (id_given)
+        memcpy(id, id_given, sizeof(id));
+    else if (RAND_bytes(raw, sizeof(raw)) == 1)
+        chat_hex(id, raw, sizeof(raw));
+    else
+        return NULL;
     clock_gettime(CLOCK_REALTIME, &now);
     /* json_pack fails on text that is not UTF-8: the check comes for free */
     json_t *m = json_pack("{s:s, s:s, s:s, s:f}", "id", id, "from", name, "body", body, "time",
@@ -719,27 +764,52 @@ static int chat_static(gale_request *r)
 }
 
 /* POST /a/message/new: body, name; next (optional) for forms without JS. */
-/* A post waiting to be sequenced before it is answered. Freed by whichever
- * comes last: the report, or the end of the request (a client that left). */
-struct chat_post {
+
+/* A request waiting for an answer from the master (or Redis): a post to be
+ * sequenced, a question of who is here. Freed by whichever comes last: the
+ * answer, or the end of the request (a client that left). */
+struct chat_wait {
     gale_request *r; /* NULL once the request is gone */
-    json_t *m;
-    int reported;
+    json_t *m;       /* the post; NULL for a question */
+    int answered;
 };
 
-static void chat_post_free(struct chat_post *p)
+static struct chat_wait *chat_wait_new(gale_request *r, json_t *m)
 {
-    json_decref(p->m);
-    free(p);
+    struct chat_wait *w = calloc(1, sizeof(*w));
+    if (w) {
+        w->r = r;
+        w->m = m;
+    }
+    return w;
 }
 
-static void chat_post_gone(void *arg)
+static void chat_wait_free(struct chat_wait *w)
 {
-    struct chat_post *p = arg;
-    if (p->reported)
-        chat_post_free(p);
+    json_decref(w->m);
+    free(w);
+}
+
+/* The request's cleanup. */
+static void chat_wait_gone(void *arg)
+{
+    struct chat_wait *w = arg;
+    if (w->answered)
+        chat_wait_free(w);
     else
-        p->r = NULL;
+        w->r = NULL;
+}
+
+/* The answer came: the request to answer, or NULL when it is gone (w is
+ * then freed). */
+static gale_request *chat_wait_answered(struct chat_wait *w)
+{
+    gale_request *r = w->r;
+    if (!r)
+        chat_wait_free(w);
+    else
+        w->answered = 1; /* freed with the request */
+    return r;
 }
 
 /* The post is sequenced: answer it now, so that a reply the poster sends
@@ -747,13 +817,10 @@ static void chat_post_gone(void *arg)
 static void chat_new_sequenced(void *arg, const char *channel, int status, uint64_t epoch,
                                uint64_t offset)
 {
-    struct chat_post *p = arg;
-    gale_request *r = p->r;
-    if (!r) {
-        chat_post_free(p);
+    struct chat_wait *p = arg;
+    gale_request *r = chat_wait_answered(p);
+    if (!r)
         return;
-    }
-    p->reported = 1; /* freed with the request */
     struct chat *c = gale_request_module_data(r);
     const char *next = gale_request_argument(r, "next");
     if (status < 0) {
@@ -776,26 +843,24 @@ static int chat_new(gale_request *r)
 {
     struct chat *c = gale_request_module_data(r);
     const char *why;
-    json_t *m =
-        chat_compose(gale_request_argument(r, "body"), gale_request_argument(r, "name"), &why);
+    json_t *m = chat_compose(gale_request_argument(r, "body"), gale_request_argument(r, "name"),
+                             NULL, &why);
     if (!m) {
         gale_response_error(r, 400, why);
         return GALE_OK;
     }
-    struct chat_post *p = calloc(1, sizeof(*p));
+    struct chat_wait *p = chat_wait_new(r, m);
     if (!p) {
         json_decref(m);
         gale_response_error(r, 503, "the message could not be sent; try again");
         return GALE_OK;
     }
-    p->r = r;
-    p->m = m;
     if (chat_publish(gale_request_ctx(r), c, m, chat_new_sequenced, p) < 0) {
-        chat_post_free(p);
+        chat_wait_free(p);
         gale_response_error(r, 503, "the message could not be sent; try again");
         return GALE_OK;
     }
-    gale_request_cleanup(r, chat_post_gone, p);
+    gale_request_cleanup(r, chat_wait_gone, p);
     return GALE_ASYNC;
 }
 
@@ -878,32 +943,12 @@ static int chat_events(gale_request *r)
     return GALE_ASYNC;
 }
 
-/* A GET /a/here waiting for its answer; r is NULL once the request is gone.
- * Freed by whichever comes last. */
-struct chat_asking {
-    gale_request *r;
-    int answered;
-};
-
-static void chat_asking_gone(void *arg)
-{
-    struct chat_asking *a = arg;
-    if (a->answered)
-        free(a);
-    else
-        a->r = NULL;
-}
-
 static void chat_here_answer(void *arg, const char *channel, int status, size_t count,
                              const json_t *members)
 {
-    struct chat_asking *a = arg;
-    gale_request *r = a->r;
-    if (!r) {
-        free(a);
+    gale_request *r = chat_wait_answered(arg);
+    if (!r)
         return;
-    }
-    a->answered = 1; /* freed with the request */
     if (status < 0) {
         gale_response_error(r, 503, "cannot tell who is here now");
     } else {
@@ -919,18 +964,17 @@ static void chat_here_answer(void *arg, const char *channel, int status, size_t 
 static int chat_here_get(gale_request *r)
 {
     struct chat *c = gale_request_module_data(r);
-    struct chat_asking *a = calloc(1, sizeof(*a));
+    struct chat_wait *a = chat_wait_new(r, NULL);
     if (!a) {
         gale_response_error(r, 503, "out of memory");
         return GALE_OK;
     }
-    a->r = r;
     if (gale_presence_get(gale_request_ctx(r), c->channel, chat_here_answer, a) < 0) {
-        free(a);
+        chat_wait_free(a);
         gale_response_error(r, 503, "cannot tell who is here now");
         return GALE_OK;
     }
-    gale_request_cleanup(r, chat_asking_gone, a);
+    gale_request_cleanup(r, chat_wait_gone, a);
     return GALE_ASYNC;
 }
 
@@ -996,22 +1040,82 @@ static void chat_ws_open(gale_ws *ws, gale_request *r)
     }
 }
 
-/* A text frame {"body": "...", "name": "..."} posts a message. */
+static void chat_ack_free(struct chat_ack *a)
+{
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        a->c->acks = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    free(a);
+}
+
+/* A socket's post is sequenced: {"ack": ID}, so that the page stops keeping
+ * it to send again. A socket closed meanwhile (a reload) hears nothing: its
+ * page sends the post again on its next socket, with the same id, and the
+ * room shows it once. */
+static void chat_ack_sequenced(void *arg, const char *channel, int status, uint64_t epoch,
+                               uint64_t offset)
+{
+    struct chat_ack *a = arg;
+    if (a->s) {
+        json_t *f = status < 0 ? json_pack("{s:s, s:s}", "error",
+                                           "the message could not be sent; try again", "id", a->id)
+                               : json_pack("{s:s}", "ack", a->id);
+        char *text = f ? json_dumps(f, JSON_COMPACT) : NULL;
+        if (text)
+            gale_ws_send(a->s->ws, text, strlen(text), 0);
+        free(text);
+        json_decref(f);
+    }
+    chat_ack_free(a);
+}
+
+/* Publish a socket's post m; its id (a string, or NULL) is acknowledged
+ * once the message is sequenced. 0, or -1. */
+static int chat_ws_post(struct chat_sock *s, struct chat *c, gale_ctx *ctx, const json_t *m,
+                        const char *id)
+{
+    if (!id)
+        return chat_publish(ctx, c, m, NULL, NULL);
+    struct chat_ack *a = calloc(1, sizeof(*a));
+    if (!a)
+        return -1;
+    a->c = c;
+    a->s = s;
+    memcpy(a->id, id, CHAT_ID_HEX + 1);
+    a->next = c->acks;
+    if (c->acks)
+        c->acks->prev = a;
+    c->acks = a;
+    if (chat_publish(ctx, c, m, chat_ack_sequenced, a) < 0) {
+        chat_ack_free(a);
+        return -1;
+    }
+    return 0;
+}
+
+/* A text frame {"body": "...", "name": "..."} posts a message; with "id"
+ * (32 hex digits, the page's choice) it is the message's id and the socket
+ * gets {"ack": ID} once the message is sequenced, or {"error": ..., "id":
+ * ID}. */
 static void chat_ws_message(gale_ws *ws, const char *data, size_t len, int binary)
 {
     gale_ctx *ctx = gale_ws_ctx(ws);
     struct chat *c = gale_ctx_data(ctx);
     json_t *in = binary ? NULL : json_loadb(data, len, 0, NULL);
-    json_t *name = json_object_get(in, "name");
+    json_t *name = json_object_get(in, "name"), *id = json_object_get(in, "id");
     const char *why = "send a JSON object {\"body\": \"...\", \"name\": \"...\"}";
     json_t *m = NULL;
 
-    if (json_is_object(in) && (!name || json_is_null(name) || json_is_string(name)))
+    if (json_is_object(in) && (!name || json_is_null(name) || json_is_string(name)) &&
+        (!id || json_is_string(id)))
         m = chat_compose(json_string_value(json_object_get(in, "body")), json_string_value(name),
-                         &why);
+                         json_string_value(id), &why);
     if (!m)
         chat_ws_error(ws, why);
-    else if (chat_publish(ctx, c, m, NULL, NULL) < 0)
+    else if (chat_ws_post(gale_ws_data(ws), c, ctx, m, json_string_value(id)) < 0)
         chat_ws_error(ws, "the message could not be sent; try again");
     json_decref(m);
     json_decref(in);
@@ -1033,6 +1137,9 @@ static void chat_ws_close(gale_ws *ws, int code, const char *reason)
     gale_presence_leave(s->here);
     if (s->reading) /* freed when it ends */
         s->reading->s = NULL;
+    for (struct chat_ack *a = c->acks; a; a = a->next)
+        if (a->s == s)
+            a->s = NULL;
     chat_list_clear(&s->pending);
     free(s);
 }
@@ -1120,6 +1227,8 @@ static void chat_free(struct chat *c)
     }
     while (c->reads) /* gale drops them unanswered */
         chat_read_free(c->reads);
+    while (c->acks) /* as the reads */
+        chat_ack_free(c->acks);
     if (c->presence)
         gale_unsubscribe(c->presence);
     free(c->page.data);

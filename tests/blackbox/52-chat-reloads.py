@@ -12,7 +12,8 @@ two reloads. Every message must show once in both pages of its pair, in
 the order posted (each answers the one before). A message a client sent
 on a WebSocket just as the drain closed it still arrives, and an upgrade
 that reaches a draining worker opens and is closed with 1001 (not
-refused), so that the browser comes back at once.
+refused), so that the browser comes back at once; a post on a socket
+sent again (same id) after a reload, when no ack came, shows once.
 """
 
 import json
@@ -125,6 +126,49 @@ def test_a_message_sent_as_the_drain_closes_the_socket_is_kept():
         eq(status, 200, "the page")
         check(b"typed during the reload" in body,
               "the message reached the room; log:\n%s" % g.log_tail())
+
+
+def acked(ws, mid):
+    """Read frames until the ack of mid (True) or the close (False)."""
+    while True:
+        f = ws.read_frame(timeout=15)
+        check(f is not None, "an ack or a close frame")
+        if f.op == 8:
+            return False
+        if f.op == 1 and json.loads(f.payload).get("ack") == mid:
+            return True
+
+
+def test_a_socket_post_sent_again_after_a_reload_shows_once():
+    """A page posts on its socket just before a reload: whether or not the
+    post got through, no ack comes before the drain's close, so chat.js
+    sends it again, with the same id, on its next socket. It is
+    acknowledged there and shows once: on a fresh page, and in another
+    socket's catch-up of the whole room."""
+    mid = "5e" * 16
+    post = json.dumps({"id": mid, "body": "posted as the reload began", "name": "late"})
+    with chat.chat() as g:
+        ws = websocket.RawWS(g, "/chatsocket?visitor=%s&name=late" % ("ef" * 16)).check_upgraded()
+        old = g.workers()
+        ws.send(websocket.frame(1, post.encode()))
+        g.signal(signal.SIGHUP)
+        if acked(ws, mid):  # it was sequenced before the drain: the close comes next
+            check(not acked(ws, mid), "one ack")
+        ws.close()
+        g.wait_workers(2, timeout=15, without=old)
+        again = websocket.RawWS(g, "/chatsocket?visitor=%s&name=late" % ("ef" * 16)).check_upgraded()
+        again.send(websocket.frame(1, post.encode()))
+        check(acked(again, mid), "the post sent again is acknowledged")
+        again.close()
+        status, _, body = galetest.request(g.port, "GET", "/", timeout=10)
+        eq(status, 200, "the page")
+        eq(body.count(b"posted as the reload began"), 1, "the page shows the post once")
+        room = websocket.RawWS(g, "/chatsocket?cursor=").check_upgraded()
+        f = room.read_frame(timeout=10)
+        check(f is not None and f.op == 1, "the room's catch-up")
+        eq([m["id"] for m in json.loads(f.payload)["messages"]].count(mid), 1,
+           "the catch-up holds the post once")
+        room.close()
 
 
 def test_an_upgrade_reaching_a_draining_worker_opens_then_goes_away():

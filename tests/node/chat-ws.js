@@ -7,7 +7,9 @@
 // receive; bad frames get {"error"} and the socket stays open; a post over
 // HTTP reaches the sockets; a socket that reconnects with its cursor gets
 // what it missed, once, in order; an unknown or empty cursor gets the whole
-// cache; a foreign Origin is refused. Prints "ok: ..." lines, exits 0; on a
+// cache; a post with an id is acknowledged once sequenced, and sent again
+// with the same id (after a reconnection) shows once; a foreign Origin is
+// refused. Prints "ok: ..." lines, exits 0; on a
 // failure prints why on stderr and exits 1.
 'use strict';
 
@@ -187,6 +189,25 @@ async function main() {
     same(quiet.frames, [], 'no cursor: no catch-up');
     await quiet.close();
     console.log('ok: unknown and empty cursors get the whole cache, none gets nothing');
+
+    // a post with its id: {"ack": id} once sequenced; sent again (no ack came: a reload), the
+    // room keeps it once
+    const id = 'a1'.repeat(16);
+    const c = await new Client('C').open();
+    c.send({ id, body: 'acked', name: 'cat' });
+    await waitFor('the ack', () => c.frames.some((f) => f.ack === id));
+    same((await c.got('acked')).id, id, 'the message has the id the client gave');
+    const c2 = await new Client('C2').open();
+    c2.send({ id, body: 'acked', name: 'cat' });
+    await waitFor('the ack of the repeat', () => c2.frames.some((f) => f.ack === id));
+    const room = await new Client('room', '').open();
+    await waitFor('the whole cache', () => room.frames.length > 0);
+    same(room.bodies().filter((b) => b === 'acked').length, 1, 'a repeated post is in the room once');
+    c.send({ id: 'XYZ', body: 'bad id', name: 'cat' });
+    await waitFor('an error for a bad id', () => c.errors.some((e) => /id/.test(e)));
+    for (const x of [c, c2, room])
+        await x.close();
+    console.log('ok: a post with an id is acknowledged, and its repeat shows once');
 
     // another site's page may not open the room's socket
     const evil = new Client('evil', undefined, 'http://evil.example');

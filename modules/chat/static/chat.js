@@ -13,6 +13,15 @@
  * once, by id. The page starts with the room's last messages when it was
  * made and their cursor; an empty cursor asks for the whole history.
  *
+ * Posting: by POST, whose answer comes once the message is sequenced; in
+ * the WebSocket mode on the socket itself, with an id drawn here: the
+ * server answers {"ack": id} once the message is sequenced. A post not
+ * acknowledged yet is kept and sent again, with the same id, on every new
+ * socket until its ack comes: one sent as a reload closed the socket (the
+ * browser drops a frame sent after the server's close frame arrived,
+ * without telling the page) is not lost, and one that got through the
+ * first time shows once (the server and this page drop a repeated id).
+ *
  * Who is here: every connection carries the tab's visitor id (drawn once
  * and kept in sessionStorage, so a reload is the same visitor) and the
  * name, and the server counts the visitor in the room while one is open
@@ -47,9 +56,20 @@
   var hereEl = document.getElementById("here");
   var encoder = new TextEncoder();
   var visitor = visitorId();
+  var sock = null; /* the WebSocket, while it is open */
+  var unacked = new Map(); /* id -> {frame, done, failed}: socket posts not acknowledged yet */
 
   var seen = new Set();
   var cursor = inbox.dataset.cursor || "";
+
+  /* 32 random hex digits. */
+  function randomId() {
+    var raw = new Uint8Array(16);
+    crypto.getRandomValues(raw);
+    return Array.from(raw, function (b) {
+      return (b + 256).toString(16).slice(1);
+    }).join("");
+  }
 
   /* The tab's visitor id: 32 hex digits, the same across reloads. */
   function visitorId() {
@@ -60,11 +80,7 @@
       /* no storage: a new visitor per page */
     }
     if (!id || !/^[0-9a-f]{32}$/.test(id)) {
-      var raw = new Uint8Array(16);
-      crypto.getRandomValues(raw);
-      id = Array.from(raw, function (b) {
-        return (b + 256).toString(16).slice(1);
-      }).join("");
+      id = randomId();
       try {
         sessionStorage.setItem("chat.visitor", id);
       } catch (e) {
@@ -233,7 +249,11 @@
     if (failures === 0) setStatus("Connecting…", "connecting");
     ws.onopen = function () {
       opened = true;
+      sock = ws;
       setStatus("Connected (WebSocket)", "online");
+      unacked.forEach(function (p) {
+        ws.send(p.frame); /* in the order posted */
+      });
     };
     ws.onmessage = function (ev) {
       var data;
@@ -242,11 +262,15 @@
       } catch (e) {
         return;
       }
-      if (data && typeof data.error === "string") showError(data.error);
+      if (data && typeof data.ack === "string") acked(data.ack, null);
+      else if (data && typeof data.error === "string" && unacked.has(data.id))
+        acked(data.id, data.error);
+      else if (data && typeof data.error === "string") showError(data.error);
       else if (data && data.here) showHere(data.here);
       else if (data) receive(data.messages);
     };
     ws.onclose = function (ev) {
+      if (sock === ws) sock = null;
       /* 1001: the worker drains (a reload) and its successor is already up:
        * come back at once, the jitter spreading the room's sockets. Only
        * other failures back off, longer each time the socket did not open. */
@@ -293,12 +317,29 @@
     return encoder.encode(s).length;
   }
 
-  /* Always by POST, the WebSocket too: its answer comes once the message is
-   * sequenced, or says why it was not sent. A frame sent on the socket has
-   * no answer, and the browser drops one sent after the server's close
-   * frame arrived (a reload) without telling the page: the line would be
-   * lost unseen. */
+  /* The socket's answer to post id: sequenced (why null), or refused. */
+  function acked(id, why) {
+    var p = unacked.get(id);
+    if (!p) return; /* the answer to a copy sent again */
+    unacked.delete(id);
+    if (why) p.failed(new Error(why));
+    else p.done();
+  }
+
+  /* On the socket: settled by its ack (the stream shows the message). */
+  function sendOnSocket(body, name) {
+    var id = randomId();
+    var frame = JSON.stringify({ id: id, body: body, name: name });
+    return new Promise(function (done, failed) {
+      unacked.set(id, { frame: frame, done: done, failed: failed });
+      if (sock) sock.send(frame); /* else the next socket sends it */
+    });
+  }
+
+  /* By POST: its answer comes once the message is sequenced, or says why
+   * it was not sent. */
   async function send(body, name) {
+    if (mode === "ws") return sendOnSocket(body, name);
     var res = await post(prefix + "/a/message/new", { body: body, name: name });
     if (!res.ok) {
       var why = (await res.text()).trim().slice(0, 200);
