@@ -1099,6 +1099,8 @@ static void h1_write(struct conn *c)
     }
     if (hc->state == HC_IDLE && conn_in_len(c))
         h1_process(hc);
+    else if (hc->state == HC_IDLE)
+        h1_idle(hc); /* the answer the kernel pushed back has left: its buffers go too */
 }
 
 static void h1_eof(struct conn *c)

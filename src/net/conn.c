@@ -68,6 +68,12 @@ size_t conn_in_len(struct conn *c)
     return c->https ? evbuffer_get_length(bufferevent_get_input(c->bev)) : conn_len(c->rbuf);
 }
 
+/* Bytes handed to the bufferevent and not yet sent. */
+static size_t conn_queued(struct conn *c)
+{
+    return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
 void conn_idle(struct conn *c)
 {
     if (c->rbuf && !evbuffer_get_length(c->rbuf)) {
@@ -77,6 +83,13 @@ void conn_idle(struct conn *c)
     if (c->wbuf && !evbuffer_get_length(c->wbuf)) {
         evbuffer_free(c->wbuf);
         c->wbuf = NULL;
+    }
+    /* A plain socket's bufferevent only queued what the kernel once left
+     * over (conn_flush makes it again when that happens again): its ~1 KiB
+     * is not kept by a connection that waits. */
+    if (!c->https && c->bev && conn_queued(c) == 0) {
+        bufferevent_free(c->bev); /* inside its own callback too: libevent holds a reference */
+        c->bev = NULL;
     }
 }
 
@@ -394,12 +407,6 @@ void conn_close(struct conn *c)
 struct evbuffer *conn_out(struct conn *c)
 {
     return conn_buf(&c->wbuf);
-}
-
-/* Bytes handed to the bufferevent and not yet sent. */
-static size_t conn_queued(struct conn *c)
-{
-    return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
 }
 
 size_t conn_pending(struct conn *c)

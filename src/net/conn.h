@@ -85,7 +85,8 @@ struct evbuffer *conn_in(struct conn *c);
 /* Its length, without making a buffer for a plain socket that has none. */
 size_t conn_in_len(struct conn *c);
 /* Give back the input and staging buffers while they are empty (between
- * requests): conn_in and conn_out make them again when needed. */
+ * requests), and a plain socket's bufferevent once it sent all it queued:
+ * conn_in, conn_out and conn_flush make them again when needed. */
 void conn_idle(struct conn *c);
 /* Where protocols put what they send; conn_flush sends it. */
 struct evbuffer *conn_out(struct conn *c);
