@@ -469,14 +469,13 @@ static void h1_send_flat(struct h1_conn *hc, struct evbuffer *body)
         }
         w = conn_write_now(hc->c, iov, n + 1);
     }
-    struct evbuffer *out = conn_out(hc->c);
     if (w < hl) {
-        evbuffer_add(out, h1_head_flat + w, hl - w);
+        evbuffer_add(conn_out(hc->c), h1_head_flat + w, hl - w);
         w = hl;
     }
     evbuffer_drain(body, w - hl);
     if (evbuffer_get_length(body))
-        evbuffer_add_buffer(out, body);
+        evbuffer_add_buffer(conn_out(hc->c), body);
 }
 
 /* The flat answer of the request that just ended in h1_process. */
@@ -514,12 +513,14 @@ static int h1_send_head(gale_request *r, int streaming)
         need += n + v + 4;
     }
 
-    struct evbuffer *out = conn_out(hc->c);
+    /* the staging buffer only when the head goes there: an answer sent
+     * whole from the flat buffer makes none (and conn_idle frees none) */
+    struct evbuffer *out = NULL;
     struct evbuffer_iovec v;
     int flat = h1_flat_ok(hc, r, streaming, need);
     if (flat) {
         v.iov_base = h1_head_flat;
-    } else if (evbuffer_reserve_space(out, (ev_ssize_t)need, &v, 1) < 1) {
+    } else if (evbuffer_reserve_space(out = conn_out(hc->c), (ev_ssize_t)need, &v, 1) < 1) {
         util_oom();
     }
     char *p = v.iov_base;
@@ -811,15 +812,15 @@ static void h1_request_strings(struct h1_conn *hc, gale_request *r, const struct
 }
 
 /* The head is complete: make the request and decide how its body comes. */
-static int h1_begin_request(struct h1_conn *hc, struct evbuffer *in)
+static int h1_begin_request(struct h1_conn *hc)
 {
     struct http_head *h = &hc->p->head;
     if (!hc->flat) {
-        evbuffer_drain(in, h->head_len);
+        evbuffer_drain(conn_in(hc->c), h->head_len);
     } else if (hc->inlen > h->head_len) {
         /* a body or pipelined requests came with the head: they wait in
          * the input (empty while reading flat), where the rest is read */
-        evbuffer_add(in, hc->in + h->head_len, hc->inlen - h->head_len);
+        evbuffer_add(conn_in(hc->c), hc->in + h->head_len, hc->inlen - h->head_len);
     }
     hc->flat = 0;
     gale_request *r = h1_request_new(hc);
@@ -948,10 +949,10 @@ static void h1_dispatch(struct h1_conn *hc)
 
 /* ---- the state machine, run whenever input arrives ---- */
 
-static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
+static int h1_step_head(struct h1_conn *hc)
 {
     if (!hc->flat)
-        h1_fill(hc, in);
+        h1_fill(hc, conn_in(hc->c));
     int rc = http_parse_request(&hc->p->parser, hc->in, hc->inlen, &hc->p->head);
     if (rc < 0) {
         h1_fail(hc, hc->p->parser.status, hc->p->parser.reason);
@@ -970,7 +971,7 @@ static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
         }
         return 0;
     }
-    if (h1_begin_request(hc, in) < 0)
+    if (h1_begin_request(hc) < 0)
         return -1;
     if (hc->state == HC_HEAD)
         h1_dispatch(hc);
@@ -983,23 +984,24 @@ static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
     return 1;
 }
 
+/* The input buffer is taken where bytes wait in it: a head read flat
+ * (h1_read_space) is parsed without one. */
 static void h1_process(struct h1_conn *hc)
 {
-    struct evbuffer *in = conn_in(hc->c);
     hc->processing = 1;
     for (;;) {
         if (hc->state == HC_IDLE) {
-            if (evbuffer_get_length(in) == 0 || conn_pending(hc->c) > H1_OUT_PAUSE)
+            if (conn_in_len(hc->c) == 0 || conn_pending(hc->c) > H1_OUT_PAUSE)
                 break;
             h1_head_begin(hc);
         }
         if (hc->state == HC_HEAD) {
-            if (h1_step_head(hc, in) <= 0)
+            if (h1_step_head(hc) <= 0)
                 break;
         } else if (hc->state == HC_BODY) {
             if (hc->body_held)
                 break;
-            int rc = h1_read_body(hc, in);
+            int rc = h1_read_body(hc, conn_in(hc->c));
             if (rc <= 0)
                 break;
             h1_dispatch(hc);
