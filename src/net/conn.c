@@ -13,8 +13,9 @@
  * registrations a bufferevent makes per answer.
  *
  * A plain socket gets its bufferevent (about 1 KiB) only when the kernel
- * first pushes back: most connections, and every idle one that only ever
- * had small answers, never need one.
+ * pushes back, and gives it back once all it queued is sent and the
+ * protocol is idle (conn_idle): most connections never need one, and an
+ * idle one holds none.
  */
 #include "net/conn.h"
 
