@@ -14,7 +14,6 @@ import os
 import shutil
 import socket
 import tempfile
-import time
 
 from galetest import (Gale, asan_build, check, fail, lc_str, main, module_path, rss, settled_rss,
                       wait_for)
