@@ -661,6 +661,8 @@ static void ws_on_timer(gale_ws *ws)
         ws->ping_out = 1;
         ws_put_frame(ws, WS_FRAME_PING, 0, WS_PING_PAYLOAD, sizeof(WS_PING_PAYLOAD) - 1, NULL);
         ws_flush(ws);
+        if (ws->c)
+            conn_idle(ws->c); /* the ping left: a quiet socket holds no buffers meanwhile */
         ws_timer(ws, ws_tv[WS_TV_PONG]);
     }
 }
