@@ -43,8 +43,7 @@
 enum h1_state { HC_IDLE, HC_HEAD, HC_BODY, HC_HANDLER, HC_UPGRADED };
 
 struct h1_conn {
-    struct conn *c;
-    struct loop *loop;
+    struct conn *c; /* c->loop: the worker's loop */
     const struct config_limits *lim;
     char *in; /* the current request head; request strings point into it */
     size_t inlen, incap;
@@ -54,14 +53,13 @@ struct h1_conn {
     struct arena *arena;
     struct evbuffer *spare_out; /* kept between requests */
     gale_ws *upgrade;           /* HC_UPGRADED inside h1_process: hand over when it returns */
-    size_t head_flat;           /* bytes of this answer's head waiting in h1_head_flat */
     struct evbuffer *flat_out;  /* its body, kept from the request's cleanup (h1_done) */
     struct event *drained_ev;   /* tells the pipeline the output was written; made on first use */
-    int64_t body_left;          /* Content-Length bytes still to read */
-    size_t body_received;       /* chunked: data bytes so far */
-    /* the small fields together: thousands of idle connections wait (no holes) */
+    /* the small fields together: thousands of idle connections wait (no
+     * holes; 120 bytes take a 128-byte malloc chunk) */
     enum h1_state state;
     unsigned nreq;
+    unsigned head_flat; /* bytes of this answer's head waiting in h1_head_flat */
     unsigned processing : 1;
     unsigned flat : 1;        /* the head's bytes were read straight into `in` (h1_read_space) */
     unsigned drain_watch : 1; /* the pipeline waits for the output to be written */
@@ -76,11 +74,14 @@ struct h1_conn {
     unsigned head_timed : 1;      /* the header timeout runs for this head */
 };
 
-/* The parsers' state: needed from a request's first byte to its answer. */
+/* The parsers' state: needed from a request's first byte to its answer
+ * (lent, as the request's buffers below: an idle connection holds none). */
 struct h1_parse {
     struct http_parser parser;
     struct http_head head;
     struct http_chunked chunked;
+    int64_t body_left;    /* Content-Length bytes still to read */
+    size_t body_received; /* chunked: data bytes so far */
 };
 
 /* A finished answer on a plain socket with nothing queued before it and no
@@ -271,7 +272,6 @@ void h1_conn_start(struct conn *c)
 {
     struct h1_conn *hc = xcalloc(1, sizeof(*hc));
     hc->c = c;
-    hc->loop = c->loop;
     hc->lim = &c->loop->cfg->limits;
     hc->state = HC_IDLE;
     c->proto = &h1_proto;
@@ -295,14 +295,16 @@ static gale_request *h1_request_new(struct h1_conn *hc)
         hc->spare_out = h1_out_take();
     /* The connection's spare body buffer: an answer's chains move to the
      * output, leaving it empty for the next request. */
-    gale_request *r = pipeline_request_new(hc->arena, hc->loop, &h1_wire, hc, hc->c->client,
+    gale_request *r = pipeline_request_new(hc->arena, hc->c->loop, &h1_wire, hc, hc->c->client,
                                            hc->c->https, hc->spare_out);
     hc->spare_out = NULL;
     hc->keepalive = 1;
     hc->body_chunked = hc->chunked_out = hc->eof_framed = 0;
     hc->body_held = hc->expect_continue = 0;
-    hc->body_left = 0;
-    hc->body_received = 0;
+    if (hc->p) { /* NULL only for an answer before any head: no body is read then */
+        hc->p->body_left = 0;
+        hc->p->body_received = 0;
+    }
     hc->req = r;
     return r;
 }
@@ -346,7 +348,7 @@ static void h1_done(gale_request *r)
             conn_close_after_write(c);
             return;
         }
-        conn_timer(c, hc->loop->tv[hc->loop->draining ? LOOP_TV_DRAIN_IDLE : LOOP_TV_IDLE]);
+        conn_timer(c, hc->c->loop->tv[hc->c->loop->draining ? LOOP_TV_DRAIN_IDLE : LOOP_TV_IDLE]);
         h1_idle(hc);
     } else if (!hc->processing) {
         /* an async answer ended; pipelined requests wait: read them from the loop */
@@ -390,7 +392,7 @@ static void h1_release(struct conn *c)
 static void h1_decide_keepalive(struct h1_conn *hc)
 {
     /* an answer before the end of a streamed body: the rest is not read */
-    if (hc->loop->draining || hc->c->eof || hc->state == HC_BODY)
+    if (hc->c->loop->draining || hc->c->eof || hc->state == HC_BODY)
         hc->keepalive = 0;
     if (hc->lim->keepalive_requests && hc->nreq + 1 >= hc->lim->keepalive_requests)
         hc->keepalive = 0;
@@ -467,14 +469,13 @@ static void h1_send_flat(struct h1_conn *hc, struct evbuffer *body)
         }
         w = conn_write_now(hc->c, iov, n + 1);
     }
-    struct evbuffer *out = conn_out(hc->c);
     if (w < hl) {
-        evbuffer_add(out, h1_head_flat + w, hl - w);
+        evbuffer_add(conn_out(hc->c), h1_head_flat + w, hl - w);
         w = hl;
     }
     evbuffer_drain(body, w - hl);
     if (evbuffer_get_length(body))
-        evbuffer_add_buffer(out, body);
+        evbuffer_add_buffer(conn_out(hc->c), body);
 }
 
 /* The flat answer of the request that just ended in h1_process. */
@@ -512,12 +513,14 @@ static int h1_send_head(gale_request *r, int streaming)
         need += n + v + 4;
     }
 
-    struct evbuffer *out = conn_out(hc->c);
+    /* the staging buffer only when the head goes there: an answer sent
+     * whole from the flat buffer makes none (and conn_idle frees none) */
+    struct evbuffer *out = NULL;
     struct evbuffer_iovec v;
     int flat = h1_flat_ok(hc, r, streaming, need);
     if (flat) {
         v.iov_base = h1_head_flat;
-    } else if (evbuffer_reserve_space(out, (ev_ssize_t)need, &v, 1) < 1) {
+    } else if (evbuffer_reserve_space(out = conn_out(hc->c), (ev_ssize_t)need, &v, 1) < 1) {
         util_oom();
     }
     char *p = v.iov_base;
@@ -625,7 +628,8 @@ static void h1_watch_drained(gale_request *r)
     struct h1_conn *hc = r->stream;
     /* Few answers wait for their output to drain: the event is made for the
      * first one, not for every connection. */
-    if (!hc->drained_ev && !(hc->drained_ev = event_new(hc->loop->base, -1, 0, h1_drained_cb, hc)))
+    if (!hc->drained_ev &&
+        !(hc->drained_ev = event_new(hc->c->loop->base, -1, 0, h1_drained_cb, hc)))
         util_oom();
     hc->drain_watch = 1;
     h1_drained_check(hc);
@@ -708,7 +712,7 @@ static void h1_report_count(struct h1_conn *hc, int status)
     if (before > 0)
         return; /* the report is armed */
     if (!h1_report.ev)
-        h1_report.ev = evtimer_new(hc->loop->base, h1_report_cb, NULL);
+        h1_report.ev = evtimer_new(hc->c->loop->base, h1_report_cb, NULL);
     struct timeval tv = {H1_REPORT_SECS, 0};
     if (h1_report.ev)
         evtimer_add(h1_report.ev, &tv);
@@ -808,15 +812,15 @@ static void h1_request_strings(struct h1_conn *hc, gale_request *r, const struct
 }
 
 /* The head is complete: make the request and decide how its body comes. */
-static int h1_begin_request(struct h1_conn *hc, struct evbuffer *in)
+static int h1_begin_request(struct h1_conn *hc)
 {
     struct http_head *h = &hc->p->head;
     if (!hc->flat) {
-        evbuffer_drain(in, h->head_len);
+        evbuffer_drain(conn_in(hc->c), h->head_len);
     } else if (hc->inlen > h->head_len) {
         /* a body or pipelined requests came with the head: they wait in
          * the input (empty while reading flat), where the rest is read */
-        evbuffer_add(in, hc->in + h->head_len, hc->inlen - h->head_len);
+        evbuffer_add(conn_in(hc->c), hc->in + h->head_len, hc->inlen - h->head_len);
     }
     hc->flat = 0;
     gale_request *r = h1_request_new(hc);
@@ -830,9 +834,9 @@ static int h1_begin_request(struct h1_conn *hc, struct evbuffer *in)
             h1_fail(hc, 413, "request body too large");
             return -1;
         }
-        hc->body_left = h->content_length;
+        hc->p->body_left = h->content_length;
     }
-    if (!hc->body_chunked && hc->body_left == 0)
+    if (!hc->body_chunked && hc->p->body_left == 0)
         return 0;
     int streams = pipeline_body_begin(r);
     if (h->expect_continue && r->minor >= 1) {
@@ -848,7 +852,7 @@ static int h1_begin_request(struct h1_conn *hc, struct evbuffer *in)
     }
     hc->body_held = streams;
     hc->state = HC_BODY;
-    conn_timer(hc->c, hc->loop->tv[LOOP_TV_BODY]);
+    conn_timer(hc->c, hc->c->loop->tv[LOOP_TV_BODY]);
     return 0;
 }
 
@@ -857,7 +861,7 @@ static int h1_begin_request(struct h1_conn *hc, struct evbuffer *in)
 static int h1_body_data(struct h1_conn *hc, gale_request *r, const char *data, size_t len)
 {
     const char *why;
-    hc->body_received += len;
+    hc->p->body_received += len;
     if (pipeline_body_data(r, data, len, &why) < 0) {
         if (why)
             h1_fail(hc, 400, why);
@@ -901,7 +905,7 @@ static int h1_read_chunked(struct h1_conn *hc, gale_request *r, struct evbuffer 
             return -1;
         }
         /* refuse as soon as a chunk size announces too much, not after reading it */
-        if (hc->body_received + hc->p->chunked.remaining > hc->lim->max_body_size) {
+        if (hc->p->body_received + hc->p->chunked.remaining > hc->lim->max_body_size) {
             h1_fail(hc, 413, "request body too large");
             return -1;
         }
@@ -919,14 +923,14 @@ static int h1_read_body(struct h1_conn *hc, struct evbuffer *in)
         done = h1_read_chunked(hc, r, in);
     } else {
         size_t avail = evbuffer_get_length(in);
-        size_t take = (uint64_t)hc->body_left < avail ? (size_t)hc->body_left : avail;
+        size_t take = (uint64_t)hc->p->body_left < avail ? (size_t)hc->p->body_left : avail;
         int pieces = r->upload || r->body_streams;
         if (pieces && h1_body_feed(hc, r, in, take) < 0)
             return -1;
         if (take && !pieces)
             evbuffer_remove_buffer(in, r->body, take); /* moves chains: no copy */
-        hc->body_left -= (int64_t)take;
-        done = hc->body_left == 0;
+        hc->p->body_left -= (int64_t)take;
+        done = hc->p->body_left == 0;
     }
     const char *why;
     if (done == 1 && pipeline_body_end(r, &why) < 0) {
@@ -945,10 +949,10 @@ static void h1_dispatch(struct h1_conn *hc)
 
 /* ---- the state machine, run whenever input arrives ---- */
 
-static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
+static int h1_step_head(struct h1_conn *hc)
 {
     if (!hc->flat)
-        h1_fill(hc, in);
+        h1_fill(hc, conn_in(hc->c));
     int rc = http_parse_request(&hc->p->parser, hc->in, hc->inlen, &hc->p->head);
     if (rc < 0) {
         h1_fail(hc, hc->p->parser.status, hc->p->parser.reason);
@@ -962,12 +966,12 @@ static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
         /* from the head's first bytes, once: a client that trickles it in
          * does not push the deadline back */
         if (!hc->head_timed) {
-            conn_timer(hc->c, hc->loop->tv[LOOP_TV_HEADER]);
+            conn_timer(hc->c, hc->c->loop->tv[LOOP_TV_HEADER]);
             hc->head_timed = 1;
         }
         return 0;
     }
-    if (h1_begin_request(hc, in) < 0)
+    if (h1_begin_request(hc) < 0)
         return -1;
     if (hc->state == HC_HEAD)
         h1_dispatch(hc);
@@ -980,23 +984,24 @@ static int h1_step_head(struct h1_conn *hc, struct evbuffer *in)
     return 1;
 }
 
+/* The input buffer is taken where bytes wait in it: a head read flat
+ * (h1_read_space) is parsed without one. */
 static void h1_process(struct h1_conn *hc)
 {
-    struct evbuffer *in = conn_in(hc->c);
     hc->processing = 1;
     for (;;) {
         if (hc->state == HC_IDLE) {
-            if (evbuffer_get_length(in) == 0 || conn_pending(hc->c) > H1_OUT_PAUSE)
+            if (conn_in_len(hc->c) == 0 || conn_pending(hc->c) > H1_OUT_PAUSE)
                 break;
             h1_head_begin(hc);
         }
         if (hc->state == HC_HEAD) {
-            if (h1_step_head(hc, in) <= 0)
+            if (h1_step_head(hc) <= 0)
                 break;
         } else if (hc->state == HC_BODY) {
             if (hc->body_held)
                 break;
-            int rc = h1_read_body(hc, in);
+            int rc = h1_read_body(hc, conn_in(hc->c));
             if (rc <= 0)
                 break;
             h1_dispatch(hc);
@@ -1027,7 +1032,7 @@ static void h1_body_wanted(gale_request *r)
 {
     struct h1_conn *hc = r->stream;
     hc->body_held = 0;
-    conn_timer(hc->c, hc->loop->tv[LOOP_TV_BODY]);
+    conn_timer(hc->c, hc->c->loop->tv[LOOP_TV_BODY]);
     if (hc->expect_continue) {
         hc->expect_continue = 0;
         evbuffer_add(conn_out(hc->c), "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -1086,7 +1091,7 @@ static void h1_read(struct conn *c)
 {
     struct h1_conn *hc = c->data;
     if (hc->state == HC_BODY && !hc->body_held)
-        conn_timer(c, hc->loop->tv[LOOP_TV_BODY]);
+        conn_timer(c, hc->c->loop->tv[LOOP_TV_BODY]);
     h1_process(hc);
 }
 
@@ -1099,6 +1104,8 @@ static void h1_write(struct conn *c)
     }
     if (hc->state == HC_IDLE && conn_in_len(c))
         h1_process(hc);
+    else if (hc->state == HC_IDLE)
+        h1_idle(hc); /* the answer the kernel pushed back has left: its buffers go too */
 }
 
 static void h1_eof(struct conn *c)
@@ -1138,5 +1145,5 @@ static void h1_drain(struct conn *c)
 {
     struct h1_conn *hc = c->data;
     if (hc->state == HC_IDLE && !conn_in_len(c))
-        conn_timer(c, hc->loop->tv[LOOP_TV_DRAIN_IDLE]);
+        conn_timer(c, hc->c->loop->tv[LOOP_TV_DRAIN_IDLE]);
 }

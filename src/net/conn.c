@@ -13,8 +13,9 @@
  * registrations a bufferevent makes per answer.
  *
  * A plain socket gets its bufferevent (about 1 KiB) only when the kernel
- * first pushes back: most connections, and every idle one that only ever
- * had small answers, never need one.
+ * pushes back, and gives it back once all it queued is sent and the
+ * protocol is idle (conn_idle): most connections never need one, and an
+ * idle one holds none.
  */
 #include "net/conn.h"
 
@@ -68,6 +69,12 @@ size_t conn_in_len(struct conn *c)
     return c->https ? evbuffer_get_length(bufferevent_get_input(c->bev)) : conn_len(c->rbuf);
 }
 
+/* Bytes handed to the bufferevent and not yet sent. */
+static size_t conn_queued(struct conn *c)
+{
+    return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
 void conn_idle(struct conn *c)
 {
     if (c->rbuf && !evbuffer_get_length(c->rbuf)) {
@@ -77,6 +84,13 @@ void conn_idle(struct conn *c)
     if (c->wbuf && !evbuffer_get_length(c->wbuf)) {
         evbuffer_free(c->wbuf);
         c->wbuf = NULL;
+    }
+    /* A plain socket's bufferevent only queued what the kernel once left
+     * over (conn_flush makes it again when that happens again): its ~1 KiB
+     * is not kept by a connection that waits. */
+    if (!c->https && c->bev && conn_queued(c) == 0) {
+        bufferevent_free(c->bev); /* inside its own callback too: libevent holds a reference */
+        c->bev = NULL;
     }
 }
 
@@ -113,9 +127,16 @@ static char *conn_read_space(struct conn *c, size_t *room)
     return c->proto->read_space(c, room);
 }
 
+static void conn_timer_fire(struct conn *c);
+static void conn_rev_set(struct conn *c);
+
 static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
+    if (what & EV_TIMEOUT) {
+        conn_timer_fire(c);
+        return; /* input waiting too is seen on the next turn */
+    }
     struct evbuffer *in = NULL;
     struct evbuffer_iovec v;
     char *flat = conn_read_space(c, &v.iov_len);
@@ -144,8 +165,8 @@ static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
         conn_leave(c);
         return;
     }
-    event_del(&c->rev);
     c->reading = 0;
+    conn_rev_set(c);
     conn_event_cb(NULL, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
 }
 
@@ -168,10 +189,8 @@ void conn_read_check(struct conn *c)
             bufferevent_enable(c->bev, EV_READ);
         else
             bufferevent_disable(c->bev, EV_READ);
-    } else if (on) {
-        event_add(&c->rev, NULL);
     } else {
-        event_del(&c->rev);
+        conn_rev_set(c);
     }
 }
 
@@ -188,22 +207,55 @@ static double conn_tv_secs(const struct timeval *tv)
     return (double)tv->tv_sec + (double)(tv->tv_usec & 0xfffff) / 1e6;
 }
 
+/* One event per connection, `rev`, is both the timer and, on a plain
+ * socket that reads, the read readiness (a second struct event cost 128
+ * bytes per idle connection). libevent remembers the timeout a persistent
+ * event was added with and adds it again after every read; the timer here
+ * is lazy instead (conn_timer), so that memory is cleared: a read then
+ * leaves the pending timeout alone, and the timeout, once it fires, is not
+ * armed again by libevent. */
 static void conn_timer_arm(struct conn *c, const struct timeval *tv, double at)
 {
-    evtimer_add(&c->timer, tv);
+    event_add(&c->rev, tv);
+    evutil_timerclear(&c->rev.ev_.ev_io.ev_timeout);
     c->armed_at = at;
 }
 
-static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+/* Arm for what is left until the deadline. */
+static void conn_timer_rest(struct conn *c)
 {
-    struct conn *c = arg;
+    double left = c->deadline - util_now();
+    if (left < 0)
+        left = 0;
+    struct timeval tv = {(time_t)left, (suseconds_t)((left - (double)(time_t)left) * 1e6)};
+    conn_timer_arm(c, &tv, c->deadline);
+}
+
+/* The event reads exactly when c->reading (a plain socket): libevent cannot
+ * take the read off an event and keep its timeout, so a change assigns it
+ * anew and arms it again for the deadline (rare: at the start, on a pause
+ * for too much unread input or output, at the EOF). A TLS connection's
+ * event is a timer only (its bufferevent reads). */
+static void conn_rev_set(struct conn *c)
+{
+    int rd = c->reading && !c->https;
+    event_del(&c->rev);
+    event_assign(&c->rev, c->loop->base, rd ? c->fd : -1, rd ? EV_READ | EV_PERSIST : 0,
+                 conn_sock_read_cb, c);
+    if (c->deadline)
+        conn_timer_rest(c);
+    else if (rd)
+        event_add(&c->rev, NULL);
+}
+
+static void conn_timer_fire(struct conn *c)
+{
+    if (c->reading && !c->https)
+        event_add(&c->rev, NULL); /* libevent took the read off with the timeout */
     if (c->deadline == 0)
-        return; /* disarmed since it was added */
-    double now = util_now();
-    if (c->deadline > now + 0.001) { /* moved later since it was added */
-        double left = c->deadline - now;
-        struct timeval tv = {(time_t)left, (suseconds_t)((left - (double)(time_t)left) * 1e6)};
-        conn_timer_arm(c, &tv, c->deadline);
+        return;                             /* disarmed since it was added */
+    if (c->deadline > util_now() + 0.001) { /* moved later since it was added */
+        conn_timer_rest(c);
         return;
     }
     c->deadline = 0;
@@ -294,8 +346,7 @@ struct conn *conn_new(struct loop *loop, int fd, const struct sockaddr *sa,
         c->flushes = 2;
     }
     conn_client_addr(c, sa);
-    evtimer_assign(&c->timer, loop->base, conn_timer_cb, c);
-    event_assign(&c->rev, loop->base, fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
+    event_assign(&c->rev, loop->base, -1, 0, conn_sock_read_cb, c); /* conn_rev_set */
     if (tls) {
         bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
         bufferevent_set_timeouts(bev, NULL, loop->tv[LOOP_TV_SEND]);
@@ -324,7 +375,7 @@ void conn_timer(struct conn *c, const struct timeval *tv)
     }
     double at = util_now() + conn_tv_secs(tv);
     c->deadline = at;
-    if (!evtimer_pending(&c->timer, NULL) || c->armed_at > at)
+    if (!event_pending(&c->rev, EV_TIMEOUT, NULL) || c->armed_at > at)
         conn_timer_arm(c, tv, at);
 }
 
@@ -339,7 +390,6 @@ void conn_close(struct conn *c)
     c->proto = NULL;
     if (c->https && c->handshake_done && !c->error && !c->lingering)
         SSL_shutdown(bufferevent_openssl_get_ssl(c->bev)); /* close_notify, best effort */
-    evtimer_del(&c->timer);
     event_del(&c->rev);
     if (c->later)
         event_free(c->later);
@@ -358,12 +408,6 @@ void conn_close(struct conn *c)
 struct evbuffer *conn_out(struct conn *c)
 {
     return conn_buf(&c->wbuf);
-}
-
-/* Bytes handed to the bufferevent and not yet sent. */
-static size_t conn_queued(struct conn *c)
-{
-    return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
 }
 
 size_t conn_pending(struct conn *c)

@@ -1,5 +1,5 @@
 /*
- * conn.h - one client connection: its bufferevent, its timer, its place in
+ * conn.h - one client connection: its bufferevent, its event, its place in
  * the worker's list, and the one way it is torn down.
  *
  * A protocol (HTTP now; WebSocket after an upgrade) sits on top through a
@@ -46,7 +46,7 @@ struct conn {
     int fd;
     char client[INET6_ADDRSTRLEN]; /* address without port */
     /* the small fields fill the hole after `client`: thousands of idle
-     * connections wait, and 408 bytes take a smaller malloc chunk than 424 */
+     * connections wait (280 bytes: a 288-byte malloc chunk; 8 more take 304) */
     unsigned short busy;            /* libevent callbacks under way on it */
     unsigned https : 1;             /* arrived on a TLS listener */
     unsigned flushes : 2;           /* conn_flush calls that sent something, up to 2 */
@@ -64,10 +64,9 @@ struct conn {
     const struct config_listen *lc; /* the listen entry it arrived on */
     const struct conn_proto *proto;
     void *data;               /* the protocol's state, freed by proto->release */
-    struct event timer;       /* pending until armed_at at most (see conn_timer) */
     double deadline;          /* when the protocol's timeout is due (util_now); 0: none */
-    double armed_at;          /* when the timer event fires, if pending */
-    struct event rev;         /* plain sockets: readable */
+    double armed_at;          /* when rev's timeout fires, if pending */
+    struct event rev;         /* the timer and, on a plain socket that reads, readable */
     struct event *later;      /* conn_read_later on a plain socket; made on first use */
     struct conn *prev, *next; /* the loop's list */
 };
@@ -86,7 +85,8 @@ struct evbuffer *conn_in(struct conn *c);
 /* Its length, without making a buffer for a plain socket that has none. */
 size_t conn_in_len(struct conn *c);
 /* Give back the input and staging buffers while they are empty (between
- * requests): conn_in and conn_out make them again when needed. */
+ * requests), and a plain socket's bufferevent once it sent all it queued:
+ * conn_in, conn_out and conn_flush make them again when needed. */
 void conn_idle(struct conn *c);
 /* Where protocols put what they send; conn_flush sends it. */
 struct evbuffer *conn_out(struct conn *c);

@@ -88,6 +88,8 @@ struct gale_ws {
      * our close are still delivered, as the peer cannot know that they
      * came late (a chat line typed during a reload is not lost) */
     unsigned drained : 1;
+    /* our keepalive ping was answered: ws_read gives back the buffers */
+    unsigned give_back : 1;
 };
 
 /* The keepalive and close timeouts of the config, as libevent common
@@ -505,6 +507,7 @@ static void ws_on_control(gale_ws *ws, int opcode)
     } else if (opcode == WS_FRAME_PONG) {
         if (ws->ping_out && ws->state == WS_OPEN) {
             ws->ping_out = 0;
+            ws->give_back = 1;
             ws_arm_ping(ws);
         }
         if (ws->cb->pong && ws->state == WS_OPEN) {
@@ -615,7 +618,14 @@ static void ws_read(struct conn *c)
     if (ws->c) {
         conn_flush(c);
         conn_read_check(c);
-        conn_idle(c); /* an idle socket holds no buffers */
+        /* An idle socket holds no buffers, but a busy one should not make
+         * and free them for every message: they go back once a keepalive
+         * round trip is over (at most once a ping interval), or after
+         * every read when there are no keepalive pings. */
+        if (ws->give_back || ws->cfg->ping_interval <= 0) {
+            ws->give_back = 0;
+            conn_idle(c);
+        }
     }
 }
 
@@ -651,6 +661,8 @@ static void ws_on_timer(gale_ws *ws)
         ws->ping_out = 1;
         ws_put_frame(ws, WS_FRAME_PING, 0, WS_PING_PAYLOAD, sizeof(WS_PING_PAYLOAD) - 1, NULL);
         ws_flush(ws);
+        if (ws->c)
+            conn_idle(ws->c); /* the ping left: a quiet socket holds no buffers meanwhile */
         ws_timer(ws, ws_tv[WS_TV_PONG]);
     }
 }
