@@ -270,12 +270,15 @@ struct conn *conn_new(struct loop *loop, int fd, const struct sockaddr *sa,
     c->https = tls != NULL;
     c->own_fd = 1;
     c->lc = lc;
-    /* TLS: the session tickets leave with the first answer, in one write,
-     * so Nagle has nothing to hold it behind; TCP_NODELAY comes with the
-     * second answer, as on a plain socket. */
     if (tls) {
         c->tls = 1;
         c->ssl = ssl;
+        /* The session tickets leave before the first answer: without this,
+         * Nagle holds the answer back for the client's delayed ACK (40 ms)
+         * when the request came before the tickets arrived. */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        c->flushes = 2;
     }
     conn_client_addr(c, sa);
     evtimer_assign(&c->timer, loop->base, conn_timer_cb, c);
@@ -389,8 +392,9 @@ void conn_read_later(struct conn *c)
  * registration changes with the handshake's state (libevent's OpenSSL
  * bufferevent made three epoll_ctl calls and ten reads of a handshake).
  * What OpenSSL writes gathers in one buffer (tls_pending_out) and leaves
- * in one write: at the end of a read turn (the server's flight), at a flush
- * (the session tickets with the first answer), at the close (with
+ * in one write: at the end of a read turn (the server's flight, the session
+ * tickets, or those with the first answer when the request came with the
+ * client's Finished), at a flush, at the close (the last answer with
  * close_notify). The buffer serves every connection of the worker: an SSL
  * call on another connection first sends what the last one left. */
 
@@ -479,21 +483,21 @@ static void conn_event(struct conn *c, short what);
 
 /* One read turn: the handshake while it lasts, then records into conn_in
  * (CONN_TLS_TURN at most, then the loop's other connections get theirs).
- * Returns 1 when what OpenSSL wrote may wait for the first answer: the
- * session tickets of TLS 1.3, which the client reads whenever they come. */
-static int conn_tls_read(struct conn *c, short what)
+ * What OpenSSL wrote leaves when the turn ends, the session tickets too:
+ * held for the first answer, they would leave the client's Finished
+ * unacknowledged, and a client with Nagle's algorithm on (most that are not
+ * browsers) would hold its request behind it for our delayed ACK (40 ms). */
+static void conn_tls_read(struct conn *c, short what)
 {
     SSL *ssl = conn_tls_begin(c);
-    int hold = 0;
     if (!c->handshake_done) {
         int r = SSL_do_handshake(ssl);
         if (r != 1) {
             if (SSL_get_error(ssl, r) != SSL_ERROR_WANT_READ)
                 conn_tls_abandon(c, ERR_peek_last_error());
-            return 0;
+            return;
         }
         c->handshake_done = 1;
-        hold = SSL_version(ssl) == TLS1_3_VERSION;
         conn_tls_write(c); /* anything staged before it finished */
     }
     size_t got = 0;
@@ -516,17 +520,16 @@ static int conn_tls_read(struct conn *c, short what)
     if (got || !(what & EV_READ))
         conn_dispatch_read(c);
     if (c->close_pending || err == SSL_ERROR_WANT_READ)
-        return hold;
+        return;
     if (!err) {
         if (c->reading && SSL_has_pending(ssl)) /* the turn ended before the records did */
             event_active(&c->rev, EV_TIMEOUT, 1);
-        return hold;
+        return;
     }
     event_del(&c->rev);
     c->reading = 0;
     conn_event(c, BEV_EVENT_READING |
                       (err == SSL_ERROR_ZERO_RETURN ? BEV_EVENT_EOF : BEV_EVENT_ERROR));
-    return 0;
 }
 
 /* The socket is readable (EV_READ), or conn_read_later or records read
@@ -537,9 +540,8 @@ static void conn_tls_read_cb(evutil_socket_t fd, short what, void *arg)
     if (what & EV_READ)
         tls_readable(c->ssl);
     conn_enter(c);
-    /* held output leaves with the next flush, the close, or the next SSL
-     * call on another connection; a closing one sends it with close_notify */
-    if (!conn_tls_read(c, what) && !c->close_pending)
+    conn_tls_read(c, what);
+    if (!c->close_pending) /* else conn_close sends it, with close_notify */
         conn_tls_send(c);
     conn_leave(c);
 }
