@@ -5,8 +5,8 @@
  * connection's own input buffer (a bufferevent's reader costs an
  * ioctl(FIONREAD) and a readv(2) each time), or, while that is empty, into
  * a flat buffer the protocol offers (an HTTP/1 head is parsed where it
- * lands: no chain is allocated, filled, copied out and freed). TLS is driven here too, on
- * the same read event (see "TLS" below). Writes: answers are staged in `wbuf` and conn_flush
+ * lands: no chain is allocated, filled, copied out and freed); a TLS connection is read by its
+ * OpenSSL bufferevent. Writes: answers are staged in `wbuf` and conn_flush
  * sends them straight to a plain socket when nothing is queued before them;
  * only what the kernel does not take goes through a bufferevent, which then
  * waits for the socket and enforces the send timeout. Both save the poll
@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -37,14 +38,10 @@
 #define CONN_READ_SIZE 16384
 #define CONN_TLS_RECORD 16384      /* the largest TLS record's payload */
 #define CONN_IN_HIGH (1024 * 1024) /* stop reading with this much unparsed */
-#define CONN_TLS_TURN (64 * 1024)  /* decrypted bytes read per turn, at most */
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
-static void conn_tls_read_cb(evutil_socket_t fd, short what, void *arg);
-static void conn_tls_shutdown(struct conn *c);
-static void conn_tls_last(struct conn *c);
 
 /* A plain socket's input and every connection's staging buffer are made on
  * first use and given back by conn_idle: an idle connection holds neither
@@ -63,12 +60,12 @@ static size_t conn_len(const struct evbuffer *b)
 
 struct evbuffer *conn_in(struct conn *c)
 {
-    return conn_buf(&c->rbuf);
+    return c->https ? bufferevent_get_input(c->bev) : conn_buf(&c->rbuf);
 }
 
 size_t conn_in_len(struct conn *c)
 {
-    return conn_len(c->rbuf);
+    return c->https ? evbuffer_get_length(bufferevent_get_input(c->bev)) : conn_len(c->rbuf);
 }
 
 void conn_idle(struct conn *c)
@@ -156,9 +153,7 @@ void conn_read_now(struct conn *c)
 {
     /* The listening sockets defer accept until data has arrived, so the
      * request is most likely there already: read it without a poll first. */
-    if (c->https && c->reading)
-        conn_tls_read_cb(c->fd, EV_READ, c);
-    else if (c->reading)
+    if (!c->https && c->reading)
         conn_sock_read_cb(c->fd, EV_READ, c);
 }
 
@@ -168,11 +163,13 @@ void conn_read_check(struct conn *c)
     if (on == (int)c->reading)
         return;
     c->reading = on;
-    if (on) {
+    if (c->https) {
+        if (on)
+            bufferevent_enable(c->bev, EV_READ);
+        else
+            bufferevent_disable(c->bev, EV_READ);
+    } else if (on) {
         event_add(&c->rev, NULL);
-        /* records OpenSSL read ahead make the socket no readier */
-        if (c->https && SSL_has_pending(c->ssl))
-            event_active(&c->rev, EV_TIMEOUT, 1);
     } else {
         event_del(&c->rev);
     }
@@ -230,6 +227,23 @@ static void conn_client_addr(struct conn *c, const struct sockaddr *sa)
         strcpy(c->client, "-");
 }
 
+static struct bufferevent *conn_bev_tls(struct loop *loop, int fd, struct tls_server *tls)
+{
+    SSL *ssl = tls_ssl_new(tls);
+    if (!ssl)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        loop->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    /* Most clients close without close_notify; that is no error for HTTP,
+     * whose own framing tells where an answer ends. */
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
 /* The loop's list of open connections; the worker hears of each change. */
 static void conn_link(struct loop *loop, struct conn *c)
 {
@@ -259,38 +273,45 @@ static void conn_unlink(struct loop *loop, struct conn *c)
 struct conn *conn_new(struct loop *loop, int fd, const struct sockaddr *sa,
                       const struct config_listen *lc, struct tls_server *tls)
 {
-    SSL *ssl = NULL;
-    if (tls && !(ssl = tls_ssl_new(tls, fd))) {
+    struct bufferevent *bev = NULL;
+    if (tls && !(bev = conn_bev_tls(loop, fd, tls))) {
         close(fd);
         return NULL;
     }
     struct conn *c = xcalloc(1, sizeof(*c));
     c->loop = loop;
+    c->bev = bev;
     c->fd = fd;
     c->https = tls != NULL;
-    c->own_fd = 1;
+    c->own_fd = tls == NULL; /* a TLS bufferevent closes the socket it was given */
     c->lc = lc;
     if (tls) {
-        c->tls = 1;
-        c->ssl = ssl;
-        /* The session tickets leave before the first answer: without this,
-         * Nagle holds the answer back for the client's delayed ACK (40 ms)
-         * when the request came before the tickets arrived. */
+        /* The handshake's last flight and the session tickets leave before
+         * the first answer: without this, Nagle holds the answer back for
+         * the client's delayed ACK (40 ms). */
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         c->flushes = 2;
     }
     conn_client_addr(c, sa);
     evtimer_assign(&c->timer, loop->base, conn_timer_cb, c);
-    event_assign(&c->rev, loop->base, fd, EV_READ | EV_PERSIST,
-                 tls ? conn_tls_read_cb : conn_sock_read_cb, c);
+    event_assign(&c->rev, loop->base, fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
+    if (tls) {
+        bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+        bufferevent_set_timeouts(bev, NULL, loop->tv[LOOP_TV_SEND]);
+        /* Writing is enabled only when conn_flush queues bytes: enabled from
+         * the start (a new bufferevent's default), libevent would poll for
+         * writability again when the handshake ends (an EPOLL_CTL_MOD and a
+         * wake-up per connection). */
+        bufferevent_disable(bev, EV_WRITE);
+    }
     conn_link(loop, c);
     return c;
 }
 
 struct ssl_st *conn_ssl(struct conn *c)
 {
-    return c->https ? c->ssl : NULL;
+    return c->https ? bufferevent_openssl_get_ssl(c->bev) : NULL;
 }
 
 /* Lazy: a keep-alive connection arms the idle timer again at the end of
@@ -320,16 +341,11 @@ void conn_close(struct conn *c)
     if (c->proto && c->proto->release)
         c->proto->release(c);
     c->proto = NULL;
-    if (c->tls) {
-        if (!c->lingering)
-            conn_tls_shutdown(c); /* close_notify, best effort */
-        conn_tls_last(c);
-    }
+    if (c->https && c->handshake_done && !c->error && !c->lingering)
+        SSL_shutdown(bufferevent_openssl_get_ssl(c->bev)); /* close_notify, best effort */
     evtimer_del(&c->timer);
     event_del(&c->rev);
-    if (c->tls)
-        SSL_free(c->ssl);
-    else if (c->later)
+    if (c->later)
         event_free(c->later);
     if (c->bev)
         bufferevent_free(c->bev);
@@ -374,8 +390,8 @@ static void conn_later_cb(evutil_socket_t fd, short what, void *arg);
 
 void conn_read_later(struct conn *c)
 {
-    if (c->tls) { /* conn_tls_read_cb goes on with what it has */
-        event_active(&c->rev, EV_TIMEOUT, 1);
+    if (c->https) {
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
         return;
     }
     /* Few connections need this (pipelined requests after an async
@@ -385,165 +401,27 @@ void conn_read_later(struct conn *c)
     event_active(c->later, EV_TIMEOUT, 1);
 }
 
-/* ---- TLS ----
- *
- * The SSL reads the socket itself (tls.c's BIO, with read-ahead) when the
- * connection's one read event fires; that event is added once, so no poll
- * registration changes with the handshake's state (libevent's OpenSSL
- * bufferevent made three epoll_ctl calls and ten reads of a handshake).
- * What OpenSSL writes gathers in one buffer (tls_pending_out) and leaves
- * in one write: at the end of a read turn (the server's flight, the session
- * tickets, or those with the first answer when the request came with the
- * client's Finished), at a flush, at the close (the last answer with
- * close_notify). The buffer serves every connection of the worker: an SSL
- * call on another connection first sends what the last one left. */
-
-static struct conn *conn_tls_owner; /* whose ciphertext tls_pending_out() holds */
-
-/* Send c's ciphertext: straight to the socket when nothing is queued before
- * it, the rest through the write bufferevent (as a plain socket's). */
-static void conn_tls_send(struct conn *c)
-{
-    if (conn_tls_owner != c)
-        return;
-    conn_tls_owner = NULL;
-    struct evbuffer *out = tls_pending_out();
-    if (evbuffer_get_length(out) == 0)
-        return;
-    if (c->error) {
-        evbuffer_drain(out, evbuffer_get_length(out));
-        return;
-    }
-    if (conn_queued(c) == 0)
-        while (evbuffer_get_length(out) > 0 && evbuffer_write(out, c->fd) > 0)
-            ;
-    if (evbuffer_get_length(out) == 0)
-        return;
-    if (!c->bev)
-        conn_bev_plain(c);
-    evbuffer_add_buffer(bufferevent_get_output(c->bev), out); /* errors show there */
-    bufferevent_enable(c->bev, EV_WRITE);
-}
-
-/* Before an SSL call on c. */
-static SSL *conn_tls_begin(struct conn *c)
-{
-    if (conn_tls_owner && conn_tls_owner != c)
-        conn_tls_send(conn_tls_owner);
-    conn_tls_owner = c;
-    ERR_clear_error();
-    return c->ssl;
-}
-
-/* The socket is about to close: one try, what does not fit is dropped. */
-static void conn_tls_last(struct conn *c)
-{
-    if (conn_tls_owner != c)
-        return;
-    conn_tls_owner = NULL;
-    struct evbuffer *out = tls_pending_out();
-    if (conn_queued(c) == 0)
-        while (evbuffer_get_length(out) > 0 && evbuffer_write(out, c->fd) > 0)
-            ;
-    evbuffer_drain(out, evbuffer_get_length(out));
-}
-
-/* Queue close_notify, once; the caller sends it. */
-static void conn_tls_shutdown(struct conn *c)
-{
-    if (c->https && c->handshake_done && !c->error &&
-        !(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
-        SSL_shutdown(conn_tls_begin(c));
-}
-
-/* Encrypt what is staged, one record per 16 KiB; the caller sends it. Our
- * BIO takes every byte, so SSL_write fails only on a broken session. */
+/* TLS with nothing queued: SSL_write straight away, one record per 16 KiB.
+ * libevent 2.1's OpenSSL bufferevent would instead wait for the socket to
+ * be writable, which costs two epoll_ctl and a loop turn per answer. What
+ * the socket does not take (SSL_write wants to write, a record half sent)
+ * stays in wbuf for the bufferevent, starting with the very bytes OpenSSL
+ * must be handed again (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER). */
 static void conn_tls_write(struct conn *c)
 {
-    if (!c->handshake_done || c->error || conn_len(c->wbuf) == 0)
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    if (!SSL_is_init_finished(ssl))
         return;
-    SSL *ssl = conn_tls_begin(c);
     size_t len;
     while ((len = evbuffer_get_length(c->wbuf)) > 0) {
         int n = len < CONN_TLS_RECORD ? (int)len : CONN_TLS_RECORD;
         unsigned char *p = evbuffer_pullup(c->wbuf, n);
+        ERR_clear_error();
         int w = SSL_write(ssl, p, n);
-        if (w <= 0) {
-            log_debug("%s: TLS write failed", c->client);
-            evbuffer_drain(c->wbuf, len);
-            c->error = 1; /* nothing more can be sent; the next read or timeout closes */
-            return;
-        }
+        if (w <= 0)
+            return; /* the bufferevent retries (and reports errors) */
         evbuffer_drain(c->wbuf, (size_t)w);
     }
-}
-
-static void conn_tls_abandon(struct conn *c, unsigned long e);
-static void conn_event(struct conn *c, short what);
-
-/* One read turn: the handshake while it lasts, then records into conn_in
- * (CONN_TLS_TURN at most, then the loop's other connections get theirs).
- * What OpenSSL wrote leaves when the turn ends, the session tickets too:
- * held for the first answer, they would leave the client's Finished
- * unacknowledged, and a client with Nagle's algorithm on (most that are not
- * browsers) would hold its request behind it for our delayed ACK (40 ms). */
-static void conn_tls_read(struct conn *c, short what)
-{
-    SSL *ssl = conn_tls_begin(c);
-    if (!c->handshake_done) {
-        int r = SSL_do_handshake(ssl);
-        if (r != 1) {
-            if (SSL_get_error(ssl, r) != SSL_ERROR_WANT_READ)
-                conn_tls_abandon(c, ERR_peek_last_error());
-            return;
-        }
-        c->handshake_done = 1;
-        conn_tls_write(c); /* anything staged before it finished */
-    }
-    size_t got = 0;
-    int err = 0;
-    while (c->reading && got < CONN_TLS_TURN) {
-        struct evbuffer *in = conn_in(c);
-        struct evbuffer_iovec v;
-        if (evbuffer_reserve_space(in, CONN_READ_SIZE, &v, 1) < 1)
-            util_oom();
-        int n = SSL_read(ssl, v.iov_base, (int)v.iov_len);
-        if (n <= 0) {
-            err = SSL_get_error(ssl, n);
-            break;
-        }
-        v.iov_len = (size_t)n;
-        evbuffer_commit_space(in, &v, 1);
-        got += (size_t)n;
-    }
-    /* not from the socket: conn_read_later, which wants the protocol called */
-    if (got || !(what & EV_READ))
-        conn_dispatch_read(c);
-    if (c->close_pending || err == SSL_ERROR_WANT_READ)
-        return;
-    if (!err) {
-        if (c->reading && SSL_has_pending(ssl)) /* the turn ended before the records did */
-            event_active(&c->rev, EV_TIMEOUT, 1);
-        return;
-    }
-    event_del(&c->rev);
-    c->reading = 0;
-    conn_event(c, BEV_EVENT_READING |
-                      (err == SSL_ERROR_ZERO_RETURN ? BEV_EVENT_EOF : BEV_EVENT_ERROR));
-}
-
-/* The socket is readable (EV_READ), or conn_read_later or records read
- * ahead ask for a turn (EV_TIMEOUT). */
-static void conn_tls_read_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct conn *c = arg;
-    if (what & EV_READ)
-        tls_readable(c->ssl);
-    conn_enter(c);
-    conn_tls_read(c, what);
-    if (!c->close_pending) /* else conn_close sends it, with close_notify */
-        conn_tls_send(c);
-    conn_leave(c);
 }
 
 /* A first answer leaves at once anyway (nothing unacknowledged holds it
@@ -578,18 +456,13 @@ void conn_flush(struct conn *c)
 {
     int full = c->full;
     c->full = 0;
-    if (c->https) {
-        if (conn_len(c->wbuf) > 0 && !c->error) {
-            conn_nodelay(c);
-            conn_tls_write(c);
-        }
-        conn_tls_send(c);
-        return;
-    }
     if (conn_len(c->wbuf) == 0 || c->error)
         return;
     conn_nodelay(c);
-    if (conn_queued(c) == 0 && !full) {
+    size_t queued = conn_queued(c);
+    if (c->https && queued == 0)
+        conn_tls_write(c);
+    if (!c->https && queued == 0 && !full) {
         /* errors are left for the bufferevent to find on its own write; a
          * write stops where a file segment (sendfile) starts: go on with it */
         while (evbuffer_get_length(c->wbuf) > 0 && evbuffer_write(c->wbuf, c->fd) > 0)
@@ -614,10 +487,8 @@ static void conn_linger(struct conn *c)
     }
     c->closing = 0;
     c->lingering = 1;
-    if (c->https) {
-        conn_tls_shutdown(c); /* close_notify, best effort */
-        conn_tls_send(c);
-    }
+    if (c->https && c->handshake_done)
+        SSL_shutdown(bufferevent_openssl_get_ssl(c->bev)); /* close_notify, best effort */
     shutdown(c->fd, SHUT_WR);
     evbuffer_drain(conn_in(c), (size_t)-1);
     conn_read(c, 1);
@@ -629,11 +500,6 @@ void conn_close_after_write(struct conn *c)
     if (c->lingering || c->closing)
         return;
     c->closing = 1; /* input from now on is dropped (conn_dispatch_read) */
-    if (c->https && !c->linger && conn_in_len(c) == 0 && conn_queued(c) == 0) {
-        /* it closes once this is sent: the answer and close_notify in one write */
-        conn_tls_write(c);
-        conn_tls_shutdown(c);
-    }
     conn_flush(c);
     if (conn_queued(c) == 0)
         conn_linger(c);
@@ -672,22 +538,22 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
  * we refuse, a bad client certificate): the TLS layer is finished, so drop
  * to the raw socket and close cleanly, reading what the client still sends
  * rather than answering it with a reset. */
-static void conn_tls_abandon(struct conn *c, unsigned long e)
+static void conn_tls_abandon(struct conn *c)
 {
+    unsigned long e = bufferevent_get_openssl_error(c->bev);
     char reason[160] = "";
     if (e)
         ERR_error_string_n(e, reason, sizeof(reason));
-    ERR_clear_error();
     log_debug("%s: TLS handshake failed: %s", c->client, *reason ? reason : "connection closed");
-    conn_tls_send(c); /* the alert, if OpenSSL wrote one */
-    event_del(&c->rev);
-    event_assign(&c->rev, c->loop->base, c->fd, EV_READ | EV_PERSIST, conn_sock_read_cb, c);
+    bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     c->https = 0;
     c->linger = 1;
     c->want_read = 0;
     c->reading = 0;
     conn_linger(c);
 }
+
+static void conn_event(struct conn *c, short what);
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -699,8 +565,12 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 
 static void conn_event(struct conn *c, short what)
 {
+    if (what & BEV_EVENT_CONNECTED) {
+        c->handshake_done = 1;
+        return;
+    }
     if (c->https && !c->handshake_done && (what & BEV_EVENT_ERROR) && !c->lingering) {
-        conn_tls_abandon(c, 0);
+        conn_tls_abandon(c);
         return;
     }
     if (c->lingering || (what & BEV_EVENT_TIMEOUT)) {

@@ -3,7 +3,7 @@
  * the worker's list, and the one way it is torn down.
  *
  * A protocol (HTTP now; WebSocket after an upgrade) sits on top through a
- * table of callbacks and owns `data`. TLS slots in under conn_in/conn_out
+ * table of callbacks and owns `data`. TLS will slot in under the bufferevent
  * without the protocols noticing.
  */
 #ifndef GALE_CONN_H
@@ -40,9 +40,9 @@ struct conn_proto {
 
 struct conn {
     struct loop *loop;
-    struct bufferevent *bev; /* made when the kernel first pushes back (TLS: ciphertext) */
+    struct bufferevent *bev; /* TLS: always; plain: made when the kernel first pushes back */
     struct evbuffer *wbuf;   /* answers staged here, sent by conn_flush; NULL: none yet */
-    struct evbuffer *rbuf;   /* what was read (TLS: decrypted); lazy */
+    struct evbuffer *rbuf;   /* plain sockets: what was read (TLS: the bufferevent's input); lazy */
     int fd;
     char client[INET6_ADDRSTRLEN]; /* address without port */
     /* the small fields fill the hole after `client`: thousands of idle
@@ -61,18 +61,14 @@ struct conn {
     unsigned close_pending : 1;     /* conn_close was called inside a callback */
     unsigned own_fd : 1;            /* conn_close closes fd (no bufferevent owns it) */
     unsigned full : 1;              /* conn_write_now just found the socket full */
-    unsigned tls : 1;               /* ssl is set (later is not): even after a failed handshake */
     const struct config_listen *lc; /* the listen entry it arrived on */
     const struct conn_proto *proto;
-    void *data;         /* the protocol's state, freed by proto->release */
-    struct event timer; /* pending until armed_at at most (see conn_timer) */
-    double deadline;    /* when the protocol's timeout is due (util_now); 0: none */
-    double armed_at;    /* when the timer event fires, if pending */
-    struct event rev;   /* readable (TLS: also conn_read_later) */
-    union {
-        struct event *later; /* conn_read_later on a plain socket; made on first use */
-        struct ssl_st *ssl;  /* TLS */
-    };
+    void *data;               /* the protocol's state, freed by proto->release */
+    struct event timer;       /* pending until armed_at at most (see conn_timer) */
+    double deadline;          /* when the protocol's timeout is due (util_now); 0: none */
+    double armed_at;          /* when the timer event fires, if pending */
+    struct event rev;         /* plain sockets: readable */
+    struct event *later;      /* conn_read_later on a plain socket; made on first use */
     struct conn *prev, *next; /* the loop's list */
 };
 

@@ -15,16 +15,12 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 
-#include <event2/buffer.h>
-#include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -72,8 +68,8 @@ static void tls_error(struct strbuf *err, const char *file, int line, const char
 
 /* OpenSSL reports a file it cannot open as "system lib", naming neither the
  * file nor the reason: try it first, and say both. */
-static int tls_file_readable(struct strbuf *err, const char *file, int line, const char *what,
-                             const char *path)
+static int tls_readable(struct strbuf *err, const char *file, int line, const char *what,
+                        const char *path)
 {
     FILE *f = fopen(path, "r");
     if (f) {
@@ -261,18 +257,15 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct tls_settings *t, size_t i
     char sid[32];
     int sidlen = snprintf(sid, sizeof(sid), "gale:%zu:%d", index, t->verify_client);
     SSL_CTX_set_min_proto_version(ctx, t->min_protocol ? TLS1_3_VERSION : TLS1_2_VERSION);
-    /* Most clients close without close_notify; that is no error for HTTP,
-     * whose own framing tells where an answer ends: such an EOF reads as a
-     * clean one. */
     SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION |
-                                 SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+                                 SSL_OP_NO_COMPRESSION);
     /* Idle connections keep no read/write buffers: tens of thousands of them fit. */
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-    /* Read-ahead: a record's header and body (a ClientHello, the client's
-     * Finished with the request behind it) come in one read(2) instead of
-     * two or four. conn.c drives OpenSSL itself and reads until it wants
-     * more, so no record is left unseen in OpenSSL's buffer. */
-    SSL_CTX_set_read_ahead(ctx, 1);
+    /* conn_flush writes with SSL_write itself and, when the socket is full,
+     * hands the rest to the bufferevent, whose retry passes the same bytes
+     * from another address. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* No read-ahead: libevent's OpenSSL bufferevent (2.1) would not see bytes
+     * OpenSSL buffered past a record, and the connection would stall. */
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)sid, (unsigned)sidlen);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* tickets resume, across workers */
     if (SSL_CTX_set_cipher_list(ctx, t->ciphers) != 1) {
@@ -292,8 +285,7 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct tls_settings *t, size_t i
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
     SSL_CTX_set_alpn_select_cb(ctx, tls_alpn_cb, t->http2 ? (void *)ctx : NULL);
     if (t->verify_client != TLS_VERIFY_OFF) {
-        if (t->client_ca &&
-            tls_file_readable(err, file, t->line, "tls.client_ca", t->client_ca) < 0)
+        if (t->client_ca && tls_readable(err, file, t->line, "tls.client_ca", t->client_ca) < 0)
             return -1;
         STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(t->client_ca);
         if (!names || SSL_CTX_load_verify_locations(ctx, t->client_ca, NULL) != 1) {
@@ -314,8 +306,8 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct tls_settings *t, size_t i
 static SSL_CTX *tls_ctx_new(const struct tls_settings *t, size_t index, const char *cert,
                             const char *key, const char *file, int line, struct strbuf *err)
 {
-    if (tls_file_readable(err, file, line, "certificate", cert) < 0 ||
-        tls_file_readable(err, file, line, "key", key) < 0)
+    if (tls_readable(err, file, line, "certificate", cert) < 0 ||
+        tls_readable(err, file, line, "key", key) < 0)
         return NULL;
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
@@ -422,121 +414,9 @@ struct tls_server *tls_server_at(const struct tls_set *ts, size_t i)
     return ts && i < ts->n ? ts->servers[i] : NULL;
 }
 
-/* ---- the socket BIO ----
- *
- * OpenSSL's socket BIO writes each flight and each session ticket with a
- * write(2) of its own and asks read(2) again after a short read only to hear
- * EAGAIN. This one reads the socket itself, remembering a short read (the
- * socket was drained then: a read before the next readiness would only
- * fail, and level-triggered polling reports whatever came since), and
- * writes into one buffer that conn.c sends with one write(2) per turn. Its
- * data is the descriptor times two, plus one while drained: no allocation
- * of its own. */
-
-static BIO_METHOD *tls_bio_meth;
-static struct evbuffer *tls_out;
-
-static int tls_bio_fd(BIO *bio)
+SSL *tls_ssl_new(struct tls_server *srv)
 {
-    return (int)((intptr_t)BIO_get_data(bio) >> 1);
-}
-
-static void tls_bio_set(BIO *bio, int fd, int drained)
-{
-    BIO_set_data(bio, (void *)(((intptr_t)fd << 1) | (drained != 0)));
-}
-
-static int tls_bio_read(BIO *bio, char *buf, int len)
-{
-    BIO_clear_retry_flags(bio);
-    if ((intptr_t)BIO_get_data(bio) & 1) {
-        BIO_set_retry_read(bio);
-        return -1;
-    }
-    int fd = tls_bio_fd(bio);
-    ssize_t n;
-    do
-        n = recv(fd, buf, (size_t)len, 0);
-    while (n < 0 && errno == EINTR);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        tls_bio_set(bio, fd, 1);
-        BIO_set_retry_read(bio);
-        return -1;
-    }
-    if (n > 0 && n < len)
-        tls_bio_set(bio, fd, 1);
-    return (int)n; /* 0: EOF; -1: an error OpenSSL reports as SSL_ERROR_SYSCALL */
-}
-
-static int tls_bio_write(BIO *bio, const char *buf, int len)
-{
-    BIO_clear_retry_flags(bio);
-    if (evbuffer_add(tls_out, buf, (size_t)len) < 0)
-        return -1;
-    return len;
-}
-
-static long tls_bio_ctrl(BIO *bio, int cmd, long num, void *ptr)
-{
-    switch (cmd) {
-    case BIO_CTRL_FLUSH:
-        return 1; /* conn.c sends tls_out when the turn ends */
-    case BIO_C_GET_FD:
-        if (ptr)
-            *(int *)ptr = tls_bio_fd(bio);
-        return tls_bio_fd(bio);
-    default:
-        return 0;
-    }
-}
-
-static int tls_bio_create(BIO *bio)
-{
-    BIO_set_init(bio, 1);
-    return 1;
-}
-
-static BIO_METHOD *tls_bio_method(void)
-{
-    if (tls_bio_meth)
-        return tls_bio_meth;
-    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "gale socket");
-    if (!m || !BIO_meth_set_read(m, tls_bio_read) || !BIO_meth_set_write(m, tls_bio_write) ||
-        !BIO_meth_set_ctrl(m, tls_bio_ctrl) || !BIO_meth_set_create(m, tls_bio_create)) {
-        BIO_meth_free(m);
-        return NULL;
-    }
-    if (!tls_out && !(tls_out = evbuffer_new())) {
-        BIO_meth_free(m);
-        return NULL;
-    }
-    return tls_bio_meth = m;
-}
-
-struct evbuffer *tls_pending_out(void)
-{
-    return tls_out;
-}
-
-void tls_readable(SSL *ssl)
-{
-    BIO *bio = SSL_get_rbio(ssl);
-    tls_bio_set(bio, tls_bio_fd(bio), 0);
-}
-
-SSL *tls_ssl_new(struct tls_server *srv, int fd)
-{
-    BIO_METHOD *m = tls_bio_method();
-    SSL *ssl = m ? SSL_new(srv->def) : NULL;
-    BIO *bio = ssl ? BIO_new(m) : NULL;
-    if (!bio) {
-        SSL_free(ssl);
-        return NULL;
-    }
-    tls_bio_set(bio, fd, 0);
-    SSL_set_bio(ssl, bio, bio);
-    SSL_set_accept_state(ssl);
-    return ssl;
+    return SSL_new(srv->def);
 }
 
 const char *tls_peer_subject(SSL *ssl, char *buf, size_t cap)

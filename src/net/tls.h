@@ -10,8 +10,6 @@
 
 #include <openssl/ssl.h>
 
-struct evbuffer;
-
 struct config;
 struct tls_set;    /* one generation's contexts: one server per TLS listen entry */
 struct tls_server; /* the contexts of one listen entry */
@@ -25,17 +23,8 @@ void tls_free(struct tls_set *ts);
 /* The server of listen entry i, or NULL for a plain one. */
 struct tls_server *tls_server_at(const struct tls_set *ts, size_t i);
 
-/* A new server-side SSL for the accepted socket fd. It reads fd itself
- * (read-ahead; no read after a short one until tls_readable) and writes
- * into tls_pending_out(), which the caller sends. NULL on failure. */
-SSL *tls_ssl_new(struct tls_server *srv, int fd);
-
-/* The socket of ssl was reported readable: the next read calls recv(2). */
-void tls_readable(SSL *ssl);
-
-/* What OpenSSL wrote (for whichever SSL was used last) and nobody sent
- * yet: one buffer for all connections of the process. */
-struct evbuffer *tls_pending_out(void);
+/* A new server-side SSL for one connection. */
+SSL *tls_ssl_new(struct tls_server *srv);
 
 /* The subject (RFC 2253) of the client's verified certificate into buf, or
  * NULL when it presented none. */
