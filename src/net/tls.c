@@ -264,8 +264,10 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct tls_settings *t, size_t i
      * hands the rest to the bufferevent, whose retry passes the same bytes
      * from another address. */
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    /* No read-ahead: libevent's OpenSSL bufferevent (2.1) would not see bytes
-     * OpenSSL buffered past a record, and the connection would stall. */
+    /* Read-ahead: a record's header and body in one read(2), not two; conn.c
+     * wakes libevent's OpenSSL bufferevent (2.1) for records OpenSSL holds
+     * past the one it asked for, which it would not see otherwise. */
+    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)sid, (unsigned)sidlen);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* tickets resume, across workers */
     if (SSL_CTX_set_cipher_list(ctx, t->ciphers) != 1) {
