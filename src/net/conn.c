@@ -28,6 +28,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/bufferevent_struct.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -178,6 +179,18 @@ void conn_read_now(struct conn *c)
         conn_sock_read_cb(c->fd, EV_READ, c);
 }
 
+/* TLS reads ahead (tls.c): one read(2) brings a record's header and body,
+ * or the client's Finished with the request behind it. OpenSSL may then
+ * hold whole records past the one libevent's OpenSSL bufferevent (2.1)
+ * asked for, and that bufferevent reads again only when the socket is
+ * readable: wake its reader for them. */
+static void conn_tls_kick(struct conn *c)
+{
+    if (c->https && c->handshake_done && c->reading && !c->close_pending &&
+        SSL_has_pending(bufferevent_openssl_get_ssl(c->bev)))
+        event_active(&c->bev->ev_read, EV_READ, 1);
+}
+
 void conn_read_check(struct conn *c)
 {
     int on = c->want_read && !c->eof && conn_in_len(c) < CONN_IN_HIGH;
@@ -185,10 +198,12 @@ void conn_read_check(struct conn *c)
         return;
     c->reading = on;
     if (c->https) {
-        if (on)
+        if (on) {
             bufferevent_enable(c->bev, EV_READ);
-        else
+            conn_tls_kick(c);
+        } else {
             bufferevent_disable(c->bev, EV_READ);
+        }
     } else {
         conn_rev_set(c);
     }
@@ -350,7 +365,11 @@ struct conn *conn_new(struct loop *loop, int fd, const struct sockaddr *sa,
     if (tls) {
         bufferevent_setcb(bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
         bufferevent_set_timeouts(bev, NULL, loop->tv[LOOP_TV_SEND]);
-        bufferevent_enable(bev, EV_WRITE);
+        /* Writing is enabled only when conn_flush queues bytes: enabled from
+         * the start (a new bufferevent's default), libevent would poll for
+         * writability again when the handshake ends (an EPOLL_CTL_MOD and a
+         * wake-up per connection). */
+        bufferevent_disable(bev, EV_WRITE);
     }
     conn_link(loop, c);
     return c;
@@ -513,8 +532,7 @@ void conn_flush(struct conn *c)
     if (!c->bev)
         conn_bev_plain(c);
     evbuffer_add_buffer(bufferevent_get_output(c->bev), c->wbuf);
-    if (!c->https)
-        bufferevent_enable(c->bev, EV_WRITE);
+    bufferevent_enable(c->bev, EV_WRITE);
 }
 
 /* Everything was sent. Close at once when the client has nothing more in
@@ -553,6 +571,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     struct conn *c = arg;
     conn_enter(c);
     conn_dispatch_read(c);
+    conn_tls_kick(c);
     conn_leave(c);
 }
 
@@ -608,6 +627,7 @@ static void conn_event(struct conn *c, short what)
 {
     if (what & BEV_EVENT_CONNECTED) {
         c->handshake_done = 1;
+        conn_tls_kick(c); /* the request may have come with the Finished */
         return;
     }
     if (c->https && !c->handshake_done && (what & BEV_EVENT_ERROR) && !c->lingering) {

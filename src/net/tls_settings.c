@@ -33,6 +33,7 @@ static const struct config_directive tls_settings_table[] = {
     CONFIG_STRING(struct tls_settings, ciphersuites, 0, TLS_SETTINGS_TLS13_SUITES),
     CONFIG_BOOL(struct tls_settings, session_tickets, 1),
     CONFIG_SECONDS(struct tls_settings, ticket_rotation, 43200, 60, 7 * CONFIG_ONE_DAY),
+    CONFIG_INT(struct tls_settings, ticket_count, 0, 2, 1, 8),
     CONFIG_ENUM(struct tls_settings, verify_client, TLS_VERIFY_OFF, tls_settings_verify_words),
     CONFIG_PATH(struct tls_settings, client_ca, 0, NULL, NULL),
     CONFIG_INT(struct tls_settings, hsts_max_age, 0, 0, 0, 2 * 365 * 86400),

@@ -30,6 +30,7 @@ struct tls_settings {
     char *ciphersuites;     /* TLS 1.3 suites */
     int session_tickets;    /* default on: resumption across all workers */
     double ticket_rotation; /* seconds a ticket key encrypts; default 43200 (12 h) */
+    int ticket_count;       /* TLS 1.3 tickets after a full handshake; default 2 */
     int verify_client;      /* enum tls_verify */
     char *client_ca;        /* PEM CAs that client certificates must chain to */
     int hsts_max_age;       /* seconds; 0 (default): no Strict-Transport-Security */

@@ -873,6 +873,31 @@ def test_session_tickets_off():
         ok_hello(g)
 
 
+def _tickets_sent(port):
+    """The NewSessionTicket messages a TLS 1.3 client gets with one answer."""
+    p = subprocess.run(["openssl", "s_client", "-connect", "%s:%d" % (HOST, port), "-tls1_3",
+                        "-msg", "-ign_eof", "-no-CAfile", "-no-CApath", "-no-CAstore"],
+                       input="GET / HTTP/1.0\r\n\r\n", capture_output=True, text=True, timeout=30)
+    check("Hello" in p.stdout, "openssl s_client got no answer (%r)" % p.stderr[-300:])
+    return sum(1 for line in p.stdout.splitlines()
+               if line.startswith("<<<") and "NewSessionTicket" in line)
+
+
+def test_ticket_count():
+    with tls_gale() as g:
+        eq(_tickets_sent(g.port), 2, "TLS 1.3 tickets by default")
+    with tls_gale(tls_settings(ticket_count=1)) as g:
+        eq(_tickets_sent(g.port), 1, "TLS 1.3 tickets with ticket_count = 1")
+        # the one ticket resumes
+        ctx = client_ctx(maxv="TLSv1_3")
+        with TLSConn(g.port, ctx=ctx) as c:
+            c.send(req("GET", "/"))
+            c.read_response()  # TLS 1.3 tickets come after the handshake
+            session = c.sock.session
+        with TLSConn(g.port, ctx=ctx, session=session) as c:
+            check(c.sock.session_reused, "ticket_count = 1: the ticket did not resume")
+
+
 # ---------------------------------------------------------------- client certificates
 
 
@@ -1132,7 +1157,8 @@ def test_config_check_valid():
     c = certs()
     port = free_port(HOST)
     text = tls_conf(port, sni_settings(min_protocol="TLSv1.2", session_tickets=True,
-                                       ticket_rotation=3600.0, verify_client="optional",
+                                       ticket_rotation=3600.0, ticket_count=1,
+                                       verify_client="optional",
                                        client_ca=c.ca_pem, hsts_max_age=60,
                                        hsts_subdomains=False,
                                        ciphers="ECDHE-ECDSA-AES128-GCM-SHA256",
