@@ -64,17 +64,23 @@ def open_idle(port, n, request):
     return socks
 
 
-def per_conn(g, n, request):
+def rss_per(g, n, opener, warm_n=50):
+    """The worker's RSS growth per connection over n connections that
+    opener(count) makes and leaves open."""
     pid = worker(g)
     # a few connections first: the worker's one-time allocations (free lists,
     # libevent's tables) are not any connection's cost
-    warm = open_idle(g.port, 50, request)
+    warm = opener(warm_n)
     before = settled_rss(pid)
-    socks = open_idle(g.port, n, request)
+    socks = opener(n)
     after = settled_rss(pid)
     for s in socks + warm:
         s.close()
     return (after - before) / n
+
+
+def per_conn(g, n, request):
+    return rss_per(g, n, lambda count: open_idle(g.port, count, request))
 
 
 def test_idle_keepalive():
@@ -126,14 +132,7 @@ def test_idle_keepalive_after_pushback():
     with Gale(workers=1, limits={"max_connections": 10000}, access_log="off",
               extra='static = ( { prefix = "/big/"; path = %s; } );'
               % lc_str(big_file_dir(size))) as g:
-        pid = worker(g)
-        warm = pushed_back(g.port, 20, size)
-        before = settled_rss(pid)
-        socks = pushed_back(g.port, PUSHBACK_CONNS, size)
-        after = settled_rss(pid)
-        for s in socks + warm:
-            s.close()
-        cost = (after - before) / PUSHBACK_CONNS
+        cost = rss_per(g, PUSHBACK_CONNS, lambda count: pushed_back(g.port, count, size), 20)
         print("# %.0f bytes per idle keep-alive connection after a pushed-back answer" % cost)
         check(SANITIZED or cost < PUSHBACK_BOUND, "an idle keep-alive connection after a "
               "pushed-back answer costs %.0f bytes (bound %d)" % (cost, PUSHBACK_BOUND))
