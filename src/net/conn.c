@@ -174,8 +174,14 @@ static void conn_sock_read_cb(evutil_socket_t fd, short what, void *arg)
 void conn_read_now(struct conn *c)
 {
     /* The listening sockets defer accept until data has arrived, so the
-     * request is most likely there already: read it without a poll first. */
-    if (!c->https && c->reading)
+     * request (or the ClientHello) is most likely there already: read it
+     * without a poll first. The OpenSSL bufferevent's reader runs the
+     * handshake in this loop turn. */
+    if (!c->reading)
+        return;
+    if (c->https)
+        event_active(&c->bev->ev_read, EV_READ, 1);
+    else
         conn_sock_read_cb(c->fd, EV_READ, c);
 }
 
@@ -183,12 +189,18 @@ void conn_read_now(struct conn *c)
  * or the client's Finished with the request behind it. OpenSSL may then
  * hold whole records past the one libevent's OpenSSL bufferevent (2.1)
  * asked for, and that bufferevent reads again only when the socket is
- * readable: wake its reader for them. */
-static void conn_tls_kick(struct conn *c)
+ * readable: wake its reader for them (or, with `always`, for a request
+ * that may be in the socket already). */
+static void conn_tls_wake(struct conn *c, int always)
 {
     if (c->https && c->handshake_done && c->reading && !c->close_pending &&
-        SSL_has_pending(bufferevent_openssl_get_ssl(c->bev)))
+        (always || SSL_has_pending(bufferevent_openssl_get_ssl(c->bev))))
         event_active(&c->bev->ev_read, EV_READ, 1);
+}
+
+static void conn_tls_kick(struct conn *c)
+{
+    conn_tls_wake(c, 0);
 }
 
 void conn_read_check(struct conn *c)
@@ -626,8 +638,12 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 static void conn_event(struct conn *c, short what)
 {
     if (what & BEV_EVENT_CONNECTED) {
+        /* The request follows the client's Finished at once, most often
+         * in the socket by the time the tickets are out: read it without
+         * waiting for a poll, as nginx does (a read that finds nothing
+         * costs less than the poll). */
         c->handshake_done = 1;
-        conn_tls_kick(c); /* the request may have come with the Finished */
+        conn_tls_wake(c, 1);
         return;
     }
     if (c->https && !c->handshake_done && (what & BEV_EVENT_ERROR) && !c->lingering) {
