@@ -146,20 +146,24 @@ static const EVP_CIPHER *tls_ticket_cipher(void)
  * the same IVs. */
 static unsigned char tls_iv_pool[4096];
 static size_t tls_iv_left;
+static int tls_iv_pooled; /* the fork handler is in place: the pool may be used */
 
 static void tls_iv_forked(void)
 {
     tls_iv_left = 0;
 }
 
+/* Before any worker is forked: the contexts are made in the master. */
+static void tls_iv_setup(void)
+{
+    if (!tls_iv_pooled && pthread_atfork(NULL, NULL, tls_iv_forked) == 0)
+        tls_iv_pooled = 1;
+}
+
 static int tls_ticket_iv(unsigned char iv[16])
 {
-    static int registered;
-    if (!registered) {
-        if (pthread_atfork(NULL, NULL, tls_iv_forked) != 0)
-            return RAND_bytes(iv, 16) == 1 ? 0 : -1;
-        registered = 1;
-    }
+    if (!tls_iv_pooled)
+        return RAND_bytes(iv, 16) == 1 ? 0 : -1;
     if (tls_iv_left < 16) {
         if (RAND_bytes(tls_iv_pool, sizeof(tls_iv_pool)) != 1)
             return -1;
@@ -280,6 +284,7 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct tls_settings *t, size_t i
     }
     SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384");
     if (t->session_tickets) {
+        tls_iv_setup();
         SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
         /* each TLS 1.3 ticket is some 6% of a full handshake's work (callgrind) */
         SSL_CTX_set_num_tickets(ctx, (size_t)t->ticket_count);
