@@ -37,6 +37,7 @@ static struct {
     struct threadpool_job *finished;
     pthread_t threads[THREADPOOL_MAX_THREADS];
     int nthreads;
+    int want; /* threads to start with the first job */
     int stopping;
     int efd;
     struct event *ev;
@@ -96,9 +97,21 @@ int threadpool_init(struct event_base *base, int threads)
     pool.ev = event_new(base, pool.efd, EV_READ | EV_PERSIST, threadpool_finished_cb, NULL);
     if (!pool.ev || event_add(pool.ev, NULL) < 0)
         return -1;
-    for (int i = 0; i < threads && i < THREADPOOL_MAX_THREADS; i++)
-        if (pthread_create(&pool.threads[pool.nthreads], NULL, threadpool_thread, NULL) == 0)
-            pool.nthreads++;
+    pool.want = threads < THREADPOOL_MAX_THREADS ? threads : THREADPOOL_MAX_THREADS;
+    return pool.want > 0 ? 0 : -1;
+}
+
+/* The threads start with the first job, not before: once a process has a
+ * second thread, glibc's malloc takes its arena lock on every call (and
+ * stdio its stream locks), which cost a worker that never runs blocking
+ * work some 2% of the CPU of a full TLS handshake (OpenSSL allocates
+ * hundreds of times in one). */
+static int threadpool_start(void)
+{
+    while (pool.nthreads < pool.want &&
+           pthread_create(&pool.threads[pool.nthreads], NULL, threadpool_thread, NULL) == 0)
+        pool.nthreads++;
+    pool.want = pool.nthreads; /* no second try of what failed */
     return pool.nthreads > 0 ? 0 : -1;
 }
 
@@ -134,7 +147,7 @@ void threadpool_shutdown(void)
 struct threadpool_job *threadpool_run(void (*work)(void *data), void (*done)(void *data, void *ctx),
                                       void *ctx, const void *data, size_t size)
 {
-    if (pool.nthreads == 0)
+    if (pool.nthreads == 0 && threadpool_start() < 0)
         return NULL;
     struct threadpool_job *job = xcalloc(1, sizeof(*job));
     job->work = work;
