@@ -521,5 +521,24 @@ def test_deflate_bomb_with_default_limit():
     bye(w)
 
 
+def test_deflate_fails_fast():
+    """A compressed message is inflated frame by frame: text that is not
+    UTF-8 is 1007, and a bomb 1009, at the first fragment, whose message
+    never ends."""
+    ctx = deflate_stream()
+    first = ctx.compress(KOSME * 10 + b"\xed\xa0\x80" + KOSME) + ctx.flush(zlib.Z_SYNC_FLUSH)
+    w = connect("permessage-deflate")
+    w.send(frame(OP_TEXT, first, rsv=4, fin=False))
+    close_then_nothing(w, 1007, "a surrogate in the first compressed fragment")
+    w.close()
+    ctx = deflate_stream()
+    zero = bytes(MiB)
+    first = b"".join(ctx.compress(zero) for _ in range(20)) + ctx.flush(zlib.Z_SYNC_FLUSH)
+    w = connect("permessage-deflate")
+    w.send(frame(OP_BINARY, first, rsv=4, fin=False))
+    close_then_nothing(w, 1009, "a first compressed fragment of 20 MiB of zeros")
+    w.close()
+
+
 if __name__ == "__main__":
     main()
