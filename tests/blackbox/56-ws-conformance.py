@@ -83,13 +83,15 @@ def close_then_nothing(w, code, what):
     eq(w.c.buf, b"", "%s: bytes after the close frame" % what)
 
 
-def fragments(op, data, size, fin_last=True):
-    """data as a fragmented message: `size` payload bytes per frame."""
+def fragments(op, data, size, fin_last=True, rsv=0):
+    """data as a fragmented message: `size` payload bytes per frame; rsv
+    on the first frame only (RSV1, 4: compressed)."""
     pieces = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
     out = []
     for i, p in enumerate(pieces):
         last = i == len(pieces) - 1
-        out.append(frame(op if i == 0 else OP_CONT, p, fin=last and fin_last))
+        out.append(frame(op if i == 0 else OP_CONT, p, fin=last and fin_last,
+                         rsv=rsv if i == 0 else 0))
     return out
 
 
@@ -518,6 +520,28 @@ def test_deflate_bomb_with_default_limit():
     w = connect("permessage-deflate")
     w.send(frame(OP_TEXT, "after the bomb"))
     echo(w, OP_TEXT, b"after the bomb", "the worker still serves")
+    bye(w)
+
+
+def test_deflate_fragments_and_pings():
+    """12.x/5.x together: a compressed text message in one-byte fragments,
+    pings between them answered at once, the message inflated whole; then
+    the next message goes on with the same context."""
+    w = connect("permessage-deflate")
+    ctx, inf = deflate_stream(), zlib.decompressobj(-15)
+    text = "ünïcödé splits across fragments 😀 ".encode() * 4
+    frames = fragments(OP_TEXT, compress(ctx, text), 1, rsv=4)
+    for i, f in enumerate(frames):
+        w.send(f)
+        if i % 10 == 0 and i + 1 < len(frames):
+            w.send(frame(OP_PING, "p%d" % i))
+            eq(w.read_frame()[2:], (OP_PONG, b"p%d" % i), "pong inside fragment %d" % i)
+    f = w.read_frame()
+    eq((f.op, f.rsv), (OP_TEXT, 4), "the answer is compressed text")
+    eq(inflate(inf, f.payload), text, "the message of %d one-byte fragments" % len(frames))
+    w.send(frame(OP_TEXT, compress(ctx, text), rsv=4))
+    f = w.read_frame()
+    eq(inflate(inf, f.payload), text, "the next message, same contexts")
     bye(w)
 
 
