@@ -105,8 +105,8 @@ def test_framing_sizes_chopped_and_empty():
     w = connect()
     for op in (OP_TEXT, OP_BINARY):
         for n in (0, 125, 126, 127, 128, 65535, 65536):
-            data = (b"*" if op == OP_TEXT else bytes(range(256))) * (n // 1 + 1)
-            data = data[:n]
+            unit = b"*" if op == OP_TEXT else bytes(range(256))
+            data = (unit * (n // len(unit) + 1))[:n]
             w.send(frame(op, data))
             echo(w, op, data, "opcode %d, %d bytes" % (op, n))
         big = frame(op, b"\x42" * 65536)
@@ -381,7 +381,7 @@ def inflate(ctx, payload):
     return b"".join(out)
 
 
-def compressed_answer(w, sent, what):
+def compressed_answer(w, what):
     f = w.read_frame()
     check(f is not None, "%s: connection closed" % what)
     eq((f.op, f.rsv), (OP_BINARY, 4), "%s: a compressed binary frame" % what)
@@ -410,7 +410,7 @@ def test_deflate_server_window_bits():
         for i in range(2):  # the second also tempts a match into the first
             w.send(frame(OP_BINARY, data))
             try:
-                got = inflate(inf, compressed_answer(w, data, "window %d" % bits))
+                got = inflate(inf, compressed_answer(w, "window %d" % bits))
             except zlib.error as e:
                 fail("server_max_window_bits=%d: answer %d needs a bigger window: %s"
                      % (bits, i, e))
@@ -439,7 +439,7 @@ def test_deflate_context_takeover():
     answers = []
     for i in range(3):
         w.send(frame(OP_BINARY, compress(deflate_stream(), data), rsv=4))
-        answers.append(compressed_answer(w, data, "no context takeover %d" % i))
+        answers.append(compressed_answer(w, "no context takeover %d" % i))
         eq(inflate(zlib.decompressobj(-15), answers[-1]), data, "answer %d alone" % i)
     check(answers[0] == answers[1] == answers[2],
           "server_no_context_takeover: the same message compressed differently: %r"
@@ -449,7 +449,7 @@ def test_deflate_context_takeover():
     inf, ctx = zlib.decompressobj(-15), deflate_stream()
     for i in range(3):
         w.send(frame(OP_BINARY, compress(ctx, data), rsv=4))
-        eq(inflate(inf, compressed_answer(w, data, "takeover %d" % i)), data,
+        eq(inflate(inf, compressed_answer(w, "takeover %d" % i)), data,
            "context takeover: answer %d in one stream" % i)
     bye(w)
     for offer in ("permessage-deflate; client_no_context_takeover",
@@ -466,7 +466,7 @@ def test_deflate_context_takeover():
             ctx = deflate_stream(bits) if i == 0 or "client_no" in offer else ctx
             msg = data + b"%d" % i
             w.send(frame(OP_BINARY, compress(ctx, msg), rsv=4))
-            eq(inflate(inf, compressed_answer(w, msg, offer)), msg, "%r message %d" % (offer, i))
+            eq(inflate(inf, compressed_answer(w, offer)), msg, "%r message %d" % (offer, i))
         bye(w)
 
 
