@@ -437,34 +437,55 @@ static int ws_takes_data(const gale_ws *ws)
     return ws->state == WS_OPEN || (ws->state == WS_CLOSING && ws->drained);
 }
 
+/* Feed the text message's bytes from offset `from` of ws->msg on to the
+ * UTF-8 validator (what the last inflate call appended). */
+static int ws_utf8_from(gale_ws *ws, size_t from)
+{
+    struct evbuffer *m = ws->msg;
+    size_t len = evbuffer_get_length(m);
+    while (from < len) {
+        struct evbuffer_ptr at;
+        struct evbuffer_iovec v[8];
+        if (evbuffer_ptr_set(m, &at, from, EVBUFFER_PTR_SET) < 0)
+            return -1;
+        int n = evbuffer_peek(m, (ev_ssize_t)(len - from), &at, v, 8);
+        if (n < 1)
+            return -1;
+        for (int i = 0; i < n && i < 8; i++) {
+            if (ws_frame_utf8_feed(&ws->utf8, v[i].iov_base, v[i].iov_len) < 0)
+                return -1;
+            from += v[i].iov_len;
+        }
+    }
+    return 0;
+}
+
+/* A compressed message is inflated frame by frame as it arrives, so that a
+ * bomb (1009) or text that is not UTF-8 (1007) is stopped at the frame that
+ * carries it, and only the inflated message is held. -1: it failed. */
+static int ws_inflate(gale_ws *ws, const unsigned char *data, size_t len, int fin)
+{
+    size_t before = evbuffer_get_length(ws->msg), total = before;
+    int rc =
+        ws_deflate_inflate(ws->deflate, data, len, fin, ws->msg, ws->cfg->max_message_size, &total);
+    if (rc < 0) {
+        ws_fail(ws, rc == -2 ? WS_FRAME_CLOSE_TOO_BIG : WS_FRAME_CLOSE_PROTOCOL,
+                rc == -2 ? "message too big" : "bad compressed data", 1);
+        return -1;
+    }
+    if (!ws->msg_binary && ws_utf8_from(ws, before) < 0) {
+        ws_fail(ws, WS_FRAME_CLOSE_INVALID_DATA, "text is not UTF-8", 1);
+        return -1;
+    }
+    return 0;
+}
+
 static void ws_deliver(gale_ws *ws)
 {
     struct evbuffer *m = ws->msg;
-    if (ws->msg_compressed) {
-        struct evbuffer *plain = evbuffer_new();
-        if (!plain)
-            util_oom();
-        int rc = ws_deflate_decompress(ws->deflate, m, plain, ws->cfg->max_message_size);
-        evbuffer_drain(m, evbuffer_get_length(m));
-        if (rc < 0) {
-            evbuffer_free(plain);
-            ws_fail(ws, rc == -2 ? WS_FRAME_CLOSE_TOO_BIG : WS_FRAME_CLOSE_PROTOCOL,
-                    rc == -2 ? "message too big" : "bad compressed data", 1);
-            return;
-        }
-        evbuffer_add_buffer(m, plain);
-        evbuffer_free(plain);
-        if (!ws->msg_binary) {
-            struct ws_utf8 u;
-            ws_frame_utf8_init(&u);
-            size_t len = evbuffer_get_length(m);
-            if (ws_frame_utf8_feed(&u, evbuffer_pullup(m, -1), len) < 0 ||
-                ws_frame_utf8_finish(&u) < 0) {
-                ws_fail(ws, WS_FRAME_CLOSE_INVALID_DATA, "text is not UTF-8", 1);
-                return;
-            }
-        }
-    } else if (!ws->msg_binary && ws_frame_utf8_finish(&ws->utf8) < 0) {
+    if (ws->msg_compressed && ws_inflate(ws, NULL, 0, 1) < 0)
+        return;
+    if (!ws->msg_binary && ws_frame_utf8_finish(&ws->utf8) < 0) {
         ws_fail(ws, WS_FRAME_CLOSE_INVALID_DATA, "text is not UTF-8", 1);
         return;
     }
@@ -532,7 +553,9 @@ static void ws_on_header(gale_ws *ws, const struct ws_frame_event *ev)
         if (!ws->msg && !(ws->msg = evbuffer_new()))
             util_oom();
     }
-    if (evbuffer_get_length(ws->msg) + ev->length > ws->cfg->max_message_size)
+    /* a compressed message's size is checked as it inflates */
+    if (!ws->msg_compressed &&
+        evbuffer_get_length(ws->msg) + ev->length > ws->cfg->max_message_size)
         ws_fail(ws, WS_FRAME_CLOSE_TOO_BIG, "message too big", 1);
 }
 
@@ -545,8 +568,11 @@ static void ws_on_data(gale_ws *ws, const struct ws_frame_event *ev)
     }
     if (!ws_takes_data(ws))
         return; /* data after our close frame is dropped (but see drained) */
-    if (!ws->msg_binary && !ws->msg_compressed &&
-        ws_frame_utf8_feed(&ws->utf8, ev->data, ev->data_len) < 0) {
+    if (ws->msg_compressed) {
+        ws_inflate(ws, ev->data, ev->data_len, 0);
+        return;
+    }
+    if (!ws->msg_binary && ws_frame_utf8_feed(&ws->utf8, ev->data, ev->data_len) < 0) {
         ws_fail(ws, WS_FRAME_CLOSE_INVALID_DATA, "text is not UTF-8", 1);
         return;
     }

@@ -251,6 +251,8 @@ struct ws_deflate {
     struct ws_deflate_params p;
     int level;
     int def_ready, inf_ready; /* deflateInit2 / inflateInit2 done */
+    int in_msg;               /* bytes of the message being inflated came */
+    int ended;                /* it ended its stream (a final block): ignore the rest */
     size_t mem;               /* bytes zlib holds through ws_deflate_alloc */
     z_stream def, inf;
 };
@@ -471,18 +473,48 @@ static int ws_deflate_inflate_buf(z_stream *z, const unsigned char *buf, size_t 
     return rc;
 }
 
+/* The message is over (or failed): a final block (RFC 7692 7.2.3.4) ended
+ * the client's stream, so its next message starts a new one; after an
+ * error the stream is in an unknown state. */
+static void ws_deflate_end_message(struct ws_deflate *d, int rc)
+{
+    if (d->inf_ready && (rc != 0 || d->ended || d->p.client_no_context_takeover))
+        inflateReset(&d->inf);
+    d->in_msg = 0;
+    d->ended = 0;
+}
+
+int ws_deflate_inflate(struct ws_deflate *d, const void *data, size_t len, int fin,
+                       struct evbuffer *out, size_t max_size, size_t *total)
+{
+    int rc = 0;
+
+    /* Whatever follows a final block in this message is ignored. */
+    if (len > 0 && !d->ended) {
+        rc = ws_deflate_start_inflate(d);
+        d->in_msg = 1;
+        if (rc == 0)
+            rc = ws_deflate_inflate_buf(&d->inf, data, len, out, max_size, total);
+    }
+    /* No bytes are no message; inflating the bare 00 00 ff ff would leave
+     * the stream inside a stored block's header and garble the next one. */
+    if (rc == 0 && fin && d->in_msg && !d->ended)
+        rc = ws_deflate_inflate_buf(&d->inf, ws_deflate_tail, 4, out, max_size, total);
+    if (rc == 1) {
+        d->ended = 1;
+        rc = 0;
+    }
+    if (rc < 0 || fin)
+        ws_deflate_end_message(d, rc);
+    return rc;
+}
+
 int ws_deflate_decompress(struct ws_deflate *d, struct evbuffer *in, struct evbuffer *out,
                           size_t max_size)
 {
     struct evbuffer_iovec v;
     size_t total = 0;
-    int rc;
-
-    /* No bytes are no message; inflating the bare 00 00 ff ff would leave
-     * the stream inside a stored block's header and garble the next one. */
-    if (evbuffer_get_length(in) == 0)
-        return 0;
-    rc = ws_deflate_start_inflate(d);
+    int rc = 0;
 
     /* Chain by chain, without pulling the message up into one block. */
     while (rc == 0 && evbuffer_get_length(in) > 0) {
@@ -491,18 +523,14 @@ int ws_deflate_decompress(struct ws_deflate *d, struct evbuffer *in, struct evbu
         if (evbuffer_peek(in, (ev_ssize_t)evbuffer_get_length(in), NULL, &v, 1) < 1 ||
             v.iov_len == 0) {
             rc = -1;
+            ws_deflate_end_message(d, rc);
             break;
         }
-        rc = ws_deflate_inflate_buf(&d->inf, v.iov_base, v.iov_len, out, max_size, &total);
+        rc = ws_deflate_inflate(d, v.iov_base, v.iov_len, 0, out, max_size, &total);
         evbuffer_drain(in, v.iov_len);
     }
     if (rc == 0)
-        rc = ws_deflate_inflate_buf(&d->inf, ws_deflate_tail, 4, out, max_size, &total);
+        rc = ws_deflate_inflate(d, NULL, 0, 1, out, max_size, &total);
     evbuffer_drain(in, evbuffer_get_length(in));
-    /* A final block (RFC 7692 7.2.3.4) ends the client's stream, so its next
-     * message starts a new one; whatever follows it in this one is ignored.
-     * After an error the stream is in an unknown state. */
-    if (d->inf_ready && (rc != 0 || d->p.client_no_context_takeover))
-        inflateReset(&d->inf);
-    return rc < 0 ? rc : 0;
+    return rc;
 }

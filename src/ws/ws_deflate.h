@@ -67,6 +67,19 @@ int ws_deflate_compress(struct ws_deflate *d, const void *data, size_t len, stru
 int ws_deflate_decompress(struct ws_deflate *d, struct evbuffer *in, struct evbuffer *out,
                           size_t max_size);
 
+/*
+ * The same, one frame at a time, as the frames of a message arrive: inflate
+ * data[0..len) (a frame's payload, or any part of it) into out; with fin,
+ * the message is over (data may then be empty). *total counts the output
+ * of the whole message: the caller sets it to 0 at the message's start and
+ * keeps it across calls. Returns 0, -1 for corrupt data, or -2 as soon as
+ * the message's output would exceed max_size bytes: a bomb is stopped at
+ * the frame that carries it, long before the message's end, and a failure
+ * is final for the message (the connection is to be closed).
+ */
+int ws_deflate_inflate(struct ws_deflate *d, const void *data, size_t len, int fin,
+                       struct evbuffer *out, size_t max_size, size_t *total);
+
 /* Memory held by the zlib streams now (for the bench's per-connection figure). */
 size_t ws_deflate_memory(const struct ws_deflate *d);
 

@@ -188,7 +188,28 @@ static enum ws_frame_result ws_frame_parse_header(struct ws_frame_parser *p,
     return WS_FRAME_HEADER;
 }
 
-/* The key is the last 4 header bytes; payload byte n uses key byte n % 4. */
+/* Payload byte n is XORed with key byte n % 4; `done` is n of buf[0].
+ * Eight bytes at a time (memcpy: buf need not be aligned), as masking
+ * costs as much as the rest of receiving a big message. */
+static void ws_frame_unmask(unsigned char *buf, size_t n, const unsigned char key[4], uint64_t done)
+{
+    unsigned char k8[8];
+    uint64_t k, w;
+    size_t i = 0;
+
+    for (int j = 0; j < 8; j++)
+        k8[j] = key[(done + (uint64_t)j) & 3];
+    memcpy(&k, k8, sizeof(k));
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, buf + i, sizeof(w));
+        w ^= k;
+        memcpy(buf + i, &w, sizeof(w));
+    }
+    for (; i < n; i++)
+        buf[i] ^= key[(done + i) & 3];
+}
+
+/* The key is the last 4 header bytes. */
 static enum ws_frame_result ws_frame_parse_payload(struct ws_frame_parser *p, unsigned char *buf,
                                                    size_t len, size_t *used,
                                                    struct ws_frame_event *ev)
@@ -200,8 +221,7 @@ static enum ws_frame_result ws_frame_parse_payload(struct ws_frame_parser *p, un
     *used = n;
     if (n == 0)
         return WS_FRAME_MORE;
-    for (size_t i = 0; i < n; i++)
-        buf[i] ^= key[(p->done + i) & 3];
+    ws_frame_unmask(buf, n, key, p->done);
     p->done += n;
     if (p->done == p->length)
         p->state = WS_FRAME_S_END;
@@ -279,14 +299,31 @@ static int ws_frame_utf8_lead(struct ws_utf8 *u, unsigned char b)
     return 0;
 }
 
+/* Whether buf[0..8) is all ASCII: most text is, and is then checked a
+ * word at a time. */
+static int ws_frame_ascii8(const unsigned char *buf)
+{
+    uint64_t w;
+
+    memcpy(&w, buf, sizeof(w));
+    return (w & 0x8080808080808080ULL) == 0;
+}
+
 int ws_frame_utf8_feed(struct ws_utf8 *u, const unsigned char *buf, size_t len)
 {
-    for (size_t i = 0; i < len && !u->bad; i++) {
-        unsigned char b = buf[i];
-        if (u->need == 0) {
-            if (b >= 0x80 && ws_frame_utf8_lead(u, b) < 0)
+    size_t i = 0;
+
+    while (i < len && !u->bad) {
+        unsigned char b;
+        if (u->need == 0 && buf[i] < 0x80) {
+            while (len - i >= 8 && ws_frame_ascii8(buf + i))
+                i += 8;
+            while (i < len && buf[i] < 0x80)
+                i++;
+        } else if (u->need == 0) {
+            if (ws_frame_utf8_lead(u, buf[i++]) < 0)
                 u->bad = 1;
-        } else if (b < u->lo || b > u->hi) {
+        } else if ((b = buf[i++]) < u->lo || b > u->hi) {
             u->bad = 1;
         } else {
             u->need--;

@@ -495,6 +495,91 @@ static void test_corrupt(void)
     ws_deflate_free(rx);
 }
 
+/* ws_deflate_inflate: a message fed in pieces of `step` bytes gives what
+ * the whole gave; a bomb fails at the piece that crosses the limit, long
+ * before the message's end; empty frames and a final block mid-message
+ * leave the next message intact. */
+static void inflate_pieces(struct ws_deflate *rx, const unsigned char *z, size_t zlen, size_t step,
+                           struct evbuffer *out, size_t max, int *rc_at_fin)
+{
+    size_t total = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < zlen && rc == 0; i += step)
+        rc = ws_deflate_inflate(rx, z + i, zlen - i < step ? zlen - i : step, 0, out, max, &total);
+    if (rc == 0)
+        rc = ws_deflate_inflate(rx, NULL, 0, 1, out, max, &total);
+    CU_ASSERT_EQUAL(total, evbuffer_get_length(out));
+    *rc_at_fin = rc;
+}
+
+static void test_inflate_frames(void)
+{
+    static const unsigned char hello[] = {0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00};
+    static const unsigned char bfinal[] = {0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00};
+    static const size_t steps[] = {1, 7, 1000, 100000};
+    struct ws_deflate_params p = mkparams(0, 0, 15);
+    struct ws_deflate *tx = ws_deflate_new(&p, 6), *rx = ws_deflate_new(&p, 6);
+    struct evbuffer *z = evbuffer_new(), *out = evbuffer_new();
+    unsigned char buf[50000];
+    size_t total = 0;
+    int rc;
+
+    fill_text(buf, sizeof(buf), 5);
+    fill_random(buf + 30000, 3000, 4);
+    for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) { /* one context throughout */
+        CU_ASSERT_EQUAL(ws_deflate_compress(tx, buf, sizeof(buf), z), 0);
+        inflate_pieces(rx, evbuffer_pullup(z, -1), evbuffer_get_length(z), steps[k], out,
+                       sizeof(buf), &rc);
+        CU_ASSERT_EQUAL(rc, 0);
+        expect_bytes(out, buf, sizeof(buf));
+        evbuffer_drain(z, evbuffer_get_length(z));
+        evbuffer_drain(out, evbuffer_get_length(out));
+    }
+    /* Two empty frames then the end: an empty message, the stream intact. */
+    CU_ASSERT_EQUAL(ws_deflate_inflate(rx, "", 0, 0, out, 100, &total), 0);
+    CU_ASSERT_EQUAL(ws_deflate_inflate(rx, NULL, 0, 1, out, 100, &total), 0);
+    CU_ASSERT_EQUAL(evbuffer_get_length(out), 0);
+    CU_ASSERT_EQUAL(ws_deflate_compress(tx, buf, 100, z), 0);
+    inflate_pieces(rx, evbuffer_pullup(z, -1), evbuffer_get_length(z), 3, out, 100, &rc);
+    CU_ASSERT_EQUAL(rc, 0);
+    expect_bytes(out, buf, 100);
+    evbuffer_drain(z, evbuffer_get_length(z));
+    evbuffer_drain(out, evbuffer_get_length(out));
+    ws_deflate_free(rx);
+
+    /* A final block, then bytes that are not deflate: ignored; the next
+     * message starts a new stream. */
+    rx = ws_deflate_new(&p, 6);
+    total = 0;
+    CU_ASSERT_EQUAL(ws_deflate_inflate(rx, bfinal, sizeof(bfinal), 0, out, 100, &total), 0);
+    CU_ASSERT_EQUAL(ws_deflate_inflate(rx, "\xff\xff", 2, 0, out, 100, &total), 0);
+    CU_ASSERT_EQUAL(ws_deflate_inflate(rx, NULL, 0, 1, out, 100, &total), 0);
+    expect_bytes(out, "Hello", 5);
+    evbuffer_drain(out, evbuffer_get_length(out));
+    decompress_expect(rx, hello, sizeof(hello), "Hello");
+
+    /* 4 MiB of zeros against a 1000-byte limit: fails in the first of
+     * 64 pieces, then the context is usable again. */
+    size_t big = 4 << 20;
+    unsigned char *zeros = calloc(1, big);
+    ws_deflate_free(tx);
+    tx = ws_deflate_new(&p, 6); /* a stream of its own, as rx's is new */
+    CU_ASSERT_EQUAL(ws_deflate_compress(tx, zeros, big, z), 0);
+    size_t zlen = evbuffer_get_length(z), piece = zlen / 64 + 1;
+    total = 0;
+    CU_ASSERT_EQUAL(ws_deflate_inflate(rx, evbuffer_pullup(z, -1), piece, 0, out, 1000, &total),
+                    -2);
+    CU_ASSERT(evbuffer_get_length(out) <= 1000);
+    evbuffer_drain(out, evbuffer_get_length(out));
+    decompress_expect(rx, hello, sizeof(hello), "Hello");
+    free(zeros);
+    ws_deflate_free(tx);
+    ws_deflate_free(rx);
+    evbuffer_free(z);
+    evbuffer_free(out);
+}
+
 static void test_new(void)
 {
     struct ws_deflate_params p = mkparams(0, 0, 15);
@@ -573,6 +658,7 @@ int main(void)
     CU_add_test(s, "RFC 7692 7.2.3 examples", test_rfc_examples);
     CU_add_test(s, "input in many chains", test_chains);
     CU_add_test(s, "compression bomb limit", test_bomb);
+    CU_add_test(s, "inflating frame by frame", test_inflate_frames);
     CU_add_test(s, "corrupt input", test_corrupt);
     CU_add_test(s, "ws_deflate_new checks", test_new);
     CU_add_test(s, "memory is lazy and counted", test_memory);

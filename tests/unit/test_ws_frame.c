@@ -274,6 +274,53 @@ static int utf8_all_splits(const char *s, size_t len)
 
 #define U8(s) utf8_all_splits(s, sizeof(s) - 1)
 
+/* Unmasking a word at a time: a masked frame of every length to 40, fed
+ * in chunks of every size to 11 (so slices start at every key phase and
+ * byte offset), gives the payload back. */
+static void test_unmask_phases(void)
+{
+    static const unsigned char key[4] = {0x9a, 0x01, 0x7f, 0xe3};
+    unsigned char frame[50], want[41];
+    char expected[120];
+    struct trace t;
+
+    for (size_t n = 0; n <= 40; n++) {
+        frame[0] = 0x82;
+        frame[1] = (unsigned char)(0x80 | n);
+        memcpy(frame + 2, key, 4);
+        for (size_t i = 0; i < n; i++) {
+            want[i] = (unsigned char)('A' + (i * 7) % 26);
+            frame[6 + i] = want[i] ^ key[i & 3];
+        }
+        want[n] = '\0';
+        snprintf(expected, sizeof(expected), "H%zu,1,2,2,0:%s:E%zu;", n, (const char *)want, n);
+        for (size_t step = 0; step <= 11; step++) {
+            run(frame, 6 + n, step, 1 << 20, 0, &t);
+            CU_ASSERT_STRING_EQUAL(t.s, expected);
+        }
+    }
+}
+
+/* The validator's word-at-a-time ASCII path: a code point, a bad byte or
+ * a cut sequence at every offset of a long ASCII run, split anywhere. */
+static void test_utf8_ascii_runs(void)
+{
+    static const char *const inserts[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                          "\x80",     "\xed\xa0\x80", "\xc0\xaf",
+                                          "\xe2\x82"};
+    char buf[64];
+
+    for (size_t k = 0; k < sizeof(inserts) / sizeof(inserts[0]); k++) {
+        size_t ilen = strlen(inserts[k]);
+        int valid = k < 3;
+        for (size_t at = 0; at + ilen <= 40; at++) {
+            memset(buf, 'a', 40);
+            memcpy(buf + at, inserts[k], ilen);
+            CU_ASSERT_EQUAL(utf8_all_splits(buf, 40), valid);
+        }
+    }
+}
+
 static void test_utf8(void)
 {
     CU_ASSERT(U8(""));
@@ -400,6 +447,8 @@ int main(void)
     CU_add_test(s, "RSV1 with permessage-deflate", test_rsv1_deflate);
     CU_add_test(s, "partial calls", test_partial_calls);
     CU_add_test(s, "UTF-8 validator", test_utf8);
+    CU_add_test(s, "UTF-8 validator, ASCII runs", test_utf8_ascii_runs);
+    CU_add_test(s, "unmasking at every phase", test_unmask_phases);
     CU_add_test(s, "close payload builder", test_close_payload);
     CU_add_test(s, "close codes and parse", test_close_codes);
     CU_basic_set_mode(CU_BRM_VERBOSE);
