@@ -65,20 +65,64 @@ static void h2_guard_late(struct h2_conn *hc, uint8_t type, int32_t id)
     }
 }
 
+/* RFC 9113 5.3.1: a stream cannot depend on itself (PROTOCOL_ERROR). The
+ * deprecated priority block is still parsed by every endpoint, but nghttp2
+ * skips it unread once the client sent SETTINGS_NO_RFC7540_PRIORITIES = 1;
+ * it is read here for every client (nghttp2's own check, for the others,
+ * ends the connection the same way). */
+static void h2_guard_priority(struct h2_conn *hc)
+{
+    const uint8_t *d = hc->scan_pri + hc->scan_pri_need - 4; /* past a pad length */
+    int32_t dep = (int32_t)((uint32_t)(d[0] & 0x7f) << 24 | (uint32_t)d[1] << 16 |
+                            (uint32_t)d[2] << 8 | d[3]);
+    if (dep != hc->scan_pri_sid)
+        return;
+    log_debug("%s: HTTP/2: stream %d depends on itself", hc->c->client, dep);
+    nghttp2_session_terminate_session(hc->s, NGHTTP2_PROTOCOL_ERROR);
+}
+
+/* The octets of a frame's priority block, from its head: a PRIORITY frame
+ * of the right size, or HEADERS with the PRIORITY flag (after the pad
+ * length, when PADDED); 0 for any other frame. */
+static uint8_t h2_guard_priority_len(const uint8_t h[9], size_t len)
+{
+    size_t need = 0;
+    if (h[3] == NGHTTP2_PRIORITY && len == 5) /* the dependency and the weight */
+        need = 4;
+    else if (h[3] == NGHTTP2_HEADERS && (h[4] & NGHTTP2_FLAG_PRIORITY))
+        need = (h[4] & NGHTTP2_FLAG_PADDED) ? 5 : 4;
+    return need <= len ? (uint8_t)need : 0;
+}
+
 /* nghttp2 ignores DATA on a stream it does not know without a callback,
  * even on_begin_frame: the heads of DATA frames are read here, from the
- * bytes it is about to take (after the client's preface). Streams only
- * ever close, so a look ahead of nghttp2 within the bytes sees no stream
- * closed that is not. */
+ * bytes it is about to take (after the client's preface), and so are the
+ * priority blocks. Streams only ever close, so a look ahead of nghttp2
+ * within the bytes sees no stream closed that is not. */
 void h2_guard_scan(struct h2_conn *hc, const uint8_t *p, size_t len)
 {
     while (len) {
-        size_t n = hc->scan_skip < len ? hc->scan_skip : len;
-        hc->scan_skip -= n;
-        p += n;
-        len -= n;
-        if (!len)
-            break;
+        size_t n;
+        if (hc->scan_pri_need) {
+            n = (size_t)(hc->scan_pri_need - hc->scan_pri_have);
+            n = n < len ? n : len;
+            memcpy(hc->scan_pri + hc->scan_pri_have, p, n);
+            hc->scan_pri_have = (uint8_t)(hc->scan_pri_have + n);
+            p += n;
+            len -= n;
+            if (hc->scan_pri_have < hc->scan_pri_need)
+                break;
+            h2_guard_priority(hc);
+            hc->scan_pri_need = 0;
+            continue;
+        }
+        if (hc->scan_skip) {
+            n = hc->scan_skip < len ? hc->scan_skip : len;
+            hc->scan_skip -= n;
+            p += n;
+            len -= n;
+            continue;
+        }
         n = sizeof(hc->scan_head) - hc->scan_have;
         n = n < len ? n : len;
         memcpy(hc->scan_head + hc->scan_have, p, n);
@@ -89,11 +133,15 @@ void h2_guard_scan(struct h2_conn *hc, const uint8_t *p, size_t len)
             break;
         const uint8_t *h = hc->scan_head;
         hc->scan_have = 0;
-        hc->scan_skip = (size_t)h[0] << 16 | (size_t)h[1] << 8 | h[2];
+        size_t flen = (size_t)h[0] << 16 | (size_t)h[1] << 8 | h[2];
+        int32_t sid = (int32_t)((uint32_t)(h[5] & 0x7f) << 24 | (uint32_t)h[6] << 16 |
+                                (uint32_t)h[7] << 8 | h[8]);
         if (h[3] == NGHTTP2_DATA)
-            h2_guard_late(hc, h[3],
-                          (int32_t)((uint32_t)(h[5] & 0x7f) << 24 | (uint32_t)h[6] << 16 |
-                                    (uint32_t)h[7] << 8 | h[8]));
+            h2_guard_late(hc, h[3], sid);
+        hc->scan_pri_need = h2_guard_priority_len(h, flen);
+        hc->scan_pri_have = 0;
+        hc->scan_pri_sid = sid;
+        hc->scan_skip = flen - hc->scan_pri_need;
     }
 }
 

@@ -103,6 +103,10 @@ struct h2_conn {
     uint8_t scan_head[9];        /* h2_guard_scan: a frame's head read so far, */
     size_t scan_have;            /* ... its octets, */
     size_t scan_skip;            /* ... and the payload octets still to pass */
+    uint8_t scan_pri[5];         /* a priority block's octets read so far, */
+    uint8_t scan_pri_have;       /* ... their count, */
+    uint8_t scan_pri_need;       /* ... how many it takes (0: none comes), */
+    int32_t scan_pri_sid;        /* ... and the stream of its frame */
 };
 
 /* Send frames from the loop, not from inside the caller. */

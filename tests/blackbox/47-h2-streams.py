@@ -13,7 +13,8 @@
   with the connection's window the bottleneck, the stream of urgency 0 (by
   its priority header, or a PRIORITY_UPDATE frame) is served before the one
   of urgency 7 that asked first; a client that does not send the setting
-  keeps RFC 7540's priority frames (checked in 37-h2spec)."""
+  keeps RFC 7540's priority frames (checked in 37-h2spec), and a priority
+  block that names its own stream is a PROTOCOL_ERROR in either mode."""
 
 import os
 import shutil
@@ -166,6 +167,27 @@ def urgency_first(g, signal):
     c.close()
 
 
+def self_dependency(g, frames_of):
+    """RFC 9113 5.3.1 holds for a client that turned RFC 7540's priorities
+    off: a priority block naming its own stream is a PROTOCOL_ERROR (nghttp2
+    skips those blocks unread in that mode; gale reads them)."""
+    for name, frames in frames_of:
+        c = Conn(g, client_settings=[(S_NO_RFC7540_PRIORITIES, 1)])
+        c.send(frames)
+        c.expect_reset(1, PROTOCOL_ERROR, name, escalated=True)
+        c.close()
+
+
+SELF_DEPENDENT = [
+    ("a PRIORITY frame", priority(1, 1)),
+    ("HEADERS with a priority block", headers(1, raw=struct.pack(">IB", 1, 15) +
+                                              block(req_fields()), flags=PRIO)),
+    ("padded HEADERS with a priority block",
+     headers(1, raw=b"\x02" + struct.pack(">IB", 1, 15) + block(req_fields()) + b"\0\0",
+             flags=PRIO | PADDED)),
+]
+
+
 def test_streams():
     g = start()
     cases = [("DATA beyond the stream's window", data_beyond_the_stream_window),
@@ -174,7 +196,9 @@ def test_streams():
              ("CONTINUATIONs dripping", continuations_dripping),
              ("a body that never comes", body_that_never_comes),
              ("urgency by the priority header", lambda g: urgency_first(g, "header")),
-             ("urgency by PRIORITY_UPDATE", lambda g: urgency_first(g, "frame"))]
+             ("urgency by PRIORITY_UPDATE", lambda g: urgency_first(g, "frame")),
+             ("a stream depending on itself, RFC 7540 priorities off",
+              lambda g: self_dependency(g, SELF_DEPENDENT))]
     try:
         walk(g, cases, os.environ.get("H2_ONLY", ""), lambda fn: fn(g))
     finally:
