@@ -78,7 +78,7 @@ CASES = [
     # tunnel's bytes (here a TLS record header), never read as a request
     ("CONNECT", b"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n\x16\x03\x01\x00", [501],
      CLOSE, {"headers": {"Connection": "close"}}),
-    ("TRACE", get(method="TRACE"), [405], OPEN),
+    ("TRACE", get(method="TRACE"), [405], OPEN, {"headers": {"Allow": "GET, HEAD, OPTIONS"}}),
     ("authority-form with GET", get("x:80"), [400], CLOSE),
     ("CONNECT without authority-form", get("/x", method="CONNECT"), [400], CLOSE),
     ("OPTIONS *", get("*", method="OPTIONS"), [204], OPEN,
