@@ -809,6 +809,10 @@ static void h1_request_strings(struct h1_conn *hc, gale_request *r, const struct
         r->host =
             h->host[h->host_len] == '\0' ? h->host : arena_strndup(r->arena, h->host, h->host_len);
     hc->keepalive = h->version_minor >= 1 ? !h->conn_close : h->conn_keepalive && !h->conn_close;
+    /* gale tunnels nothing over HTTP/1: a client may already be sending the
+     * tunnel's bytes (a TLS ClientHello), which must not be read as requests */
+    if (r->mid == HTTP_M_CONNECT)
+        hc->keepalive = 0;
 }
 
 /* The head is complete: make the request and decide how its body comes. */

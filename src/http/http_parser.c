@@ -82,6 +82,7 @@ enum http_parse_state {
 #define HP_F_CONTINUE 0x40
 #define HP_F_UPGRADE 0x80
 #define HP_F_ABSOLUTE 0x100 /* absolute-form target: its authority is the host */
+#define HP_F_TE_OTHER 0x200 /* a transfer coding other than chunked */
 
 #define HP_NONE ((size_t)-1) /* no query, or the path is the implicit "/" */
 
@@ -334,9 +335,10 @@ static int http_parse_target(struct http_parser *p, const unsigned char *b)
     return http_parse_absolute(p, b);
 }
 
-/* The complete request line ends at p->pos (after its LF). Only exact
- * "HTTP/1.1" and "HTTP/1.0" are served; a well-formed other version gets 505
- * so that a client can tell it from garbage (RFC 9110 15.6.6). */
+/* The complete request line ends at p->pos (after its LF). HTTP/1.0 and
+ * HTTP/1.1 are served, and a later 1.x as 1.1, the highest minor version we
+ * implement (RFC 9110 6.2, as nginx does); a well-formed other major version
+ * gets 505 so that a client can tell it from garbage (RFC 9110 15.6.6). */
 static int http_parse_line_done(struct http_parser *p, const unsigned char *b)
 {
     const unsigned char *v = b + p->target_end + 1;
@@ -344,9 +346,9 @@ static int http_parse_line_done(struct http_parser *p, const unsigned char *b)
     if (p->pos - 2 - (p->target_end + 1) != 8 || memcmp(v, "HTTP/", 5) != 0 ||
         !HP_IS(v[5], HP_C_DIGIT) || v[6] != '.' || !HP_IS(v[7], HP_C_DIGIT))
         return http_parse_fail(p, 400, "bad HTTP version");
-    if (v[5] != '1' || (v[7] != '0' && v[7] != '1'))
+    if (v[5] != '1')
         return http_parse_fail(p, 505, "HTTP version not supported");
-    p->version_minor = v[7] - '0';
+    p->version_minor = v[7] == '0' ? 0 : 1;
     if (http_parse_target(p, b) < 0)
         return -1;
     p->state = HP_FIELD_START;
@@ -510,8 +512,10 @@ static int http_parse_content_length(struct http_parser *p, const unsigned char 
     return 0;
 }
 
-/* One Transfer-Encoding element that is not "chunked": a coding we do not
- * implement is 501 (RFC 9112 6.1), something that is no coding at all 400. */
+/* One Transfer-Encoding element that is not "chunked". Whether it is 400
+ * or 501 depends on what follows it, in this field or in a later one, so
+ * the verdict waits for the end of the head (http_parse_te_verdict). Only
+ * something that is no coding at all is refused at once. */
 static int http_parse_coding(struct http_parser *p, const unsigned char *el, size_t len)
 {
     size_t i = 0;
@@ -522,9 +526,22 @@ static int http_parse_coding(struct http_parser *p, const unsigned char *el, siz
         i++;
     while (i > 0 && i < len && HP_WS(el[i]))
         i++;
-    if (i > 0 && (i == len || el[i] == ';'))
+    if (i == 0 || (i < len && el[i] != ';'))
+        return http_parse_fail(p, 400, "bad Transfer-Encoding");
+    p->flags |= HP_F_TE_OTHER;
+    return 0;
+}
+
+/* RFC 9112 6.1: a request whose last coding is not chunked has no knowable
+ * length, which is a 400 (a MUST: "identity" and "chunked;x=1" included);
+ * chunked last after a coding we do not implement (gzip, chunked) is 501. */
+static int http_parse_te_verdict(struct http_parser *p)
+{
+    if ((p->flags & HP_F_TE) && !(p->flags & HP_F_CHUNKED))
+        return http_parse_fail(p, 400, "chunked not final");
+    if (p->flags & HP_F_TE_OTHER)
         return http_parse_fail(p, 501, "unsupported transfer coding");
-    return http_parse_fail(p, 400, "bad Transfer-Encoding");
+    return 0;
 }
 
 /* Transfer-Encoding (RFC 9112 6.1, 6.3): the list over all such fields must
@@ -544,8 +561,11 @@ static int http_parse_transfer_encoding(struct http_parser *p, const unsigned ch
         if (len == 0)
             continue;
         count++;
-        if (!http_parse_ieq(el, len, "chunked"))
-            return http_parse_coding(p, el, len);
+        if (!http_parse_ieq(el, len, "chunked")) {
+            if (http_parse_coding(p, el, len) < 0)
+                return -1;
+            continue;
+        }
         if (p->flags & HP_F_CHUNKED)
             return http_parse_fail(p, 400, "chunked applied twice");
         p->flags |= HP_F_CHUNKED;
@@ -571,6 +591,24 @@ static int http_parse_connection(struct http_parser *p, const unsigned char *v, 
             p->flags |= HP_F_KEEPALIVE;
         else if (http_parse_ieq(el, len, "upgrade"))
             p->flags |= HP_F_CONN_UPGRADE;
+    }
+    return 0;
+}
+
+/* Expect (RFC 9110 10.1.1): 100-continue is the only expectation defined;
+ * any other one cannot be met, and 417 tells the client so before it sends
+ * a body that would be answered as if it had been met. */
+static int http_parse_expect(struct http_parser *p, const unsigned char *v, size_t n)
+{
+    const unsigned char *el;
+    size_t len, off = 0;
+
+    while (http_parse_list_next(v, n, &off, &el, &len)) {
+        if (len == 0)
+            continue;
+        if (!http_parse_ieq(el, len, "100-continue"))
+            return http_parse_fail(p, 417, "unsupported expectation");
+        p->flags |= HP_F_CONTINUE;
     }
     return 0;
 }
@@ -604,9 +642,8 @@ static int http_parse_derive(struct http_parser *p, const unsigned char *name, s
     case 6:
         /* HTTP/1.0 had neither 100 Continue nor Upgrade: RFC 9110 10.1.1 and
          * 7.8 make the server ignore both there. */
-        if (http_parse_ieq(name, 6, "expect") && http_parse_ieq(v, vn, "100-continue") &&
-            p->version_minor == 1)
-            p->flags |= HP_F_CONTINUE;
+        if (http_parse_ieq(name, 6, "expect") && p->version_minor == 1)
+            return http_parse_expect(p, v, vn);
         break;
     case 7:
         /* Repeats are a list; the first is enough to pick a protocol. */
@@ -807,6 +844,8 @@ static int http_parse_finish(struct http_parser *p, const char *buf, struct http
 
     if (p->version_minor == 1 && !(p->flags & HP_F_HOST))
         return http_parse_fail(p, 400, "missing Host");
+    if (http_parse_te_verdict(p) < 0)
+        return -1;
     p->state = HP_DONE;
     for (i = 0; i < p->nheaders; i++) {
         p->headers[i].name = buf + (uintptr_t)p->headers[i].name;

@@ -32,7 +32,7 @@ struct http_head {
     size_t path_len;
     const char *query; /* after '?', NULL when there is no '?' */
     size_t query_len;
-    int version_minor;           /* 0 or 1 */
+    int version_minor;           /* 0 or 1 (HTTP/1.2 and later 1.x: 1) */
     struct http_header *headers; /* the caller's array, filled */
     size_t nheaders;
     /* Derived from the headers, already checked for smuggling shapes: */
@@ -58,7 +58,7 @@ struct http_parser {
     size_t max_headers; /* header count (and the capacity of `headers`): 431 past it */
     struct http_header *headers;
     /* result of a failed parse */
-    int status;         /* 400, 414, 431, 501 or 505 */
+    int status;         /* 400, 414, 417, 431, 501 or 505 */
     const char *reason; /* short, static, for the error body and the log */
     /* private state (offsets into the buffer); the implementation owns these */
     int state;

@@ -239,6 +239,12 @@ static void pipeline_route(gale_request *r, const char *path, size_t path_len)
     } else if (r->mid == HTTP_M_CONNECT) {
         r->error_status = 501;
         r->error_reason = "CONNECT is not supported";
+    } else if (path_len == 1 && path[0] == '*') {
+        /* OPTIONS * (the parser allows "*" for nothing else) asks about the
+         * server, not a resource (RFC 9110 9.3.7): the methods gale's
+         * handlers may take, rather than a 404 for a path no route has. */
+        gale_response_header(r, "Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+        r->error_status = 204;
     }
     r->nrh_keep = r->nrh; /* Location or Allow survive the error page */
     if (r->error_status)

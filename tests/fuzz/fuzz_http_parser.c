@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define MAXH 64
 
@@ -139,6 +140,9 @@ static void fuzz_check_head(const struct http_head *h, const char *buf, size_t l
         o->fields[i][2] = fuzz_slice(f->value, f->value_len, buf, hl, 0);
         o->fields[i][3] = (long)f->value_len;
         fuzz_check_field(f);
+        /* any Transfer-Encoding of a served request ends with chunked */
+        if (f->name_len == 17 && strncasecmp(f->name, "transfer-encoding", 17) == 0)
+            CHECK(h->chunked);
     }
     CHECK(h->content_length >= -1);
     CHECK(!(h->chunked && h->content_length >= 0));
@@ -162,8 +166,8 @@ static void fuzz_outcome(struct http_parser *p, int rc, const struct http_head *
         o->status = p->status;
         o->reason = p->reason;
         CHECK(p->reason != NULL);
-        CHECK(p->status == 400 || p->status == 414 || p->status == 431 || p->status == 501 ||
-              p->status == 505);
+        CHECK(p->status == 400 || p->status == 414 || p->status == 417 || p->status == 431 ||
+              p->status == 501 || p->status == 505);
     } else if (rc == 1) {
         fuzz_check_head(h, buf, len, l, o);
     } else {
