@@ -182,7 +182,7 @@ static void compress_whole(gale_request *r, struct compress_codec *c)
  * do not depend on the body); fills cs and s. */
 static int compress_head_ok(gale_request *r, struct compress_settings *cs, struct compress_scan *s)
 {
-    if (pipeline_status_no_body(r->status) || r->status == 206)
+    if ((pipeline_status_no_body(r->status) && !r->not_modified) || r->status == 206)
         return 0;
     compress_settings_get(r->loop->cfg, r->route ? r->route->conf : NULL, cs);
     if (!cs->enabled)
@@ -223,7 +223,7 @@ static void compress_head(gale_request *r, int complete)
      * through here instead when compress_rewrites says so). */
     if (r->file_body || r->length_known)
         return;
-    size_t len = evbuffer_get_length(r->out);
+    size_t len = r->not_modified ? r->not_modified_len : evbuffer_get_length(r->out);
     /* A finished body is compressed at once, before the head goes: a huge
      * one (a file) would hold the worker up, so it goes as it is. */
     if (s.encoded || (complete && (len < cs.min_size || len > cs.max_size)))
@@ -231,6 +231,10 @@ static void compress_head(gale_request *r, int complete)
     enum compress_coding coding = compress_coding_for(r, &cs, complete);
     if (coding == COMPRESS_IDENTITY)
         return;
+    if (r->not_modified) { /* its 200 would have been compressed */
+        compress_weaken_etag(r);
+        return;
+    }
     int level = coding == COMPRESS_GZIP ? cs.gzip_level : cs.brotli_quality;
     struct compress_codec *c = compress_codec_new(coding, level, complete ? len : 0);
     if (!c)

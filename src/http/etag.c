@@ -77,12 +77,14 @@ static void etag_head(gale_request *r, int complete)
         return;
     r->status = cond;
     r->reason = NULL; /* the handler's phrase was for its 200 */
+    r->not_modified = cond == 304;
+    r->not_modified_len = evbuffer_get_length(r->out);
     evbuffer_drain(r->out, evbuffer_get_length(r->out));
     response_header_remove(r, "Content-Length");
-    response_header_remove(r, "Content-Encoding");
-    response_header_remove(r, "Content-Language");
-    response_header_remove(r, "Content-Type");
     if (cond == 412) { /* the short text of gale's error pages, for a reader */
+        response_header_remove(r, "Content-Encoding");
+        response_header_remove(r, "Content-Language");
+        response_header_remove(r, "Content-Type");
         response_header_add(r, "Content-Type", "text/plain; charset=utf-8");
         evbuffer_add_printf(r->out, "412 %s: a precondition of the request failed\n",
                             pipeline_status_text(412));

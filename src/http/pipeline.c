@@ -470,8 +470,8 @@ static void pipeline_hsts(gale_request *r)
 }
 
 /* The route's module may name a Content-Type for answers with a body that
- * set none; before the stages, which may read it (and the ETag stage drops
- * it again on a 304). A streamed answer counts as having a body. */
+ * set none; before the stages, which may read it (a 304 loses it after
+ * them). A streamed answer counts as having a body. */
 static void pipeline_default_type(gale_request *r, int streaming)
 {
     const char *type = r->route ? r->route->module->desc->default_content_type : NULL;
@@ -491,6 +491,11 @@ static int pipeline_head_out(gale_request *r, int streaming, int complete)
     for (size_t i = 0; i < pipeline_nstages; i++)
         if (pipeline_stages[i]->head)
             pipeline_stages[i]->head(r, complete);
+    if (r->status == 304) { /* RFC 9110 15.4.5: no representation metadata but its list */
+        response_header_remove(r, "Content-Type");
+        response_header_remove(r, "Content-Encoding");
+        response_header_remove(r, "Content-Language");
+    }
     return r->wire->send_head(r, streaming);
 }
 

@@ -102,6 +102,12 @@ struct gale_request {
      * Content-Length, not chunks. */
     uint64_t known_length;
     unsigned length_known : 1;
+    /* A 304 the ETag stage made of a finished 200: the later stages give it
+     * the headers that 200 would have had (RFC 9110 15.4.5: ETag, Vary),
+     * knowing its body's length; the pipeline then drops the
+     * representation's own (Content-Type, -Encoding, -Language). */
+    unsigned not_modified : 1;
+    size_t not_modified_len;
     /* r->out holds file segments that only sendfile reads (static.c): an
      * output stage must not peek at or rewrite the body. */
     unsigned file_body : 1;

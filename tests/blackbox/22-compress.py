@@ -300,6 +300,18 @@ def test_not_modified_and_weak_etag():
         eq(r.body, b"", "no body")
         eq(get(g, "/body?size=5000", headers=[("If-None-Match", "W/" + tag)]).status, 304,
            "the weak tag matches the uncompressed answer too")
+        # RFC 9110 15.4.5: a 304 carries the ETag and Vary its 200 would have
+        for ae, want in (("gzip", "W/" + tag), (None, tag)):
+            r = get(g, "/body?size=5000", ae, headers=[("If-None-Match", "W/" + tag)])
+            eq((r.status, r.headers.get("ETag")), (304, want),
+               "the 304's ETag is the 200's (Accept-Encoding %s)" % ae)
+            eq(vary(r), ["accept-encoding"], "the 304 says Vary as its 200 does (%s)" % ae)
+            eq(r.headers.get("Content-Type"), None, "no Content-Type on a 304 (%s)" % ae)
+        r = get(g, "/body?size=10", "gzip")  # under min_size: goes uncompressed, strong
+        small = r.headers["ETag"]
+        r = get(g, "/body?size=10", "gzip", headers=[("If-None-Match", small)])
+        eq((r.status, r.headers.get("ETag"), vary(r)), (304, small, ["accept-encoding"]),
+           "a 304 for an answer too small to compress keeps the strong tag")
         r = get(g, '/body?size=5000&etag="v1"', "br")
         eq(r.headers.get("ETag"), 'W/"v1"', "the handler's strong ETag weakened")
         r = get(g, '/body?size=5000&etag=W/"v2"', "br")
