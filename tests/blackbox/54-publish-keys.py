@@ -34,17 +34,18 @@ workers = 2;
 access_log = "off";
 grace_period = 5;
 listen = ( { address = "127.0.0.1"; port = @PORT@; } );
-pubsub = { %(pubsub)s history = ( { channel = "chat"; size = 100; } ); };
+pubsub = { %(pubsub)s %(history)s };
 modules = ( { path = "%(so)s";
               routes = ( { path = "/events"; handler = "events"; },
                          { path = "/chatsocket"; handler = "socket"; websocket = true; } ); } );
 """
 
 
-def start(pubsub=""):
+def start(pubsub="", history=True):
     if not os.path.exists(CHAT):
         raise Skip("chat.so not built")
-    return Gale(conf=CONF % dict(pubsub=pubsub, so=CHAT))
+    rule = 'history = ( { channel = "chat"; size = 100; } );' if history else ""
+    return Gale(conf=CONF % dict(pubsub=pubsub, history=rule, so=CHAT))
 
 
 def redis_pubsub(redis):
@@ -200,6 +201,32 @@ def test_redis_two_instances_and_a_reload():
                "the stream in Redis")
             eq(redis_command(redis.port, "HLEN", "keys-test:keys:chat"), ":%d" % len(want),
                "the keys kept in Redis")
+    finally:
+        redis.close()
+
+
+def test_without_a_history_rule():
+    """No history: the keys are still kept (by the master, or in Redis with
+    a plain PUBLISH from the script), and a repeat is still dropped."""
+    redis = pubsub.Redis()
+    try:
+        with start(history=False) as g, start(redis_pubsub(redis), history=False) as r:
+            for what, gale in (("local", g), ("redis", r)):
+                a, b = sockets_on_two_workers(gale)
+                listener = socket_on(gale.port)
+                time.sleep(0.3)  # every worker's PSUBSCRIBE is in place
+                first, marker = new_id(), new_id()
+                post(a, first, "the post")
+                post(b, first, "sent again")
+                post(a, marker, "after it")
+                listener.wait(lambda t: marker in live_ids(listener), what="%s: marker" % what)
+                time.sleep(0.2)
+                eq(live_ids(listener), [first, marker], "%s: one frame per id" % what)
+                for w in (a, b, listener):
+                    w.close()
+            eq(redis_command(redis.port, "HLEN", "keys-test:keys:chat"), ":2", "keys in Redis")
+            eq(redis_command(redis.port, "EXISTS", "keys-test:history:chat"), ":0",
+               "no stream without a rule")
     finally:
         redis.close()
 
