@@ -97,7 +97,9 @@
  *
  * Tests: tests/blackbox/18-chat.py (curl-level flow across two workers, the
  * npm ws client in tests/node/chat-ws.js, headless Chromium in
- * tests/node/chat-browser.js, and two instances sharing a redis-server).
+ * tests/node/chat-browser.js, and two instances sharing a redis-server);
+ * tests/blackbox/54-publish-keys.py (a post sent again on another worker,
+ * instance, or after a reload, shows once).
  */
 #include <errno.h>
 #include <stdarg.h>
