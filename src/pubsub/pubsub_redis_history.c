@@ -50,16 +50,19 @@
  * checked and remembered in the same script as the message is added, so
  * that two instances sending the same key at once publish it once. */
 static const char pubsub_redis_history_publish_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) + tonumber(t[2]) / 1e6\n"
     "local key, window, keyttl = ARGV[8], tonumber(ARGV[5]), tonumber(ARGV[6])\n"
     "if key ~= '' and window > 0 then\n"
     "  local seen = redis.call('HGET', KEYS[3], key)\n"
-    "  if seen then\n"
+    /* the hash lives key_ttl after its last write: a key in it may be
+     * older than that, and counts as gone */
+    "  local at = seen and tonumber(redis.call('ZSCORE', KEYS[4], key) or '0')\n"
+    "  if seen and (keyttl <= 0 or at >= now - keyttl) then\n"
     "    local e, o = string.match(seen, '^(%d+):(%d+)$')\n"
     "    return {e, o, 1}\n"
     "  end\n"
     "end\n"
-    "local t = redis.call('TIME')\n"
-    "local now = tonumber(t[1]) + tonumber(t[2]) / 1e6\n"
     "local size, ttl = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "local epoch, top = '0', 0\n"
     "if size < 0 then\n"

@@ -231,6 +231,33 @@ def test_without_a_history_rule():
         redis.close()
 
 
+def test_a_key_is_forgotten_after_key_ttl():
+    """The window is bounded in time too: past key_ttl the same key
+    publishes again (the master's check; the script's, whose hash of keys
+    a later key kept alive)."""
+    redis = pubsub.Redis()
+    try:
+        ttl = "key_ttl = 1; "
+        with start(ttl) as g, start(ttl + redis_pubsub(redis)) as r:
+            for what, gale in (("local", g), ("redis", r)):
+                a, listener = socket_on(gale.port), socket_on(gale.port)
+                time.sleep(0.3)  # every worker's PSUBSCRIBE is in place
+                old, fresh = new_id(), new_id()
+                post(a, old, "once")
+                time.sleep(0.5)
+                post(a, fresh, "keeps the hash (and old's key) alive")
+                time.sleep(0.7)
+                post(a, old, "twice: its key is too old")
+                listener.wait(lambda t: live_ids(listener).count(old) == 2,
+                              what="%s: the old key published again" % what)
+                time.sleep(0.2)
+                eq(live_ids(listener), [old, fresh, old], "%s: frames" % what)
+                for w in (a, listener):
+                    w.close()
+    finally:
+        redis.close()
+
+
 def redis_command(port, *args):
     return galetest.load_test("45-redis-history").redis_command(port, *args)
 
