@@ -729,6 +729,20 @@ typedef void (*gale_published_fn)(void *arg, const char *channel, int status, ui
                                   uint64_t offset);
 int gale_publish_then(gale_ctx *ctx, const char *channel, const void *msg, size_t len,
                       gale_published_fn fn, void *arg);
+/* Idempotent publish: as gale_publish_then (fn may be NULL), with a key of
+ * 1 to 64 bytes that names the message (a client's id for its post). A
+ * second publish with a key still remembered for that channel (its last
+ * `key_window` keys, none older than `key_ttl` seconds: the pubsub
+ * settings) is not published again, by any worker or, with Redis, any
+ * instance: no subscriber sees it and the history keeps one; its fn gets
+ * status GALE_PUBLISH_REPEATED and the first message's epoch and offset
+ * (both 0 with Redis on a channel without a `history` rule). So a client
+ * may send again what it was not told had arrived (a reload cut its socket
+ * before the answer). 0, or -1 (errno EINVAL for a bad key, as
+ * gale_publish otherwise; fn never runs). */
+#define GALE_PUBLISH_REPEATED 1
+int gale_publish_keyed(gale_ctx *ctx, const char *channel, const void *key, size_t keylen,
+                       const void *msg, size_t len, gale_published_fn fn, void *arg);
 /* Subscribe with recovery (the channel's history is set by the `history`
  * rules of the pubsub settings; kept in the master, or with Redis in a
  * Redis stream shared by every instance): fn(arg, channel, msg, len,

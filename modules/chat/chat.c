@@ -54,7 +54,10 @@
  *                                       {"ack": ID} once it is sequenced, and
  *                                       a post sent again with the same id
  *                                       (no ack came: a reload closed the
- *                                       socket) shows once
+ *                                       socket) is acknowledged again but
+ *                                       not published again: the id is its
+ *                                       key (gale_publish_keyed), checked
+ *                                       where the room is sequenced
  * Polls, event streams and sockets may carry visitor (8-32 hex digits,
  * drawn by the page once per tab) and name: the visitor is then in the
  * room (gale_presence_join) while the connection is open, and for the
@@ -77,8 +80,9 @@
  *
  * The sockets of a worker share the module's one live subscription: a
  * message is turned into its frame once and sent to each (a socket whose
- * peer does not read is closed rather than buffered without end; it
- * reconnects with its cursor and loses nothing still in the history). A new
+ * peer does not read is closed by gale, 1008, past websocket.max_queue_size
+ * rather than buffered without end; it reconnects with its cursor and loses
+ * nothing still in the history). A new
  * socket keeps the live messages aside while its catch-up is read, and
  * sends those the history did not hold yet after it.
  *
@@ -93,7 +97,9 @@
  *
  * Tests: tests/blackbox/18-chat.py (curl-level flow across two workers, the
  * npm ws client in tests/node/chat-ws.js, headless Chromium in
- * tests/node/chat-browser.js, and two instances sharing a redis-server).
+ * tests/node/chat-browser.js, and two instances sharing a redis-server);
+ * tests/blackbox/54-publish-keys.py (a post sent again on another worker,
+ * instance, or after a reload, shows once).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -111,9 +117,8 @@
 #define CHAT_BODY_MAX 2000
 #define CHAT_NAME_MAX 40
 #define CHAT_ID_HEX 32
-#define CHAT_FILE_MAX (1 << 20)       /* bytes of a static file */
-#define CHAT_REPEAT_WINDOW 256        /* messages looked back for a repeated post */
-#define CHAT_SOCKET_BACKLOG (1 << 20) /* bytes queued to a socket before it is dropped */
+#define CHAT_FILE_MAX (1 << 20) /* bytes of a static file */
+#define CHAT_REPEAT_WINDOW 256  /* messages looked back for a repeated post */
 #define CHAT_CSP                                                                                   \
     "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "                      \
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -149,6 +154,7 @@ struct chat_sock {
     gale_presence *here;       /* the visitor in the room, NULL when it gave no id */
     struct chat_read *reading; /* its catch-up while the history is read; NULL after */
     struct chat_list pending;  /* the live messages that came meanwhile */
+    struct chat_ack *acks;     /* its posts not sequenced yet (chat_ack.sprev/snext) */
     struct chat_sock *prev, *next;
 };
 
@@ -175,7 +181,8 @@ struct chat_ack {
     struct chat *c;
     struct chat_sock *s; /* NULL once the socket closed: no one to tell */
     char id[CHAT_ID_HEX + 1];
-    struct chat_ack *prev, *next; /* c->acks */
+    struct chat_ack *prev, *next;   /* c->acks: every one, freed at shutdown */
+    struct chat_ack *sprev, *snext; /* s->acks while s is open: its close forgets them */
 };
 
 /* A read of the room's history for a request (page, poll) or a socket's
@@ -292,9 +299,11 @@ static size_t chat_after(const struct chat_list *l, const char *cursor)
 
 /* Whether one of the last CHAT_REPEAT_WINDOW messages of l has this id. A
  * socket's post that was not acknowledged is sent again on the next
- * connection with the same id (chat.js), and may have got through the first
- * time: the repeat comes moments after the original, so a short look back
- * finds it. */
+ * connection with the same id (chat.js); the sequencer drops such repeats
+ * now (gale_publish_keyed), but a history may still hold some: written
+ * before that, with pubsub.key_window 0, or repeated after key_ttl. The
+ * repeat comes moments after the original, so a short look back finds
+ * it. */
 static int chat_list_has(const struct chat_list *l, const char *id)
 {
     size_t stop = l->n > CHAT_REPEAT_WINDOW ? l->n - CHAT_REPEAT_WINDOW : 0;
@@ -471,15 +480,16 @@ static json_t *chat_compose(const char *body, const char *name, const char *id_g
 }
 
 /* Send m to every subscriber of the room (and into its history). fn (may be NULL) runs once the
- * message is sequenced: whatever anyone posts after that comes after it, for every reader. 0, or
- * -1. */
-static int chat_publish(gale_ctx *ctx, struct chat *c, const json_t *m, gale_published_fn fn,
-                        void *arg)
+ * message is sequenced: whatever anyone posts after that comes after it, for every reader. id:
+ * the id the client chose, or NULL: the key that makes a repeat of the post a no-op. 0, or -1. */
+static int chat_publish(gale_ctx *ctx, struct chat *c, const json_t *m, const char *id,
+                        gale_published_fn fn, void *arg)
 {
     char *text = json_dumps(m, JSON_COMPACT);
     int rc = !text ? -1
-             : fn  ? gale_publish_then(ctx, c->channel, text, strlen(text), fn, arg)
-                   : gale_publish(ctx, c->channel, text, strlen(text));
+             : id ? gale_publish_keyed(ctx, c->channel, id, strlen(id), text, strlen(text), fn, arg)
+             : fn ? gale_publish_then(ctx, c->channel, text, strlen(text), fn, arg)
+                  : gale_publish(ctx, c->channel, text, strlen(text));
     free(text);
     return rc;
 }
@@ -515,9 +525,7 @@ static void chat_on_message(void *arg, const char *channel, const char *text, si
         if (s->reading) {
             if (chat_msg_copy(&copy, &m) == 0)
                 chat_list_push(&s->pending, &copy);
-        } else if (gale_ws_buffered(s->ws) > CHAT_SOCKET_BACKLOG) {
-            gale_ws_close(s->ws, 1008, "too slow: reconnect with your cursor");
-        } else {
+        } else { /* gale closes a socket that lags past websocket.max_queue_size */
             gale_ws_send_message(s->ws, wm);
         }
     }
@@ -855,7 +863,7 @@ static int chat_new(gale_request *r)
         gale_response_error(r, 503, "the message could not be sent; try again");
         return GALE_OK;
     }
-    if (chat_publish(gale_request_ctx(r), c, m, chat_new_sequenced, p) < 0) {
+    if (chat_publish(gale_request_ctx(r), c, m, NULL, chat_new_sequenced, p) < 0) {
         chat_wait_free(p);
         gale_response_error(r, 503, "the message could not be sent; try again");
         return GALE_OK;
@@ -1040,8 +1048,21 @@ static void chat_ws_open(gale_ws *ws, gale_request *r)
     }
 }
 
+static void chat_ack_unlink_sock(struct chat_ack *a)
+{
+    if (a->sprev)
+        a->sprev->snext = a->snext;
+    else if (a->s)
+        a->s->acks = a->snext;
+    if (a->snext)
+        a->snext->sprev = a->sprev;
+    a->s = NULL;
+    a->sprev = a->snext = NULL;
+}
+
 static void chat_ack_free(struct chat_ack *a)
 {
+    chat_ack_unlink_sock(a);
     if (a->prev)
         a->prev->next = a->next;
     else
@@ -1053,8 +1074,8 @@ static void chat_ack_free(struct chat_ack *a)
 
 /* A socket's post is sequenced: {"ack": ID}, so that the page stops keeping
  * it to send again. A socket closed meanwhile (a reload) hears nothing: its
- * page sends the post again on its next socket, with the same id, and the
- * room shows it once. */
+ * page sends the post again on its next socket, with the same id, and that
+ * one is acknowledged (GALE_PUBLISH_REPEATED) without showing twice. */
 static void chat_ack_sequenced(void *arg, const char *channel, int status, uint64_t epoch,
                                uint64_t offset)
 {
@@ -1078,7 +1099,7 @@ static int chat_ws_post(struct chat_sock *s, struct chat *c, gale_ctx *ctx, cons
                         const char *id)
 {
     if (!id)
-        return chat_publish(ctx, c, m, NULL, NULL);
+        return chat_publish(ctx, c, m, NULL, NULL, NULL);
     struct chat_ack *a = calloc(1, sizeof(*a));
     if (!a)
         return -1;
@@ -1089,7 +1110,11 @@ static int chat_ws_post(struct chat_sock *s, struct chat *c, gale_ctx *ctx, cons
     if (c->acks)
         c->acks->prev = a;
     c->acks = a;
-    if (chat_publish(ctx, c, m, chat_ack_sequenced, a) < 0) {
+    a->snext = s->acks;
+    if (s->acks)
+        s->acks->sprev = a;
+    s->acks = a;
+    if (chat_publish(ctx, c, m, id, chat_ack_sequenced, a) < 0) {
         chat_ack_free(a);
         return -1;
     }
@@ -1137,9 +1162,8 @@ static void chat_ws_close(gale_ws *ws, int code, const char *reason)
     gale_presence_leave(s->here);
     if (s->reading) /* freed when it ends */
         s->reading->s = NULL;
-    for (struct chat_ack *a = c->acks; a; a = a->next)
-        if (a->s == s)
-            a->s = NULL;
+    while (s->acks) /* its posts' answers go to no one */
+        chat_ack_unlink_sock(s->acks);
     chat_list_clear(&s->pending);
     free(s);
 }
@@ -1222,6 +1246,8 @@ static void chat_free(struct chat *c)
         c->socks = s->next;
         gale_ws_set_data(s->ws, NULL);
         gale_presence_leave(s->here);
+        while (s->acks)
+            chat_ack_unlink_sock(s->acks);
         chat_list_clear(&s->pending);
         free(s);
     }

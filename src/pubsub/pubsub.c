@@ -26,6 +26,7 @@
 #include "core/util.h"
 #include "http/request.h"
 #include "pubsub/pubsub_history.h"
+#include "pubsub/pubsub_keys.h"
 #include "pubsub/pubsub_presence.h"
 #include "pubsub/pubsub_settings.h"
 
@@ -320,11 +321,13 @@ static int pubsub_channel_ok(const char *channel, size_t *len)
     return *len > 0 && *len <= PUBSUB_MAX_CHANNEL;
 }
 
-static int pubsub_publish(const char *channel, const void *msg, size_t len, gale_published_fn fn,
-                          void *arg)
+/* key: NULL, or keylen bytes (gale_publish_keyed). */
+static int pubsub_publish(const char *channel, const void *key, size_t keylen, const void *msg,
+                          size_t len, gale_published_fn fn, void *arg)
 {
     size_t chlen;
-    if (!pubsub_channel_ok(channel, &chlen) || (!msg && len)) {
+    if (!pubsub_channel_ok(channel, &chlen) || (!msg && len) ||
+        (key && (keylen == 0 || keylen > PUBSUB_MAX_KEY))) {
         errno = EINVAL;
         return -1;
     }
@@ -339,8 +342,9 @@ static int pubsub_publish(const char *channel, const void *msg, size_t len, gale
     if (P.backend == PUBSUB_REDIS) {
         const struct pubsub_settings *ps = pubsub_settings(P.loop->cfg);
         const struct pubsub_history_rule *rule = pubsub_history_rule(ps, channel);
-        int rc = rule ? pubsub_redis_history_publish(&ps->redis, rule, channel, msg, len, fn, arg)
-                      : pubsub_redis_publish(channel, msg, len, fn, arg);
+        int rc = rule || key ? pubsub_redis_history_publish(ps, rule, channel, key, keylen, msg,
+                                                            len, fn, arg)
+                             : pubsub_redis_publish(channel, msg, len, fn, arg);
         if (rc == 0)
             METRICS_ADD(pubsub_metrics(), published, 1);
         return rc;
@@ -352,11 +356,18 @@ static int pubsub_publish(const char *channel, const void *msg, size_t len, gale
         P.token = 1; /* 0 says "no report" */
     if (fn)
         token = P.token;
-    unsigned char head[4 + 1 + PUBSUB_MAX_CHANNEL];
+    unsigned char head[4 + 2 + PUBSUB_MAX_KEY + 1 + PUBSUB_MAX_CHANNEL];
+    size_t at = 4;
     memcpy(head, &token, 4);
-    head[4] = (unsigned char)chlen;
-    memcpy(head + 5, channel, chlen);
-    if (ipc_queue_send(P.out, IPC_PUBLISH, head, 5 + chlen, msg, len) < 0) {
+    if (key) { /* pubsub.h: a 0 where a channel's length would be says a key follows */
+        head[at++] = 0;
+        head[at++] = (unsigned char)keylen;
+        memcpy(head + at, key, keylen);
+        at += keylen;
+    }
+    head[at++] = (unsigned char)chlen;
+    memcpy(head + at, channel, chlen);
+    if (ipc_queue_send(P.out, IPC_PUBLISH, head, at + chlen, msg, len) < 0) {
         log_warn("pubsub: cannot send to the master: message on %s dropped", channel);
         return -1;
     }
@@ -379,7 +390,7 @@ static int pubsub_publish(const char *channel, const void *msg, size_t len, gale
 int gale_publish(gale_ctx *ctx, const char *channel, const void *msg, size_t len)
 {
     (void)ctx;
-    return pubsub_publish(channel, msg, len, NULL, NULL);
+    return pubsub_publish(channel, NULL, 0, msg, len, NULL, NULL);
 }
 
 int gale_publish_then(gale_ctx *ctx, const char *channel, const void *msg, size_t len,
@@ -388,7 +399,18 @@ int gale_publish_then(gale_ctx *ctx, const char *channel, const void *msg, size_
     (void)ctx;
     if (!fn)
         return -1;
-    return pubsub_publish(channel, msg, len, fn, arg);
+    return pubsub_publish(channel, NULL, 0, msg, len, fn, arg);
+}
+
+int gale_publish_keyed(gale_ctx *ctx, const char *channel, const void *key, size_t keylen,
+                       const void *msg, size_t len, gale_published_fn fn, void *arg)
+{
+    (void)ctx;
+    if (!key) {
+        errno = EINVAL;
+        return -1;
+    }
+    return pubsub_publish(channel, key, keylen, msg, len, fn, arg);
 }
 
 /* IPC_SEQUENCED: the oldest publish waiting is this one (the master
@@ -397,10 +419,11 @@ static void pubsub_sequenced(const unsigned char *p, size_t len)
 {
     uint32_t token;
     uint64_t pos[2];
-    if (len != 20)
+    if (len != 21)
         return;
     memcpy(&token, p, 4);
     memcpy(pos, p + 4, 16);
+    int status = p[20] == 1 ? GALE_PUBLISH_REPEATED : 0;
     while (P.then) {
         struct pubsub_then *t = P.then;
         P.then = t->next;
@@ -408,7 +431,7 @@ static void pubsub_sequenced(const unsigned char *p, size_t len)
             P.then_end = NULL;
         int mine = t->token == token;
         if (mine)
-            t->fn(t->arg, t->channel, 0, pos[0], pos[1]);
+            t->fn(t->arg, t->channel, status, pos[0], pos[1]);
         else /* the master dropped its answer (this worker was not reading) */
             t->fn(t->arg, t->channel, -1, 0, 0);
         free(t);

@@ -15,9 +15,13 @@
  * it for every subscriber.
  *
  * Wire formats (integers in the host's order: both ends are one machine):
- *   IPC_PUBLISH       u32 token (0: no report), u8 channel length, channel, message
+ *   IPC_PUBLISH       u32 token (0: no report), u8 channel length, channel, message;
+ *                     keyed (gale_publish_keyed): u32 token, u8 0, u8 key length,
+ *                     key, u8 channel length, channel, message (a channel is
+ *                     never empty, so the 0 tells the two apart)
  *   IPC_MESSAGE       u64 epoch, u64 offset, u8 channel length, channel, message
- *   IPC_SEQUENCED     u32 token, u64 epoch, u64 offset
+ *   IPC_SEQUENCED     u32 token, u64 epoch, u64 offset, u8 status (0 sequenced, 1 a
+ *                     repeated key: not published again, the first one's offset)
  *   IPC_HISTORY       u32 token, u64 epoch, u64 since, u8 channel length, channel
  *   IPC_HISTORY_ITEM  u32 token, u64 epoch, u64 offset, message
  *   IPC_HISTORY_END   u32 token, u32 status (0 complete, 1 lost, 2 more: ask again,
@@ -115,10 +119,14 @@ int pubsub_redis_publish(const char *channel, const void *msg, size_t len, gale_
 void pubsub_redis_shutdown(void);
 /* Redis history (pubsub_redis_history.c): a publish on a channel with a
  * history rule, and a history asked for (answered through the two below). */
+/* With a key (gale_publish_keyed), also on a channel without a rule (NULL):
+ * the script checks and remembers it. */
 struct pubsub_history_rule;
-int pubsub_redis_history_publish(const struct config_redis *cfg,
+struct pubsub_settings;
+int pubsub_redis_history_publish(const struct pubsub_settings *ps,
                                  const struct pubsub_history_rule *rule, const char *channel,
-                                 const void *msg, size_t len, gale_published_fn fn, void *arg);
+                                 const void *key, size_t keylen, const void *msg, size_t len,
+                                 gale_published_fn fn, void *arg);
 int pubsub_redis_history_since(const struct config_redis *cfg,
                                const struct pubsub_history_rule *rule, const char *channel,
                                uint64_t epoch, uint64_t since, uint32_t token);

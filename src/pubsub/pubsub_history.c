@@ -18,6 +18,7 @@
 #include "core/ipc.h"
 #include "core/util.h"
 #include "pubsub/pubsub.h"
+#include "pubsub/pubsub_keys.h"
 #include "pubsub/pubsub_settings.h"
 
 /* A fixed table: channels are few next to the buckets' cost, and chains
@@ -38,6 +39,7 @@ struct pubsub_history_channel {
     uint64_t top;                    /* last offset given */
     struct pubsub_history_msg *ring; /* cap entries; n kept from first */
     size_t cap, first, n;
+    struct pubsub_keys keys; /* its last keyed publishes */
     struct pubsub_history_channel *next;
 };
 
@@ -169,6 +171,7 @@ void pubsub_history_free(void)
             while (c->n)
                 pubsub_history_drop_first(c);
             free(c->ring);
+            pubsub_keys_free(&c->keys);
             free(c->name);
             free(c);
         }
@@ -178,29 +181,67 @@ void pubsub_history_free(void)
 
 /* ---- the wire (pubsub.h) ---- */
 
+/* The offset a key was given, when it is in channel's window (then the
+ * message is not sequenced again), or 0. */
+static uint64_t pubsub_history_key_seen(const struct pubsub_settings *ps, const char *channel,
+                                        size_t chlen, const char *key, size_t keylen)
+{
+    struct pubsub_history_channel *c = pubsub_history_find(channel, chlen, 0);
+    uint64_t offset = 0;
+    if (!c || !ps)
+        return 0;
+    pubsub_keys_trim(&c->keys, ps->key_window, ps->key_ttl, util_now());
+    return pubsub_keys_find(&c->keys, key, keylen, &offset) ? offset : 0;
+}
+
+static void pubsub_history_key_add(const struct pubsub_settings *ps, const char *channel,
+                                   size_t chlen, const char *key, size_t keylen, uint64_t offset)
+{
+    struct pubsub_history_channel *c = pubsub_history_find(channel, chlen, 1);
+    if (ps)
+        pubsub_keys_add(&c->keys, ps->key_window, key, keylen, offset, util_now());
+}
+
 int pubsub_master_publish(const struct pubsub_settings *ps, const void *payload, size_t len,
                           void (*each)(void *arg, const void *a, size_t alen, const void *b,
                                        size_t blen),
                           void *each_arg, pubsub_send_fn to, void *to_arg)
 {
     const unsigned char *p = payload;
+    const char *key = NULL;
+    size_t keylen = 0, at = 4; /* where the channel's length is */
     uint32_t token;
-    if (len < 5 || p[4] == 0 || p[4] > PUBSUB_MAX_CHANNEL || len < 5 + (size_t)p[4])
+    if (len >= 6 && p[4] == 0) { /* keyed */
+        keylen = p[5];
+        key = (const char *)p + 6;
+        at = 6 + keylen;
+        if (keylen == 0 || keylen > PUBSUB_MAX_KEY)
+            return -1;
+    }
+    if (len < at + 1 || p[at] == 0 || p[at] > PUBSUB_MAX_CHANNEL || len < at + 1 + (size_t)p[at])
         return -1;
     memcpy(&token, p, 4);
-    size_t chlen = p[4];
-    const char *channel = (const char *)p + 5, *msg = channel + chlen;
-    size_t mlen = len - 5 - chlen;
+    size_t chlen = p[at];
+    const char *channel = (const char *)p + at + 1, *msg = channel + chlen;
+    size_t mlen = len - at - 1 - chlen;
     uint64_t pos[2] = {pubsub_history_epoch(), 0};
-    pos[1] = pubsub_history_add(ps, channel, chlen, msg, mlen);
-    unsigned char head[16 + 1 + PUBSUB_MAX_CHANNEL];
-    memcpy(head, pos, 16);
-    memcpy(head + 16, p + 4, 1 + chlen);
-    each(each_arg, head, 17 + chlen, msg, mlen);
+    uint8_t status = 0;
+    if (key && (pos[1] = pubsub_history_key_seen(ps, channel, chlen, key, keylen)) != 0) {
+        status = 1; /* a repeat: its publisher hears where the first one is, no one else */
+    } else {
+        pos[1] = pubsub_history_add(ps, channel, chlen, msg, mlen);
+        if (key)
+            pubsub_history_key_add(ps, channel, chlen, key, keylen, pos[1]);
+        unsigned char head[16 + 1 + PUBSUB_MAX_CHANNEL];
+        memcpy(head, pos, 16);
+        memcpy(head + 16, p + at, 1 + chlen);
+        each(each_arg, head, 17 + chlen, msg, mlen);
+    }
     if (token) {
-        unsigned char ack[4 + 16];
+        unsigned char ack[4 + 16 + 1];
         memcpy(ack, &token, 4);
         memcpy(ack + 4, pos, 16);
+        ack[20] = status;
         to(to_arg, IPC_SEQUENCED, ack, sizeof(ack), NULL, 0);
     }
     return 0;

@@ -23,6 +23,8 @@ static const struct config_directive pubsub_settings_table[] = {
     CONFIG_LIST("history", struct pubsub_settings, history, nhistory, 0, 0,
                 struct pubsub_history_rule, pubsub_settings_history_table, NULL),
     CONFIG_SECONDS(struct pubsub_settings, presence_timeout, 15, 0.1, CONFIG_ONE_DAY),
+    CONFIG_COUNT(struct pubsub_settings, key_window, 1000, 0, 1000000),
+    CONFIG_SECONDS(struct pubsub_settings, key_ttl, 3600, 0, 30 * CONFIG_ONE_DAY),
     CONFIG_END,
 };
 

@@ -25,6 +25,8 @@ struct pubsub_settings {
     size_t nhistory;
     size_t relay_queue_size; /* bytes the master holds for a worker that lags; default 64 MiB */
     double presence_timeout; /* seconds a member stays after its last client went */
+    size_t key_window;       /* idempotency keys kept per channel (gale_publish_keyed) */
+    double key_ttl;          /* seconds a key is kept; 0: no limit */
 };
 
 extern struct config_part pubsub_settings_part;
