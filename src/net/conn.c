@@ -21,7 +21,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -364,14 +363,6 @@ struct conn *conn_new(struct loop *loop, int fd, const struct sockaddr *sa,
     c->https = tls != NULL;
     c->own_fd = tls == NULL; /* a TLS bufferevent closes the socket it was given */
     c->lc = lc;
-    if (tls) {
-        /* The handshake's last flight and the session tickets leave before
-         * the first answer: without this, Nagle holds the answer back for
-         * the client's delayed ACK (40 ms). */
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        c->flushes = 2;
-    }
     conn_client_addr(c, sa);
     event_assign(&c->rev, loop->base, -1, 0, conn_sock_read_cb, c); /* conn_rev_set */
     if (tls) {
@@ -495,24 +486,11 @@ static void conn_tls_write(struct conn *c)
     }
 }
 
-/* A first answer leaves at once anyway (nothing unacknowledged holds it
- * back); from the second on, Nagle's algorithm could hold a small answer
- * for an ACK, so turn it off then (as nginx does on keep-alive) and save
- * the call on one-request connections. */
-static void conn_nodelay(struct conn *c)
-{
-    if (c->flushes < 2 && c->flushes++ == 1) {
-        int one = 1;
-        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
-}
-
 size_t conn_write_now(struct conn *c, const struct iovec *iov, int n)
 {
     c->full = 0;
     if (c->https || c->error || c->closing || c->lingering || conn_pending(c) > 0)
         return 0;
-    conn_nodelay(c);
     struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
     ssize_t w = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
     size_t total = 0;
@@ -529,7 +507,6 @@ void conn_flush(struct conn *c)
     c->full = 0;
     if (conn_len(c->wbuf) == 0 || c->error)
         return;
-    conn_nodelay(c);
     size_t queued = conn_queued(c);
     if (c->https && queued == 0)
         conn_tls_write(c);

@@ -49,7 +49,6 @@ struct conn {
      * connections wait (280 bytes: a 288-byte malloc chunk; 8 more take 304) */
     unsigned short busy;            /* libevent callbacks under way on it */
     unsigned https : 1;             /* arrived on a TLS listener */
-    unsigned flushes : 2;           /* conn_flush calls that sent something, up to 2 */
     unsigned closing : 1;           /* flushing output before the close */
     unsigned lingering : 1;         /* write side shut, discarding input until EOF */
     unsigned eof : 1;               /* the peer closed its side */
