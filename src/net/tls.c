@@ -267,7 +267,12 @@ static int tls_ctx_settings(SSL_CTX *ctx, const struct tls_settings *t, size_t i
     /* conn_flush writes with SSL_write itself and, when the socket is full,
      * hands the rest to the bufferevent, whose retry passes the same bytes
      * from another address. */
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* The chain sent is the certificate file's (use_certificate_chain_file
+     * below): without NO_AUTO_CHAIN, OpenSSL would try to build one from
+     * the verify store at every handshake, a certificate verification that
+     * changes nothing (and a client CA store could lend it a wrong chain). */
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_NO_AUTO_CHAIN);
     /* Read-ahead: a record's header and body in one read(2), not two; conn.c
      * wakes libevent's OpenSSL bufferevent (2.1) for records OpenSSL holds
      * past the one it asked for, which it would not see otherwise. */
