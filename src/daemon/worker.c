@@ -63,6 +63,7 @@ struct worker_listener {
     struct worker *w;
     const struct config_listen *lc;
     struct tls_server *tls;
+    int held; /* off for the rest of this loop turn (worker_accept_cb) */
 };
 
 /* Threads for blocking work (gale_request_blocking): a slow hash at a
@@ -86,6 +87,7 @@ struct worker {
     struct event *signals[5];
     struct event *tick;          /* every access_log_flush seconds: flush the access log */
     struct event *accept_resume; /* out of descriptors: accepting again after a pause */
+    struct event *accept_again;  /* the listeners held in this turn take connections again */
     int accept_paused;
     int orphan;                    /* the master died: draining with no one to tell */
     unsigned long accept_failures; /* since the last report */
@@ -116,14 +118,44 @@ static void worker_conns_changed(struct loop *loop, int added)
 
 /* ---- accepting ---- */
 
+static int worker_may_accept(const struct worker *w)
+{
+    return !w->accept_paused && !w->loop.draining &&
+           w->loop.nconns < w->loop.cfg->limits.max_connections;
+}
+
+/* One connection per listener per loop turn, as nginx takes them: libevent's
+ * listener would call accept(2) until it fails, and an accept that finds
+ * the queue empty still makes and frees a socket in the kernel, dearer than
+ * the epoll_ctl that turning the listener off and on for the turn costs.
+ * Connections waiting behind it are taken on the next turn (the socket
+ * stays readable), after the ready connections had theirs. */
+static void worker_accept_again_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    for (size_t i = 0; i < w->nlsn; i++) {
+        if (!w->lsn_arg[i].held)
+            continue;
+        w->lsn_arg[i].held = 0;
+        if (worker_may_accept(w))
+            evconnlistener_enable(w->lsn[i]);
+    }
+}
+
 static void worker_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                              int socklen, void *arg)
 {
     struct worker_listener *wl = arg;
-    struct conn *c = conn_new(&wl->w->loop, fd, sa, wl->lc, wl->tls);
+    struct worker *w = wl->w;
+    struct conn *c = conn_new(&w->loop, fd, sa, wl->lc, wl->tls);
     if (c) {
         proto_conn_start(c);
         conn_read_now(c);
+    }
+    if (worker_may_accept(w) && w->accept_again) {
+        evconnlistener_disable(l); /* libevent's loop stops when its callback disables */
+        wl->held = 1;
+        event_active(w->accept_again, EV_TIMEOUT, 1);
     }
 }
 
@@ -200,6 +232,7 @@ static int worker_listen(struct worker *w, const struct listen_set *ls, const st
         setsockopt(ls->socks[i].fds[slot], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         w->nlsn++;
     }
+    w->accept_again = event_new(w->loop.base, -1, 0, worker_accept_again_cb, w);
     return 0;
 }
 
@@ -232,6 +265,8 @@ static void __attribute__((noreturn)) worker_exit(struct worker *w, int status)
         event_free(w->logs);
     if (w->accept_resume)
         event_free(w->accept_resume);
+    if (w->accept_again)
+        event_free(w->accept_again);
     h1_shutdown();
     trim_shutdown();
     if (w->grace)

@@ -35,6 +35,7 @@
 #include "core/loop.h"
 #include "core/util.h"
 #include "net/tls.h"
+#include "net/tls_bio.h"
 
 #define CONN_READ_SIZE 16384
 #define CONN_TLS_RECORD 16384      /* the largest TLS record's payload */
@@ -310,6 +311,10 @@ static struct bufferevent *conn_bev_tls(struct loop *loop, int fd, struct tls_se
     SSL *ssl = tls_ssl_new(tls);
     if (!ssl)
         return NULL;
+    if (tls_bio_attach(ssl, fd) < 0) {
+        SSL_free(ssl);
+        return NULL;
+    }
     struct bufferevent *bev = bufferevent_openssl_socket_new(
         loop->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (!bev) {
@@ -401,6 +406,15 @@ void conn_timer(struct conn *c, const struct timeval *tv)
         conn_timer_arm(c, tv, at);
 }
 
+/* close_notify, best effort, in the segment of the answer before it when
+ * conn_close_after_write held that answer back (tls_bio_more). */
+static void conn_tls_close_notify(struct conn *c)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+    tls_bio_more(ssl, 0);
+    SSL_shutdown(ssl);
+}
+
 void conn_close(struct conn *c)
 {
     if (c->busy) {
@@ -411,7 +425,7 @@ void conn_close(struct conn *c)
         c->proto->release(c);
     c->proto = NULL;
     if (c->https && c->handshake_done && !c->error && !c->lingering)
-        SSL_shutdown(bufferevent_openssl_get_ssl(c->bev)); /* close_notify, best effort */
+        conn_tls_close_notify(c);
     event_del(&c->rev);
     if (c->later)
         event_free(c->later);
@@ -536,7 +550,7 @@ static void conn_linger(struct conn *c)
     c->closing = 0;
     c->lingering = 1;
     if (c->https && c->handshake_done)
-        SSL_shutdown(bufferevent_openssl_get_ssl(c->bev)); /* close_notify, best effort */
+        conn_tls_close_notify(c);
     shutdown(c->fd, SHUT_WR);
     evbuffer_drain(conn_in(c), (size_t)-1);
     conn_read(c, 1);
@@ -548,7 +562,15 @@ void conn_close_after_write(struct conn *c)
     if (c->lingering || c->closing)
         return;
     c->closing = 1; /* input from now on is dropped (conn_dispatch_read) */
+    /* The last answer and the close_notify behind it in one segment: the
+     * answer waits in the kernel (MSG_MORE) for the close_notify, which
+     * conn_tls_close_notify sends without it. */
+    int more = c->https && c->handshake_done && conn_queued(c) == 0;
+    if (more)
+        tls_bio_more(bufferevent_openssl_get_ssl(c->bev), 1);
     conn_flush(c);
+    if (more && conn_queued(c) != 0)
+        tls_bio_more(bufferevent_openssl_get_ssl(c->bev), 0);
     if (conn_queued(c) == 0)
         conn_linger(c);
     else
@@ -594,6 +616,7 @@ static void conn_tls_abandon(struct conn *c)
     if (e)
         ERR_error_string_n(e, reason, sizeof(reason));
     log_debug("%s: TLS handshake failed: %s", c->client, *reason ? reason : "connection closed");
+    tls_bio_release(bufferevent_openssl_get_ssl(c->bev)); /* the alert, best effort */
     bufferevent_disable(c->bev, EV_READ | EV_WRITE);
     c->https = 0;
     c->linger = 1;
@@ -620,6 +643,10 @@ static void conn_event(struct conn *c, short what)
          * waiting for a poll, as nginx does (a read that finds nothing
          * costs less than the poll). */
         c->handshake_done = 1;
+        /* The session tickets (a TLS 1.2 server's last flight) were held
+         * back: one write. What the socket does not take goes first at the
+         * read. */
+        tls_bio_release(bufferevent_openssl_get_ssl(c->bev));
         conn_tls_wake(c, 1);
         return;
     }
