@@ -1,12 +1,12 @@
 /*
- * tls_bio.c - a filter BIO over the connection's socket BIO (tls_bio.h).
+ * tls_bio.c - the connection's socket BIO (tls_bio.h).
  *
- * Reads and every control go to the socket BIO below, so libevent's OpenSSL
- * bufferevent finds its descriptor there (BIO_get_fd) as with a plain socket
- * BIO. Writes are ours: kept in `held` while gathering, else sent with
- * send(2) (MSG_MORE when asked). Bytes held are always sent before anything
- * is read or written after them; while the socket does not take them, reads
- * and writes say "retry when writable" (BIO_set_retry_write), which OpenSSL
+ * A descriptor BIO of our own in place of OpenSSL's socket BIO, which
+ * libevent's OpenSSL bufferevent takes the same way (BIO_get_fd). Reads are
+ * read(2); writes are kept in `held` while gathering, else sent with send(2)
+ * (MSG_MORE when asked). Bytes held are always sent before anything is read
+ * or written after them; while the socket does not take them, reads and
+ * writes say "retry when writable" (BIO_set_retry_write), which OpenSSL
  * reports as SSL_ERROR_WANT_WRITE, and libevent then waits for writability
  * and tries again, as it does for a socket BIO's short write.
  */
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 
@@ -24,6 +25,8 @@ struct tls_bio {
     int fd;
     int gather; /* keep writes in held */
     int more;   /* send with MSG_MORE */
+    int eof;    /* a read found the end of the stream */
+    int close;  /* BIO_set_close: the BIO closes fd when freed */
     char *held; /* malloc'd; NULL when empty */
     size_t len, off, cap;
 };
@@ -118,22 +121,45 @@ static int tls_bio_read(BIO *b, char *out, size_t outl, size_t *readbytes)
     *readbytes = 0;
     if (t->held && tls_bio_drain(b, t) != 0)
         return 0;
-    BIO *next = BIO_next(b);
-    int r = BIO_read_ex(next, out, outl, readbytes);
-    BIO_copy_next_retry(b);
-    return r;
+    ssize_t n;
+    do
+        n = read(t->fd, out, outl);
+    while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        *readbytes = (size_t)n;
+        return 1;
+    }
+    if (n == 0)
+        t->eof = 1;
+    else if (tls_bio_retryable(errno))
+        BIO_set_retry_read(b);
+    return 0;
 }
 
+/* What OpenSSL and libevent ask of a socket BIO; OpenSSL asks about kernel
+ * TLS at every record, which a socket BIO without it answers 0 to. */
 static long tls_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
     struct tls_bio *t = BIO_get_data(b);
     switch (cmd) {
-    case BIO_CTRL_FLUSH: /* held bytes go at the next read or write */
+    case BIO_C_GET_FD:
+        if (ptr)
+            *(int *)ptr = t->fd;
+        return t->fd;
+    case BIO_CTRL_GET_CLOSE:
+        return t->close;
+    case BIO_CTRL_SET_CLOSE:
+        t->close = (int)num;
         return 1;
+    case BIO_CTRL_EOF:
+        return t->eof;
     case BIO_CTRL_WPENDING:
         return (long)(t->len - t->off);
+    case BIO_CTRL_FLUSH: /* held bytes go at the next read or write */
+    case BIO_CTRL_DUP:
+        return 1;
     default:
-        return BIO_next(b) ? BIO_ctrl(BIO_next(b), cmd, num, ptr) : 0;
+        return 0;
     }
 }
 
@@ -152,6 +178,8 @@ static int tls_bio_destroy(BIO *b)
 {
     struct tls_bio *t = BIO_get_data(b);
     if (t) {
+        if (t->close && t->fd >= 0)
+            close(t->fd);
         free(t->held);
         free(t);
     }
@@ -164,8 +192,8 @@ static void tls_bio_method_init(void)
     int index = BIO_get_new_index();
     if (index == -1)
         return;
-    int type = index | BIO_TYPE_FILTER;
-    BIO_METHOD *m = BIO_meth_new(type, "gale gather");
+    int type = index | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR;
+    BIO_METHOD *m = BIO_meth_new(type, "gale socket");
     if (!m || !BIO_meth_set_write_ex(m, tls_bio_write) || !BIO_meth_set_read_ex(m, tls_bio_read) ||
         !BIO_meth_set_ctrl(m, tls_bio_ctrl) || !BIO_meth_set_create(m, tls_bio_create) ||
         !BIO_meth_set_destroy(m, tls_bio_destroy)) {
@@ -179,20 +207,13 @@ static void tls_bio_method_init(void)
 int tls_bio_attach(SSL *ssl, int fd)
 {
     pthread_once(&tls_bio_once, tls_bio_method_init);
-    if (!tls_bio_method)
+    BIO *b = tls_bio_method ? BIO_new(tls_bio_method) : NULL;
+    if (!b)
         return -1;
-    BIO *sock = BIO_new_socket(fd, BIO_NOCLOSE);
-    BIO *top = BIO_new(tls_bio_method);
-    if (!sock || !top) {
-        BIO_free(sock);
-        BIO_free(top);
-        return -1;
-    }
-    struct tls_bio *t = BIO_get_data(top);
+    struct tls_bio *t = BIO_get_data(b);
     t->fd = fd;
     t->gather = 1;
-    BIO_push(top, sock);
-    SSL_set_bio(ssl, top, top); /* ssl owns the chain */
+    SSL_set_bio(ssl, b, b); /* ssl owns it */
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
- * tls_bio.h - the BIO under a TLS connection: a socket BIO with a filter on
- * top that gathers what OpenSSL writes during the handshake into one
- * write(2), and can hold a closing answer for the close_notify behind it.
+ * tls_bio.h - the BIO under a TLS connection: a socket BIO that gathers
+ * what OpenSSL writes during the handshake into one write(2), and can hold
+ * a closing answer for the close_notify behind it.
  *
  * OpenSSL flushes every handshake message it sends on its own: the two
  * TLS 1.3 session tickets go out as two writes and two TCP segments, and a

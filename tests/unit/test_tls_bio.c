@@ -60,7 +60,10 @@ static void test_gathers_until_read(void)
 {
     set_up();
     BIO *b = SSL_get_wbio(ssl);
-    CU_ASSERT_EQUAL(BIO_get_fd(b, NULL), sv[0]);
+    int fd = -1;
+    CU_ASSERT(BIO_get_fd(b, &fd) == sv[0] && fd == sv[0]);
+    CU_ASSERT_EQUAL(SSL_get_fd(ssl), sv[0]);
+    CU_ASSERT_EQUAL(BIO_get_close(b), BIO_NOCLOSE);
     char buf[64];
     CU_ASSERT_EQUAL(bio_write("flight ", 7), 7);
     CU_ASSERT_EQUAL(BIO_flush(b), 1);
@@ -138,6 +141,23 @@ static void test_peer_gone(void)
     tear_down();
 }
 
+/* The peer's EOF: a read returns nothing, asks for no retry, and the BIO
+ * says it is at the end (OpenSSL's "unexpected EOF" test). */
+static void test_eof(void)
+{
+    set_up();
+    BIO *b = SSL_get_rbio(ssl);
+    char buf[8];
+    size_t n = 0;
+    CU_ASSERT_EQUAL(BIO_eof(b), 0);
+    CU_ASSERT(write(sv[1], "x", 1) == 1);
+    shutdown(sv[1], SHUT_WR);
+    CU_ASSERT(BIO_read_ex(b, buf, sizeof(buf), &n) == 1 && n == 1);
+    CU_ASSERT(BIO_read_ex(b, buf, sizeof(buf), &n) == 0 && !BIO_should_retry(b));
+    CU_ASSERT_EQUAL(BIO_eof(b), 1);
+    tear_down();
+}
+
 int main(void)
 {
     CU_pSuite suite;
@@ -150,6 +170,7 @@ int main(void)
     CU_add_test(suite, "writes held until a read or the release", test_gathers_until_read);
     CU_add_test(suite, "a socket that takes only part", test_socket_full);
     CU_add_test(suite, "a peer that is gone", test_peer_gone);
+    CU_add_test(suite, "the end of the stream", test_eof);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     failed = CU_get_number_of_failures();
