@@ -113,14 +113,20 @@ static int tls_bio_write(BIO *b, const char *data, size_t dlen, size_t *written)
     return 1;
 }
 
-/* The peer sends nothing before it has what we wrote: send it, then read. */
+/* The peer sends nothing before it has what we wrote: send it first. Its
+ * answer to that comes a round trip later, so a read(2) now would find
+ * nothing: say "retry when readable" at once, and the poll that follows
+ * (level-triggered: bytes already there are reported at once) tells. */
 static int tls_bio_read(BIO *b, char *out, size_t outl, size_t *readbytes)
 {
     struct tls_bio *t = BIO_get_data(b);
     BIO_clear_retry_flags(b);
     *readbytes = 0;
-    if (t->held && tls_bio_drain(b, t) != 0)
+    if (t->held) {
+        if (tls_bio_drain(b, t) == 0)
+            BIO_set_retry_read(b);
         return 0;
+    }
     ssize_t n;
     do
         n = read(t->fd, out, outl);
