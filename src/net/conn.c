@@ -522,8 +522,13 @@ void conn_flush(struct conn *c)
     if (conn_len(c->wbuf) == 0 || c->error)
         return;
     size_t queued = conn_queued(c);
-    if (c->https && queued == 0)
+    if (c->https && queued == 0) {
         conn_tls_write(c);
+        /* all taken: no write event (an EPOLL_CTL_MOD and a wake-up for
+         * nothing on every keep-alive answer), as for a plain socket */
+        if (evbuffer_get_length(c->wbuf) == 0)
+            return;
+    }
     if (!c->https && queued == 0 && !full) {
         /* errors are left for the bufferevent to find on its own write; a
          * write stops where a file segment (sendfile) starts: go on with it */
