@@ -30,12 +30,12 @@
 extern const uint64_t metrics_bounds_us[METRICS_BOUNDS];
 
 struct metrics_slot {
-    uint64_t connections; /* gauge: open client connections */
-    uint64_t websockets;  /* gauge: open WebSockets */
-    uint64_t published;   /* pub/sub messages this worker published */
-    uint64_t repeats;     /* keyed publishes dropped as repeats (not in published) */
-    uint64_t delivered;   /* pub/sub messages handed to this worker's subscribers */
-    uint64_t latency_us;  /* the sum of every request's latency */
+    uint64_t connections;                 /* gauge: open client connections */
+    uint64_t websockets;                  /* gauge: open WebSockets */
+    uint64_t published;                   /* pub/sub messages this worker published */
+    uint64_t repeats;                     /* keyed ones dropped as repeats, not published */
+    uint64_t delivered;                   /* pub/sub messages handed to this worker's subscribers */
+    uint64_t latency_us;                  /* the sum of every request's latency */
     uint64_t buckets[METRICS_BOUNDS + 1]; /* per bucket, not cumulative */
     /* [route][code - METRICS_CODE_FIRST]: route 0 is "no module route"
      * (static files, 404s, redirects), route i the i-th route of the config
