@@ -33,6 +33,7 @@ struct metrics_slot {
     uint64_t connections;                 /* gauge: open client connections */
     uint64_t websockets;                  /* gauge: open WebSockets */
     uint64_t published;                   /* pub/sub messages this worker published */
+    uint64_t repeats;                     /* keyed ones dropped as repeats, not published */
     uint64_t delivered;                   /* pub/sub messages handed to this worker's subscribers */
     uint64_t latency_us;                  /* the sum of every request's latency */
     uint64_t buckets[METRICS_BOUNDS + 1]; /* per bucket, not cumulative */

@@ -34,7 +34,7 @@ struct metrics_count {
 /* Everything else of one worker label, summed. */
 struct metrics_worker {
     int seen;
-    uint64_t connections, websockets, published, delivered, latency_us;
+    uint64_t connections, websockets, published, repeats, delivered, latency_us;
     uint64_t buckets[METRICS_BOUNDS + 1];
 };
 
@@ -135,6 +135,7 @@ void metrics_retire(struct metrics_map *map, int slot, int worker)
         return;
     struct metrics_worker *w = metrics_worker_at(&R.w, &R.nw, worker);
     w->published += m->published;
+    w->repeats += m->repeats;
     w->delivered += m->delivered;
     w->latency_us += m->latency_us;
     for (int b = 0; b <= METRICS_BOUNDS; b++)
@@ -264,6 +265,7 @@ static struct metrics_worker *metrics_gather(const struct metrics_source *src, s
         x->connections += m->connections;
         x->websockets += m->websockets;
         x->published += m->published;
+        x->repeats += m->repeats;
         x->delivered += m->delivered;
         x->latency_us += m->latency_us;
         for (int b = 0; b <= METRICS_BOUNDS; b++)
@@ -337,6 +339,9 @@ void metrics_render(struct evbuffer *out, const struct metrics_source *src, size
     metrics_simple(out, w, nw, offsetof(struct metrics_worker, published),
                    "gale_pubsub_published_total", "counter",
                    "Pub/sub messages published by the workers' modules.");
+    metrics_simple(out, w, nw, offsetof(struct metrics_worker, repeats),
+                   "gale_pubsub_repeats_total", "counter",
+                   "Keyed pub/sub messages dropped as repeats of a key already published.");
     metrics_simple(out, w, nw, offsetof(struct metrics_worker, delivered),
                    "gale_pubsub_delivered_total", "counter",
                    "Pub/sub messages handed to subscribers (one per subscription).");

@@ -77,7 +77,8 @@ struct pubsub_pending {
 /* A gale_publish_then waiting for the master's IPC_SEQUENCED. */
 struct pubsub_then {
     uint32_t token;
-    gale_published_fn fn;
+    int keyed;            /* counted when the answer tells a repeat apart */
+    gale_published_fn fn; /* NULL: a keyed publish nobody asked to hear of */
     void *arg;
     char channel[PUBSUB_MAX_CHANNEL + 1];
     struct pubsub_then *next;
@@ -228,6 +229,14 @@ static struct metrics_slot *pubsub_metrics(void)
     return P.loop ? P.loop->metrics : NULL;
 }
 
+void pubsub_count_keyed(int status)
+{
+    if (status == GALE_PUBLISH_REPEATED)
+        METRICS_ADD(pubsub_metrics(), repeats, 1);
+    else
+        METRICS_ADD(pubsub_metrics(), published, 1);
+}
+
 /* One message to one subscription; a positioned one skips what it has. */
 static void pubsub_deliver_one(gale_subscription *s, const char *msg, size_t len, uint64_t epoch,
                                uint64_t offset)
@@ -345,16 +354,19 @@ static int pubsub_publish(const char *channel, const void *key, size_t keylen, c
         int rc = rule || key ? pubsub_redis_history_publish(ps, rule, channel, key, keylen, msg,
                                                             len, fn, arg)
                              : pubsub_redis_publish(channel, msg, len, fn, arg);
-        if (rc == 0)
+        if (rc == 0 && !key) /* a keyed one counts at the script's answer */
             METRICS_ADD(pubsub_metrics(), published, 1);
         return rc;
     }
     if (!P.out)
         return -1;
+    /* a keyed publish always asks for the report: only the sequencer knows
+     * whether it was a repeat, which is not counted as published */
     uint32_t token = 0;
-    if (fn && !++P.token)
+    int report = fn || key;
+    if (report && !++P.token)
         P.token = 1; /* 0 says "no report" */
-    if (fn)
+    if (report)
         token = P.token;
     unsigned char head[4 + 2 + PUBSUB_MAX_KEY + 1 + PUBSUB_MAX_CHANNEL];
     size_t at = 4;
@@ -371,10 +383,12 @@ static int pubsub_publish(const char *channel, const void *key, size_t keylen, c
         log_warn("pubsub: cannot send to the master: message on %s dropped", channel);
         return -1;
     }
-    METRICS_ADD(pubsub_metrics(), published, 1);
-    if (fn) {
+    if (!key)
+        METRICS_ADD(pubsub_metrics(), published, 1);
+    if (report) {
         struct pubsub_then *t = xcalloc(1, sizeof(*t));
         t->token = token;
+        t->keyed = key != NULL;
         t->fn = fn;
         t->arg = arg;
         memcpy(t->channel, channel, chlen + 1);
@@ -430,9 +444,11 @@ static void pubsub_sequenced(const unsigned char *p, size_t len)
         if (!P.then)
             P.then_end = NULL;
         int mine = t->token == token;
-        if (mine)
+        if (t->keyed) /* an answer dropped: most likely published */
+            pubsub_count_keyed(mine ? status : 0);
+        if (t->fn && mine)
             t->fn(t->arg, t->channel, status, pos[0], pos[1]);
-        else /* the master dropped its answer (this worker was not reading) */
+        else if (t->fn) /* the master dropped its answer (this worker was not reading) */
             t->fn(t->arg, t->channel, -1, 0, 0);
         free(t);
         if (mine)

@@ -113,6 +113,10 @@ void pubsub_deliver(const char *channel, size_t chlen, const char *msg, size_t l
  * nothing). */
 void pubsub_resync(void);
 
+/* A keyed publish's answer came (status 0 or GALE_PUBLISH_REPEATED): it
+ * counts as published, or as a repeat the sequencer dropped. */
+void pubsub_count_keyed(int status);
+
 int pubsub_redis_init(struct event_base *base, const struct config_redis *cfg);
 int pubsub_redis_publish(const char *channel, const void *msg, size_t len, gale_published_fn fn,
                          void *arg);

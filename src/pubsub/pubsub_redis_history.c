@@ -176,7 +176,8 @@ static void pubsub_redis_history_key_keys(const char *prefix, const char *channe
 
 /* A gale_publish_then waiting for the script. */
 struct pubsub_redis_history_then {
-    gale_published_fn fn;
+    int keyed;            /* counted at the answer: published, or a repeat */
+    gale_published_fn fn; /* NULL: a keyed publish nobody asked to hear of */
     void *arg;
     char channel[PUBSUB_MAX_CHANNEL + 1];
 };
@@ -196,16 +197,17 @@ static void pubsub_redis_history_on_published(redisAsyncContext *ac, void *r, vo
     int ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3;
     if (reply && reply->type == REDIS_REPLY_ERROR)
         log_warn("pubsub: redis history publish: %s", reply->str);
-    if (t) {
-        if (ok)
-            t->fn(t->arg, t->channel,
-                  pubsub_redis_history_u64(reply->element[2]) ? GALE_PUBLISH_REPEATED : 0,
-                  pubsub_redis_history_u64(reply->element[0]),
-                  pubsub_redis_history_u64(reply->element[1]));
-        else
-            t->fn(t->arg, t->channel, -1, 0, 0);
-        free(t);
-    }
+    if (!t)
+        return;
+    int status = !ok ? -1 : pubsub_redis_history_u64(reply->element[2]) ? GALE_PUBLISH_REPEATED : 0;
+    if (t->keyed && ok)
+        pubsub_count_keyed(status);
+    if (t->fn && ok)
+        t->fn(t->arg, t->channel, status, pubsub_redis_history_u64(reply->element[0]),
+              pubsub_redis_history_u64(reply->element[1]));
+    else if (t->fn)
+        t->fn(t->arg, t->channel, -1, 0, 0);
+    free(t);
 }
 
 int pubsub_redis_history_publish(const struct pubsub_settings *ps,
@@ -239,8 +241,9 @@ int pubsub_redis_history_publish(const struct pubsub_settings *ps,
     lens[ARRAY_SIZE(argv) - 2] = len;
     lens[ARRAY_SIZE(argv) - 1] = key ? keylen : 0;
     struct pubsub_redis_history_then *t = NULL;
-    if (fn) {
+    if (fn || key) {
         t = xcalloc(1, sizeof(*t));
+        t->keyed = key != NULL;
         t->fn = fn;
         t->arg = arg;
         snprintf(t->channel, sizeof(t->channel), "%s", channel);

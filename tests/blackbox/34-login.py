@@ -427,8 +427,12 @@ class Browser:
         body = r.read()
         for v in r.msg.get_all("Set-Cookie") or []:
             name, _, rest = v.partition("=")
-            value = rest.split(";")[0]
-            if "max-age=0" in v.lower() or "1970" in v or not value:
+            value, _, attrs = rest.partition(";")
+            # the attributes only: a signed value holds 64 random hex digits
+            # of signature, and about one in a thousand holds "1970"
+            attrs = [a.strip().lower() for a in attrs.split(";")]
+            if "max-age=0" in attrs or any(a.startswith("expires=") and "1970" in a
+                                           for a in attrs) or not value:
                 self.jar.pop(name, None)
             else:
                 self.jar[name] = value

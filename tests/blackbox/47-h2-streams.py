@@ -4,6 +4,9 @@
 
 - flow control in: DATA beyond the stream window gale advertised (its
   initial_window, 1024 here) is a FLOW_CONTROL_ERROR for the connection;
+  so is DATA beyond the connection's window (65535: gale never widens it)
+  on a stream whose own window (1 MiB, on a second gale) still has room,
+  while DATA that fills the connection's window exactly is answered;
 - timeouts per stream: a head that never completes is refused on its own
   clock (RST_STREAM REFUSED_STREAM, a GOAWAY below it) while the stream
   before it finishes, and CONTINUATIONs dripping in do not keep it alive; a
@@ -24,7 +27,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from galetest import Fail, Gale, check, eq, fail, free_port, make_conf, main  # noqa: E402
+import galetest  # noqa: E402
+from galetest import (DEFAULT_ROUTES, Fail, Gale, check, eq, fail, free_port, make_conf,  # noqa: E402
+                      main)
 
 from h2frames import *  # noqa: E402,F401,F403 - the framer, its constants and Conn
 
@@ -52,6 +57,100 @@ def start():
     g = Gale(conf=text, port=port)
     g.www = www
     return g
+
+
+WS = galetest.load_test("39-h2-websocket")  # wsframe, parse_wsframes
+WIDE = 1 << 20  # the second gale's stream windows, wider than the connection's
+
+
+def start_wide():
+    """A gale whose stream windows (1 MiB) are wider than the connection's
+    (65535), with a WebSocket echo that can hold its input back."""
+    port = free_port()
+    text = make_conf(port, workers=1, access_log="off",
+                     routes=list(DEFAULT_ROUTES) + [("/ws", "wsecho", {"websocket": True})])
+    entry = '  { address = "127.0.0.1"; port = %d; }' % port
+    check(entry in text, "make_conf changed its listen format")
+    text = text.replace(entry, '  { address = "127.0.0.1"; port = %d; http2 = { cleartext = '
+                        'true; initial_window = %d; }; }' % (port, WIDE))
+    return Gale(conf=text, port=port)
+
+
+def ping_round(c, tag):
+    c.send(ping(tag))
+    seen, f = c.frames_until(lambda f: f[0] in (PING, GOAWAY) and (f[0] == GOAWAY or f[3] == tag))
+    check(f is not None and f[0] == PING and f[1] & ACK, "PING %r answered (got %r)" % (tag, f))
+    return b"".join(f[3] for f in seen if f[0] == DATA and f[2] == 1)
+
+
+def held_echo(g):
+    """Stream 1 is a WebSocket echo whose answers the client does not read
+    (its own windows stay shut): once half a megabyte of echoes waits, gale
+    holds the input back unconsumed, so the connection's window stops
+    opening while the stream's still has room. The client sends within the
+    windows until then: PINGs after its DATA bring every WINDOW_UPDATE that
+    DATA caused, so a window still shut after them stays shut. Returns
+    (the connection, the message, the bytes sent, the echoes' bytes read);
+    the client's view of
+    the connection's window is gale's, and is 0."""
+    c = Conn(g)
+    eq(c.stream_window(), WIDE, "the listener's initial window")
+    c.send(headers(1, [(":method", "CONNECT"), (":protocol", "websocket"), (":scheme", "http"),
+                       (":path", "/ws"), (":authority", "localhost"),
+                       ("sec-websocket-version", "13")], end_stream=False))
+    _, f = c.frames_until(lambda f: f[0] in (HEADERS, GOAWAY, RST_STREAM))
+    check(f is not None and f[0] == HEADERS, "the WebSocket's head: %r" % (f,))
+    eq(dict(c.decode(f[3], f[1])).get(":status"), "200", "the extended CONNECT")
+    msg = os.urandom(60000)
+    frame = WS.wsframe(0x2, msg)
+    total = frame * 16  # 960 kB of echoes asked for: more than gale takes unread
+    sent, echoed = 0, b""
+    c.windows.setdefault(1, c.stream_window())
+    while True:
+        room = min(c.windows[0], c.windows[1], 16384, len(total) - sent)
+        if room > 0:
+            c.send(data(1, total[sent:sent + room], end=False))
+            c.windows[0] -= room
+            c.windows[1] -= room
+            sent += room
+            continue
+        check(sent < len(total), "gale took all %d bytes: it never held the input" % sent)
+        before = c.windows[0]
+        echoed += ping_round(c, b"syncone!")
+        echoed += ping_round(c, b"synctwo!")
+        if c.windows[0] == before:
+            eq(before, 0, "the connection's window, shut")
+            check(c.windows[1] > 65536, "the stream's window has room: %d" % c.windows[1])
+            return c, msg, sent, echoed
+
+
+def data_beyond_the_connection_window(g):
+    c = held_echo(g)[0]
+    c.send(data(1, b"x", end=False))  # one byte over: the stream's window would take it
+    c.expect_goaway(FLOW_CONTROL_ERROR, "DATA beyond the connection's window")
+    c.close()
+
+
+def data_filling_the_connection_window(g):
+    """The window used to its last byte is no error: the connection goes on,
+    and once the client reads, every whole message sent is echoed."""
+    c, msg, sent, buf = held_echo(g)
+    c.alive("the connection's window filled exactly")
+    big = 2 ** 31 - 1 - 65535
+    c.send(window_update(0, big) + window_update(1, big))
+    want, echoes = sent // len(WS.wsframe(0x2, msg)), 0
+    while echoes < want:
+        f = c.read()
+        check(f is not None, "closed after %d echoes of %d" % (echoes, want))
+        check(f[0] != GOAWAY, "GOAWAY %r" % (f[3][:8],))
+        if f[0] == DATA and f[2] == 1:
+            buf += f[3]
+            got, buf = WS.parse_wsframes(buf)
+            for fin, _, op, payload in got:
+                eq((fin, op, payload == msg), (True, 0x2, True), "echo %d" % echoes)
+                echoes += 1
+    c.alive("after the echoes")
+    c.close()
 
 
 def rst_code(f):
@@ -203,6 +302,14 @@ def test_streams():
         walk(g, cases, os.environ.get("H2_ONLY", ""), lambda fn: fn(g))
     finally:
         shutil.rmtree(g.www, ignore_errors=True)
+
+
+def test_connection_window():
+    """Each stream within its window, the connection's exceeded."""
+    g = start_wide()
+    walk(g, [("DATA beyond the connection's window", data_beyond_the_connection_window),
+             ("DATA filling the connection's window", data_filling_the_connection_window)],
+         os.environ.get("H2_ONLY", ""), lambda fn: fn(g))
 
 
 if __name__ == "__main__":

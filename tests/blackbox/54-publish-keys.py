@@ -26,6 +26,7 @@ channels = galetest.load_test("32-channels")  # the SSE client
 presence = galetest.load_test("44-presence")  # the raw WebSocket client
 pubsub = galetest.load_test("17-pubsub")      # redis-server
 chat = galetest.load_test("18-chat")          # which worker holds a connection
+metrics = galetest.load_test("41-metrics")    # the /metrics scrape and its parser
 
 CHAT = os.path.join(galetest.GALE_MODULES, "chat.so")
 
@@ -41,11 +42,21 @@ modules = ( { path = "%(so)s";
 """
 
 
-def start(pubsub="", history=True):
+def start(pubsub="", history=True, mport=None):
     if not os.path.exists(CHAT):
         raise Skip("chat.so not built")
     rule = 'history = ( { channel = "chat"; size = 100; } );' if history else ""
-    return Gale(conf=CONF % dict(pubsub=pubsub, history=rule, so=CHAT))
+    conf = CONF % dict(pubsub=pubsub, history=rule, so=CHAT)
+    if mport:
+        conf = metrics.metrics_conf(mport) + conf
+    return Gale(conf=conf)
+
+
+def pubsub_counts(mport):
+    """(published, repeats), summed over the workers."""
+    s = metrics.scrape(mport)
+    return (metrics.get(s, "gale_pubsub_published_total"),
+            metrics.get(s, "gale_pubsub_repeats_total"))
 
 
 def redis_pubsub(redis):
@@ -207,11 +218,15 @@ def test_redis_two_instances_and_a_reload():
 
 def test_without_a_history_rule():
     """No history: the keys are still kept (by the master, or in Redis with
-    a plain PUBLISH from the script), and a repeat is still dropped."""
+    a plain PUBLISH from the script), and a repeat is still dropped: it
+    counts in gale_pubsub_repeats_total, not in gale_pubsub_published_total."""
     redis = pubsub.Redis()
+    mports = [galetest.free_port(), galetest.free_port()]
     try:
-        with start(history=False) as g, start(redis_pubsub(redis), history=False) as r:
-            for what, gale in (("local", g), ("redis", r)):
+        with start(history=False, mport=mports[0]) as g, \
+                start(redis_pubsub(redis), history=False, mport=mports[1]) as r:
+            for what, gale, mport in (("local", g, mports[0]), ("redis", r, mports[1])):
+                eq(pubsub_counts(mport), (0, 0), "%s: the counters at the start" % what)
                 a, b = sockets_on_two_workers(gale)
                 listener = socket_on(gale.port)
                 time.sleep(0.3)  # every worker's PSUBSCRIBE is in place
@@ -222,6 +237,9 @@ def test_without_a_history_rule():
                 listener.wait(lambda t: marker in live_ids(listener), what="%s: marker" % what)
                 time.sleep(0.2)
                 eq(live_ids(listener), [first, marker], "%s: one frame per id" % what)
+                # the acks came after the answers were counted (the chat
+                # module acknowledges from the publish's report)
+                eq(pubsub_counts(mport), (2, 1), "%s: published, repeats" % what)
                 for w in (a, b, listener):
                     w.close()
             eq(redis_command(redis.port, "HLEN", "keys-test:keys:chat"), ":2", "keys in Redis")

@@ -97,6 +97,7 @@ static void test_render(void)
     metrics_request(b, 2, 500, 0.001);
     METRICS_ADD(a, connections, 3);
     METRICS_ADD(b, published, 2);
+    METRICS_ADD(b, repeats, 1);
     char *t = render(map, 2);
     CU_ASSERT(!strncmp(t, "# HELP gale_http_requests_total ", 32));
     CU_ASSERT(has_line(t, "# TYPE gale_http_requests_total counter"));
@@ -116,6 +117,8 @@ static void test_render(void)
     CU_ASSERT(has_line(t, "gale_open_connections{worker=\"0\"} 3"));
     CU_ASSERT(has_line(t, "gale_open_connections 3"));
     CU_ASSERT(has_line(t, "gale_pubsub_published_total{worker=\"1\"} 2"));
+    CU_ASSERT(has_line(t, "gale_pubsub_repeats_total{worker=\"1\"} 1"));
+    CU_ASSERT(has_line(t, "gale_pubsub_repeats_total 1"));
     CU_ASSERT(has_line(t, "gale_pubsub_delivered_total 0"));
     free(t);
     metrics_map_drop(map);
