@@ -35,7 +35,7 @@ static BIO_METHOD *tls_bio_method;
 static int tls_bio_type;
 static pthread_once_t tls_bio_once = PTHREAD_ONCE_INIT;
 
-/* The filter on top of ssl's write BIO, or NULL when it is not ours. */
+/* ssl's BIO, or NULL when it is not ours. */
 static struct tls_bio *tls_bio_of(SSL *ssl)
 {
     BIO *b = SSL_get_wbio(ssl);

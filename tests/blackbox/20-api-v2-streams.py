@@ -142,10 +142,16 @@ def test_periodic_skips_what_a_slow_call_ran_past():
         burst = [s for s, _ in calls[3:] if s - slow_end < 0.1]
         check(len(burst) <= 2, "calls right after the slow one (a burst): %r" % calls)
         # On time every 50 ms: a call the loop ran late (a busy machine) comes
-        # closer to the next one, which keeps the schedule, but never with
-        # it as in a burst (24.6 ms was seen under ASan on a loaded machine).
+        # closer to the next one, which keeps the schedule (89 ms then 4.6 ms
+        # were seen under ASan on a loaded machine), but calls never come
+        # back to back as in a burst, nor more often than the schedule has.
         gaps = [calls[i][0] - calls[i - 1][0] for i in range(4, len(calls))]
-        check(all(gap >= 0.010 for gap in gaps), "the rhythm after it: gaps %r" % gaps)
+        short = [i for i, gap in enumerate(gaps) if gap < 0.010]
+        check(all(b - a > 1 for a, b in zip(short, short[1:])),
+              "the rhythm after it: calls back to back (a burst): gaps %r" % gaps)
+        span = calls[-1][0] - calls[3][0]
+        check(len(gaps) <= span / 0.05 + 1,
+              "the rhythm after it: more calls than every 50 ms: gaps %r" % gaps)
         check(all(calls[i][0] - calls[i - 1][0] >= 0.010 for i in (1, 2)),
               "the rhythm before it: %r" % calls[:3])
 
